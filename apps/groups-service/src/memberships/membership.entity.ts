@@ -1,0 +1,42 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { MembershipOrigin } from '@groups-sync/contracts';
+
+export type SyncState = 'pending' | 'synced' | 'rejected';
+
+/** A user's membership of a group. Removal keeps the row (history); re-adding reactivates it. */
+@Entity('membership')
+export class Membership {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ name: 'group_id', type: 'char', length: 36 })
+  groupId: string;
+
+  @Column({ name: 'user_id', type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  userId: number;
+
+  @Column({ type: 'varchar', length: 150 })
+  username: string;
+
+  @Column({ type: 'tinyint', transformer: { to: (v: boolean) => (v ? 1 : 0), from: (v: number) => !!v } })
+  active: boolean;
+
+  @Column({ name: 'joined_at', type: 'datetime', precision: 6 })
+  joinedAt: Date;
+
+  @Column({ name: 'left_at', type: 'datetime', precision: 6, nullable: true })
+  leftAt: Date | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  origin: MembershipOrigin;
+
+  /** Time of the change that set the current state; a legacy observation older than this is stale. */
+  @Column({ name: 'changed_at', type: 'datetime', precision: 6 })
+  changedAt: Date;
+
+  @Column({ name: 'sync_state', type: 'varchar', length: 16, nullable: true })
+  syncState: SyncState | null;
+
+  @Column({ name: 'sync_error', type: 'text', nullable: true })
+  syncError: string | null;
+}

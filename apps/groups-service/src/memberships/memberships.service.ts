@@ -1,0 +1,177 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { EventType, LegacySyncCompletedData, LegacyMembershipObservedData, toCeTime } from '@groups-sync/contracts';
+import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { inTransaction } from '@groups-sync/persistence';
+import { appendAudit } from '../audit/audit.writer';
+import { ChangeContext } from '../audit/change-context';
+import { GroupsService } from '../groups/groups.service';
+import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
+import { cohortLink, LEGACY_COHORT } from '../groups/legacy-link';
+import { UserGroup } from '../groups/user-group.entity';
+import { Membership } from './membership.entity';
+
+export type AddResult = 'added' | 'already_member';
+export type RemoveResult = 'removed' | 'not_member';
+
+interface UserRef { user_id: number; username: string }
+
+@Injectable()
+export class MembershipsService {
+  private readonly logger = new Logger(MembershipsService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly groups: GroupsService,
+    private readonly outbox: OutboxWriter,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  async add(groupId: string, users: UserRef[], ctx: ChangeContext): Promise<Array<UserRef & { result: AddResult }>> {
+    const results = await inTransaction(this.dataSource, async (manager) => {
+      const group = await this.groups.get(groupId, manager);
+      this.assertWritable(group);
+      const out: Array<UserRef & { result: AddResult }> = [];
+      for (const user of dedupe(users)) out.push({ ...user, result: await this.activate(manager, group, user, ctx) });
+      return out;
+    });
+    this.relay.notify();
+    return results;
+  }
+
+  async remove(groupId: string, userId: number, ctx: ChangeContext): Promise<RemoveResult> {
+    const result = await inTransaction(this.dataSource, async (manager) => {
+      const group = await this.groups.get(groupId, manager);
+      this.assertWritable(group);
+      return this.deactivate(manager, group, userId, ctx, null);
+    });
+    this.relay.notify();
+    return result;
+  }
+
+  /**
+   * The LMS showed the user in the cohort behind this group. Applied only if newer than the
+   * membership's last change (later change wins); an echo of our own write changes nothing.
+   */
+  async applyLegacyObservation(manager: EntityManager, data: LegacyMembershipObservedData, ctx: ChangeContext): Promise<'applied' | 'unchanged' | 'stale'> {
+    const obs = data.observation;
+    const group = await manager.findOne(UserGroup, { where: { id: obs.group_id }, relations: { criteria: true } });
+    if (!group || group.deletedAt) return 'unchanged';
+    const existing = await manager.findOne(Membership, { where: { groupId: group.id, userId: obs.user_id }, lock: { mode: 'pessimistic_write' } });
+    if (existing && existing.changedAt.getTime() > ctx.at.getTime()) {
+      this.logger.log(`stale legacy observation for group ${group.id} user ${obs.user_id} dropped`);
+      return 'stale';
+    }
+    if (obs.action === 'added') {
+      const result = await this.activate(manager, group, { user_id: obs.user_id, username: obs.username }, ctx, 'synced');
+      return result === 'added' ? 'applied' : 'unchanged';
+    }
+    return (await this.deactivate(manager, group, obs.user_id, ctx, null)) === 'removed' ? 'applied' : 'unchanged';
+  }
+
+  /** legacy-sync's answer for one membership write or for a group's link. */
+  async applySyncResult(manager: EntityManager, data: LegacySyncCompletedData, ctx: ChangeContext): Promise<void> {
+    const r = data.sync_result;
+    if (r.user_id === null) {
+      if (r.status === 'synced' && r.legacy_type === 'cohort' && r.legacy_id) {
+        await this.groups.recordCohortLink(manager, r.group_id, Number(r.legacy_id), ctx);
+      } else if (r.status === 'rejected') {
+        await appendAudit(manager, ctx, r.group_id, 'legacy_link_rejected', { legacy_type: r.legacy_type, error: r.error });
+      }
+      return;
+    }
+    const membership = await manager.findOne(Membership, { where: { groupId: r.group_id, userId: r.user_id }, lock: { mode: 'pessimistic_write' } });
+    if (!membership) return;
+    if (r.status === 'synced') {
+      if (membership.syncState !== 'synced' || membership.syncError) await manager.update(Membership, { id: membership.id }, { syncState: 'synced', syncError: null });
+      return;
+    }
+    // The LMS refused the write for good: revert the membership, keep the reason, say so in the history.
+    const revert = membership.active;
+    await manager.update(Membership, { id: membership.id }, {
+      syncState: 'rejected', syncError: r.error, ...(revert ? { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: 'legacy' as const } : {}),
+    });
+    await appendAudit(manager, ctx, r.group_id, 'member_sync_rejected', { error: r.error, reverted: revert }, r.user_id);
+    if (revert) {
+      const group = await this.groups.get(r.group_id, manager);
+      await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.membershipEvent(group, membership, 'removed', { ...ctx, origin: 'legacy' }, null), ctx);
+    }
+  }
+
+  private assertWritable(group: UserGroup): void {
+    if (group.kind === 'dynamic') {
+      throw new GroupsException(GroupsErrorCode.MembersReadOnly, 'members of a dynamic group come only from its criteria');
+    }
+  }
+
+  private async activate(manager: EntityManager, group: UserGroup, user: UserRef, ctx: ChangeContext, syncState?: 'synced'): Promise<AddResult> {
+    const linked = cohortLink(group) !== null;
+    const existing = await manager.findOne(Membership, { where: { groupId: group.id, userId: user.user_id }, lock: { mode: 'pessimistic_write' } });
+    if (existing?.active) {
+      if (syncState && existing.syncState !== syncState) await manager.update(Membership, { id: existing.id }, { syncState, syncError: null });
+      return 'already_member';
+    }
+    const state = syncState ?? (linked ? 'pending' : null);
+    if (existing) {
+      await manager.update(Membership, { id: existing.id }, {
+        active: true, username: user.username, joinedAt: ctx.at, leftAt: null, origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
+      });
+    } else {
+      await manager.insert(Membership, {
+        groupId: group.id, userId: user.user_id, username: user.username, active: true, joinedAt: ctx.at, leftAt: null,
+        origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
+      });
+    }
+    await appendAudit(manager, ctx, group.id, 'member_added', { origin: ctx.origin }, user.user_id);
+    const membership = { userId: user.user_id, username: user.username } as Membership;
+    await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.membershipEvent(group, membership, 'added', ctx, null), ctx);
+    if (linked) await this.leaveOtherCohortGroups(manager, group, user.user_id, ctx);
+    return 'added';
+  }
+
+  /** A learner is in at most one cohort per course: joining one cohort-linked group leaves the others. */
+  private async leaveOtherCohortGroups(manager: EntityManager, group: UserGroup, userId: number, ctx: ChangeContext): Promise<void> {
+    const siblings = await manager
+      .createQueryBuilder(UserGroup, 'g')
+      .innerJoin('g.criteria', 'c', 'c.type = :type', { type: LEGACY_COHORT })
+      .where('g.scope_type = :scopeType AND g.scope_key = :scopeKey AND g.id <> :id AND g.deleted_at IS NULL', {
+        scopeType: group.scopeType, scopeKey: group.scopeKey, id: group.id,
+      })
+      .getMany();
+    if (!siblings.length) return;
+    const active = await manager.find(Membership, {
+      where: { groupId: In(siblings.map((s) => s.id)), userId, active: true }, lock: { mode: 'pessimistic_write' },
+    });
+    for (const m of active) {
+      const sibling = siblings.find((s) => s.id === m.groupId)!;
+      sibling.criteria = [{ type: LEGACY_COHORT } as never];
+      await this.deactivate(manager, sibling, userId, ctx, group.id);
+    }
+  }
+
+  private async deactivate(manager: EntityManager, group: UserGroup, userId: number, ctx: ChangeContext, movedToGroupId: string | null): Promise<RemoveResult> {
+    const existing = await manager.findOne(Membership, { where: { groupId: group.id, userId }, lock: { mode: 'pessimistic_write' } });
+    if (!existing?.active) return 'not_member';
+    // A move is carried out by the LMS itself (adding to the new cohort), so nothing is pending for the old one.
+    const syncState = movedToGroupId || ctx.origin === 'legacy' ? 'synced' : cohortLink(group) ? 'pending' : null;
+    await manager.update(Membership, { id: existing.id }, { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: ctx.origin, syncState, syncError: null });
+    await appendAudit(manager, ctx, group.id, 'member_removed', { origin: ctx.origin, moved_to_group_id: movedToGroupId }, userId);
+    await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.membershipEvent(group, existing, 'removed', ctx, movedToGroupId), ctx);
+    return 'removed';
+  }
+
+  private membershipEvent(group: UserGroup, m: Pick<Membership, 'userId' | 'username'>, action: 'added' | 'removed', ctx: ChangeContext, movedTo: string | null) {
+    return {
+      membership: {
+        group_id: group.id, scope_type: group.scopeType, scope_key: group.scopeKey, user_id: m.userId, username: m.username,
+        action, origin: ctx.origin, occurred_at: toCeTime(ctx.at), moved_to_group_id: movedTo,
+      },
+    };
+  }
+}
+
+function dedupe(users: UserRef[]): UserRef[] {
+  const seen = new Map<number, UserRef>();
+  for (const u of users) if (!seen.has(u.user_id)) seen.set(u.user_id, u);
+  return [...seen.values()];
+}

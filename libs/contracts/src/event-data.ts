@@ -1,0 +1,70 @@
+import { EventType } from './event-types';
+
+// Payloads as they travel: field names follow the Avro schemas in ./schemas (snake_case, like openedx-events).
+
+export interface UserPersonalData { username: string; email: string; name: string }
+export interface UserData { id: number; is_active: boolean; pii: UserPersonalData }
+export interface CourseData { course_key: string; display_name: string; start: string | null; end: string | null }
+
+export interface CohortMembershipChangedData { cohort: { user: UserData; course: CourseData; name: string } }
+
+export interface CourseEnrollmentData {
+  enrollment: {
+    user: UserData; course: CourseData; mode: string; is_active: boolean; creation_date: string; created_by: UserData | null;
+  };
+}
+
+export type MembershipAction = 'added' | 'removed';
+export type MembershipOrigin = 'api' | 'csv' | 'criteria' | 'legacy' | 'reconciliation';
+export type LegacyType = 'cohort' | 'team' | 'enrollment_track';
+
+export interface UserGroupCriterionData { type: string; operator: string; value: string; config: string }
+
+export interface UserGroupData {
+  user_group: {
+    id: string; scope_type: string; scope_key: string; name: string; description: string; kind: string;
+    enabled: boolean; version: number; criteria: UserGroupCriterionData[]; changed_by: string | null; occurred_at: string;
+  };
+}
+
+export interface UserGroupMembershipChangedData {
+  membership: {
+    group_id: string; scope_type: string; scope_key: string; user_id: number; username: string;
+    action: MembershipAction; origin: MembershipOrigin; occurred_at: string; moved_to_group_id: string | null;
+  };
+}
+
+export interface UserGroupLegacyLinkChangedData {
+  legacy_link: { group_id: string; legacy_type: LegacyType; legacy_id: string | null; course_key: string; occurred_at: string };
+}
+
+export interface LegacyMembershipObservedData {
+  observation: {
+    group_id: string; course_key: string; user_id: number; username: string; action: MembershipAction;
+    observed_at: string; source_event_id: string;
+  };
+}
+
+export type LegacySyncStatus = 'synced' | 'rejected';
+
+export interface LegacySyncCompletedData {
+  sync_result: {
+    group_id: string; user_id: number | null; status: LegacySyncStatus; error: string | null;
+    legacy_type: LegacyType; legacy_id: string | null; occurred_at: string;
+  };
+}
+
+/** Maps each event type to its payload, so producers and handlers are checked by the compiler. */
+export interface EventDataMap {
+  [EventType.CohortMembershipChanged]: CohortMembershipChangedData;
+  [EventType.CourseEnrollmentCreated]: CourseEnrollmentData;
+  [EventType.CourseEnrollmentChanged]: CourseEnrollmentData;
+  [EventType.CourseUnenrollmentCompleted]: CourseEnrollmentData;
+  [EventType.UserGroupCreated]: UserGroupData;
+  [EventType.UserGroupUpdated]: UserGroupData;
+  [EventType.UserGroupDeleted]: UserGroupData;
+  [EventType.UserGroupMembershipChanged]: UserGroupMembershipChangedData;
+  [EventType.UserGroupLegacyLinkChanged]: UserGroupLegacyLinkChangedData;
+  [EventType.LegacyMembershipObserved]: LegacyMembershipObservedData;
+  [EventType.LegacySyncCompleted]: LegacySyncCompletedData;
+}

@@ -1,0 +1,45 @@
+import { Topic } from './topics';
+
+/** Every event type on our topics: the LMS's (openedx-events) and ours (`user_group.*`). */
+export enum EventType {
+  CohortMembershipChanged = 'org.openedx.learning.cohort_membership.changed.v1',
+  CourseEnrollmentCreated = 'org.openedx.learning.course.enrollment.created.v1',
+  CourseEnrollmentChanged = 'org.openedx.learning.course.enrollment.changed.v1',
+  CourseUnenrollmentCompleted = 'org.openedx.learning.course.unenrollment.completed.v1',
+
+  UserGroupCreated = 'org.openedx.learning.user_group.created.v1',
+  UserGroupUpdated = 'org.openedx.learning.user_group.updated.v1',
+  UserGroupDeleted = 'org.openedx.learning.user_group.deleted.v1',
+  UserGroupMembershipChanged = 'org.openedx.learning.user_group.membership.changed.v1',
+  UserGroupLegacyLinkChanged = 'org.openedx.learning.user_group.legacy_link.changed.v1',
+
+  LegacyMembershipObserved = 'org.openedx.learning.user_group.legacy_membership.observed.v1',
+  LegacySyncCompleted = 'org.openedx.learning.user_group.legacy_sync.completed.v1',
+}
+
+export interface EventTypeSpec {
+  /** Default topic. Topic names are configuration; this is where the product publishes by default. */
+  topic: Topic;
+  /** Dotted path of the field whose value is the Kafka key (event-bus-kafka's `event_key_field`). */
+  keyField: string;
+  /** The service named in `ce_source` (`openedx/<service>/web`). */
+  source: string;
+}
+
+export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
+  [EventType.CohortMembershipChanged]: { topic: Topic.LmsCohortMembership, keyField: 'cohort.course.course_key', source: 'lms' },
+  [EventType.CourseEnrollmentCreated]: { topic: Topic.LmsCourseEnrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
+  [EventType.CourseEnrollmentChanged]: { topic: Topic.LmsCourseEnrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
+  [EventType.CourseUnenrollmentCompleted]: { topic: Topic.LmsCourseUnenrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
+  [EventType.UserGroupCreated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.id', source: 'groups-service' },
+  [EventType.UserGroupUpdated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.id', source: 'groups-service' },
+  [EventType.UserGroupDeleted]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.id', source: 'groups-service' },
+  [EventType.UserGroupMembershipChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'membership.group_id', source: 'groups-service' },
+  [EventType.UserGroupLegacyLinkChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'legacy_link.group_id', source: 'groups-service' },
+  [EventType.LegacyMembershipObserved]: { topic: Topic.UserGroupLegacyCommands, keyField: 'observation.group_id', source: 'legacy-sync-service' },
+  [EventType.LegacySyncCompleted]: { topic: Topic.UserGroupLegacyCommands, keyField: 'sync_result.group_id', source: 'legacy-sync-service' },
+};
+
+export function isEventType(value: string): value is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_TYPES, value);
+}

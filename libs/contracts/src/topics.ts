@@ -1,0 +1,54 @@
+/**
+ * Logical topic names. The full Kafka name adds EVENT_BUS_TOPIC_PREFIX the way
+ * openedx/event-bus-kafka does (`{prefix}-{topic}`), so one broker can host several sites or test runs.
+ */
+export enum Topic {
+  /** LMS: cohort membership changes (COHORT_MEMBERSHIP_CHANGED). */
+  LmsCohortMembership = 'learning-cohort-membership',
+  /** LMS: enrollment created / changed. */
+  LmsCourseEnrollment = 'learning-course-enrollment-lifecycle',
+  /** LMS: unenrollment completed (edx-platform's default topic for this event). */
+  LmsCourseUnenrollment = 'course-unenrollment-lifecycle',
+  /** groups-service: User Group lifecycle and membership changes, keyed by group id. */
+  UserGroupLifecycle = 'user-groups-lifecycle',
+  /** legacy-sync-service → groups-service: observed legacy memberships and sync results. */
+  UserGroupLegacyCommands = 'user-groups-legacy-commands',
+}
+
+/** Consumer groups, one per consuming capability. Each owns a dead-letter and a retry topic. */
+export enum ConsumerGroup {
+  GroupsLegacyCommands = 'groups-service.legacy-commands',
+  LegacySyncUserGroups = 'legacy-sync-service.user-groups',
+  LegacySyncLmsEvents = 'legacy-sync-service.lms-events',
+}
+
+export function fullTopicName(topic: string, prefix?: string | null): string {
+  return prefix ? `${prefix}-${topic}` : topic;
+}
+
+export function deadLetterTopic(group: ConsumerGroup | string): string {
+  return `${group}.dead-letter`;
+}
+
+export function retryTopic(group: ConsumerGroup | string): string {
+  return `${group}.retry`;
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** Dead-letter topics keep their messages for operators: 30 days. */
+  retentionMs?: number;
+}
+
+const THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000;
+
+/** Every topic the product needs, with the prefix applied; created explicitly (auto-creation is off). */
+export function allTopicSpecs(prefix?: string | null, partitions = 3): TopicSpec[] {
+  const base = Object.values(Topic).map((t) => ({ name: fullTopicName(t, prefix), partitions }));
+  const perGroup = Object.values(ConsumerGroup).flatMap((g) => [
+    { name: fullTopicName(deadLetterTopic(g), prefix), partitions: 1, retentionMs: THIRTY_DAYS_MS },
+    { name: fullTopicName(retryTopic(g), prefix), partitions: 1 },
+  ]);
+  return [...base, ...perGroup];
+}

@@ -1,0 +1,62 @@
+import { Logger } from '@nestjs/common';
+import { Admin, Kafka, logLevel, LogEntry } from 'kafkajs';
+import { TopicSpec } from '@groups-sync/contracts';
+
+export interface KafkaSettings {
+  clientId: string;
+  brokers: string[];
+}
+
+// kafkajs is frozen upstream; every use of it stays in this library so the client can be swapped.
+export function createKafka(settings: KafkaSettings): Kafka {
+  const logger = new Logger(`kafka:${settings.clientId}`);
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      const text = `${message} ${JSON.stringify(extra)}`;
+      if (entry.level <= logLevel.ERROR) logger.error(text);
+      else logger.warn(text);
+    },
+  });
+}
+
+/** Creates any missing topic; existing ones are left as they are. Auto-creation is off on our brokers. */
+export async function provisionTopics(kafka: Kafka, specs: TopicSpec[]): Promise<string[]> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.name));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.name,
+          numPartitions: s.partitions,
+          replicationFactor: 1,
+          configEntries: s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : [],
+        })),
+      });
+    }
+    return missing.map((s) => s.name);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function missingTopics(kafka: Kafka, names: string[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    return names.filter((n) => !existing.has(n));
+  } finally {
+    await admin.disconnect();
+  }
+}

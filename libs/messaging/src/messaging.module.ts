@@ -1,0 +1,105 @@
+import {
+  BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap,
+} from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { allTopicSpecs, ConfluentSchemaRegistry, EventCodec } from '@groups-sync/contracts';
+import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
+import { createKafka, provisionTopics } from './kafka/kafka-client';
+import { MessageProducer } from './kafka/message-producer';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { OutboxWriter } from './outbox/outbox.writer';
+
+export interface MessagingOptions {
+  /** Service name: Kafka client id, `ce_source`, relay lease name. */
+  service: string;
+  brokers: string[];
+  topicPrefix?: string | null;
+  schemaRegistryUrl: string;
+  /** Services that own state publish through an outbox; the LMS emulator publishes directly. */
+  outbox: boolean;
+  outboxPollIntervalMs?: number;
+  consumerMaxAttempts: number;
+  consumerBackoffMaxMs: number;
+}
+
+export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
+export const KAFKA = Symbol('KAFKA');
+
+/** Creates the service's consumers and owns their lifecycle: started after boot, drained on shutdown. */
+@Injectable()
+export class EventConsumers {
+  readonly all: EventConsumer[] = [];
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    private readonly codec: EventCodec,
+    private readonly producer: MessageProducer,
+    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
+  ) {}
+
+  register(options: Omit<EventConsumerOptions, 'topicPrefix' | 'maxAttempts' | 'backoffMaxMs'> & Partial<EventConsumerOptions>): EventConsumer {
+    const consumer = new EventConsumer(this.kafka, this.codec, this.producer, {
+      topicPrefix: this.options.topicPrefix,
+      maxAttempts: this.options.consumerMaxAttempts,
+      backoffMaxMs: this.options.consumerBackoffMaxMs,
+      ...options,
+    });
+    this.all.push(consumer);
+    return consumer;
+  }
+}
+
+@Injectable()
+export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Messaging');
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
+    private readonly consumers: EventConsumers,
+    private readonly producer: MessageProducer,
+    @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix));
+    if (created.length) this.logger.log(`created topics: ${created.join(', ')}`);
+    this.relay?.start();
+    await Promise.all(this.consumers.all.map((c) => c.start()));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.consumers.all.map((c) => c.stop().catch(() => undefined)));
+    await this.relay?.stop();
+    await this.producer.disconnect();
+  }
+}
+
+@Module({})
+export class MessagingModule {
+  static forRoot(options: MessagingOptions): DynamicModule {
+    return {
+      module: MessagingModule,
+      global: true,
+      providers: [
+        { provide: MESSAGING_OPTIONS, useValue: options },
+        { provide: KAFKA, useFactory: () => createKafka({ clientId: options.service, brokers: options.brokers }) },
+        { provide: EventCodec, useFactory: () => new EventCodec(new ConfluentSchemaRegistry(options.schemaRegistryUrl), options.topicPrefix) },
+        { provide: MessageProducer, useFactory: (kafka: Kafka) => new MessageProducer(kafka), inject: [KAFKA] },
+        { provide: OutboxWriter, useFactory: () => new OutboxWriter(options.service) },
+        {
+          provide: OutboxRelay,
+          useFactory: (dataSource: DataSource, codec: EventCodec, producer: MessageProducer) =>
+            options.outbox
+              ? new OutboxRelay(dataSource, codec, producer, { service: options.service, pollIntervalMs: options.outboxPollIntervalMs ?? 50 })
+              : null,
+          inject: [DataSource, EventCodec, MessageProducer],
+        },
+        EventConsumers,
+        MessagingLifecycle,
+      ],
+      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers],
+    };
+  }
+}

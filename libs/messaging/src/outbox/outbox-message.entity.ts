@@ -1,0 +1,45 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** An event waiting to be published, written in the same transaction as the change it describes. */
+@Entity('outbox')
+@Index('ix_outbox_unsent', ['sentAt', 'id'])
+export class OutboxMessage {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  /** ce_id: fixed at write time so a re-publish after a crash carries the same idempotency key. */
+  @Column({ name: 'event_id', type: 'char', length: 36, unique: true })
+  eventId: string;
+
+  @Column({ name: 'event_type', type: 'varchar', length: 255 })
+  eventType: string;
+
+  /** The aggregate id the Kafka key is built from (for logs and queries; the codec derives the key). */
+  @Column({ name: 'aggregate_id', type: 'varchar', length: 255 })
+  aggregateId: string;
+
+  @Column({ type: 'json' })
+  payload: unknown;
+
+  @Column({ name: 'occurred_at', type: 'varchar', length: 40 })
+  occurredAt: string;
+
+  @Column({ name: 'correlation_id', type: 'varchar', length: 64, nullable: true })
+  correlationId: string | null;
+
+  @Column({ name: 'causation_id', type: 'varchar', length: 64, nullable: true })
+  causationId: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'datetime', precision: 6 })
+  createdAt: Date;
+
+  @Column({ name: 'sent_at', type: 'datetime', precision: 6, nullable: true })
+  sentAt: Date | null;
+
+  /** Set when the row can never be encoded (a bug): it is skipped so the relay does not stall. */
+  @Column({ name: 'failed_at', type: 'datetime', precision: 6, nullable: true })
+  failedAt: Date | null;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError: string | null;
+}

@@ -1,0 +1,182 @@
+import { Logger } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { Gauge, Counter } from 'prom-client';
+import { DataSource, In, IsNull, QueryRunner } from 'typeorm';
+import { EventCodec, EventCodecError, EventType, newEventMetadata, EncodedMessage } from '@groups-sync/contracts';
+import { MessageProducer } from '../kafka/message-producer';
+import { metric } from '../metrics';
+import { OutboxMessage } from './outbox-message.entity';
+
+export interface OutboxRelayOptions {
+  service: string;
+  pollIntervalMs: number;
+  batchSize?: number;
+}
+
+const backlog = metric('outbox_backlog', () => new Gauge({ name: 'outbox_backlog', help: 'Outbox rows not yet published', labelNames: ['service'] }));
+const oldestAge = metric('outbox_oldest_age_seconds', () => new Gauge({ name: 'outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row', labelNames: ['service'] }));
+const published = metric('outbox_published_total', () => new Counter({ name: 'outbox_published_total', help: 'Outbox rows published', labelNames: ['service'] }));
+const failed = metric('outbox_failed_total', () => new Counter({ name: 'outbox_failed_total', help: 'Outbox rows that could not be encoded and were set aside', labelNames: ['service'] }));
+
+/**
+ * Publishes outbox rows in id order. One relay per service is active at a time: it holds a MySQL
+ * GET_LOCK lease on a dedicated connection, and checks it still owns it before each batch, so
+ * per-key order holds even with several instances.
+ */
+export class OutboxRelay {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly lockName: string;
+  private lockRunner?: QueryRunner;
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private lastError?: string;
+  private lastPublishAt = Date.now();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly codec: EventCodec,
+    private readonly producer: MessageProducer,
+    private readonly options: OutboxRelayOptions,
+  ) {
+    this.lockName = `outbox-relay:${options.service}:${dataSource.options.database}`;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Lets a writer shorten the wait after a commit; polling alone is also correct. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.releaseLease();
+  }
+
+  get isLeader(): boolean {
+    return !!this.lockRunner;
+  }
+
+  status(): { leader: boolean; lastError?: string; msSinceLastPublish: number } {
+    return { leader: this.isLeader, lastError: this.lastError, msSinceLastPublish: Date.now() - this.lastPublishAt };
+  }
+
+  async backlogStats(): Promise<{ backlog: number; oldestAgeSeconds: number }> {
+    const [row] = await this.dataSource.query(
+      'SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL',
+    );
+    const oldest = row.oldest ? new Date(row.oldest).getTime() : Date.now();
+    const stats = { backlog: Number(row.backlog), oldestAgeSeconds: Math.max(0, (Date.now() - oldest) / 1000) };
+    backlog.set({ service: this.options.service }, stats.backlog);
+    oldestAge.set({ service: this.options.service }, stats.oldestAgeSeconds);
+    return stats;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    let lastStats = 0;
+    while (this.running) {
+      let published = 0;
+      try {
+        if (await this.holdLease()) published = await this.publishBatch();
+        failures = 0;
+        this.lastError = undefined;
+        if (Date.now() - lastStats > 5000) {
+          lastStats = Date.now();
+          await this.backlogStats();
+        }
+      } catch (error) {
+        failures++;
+        this.lastError = (error as Error).message;
+        if (failures === 1 || failures % 20 === 0) this.logger.warn(`outbox relay: ${this.lastError} (attempt ${failures})`);
+        await this.releaseLease().catch(() => undefined);
+      }
+      if (published === 0) await this.sleep(failures ? Math.min(5000, this.options.pollIntervalMs * 2 ** failures) : this.options.pollIntervalMs);
+    }
+  }
+
+  private async publishBatch(): Promise<number> {
+    const repo = this.dataSource.getRepository(OutboxMessage);
+    const rows = await repo.find({
+      where: { sentAt: IsNull(), failedAt: IsNull() },
+      order: { id: 'ASC' },
+      take: this.options.batchSize ?? 500,
+    });
+    if (!rows.length) return 0;
+    const messages: EncodedMessage[] = [];
+    const sentIds: string[] = [];
+    for (const row of rows) {
+      try {
+        messages.push(await this.encode(row));
+        sentIds.push(row.id);
+      } catch (error) {
+        if (!(error instanceof EventCodecError)) throw error; // registry down: retry the whole batch later
+        this.logger.error(`outbox row ${row.id} (${row.eventType}) cannot be encoded and is set aside: ${error.message}`);
+        await repo.update({ id: row.id }, { failedAt: new Date(), lastError: error.message });
+        failed.inc({ service: this.options.service });
+      }
+    }
+    // Re-check the lease right before publishing: another instance may have taken over.
+    if (!(await this.holdLease())) return 0;
+    await this.producer.send(messages);
+    if (sentIds.length) await repo.update({ id: In(sentIds) }, { sentAt: new Date() });
+    published.inc({ service: this.options.service }, sentIds.length);
+    this.lastPublishAt = Date.now();
+    return rows.length;
+  }
+
+  private encode(row: OutboxMessage): Promise<EncodedMessage> {
+    const metadata = newEventMetadata(row.eventType, this.options.service, {
+      id: row.eventId,
+      time: row.occurredAt,
+      correlationId: row.correlationId ?? undefined,
+      causationId: row.causationId ?? undefined,
+    });
+    return this.codec.encode(row.eventType as EventType, row.payload as never, metadata);
+  }
+
+  private async holdLease(): Promise<boolean> {
+    if (this.lockRunner) {
+      const [row] = await this.lockRunner.query('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [this.lockName]);
+      if (Number(row.mine) === 1) return true;
+      await this.releaseLease();
+      return false;
+    }
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    const [row] = await runner.query('SELECT GET_LOCK(?, 0) AS got', [this.lockName]);
+    if (Number(row.got) === 1) {
+      this.lockRunner = runner;
+      this.logger.log(`outbox relay lease taken by ${hostname()}/${process.pid}`);
+      return true;
+    }
+    await runner.release();
+    return false;
+  }
+
+  private async releaseLease(): Promise<void> {
+    const runner = this.lockRunner;
+    this.lockRunner = undefined;
+    if (!runner) return;
+    await runner.query('SELECT RELEASE_LOCK(?)', [this.lockName]).catch(() => undefined);
+    await runner.release().catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}

@@ -1,0 +1,33 @@
+import { EntityManager } from 'typeorm';
+import { EventDataMap, EventType, keyValue, newEventMetadata, toCeTime } from '@groups-sync/contracts';
+import { OutboxMessage } from './outbox-message.entity';
+
+export interface OutboxContext {
+  correlationId?: string | null;
+  causationId?: string | null;
+}
+
+/**
+ * Appends events to the outbox through the caller's entity manager, so they commit or roll back
+ * with the change itself. Publishing is the relay's job, never the caller's.
+ */
+export class OutboxWriter {
+  constructor(private readonly service: string) {}
+
+  async append<T extends EventType>(manager: EntityManager, type: T, data: EventDataMap[T], context: OutboxContext = {}): Promise<string> {
+    const metadata = newEventMetadata(type, this.service);
+    await manager.insert(OutboxMessage, {
+      eventId: metadata.id,
+      eventType: type,
+      aggregateId: keyValue(type, data),
+      payload: data as unknown as object,
+      occurredAt: metadata.time || toCeTime(new Date()),
+      correlationId: context.correlationId ?? null,
+      causationId: context.causationId ?? null,
+      sentAt: null,
+      failedAt: null,
+      lastError: null,
+    });
+    return metadata.id;
+  }
+}

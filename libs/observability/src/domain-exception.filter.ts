@@ -1,0 +1,37 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { Response } from 'express';
+import { DomainErrorKind, DomainException } from './domain-exception';
+
+const STATUS: Record<DomainErrorKind, number> = {
+  invalid: HttpStatus.BAD_REQUEST,
+  not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  precondition_failed: HttpStatus.PRECONDITION_FAILED,
+  forbidden: HttpStatus.FORBIDDEN,
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** One error body everywhere: `{code, message, details}`. */
+@Catch()
+export class DomainExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof DomainException) {
+      res.status(STATUS[exception.kind]).json({ code: exception.code, message: exception.message, details: exception.details ?? {} });
+      return;
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse() as { message?: string | string[]; error?: string } | string;
+      const messages = typeof body === 'string' ? [body] : Array.isArray(body.message) ? body.message : [body.message ?? exception.message];
+      const code = status === 400 ? 'VALIDATION_FAILED' : (typeof body === 'object' && body.error ? body.error : 'HTTP_ERROR').toUpperCase().replace(/\W+/g, '_');
+      res.status(status).json({ code, message: messages.join('; '), details: status === 400 ? { errors: messages } : {} });
+      return;
+    }
+    this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    res.status(500).json({ code: 'INTERNAL_ERROR', message: 'unexpected error; see the service log', details: {} });
+  }
+}

@@ -1,0 +1,50 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { randomUUID } from 'node:crypto';
+import { LoggerModule } from 'nestjs-pino';
+import { collectDefaultMetrics, register } from 'prom-client';
+import { HealthController, ReadinessChecks } from './health.controller';
+import { MetricsController } from './metrics.controller';
+
+export interface ObservabilityOptions {
+  service: string;
+  logLevel: string;
+}
+
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+/** Structured JSON logs with correlation ids, Prometheus metrics, liveness and readiness. */
+@Global()
+@Module({})
+export class ObservabilityModule {
+  static forRoot(options: ObservabilityOptions): DynamicModule {
+    if (!register.getSingleMetric('process_cpu_user_seconds_total')) {
+      register.setDefaultLabels({ service: options.service });
+      collectDefaultMetrics();
+    }
+    return {
+      module: ObservabilityModule,
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: options.logLevel,
+            base: { service: options.service },
+            genReqId: (req, res) => {
+              const id = (req.headers[CORRELATION_HEADER] as string | undefined) ?? randomUUID();
+              res.setHeader(CORRELATION_HEADER, id);
+              return id;
+            },
+            customProps: (req) => ({ correlationId: req.id }),
+            // No PII at info level: bodies and auth headers are never logged.
+            serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url }) },
+            autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
+          },
+        }),
+      ],
+      controllers: [HealthController, MetricsController],
+      providers: [ReadinessChecks],
+      exports: [ReadinessChecks],
+    };
+  }
+}

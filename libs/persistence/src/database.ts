@@ -1,0 +1,67 @@
+import { createConnection } from 'mysql2/promise';
+import { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
+import { parseMysqlUrl } from './mysql-url';
+
+export type ServerFlavor = 'mariadb' | 'mysql';
+const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * Creates the service's schema if it is missing (idempotent) and tells MariaDB from MySQL,
+ * so TypeORM gets `type: 'mariadb'` when it talks to MariaDB.
+ */
+export async function ensureDatabase(url: string, database: string): Promise<ServerFlavor> {
+  if (!DATABASE_NAME.test(database)) throw new Error(`invalid database name "${database}"`);
+  const conn = await createConnection({ ...parseMysqlUrl(url), user: parseMysqlUrl(url).username, connectTimeout: 10_000 });
+  try {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    const [rows] = await conn.query('SELECT VERSION() AS version');
+    return /mariadb/i.test((rows as Array<{ version: string }>)[0].version) ? 'mariadb' : 'mysql';
+  } finally {
+    await conn.end();
+  }
+}
+
+export async function dropDatabase(url: string, database: string): Promise<void> {
+  if (!DATABASE_NAME.test(database) || !database.includes('test')) throw new Error(`refusing to drop "${database}": only test databases`);
+  const conn = await createConnection({ ...parseMysqlUrl(url), user: parseMysqlUrl(url).username });
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  } finally {
+    await conn.end();
+  }
+}
+
+export interface DataSourceSettings {
+  url: string;
+  database: string;
+  flavor: ServerFlavor;
+  entities: MixedList<Function | string | EntitySchema>;
+  migrations: MixedList<Function | string>;
+  poolSize?: number;
+}
+
+/** Migrations only: schemas change through reviewed migrations, never `synchronize`. */
+export function dataSourceOptions(settings: DataSourceSettings): DataSourceOptions {
+  const conn = parseMysqlUrl(settings.url);
+  return {
+    type: settings.flavor,
+    connectorPackage: 'mysql2',
+    host: conn.host,
+    port: conn.port,
+    username: conn.username,
+    password: conn.password,
+    database: settings.database,
+    entities: settings.entities,
+    migrations: settings.migrations,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    timezone: 'Z',
+    charset: 'utf8mb4_unicode_ci',
+    dateStrings: false,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    extra: { connectionLimit: settings.poolSize ?? 10 },
+    logging: ['error', 'warn', 'migration'],
+  } as DataSourceOptions;
+}

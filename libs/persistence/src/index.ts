@@ -1,0 +1,4 @@
+export * from './database';
+export * from './database-errors';
+export * from './mysql-url';
+export * from './transaction';

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Local infrastructure without Docker: Apache Kafka (KRaft, one combined broker+controller),
+# MySQL (MYSQL_URL, the MariaDB on 127.0.0.1:3306, or a private mariadbd), and Apicurio Registry
+# (Confluent-compatible schema registry). Jars come from Maven Central, once, into .cache/.
+#   infra.sh up | down | status
+# Idempotent: `up` reuses whatever already answers; `down` stops only what it started.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+KAFKA_HOME="$CACHE/kafka"
+APICURIO_HOME="$CACHE/apicurio-$APICURIO_VERSION"
+MARIADB_HOME="$CACHE/mariadb"
+
+# ---------- Kafka ----------
+kafka_install() {
+  local stamp="$KAFKA_HOME/libs/.kafka-$KAFKA_VERSION"
+  [ -f "$stamp" ] && return 0
+  log "resolving Apache Kafka $KAFKA_VERSION from Maven Central"
+  rm -rf "$KAFKA_HOME/libs"
+  mvn -q -B -Dstyle.color=never -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
+    -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime \
+    -DoutputDirectory="$KAFKA_HOME/libs" || die "could not resolve Kafka jars with Maven"
+  touch "$stamp"
+}
+
+kafka_config() {
+  mkdir -p "$KAFKA_HOME/config"
+  cat > "$KAFKA_HOME/config/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_HOME/data
+auto.create.topics.enable=false
+num.partitions=3
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+PROPS
+  cp "$ROOT/infra/kafka/log4j.properties" "$KAFKA_HOME/config/log4j.properties"
+}
+
+kafka_up() {
+  if port_open "$KAFKA_PORT"; then log "Kafka already answers on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+  command -v java >/dev/null || die "java (17+) is required to run Kafka"
+  kafka_install
+  kafka_config
+  local cp="$KAFKA_HOME/libs/*"
+  if [ ! -f "$KAFKA_HOME/data/meta.properties" ]; then
+    local cluster_id; cluster_id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    java -Dlog4j.configuration="file:$KAFKA_HOME/config/log4j.properties" -cp "$cp" kafka.tools.StorageTool format \
+      -t "$cluster_id" -c "$KAFKA_HOME/config/server.properties" >/dev/null || die "could not format KRaft storage"
+  fi
+  log "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
+  KAFKA_LOG_DIR="$RUN_DIR" nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dkafka.logs.dir="$RUN_DIR" -Dlog4j.configuration="file:$KAFKA_HOME/config/log4j.properties" \
+    -cp "$cp" kafka.Kafka "$KAFKA_HOME/config/server.properties" > "$RUN_DIR/kafka.log" 2>&1 &
+  echo $! > "$RUN_DIR/kafka.pid"
+  wait_until 90 "Kafka" port_open "$KAFKA_PORT" || { tail -30 "$RUN_DIR/kafka.log"; die "Kafka did not start"; }
+}
+
+# ---------- MySQL ----------
+mysql_ping() { # <port>
+  if command -v mariadb-admin >/dev/null; then mariadb-admin -h127.0.0.1 -P"$1" -uroot ping >/dev/null 2>&1
+  elif command -v mysqladmin >/dev/null; then mysqladmin -h127.0.0.1 -P"$1" -uroot ping >/dev/null 2>&1
+  else port_open "$1"; fi
+}
+
+mysql_up() {
+  if [ -n "${MYSQL_URL:-}" ]; then log "using MYSQL_URL"; return 0; fi
+  if mysql_ping 3306; then MYSQL_URL="mysql://root@127.0.0.1:3306"; log "using MariaDB/MySQL on 127.0.0.1:3306"; return 0; fi
+  if mysql_ping "$PRIVATE_MYSQL_PORT"; then MYSQL_URL="mysql://root@127.0.0.1:$PRIVATE_MYSQL_PORT"; log "reusing private MariaDB on 127.0.0.1:$PRIVATE_MYSQL_PORT"; return 0; fi
+  local mariadbd; mariadbd=$(command -v mariadbd || ls /usr/sbin/mariadbd 2>/dev/null || true)
+  [ -n "$mariadbd" ] || die "no MySQL answers on 127.0.0.1:3306, MYSQL_URL is unset and mariadbd is not installed (apt-get install mariadb-server)"
+  if [ ! -d "$MARIADB_HOME/data/mysql" ]; then
+    log "initialising a private MariaDB in $MARIADB_HOME"
+    mkdir -p "$MARIADB_HOME/data"
+    mariadb-install-db --no-defaults --datadir="$MARIADB_HOME/data" --auth-root-authentication-method=normal \
+      --skip-test-db --user="$(id -un)" > "$RUN_DIR/mariadb-install.log" 2>&1 || die "mariadb-install-db failed"
+  fi
+  log "starting a private MariaDB on 127.0.0.1:$PRIVATE_MYSQL_PORT"
+  nohup "$mariadbd" --no-defaults --datadir="$MARIADB_HOME/data" --port="$PRIVATE_MYSQL_PORT" --bind-address=127.0.0.1 \
+    --socket="$MARIADB_HOME/mysqld.sock" --pid-file="$RUN_DIR/mariadb.pidfile" --user="$(id -un)" \
+    > "$RUN_DIR/mariadb.log" 2>&1 &
+  echo $! > "$RUN_DIR/mariadb.pid"
+  wait_until 60 "MariaDB" mysql_ping "$PRIVATE_MYSQL_PORT" || { tail -20 "$RUN_DIR/mariadb.log"; die "MariaDB did not start"; }
+  MYSQL_URL="mysql://root@127.0.0.1:$PRIVATE_MYSQL_PORT"
+}
+
+# ---------- Schema registry ----------
+registry_ready() { curl -sf -m 2 "http://127.0.0.1:$SCHEMA_REGISTRY_PORT/apis/ccompat/v7/subjects" >/dev/null; }
+
+registry_up() {
+  if [ -n "${SCHEMA_REGISTRY_URL:-}" ]; then log "using SCHEMA_REGISTRY_URL"; return 0; fi
+  SCHEMA_REGISTRY_URL="http://127.0.0.1:$SCHEMA_REGISTRY_PORT/apis/ccompat/v7"
+  if registry_ready; then log "schema registry already answers on 127.0.0.1:$SCHEMA_REGISTRY_PORT"; return 0; fi
+  local jar="$APICURIO_HOME/apicurio-registry-app-$APICURIO_VERSION-runner.jar"
+  if [ ! -f "$jar" ]; then
+    # dependency:unpack of the single artifact: its parent POM is not on Maven Central,
+    # so dependency resolution through a project POM fails.
+    log "resolving Apicurio Registry $APICURIO_VERSION from Maven Central"
+    mvn -q -B -Dstyle.color=never dependency:unpack -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
+      -DoutputDirectory="$APICURIO_HOME" || die "could not resolve Apicurio Registry with Maven"
+  fi
+  log "starting Apicurio Registry $APICURIO_VERSION (in-memory) on 127.0.0.1:$SCHEMA_REGISTRY_PORT"
+  (cd "$APICURIO_HOME" && nohup java -Xms64m -Xmx384m -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$SCHEMA_REGISTRY_PORT" \
+    -Dapicurio.rules.global.compatibility=BACKWARD -Dquarkus.log.level=WARN \
+    -jar "$jar" > "$RUN_DIR/schema-registry.log" 2>&1 & echo $! > "$RUN_DIR/schema-registry.pid")
+  wait_until 120 "schema registry" registry_ready || { tail -20 "$RUN_DIR/schema-registry.log"; die "Apicurio Registry did not start"; }
+}
+
+write_env() {
+  cat > "$STACK_ENV" <<ENV
+KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+MYSQL_URL=$MYSQL_URL
+SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL
+ENV
+}
+
+case "${1:-up}" in
+  up)
+    # The registry's JVM starts slowly: start it in parallel with Kafka.
+    registry_up & registry_job=$!
+    kafka_up
+    mysql_up
+    wait "$registry_job" || die "schema registry failed"
+    SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-http://127.0.0.1:$SCHEMA_REGISTRY_PORT/apis/ccompat/v7}"
+    write_env
+    ;;
+  down)
+    stop_pidfile "$RUN_DIR/schema-registry.pid" "schema registry"
+    stop_pidfile "$RUN_DIR/kafka.pid" "Kafka"
+    stop_pidfile "$RUN_DIR/mariadb.pid" "private MariaDB"
+    ;;
+  kafka-stop) stop_pidfile "$RUN_DIR/kafka.pid" "Kafka" ;;
+  kafka-start) kafka_up ;;
+  status)
+    for s in kafka schema-registry mariadb; do
+      if pid_alive "$RUN_DIR/$s.pid"; then echo "$s: running (pid $(cat "$RUN_DIR/$s.pid"))"; else echo "$s: not started by us"; fi
+    done
+    [ -f "$STACK_ENV" ] && cat "$STACK_ENV"
+    ;;
+  *) die "usage: infra.sh up|down|status" ;;
+esac

@@ -1,0 +1,66 @@
+# Shared by scripts/*.sh: where things live, which ports they use, and small helpers.
+# Every value can be overridden from the environment.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${GROUPS_SYNC_CACHE:-$ROOT/.cache}"
+RUN_DIR="$CACHE/run"        # pid files and logs of what these scripts started
+STACK_ENV="$CACHE/stack.env" # resolved endpoints, sourced by the services and the tests
+mkdir -p "$RUN_DIR"
+
+KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+APICURIO_VERSION="${APICURIO_VERSION:-3.0.9}"
+SCHEMA_REGISTRY_PORT="${SCHEMA_REGISTRY_PORT:-8081}"
+PRIVATE_MYSQL_PORT="${PRIVATE_MYSQL_PORT:-3307}"
+
+GROUPS_SERVICE_PORT="${GROUPS_SERVICE_PORT:-3001}"
+LEGACY_SYNC_SERVICE_PORT="${LEGACY_SYNC_SERVICE_PORT:-3002}"
+EVALUATOR_SERVICE_PORT="${EVALUATOR_SERVICE_PORT:-3003}"
+LMS_EMULATOR_PORT="${LMS_EMULATOR_PORT:-18000}"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_until <seconds> <description> <command...>
+wait_until() {
+  local limit=$1 what=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.5
+  done
+  log "$what is up"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# stop_pidfile <pidfile> <name>: TERM, then KILL after 20 s.
+stop_pidfile() {
+  local pidfile=$1 name=$2
+  pid_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+  local pid; pid=$(cat "$pidfile")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+  log "stopped $name"
+}
+
+ensure_node_modules() {
+  # Reinstall only when the lock file changed since the last install.
+  local stamp="$ROOT/node_modules/.install-stamp"
+  if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+    log "installing npm packages"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+    touch "$stamp"
+  fi
+}
+
+build_workspace() {
+  log "compiling TypeScript"
+  (cd "$ROOT" && npx tsc -p tsconfig.build.json) || die "TypeScript build failed"
+  # Avro schemas are data, read at run time beside the compiled contracts.
+  mkdir -p "$ROOT/dist/libs/contracts/src" && cp -r "$ROOT/libs/contracts/src/schemas" "$ROOT/dist/libs/contracts/src/"
+}
