@@ -1,0 +1,56 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { loadConfig } from '@groups-sync/config';
+import { EventConsumers, InboxEntry, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay } from '@groups-sync/messaging';
+import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
+import { dataSourceOptions, ensureDatabase } from '@groups-sync/persistence';
+import { LegacySyncServiceConfig } from './legacy-sync-service.config';
+import { LegacyLink } from './links/legacy-link.entity';
+import { PendingLmsWrite } from './links/pending-lms-write.entity';
+import { CohortMembershipConsumer } from './lms-events/cohort-membership.consumer';
+import { CohortDirectory } from './lms/cohort-directory';
+import { LmsCohortsClient } from './lms/lms-cohorts.client';
+import { LegacySync1763700000300 } from './migrations/1763700000300-legacy-sync.migration';
+import { UserGroupEventsConsumer } from './user-group-events/user-group-events.consumer';
+
+export const SERVICE = 'legacy-sync-service';
+export const config = loadConfig(LegacySyncServiceConfig);
+
+@Module({
+  imports: [
+    ObservabilityModule.forRoot({ service: SERVICE, logLevel: config.LOG_LEVEL }),
+    TypeOrmModule.forRootAsync({
+      useFactory: async () =>
+        dataSourceOptions({
+          url: config.MYSQL_URL,
+          database: config.DB_NAME,
+          flavor: await ensureDatabase(config.MYSQL_URL, config.DB_NAME),
+          entities: [LegacyLink, PendingLmsWrite, OutboxMessage, InboxEntry],
+          migrations: [MessagingTables1763700000000, LegacySync1763700000300],
+        }),
+    }),
+    MessagingModule.forRoot({
+      service: SERVICE,
+      brokers: config.KAFKA_BROKERS.split(','),
+      topicPrefix: config.EVENT_BUS_TOPIC_PREFIX,
+      schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+      outbox: true,
+      outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+      consumerMaxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+      consumerBackoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
+    }),
+  ],
+  providers: [
+    { provide: LegacySyncServiceConfig, useValue: config },
+    LmsCohortsClient, CohortDirectory, UserGroupEventsConsumer, CohortMembershipConsumer,
+  ],
+})
+export class AppModule {
+  constructor(readiness: ReadinessChecks, relay: OutboxRelay, consumers: EventConsumers) {
+    readiness.add('outbox', async () => ({ up: !relay.status().lastError, details: { ...(await relay.backlogStats()), ...relay.status() } }));
+    readiness.add('kafka', async () => {
+      const states = consumers.all.map((c) => c.status());
+      return { up: states.every((s) => s.joined), details: { consumers: states } };
+    });
+  }
+}

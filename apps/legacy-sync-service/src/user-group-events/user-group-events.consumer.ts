@@ -1,0 +1,123 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, Topic } from '@groups-sync/contracts';
+import { EventConsumers, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { LegacyLink } from '../links/legacy-link.entity';
+import { PendingLmsWrite } from '../links/pending-lms-write.entity';
+import { CohortDirectory } from '../lms/cohort-directory';
+import { LmsRejectedError } from '../lms/lms-api.error';
+import { LmsCohortsClient } from '../lms/lms-cohorts.client';
+
+type SyncResult = LegacySyncCompletedData['sync_result'];
+
+/**
+ * User Group → LMS. Creates or finds the cohort a new cohort-linked group mirrors, and applies
+ * membership changes through the cohorts API. LMS calls are set-valued ("ensure in cohort"), so a
+ * redelivered event repeats them harmlessly; the inbox keeps the recorded effects single.
+ */
+@Injectable()
+export class UserGroupEventsConsumer implements OnModuleInit {
+  private readonly logger = new Logger(UserGroupEventsConsumer.name);
+  private readonly inbox: Inbox;
+
+  constructor(
+    private readonly consumers: EventConsumers,
+    private readonly dataSource: DataSource,
+    private readonly lms: LmsCohortsClient,
+    private readonly directory: CohortDirectory,
+    private readonly outbox: OutboxWriter,
+    private readonly relay: OutboxRelay,
+  ) {
+    this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncUserGroups);
+  }
+
+  onModuleInit(): void {
+    this.consumers.register({
+      group: ConsumerGroup.LegacySyncUserGroups,
+      topics: [Topic.UserGroupLifecycle],
+      handlers: {
+        [EventType.UserGroupCreated]: (e) => this.onGroupCreated(e),
+        [EventType.UserGroupMembershipChanged]: (e) => this.onMembershipChanged(e),
+      },
+    });
+  }
+
+  private async onGroupCreated(event: DecodedEvent<EventType.UserGroupCreated>): Promise<void> {
+    const group = event.data.user_group;
+    const criterion = group.criteria.find((c) => c.type === 'legacy_cohort');
+    if (!criterion || group.scope_type !== 'course') return;
+    const requested = (JSON.parse(criterion.config || '{}') as { cohort_id?: number | null }).cohort_id ?? null;
+    let result: SyncResult;
+    try {
+      const cohort = requested !== null ? await this.lms.getCohort(group.scope_key, requested) : await this.ensureCohort(group.scope_key, group.name);
+      this.directory.remember(group.scope_key, cohort.name, cohort.id);
+      result = this.result(group.id, null, 'synced', null, String(cohort.id));
+    } catch (error) {
+      if (!(error instanceof LmsRejectedError)) throw error; // LMS down: retry with backoff
+      result = this.result(group.id, null, 'rejected', error.message, requested === null ? null : String(requested));
+    }
+    await this.record(event, async (manager) => {
+      await manager.upsert(LegacyLink, {
+        groupId: group.id, courseKey: group.scope_key, legacyType: 'cohort', legacyId: result.legacy_id, groupName: group.name,
+        state: result.status === 'synced' ? 'linked' : 'rejected', lastError: result.error,
+      }, ['groupId']);
+      await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
+    });
+  }
+
+  /** Find the cohort by name first: the v1 create answers 500 on a duplicate name. */
+  private async ensureCohort(courseKey: string, name: string) {
+    const existing = (await this.lms.listCohorts(courseKey)).find((c) => c.name === name);
+    return existing ?? this.lms.createCohort(courseKey, name);
+  }
+
+  private async onMembershipChanged(event: DecodedEvent<EventType.UserGroupMembershipChanged>): Promise<void> {
+    const m = event.data.membership;
+    // Changes that came from the LMS are already there; a removal that is half of a move is done by the add.
+    if (m.origin === 'legacy' || (m.action === 'removed' && m.moved_to_group_id)) return;
+    const link = await this.dataSource.getRepository(LegacyLink).findOneBy({ groupId: m.group_id });
+    if (!link || link.legacyType !== 'cohort') return;
+    if (!link.legacyId) {
+      await this.record(event, (manager) => this.outbox.append(manager, EventType.LegacySyncCompleted, {
+        sync_result: this.result(m.group_id, m.user_id, 'rejected', `the group's cohort is not linked: ${link.lastError ?? 'unknown reason'}`, null),
+      }));
+      return;
+    }
+    const cohortId = Number(link.legacyId);
+    // Committed before the call, so the LMS's echo finds it even if it arrives before the response.
+    await this.dataSource.getRepository(PendingLmsWrite).insert({
+      groupId: m.group_id, courseKey: link.courseKey, legacyId: link.legacyId, userId: m.user_id, action: m.action, sourceEventId: event.metadata.id, confirmedAt: null,
+    });
+    let result: SyncResult;
+    try {
+      if (m.action === 'added') {
+        const res = await this.lms.addUsers(link.courseKey, cohortId, [m.username]);
+        const refused = [...res.unknown, ...res.invalid, ...res.preassigned];
+        result = refused.length
+          ? this.result(m.group_id, m.user_id, 'rejected', `LMS does not know user "${m.username}"`, link.legacyId)
+          : this.result(m.group_id, m.user_id, 'synced', null, link.legacyId);
+      } else {
+        await this.lms.removeUser(link.courseKey, cohortId, m.username);
+        result = this.result(m.group_id, m.user_id, 'synced', null, link.legacyId);
+      }
+    } catch (error) {
+      if (!(error instanceof LmsRejectedError)) throw error;
+      // Removing someone who is not (or no longer) in the cohort leaves the state we wanted.
+      const alreadyGone = m.action === 'removed' && error.errorCode === 'user-not-in-cohort';
+      result = this.result(m.group_id, m.user_id, alreadyGone ? 'synced' : 'rejected', alreadyGone ? null : error.message, link.legacyId);
+    }
+    await this.record(event, (manager) => this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, {
+      causationId: event.metadata.id, correlationId: event.metadata.correlationId,
+    }));
+    if (result.status === 'rejected') this.logger.warn(`LMS refused ${m.action} of user ${m.user_id} in group ${m.group_id}: ${result.error}`);
+  }
+
+  private async record(event: DecodedEvent, work: (manager: EntityManager) => Promise<unknown>): Promise<void> {
+    await this.inbox.process(event, async (manager) => { await work(manager); });
+    this.relay.notify();
+  }
+
+  private result(groupId: string, userId: number | null, status: SyncResult['status'], error: string | null, legacyId: string | null): SyncResult {
+    return { group_id: groupId, user_id: userId, status, error, legacy_type: 'cohort', legacy_id: legacyId, occurred_at: toCeTime(new Date()) };
+  }
+}

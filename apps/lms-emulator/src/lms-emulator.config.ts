@@ -1,0 +1,22 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsString, Matches, MinLength } from 'class-validator';
+import { ServiceConfig } from '@groups-sync/config';
+
+export class LmsEmulatorConfig extends ServiceConfig {
+  override PORT = 18000;
+
+  @Matches(/^[a-z][a-z0-9_]{0,63}$/)
+  DB_NAME = 'lms_emulator';
+
+  /** OAuth2 client the sync service uses (client_credentials grant), as an LMS operator would register it. */
+  @IsString() @MinLength(1)
+  LMS_OAUTH_CLIENT_ID = 'groups-sync';
+
+  @IsString() @MinLength(1)
+  LMS_OAUTH_CLIENT_SECRET = 'groups-sync-secret';
+
+  /** Emit COHORT_MEMBERSHIP_CHANGED like an LMS with the event bus configured. */
+  @Transform(({ value }) => value === true || value === 'true')
+  @IsBoolean()
+  EMIT_EVENTS = true;
+}

@@ -1,0 +1,41 @@
+import { Body, Controller, Post, UseFilters } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import { LmsErrorFilter, LmsHttpError } from '../lms-http.error';
+
+const USERNAME = /^[\w.@+-]{2,150}$/;
+
+/** Test and demo helpers: not LMS endpoints, so they live under /emulator and need no token. */
+@ApiTags('emulator: fixtures')
+@UseFilters(LmsErrorFilter)
+@Controller('emulator')
+export class EmulatorController {
+  constructor(private readonly dataSource: DataSource) {}
+
+  @Post('users')
+  async createUser(@Body() body: Record<string, unknown>) {
+    const username = String(body?.username ?? '');
+    if (!USERNAME.test(username)) throw new LmsHttpError(400, { username: ['Enter a valid username.'] });
+    const email = String(body?.email ?? `${username}@example.com`);
+    const [first, ...rest] = String(body?.name ?? username).split(' ');
+    const existing = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [username]);
+    if (existing.length) return { id: existing[0].id, username, email };
+    const result = await this.dataSource.query(
+      'INSERT INTO auth_user (username, email, first_name, last_name, date_joined) VALUES (?, ?, ?, ?, ?)', [username, email, first, rest.join(' '), new Date()]);
+    return { id: result.insertId, username, email };
+  }
+
+  /** Enrolls (or reactivates) a learner; the event side of enrollments comes with the enrollment issue. */
+  @Post('enrollments')
+  async enroll(@Body() body: Record<string, unknown>) {
+    const [user] = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
+    const courseId = String(body?.course_id ?? '');
+    if (!courseId) throw new LmsHttpError(400, { course_id: ['This field is required.'] });
+    const mode = String(body?.mode ?? 'audit');
+    await this.dataSource.query(
+      `INSERT INTO student_courseenrollment (course_id, created, is_active, mode, user_id) VALUES (?, ?, 1, ?, ?)
+       ON DUPLICATE KEY UPDATE is_active = 1, mode = VALUES(mode)`, [courseId, new Date(), mode, user.id]);
+    return { user_id: user.id, course_id: courseId, mode, is_active: true };
+  }
+}
