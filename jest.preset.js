@@ -14,6 +14,7 @@ module.exports = function jestConfig(projectRoot, tier = process.env.TEST_TIER |
     rootDir: projectRoot,
     testEnvironment: 'node',
     testRegex: TIER_PATTERN[tier],
+    setupFiles: ['reflect-metadata'],
     moduleNameMapper,
     transform: {
       '^.+\\.ts$': [

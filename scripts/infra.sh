@@ -2,7 +2,7 @@
 # Local infrastructure without Docker: Apache Kafka (KRaft, one combined broker+controller),
 # MySQL (MYSQL_URL, the MariaDB on 127.0.0.1:3306, or a private mariadbd), and Apicurio Registry
 # (Confluent-compatible schema registry). Jars come from Maven Central, once, into .cache/.
-#   infra.sh up | down | status
+#   infra.sh up | down | status | reset (wipes local data) | kafka-stop | kafka-start (fault tests)
 # Idempotent: `up` reuses whatever already answers; `down` stops only what it started.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -109,10 +109,15 @@ registry_up() {
     mvn -q -B -Dstyle.color=never dependency:unpack -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
       -DoutputDirectory="$APICURIO_HOME" || die "could not resolve Apicurio Registry with Maven"
   fi
-  log "starting Apicurio Registry $APICURIO_VERSION (in-memory) on 127.0.0.1:$SCHEMA_REGISTRY_PORT"
-  (cd "$APICURIO_HOME" && nohup java -Xms64m -Xmx384m -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$SCHEMA_REGISTRY_PORT" \
+  # Schemas are kept in an H2 file beside Kafka's data: Kafka keeps messages across restarts, so the
+  # registry must keep the ids they refer to (its default in-memory store would hand them out again).
+  mkdir -p "$CACHE/schema-registry-data"
+  log "starting Apicurio Registry $APICURIO_VERSION on 127.0.0.1:$SCHEMA_REGISTRY_PORT"
+  (cd "$APICURIO_HOME" && exec nohup java -Xms64m -Xmx384m -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$SCHEMA_REGISTRY_PORT" \
     -Dapicurio.rules.global.compatibility=BACKWARD -Dquarkus.log.level=WARN \
-    -jar "$jar" > "$RUN_DIR/schema-registry.log" 2>&1 & echo $! > "$RUN_DIR/schema-registry.pid")
+    -Dapicurio.datasource.url="jdbc:h2:file:$CACHE/schema-registry-data/registry" \
+    -jar "$jar" > "$RUN_DIR/schema-registry.log" 2>&1) &
+  echo $! > "$RUN_DIR/schema-registry.pid"
   wait_until 120 "schema registry" registry_ready || { tail -20 "$RUN_DIR/schema-registry.log"; die "Apicurio Registry did not start"; }
 }
 
@@ -139,6 +144,12 @@ case "${1:-up}" in
     stop_pidfile "$RUN_DIR/kafka.pid" "Kafka"
     stop_pidfile "$RUN_DIR/mariadb.pid" "private MariaDB"
     ;;
+  reset)
+    # Development only: forget every message, schema and (private) database, for a clean slate.
+    "$0" down
+    rm -rf "$KAFKA_HOME/data" "$CACHE/schema-registry-data" "$MARIADB_HOME"
+    log "removed Kafka data, registry data and the private MariaDB"
+    ;;
   kafka-stop) stop_pidfile "$RUN_DIR/kafka.pid" "Kafka" ;;
   kafka-start) kafka_up ;;
   status)
@@ -147,5 +158,5 @@ case "${1:-up}" in
     done
     [ -f "$STACK_ENV" ] && cat "$STACK_ENV"
     ;;
-  *) die "usage: infra.sh up|down|status" ;;
+  *) die "usage: infra.sh up|down|status|reset|kafka-stop|kafka-start" ;;
 esac

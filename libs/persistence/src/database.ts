@@ -2,6 +2,11 @@ import { createConnection } from 'mysql2/promise';
 import { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 import { parseMysqlUrl } from './mysql-url';
 
+function connect(url: string) {
+  const { host, port, username, password } = parseMysqlUrl(url);
+  return createConnection({ host, port, user: username, password, connectTimeout: 10_000 });
+}
+
 export type ServerFlavor = 'mariadb' | 'mysql';
 const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
@@ -11,7 +16,7 @@ const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
  */
 export async function ensureDatabase(url: string, database: string): Promise<ServerFlavor> {
   if (!DATABASE_NAME.test(database)) throw new Error(`invalid database name "${database}"`);
-  const conn = await createConnection({ ...parseMysqlUrl(url), user: parseMysqlUrl(url).username, connectTimeout: 10_000 });
+  const conn = await connect(url);
   try {
     await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     const [rows] = await conn.query('SELECT VERSION() AS version');
@@ -23,7 +28,7 @@ export async function ensureDatabase(url: string, database: string): Promise<Ser
 
 export async function dropDatabase(url: string, database: string): Promise<void> {
   if (!DATABASE_NAME.test(database) || !database.includes('test')) throw new Error(`refusing to drop "${database}": only test databases`);
-  const conn = await createConnection({ ...parseMysqlUrl(url), user: parseMysqlUrl(url).username });
+  const conn = await connect(url);
   try {
     await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
   } finally {
@@ -62,6 +67,7 @@ export function dataSourceOptions(settings: DataSourceSettings): DataSourceOptio
     supportBigNumbers: true,
     bigNumberStrings: false,
     extra: { connectionLimit: settings.poolSize ?? 10 },
-    logging: ['error', 'warn', 'migration'],
+    // Failed queries are not logged: callers handle them (a duplicate key is often the expected answer).
+    logging: ['warn', 'migration'],
   } as DataSourceOptions;
 }

@@ -76,7 +76,7 @@ export class GroupsService {
 
   /** Records the cohort a group is linked to once legacy-sync has created or found it. */
   async recordCohortLink(manager: EntityManager, groupId: string, cohortId: number, ctx: ChangeContext): Promise<boolean> {
-    const group = await manager.findOne(UserGroup, { where: { id: groupId }, relations: { criteria: true }, lock: { mode: 'pessimistic_write', tables: ['user_group'] } });
+    const group = await manager.findOne(UserGroup, { where: { id: groupId }, relations: { criteria: true }, lock: { mode: 'pessimistic_write' } });
     const criterion = group?.criteria.find((c) => c.type === LEGACY_COHORT);
     if (!group || !criterion || criterion.config?.cohort_id === cohortId) return false; // nothing changes, nothing is published
     criterion.config = { ...(criterion.config ?? {}), cohort_id: cohortId };

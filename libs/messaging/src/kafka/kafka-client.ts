@@ -60,3 +60,21 @@ export async function missingTopics(kafka: Kafka, names: string[]): Promise<stri
     await admin.disconnect();
   }
 }
+
+/** True when a broker answers a metadata request within the timeout. */
+export async function kafkaReachable(kafka: Kafka, timeoutMs = 3000): Promise<boolean> {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+  const probe = (async () => {
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  })();
+  return Promise.race([probe, timeout]);
+}

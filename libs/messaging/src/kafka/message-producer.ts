@@ -1,4 +1,4 @@
-import { Kafka, Producer, CompressionTypes } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, Producer } from 'kafkajs';
 import { EncodedMessage } from '@groups-sync/contracts';
 
 export interface RawMessage {
@@ -17,7 +17,10 @@ export class MessageProducer {
   private connected?: Promise<void>;
 
   constructor(kafka: Kafka) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // The Java client's murmur2 partitioner, so keys land where any Kafka tool expects them.
+    this.producer = kafka.producer({
+      idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.producer.on('producer.disconnect', () => (this.connected = undefined));
   }
 

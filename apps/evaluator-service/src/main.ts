@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { bootstrapService } from '@groups-sync/observability';
+import { AppModule, config } from './app.module';
+
+void bootstrapService(AppModule, { title: 'evaluator-service', port: config.PORT, host: config.HOST });

@@ -1,0 +1,144 @@
+import { DataSource } from 'typeorm';
+import {
+  allTopicSpecs, ConfluentSchemaRegistry, ConsumerGroup, DecodedEvent, EventCodec, EventType, fullTopicName, deadLetterTopic, newEventMetadata, Topic,
+} from '@groups-sync/contracts';
+import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
+import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
+import { Kafka } from 'kafkajs';
+import { EventConsumer } from './event-consumer';
+import { PoisonMessageError } from './consumer.errors';
+import { DeadLetterHeader } from './dead-letter';
+import { createKafka, provisionTopics } from '../kafka/kafka-client';
+import { MessageProducer } from '../kafka/message-producer';
+import { TopicReader } from '../kafka/topic-reader';
+import { Inbox } from '../inbox/inbox';
+import { InboxEntry } from '../inbox/inbox-entry.entity';
+import { MessagingTables1763700000000 } from '../outbox/messaging-tables.migration';
+
+const env = stackEnv();
+
+function cohortEvent(user: number) {
+  return {
+    cohort: {
+      user: { id: user, is_active: true, pii: { username: `u${user}`, email: `u${user}@example.com`, name: '' } },
+      course: { course_key: 'course-v1:T+T+T', display_name: '', start: null, end: null },
+      name: 'C',
+    },
+  };
+}
+
+describe('EventConsumer on a real broker', () => {
+  const prefix = `it-${uniqueSuffix()}`;
+  const dbName = `messaging_${prefix.replace(/-/g, '_')}_test`;
+  let kafka: Kafka;
+  let producer: MessageProducer;
+  let codec: EventCodec;
+  let dataSource: DataSource;
+  let consumer: EventConsumer | undefined;
+  let dlq: TopicReader | undefined;
+  const topic = fullTopicName(Topic.LmsCohortMembership, prefix);
+
+  beforeAll(async () => {
+    kafka = createKafka({ clientId: 'it', brokers: env.KAFKA_BROKERS.split(',') });
+    // One partition, so "the next message on the same partition" is well defined.
+    await provisionTopics(kafka, allTopicSpecs(prefix, 1));
+    producer = new MessageProducer(kafka);
+    codec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), prefix);
+    const flavor = await ensureDatabase(env.MYSQL_URL, dbName);
+    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [InboxEntry], migrations: [MessagingTables1763700000000] })).initialize();
+  });
+
+  afterEach(async () => {
+    await consumer?.stop();
+    await dlq?.stop();
+    consumer = dlq = undefined;
+  });
+
+  afterAll(async () => {
+    await producer.disconnect();
+    await dataSource.destroy();
+    await dropDatabase(env.MYSQL_URL, dbName);
+  });
+
+  function start(handlers: ConstructorParameters<typeof EventConsumer>[3]['handlers'], maxAttempts = 3) {
+    consumer = new EventConsumer(kafka, codec, producer, {
+      group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: prefix, topics: [Topic.LmsCohortMembership], handlers, maxAttempts, backoffInitialMs: 20, backoffMaxMs: 100,
+    });
+    return consumer.start();
+  }
+
+  async function readDeadLetters() {
+    dlq = new TopicReader(kafka, [fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncLmsEvents), prefix)]);
+    await dlq.start();
+    return dlq;
+  }
+
+  it('dead-letters a garbage value and an unknown ce_type with their reasons, and still applies the next good message', async () => {
+    const applied: number[] = [];
+    const good = await codec.encode(EventType.CohortMembershipChanged, cohortEvent(1), newEventMetadata(EventType.CohortMembershipChanged, 'lms'));
+    await producer.send([
+      { topic, key: null, value: Buffer.from('not avro at all'), headers: { ce_type: EventType.CohortMembershipChanged, ce_id: 'garbage-1' } },
+      { ...good, headers: { ...good.headers, ce_type: 'org.example.unknown.v1', ce_id: 'unknown-1' } },
+      good,
+    ]);
+    await start({ [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>) => { applied.push(e.data.cohort.user.id); } });
+    const reader = await readDeadLetters();
+
+    await expectEventually(() => expect(applied).toEqual([1]));
+    await expectEventually(() => expect(reader.messages).toHaveLength(2));
+    const byId = Object.fromEntries(reader.messages.map((m) => [m.headers.ce_id, m.headers]));
+    expect(byId['garbage-1']).toMatchObject({
+      [DeadLetterHeader.Reason]: 'BAD_FRAMING', [DeadLetterHeader.ErrorClass]: 'EventCodecError', [DeadLetterHeader.OriginalTopic]: topic,
+      [DeadLetterHeader.OriginalPartition]: '0', [DeadLetterHeader.Attempts]: '1', [DeadLetterHeader.ConsumerGroup]: ConsumerGroup.LegacySyncLmsEvents,
+    });
+    expect(byId['unknown-1'][DeadLetterHeader.Reason]).toBe('UNKNOWN_EVENT_TYPE');
+    expect(byId['unknown-1'][DeadLetterHeader.ErrorMessage]).toContain('org.example.unknown.v1');
+    expect(reader.messages.find((m) => m.headers.ce_id === 'garbage-1')!.value!.toString()).toBe('not avro at all');
+  });
+
+  it('retries a transient failure without moving on, then applies it', async () => {
+    const seen: string[] = [];
+    let failures = 2;
+    await producer.send([await codec.encode(EventType.CohortMembershipChanged, cohortEvent(2), newEventMetadata(EventType.CohortMembershipChanged, 'lms'))]);
+    await producer.send([await codec.encode(EventType.CohortMembershipChanged, cohortEvent(3), newEventMetadata(EventType.CohortMembershipChanged, 'lms'))]);
+    await start({
+      [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>, ctx) => {
+        seen.push(`${e.data.cohort.user.id}#${ctx.attempt}`);
+        if (e.data.cohort.user.id === 2 && failures-- > 0) throw new Error('database is down');
+      },
+    }, 5);
+    await expectEventually(() => expect(seen.filter((s) => !s.startsWith('1#'))).toEqual(['2#1', '2#2', '2#3', '3#1']));
+  });
+
+  it('dead-letters a message over its retry budget and one a handler calls poison', async () => {
+    await producer.send([
+      await codec.encode(EventType.CohortMembershipChanged, cohortEvent(4), newEventMetadata(EventType.CohortMembershipChanged, 'lms', { id: 'budget-4' })),
+      await codec.encode(EventType.CohortMembershipChanged, cohortEvent(5), newEventMetadata(EventType.CohortMembershipChanged, 'lms', { id: 'poison-5' })),
+    ]);
+    await start({
+      [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>) => {
+        if (e.data.cohort.user.id === 4) throw new Error('LMS keeps timing out');
+        if (e.data.cohort.user.id === 5) throw new PoisonMessageError('INVALID_DATA', 'user 5 cannot exist');
+      },
+    }, 3);
+    const reader = await readDeadLetters();
+    await expectEventually(() => {
+      const byId = Object.fromEntries(reader.messages.map((m) => [m.headers.ce_id, m.headers]));
+      expect(byId['budget-4']).toMatchObject({ [DeadLetterHeader.Reason]: 'RETRY_BUDGET_EXCEEDED', [DeadLetterHeader.Attempts]: '3' });
+      expect(byId['budget-4'][DeadLetterHeader.ErrorMessage]).toContain('LMS keeps timing out');
+      expect(byId['poison-5']).toMatchObject({ [DeadLetterHeader.Reason]: 'INVALID_DATA', [DeadLetterHeader.Attempts]: '1' });
+    });
+  });
+
+  it('applies an event delivered twice (same ce_id) once, through the inbox', async () => {
+    const inbox = new Inbox(dataSource, 'it-group');
+    const effects: string[] = [];
+    const event = { type: EventType.CohortMembershipChanged, metadata: newEventMetadata(EventType.CohortMembershipChanged, 'lms'), data: cohortEvent(6), key: null } as DecodedEvent;
+    const outcomes = [];
+    for (let i = 0; i < 2; i++) outcomes.push(await inbox.process(event, async () => { effects.push('applied'); }));
+    expect(outcomes).toEqual(['applied', 'duplicate']);
+    expect(effects).toEqual(['applied']);
+    const [{ n }] = await dataSource.query('SELECT COUNT(*) AS n FROM inbox WHERE event_id = ?', [event.metadata.id]);
+    expect(Number(n)).toBe(1);
+  });
+});

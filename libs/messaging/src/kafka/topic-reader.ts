@@ -1,0 +1,43 @@
+import { Consumer, Kafka } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+
+export interface ReadMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads a topic from the beginning into memory, under a throwaway consumer group. For operators'
+ * tools (listing dead letters) and for tests; never part of a service's processing.
+ */
+export class TopicReader {
+  readonly messages: ReadMessage[] = [];
+  private readonly consumer: Consumer;
+
+  constructor(kafka: Kafka, private readonly topics: string[]) {
+    this.consumer = kafka.consumer({ groupId: `topic-reader-${randomUUID()}`, allowAutoTopicCreation: false });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) {
+          if (v !== undefined) headers[k] = (Array.isArray(v) ? v[0] : v).toString('utf8');
+        }
+        this.messages.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers });
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}

@@ -1,0 +1,82 @@
+import { DataSource } from 'typeorm';
+import { allTopicSpecs, ConfluentSchemaRegistry, EventCodec, EventType, fullTopicName, Topic } from '@groups-sync/contracts';
+import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
+import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
+import { Kafka } from 'kafkajs';
+import { createKafka, provisionTopics } from '../kafka/kafka-client';
+import { MessageProducer } from '../kafka/message-producer';
+import { TopicReader } from '../kafka/topic-reader';
+import { MessagingTables1763700000000 } from './messaging-tables.migration';
+import { OutboxMessage } from './outbox-message.entity';
+import { OutboxRelay } from './outbox-relay';
+import { OutboxWriter } from './outbox.writer';
+
+const env = stackEnv();
+
+function linkChanged(groupId: string, n: number) {
+  return { legacy_link: { group_id: groupId, legacy_type: 'cohort' as const, legacy_id: String(n), course_key: 'course-v1:T+T+T', occurred_at: '2026-11-22T00:00:00+00:00' } };
+}
+
+describe('OutboxRelay on a real broker and database', () => {
+  const prefix = `it-${uniqueSuffix()}`;
+  const dbName = `outbox_${prefix.replace(/-/g, '_')}_test`;
+  let kafka: Kafka;
+  let dataSource: DataSource;
+  let codec: EventCodec;
+  const relays: OutboxRelay[] = [];
+  const producers: MessageProducer[] = [];
+
+  beforeAll(async () => {
+    kafka = createKafka({ clientId: 'it', brokers: env.KAFKA_BROKERS.split(',') });
+    await provisionTopics(kafka, allTopicSpecs(prefix, 3));
+    codec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), prefix);
+    const flavor = await ensureDatabase(env.MYSQL_URL, dbName);
+    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [OutboxMessage], migrations: [MessagingTables1763700000000] })).initialize();
+  });
+
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    await Promise.all(producers.map((p) => p.disconnect()));
+    await dataSource.destroy();
+    await dropDatabase(env.MYSQL_URL, dbName);
+  });
+
+  function relay(): OutboxRelay {
+    const producer = new MessageProducer(kafka);
+    producers.push(producer);
+    const r = new OutboxRelay(dataSource, codec, producer, { service: 'it', pollIntervalMs: 20 });
+    relays.push(r);
+    return r;
+  }
+
+  it('publishes rows committed with a change, in id order per key, once, with one leader among two relays', async () => {
+    const writer = new OutboxWriter('it');
+    const ids: string[] = [];
+    for (let n = 1; n <= 20; n++) {
+      await dataSource.transaction(async (manager) => { ids.push(await writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged(`g-${n % 2}`, n))); });
+    }
+    // A rolled-back change leaves no event behind.
+    await dataSource.transaction(async (manager) => {
+      await writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-0', 999));
+      throw new Error('rollback');
+    }).catch(() => undefined);
+
+    const reader = new TopicReader(kafka, [fullTopicName(Topic.UserGroupLifecycle, prefix)]);
+    await reader.start();
+    const [a, b] = [relay(), relay()];
+    a.start();
+    b.start();
+
+    await expectEventually(() => expect(reader.messages).toHaveLength(20), { timeoutMs: 30_000 });
+    await expectEventually(async () => expect(Number((await dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL'))[0].n)).toBe(0));
+    expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1);
+    expect(new Set(reader.messages.map((m) => m.headers.ce_id))).toEqual(new Set(ids));
+    for (const group of ['g-0', 'g-1']) {
+      const decoded = await Promise.all(reader.messages.map((m) => codec.decode(m.value, m.headers, m.key)));
+      const order = decoded.filter((e) => e.key === group).map((e) => Number((e.data as ReturnType<typeof linkChanged>).legacy_link.legacy_id));
+      expect(order).toEqual([...order].sort((x, y) => x - y));
+      expect(order).toHaveLength(10);
+    }
+    await reader.stop();
+  });
+});

@@ -1,0 +1,4 @@
+export * from './expect-eventually';
+export * from './http';
+export * from './service-process';
+export * from './stack-env';

@@ -1,0 +1,57 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expectEventually } from './expect-eventually';
+import { WORKSPACE_ROOT } from './stack-env';
+
+/**
+ * One of our apps as a separate OS process, built under dist/ (scripts/test.sh builds first).
+ * Logs go to .cache/test-logs/<name>.log for post-mortems.
+ */
+export class ServiceProcess {
+  private child?: ChildProcess;
+  readonly url: string;
+
+  constructor(readonly app: string, readonly port: number, private readonly env: Record<string, string>, private readonly logName = app) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async start(): Promise<void> {
+    const logDir = join(WORKSPACE_ROOT, '.cache', 'test-logs');
+    mkdirSync(logDir, { recursive: true });
+    const log = createWriteStream(join(logDir, `${this.logName}.log`), { flags: 'a' });
+    this.child = spawn(process.execPath, ['-r', './tools/register-paths.js', `dist/apps/${this.app}/src/main.js`], {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, ...this.env, PORT: String(this.port), LOG_LEVEL: this.env.LOG_LEVEL ?? 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.pipe(log);
+    this.child.stderr?.pipe(log);
+    const exited = new Promise<never>((_, reject) => this.child!.once('exit', (code) => reject(new Error(`${this.app} exited with ${code}; see .cache/test-logs/${this.logName}.log`))));
+    exited.catch(() => undefined);
+    await Promise.race([exited, this.waitReady(60_000)]);
+  }
+
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    await expectEventually(async () => {
+      const res = await fetch(`${this.url}/health/ready`);
+      if (res.status !== 200) throw new Error(`${this.app} not ready: ${res.status} ${await res.text()}`);
+    }, { timeoutMs, intervalMs: 250 });
+  }
+
+  /** SIGTERM, as an orchestrator would; waits for the graceful shutdown. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const done = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await done;
+    clearTimeout(timer);
+  }
+}
+
+/** A free-enough port per test file, away from the stack's defaults. */
+export function testPort(offset: number): number {
+  return 41_000 + ((process.pid % 200) * 10) + offset;
+}

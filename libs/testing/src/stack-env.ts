@@ -1,0 +1,34 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export const WORKSPACE_ROOT = join(__dirname, '..', '..', '..');
+
+export interface StackEnv {
+  KAFKA_BROKERS: string;
+  MYSQL_URL: string;
+  SCHEMA_REGISTRY_URL: string;
+}
+
+/** Endpoints of the running infrastructure, as scripts/infra.sh wrote them (or from the environment). */
+export function stackEnv(): StackEnv {
+  const file = join(WORKSPACE_ROOT, '.cache', 'stack.env');
+  const fromFile: Record<string, string> = {};
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m) fromFile[m[1]] = m[2];
+    }
+  }
+  const pick = (k: keyof StackEnv, fallback: string) => process.env[k] || fromFile[k] || fallback;
+  return {
+    KAFKA_BROKERS: pick('KAFKA_BROKERS', '127.0.0.1:9092'),
+    MYSQL_URL: pick('MYSQL_URL', 'mysql://root@127.0.0.1:3306'),
+    SCHEMA_REGISTRY_URL: pick('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7'),
+  };
+}
+
+/** A short random suffix for topic prefixes, consumer groups and test database names. */
+export function uniqueSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
