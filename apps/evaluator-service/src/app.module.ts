@@ -1,10 +1,9 @@
-import { Inject, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, KAFKA, kafkaReachable, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay } from '@groups-sync/messaging';
+import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
 import { dataSourceOptions, ensureDatabase } from '@groups-sync/persistence';
-import { Kafka } from 'kafkajs';
 import { EvaluatorServiceConfig } from './evaluator-service.config';
 
 export const SERVICE = 'evaluator-service';
@@ -37,8 +36,7 @@ export const config = loadConfig(EvaluatorServiceConfig);
   ],
 })
 export class AppModule {
-  constructor(readiness: ReadinessChecks, relay: OutboxRelay, @Inject(KAFKA) kafka: Kafka) {
-    readiness.add('outbox', async () => ({ up: !relay.status().lastError, details: { ...(await relay.backlogStats()), ...relay.status() } }));
-    readiness.add('kafka', async () => ({ up: await kafkaReachable(kafka) }));
+  constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {
+    registerMessagingReadiness((name, check) => readiness.add(name, check), health, relay);
   }
 }

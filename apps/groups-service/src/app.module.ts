@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, EventConsumers } from '@groups-sync/messaging';
+import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
 import { dataSourceOptions, ensureDatabase } from '@groups-sync/persistence';
 import { AuditEvent } from './audit/audit-event.entity';
@@ -47,14 +47,7 @@ export const config = loadConfig(GroupsServiceConfig);
   providers: [GroupsService, MembershipsService, LegacyCommandsConsumer],
 })
 export class AppModule {
-  constructor(readiness: ReadinessChecks, relay: OutboxRelay, consumers: EventConsumers) {
-    readiness.add('outbox', async () => {
-      const stats = await relay.backlogStats();
-      return { up: !relay.status().lastError, details: { ...stats, ...relay.status() } };
-    });
-    readiness.add('kafka', async () => {
-      const states = consumers.all.map((c) => c.status());
-      return { up: states.every((s) => s.joined), details: { consumers: states } };
-    });
+  constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {
+    registerMessagingReadiness((name, check) => readiness.add(name, check), health, relay);
   }
 }

@@ -6,6 +6,7 @@ export * from './inbox/inbox-entry.entity';
 export * from './kafka/kafka-client';
 export * from './kafka/message-producer';
 export * from './kafka/topic-reader';
+export * from './messaging-readiness';
 export * from './messaging.module';
 export * from './metrics';
 export * from './outbox/messaging-tables.migration';

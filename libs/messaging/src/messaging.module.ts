@@ -5,7 +5,7 @@ import { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { allTopicSpecs, ConfluentSchemaRegistry, EventCodec } from '@groups-sync/contracts';
 import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
-import { createKafka, provisionTopics } from './kafka/kafka-client';
+import { createKafka, kafkaReachable, provisionTopics } from './kafka/kafka-client';
 import { MessageProducer } from './kafka/message-producer';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxWriter } from './outbox/outbox.writer';
@@ -47,6 +47,20 @@ export class EventConsumers {
     });
     this.all.push(consumer);
     return consumer;
+  }
+}
+
+/** What readiness checks need to know about messaging, without handing out the Kafka client. */
+@Injectable()
+export class MessagingHealth {
+  constructor(@Inject(KAFKA) private readonly kafka: Kafka, private readonly consumers: EventConsumers) {}
+
+  brokerReachable(): Promise<boolean> {
+    return kafkaReachable(this.kafka);
+  }
+
+  consumerStates(): Array<{ joined: boolean; crashed?: string }> {
+    return this.consumers.all.map((c) => c.status());
   }
 }
 
@@ -97,9 +111,10 @@ export class MessagingModule {
           inject: [DataSource, EventCodec, MessageProducer],
         },
         EventConsumers,
+        MessagingHealth,
         MessagingLifecycle,
       ],
-      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers],
+      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, MessagingHealth],
     };
   }
 }

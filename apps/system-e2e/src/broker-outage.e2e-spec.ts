@@ -1,0 +1,42 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { expectEventually, WORKSPACE_ROOT } from '@groups-sync/testing';
+import { System } from './support/system';
+
+function infra(command: 'kafka-stop' | 'kafka-start'): void {
+  execFileSync('bash', [join(WORKSPACE_ROOT, 'scripts/infra.sh'), command], { stdio: 'inherit' });
+}
+
+describe('with the broker stopped', () => {
+  const system = new System(5);
+
+  beforeAll(async () => {
+    if (!existsSync(join(WORKSPACE_ROOT, '.cache/run/kafka.pid'))) {
+      throw new Error('this test stops and restarts the broker, so it needs the one scripts/infra.sh started (npm test does)');
+    }
+    await system.start();
+  }, 180_000);
+  afterAll(async () => {
+    infra('kafka-start');
+    await system.stop();
+  }, 120_000);
+
+  it('commits a member added through the API with its outbox row, and delivers it once the broker is back', async () => {
+    const userId = await system.learner('gus');
+    const groupId = await system.createCohortGroup('Outage');
+    const cohortId = await expectEventually(() => system.cohortIdOf(groupId));
+
+    infra('kafka-stop');
+    const res = await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username: 'gus' }] });
+    expect(res.status).toBe(200);
+    expect(await system.activeUsernames(groupId)).toEqual(['gus']);
+    const [unsent] = await system.query(system.groupsDatabase, `SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND sent_at IS NULL`, [groupId]);
+    expect(Number(unsent.n)).toBe(1);
+
+    infra('kafka-start');
+    await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['gus']), { timeoutMs: 90_000, intervalMs: 500 });
+    const [after] = await system.query(system.groupsDatabase, `SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL`);
+    expect(Number(after.n)).toBe(0);
+  }, 180_000);
+});

@@ -1,0 +1,116 @@
+import { createConnection } from 'mysql2/promise';
+import { dropDatabase, parseMysqlUrl } from '@groups-sync/persistence';
+import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
+
+export const COURSE = 'course-v1:DemoX+Sync+2026';
+
+/**
+ * The product as separate processes (groups-service, legacy-sync-service, lms-emulator) on the real
+ * broker and database, isolated by a topic prefix and test databases of their own.
+ */
+export class System {
+  readonly prefix = `e2e-${uniqueSuffix()}`;
+  readonly env = stackEnv();
+  private readonly databases = {
+    groups: `groups_${this.prefix.replace(/-/g, '_')}_test`,
+    sync: `sync_${this.prefix.replace(/-/g, '_')}_test`,
+    lms: `lms_${this.prefix.replace(/-/g, '_')}_test`,
+  };
+  readonly lmsEmulator: ServiceProcess;
+  readonly groupsService: ServiceProcess;
+  readonly legacySync: ServiceProcess;
+  private token?: string;
+
+  constructor(portBase: number) {
+    const common = {
+      ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info',
+    };
+    this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms }, `${this.prefix}-lms-emulator`);
+    this.groupsService = new ServiceProcess('groups-service', testPort(portBase + 1), { ...common, DB_NAME: this.databases.groups }, `${this.prefix}-groups-service`);
+    this.legacySync = new ServiceProcess('legacy-sync-service', testPort(portBase + 2), {
+      ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: `http://127.0.0.1:${testPort(portBase)}`,
+    }, `${this.prefix}-legacy-sync-service`);
+  }
+
+  async start(): Promise<void> {
+    // The emulator first: it creates the topics; then the two services in parallel.
+    await this.lmsEmulator.start();
+    await Promise.all([this.groupsService.start(), this.legacySync.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.groupsService.stop(), this.legacySync.stop(), this.lmsEmulator.stop()]);
+    for (const db of Object.values(this.databases)) await dropDatabase(this.env.MYSQL_URL, db).catch(() => undefined);
+  }
+
+  get groupsDatabase(): string {
+    return this.databases.groups;
+  }
+
+  get legacySyncDatabase(): string {
+    return this.databases.sync;
+  }
+
+  /** Reads a service's own tables, for assertions no API exposes yet (outbox, inbox, audit). */
+  async query<T = any>(database: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    const { host, port, username, password } = parseMysqlUrl(this.env.MYSQL_URL);
+    const conn = await createConnection({ host, port, user: username, password, database });
+    try {
+      return (await conn.query(sql, params))[0] as T[];
+    } finally {
+      await conn.end();
+    }
+  }
+
+  // ---- User Groups API ----
+  groups(method: string, path: string, body?: unknown) {
+    return http(method, `${this.groupsService.url}/api/user-groups/v1${path}`, body);
+  }
+
+  async createCohortGroup(name: string, cohortId?: number): Promise<string> {
+    const res = await this.groups('POST', '/groups', {
+      scope_type: 'course', scope_key: COURSE, name, kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: cohortId ? { cohort_id: cohortId } : {} }],
+    });
+    if (res.status !== 201) throw new Error(`create group: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.id;
+  }
+
+  async group(id: string) {
+    const res = await this.groups('GET', `/groups/${id}`);
+    if (res.status !== 200) throw new Error(`read group: ${res.status}`);
+    return res.body;
+  }
+
+  async activeUsernames(id: string): Promise<string[]> {
+    return ((await this.group(id)).members as Array<{ username: string }>).map((m) => m.username).sort();
+  }
+
+  // ---- LMS emulator ----
+  async learner(username: string): Promise<number> {
+    const user = await http('POST', `${this.lmsEmulator.url}/emulator/users`, { username, email: `${username}@example.com`, name: username });
+    await http('POST', `${this.lmsEmulator.url}/emulator/enrollments`, { username, course_id: COURSE });
+    return user.body.id;
+  }
+
+  async lms(method: string, path: string, body?: unknown) {
+    if (!this.token) {
+      const res = await fetch(`${this.lmsEmulator.url}/oauth2/access_token`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret' }),
+      });
+      this.token = ((await res.json()) as { access_token: string }).access_token;
+    }
+    return http(method, `${this.lmsEmulator.url}/api/cohorts/v1/courses/${COURSE}${path}`, body, { authorization: `JWT ${this.token}` });
+  }
+
+  async cohortUsernames(cohortId: number): Promise<string[]> {
+    const res = await this.lms('GET', `/cohorts/${cohortId}/users/?page_size=100`);
+    return (res.body.results as Array<{ username: string }>).map((u) => u.username).sort();
+  }
+
+  async cohortIdOf(groupId: string): Promise<number> {
+    const id = (await this.group(groupId)).legacy_link?.cohort_id;
+    if (!id) throw new Error('cohort not linked yet');
+    return id;
+  }
+}
