@@ -14,7 +14,7 @@ export default [
         enforceBuildableLibDependency: false,
         allow: [],
         depConstraints: [
-          { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util', 'type:testing'] },
+          { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
           { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util', 'type:testing'] },
           { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
           { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
@@ -33,4 +33,18 @@ export default [
     },
   },
   { files: ['libs/messaging/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  // Test files may use the testing library; production code may not.
+  {
+    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'apps/system-e2e/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', {
+        enforceBuildableLibDependency: false,
+        depConstraints: [
+          { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+          { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
+          { sourceTag: '*', onlyDependOnLibsWithTags: ['scope:shared'] },
+        ],
+      }],
+    },
+  },
 ];
