@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { loadConfig } from '@groups-sync/config';
 import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
@@ -7,6 +8,7 @@ import { dataSourceOptions, ensureDatabase } from '@groups-sync/persistence';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
 import { LegacyLink } from './links/legacy-link.entity';
 import { PendingLmsWrite } from './links/pending-lms-write.entity';
+import { PendingWritesJanitor } from './links/pending-writes.janitor';
 import { CohortMembershipConsumer } from './lms-events/cohort-membership.consumer';
 import { CohortDirectory } from './lms/cohort-directory';
 import { LmsCohortsClient } from './lms/lms-cohorts.client';
@@ -18,6 +20,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
 
 @Module({
   imports: [
+    ScheduleModule.forRoot(),
     ObservabilityModule.forRoot({ service: SERVICE, logLevel: config.LOG_LEVEL }),
     TypeOrmModule.forRootAsync({
       useFactory: async () =>
@@ -42,7 +45,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
   ],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, CohortDirectory, UserGroupEventsConsumer, CohortMembershipConsumer,
+    LmsCohortsClient, CohortDirectory, UserGroupEventsConsumer, CohortMembershipConsumer, PendingWritesJanitor,
   ],
 })
 export class AppModule {

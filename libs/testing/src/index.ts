@@ -1,3 +1,4 @@
+export * from './docker-compose';
 export * from './expect-eventually';
 export * from './http';
 export * from './service-process';

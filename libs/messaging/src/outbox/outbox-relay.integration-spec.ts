@@ -79,4 +79,18 @@ describe('OutboxRelay on a real broker and database', () => {
     }
     await reader.stop();
   });
+
+  it('prunes sent rows past their retention and keeps unsent ones', async () => {
+    const writer = new OutboxWriter('it');
+    await dataSource.transaction((manager) => writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-old', 1)));
+    await dataSource.query("UPDATE outbox SET sent_at = NOW(6) - INTERVAL 8 DAY WHERE aggregate_id = 'g-old'");
+    await dataSource.query("INSERT INTO outbox (event_id, event_type, aggregate_id, payload, occurred_at) VALUES (UUID(), 't', 'g-unsent', '{}', 'x')");
+    await dataSource.query("UPDATE outbox SET failed_at = NOW(6) WHERE aggregate_id = 'g-unsent'"); // keep the running relays off it
+
+    const pruned = await relays[0].prune();
+
+    expect(pruned.outbox).toBe(1);
+    const left = await dataSource.query("SELECT aggregate_id FROM outbox WHERE aggregate_id IN ('g-old', 'g-unsent')");
+    expect(left).toEqual([{ aggregate_id: 'g-unsent' }]);
+  });
 });

@@ -11,7 +11,13 @@ export interface OutboxRelayOptions {
   service: string;
   pollIntervalMs: number;
   batchSize?: number;
+  /** Sent outbox rows are kept this long for inspection, then deleted. */
+  sentRetentionDays?: number;
+  /** Inbox rows must outlive any redelivery: longer than the topics' retention (7 days by default). */
+  inboxRetentionDays?: number;
 }
+
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 const backlog = metric('outbox_backlog', () => new Gauge({ name: 'outbox_backlog', help: 'Outbox rows not yet published', labelNames: ['service'] }));
 const oldestAge = metric('outbox_oldest_age_seconds', () => new Gauge({ name: 'outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row', labelNames: ['service'] }));
@@ -82,6 +88,7 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     let failures = 0;
     let lastStats = 0;
+    let lastPrune = 0;
     while (this.running) {
       let published = 0;
       try {
@@ -91,6 +98,10 @@ export class OutboxRelay {
         if (Date.now() - lastStats > 5000) {
           lastStats = Date.now();
           await this.backlogStats();
+        }
+        if (this.isLeader && published === 0 && Date.now() - lastPrune > PRUNE_EVERY_MS) {
+          lastPrune = Date.now();
+          await this.prune();
         }
       } catch (error) {
         failures++;
@@ -130,6 +141,16 @@ export class OutboxRelay {
     published.inc({ service: this.options.service }, sentIds.length);
     this.lastPublishAt = Date.now();
     return rows.length;
+  }
+
+  /** Deletes delivered history in small batches; only the leader does it. */
+  async prune(): Promise<{ outbox: number; inbox: number }> {
+    const sentDays = this.options.sentRetentionDays ?? 7;
+    const inboxDays = this.options.inboxRetentionDays ?? 14;
+    const outbox = await this.dataSource.query('DELETE FROM outbox WHERE sent_at < NOW(6) - INTERVAL ? DAY LIMIT 5000', [sentDays]);
+    const hasInbox = (await this.dataSource.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'inbox'"))[0].n > 0;
+    const inbox = hasInbox ? await this.dataSource.query('DELETE FROM inbox WHERE processed_at < NOW(6) - INTERVAL ? DAY LIMIT 5000', [inboxDays]) : { affectedRows: 0 };
+    return { outbox: outbox.affectedRows ?? 0, inbox: inbox.affectedRows ?? 0 };
   }
 
   private encode(row: OutboxMessage): Promise<EncodedMessage> {

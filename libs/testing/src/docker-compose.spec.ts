@@ -1,0 +1,32 @@
+import { composeContainerPorts, composeEnvironment, composeFile } from './docker-compose';
+
+describe('docker-compose.yml', () => {
+  const { services } = composeFile();
+  const apps = ['groups-service', 'legacy-sync-service', 'evaluator-service', 'lms-emulator'];
+
+  it('has the infrastructure and every app', () => {
+    expect(Object.keys(services).sort()).toEqual([...apps, 'kafka', 'mysql', 'schema-registry'].sort());
+    expect(services.kafka.image).toMatch(/^apache\/kafka:3\.9\./);
+    expect(services.mysql.image).toBe('mysql:8.4');
+  });
+
+  it('points every app at the broker listener, database and registry it defines', () => {
+    const internalListener = String(composeEnvironment('kafka').KAFKA_ADVERTISED_LISTENERS).match(/INTERNAL:\/\/([^,]+)/)![1];
+    const registryPort = composeContainerPorts('schema-registry')[0];
+    for (const app of apps) {
+      const env = composeEnvironment(app);
+      expect(env.KAFKA_BROKERS).toBe(internalListener);
+      expect(env.MYSQL_URL).toBe(`mysql://root@mysql:${composeContainerPorts('mysql')[0]}`);
+      expect(env.SCHEMA_REGISTRY_URL).toBe(`http://schema-registry:${registryPort}/apis/ccompat/v7`);
+      expect(env.HOST).toBe('0.0.0.0');
+      expect(services[app].build?.args?.APP).toBe(app);
+    }
+  });
+
+  it('sends legacy-sync to the LMS emulator with the client the emulator accepts', () => {
+    const sync = composeEnvironment('legacy-sync-service');
+    const lms = composeEnvironment('lms-emulator');
+    expect(sync.LMS_BASE_URL).toBe(`http://lms-emulator:${lms.PORT}`);
+    expect([sync.LMS_OAUTH_CLIENT_ID, sync.LMS_OAUTH_CLIENT_SECRET]).toEqual([lms.LMS_OAUTH_CLIENT_ID, lms.LMS_OAUTH_CLIENT_SECRET]);
+  });
+});
