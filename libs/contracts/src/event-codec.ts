@@ -55,6 +55,17 @@ export class EventCodec {
     return fullTopicName(EVENT_TYPES[eventType].topic, this.topicPrefix);
   }
 
+  /** Registers the schemas of these event types ahead of their first use (a registry write is slow the first time). */
+  async prepare(eventTypes: EventType[]): Promise<void> {
+    await Promise.all(eventTypes.map((eventType) => {
+      const topic = this.topicFor(eventType);
+      return Promise.all([
+        this.registry.register(valueSubject(topic, eventType), eventSchema(eventType) as avro.Schema),
+        this.registry.register(keySubject(topic, eventType), keySchema(eventType) as avro.Schema),
+      ]);
+    }));
+  }
+
   async encode<T extends EventType>(eventType: T, data: EventDataMap[T], metadata: EventMetadata): Promise<EncodedMessage> {
     const topic = this.topicFor(eventType);
     const valueType = eventAvroType(eventType);

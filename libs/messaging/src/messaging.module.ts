@@ -3,7 +3,7 @@ import {
 } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import { allTopicSpecs, ConfluentSchemaRegistry, EventCodec } from '@groups-sync/contracts';
+import { allTopicSpecs, ConfluentSchemaRegistry, EVENT_TYPES, EventCodec, EventType } from '@groups-sync/contracts';
 import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
 import { createKafka, kafkaReachable, provisionTopics } from './kafka/kafka-client';
 import { MessageProducer } from './kafka/message-producer';
@@ -74,11 +74,18 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly consumers: EventConsumers,
     private readonly producer: MessageProducer,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
+    private readonly codec: EventCodec,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix));
     if (created.length) this.logger.log(`created topics: ${created.join(', ')}`);
+    // Warm up what the first publish would otherwise pay for; neither is required to start.
+    const published = (Object.keys(EVENT_TYPES) as EventType[]).filter((t) => EVENT_TYPES[t].source === this.options.service);
+    await Promise.all([
+      this.producer.warmUp().catch((e: Error) => this.logger.warn(`producer not connected yet: ${e.message}`)),
+      this.codec.prepare(published).catch((e: Error) => this.logger.warn(`schemas not registered yet: ${e.message}`)),
+    ]);
     this.relay?.start();
     await Promise.all(this.consumers.all.map((c) => c.start()));
   }

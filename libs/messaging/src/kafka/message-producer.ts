@@ -24,6 +24,11 @@ export class MessageProducer {
     this.producer.on('producer.disconnect', () => (this.connected = undefined));
   }
 
+  /** Connects ahead of the first send (the idempotent producer's InitProducerId is slow the first time). */
+  async warmUp(): Promise<void> {
+    await this.connect();
+  }
+
   private connect(): Promise<void> {
     if (!this.connected) {
       this.connected = this.producer.connect();
