@@ -30,6 +30,7 @@ module.exports = function jestConfig(projectRoot, tier = process.env.TEST_TIER |
       ],
     },
     globalSetup: tier === 'unit' ? undefined : path.join(__dirname, 'libs/testing/src/global-setup.js'),
+    globalTeardown: tier === 'unit' ? undefined : path.join(__dirname, 'libs/testing/src/global-teardown.js'),
     testTimeout: tier === 'unit' ? 10_000 : 120_000,
     // Integration tiers share one broker and one database server.
     maxWorkers: tier === 'unit' ? '50%' : 1,

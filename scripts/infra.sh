@@ -106,8 +106,12 @@ registry_up() {
     # dependency:unpack of the single artifact: its parent POM is not on Maven Central,
     # so dependency resolution through a project POM fails.
     log "resolving Apicurio Registry $APICURIO_VERSION from Maven Central"
-    mvn -q -B -Dstyle.color=never dependency:unpack -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
-      -DoutputDirectory="$APICURIO_HOME" || die "could not resolve Apicurio Registry with Maven"
+    # Run from the cache: without a POM the plugin keeps "already unpacked" markers under the
+    # working directory, and a stale marker would make it skip the unpack.
+    (cd "$CACHE" && rm -rf '${project.basedir}' && mvn -q -B -Dstyle.color=never dependency:unpack \
+      -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -Dmdep.overWriteReleases=true \
+      -DoutputDirectory="$APICURIO_HOME") || die "could not resolve Apicurio Registry with Maven"
+    [ -f "$jar" ] || die "Apicurio Registry was resolved but $jar is missing"
   fi
   # Schemas are kept in an H2 file beside Kafka's data: Kafka keeps messages across restarts, so the
   # registry must keep the ids they refer to (its default in-memory store would hand them out again).

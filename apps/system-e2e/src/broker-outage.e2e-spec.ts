@@ -5,15 +5,19 @@ import { EventType } from '@groups-sync/contracts';
 import { expectEventually, WORKSPACE_ROOT } from '@groups-sync/testing';
 import { System } from './support/system';
 
+// The broker is the one scripts/infra.sh started (npm test), or testcontainers' on a Docker machine.
+const container = process.env.GROUPS_SYNC_KAFKA_CONTAINER;
+
 function infra(command: 'kafka-stop' | 'kafka-start'): void {
-  execFileSync('bash', [join(WORKSPACE_ROOT, 'scripts/infra.sh'), command], { stdio: 'inherit' });
+  if (container) execFileSync('docker', [command === 'kafka-stop' ? 'stop' : 'start', container], { stdio: 'inherit' });
+  else execFileSync('bash', [join(WORKSPACE_ROOT, 'scripts/infra.sh'), command], { stdio: 'inherit' });
 }
 
 describe('with the broker stopped', () => {
   const system = new System(5);
 
   beforeAll(async () => {
-    if (!existsSync(join(WORKSPACE_ROOT, '.cache/run/kafka.pid'))) {
+    if (!container && !existsSync(join(WORKSPACE_ROOT, '.cache/run/kafka.pid'))) {
       throw new Error('this test stops and restarts the broker, so it needs the one scripts/infra.sh started (npm test does)');
     }
     await system.start();
