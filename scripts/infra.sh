@@ -75,10 +75,10 @@ mysql_ping() { # <port>
 
 mysql_up() {
   if [ -n "${MYSQL_URL:-}" ]; then log "using MYSQL_URL"; return 0; fi
-  if mysql_ping 3306; then MYSQL_URL="mysql://root@127.0.0.1:3306"; log "using MariaDB/MySQL on 127.0.0.1:3306"; return 0; fi
+  if mysql_ping "$SYSTEM_MYSQL_PORT"; then MYSQL_URL="mysql://root@127.0.0.1:$SYSTEM_MYSQL_PORT"; log "using MariaDB/MySQL on 127.0.0.1:$SYSTEM_MYSQL_PORT"; return 0; fi
   if mysql_ping "$PRIVATE_MYSQL_PORT"; then MYSQL_URL="mysql://root@127.0.0.1:$PRIVATE_MYSQL_PORT"; log "reusing private MariaDB on 127.0.0.1:$PRIVATE_MYSQL_PORT"; return 0; fi
   local mariadbd; mariadbd=$(command -v mariadbd || ls /usr/sbin/mariadbd 2>/dev/null || true)
-  [ -n "$mariadbd" ] || die "no MySQL answers on 127.0.0.1:3306, MYSQL_URL is unset and mariadbd is not installed (apt-get install mariadb-server)"
+  [ -n "$mariadbd" ] || die "no MySQL answers on 127.0.0.1:$SYSTEM_MYSQL_PORT, MYSQL_URL is unset and mariadbd is not installed (apt-get install mariadb-server)"
   if [ ! -d "$MARIADB_HOME/data/mysql" ]; then
     log "initialising a private MariaDB in $MARIADB_HOME"
     mkdir -p "$MARIADB_HOME/data"
