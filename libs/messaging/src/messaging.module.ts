@@ -2,6 +2,7 @@ import {
   BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
+import { ServiceConfig } from '@groups-sync/config';
 import { DataSource } from 'typeorm';
 import { allTopicSpecs, ConfluentSchemaRegistry, EVENT_TYPES, EventCodec, EventType } from '@groups-sync/contracts';
 import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
@@ -99,6 +100,20 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
 
 @Module({})
 export class MessagingModule {
+  /** The usual wiring from a service's validated config. */
+  static forService(service: string, config: ServiceConfig, options: { outbox: boolean }): DynamicModule {
+    return MessagingModule.forRoot({
+      service,
+      brokers: config.KAFKA_BROKERS.split(','),
+      topicPrefix: config.EVENT_BUS_TOPIC_PREFIX,
+      schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+      outbox: options.outbox,
+      outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+      consumerMaxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+      consumerBackoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
+    });
+  }
+
   static forRoot(options: MessagingOptions): DynamicModule {
     return {
       module: MessagingModule,

@@ -2,3 +2,4 @@ export * from './database';
 export * from './database-errors';
 export * from './mysql-url';
 export * from './transaction';
+export * from './database.module';

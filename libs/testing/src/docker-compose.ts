@@ -27,3 +27,25 @@ export function composeEnvironment(service: string): Record<string, string> {
 export function composeContainerPorts(service: string): number[] {
   return (composeFile().services[service]?.ports ?? []).map((p) => Number(String(p).split(':').pop()));
 }
+
+/**
+ * Declares the checks every app's compose entry must pass: it sets only variables the app's config
+ * class reads, with values that class accepts, and publishes the port the app listens on.
+ */
+export function describeComposeService(service: string, configClass: new () => { PORT: number }): void {
+  // Imported here so the YAML helpers above stay usable without the config library.
+  const { loadConfig } = require('@groups-sync/config') as typeof import('@groups-sync/config');
+  describe(`docker-compose.yml for ${service}`, () => {
+    const env = composeEnvironment(service);
+
+    it('sets only variables the service reads, with values it accepts', () => {
+      const known = Object.keys(new configClass());
+      expect(Object.keys(env).filter((k) => !known.includes(k))).toEqual([]);
+      expect(() => loadConfig(configClass, env)).not.toThrow();
+    });
+
+    it('publishes the port the service listens on', () => {
+      expect(composeContainerPorts(service)).toEqual([loadConfig(configClass, env).PORT]);
+    });
+  });
+}
