@@ -6,3 +6,4 @@ export * from './headers';
 export * from './schema-registry';
 export * from './schemas';
 export * from './topics';
+export * from './criteria';

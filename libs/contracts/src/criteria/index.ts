@@ -1,0 +1,2 @@
+export * from './criterion-types';
+export * from './validate-criterion';
