@@ -4,6 +4,7 @@ import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { AuditEvent } from './audit/audit-event.entity';
+import { AuditService } from './audit/audit.service';
 import { GroupsServiceConfig } from './groups-service.config';
 import { Criterion } from './groups/criterion.entity';
 import { GroupsController } from './groups/groups.controller';
@@ -13,6 +14,8 @@ import { LegacyCommandsConsumer } from './legacy-commands/legacy-commands.consum
 import { MembersController } from './memberships/members.controller';
 import { Membership } from './memberships/membership.entity';
 import { MembershipsService } from './memberships/memberships.service';
+import { UserGroupsController } from './memberships/user-groups.controller';
+import { GroupCollections1763800000100 } from './migrations/1763800000100-group-collections.migration';
 import { UserGroups1763700000100 } from './migrations/1763700000100-user-groups.migration';
 
 export const SERVICE = 'groups-service';
@@ -25,12 +28,12 @@ export const config = loadConfig(GroupsServiceConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [UserGroup, Criterion, Membership, AuditEvent, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, UserGroups1763700000100],
+      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
   ],
-  controllers: [GroupsController, MembersController],
-  providers: [GroupsService, MembershipsService, LegacyCommandsConsumer],
+  controllers: [GroupsController, MembersController, UserGroupsController],
+  providers: [GroupsService, MembershipsService, AuditService, LegacyCommandsConsumer],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

@@ -7,6 +7,7 @@ const STATUS: Record<DomainErrorKind, number> = {
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   precondition_failed: HttpStatus.PRECONDITION_FAILED,
+  precondition_required: HttpStatus.PRECONDITION_REQUIRED,
   forbidden: HttpStatus.FORBIDDEN,
   unauthenticated: HttpStatus.UNAUTHORIZED,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,

@@ -1,10 +1,18 @@
 import { Membership } from '../memberships/membership.entity';
 import { UserGroup } from './user-group.entity';
 import { cohortLink } from './legacy-link';
+import { legacyKind } from './criteria-rules';
+
+export function isStale(group: UserGroup, now = Date.now()): boolean {
+  if (group.kind !== 'dynamic' || !group.enabled || group.frozen) return false;
+  const cadence = group.refreshCadenceSeconds ?? group.defaultRefreshSeconds ?? 86_400;
+  return !group.lastRefreshedAt || now - group.lastRefreshedAt.getTime() > cadence * 1000;
+}
 
 /** The API's representation of a group (snake_case, like Open edX's APIs). */
 export function groupView(group: UserGroup, members?: Membership[]) {
-  const link = cohortLink(group);
+  const legacy = legacyKind(group.criteria);
+  const legacyCriterion = group.criteria?.find((c) => c.type.startsWith('legacy_'));
   return {
     id: group.id,
     scope_type: group.scopeType,
@@ -12,12 +20,18 @@ export function groupView(group: UserGroup, members?: Membership[]) {
     name: group.name,
     description: group.description,
     kind: group.kind,
+    collection: group.collection,
     enabled: group.enabled,
+    frozen: group.frozen,
     version: group.version,
     criteria: [...(group.criteria ?? [])]
       .sort((a, b) => a.position - b.position)
       .map((c) => ({ type: c.type, operator: c.operator, value: c.value ?? null, config: c.config ?? {} })),
-    legacy_link: link ? { type: 'cohort', cohort_id: link.cohortId } : null,
+    legacy_link: legacy ? { type: legacy, ...(legacy === 'cohort' ? { cohort_id: cohortLink(group)?.cohortId ?? null } : legacyCriterion?.config ?? {}) } : null,
+    refresh_cadence_seconds: group.refreshCadenceSeconds ?? group.defaultRefreshSeconds,
+    last_refreshed_at: group.lastRefreshedAt,
+    is_stale: isStale(group),
+    created_by: group.createdBy,
     created_at: group.createdAt,
     updated_at: group.updatedAt,
     ...(members ? { members: members.map(memberView) } : {}),

@@ -1,15 +1,36 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiTags } from '@nestjs/swagger';
 import { Request, Response } from 'express';
+import { pageWindow, toPage } from '../api/pagination';
+import { auditView, AuditService } from '../audit/audit.service';
 import { apiContext } from '../audit/request-context';
+import { MembershipsService } from '../memberships/memberships.service';
+import { PageQuery, ListGroupsQuery } from './dto/list-groups.query';
 import { CreateGroupDto } from './dto/create-group.dto';
+import { UpdateGroupDto } from './dto/update-group.dto';
 import { groupView } from './group-view';
+import { GroupsErrorCode, GroupsException } from './groups.exception';
 import { GroupsService } from './groups.service';
+
+/** `"3"`, `W/"3"` or `3` → 3. */
+function parseIfMatch(header: string | undefined): number {
+  if (header === undefined || header === '') throw new GroupsException(GroupsErrorCode.IfMatchRequired, 'send If-Match with the ETag from your last read of the group');
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim());
+  if (!match) throw new GroupsException(GroupsErrorCode.InvalidEtag, `If-Match: "${header.slice(0, 40)}" is not an ETag of this API (expected e.g. "3")`, { field: 'If-Match' });
+  return Number(match[1]);
+}
 
 @ApiTags('groups')
 @Controller('api/user-groups/v1/groups')
 export class GroupsController {
-  constructor(private readonly groups: GroupsService) {}
+  constructor(private readonly groups: GroupsService, private readonly memberships: MembershipsService, private readonly audit: AuditService) {}
+
+  @Get()
+  async list(@Query() query: ListGroupsQuery, @Req() req: Request) {
+    const window = pageWindow(query);
+    const { count, groups } = await this.groups.list(query, window.offset, window.size);
+    return toPage(req, window, count, groups.map((g) => groupView(g)));
+  }
 
   @Post()
   async create(@Body() dto: CreateGroupDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
@@ -23,5 +44,33 @@ export class GroupsController {
     const group = await this.groups.get(id);
     res.setHeader('ETag', `"${group.version}"`);
     return groupView(group, await this.groups.activeMembers(id));
+  }
+
+  @Patch(':id')
+  @ApiHeader({ name: 'If-Match', required: true, description: 'The ETag of the version you are changing' })
+  async update(@Param('id', new ParseUUIDPipe()) id: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: UpdateGroupDto,
+    @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const group = await this.groups.update(id, parseIfMatch(ifMatch), dto, apiContext(req));
+    res.setHeader('ETag', `"${group.version}"`);
+    return groupView(group);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Param('id', new ParseUUIDPipe()) id: string, @Query('unlink', new ParseBoolPipe({ optional: true })) unlink: boolean | undefined, @Req() req: Request) {
+    await this.groups.delete(id, unlink === true, apiContext(req));
+  }
+
+  @Get(':id/history')
+  async history(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: PageQuery, @Req() req: Request) {
+    await this.groups.get(id);
+    const window = pageWindow(query);
+    const { count, events } = await this.audit.history(id, window.offset, window.size);
+    return toPage(req, window, count, events.map(auditView));
+  }
+
+  @Get(':id/sync-status')
+  syncStatus(@Param('id', new ParseUUIDPipe()) id: string) {
+    return this.memberships.syncStatus(id);
   }
 }

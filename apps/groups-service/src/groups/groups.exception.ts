@@ -6,6 +6,14 @@ export enum GroupsErrorCode {
   InvalidScope = 'INVALID_SCOPE',
   InvalidCriterion = 'INVALID_CRITERION',
   MembersReadOnly = 'MEMBERS_READ_ONLY',
+  ScopeImmutable = 'SCOPE_IMMUTABLE',
+  KindImmutable = 'KIND_IMMUTABLE',
+  LegacyLinkImmutable = 'LEGACY_LINK_IMMUTABLE',
+  LegacyGroupNotDeletable = 'LEGACY_GROUP_NOT_DELETABLE',
+  VersionMismatch = 'VERSION_MISMATCH',
+  IfMatchRequired = 'IF_MATCH_REQUIRED',
+  InvalidEtag = 'INVALID_ETAG',
+  PageNotFound = 'PAGE_NOT_FOUND',
 }
 
 const KIND: Record<GroupsErrorCode, DomainErrorKind> = {
@@ -14,6 +22,14 @@ const KIND: Record<GroupsErrorCode, DomainErrorKind> = {
   [GroupsErrorCode.InvalidScope]: 'invalid',
   [GroupsErrorCode.InvalidCriterion]: 'invalid',
   [GroupsErrorCode.MembersReadOnly]: 'conflict',
+  [GroupsErrorCode.ScopeImmutable]: 'invalid',
+  [GroupsErrorCode.KindImmutable]: 'invalid',
+  [GroupsErrorCode.LegacyLinkImmutable]: 'conflict',
+  [GroupsErrorCode.LegacyGroupNotDeletable]: 'conflict',
+  [GroupsErrorCode.VersionMismatch]: 'precondition_failed',
+  [GroupsErrorCode.IfMatchRequired]: 'precondition_required',
+  [GroupsErrorCode.InvalidEtag]: 'invalid',
+  [GroupsErrorCode.PageNotFound]: 'not_found',
 };
 
 export class GroupsException extends DomainException {

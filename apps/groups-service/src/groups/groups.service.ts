@@ -7,13 +7,19 @@ import { inTransaction, isDuplicateKeyError } from '@groups-sync/persistence';
 import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { Membership } from '../memberships/membership.entity';
-import { isCourseKey } from './course-key';
+import { checkCriteria, CriterionValues, defaultRefreshSeconds, legacyKind } from './criteria-rules';
 import { Criterion } from './criterion.entity';
 import { CreateGroupDto } from './dto/create-group.dto';
+import { ListGroupsQuery } from './dto/list-groups.query';
+import { UpdateGroupDto } from './dto/update-group.dto';
 import { userGroupData } from './group-events';
 import { GroupsErrorCode, GroupsException } from './groups.exception';
 import { LEGACY_COHORT } from './legacy-link';
+import { normalizeScope } from './scope';
 import { UserGroup } from './user-group.entity';
+
+const STALE_SQL = `g.kind = 'dynamic' AND g.enabled = 1 AND g.frozen = 0 AND (g.last_refreshed_at IS NULL
+  OR g.last_refreshed_at < NOW(6) - INTERVAL COALESCE(g.refresh_cadence_seconds, g.default_refresh_seconds, 86400) SECOND)`;
 
 @Injectable()
 export class GroupsService {
@@ -24,50 +30,126 @@ export class GroupsService {
   ) {}
 
   async create(dto: CreateGroupDto, ctx: ChangeContext): Promise<UserGroup> {
-    if (!isCourseKey(dto.scope_key)) {
-      throw new GroupsException(GroupsErrorCode.InvalidScope, `scope_key "${dto.scope_key}" is not a course key (course-v1:Org+Course+Run or Org/Course/Run)`, { field: 'scope_key' });
-    }
-    const criteria = this.validateCriteria(dto);
+    const scopeKey = normalizeScope(dto.scope_type, dto.scope_key);
+    const criteria = checkCriteria(dto.kind, dto.scope_type, dto.criteria);
     const group = Object.assign(new UserGroup(), {
-      id: randomUUID(),
-      scopeType: dto.scope_type,
-      scopeKey: dto.scope_key,
-      name: dto.name.trim(),
-      description: dto.description ?? '',
-      kind: dto.kind,
-      enabled: true,
-      frozen: false,
-      refreshCadenceSeconds: null,
-      lastRefreshedAt: null,
-      version: 1,
-      createdBy: ctx.actor,
-      updatedBy: ctx.actor,
-      createdAt: ctx.at,
-      updatedAt: ctx.at,
-      deletedAt: null,
+      id: randomUUID(), scopeType: dto.scope_type, scopeKey, name: dto.name.trim(), description: dto.description ?? '',
+      kind: dto.kind, collection: dto.collection?.trim() || null, enabled: dto.enabled ?? true, frozen: false,
+      refreshCadenceSeconds: dto.refresh_cadence_seconds ?? null, defaultRefreshSeconds: defaultRefreshSeconds(criteria),
+      lastRefreshedAt: null, version: 1, createdBy: ctx.actor, updatedBy: ctx.actor, createdAt: ctx.at, updatedAt: ctx.at, deletedAt: null,
     });
     group.criteria = criteria.map((c, position) => Object.assign(new Criterion(), { ...c, groupId: group.id, position }));
-    try {
-      await inTransaction(this.dataSource, async (manager) => {
-        await manager.insert(UserGroup, { ...group, criteria: undefined });
-        if (group.criteria.length) await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
-        await appendAudit(manager, ctx, group.id, 'group_created', { name: group.name, kind: group.kind, criteria });
-        await this.outbox.append(manager, EventType.UserGroupCreated, userGroupData(group, ctx.actor, ctx.at), ctx);
-      });
-    } catch (error) {
-      if (isDuplicateKeyError(error)) {
-        throw new GroupsException(GroupsErrorCode.GroupNameTaken, `a group named "${group.name}" already exists in ${group.scopeKey}`, { field: 'name' });
-      }
-      throw error;
-    }
-    this.relay.notify();
+    await this.write(group, async (manager) => {
+      await manager.insert(UserGroup, { ...group, criteria: undefined });
+      if (group.criteria.length) await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
+      await appendAudit(manager, ctx, group.id, 'group_created', { name: group.name, kind: group.kind, scope: `${group.scopeType}:${group.scopeKey}`, criteria });
+      await this.outbox.append(manager, EventType.UserGroupCreated, userGroupData(group, ctx.actor, ctx.at), ctx);
+    });
     return group;
   }
 
-  async get(id: string, manager: EntityManager = this.dataSource.manager): Promise<UserGroup> {
-    const group = await manager.findOne(UserGroup, { where: { id }, relations: { criteria: true } });
+  async get(id: string, manager: EntityManager = this.dataSource.manager, lock = false): Promise<UserGroup> {
+    const group = await manager.findOne(UserGroup, { where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
     if (!group || group.deletedAt) throw new GroupsException(GroupsErrorCode.GroupNotFound, `no group with id ${id}`);
+    group.criteria = await manager.find(Criterion, { where: { groupId: id }, order: { position: 'ASC' } });
     return group;
+  }
+
+  async list(query: ListGroupsQuery, offset: number, limit: number): Promise<{ count: number; groups: UserGroup[] }> {
+    const qb = this.dataSource.getRepository(UserGroup).createQueryBuilder('g').where('g.deleted_at IS NULL');
+    if (query.scope_type) qb.andWhere('g.scope_type = :scopeType', { scopeType: query.scope_type });
+    if (query.scope_key !== undefined) qb.andWhere('g.scope_key = :scopeKey', { scopeKey: query.scope_key });
+    if (query.kind) qb.andWhere('g.kind = :kind', { kind: query.kind });
+    if (query.enabled !== undefined) qb.andWhere('g.enabled = :enabled', { enabled: query.enabled ? 1 : 0 });
+    if (query.name) qb.andWhere(`g.name LIKE :name ESCAPE '\\\\'`, { name: `%${query.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+    if (query.stale !== undefined) qb.andWhere(query.stale ? `(${STALE_SQL})` : `NOT (${STALE_SQL})`);
+    const [groups, count] = await qb.orderBy('g.created_at', 'ASC').addOrderBy('g.id', 'ASC').skip(offset).take(limit).getManyAndCount();
+    if (groups.length) {
+      const criteria = await this.dataSource.getRepository(Criterion).createQueryBuilder('c')
+        .where('c.group_id IN (:...ids)', { ids: groups.map((g) => g.id) }).orderBy('c.position').getMany();
+      for (const g of groups) g.criteria = criteria.filter((c) => c.groupId === g.id);
+    }
+    return { count, groups };
+  }
+
+  /**
+   * Applies a PATCH if the caller saw the current version (If-Match). A change that alters nothing
+   * keeps the version and publishes nothing.
+   */
+  async update(id: string, expectedVersion: number, dto: UpdateGroupDto, ctx: ChangeContext): Promise<UserGroup> {
+    return this.write(null, async (manager) => {
+      const group = await this.get(id, manager, true);
+      if (group.version !== expectedVersion) {
+        throw new GroupsException(GroupsErrorCode.VersionMismatch, `the group changed since version ${expectedVersion}; read it again`, { current_version: group.version });
+      }
+      if ((dto.scope_type !== undefined && dto.scope_type !== group.scopeType) || (dto.scope_key !== undefined && dto.scope_key !== group.scopeKey)) {
+        throw new GroupsException(GroupsErrorCode.ScopeImmutable, 'the scope of a group never changes; create a new group instead', { field: 'scope_type' });
+      }
+      if (dto.kind !== undefined && dto.kind !== group.kind) {
+        throw new GroupsException(GroupsErrorCode.KindImmutable, 'the kind of a group never changes', { field: 'kind' });
+      }
+      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      const set = <K extends keyof UserGroup>(key: K, value: UserGroup[K] | undefined, field: string) => {
+        if (value === undefined || value === group[key]) return;
+        changes[field] = { from: group[key], to: value };
+        group[key] = value;
+      };
+      set('name', dto.name?.trim(), 'name');
+      set('description', dto.description, 'description');
+      set('enabled', dto.enabled, 'enabled');
+      set('frozen', dto.frozen, 'frozen');
+      set('refreshCadenceSeconds', dto.refresh_cadence_seconds, 'refresh_cadence_seconds');
+      set('collection', dto.collection === undefined ? undefined : dto.collection?.trim() || null, 'collection');
+      let newCriteria: CriterionValues[] | null = null;
+      if (dto.criteria !== undefined) {
+        const checked = checkCriteria(group.kind, group.scopeType, dto.criteria);
+        const current = group.criteria.map(({ type, operator, value, config }) => ({ type, operator, value, config }));
+        if (JSON.stringify(checked) !== JSON.stringify(current)) {
+          if (group.kind === 'legacy') throw new GroupsException(GroupsErrorCode.LegacyLinkImmutable, 'a legacy group stays linked to its legacy group; create another group to link another', { field: 'criteria' });
+          newCriteria = checked;
+          changes.criteria = { from: current, to: checked };
+        }
+      }
+      if (!Object.keys(changes).length) return group;
+      group.version += 1;
+      group.updatedAt = ctx.at;
+      group.updatedBy = ctx.actor;
+      if (newCriteria) group.defaultRefreshSeconds = defaultRefreshSeconds(newCriteria);
+      const { criteria: _criteria, ...columns } = group;
+      await manager.update(UserGroup, { id }, columns);
+      if (newCriteria) {
+        await manager.delete(Criterion, { groupId: id });
+        group.criteria = newCriteria.map((c, position) => Object.assign(new Criterion(), { ...c, groupId: id, position }));
+        await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
+      }
+      for (const [field, change] of Object.entries(changes)) {
+        const action = field === 'name' ? 'group_renamed' : field === 'criteria' ? 'criteria_changed'
+          : field === 'enabled' ? (change.to ? 'group_enabled' : 'group_disabled') : 'group_updated';
+        await appendAudit(manager, ctx, id, action, { field, ...change });
+      }
+      await this.outbox.append(manager, EventType.UserGroupUpdated, userGroupData(group, ctx.actor, ctx.at), ctx);
+      return group;
+    });
+  }
+
+  /**
+   * Soft delete. The LMS cannot delete cohorts or enrollment tracks, so a group linked to one is
+   * kept unless the caller asks to unlink it, which leaves the legacy group untouched.
+   */
+  async delete(id: string, unlink: boolean, ctx: ChangeContext): Promise<void> {
+    await this.write(null, async (manager) => {
+      const group = await this.get(id, manager, true);
+      const legacy = legacyKind(group.criteria);
+      if ((legacy === 'cohort' || legacy === 'enrollment_track') && !unlink) {
+        throw new GroupsException(GroupsErrorCode.LegacyGroupNotDeletable,
+          `this group mirrors a ${legacy === 'cohort' ? 'cohort' : 'enrollment track'}, which the LMS cannot delete; pass unlink=true to delete the group and keep the ${legacy === 'cohort' ? 'cohort' : 'track'}`);
+      }
+      group.deletedAt = ctx.at;
+      group.version += 1;
+      await manager.update(UserGroup, { id }, { deletedAt: ctx.at, version: group.version, updatedAt: ctx.at, updatedBy: ctx.actor });
+      await appendAudit(manager, ctx, id, 'group_deleted', { unlinked: legacy === 'cohort' || legacy === 'enrollment_track' ? true : undefined, legacy });
+      await this.outbox.append(manager, EventType.UserGroupDeleted, userGroupData(group, ctx.actor, ctx.at), ctx);
+    });
   }
 
   async activeMembers(groupId: string): Promise<Membership[]> {
@@ -76,8 +158,8 @@ export class GroupsService {
 
   /** Records the cohort a group is linked to once legacy-sync has created or found it. */
   async recordCohortLink(manager: EntityManager, groupId: string, cohortId: number, ctx: ChangeContext): Promise<boolean> {
-    const group = await manager.findOne(UserGroup, { where: { id: groupId }, relations: { criteria: true }, lock: { mode: 'pessimistic_write' } });
-    const criterion = group?.criteria.find((c) => c.type === LEGACY_COHORT);
+    const group = await manager.findOne(UserGroup, { where: { id: groupId }, lock: { mode: 'pessimistic_write' } });
+    const criterion = group && (await manager.findOne(Criterion, { where: { groupId, type: LEGACY_COHORT } }));
     if (!group || !criterion || criterion.config?.cohort_id === cohortId) return false; // nothing changes, nothing is published
     criterion.config = { ...(criterion.config ?? {}), cohort_id: cohortId };
     await manager.update(Criterion, { id: criterion.id }, { config: criterion.config as never });
@@ -88,32 +170,17 @@ export class GroupsService {
     return true;
   }
 
-  private validateCriteria(dto: CreateGroupDto): Array<Pick<Criterion, 'type' | 'operator' | 'value' | 'config'>> {
-    const criteria = dto.criteria ?? [];
-    if (dto.kind === 'manual') {
-      if (criteria.length) throw new GroupsException(GroupsErrorCode.InvalidCriterion, 'a manual group has no criteria', { field: 'criteria' });
-      return [];
+  /** One transaction; a duplicate name (the unique index) becomes GROUP_NAME_TAKEN. */
+  private async write<T>(group: UserGroup | null, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      const result = await inTransaction(this.dataSource, work);
+      this.relay.notify();
+      return result;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) {
+        throw new GroupsException(GroupsErrorCode.GroupNameTaken, `a group with this name already exists in this scope${group ? ` (${group.scopeType} ${group.scopeKey})` : ''}`, { field: 'name' });
+      }
+      throw error;
     }
-    // kind === 'legacy': exactly one legacy criterion. Only cohorts are supported so far.
-    if (criteria.length !== 1) {
-      throw new GroupsException(GroupsErrorCode.InvalidCriterion, 'a legacy group has exactly one legacy criterion', { field: 'criteria' });
-    }
-    const [c] = criteria;
-    if (c.type !== LEGACY_COHORT) {
-      throw new GroupsException(GroupsErrorCode.InvalidCriterion, `criteria[0].type: expected "${LEGACY_COHORT}", got "${c.type}"`, { field: 'criteria[0].type' });
-    }
-    if (c.operator !== undefined && c.operator !== '=') {
-      throw new GroupsException(GroupsErrorCode.InvalidCriterion, 'criteria[0].operator: legacy_cohort allows only "="', { field: 'criteria[0].operator' });
-    }
-    const config = c.config ?? {};
-    const unknown = Object.keys(config).filter((k) => k !== 'cohort_id');
-    if (unknown.length) {
-      throw new GroupsException(GroupsErrorCode.InvalidCriterion, `criteria[0].config: unknown field(s) ${unknown.join(', ')}`, { field: 'criteria[0].config' });
-    }
-    const cohortId = config.cohort_id;
-    if (cohortId !== undefined && cohortId !== null && !(Number.isSafeInteger(cohortId) && (cohortId as number) > 0)) {
-      throw new GroupsException(GroupsErrorCode.InvalidCriterion, 'criteria[0].config.cohort_id: expected a positive integer', { field: 'criteria[0].config.cohort_id' });
-    }
-    return [{ type: LEGACY_COHORT, operator: '=', value: null, config: { cohort_id: (cohortId as number | undefined) ?? null } }];
   }
 }

@@ -1,7 +1,9 @@
-import { Column, Entity, OneToMany, PrimaryColumn, VersionColumn } from 'typeorm';
+import { Column, Entity, OneToMany, PrimaryColumn } from 'typeorm';
 import { Criterion } from './criterion.entity';
 
-export type ScopeType = 'course' | 'org' | 'instance';
+import { ScopeType } from '@groups-sync/contracts';
+
+export { ScopeType };
 export type GroupKind = 'manual' | 'dynamic' | 'legacy';
 
 const bool = { to: (v: boolean) => (v ? 1 : 0), from: (v: number | boolean) => !!v };
@@ -26,6 +28,10 @@ export class UserGroup {
   @Column({ type: 'varchar', length: 16 })
   kind: GroupKind;
 
+  /** Named exclusivity collection: a user is in at most one group of it (per scope). */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  collection: string | null;
+
   @Column({ type: 'tinyint', transformer: bool })
   enabled: boolean;
 
@@ -35,10 +41,15 @@ export class UserGroup {
   @Column({ name: 'refresh_cadence_seconds', type: 'int', nullable: true })
   refreshCadenceSeconds: number | null;
 
+  /** The shortest default cadence of the group's criteria; the override above wins. */
+  @Column({ name: 'default_refresh_seconds', type: 'int', nullable: true })
+  defaultRefreshSeconds: number | null;
+
   @Column({ name: 'last_refreshed_at', type: 'datetime', precision: 6, nullable: true })
   lastRefreshedAt: Date | null;
 
-  @VersionColumn()
+  /** Optimistic concurrency: the ETag of the group; bumped by every change. */
+  @Column({ type: 'int' })
   version: number;
 
   @Column({ name: 'created_by', type: 'varchar', length: 255, nullable: true })

@@ -1,22 +1,24 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Request } from 'express';
+import { pageWindow, toPage } from '../api/pagination';
 import { apiContext } from '../audit/request-context';
 import { memberView } from '../groups/group-view';
-import { GroupsService } from '../groups/groups.service';
 import { AddMembersDto } from './dto/add-members.dto';
+import { ListMembersQuery } from './dto/list-members.query';
+import { RemoveMembersDto } from './dto/remove-members.dto';
 import { MembershipsService } from './memberships.service';
 
 @ApiTags('members')
 @Controller('api/user-groups/v1/groups/:id/members')
 export class MembersController {
-  constructor(private readonly memberships: MembershipsService, private readonly groups: GroupsService) {}
+  constructor(private readonly memberships: MembershipsService) {}
 
   @Get()
-  async list(@Param('id', new ParseUUIDPipe()) id: string) {
-    await this.groups.get(id);
-    const members = await this.groups.activeMembers(id);
-    return { count: members.length, results: members.map(memberView) };
+  async list(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: ListMembersQuery, @Req() req: Request) {
+    const window = pageWindow(query, 100);
+    const { count, members } = await this.memberships.list(id, query.status ?? 'active', window.offset, window.size);
+    return toPage(req, window, count, members.map(memberView));
   }
 
   /** Idempotent: a user already in the group is reported as `already_member`. */
@@ -26,9 +28,17 @@ export class MembersController {
     return { results: await this.memberships.add(id, dto.members, apiContext(req)) };
   }
 
+  /** Bulk removal, idempotent: `removed` or `not_member` per user. */
+  @Post('remove')
+  @HttpCode(200)
+  async removeMany(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RemoveMembersDto, @Req() req: Request) {
+    return { results: await this.memberships.remove(id, dto.user_ids, apiContext(req)) };
+  }
+
   @Delete(':userId')
   @HttpCode(200)
   async remove(@Param('id', new ParseUUIDPipe()) id: string, @Param('userId', ParseIntPipe) userId: number, @Req() req: Request) {
-    return { user_id: userId, result: await this.memberships.remove(id, userId, apiContext(req)) };
+    const [result] = await this.memberships.remove(id, [userId], apiContext(req));
+    return result;
   }
 }

@@ -1,12 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { Brackets, DataSource, EntityManager, In } from 'typeorm';
 import { EventType, LegacySyncCompletedData, LegacyMembershipObservedData, toCeTime } from '@groups-sync/contracts';
 import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
-import { inTransaction } from '@groups-sync/persistence';
+import { inTransaction, isDuplicateKeyError } from '@groups-sync/persistence';
 import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { GroupsService } from '../groups/groups.service';
 import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
+import { legacyKind } from '../groups/criteria-rules';
+import { Criterion } from '../groups/criterion.entity';
 import { cohortLink, LEGACY_COHORT } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
 import { Membership } from './membership.entity';
@@ -39,14 +41,49 @@ export class MembershipsService {
     return results;
   }
 
-  async remove(groupId: string, userId: number, ctx: ChangeContext): Promise<RemoveResult> {
-    const result = await inTransaction(this.dataSource, async (manager) => {
+  async remove(groupId: string, userIds: number[], ctx: ChangeContext): Promise<Array<{ user_id: number; result: RemoveResult }>> {
+    const results = await inTransaction(this.dataSource, async (manager) => {
       const group = await this.groups.get(groupId, manager);
       this.assertWritable(group);
-      return this.deactivate(manager, group, userId, ctx, null);
+      const out: Array<{ user_id: number; result: RemoveResult }> = [];
+      for (const userId of [...new Set(userIds)]) out.push({ user_id: userId, result: await this.deactivate(manager, group, userId, ctx, null) });
+      return out;
     });
     this.relay.notify();
-    return result;
+    return results;
+  }
+
+  async list(groupId: string, status: 'active' | 'all', offset: number, limit: number): Promise<{ count: number; members: Membership[] }> {
+    await this.groups.get(groupId);
+    const [members, count] = await this.dataSource.getRepository(Membership).findAndCount({
+      where: { groupId, ...(status === 'active' ? { active: true } : {}) }, order: { userId: 'ASC' }, skip: offset, take: limit,
+    });
+    return { count, members };
+  }
+
+  /** Pending, synced and rejected counts of a legacy group's memberships, with the last error. */
+  async syncStatus(groupId: string) {
+    await this.groups.get(groupId);
+    const rows: Array<{ state: string | null; n: string }> = await this.dataSource.query(
+      'SELECT sync_state AS state, COUNT(*) AS n FROM membership WHERE group_id = ? GROUP BY sync_state', [groupId]);
+    const count = (state: string) => Number(rows.find((r) => r.state === state)?.n ?? 0);
+    const [last] = await this.dataSource.query(
+      `SELECT user_id, sync_error, changed_at FROM membership WHERE group_id = ? AND sync_state = 'rejected' ORDER BY changed_at DESC LIMIT 1`, [groupId]);
+    return {
+      pending: count('pending'), synced: count('synced'), rejected: count('rejected'),
+      last_error: last ? { user_id: Number(last.user_id), error: last.sync_error, at: last.changed_at } : null,
+    };
+  }
+
+  /** Every group a user is in: served by the (user_id, active, group_id) index. */
+  async groupsOfUser(userId: number, scopeType?: string, scopeKey?: string): Promise<Array<{ group: UserGroup; membership: Membership }>> {
+    const qb = this.dataSource.getRepository(Membership).createQueryBuilder('m')
+      .innerJoinAndMapOne('m.group', UserGroup, 'g', 'g.id = m.group_id AND g.deleted_at IS NULL')
+      .where('m.user_id = :userId AND m.active = 1', { userId });
+    if (scopeType) qb.andWhere('g.scope_type = :scopeType', { scopeType });
+    if (scopeKey !== undefined) qb.andWhere('g.scope_key = :scopeKey', { scopeKey });
+    const rows = (await qb.orderBy('g.name', 'ASC').limit(1000).getMany()) as Array<Membership & { group: UserGroup }>;
+    return rows.map((m) => ({ group: m.group, membership: m }));
   }
 
   /**
@@ -102,10 +139,15 @@ export class MembershipsService {
     if (group.kind === 'dynamic') {
       throw new GroupsException(GroupsErrorCode.MembersReadOnly, 'members of a dynamic group come only from its criteria');
     }
+    if (legacyKind(group.criteria) === 'enrollment_track') {
+      throw new GroupsException(GroupsErrorCode.MembersReadOnly, 'an enrollment-track group mirrors enrollment modes; change the enrollment in the LMS');
+    }
   }
 
   private async activate(manager: EntityManager, group: UserGroup, user: UserRef, ctx: ChangeContext, syncState?: 'synced'): Promise<AddResult> {
     const linked = cohortLink(group) !== null;
+    // Lock the exclusive siblings first, so concurrent adds into one collection take turns.
+    const siblings = await this.exclusiveSiblings(manager, group);
     const existing = await manager.findOne(Membership, { where: { groupId: group.id, userId: user.user_id }, lock: { mode: 'pessimistic_write' } });
     if (existing?.active) {
       if (syncState && existing.syncState !== syncState) await manager.update(Membership, { id: existing.id }, { syncState, syncError: null });
@@ -117,36 +159,47 @@ export class MembershipsService {
         active: true, username: user.username, joinedAt: ctx.at, leftAt: null, origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
       });
     } else {
-      await manager.insert(Membership, {
-        groupId: group.id, userId: user.user_id, username: user.username, active: true, joinedAt: ctx.at, leftAt: null,
-        origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
-      });
+      try {
+        await manager.insert(Membership, {
+          groupId: group.id, userId: user.user_id, username: user.username, active: true, joinedAt: ctx.at, leftAt: null,
+          origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
+        });
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return 'already_member'; // a concurrent add of the same user won
+        throw error;
+      }
     }
     await appendAudit(manager, ctx, group.id, 'member_added', { origin: ctx.origin }, user.user_id);
     const membership = { userId: user.user_id, username: user.username } as Membership;
     await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.membershipEvent(group, membership, 'added', ctx, null), ctx);
-    if (linked) await this.leaveOtherCohortGroups(manager, group, user.user_id, ctx);
+    for (const sibling of siblings) await this.deactivate(manager, sibling, user.user_id, ctx, group.id);
     return 'added';
   }
 
-  /** A learner is in at most one cohort per course: joining one cohort-linked group leaves the others. */
-  private async leaveOtherCohortGroups(manager: EntityManager, group: UserGroup, userId: number, ctx: ChangeContext): Promise<void> {
-    const siblings = await manager
-      .createQueryBuilder(UserGroup, 'g')
-      .innerJoin('g.criteria', 'c', 'c.type = :type', { type: LEGACY_COHORT })
-      .where('g.scope_type = :scopeType AND g.scope_key = :scopeKey AND g.id <> :id AND g.deleted_at IS NULL', {
-        scopeType: group.scopeType, scopeKey: group.scopeKey, id: group.id,
-      })
-      .getMany();
-    if (!siblings.length) return;
-    const active = await manager.find(Membership, {
-      where: { groupId: In(siblings.map((s) => s.id)), userId, active: true }, lock: { mode: 'pessimistic_write' },
-    });
-    for (const m of active) {
-      const sibling = siblings.find((s) => s.id === m.groupId)!;
-      sibling.criteria = [{ type: LEGACY_COHORT } as never];
-      await this.deactivate(manager, sibling, userId, ctx, group.id);
+  /**
+   * Groups the user must leave on joining this one: the same named collection in the same scope,
+   * and, for a cohort-linked group, the course's other cohort-linked groups (the LMS keeps one
+   * cohort per learner and course). Their rows are locked in id order.
+   */
+  private async exclusiveSiblings(manager: EntityManager, group: UserGroup): Promise<UserGroup[]> {
+    const cohort = cohortLink(group) !== null;
+    if (!cohort && !group.collection) return [];
+    const qb = manager.createQueryBuilder(UserGroup, 'g')
+      .leftJoin(Criterion, 'c', 'c.group_id = g.id AND c.type = :cohortType', { cohortType: LEGACY_COHORT })
+      .where('g.scope_type = :scopeType AND g.scope_key = :scopeKey AND g.deleted_at IS NULL', { scopeType: group.scopeType, scopeKey: group.scopeKey })
+      .andWhere(new Brackets((w) => {
+        if (group.collection) w.orWhere('g.collection = :collection', { collection: group.collection });
+        if (cohort) w.orWhere('c.id IS NOT NULL');
+      }))
+      .orderBy('g.id', 'ASC')
+      .setLock('pessimistic_write');
+    const locked = await qb.getMany();
+    const siblings = locked.filter((g) => g.id !== group.id);
+    if (siblings.length) {
+      const criteria = await manager.find(Criterion, { where: { groupId: In(siblings.map((g) => g.id)) } });
+      for (const g of siblings) g.criteria = criteria.filter((c) => c.groupId === g.id);
     }
+    return siblings;
   }
 
   private async deactivate(manager: EntityManager, group: UserGroup, userId: number, ctx: ChangeContext, movedToGroupId: string | null): Promise<RemoveResult> {

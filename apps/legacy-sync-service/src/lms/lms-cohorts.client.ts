@@ -39,6 +39,11 @@ export class LmsCohortsClient {
     return this.call('POST', this.cohortsPath(courseKey), { name, assignment_type: 'manual' }) as Promise<LmsCohort>;
   }
 
+  /** PATCH answers 204; a name another cohort of the course has is refused (cohort-name-exists). */
+  renameCohort(courseKey: string, id: number, name: string): Promise<unknown> {
+    return this.call('PATCH', `${this.cohortsPath(courseKey)}${id}`, { name });
+  }
+
   addUsers(courseKey: string, id: number, usernames: string[]): Promise<AddUsersResponse> {
     return this.call('POST', `${this.cohortsPath(courseKey)}${id}/users/`, { users: usernames }) as Promise<AddUsersResponse>;
   }

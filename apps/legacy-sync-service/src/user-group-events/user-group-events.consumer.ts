@@ -38,6 +38,8 @@ export class UserGroupEventsConsumer implements OnModuleInit {
       handlers: {
         [EventType.UserGroupCreated]: (e) => this.onGroupCreated(e),
         [EventType.UserGroupMembershipChanged]: (e) => this.onMembershipChanged(e),
+        [EventType.UserGroupUpdated]: (e) => this.onGroupUpdated(e),
+        [EventType.UserGroupDeleted]: (e) => this.onGroupDeleted(e),
       },
     });
   }
@@ -63,6 +65,31 @@ export class UserGroupEventsConsumer implements OnModuleInit {
       }, ['groupId']);
       await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
     });
+  }
+
+  /** A renamed cohort-linked group renames its cohort, so both sides show one name. */
+  private async onGroupUpdated(event: DecodedEvent<EventType.UserGroupUpdated>): Promise<void> {
+    const group = event.data.user_group;
+    const link = await this.dataSource.getRepository(LegacyLink).findOneBy({ groupId: group.id });
+    if (!link || link.legacyType !== 'cohort' || !link.legacyId || link.groupName === group.name) return;
+    let result: SyncResult;
+    try {
+      await this.lms.renameCohort(link.courseKey, Number(link.legacyId), group.name);
+      this.directory.remember(link.courseKey, group.name, Number(link.legacyId));
+      result = this.result(group.id, null, 'synced', null, link.legacyId);
+    } catch (error) {
+      if (!(error instanceof LmsRejectedError)) throw error;
+      result = this.result(group.id, null, 'rejected', `cohort not renamed: ${error.message}`, link.legacyId);
+    }
+    await this.record(event, async (manager) => {
+      if (result.status === 'synced') await manager.update(LegacyLink, { groupId: group.id }, { groupName: group.name });
+      await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
+    });
+  }
+
+  /** The LMS cannot delete cohorts: deleting (unlinking) the group only forgets the link. */
+  private async onGroupDeleted(event: DecodedEvent<EventType.UserGroupDeleted>): Promise<void> {
+    await this.record(event, (manager) => manager.delete(LegacyLink, { groupId: event.data.user_group.id }));
   }
 
   /** Find the cohort by name first: the v1 create answers 500 on a duplicate name. */

@@ -1,0 +1,154 @@
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, JwtAuthSettings } from './auth.config';
+import { AuthErrorCode } from './auth.exception';
+import { JwtVerifier } from './jwt-verifier';
+import { JwksServer } from './testing/jwks-server';
+import { lmsUserClaims } from './testing/lms-claims';
+import { TokenMinter } from './testing/token-minter';
+
+const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const rejection = (code: AuthErrorCode, kind = 'unauthenticated') => expect.objectContaining({ code, kind });
+
+describe('JwtVerifier with a public key', () => {
+  let minter: TokenMinter;
+  let verifier: JwtVerifier;
+
+  beforeAll(async () => {
+    minter = await TokenMinter.create();
+    verifier = await JwtVerifier.create(minter.settings);
+  });
+
+  it('accepts a token signed with the configured key and returns its claims', async () => {
+    const claims = await verifier.verify(await minter.mint(lmsUserClaims()));
+    expect(claims).toMatchObject({ preferred_username: 'learner', user_id: 42, iss: DEFAULT_JWT_ISSUER, aud: DEFAULT_JWT_AUDIENCE });
+  });
+
+  it('accepts RS512, the LMS default signing algorithm', async () => {
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({ user_id: 42 });
+  });
+
+  it('accepts a PEM written on one line with literal \\n escapes', async () => {
+    const oneLine = await JwtVerifier.create({ ...minter.settings, JWT_PUBLIC_KEY: minter.publicKeyPem.replace(/\n/g, '\\n') });
+    await expect(oneLine.verify(await minter.mint(lmsUserClaims()))).resolves.toMatchObject({ user_id: 42 });
+  });
+
+  it('accepts an ES256 token when the configured key is EC P-256', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const ec = await JwtVerifier.create({ ...minter.settings, JWT_PUBLIC_KEY: await exportSPKI(publicKey) });
+    const token = await new SignJWT(lmsUserClaims()).setProtectedHeader({ alg: 'ES256' }).setIssuer(DEFAULT_JWT_ISSUER)
+      .setAudience(DEFAULT_JWT_AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    await expect(ec.verify(token)).resolves.toMatchObject({ user_id: 42 });
+  });
+
+  it('refuses an expired token with AUTH_TOKEN_EXPIRED', async () => {
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: -120 }))).rejects.toEqual(rejection(AuthErrorCode.TokenExpired));
+  });
+
+  it('accepts a token that expired within the 30-second clock tolerance', async () => {
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: -10 }))).resolves.toMatchObject({ user_id: 42 });
+  });
+
+  it('refuses a token without an expiry with AUTH_TOKEN_INVALID', async () => {
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: null }))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('refuses a token from another issuer with AUTH_TOKEN_INVALID', async () => {
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { issuer: 'https://evil.example.com/oauth2' }))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('refuses a token for another audience with AUTH_TOKEN_INVALID', async () => {
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { audience: 'some-other-service' }))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('refuses a token signed by another key with AUTH_TOKEN_INVALID', async () => {
+    const stranger = await TokenMinter.create();
+    await expect(verifier.verify(await stranger.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('refuses an HS256 token whose secret is the public key', async () => {
+    const token = await new SignJWT(lmsUserClaims()).setProtectedHeader({ alg: 'HS256' }).setIssuer(DEFAULT_JWT_ISSUER)
+      .setAudience(DEFAULT_JWT_AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(minter.publicKeyPem));
+    await expect(verifier.verify(token)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('refuses an unsigned token', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = `${base64url({ alg: 'none' })}.${base64url({ ...lmsUserClaims(), iss: DEFAULT_JWT_ISSUER, aud: DEFAULT_JWT_AUDIENCE, iat: now, exp: now + 300 })}.`;
+    await expect(verifier.verify(token)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('refuses a token of a newer major version than 1', async () => {
+    await expect(verifier.verify(await minter.mint(lmsUserClaims({ version: '2.0.0' })))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('refuses a string that is not a JWT', async () => {
+    await expect(verifier.verify('not-a-jwt')).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+});
+
+describe('JwtVerifier configuration', () => {
+  const settings: JwtAuthSettings = { JWT_ISSUER: DEFAULT_JWT_ISSUER, JWT_AUDIENCE: DEFAULT_JWT_AUDIENCE };
+
+  it('refuses every token with AUTH_NOT_CONFIGURED, naming both settings, when no key source is set', async () => {
+    const minter = await TokenMinter.create();
+    const verifier = await JwtVerifier.create(settings);
+    expect(verifier.configured).toBe(false);
+    const error = await verifier.verify(await minter.mint(lmsUserClaims())).catch((e: Error) => e);
+    expect(error).toEqual(rejection(AuthErrorCode.NotConfigured));
+    expect((error as Error).message).toMatch(/JWT_JWKS_URL.*JWT_PUBLIC_KEY/);
+  });
+
+  it('will not start with both a key set URL and a public key', async () => {
+    const minter = await TokenMinter.create();
+    await expect(JwtVerifier.create({ ...minter.settings, JWT_JWKS_URL: 'http://127.0.0.1:1/oauth2/jwks.json' })).rejects.toThrow(/not both/);
+  });
+
+  it('will not start with a public key that cannot be parsed', async () => {
+    const garbage = '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----';
+    await expect(JwtVerifier.create({ ...settings, JWT_PUBLIC_KEY: garbage })).rejects.toThrow(/JWT_PUBLIC_KEY/);
+  });
+});
+
+describe('JwtVerifier with a JWKS URL', () => {
+  let minter: TokenMinter;
+  let server: JwksServer;
+
+  beforeAll(async () => {
+    minter = await TokenMinter.create({ kid: 'lms-key-1' });
+    server = await JwksServer.start(minter.jwks);
+  });
+
+  afterAll(() => server.close());
+
+  beforeEach(() => {
+    server.status = 200;
+  });
+
+  const verifierFor = (url: string) => JwtVerifier.create({ JWT_JWKS_URL: url, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience });
+
+  it('accepts a token whose key is in the key set and fetches the set once', async () => {
+    const verifier = await verifierFor(server.url);
+    const before = server.requests;
+    await expect(verifier.verify(await minter.mint(lmsUserClaims()))).resolves.toMatchObject({ user_id: 42 });
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({ user_id: 42 });
+    expect(server.requests - before).toBe(1);
+  });
+
+  it('refuses a token whose key is not in the key set with AUTH_TOKEN_INVALID', async () => {
+    const stranger = await TokenMinter.create({ kid: 'stranger' });
+    await expect((await verifierFor(server.url)).verify(await stranger.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('answers AUTH_KEYS_UNAVAILABLE, not a token error, when the key set endpoint fails', async () => {
+    server.status = 500;
+    const verifier = await verifierFor(server.url);
+    await expect(verifier.verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.KeysUnavailable, 'unavailable'));
+  });
+
+  it('answers AUTH_KEYS_UNAVAILABLE when nothing listens at the key set URL', async () => {
+    const gone = await JwksServer.start(minter.jwks);
+    const url = gone.url;
+    await gone.close();
+    await expect((await verifierFor(url)).verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.KeysUnavailable, 'unavailable'));
+  });
+});

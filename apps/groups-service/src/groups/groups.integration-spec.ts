@@ -1,0 +1,208 @@
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { EventType } from '@groups-sync/contracts';
+import { startGroupsApp } from '../test/groups-app';
+
+const COURSE = 'course-v1:TestX+Groups+2026';
+const API = '/api/user-groups/v1';
+
+describe('groups-service on a real database', () => {
+  let app: INestApplication;
+  let db: DataSource;
+  let stop: () => Promise<void>;
+  const api = () => request(app.getHttpServer());
+  let n = 0;
+  const name = (base: string) => `${base} ${++n}`;
+
+  beforeAll(async () => ({ app, dataSource: db, stop } = await startGroupsApp()), 60_000);
+  afterAll(() => stop());
+
+  async function create(body: Record<string, unknown>) {
+    return api().post(`${API}/groups`).send({ scope_type: 'course', scope_key: COURSE, kind: 'manual', name: name('G'), ...body });
+  }
+  const outboxCount = async (groupId: string, type?: EventType) =>
+    Number((await db.query(`SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ?${type ? ' AND event_type = ?' : ''}`, type ? [groupId, type] : [groupId]))[0].n);
+
+  describe('scopes and kinds', () => {
+    it.each([
+      ['course', COURSE], ['course', 'TestX/Groups/2026'], ['org', 'TestX'], ['instance', undefined],
+    ])('creates a %s-scoped group (%s)', async (scope_type, scope_key) => {
+      const res = await create({ scope_type, scope_key });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ scope_type, scope_key: scope_key ?? '', kind: 'manual', version: 1 });
+      expect(res.headers.etag).toBe('"1"');
+    });
+
+    it.each([
+      ['course', 'course-v1:missing-parts', 'scope_key'],
+      ['org', 'has spaces', 'scope_key'],
+      ['instance', 'something', 'scope_key'],
+    ])('refuses a %s scope key "%s", naming the field', async (scope_type, scope_key, field) => {
+      const res = await create({ scope_type, scope_key });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'INVALID_SCOPE', details: { field } });
+    });
+
+    it('validates dynamic criteria against the catalogue and names the failing field', async () => {
+      const ok = await create({ kind: 'dynamic', criteria: [{ type: 'enrollment_mode', operator: 'in', value: ['verified'] }, { type: 'last_login', operator: '<=', value: 30 }] });
+      expect(ok.status).toBe(201);
+      expect(ok.body).toMatchObject({ refresh_cadence_seconds: 6 * 3600, is_stale: true });
+      const bad = await create({ kind: 'dynamic', criteria: [{ type: 'course_grade', operator: '>', value: 'lots' }] });
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe('INVALID_CRITERION');
+      expect(bad.body.details.errors).toEqual([{ field: 'criteria[0].value', message: expect.stringContaining('0 to 100') }]);
+      const tooMany = await create({ kind: 'dynamic', criteria: Array(4).fill({ type: 'is_staff', value: true }) });
+      expect(tooMany.status).toBe(400);
+    });
+
+    it('refuses member writes to a dynamic group and to an enrollment-track group with 409', async () => {
+      const dynamic = await create({ kind: 'dynamic', criteria: [{ type: 'is_staff', value: false }] });
+      const track = await create({ kind: 'legacy', criteria: [{ type: 'legacy_enrollment_track', config: { mode: 'verified' } }] });
+      for (const id of [dynamic.body.id, track.body.id]) {
+        const res = await api().post(`${API}/groups/${id}/members`).send({ members: [{ user_id: 1, username: 'ana' }] });
+        expect(res.status).toBe(409);
+        expect(res.body.code).toBe('MEMBERS_READ_ONLY');
+      }
+    });
+  });
+
+  describe('names', () => {
+    it('are unique per scope, through the unique index, and freed by deletion', async () => {
+      const taken = name('Unique');
+      expect((await create({ name: taken })).status).toBe(201);
+      const again = await create({ name: taken });
+      expect(again.status).toBe(409);
+      expect(again.body.code).toBe('GROUP_NAME_TAKEN');
+      expect((await create({ name: taken, scope_type: 'org', scope_key: 'TestX' })).status).toBe(201);
+      const group = (await api().get(`${API}/groups?name=${encodeURIComponent(taken)}&scope_type=course`)).body.results[0];
+      expect((await api().delete(`${API}/groups/${group.id}`)).status).toBe(204);
+      expect((await create({ name: taken })).status).toBe(201);
+    });
+  });
+
+  describe('PATCH with If-Match', () => {
+    it('needs the current version, bumps it, and publishes one update', async () => {
+      const { body: group } = await create({});
+      expect((await api().patch(`${API}/groups/${group.id}`).send({ name: name('Renamed') })).status).toBe(428);
+      expect((await api().patch(`${API}/groups/${group.id}`).set('If-Match', 'garbage').send({ name: 'x' })).status).toBe(400);
+      const ok = await api().patch(`${API}/groups/${group.id}`).set('If-Match', '"1"').send({ name: name('Renamed'), enabled: false });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.etag).toBe('"2"');
+      expect(ok.body).toMatchObject({ version: 2, enabled: false });
+      const stale = await api().patch(`${API}/groups/${group.id}`).set('If-Match', '"1"').send({ description: 'late' });
+      expect(stale.status).toBe(412);
+      expect(stale.body).toMatchObject({ code: 'VERSION_MISMATCH', details: { current_version: 2 } });
+      expect(await outboxCount(group.id, EventType.UserGroupUpdated)).toBe(1);
+      const actions = (await api().get(`${API}/groups/${group.id}/history`)).body.results.map((e: { action: string }) => e.action);
+      expect(actions).toEqual(expect.arrayContaining(['group_renamed', 'group_disabled', 'group_created']));
+    });
+
+    it('changes nothing and publishes nothing when nothing differs', async () => {
+      const { body: group } = await create({ description: 'same' });
+      const res = await api().patch(`${API}/groups/${group.id}`).set('If-Match', '"1"').send({ description: 'same', name: group.name });
+      expect(res.status).toBe(200);
+      expect(res.headers.etag).toBe('"1"');
+      expect(await outboxCount(group.id, EventType.UserGroupUpdated)).toBe(0);
+    });
+
+    it('never changes the scope or the kind', async () => {
+      const { body: group } = await create({});
+      const scope = await api().patch(`${API}/groups/${group.id}`).set('If-Match', '"1"').send({ scope_key: 'course-v1:Other+Course+Run' });
+      expect(scope.body.code).toBe('SCOPE_IMMUTABLE');
+      const kind = await api().patch(`${API}/groups/${group.id}`).set('If-Match', '"1"').send({ kind: 'dynamic' });
+      expect(kind.body.code).toBe('KIND_IMMUTABLE');
+    });
+
+    it('lets exactly one of two concurrent PATCHes with the same ETag win', async () => {
+      const { body: group } = await create({});
+      const results = await Promise.all([
+        api().patch(`${API}/groups/${group.id}`).set('If-Match', '"1"').send({ description: 'first' }),
+        api().patch(`${API}/groups/${group.id}`).set('If-Match', '"1"').send({ description: 'second' }),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual([200, 412]);
+      expect((await api().get(`${API}/groups/${group.id}`)).body.version).toBe(2);
+    });
+  });
+
+  describe('deletion', () => {
+    it('refuses to delete a cohort-linked group unless asked to unlink, and records the unlink', async () => {
+      const { body: group } = await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 77 } }] });
+      const refused = await api().delete(`${API}/groups/${group.id}`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.code).toBe('LEGACY_GROUP_NOT_DELETABLE');
+      expect((await api().delete(`${API}/groups/${group.id}?unlink=true`)).status).toBe(204);
+      expect((await api().get(`${API}/groups/${group.id}`)).status).toBe(404);
+      const [audit] = await db.query(`SELECT details FROM audit_event WHERE group_id = ? AND action = 'group_deleted'`, [group.id]);
+      expect(JSON.parse(audit.details)).toMatchObject({ unlinked: true, legacy: 'cohort' });
+      expect(await outboxCount(group.id, EventType.UserGroupDeleted)).toBe(1);
+    });
+  });
+
+  describe('listing', () => {
+    it('filters and paginates like DRF', async () => {
+      const org = `Org${n}`;
+      for (let i = 0; i < 5; i++) await create({ scope_type: 'org', scope_key: org, name: `Listed ${i}` });
+      const first = await api().get(`${API}/groups?scope_type=org&scope_key=${org}&page_size=2`);
+      expect(first.body).toMatchObject({ count: 5, num_pages: 3, current_page: 1, previous: null });
+      expect(first.body.results).toHaveLength(2);
+      expect(first.body.next).toContain('page=2');
+      const filtered = await api().get(`${API}/groups?scope_key=${org}&name=listed%203`);
+      expect(filtered.body.results.map((g: { name: string }) => g.name)).toEqual(['Listed 3']);
+      expect((await api().get(`${API}/groups?scope_key=${org}&page=9`)).status).toBe(404);
+      expect((await api().get(`${API}/groups?stale=maybe`)).status).toBe(400);
+    });
+  });
+
+  describe('memberships', () => {
+    it('makes one membership from two concurrent adds of the same user', async () => {
+      const { body: group } = await create({});
+      const adds = await Promise.all([1, 2].map(() => api().post(`${API}/groups/${group.id}/members`).send({ members: [{ user_id: 501, username: 'u501' }] })));
+      expect(adds.map((r) => r.body.results[0].result).sort()).toEqual(['added', 'already_member']);
+      const [{ c }] = await db.query('SELECT COUNT(*) AS c FROM membership WHERE group_id = ?', [group.id]);
+      expect(Number(c)).toBe(1);
+    });
+
+    it('leaves a user in exactly one group of a collection under concurrent adds', async () => {
+      const collection = name('Tracks');
+      const groups = await Promise.all([1, 2, 3].map(() => create({ collection })));
+      const adds = await Promise.all(groups.map((g) => api().post(`${API}/groups/${g.body.id}/members`).send({ members: [{ user_id: 777, username: 'u777' }] })));
+      expect(adds.every((r) => r.status === 200)).toBe(true);
+      const active = await db.query('SELECT group_id FROM membership WHERE user_id = 777 AND active = 1 AND group_id IN (?)', [groups.map((g) => g.body.id)]);
+      expect(active).toHaveLength(1);
+    });
+
+    it('keeps history on removal and reactivates on re-add', async () => {
+      const { body: group } = await create({});
+      const members = `${API}/groups/${group.id}/members`;
+      await api().post(members).send({ members: [{ user_id: 9, username: 'nine' }, { user_id: 10, username: 'ten' }] });
+      const removed = await api().post(`${members}/remove`).send({ user_ids: [9, 11] });
+      expect(removed.body.results).toEqual([{ user_id: 9, result: 'removed' }, { user_id: 11, result: 'not_member' }]);
+      expect((await api().get(members)).body.results.map((m: { user_id: number }) => m.user_id)).toEqual([10]);
+      const all = (await api().get(`${members}?status=all`)).body.results;
+      expect(all.find((m: { user_id: number }) => m.user_id === 9)).toMatchObject({ active: false, left_at: expect.any(String) });
+      await api().post(members).send({ members: [{ user_id: 9, username: 'nine' }] });
+      const [{ c }] = await db.query('SELECT COUNT(*) AS c FROM membership WHERE group_id = ? AND user_id = 9', [group.id]);
+      expect(Number(c)).toBe(1);
+      expect((await api().get(members)).body.count).toBe(2);
+    });
+
+    it('answers every group a user is in, across scopes', async () => {
+      const a = await create({});
+      const b = await create({ scope_type: 'instance' });
+      for (const g of [a, b]) await api().post(`${API}/groups/${g.body.id}/members`).send({ members: [{ user_id: 4242, username: 'x' }] });
+      const all = await api().get(`${API}/users/4242/groups`);
+      expect(all.body.results.map((g: { id: string }) => g.id).sort()).toEqual([a.body.id, b.body.id].sort());
+      const course = await api().get(`${API}/users/4242/groups?scope=course`);
+      expect(course.body.results.map((g: { id: string }) => g.id)).toEqual([a.body.id]);
+    });
+
+    it('reports pending, synced and rejected counts for a cohort-linked group', async () => {
+      const { body: group } = await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 5 } }] });
+      await api().post(`${API}/groups/${group.id}/members`).send({ members: [{ user_id: 1, username: 'a' }, { user_id: 2, username: 'b' }] });
+      await db.query(`UPDATE membership SET sync_state = 'rejected', sync_error = 'unknown user' WHERE group_id = ? AND user_id = 2`, [group.id]);
+      const status = await api().get(`${API}/groups/${group.id}/sync-status`);
+      expect(status.body).toMatchObject({ pending: 1, synced: 0, rejected: 1, last_error: { user_id: 2, error: 'unknown user' } });
+    });
+  });
+});

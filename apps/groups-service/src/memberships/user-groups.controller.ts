@@ -1,0 +1,33 @@
+import { Controller, Get, Param, ParseIntPipe, Query } from '@nestjs/common';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { SCOPE_TYPES } from '@groups-sync/contracts';
+import { groupView } from '../groups/group-view';
+import { MembershipsService } from './memberships.service';
+
+class UserGroupsQuery {
+  @IsOptional() @IsIn(SCOPE_TYPES)
+  scope?: string;
+
+  @IsOptional() @IsString() @MaxLength(255)
+  scope_key?: string;
+}
+
+/** "Which groups is this user in?": the question the legacy system cannot answer. */
+@ApiTags('users')
+@Controller('api/user-groups/v1/users')
+export class UserGroupsController {
+  constructor(private readonly memberships: MembershipsService) {}
+
+  @Get(':userId/groups')
+  @ApiQuery({ name: 'scope', required: false, enum: SCOPE_TYPES })
+  @ApiQuery({ name: 'scope_key', required: false })
+  async groups(@Param('userId', ParseIntPipe) userId: number, @Query() query: UserGroupsQuery) {
+    const rows = await this.memberships.groupsOfUser(userId, query.scope, query.scope_key);
+    return {
+      user_id: userId,
+      count: rows.length,
+      results: rows.map(({ group, membership }) => ({ ...groupView(group), origin: membership.origin, joined_at: membership.joinedAt })),
+    };
+  }
+}
