@@ -35,7 +35,7 @@ export default [
   { files: ['libs/messaging/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
   // Test files may use the testing library; production code may not.
   {
-    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'apps/system-e2e/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'apps/system-e2e/**/*.ts', '**/src/test/**/*.ts', '**/testing/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', {
         enforceBuildableLibDependency: false,

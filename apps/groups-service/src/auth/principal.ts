@@ -81,9 +81,8 @@ export function canManageScope(principal: Principal, scopeType: ScopeType, scope
     const org = orgOf(scopeType, scopeKey);
     return hasScope(principal, needed) && org !== null && principal.contentOrgs.includes(org);
   }
-
-  if (principal.isGlobalStaff) return true;
   if (principal.isService) return hasScope(principal, needed);
+  if (principal.isGlobalStaff) return true;
   return scopeType === 'course' && principal.courseRoles.some((r) => r.courseKey === scopeKey);
 }
 
