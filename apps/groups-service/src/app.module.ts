@@ -5,6 +5,7 @@ import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability
 import { databaseModule } from '@groups-sync/persistence';
 import { AuditEvent } from './audit/audit-event.entity';
 import { AuditService } from './audit/audit.service';
+import { AuthModule } from './auth/auth.module';
 import { GroupsServiceConfig } from './groups-service.config';
 import { Criterion } from './groups/criterion.entity';
 import { GroupsController } from './groups/groups.controller';
@@ -31,6 +32,7 @@ export const config = loadConfig(GroupsServiceConfig);
       migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
+    AuthModule.forRoot(config),
   ],
   controllers: [GroupsController, MembersController, UserGroupsController],
   providers: [GroupsService, MembershipsService, AuditService, LegacyCommandsConsumer],

@@ -15,6 +15,13 @@ export class LmsEmulatorConfig extends ServiceConfig {
   @IsString() @MinLength(1)
   LMS_OAUTH_CLIENT_SECRET = 'groups-sync-secret';
 
+  /** `iss` of the JWTs it issues (the LMS's is `<LMS root>/oauth2`); services verifying them must expect it. */
+  @Matches(/^\S+$/)
+  LMS_JWT_ISSUER = 'http://127.0.0.1:18000/oauth2';
+
+  @Matches(/^\S+$/)
+  LMS_JWT_AUDIENCE = 'openedx';
+
   /** Emit COHORT_MEMBERSHIP_CHANGED like an LMS with the event bus configured. */
   @Transform(({ value }) => value === true || value === 'true')
   @IsBoolean()

@@ -37,13 +37,16 @@ describe('write endpoints under random and malformed input', () => {
   let db: DataSource;
   let stop: () => Promise<void>;
   let groupId: string;
+  let staffToken: string;
+  // As global staff, so requests reach validation rather than stop at authorization.
+  const server = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
 
   beforeAll(async () => {
-    ({ app, dataSource: db, stop } = await startGroupsApp());
-    const res = await request(app.getHttpServer()).post(`${API}/groups`)
+    ({ app, dataSource: db, stop, staffToken } = await startGroupsApp());
+    const res = await server().post(`${API}/groups`)
       .send({ scope_type: 'course', scope_key: COURSE, name: 'Target', kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 3 } }] });
     groupId = res.body.id;
-    await request(app.getHttpServer()).post(`${API}/groups/${groupId}/members`).send({ members: [{ user_id: 1, username: 'ana' }] });
+    await server().post(`${API}/groups/${groupId}/members`).send({ members: [{ user_id: 1, username: 'ana' }] });
   }, 60_000);
   afterAll(() => stop());
 
@@ -69,7 +72,6 @@ describe('write endpoints under random and malformed input', () => {
     }
   }
 
-  const server = () => request(app.getHttpServer());
   /** The payload as JSON text, whatever its type, so the server sees exactly those bytes. */
   const json = (body: unknown) => JSON.stringify(body) ?? 'null';
   const path = fc.oneof(fc.constant(() => groupId), fc.constant(() => 'not-a-uuid'), fc.constant(() => '00000000-0000-4000-8000-000000000000'));

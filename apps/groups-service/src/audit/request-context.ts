@@ -1,7 +1,9 @@
 import { Request } from 'express';
+import { Principal } from '../auth/principal';
 import { ChangeContext } from './change-context';
 
-/** A change made through the API. The actor comes from the JWT once authentication lands. */
-export function apiContext(req: Request): ChangeContext {
-  return { actor: null, trigger: 'user', origin: 'api', at: new Date(), correlationId: String((req as { id?: unknown }).id ?? '') || null };
+/** A change made through the API, by the authenticated caller. */
+export function apiContext(req: Request, principal: Principal): ChangeContext {
+  const actor = principal.username ?? (principal.userId !== null ? `user:${principal.userId}` : 'service');
+  return { actor, trigger: 'user', origin: 'api', at: new Date(), correlationId: String((req as { id?: unknown }).id ?? '') || null };
 }

@@ -1,8 +1,12 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Patch, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { Request, Response } from 'express';
 import { pageWindow, toPage } from '../api/pagination';
 import { auditView, AuditService } from '../audit/audit.service';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard';
+import { assertCanManageScope, Principal } from '../auth/principal';
+import { readableScopes } from '../auth/readable-scopes';
 import { apiContext } from '../audit/request-context';
 import { MembershipsService } from '../memberships/memberships.service';
 import { PageQuery, ListGroupsQuery } from './dto/list-groups.query';
@@ -21,27 +25,31 @@ function parseIfMatch(header: string | undefined): number {
 }
 
 @ApiTags('groups')
+@ApiBearerAuth()
+@UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/groups')
 export class GroupsController {
   constructor(private readonly groups: GroupsService, private readonly memberships: MembershipsService, private readonly audit: AuditService) {}
 
   @Get()
-  async list(@Query() query: ListGroupsQuery, @Req() req: Request) {
+  async list(@Query() query: ListGroupsQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     const window = pageWindow(query);
-    const { count, groups } = await this.groups.list(query, window.offset, window.size);
+    const { count, groups } = await this.groups.list(query, window.offset, window.size, readableScopes(principal));
     return toPage(req, window, count, groups.map((g) => groupView(g)));
   }
 
   @Post()
-  async create(@Body() dto: CreateGroupDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    const group = await this.groups.create(dto, apiContext(req));
+  async create(@Body() dto: CreateGroupDto, @Req() req: Request, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
+    assertCanManageScope(principal, dto.scope_type, (dto.scope_key ?? '').trim(), 'write');
+    const group = await this.groups.create(dto, apiContext(req, principal));
     res.status(201).setHeader('ETag', `"${group.version}"`);
     return groupView(group, []);
   }
 
   @Get(':id')
-  async read(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) res: Response) {
+  async read(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
     const group = await this.groups.get(id);
+    assertCanManageScope(principal, group.scopeType, group.scopeKey, 'read');
     res.setHeader('ETag', `"${group.version}"`);
     return groupView(group, await this.groups.activeMembers(id));
   }
@@ -49,28 +57,38 @@ export class GroupsController {
   @Patch(':id')
   @ApiHeader({ name: 'If-Match', required: true, description: 'The ETag of the version you are changing' })
   async update(@Param('id', new ParseUUIDPipe()) id: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: UpdateGroupDto,
-    @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    const group = await this.groups.update(id, parseIfMatch(ifMatch), dto, apiContext(req));
+    @Req() req: Request, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
+    await this.authorize(id, principal, 'write');
+    const group = await this.groups.update(id, parseIfMatch(ifMatch), dto, apiContext(req, principal));
     res.setHeader('ETag', `"${group.version}"`);
     return groupView(group);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('id', new ParseUUIDPipe()) id: string, @Query('unlink', new ParseBoolPipe({ optional: true })) unlink: boolean | undefined, @Req() req: Request) {
-    await this.groups.delete(id, unlink === true, apiContext(req));
+  async remove(@Param('id', new ParseUUIDPipe()) id: string, @Query('unlink', new ParseBoolPipe({ optional: true })) unlink: boolean | undefined,
+    @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+    await this.authorize(id, principal, 'write');
+    await this.groups.delete(id, unlink === true, apiContext(req, principal));
   }
 
   @Get(':id/history')
-  async history(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: PageQuery, @Req() req: Request) {
-    await this.groups.get(id);
+  async history(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: PageQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+    await this.authorize(id, principal, 'read');
     const window = pageWindow(query);
     const { count, events } = await this.audit.history(id, window.offset, window.size);
     return toPage(req, window, count, events.map(auditView));
   }
 
   @Get(':id/sync-status')
-  syncStatus(@Param('id', new ParseUUIDPipe()) id: string) {
+  async syncStatus(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
+    await this.authorize(id, principal, 'read');
     return this.memberships.syncStatus(id);
+  }
+
+  /** 404 for a group that does not exist, 403 for one the caller may not touch. */
+  private async authorize(id: string, principal: Principal, access: 'read' | 'write'): Promise<void> {
+    const group = await this.groups.get(id);
+    assertCanManageScope(principal, group.scopeType, group.scopeKey, access);
   }
 }

@@ -2,6 +2,8 @@ import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { EventType } from '@groups-sync/contracts';
+import { courseStaffClaims, serviceClaims } from '../auth/testing/lms-claims';
+import { TokenMinter } from '../auth/testing/token-minter';
 import { startGroupsApp } from '../test/groups-app';
 
 const COURSE = 'course-v1:TestX+Groups+2026';
@@ -11,11 +13,14 @@ describe('groups-service on a real database', () => {
   let app: INestApplication;
   let db: DataSource;
   let stop: () => Promise<void>;
-  const api = () => request(app.getHttpServer());
+  let minter: TokenMinter;
+  let staffToken: string;
+  /** Requests as global staff unless a test says otherwise. */
+  const api = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
   let n = 0;
   const name = (base: string) => `${base} ${++n}`;
 
-  beforeAll(async () => ({ app, dataSource: db, stop } = await startGroupsApp()), 60_000);
+  beforeAll(async () => ({ app, dataSource: db, stop, minter, staffToken } = await startGroupsApp()), 60_000);
   afterAll(() => stop());
 
   async function create(body: Record<string, unknown>) {
@@ -23,6 +28,44 @@ describe('groups-service on a real database', () => {
   }
   const outboxCount = async (groupId: string, type?: EventType) =>
     Number((await db.query(`SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ?${type ? ' AND event_type = ?' : ''}`, type ? [groupId, type] : [groupId]))[0].n);
+
+  describe('authentication and authorization', () => {
+    it('answers 401 without a token and with a token from another issuer', async () => {
+      const none = await request(app.getHttpServer()).get(`${API}/groups`);
+      expect(none.status).toBe(401);
+      expect(none.body.code).toBe('AUTH_TOKEN_MISSING');
+      const stranger = await TokenMinter.create();
+      const forged = await request(app.getHttpServer()).get(`${API}/groups`).set('Authorization', `Bearer ${await stranger.mint(courseStaffClaims(COURSE))}`);
+      expect(forged.status).toBe(401);
+      expect(forged.body.code).toBe('AUTH_TOKEN_INVALID');
+    });
+
+    it('lets course staff manage their course only, and lists only what they may read', async () => {
+      const other = 'course-v1:TestX+Other+2026';
+      const theirs = (await create({})).body;
+      const notTheirs = (await create({ scope_key: other })).body;
+      const teacher = request.agent(app.getHttpServer()).set('Authorization', `JWT ${await minter.mint(courseStaffClaims(COURSE))}`);
+      expect((await teacher.get(`${API}/groups/${theirs.id}`)).status).toBe(200);
+      expect((await teacher.post(`${API}/groups/${theirs.id}/members`).send({ members: [{ user_id: 5, username: 'e' }] })).status).toBe(200);
+      const denied = await teacher.get(`${API}/groups/${notTheirs.id}`);
+      expect(denied.status).toBe(403);
+      expect(denied.body.code).toBe('FORBIDDEN_SCOPE');
+      expect((await teacher.post(`${API}/groups`).send({ scope_type: 'course', scope_key: other, name: name('X'), kind: 'manual' })).status).toBe(403);
+      const listed = (await teacher.get(`${API}/groups?page_size=100`)).body.results.map((g: { scope_key: string }) => g.scope_key);
+      expect(new Set(listed)).toEqual(new Set([COURSE]));
+      const [audit] = await db.query(`SELECT actor FROM audit_event WHERE group_id = ? AND action = 'member_added'`, [theirs.id]);
+      expect(audit.actor).toBe('teacher');
+    });
+
+    it('judges service tokens by their user_groups scopes', async () => {
+      const { body: group } = await create({});
+      const reader = request.agent(app.getHttpServer()).set('Authorization', `Bearer ${await minter.mint(serviceClaims(['user_groups:read']))}`);
+      expect((await reader.get(`${API}/groups/${group.id}`)).status).toBe(200);
+      expect((await reader.delete(`${API}/groups/${group.id}`)).status).toBe(403);
+      const nobody = request.agent(app.getHttpServer()).set('Authorization', `Bearer ${await minter.mint(serviceClaims(['read']))}`);
+      expect((await nobody.get(`${API}/groups/${group.id}`)).status).toBe(403);
+    });
+  });
 
   describe('scopes and kinds', () => {
     it.each([

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { Brackets, DataSource, EntityManager } from 'typeorm';
 import { EventType, toCeTime } from '@groups-sync/contracts';
 import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
 import { inTransaction, isDuplicateKeyError } from '@groups-sync/persistence';
 import { appendAudit } from '../audit/audit.writer';
+import { ReadableScopes } from '../auth/readable-scopes';
 import { ChangeContext } from '../audit/change-context';
 import { Membership } from '../memberships/membership.entity';
 import { checkCriteria, CriterionValues, defaultRefreshSeconds, legacyKind } from './criteria-rules';
@@ -55,8 +56,17 @@ export class GroupsService {
     return group;
   }
 
-  async list(query: ListGroupsQuery, offset: number, limit: number): Promise<{ count: number; groups: UserGroup[] }> {
+  async list(query: ListGroupsQuery, offset: number, limit: number, readable: ReadableScopes): Promise<{ count: number; groups: UserGroup[] }> {
     const qb = this.dataSource.getRepository(UserGroup).createQueryBuilder('g').where('g.deleted_at IS NULL');
+    if (!readable.all) {
+      qb.andWhere(new Brackets((w) => {
+        w.where('1 = 0');
+        if (readable.courseKeys.length) w.orWhere(`(g.scope_type = 'course' AND g.scope_key IN (:...courseKeys))`, { courseKeys: readable.courseKeys });
+        readable.orgs.forEach((org, i) => w.orWhere(
+          `((g.scope_type = 'org' AND g.scope_key = :org${i}) OR (g.scope_type = 'course' AND (g.scope_key LIKE :v1org${i} OR g.scope_key LIKE :oldorg${i})))`,
+          { [`org${i}`]: org, [`v1org${i}`]: `course-v1:${org}+%`, [`oldorg${i}`]: `${org}/%` }));
+      }));
+    }
     if (query.scope_type) qb.andWhere('g.scope_type = :scopeType', { scopeType: query.scope_type });
     if (query.scope_key !== undefined) qb.andWhere('g.scope_key = :scopeKey', { scopeKey: query.scope_key });
     if (query.kind) qb.andWhere('g.kind = :kind', { kind: query.kind });

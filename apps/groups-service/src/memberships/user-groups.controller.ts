@@ -1,7 +1,10 @@
-import { Controller, Get, Param, ParseIntPipe, Query } from '@nestjs/common';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, ParseIntPipe, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { SCOPE_TYPES } from '@groups-sync/contracts';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard';
+import { canManageScope, Principal } from '../auth/principal';
 import { groupView } from '../groups/group-view';
 import { MembershipsService } from './memberships.service';
 
@@ -15,6 +18,8 @@ class UserGroupsQuery {
 
 /** "Which groups is this user in?": the question the legacy system cannot answer. */
 @ApiTags('users')
+@ApiBearerAuth()
+@UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/users')
 export class UserGroupsController {
   constructor(private readonly memberships: MembershipsService) {}
@@ -22,8 +27,11 @@ export class UserGroupsController {
   @Get(':userId/groups')
   @ApiQuery({ name: 'scope', required: false, enum: SCOPE_TYPES })
   @ApiQuery({ name: 'scope_key', required: false })
-  async groups(@Param('userId', ParseIntPipe) userId: number, @Query() query: UserGroupsQuery) {
-    const rows = await this.memberships.groupsOfUser(userId, query.scope, query.scope_key);
+  async groups(@Param('userId', ParseIntPipe) userId: number, @Query() query: UserGroupsQuery, @CurrentPrincipal() principal: Principal) {
+    // Learners see all their own groups; others see the groups they may read.
+    const self = !principal.isService && principal.userId === userId;
+    const rows = (await this.memberships.groupsOfUser(userId, query.scope, query.scope_key))
+      .filter(({ group }) => self || canManageScope(principal, group.scopeType, group.scopeKey, 'read'));
     return {
       user_id: userId,
       count: rows.length,

@@ -1,16 +1,27 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { LmsEmulatorConfig } from '../lms-emulator.config';
+import { JwtIssuer } from './jwt-issuer';
 
-/** The LMS's `/oauth2/access_token` for the client_credentials grant (form or JSON body). */
+const EXPIRES_IN = 3600;
+/** Scopes the emulator's OAuth2 application may be granted (its "allowed scopes"). */
+const ALLOWED_SCOPES = ['read', 'write', 'email', 'profile', 'user_id', 'user_groups:read', 'user_groups:write'];
+
+/** The LMS's `/oauth2/access_token` (client_credentials grant) and `/oauth2/jwks.json`. */
 @ApiExcludeController()
 @Controller('oauth2')
 export class OAuthController {
-  constructor(private readonly dataSource: DataSource, private readonly config: LmsEmulatorConfig) {}
+  constructor(private readonly dataSource: DataSource, private readonly config: LmsEmulatorConfig, private readonly issuer: JwtIssuer) {}
 
+  @Get('jwks.json')
+  jwks() {
+    return this.issuer.jwks();
+  }
+
+  /** `token_type=jwt` gets a signed JWT with the granted scopes; otherwise an opaque bearer token. */
   @Post('access_token')
   @HttpCode(200)
   async token(@Body() body: Record<string, string>, @Res({ passthrough: true }) res: Response) {
@@ -22,11 +33,22 @@ export class OAuthController {
       res.status(401);
       return { error: 'invalid_client' };
     }
+    const requested = (body.scope ?? 'read write').split(/\s+/).filter(Boolean);
+    const refused = requested.filter((s) => !ALLOWED_SCOPES.includes(s));
+    if (refused.length) {
+      res.status(400);
+      return { error: 'invalid_scope', error_description: `not allowed: ${refused.join(' ')}` };
+    }
+    if (body.token_type?.toLowerCase() === 'jwt') {
+      const token = await this.issuer.sign({
+        preferred_username: `${body.client_id}_worker`, sub: body.client_id, scopes: requested, grant_type: 'client_credentials',
+      }, EXPIRES_IN);
+      return { access_token: token, token_type: 'JWT', expires_in: EXPIRES_IN, scope: requested.join(' ') };
+    }
     const token = randomBytes(24).toString('hex');
-    const expiresIn = 3600;
     await this.dataSource.query('INSERT INTO oauth2_provider_accesstoken (token, expires, client_id) VALUES (?, ?, ?)', [
-      token, new Date(Date.now() + expiresIn * 1000), body.client_id,
+      token, new Date(Date.now() + EXPIRES_IN * 1000), body.client_id,
     ]);
-    return { access_token: token, token_type: body.token_type === 'jwt' ? 'JWT' : 'Bearer', expires_in: expiresIn, scope: 'read write' };
+    return { access_token: token, token_type: 'Bearer', expires_in: EXPIRES_IN, scope: requested.join(' ') };
   }
 }

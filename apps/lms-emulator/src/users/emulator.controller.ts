@@ -1,6 +1,7 @@
 import { Body, Controller, Post, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { JwtIssuer } from '../auth/jwt-issuer';
 import { LmsErrorFilter, LmsHttpError } from '../lms-http.error';
 
 const USERNAME = /^[\w.@+-]{2,150}$/;
@@ -10,7 +11,7 @@ const USERNAME = /^[\w.@+-]{2,150}$/;
 @UseFilters(LmsErrorFilter)
 @Controller('emulator')
 export class EmulatorController {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly dataSource: DataSource, private readonly issuer: JwtIssuer) {}
 
   @Post('users')
   async createUser(@Body() body: Record<string, unknown>) {
@@ -23,6 +24,23 @@ export class EmulatorController {
     const result = await this.dataSource.query(
       'INSERT INTO auth_user (username, email, first_name, last_name, date_joined) VALUES (?, ?, ?, ?, ?)', [username, email, first, rest.join(' '), new Date()]);
     return { id: result.insertId, username, email };
+  }
+
+  /**
+   * A user's access token, as the LMS would mint it after a login with the profile and user_id
+   * scopes: `administrator` for global staff, and our `course_staff:<course key>` roles.
+   */
+  @Post('tokens')
+  async token(@Body() body: Record<string, unknown>) {
+    const [user] = await this.dataSource.query('SELECT id, username, email, is_staff FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
+    const roles = Array.isArray(body?.course_staff) ? (body.course_staff as unknown[]).map((c) => `course_staff:${String(c)}`) : [];
+    const administrator = body?.administrator === true || !!user.is_staff;
+    const token = await this.issuer.sign({
+      preferred_username: user.username, user_id: user.id, email: user.email, administrator, roles,
+      scopes: ['user_id', 'email', 'profile'], grant_type: 'password',
+    }, 3600);
+    return { access_token: token, token_type: 'JWT', expires_in: 3600 };
   }
 
   /** Enrolls (or reactivates) a learner; the event side of enrollments comes with the enrollment issue. */

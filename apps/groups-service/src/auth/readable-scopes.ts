@@ -1,0 +1,14 @@
+import { canManageScope, GROUPS_SCOPES, Principal } from './principal';
+
+/** What a caller may list: everything, or groups of some courses and organizations. */
+export type ReadableScopes = { all: true } | { all: false; courseKeys: string[]; orgs: string[] };
+
+export function readableScopes(principal: Principal): ReadableScopes {
+  const readScope = principal.scopes.includes(GROUPS_SCOPES.read) || principal.scopes.includes(GROUPS_SCOPES.write);
+  if (principal.isRestricted) return { all: false, courseKeys: [], orgs: readScope ? [...principal.contentOrgs] : [] };
+  if (principal.isService) return readScope ? { all: true } : { all: false, courseKeys: [], orgs: [] };
+  if (principal.isGlobalStaff) return { all: true };
+  return { all: false, courseKeys: principal.courseRoles.map((r) => r.courseKey), orgs: [] };
+}
+
+export { canManageScope };
