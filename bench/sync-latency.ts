@@ -45,13 +45,15 @@ async function kafkaBaseline(): Promise<number[]> {
 async function main(): Promise<void> {
   const token = (await (await fetch(`${LMS}/oauth2/access_token`, {
     method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret' }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'read write user_groups:write' }),
   })).json() as { access_token: string }).access_token;
-  const lms = (method: string, path: string, body?: unknown) => http(method, `${LMS}/api/cohorts/v1/courses/${COURSE}${path}`, body, { authorization: `JWT ${token}` });
+  const auth = { authorization: `JWT ${token}` };
+  const lms = (method: string, path: string, body?: unknown) => http(method, `${LMS}/api/cohorts/v1/courses/${COURSE}${path}`, body, auth);
+  const groups = (method: string, path: string, body?: unknown) => http(method, `${API}${path}`, body, auth);
 
-  const group = await http('POST', `${API}/groups`, { scope_type: 'course', scope_key: COURSE, name: 'Bench', kind: 'legacy', criteria: [{ type: 'legacy_cohort' }] });
+  const group = await groups('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name: 'Bench', kind: 'legacy', criteria: [{ type: 'legacy_cohort' }] });
   let cohortId = 0;
-  await waitFor(async () => (cohortId = (await http('GET', `${API}/groups/${group.body.id}`)).body.legacy_link?.cohort_id ?? 0) > 0);
+  await waitFor(async () => (cohortId = (await groups('GET', `/groups/${group.body.id}`)).body.legacy_link?.cohort_id ?? 0) > 0);
   const cohortHas = async (username: string) => {
     for (let page = 1; ; page++) {
       const res = await lms('GET', `/cohorts/${cohortId}/users/?page_size=100&page=${page}`);
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
       if (!res.body.next) return false;
     }
   };
-  const inGroup = async (userId: number) => (await http('GET', `${API}/groups/${group.body.id}/members`)).body.results.some((m: { user_id: number }) => m.user_id === userId);
+  const inGroup = async (userId: number) => (await groups('GET', `/users/${userId}/groups`)).body.results.some((g: { id: string }) => g.id === group.body.id);
 
   const toLegacy: number[] = [];
   const fromLegacy: number[] = [];
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
       await http('POST', `${LMS}/emulator/enrollments`, { username, course_id: COURSE });
       const t0 = performance.now();
       if (direction === 'out') {
-        await http('POST', `${API}/groups/${group.body.id}/members`, { members: [{ user_id: user.body.id, username }] });
+        await groups('POST', `/groups/${group.body.id}/members`, { members: [{ user_id: user.body.id, username }] });
         await waitFor(() => cohortHas(username));
       } else {
         await lms('POST', `/cohorts/${cohortId}/users/`, { users: [username] });

@@ -24,6 +24,9 @@ start_app() {
   (
     set -a; source "$STACK_ENV"; set +a
     export PORT="$port" LMS_BASE_URL="http://127.0.0.1:$LMS_EMULATOR_PORT"
+    # groups-service trusts the tokens the LMS (here, its emulator) signs, through its JWKS.
+    export LMS_JWT_ISSUER="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2" JWT_ISSUER="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2"
+    export JWT_JWKS_URL="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2/jwks.json"
     cd "$ROOT" && exec nohup node -r ./tools/register-paths.js "dist/apps/$app/src/main.js" >> "$RUN_DIR/$app.log" 2>&1
   ) &
   echo $! > "$RUN_DIR/$app.pid"

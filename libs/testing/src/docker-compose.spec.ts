@@ -29,4 +29,11 @@ describe('docker-compose.yml', () => {
     expect(sync.LMS_BASE_URL).toBe(`http://lms-emulator:${lms.PORT}`);
     expect([sync.LMS_OAUTH_CLIENT_ID, sync.LMS_OAUTH_CLIENT_SECRET]).toEqual([lms.LMS_OAUTH_CLIENT_ID, lms.LMS_OAUTH_CLIENT_SECRET]);
   });
+
+  it('makes groups-service trust the tokens the LMS emulator signs', () => {
+    const groups = composeEnvironment('groups-service');
+    const lms = composeEnvironment('lms-emulator');
+    expect(groups.JWT_ISSUER).toBe(lms.LMS_JWT_ISSUER);
+    expect(groups.JWT_JWKS_URL).toBe(`http://lms-emulator:${lms.PORT}/oauth2/jwks.json`);
+  });
 });

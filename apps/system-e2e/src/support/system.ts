@@ -25,8 +25,12 @@ export class System {
     const common = {
       ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info',
     };
-    this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms }, `${this.prefix}-lms-emulator`);
-    this.groupsService = new ServiceProcess('groups-service', testPort(portBase + 1), { ...common, DB_NAME: this.databases.groups }, `${this.prefix}-groups-service`);
+    const lms = `http://127.0.0.1:${testPort(portBase)}`;
+    this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms, LMS_JWT_ISSUER: `${lms}/oauth2` }, `${this.prefix}-lms-emulator`);
+    // groups-service trusts the emulator's tokens exactly as it would the LMS's: through its JWKS.
+    this.groupsService = new ServiceProcess('groups-service', testPort(portBase + 1), {
+      ...common, DB_NAME: this.databases.groups, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`,
+    }, `${this.prefix}-groups-service`);
     this.legacySync = new ServiceProcess('legacy-sync-service', testPort(portBase + 2), {
       ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: `http://127.0.0.1:${testPort(portBase)}`,
     }, `${this.prefix}-legacy-sync-service`);
@@ -62,9 +66,9 @@ export class System {
     }
   }
 
-  // ---- User Groups API ----
-  groups(method: string, path: string, body?: unknown) {
-    return http(method, `${this.groupsService.url}/api/user-groups/v1${path}`, body);
+  // ---- User Groups API, as a service client with the user_groups:write scope ----
+  async groups(method: string, path: string, body?: unknown) {
+    return http(method, `${this.groupsService.url}/api/user-groups/v1${path}`, body, { authorization: `JWT ${await this.accessToken()}` });
   }
 
   async createCohortGroup(name: string, cohortId?: number): Promise<string> {
@@ -92,15 +96,20 @@ export class System {
     return user.body.id;
   }
 
-  async lms(method: string, path: string, body?: unknown) {
+  /** A JWT from the LMS emulator's token endpoint (client_credentials), good for its API and ours. */
+  async accessToken(): Promise<string> {
     if (!this.token) {
       const res = await fetch(`${this.lmsEmulator.url}/oauth2/access_token`, {
         method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret' }),
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'read write user_groups:write' }),
       });
       this.token = ((await res.json()) as { access_token: string }).access_token;
     }
-    return http(method, `${this.lmsEmulator.url}/api/cohorts/v1/courses/${COURSE}${path}`, body, { authorization: `JWT ${this.token}` });
+    return this.token;
+  }
+
+  async lms(method: string, path: string, body?: unknown) {
+    return http(method, `${this.lmsEmulator.url}/api/cohorts/v1/courses/${COURSE}${path}`, body, { authorization: `JWT ${await this.accessToken()}` });
   }
 
   async cohortUsernames(cohortId: number): Promise<string[]> {
