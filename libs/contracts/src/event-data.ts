@@ -38,6 +38,10 @@ export interface UserGroupLegacyLinkChangedData {
   legacy_link: { group_id: string; legacy_type: LegacyType; legacy_id: string | null; course_key: string; occurred_at: string };
 }
 
+export interface UserGroupRefreshRequestedData {
+  refresh: { group_id: string; requested_by: string | null; trigger: 'user' | 'scheduled' | 'event'; occurred_at: string };
+}
+
 export interface LegacyMembershipObservedData {
   observation: {
     group_id: string; course_key: string; user_id: number; username: string; action: MembershipAction;
@@ -65,6 +69,7 @@ export interface EventDataMap {
   [EventType.UserGroupDeleted]: UserGroupData;
   [EventType.UserGroupMembershipChanged]: UserGroupMembershipChangedData;
   [EventType.UserGroupLegacyLinkChanged]: UserGroupLegacyLinkChangedData;
+  [EventType.UserGroupRefreshRequested]: UserGroupRefreshRequestedData;
   [EventType.LegacyMembershipObserved]: LegacyMembershipObservedData;
   [EventType.LegacySyncCompleted]: LegacySyncCompletedData;
 }

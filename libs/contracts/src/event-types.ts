@@ -12,6 +12,7 @@ export enum EventType {
   UserGroupDeleted = 'org.openedx.learning.user_group.deleted.v1',
   UserGroupMembershipChanged = 'org.openedx.learning.user_group.membership.changed.v1',
   UserGroupLegacyLinkChanged = 'org.openedx.learning.user_group.legacy_link.changed.v1',
+  UserGroupRefreshRequested = 'org.openedx.learning.user_group.refresh.requested.v1',
 
   LegacyMembershipObserved = 'org.openedx.learning.user_group.legacy_membership.observed.v1',
   LegacySyncCompleted = 'org.openedx.learning.user_group.legacy_sync.completed.v1',
@@ -36,6 +37,7 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   [EventType.UserGroupDeleted]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.id', source: 'groups-service' },
   [EventType.UserGroupMembershipChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'membership.group_id', source: 'groups-service' },
   [EventType.UserGroupLegacyLinkChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'legacy_link.group_id', source: 'groups-service' },
+  [EventType.UserGroupRefreshRequested]: { topic: Topic.UserGroupLifecycle, keyField: 'refresh.group_id', source: 'groups-service' },
   [EventType.LegacyMembershipObserved]: { topic: Topic.UserGroupLegacyCommands, keyField: 'observation.group_id', source: 'legacy-sync-service' },
   [EventType.LegacySyncCompleted]: { topic: Topic.UserGroupLegacyCommands, keyField: 'sync_result.group_id', source: 'legacy-sync-service' },
 };

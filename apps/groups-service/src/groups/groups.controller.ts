@@ -80,6 +80,14 @@ export class GroupsController {
     return toPage(req, window, count, events.map(auditView));
   }
 
+  /** 202: the evaluator refreshes the group asynchronously; history shows who asked and when it completed. */
+  @Post(':id/refresh')
+  @HttpCode(202)
+  async refresh(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+    await this.authorize(id, principal, 'write');
+    return this.groups.requestRefresh(id, apiContext(req, principal));
+  }
+
   @Get(':id/sync-status')
   async syncStatus(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
     await this.authorize(id, principal, 'read');

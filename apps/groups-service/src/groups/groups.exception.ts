@@ -14,6 +14,7 @@ export enum GroupsErrorCode {
   IfMatchRequired = 'IF_MATCH_REQUIRED',
   InvalidEtag = 'INVALID_ETAG',
   PageNotFound = 'PAGE_NOT_FOUND',
+  NotRefreshable = 'GROUP_NOT_REFRESHABLE',
 }
 
 const KIND: Record<GroupsErrorCode, DomainErrorKind> = {
@@ -30,6 +31,7 @@ const KIND: Record<GroupsErrorCode, DomainErrorKind> = {
   [GroupsErrorCode.IfMatchRequired]: 'precondition_required',
   [GroupsErrorCode.InvalidEtag]: 'invalid',
   [GroupsErrorCode.PageNotFound]: 'not_found',
+  [GroupsErrorCode.NotRefreshable]: 'conflict',
 };
 
 export class GroupsException extends DomainException {

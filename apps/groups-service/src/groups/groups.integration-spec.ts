@@ -168,6 +168,21 @@ describe('groups-service on a real database', () => {
     });
   });
 
+  describe('refresh', () => {
+    it('records who asked and publishes a request for the evaluator, for dynamic groups only', async () => {
+      const { body: dynamic } = await create({ kind: 'dynamic', criteria: [{ type: 'is_staff', value: false }] });
+      const res = await api().post(`${API}/groups/${dynamic.id}/refresh`);
+      expect(res.status).toBe(202);
+      const [audit] = await db.query(`SELECT actor, \`trigger\` FROM audit_event WHERE group_id = ? AND action = 'refresh_requested'`, [dynamic.id]);
+      expect(audit).toEqual({ actor: 'staff', trigger: 'user' });
+      expect(await outboxCount(dynamic.id, EventType.UserGroupRefreshRequested)).toBe(1);
+      const { body: manual } = await create({});
+      const refused = await api().post(`${API}/groups/${manual.id}/refresh`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.code).toBe('GROUP_NOT_REFRESHABLE');
+    });
+  });
+
   describe('deletion', () => {
     it('refuses to delete a cohort-linked group unless asked to unlink, and records the unlink', async () => {
       const { body: group } = await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 77 } }] });

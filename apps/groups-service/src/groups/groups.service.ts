@@ -162,6 +162,20 @@ export class GroupsService {
     });
   }
 
+  /** Asks the evaluator to re-evaluate a dynamic group now, and records who asked. */
+  async requestRefresh(id: string, ctx: ChangeContext): Promise<{ group_id: string; requested_at: Date }> {
+    await this.write(null, async (manager) => {
+      const group = await this.get(id, manager);
+      if (group.kind !== 'dynamic') throw new GroupsException(GroupsErrorCode.NotRefreshable, `only dynamic groups are evaluated; this one is ${group.kind}`);
+      if (!group.enabled || group.frozen) throw new GroupsException(GroupsErrorCode.NotRefreshable, 'the group is disabled or frozen; enable or unfreeze it first');
+      await appendAudit(manager, ctx, id, 'refresh_requested', {});
+      await this.outbox.append(manager, EventType.UserGroupRefreshRequested, {
+        refresh: { group_id: id, requested_by: ctx.actor, trigger: ctx.trigger === 'scheduled' ? 'scheduled' : ctx.trigger === 'event' ? 'event' : 'user', occurred_at: toCeTime(ctx.at) },
+      }, ctx);
+    });
+    return { group_id: id, requested_at: ctx.at };
+  }
+
   async activeMembers(groupId: string): Promise<Membership[]> {
     return this.dataSource.getRepository(Membership).find({ where: { groupId, active: true }, order: { userId: 'ASC' } });
   }
