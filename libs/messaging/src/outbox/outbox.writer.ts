@@ -15,19 +15,29 @@ export class OutboxWriter {
   constructor(private readonly service: string) {}
 
   async append<T extends EventType>(manager: EntityManager, type: T, data: EventDataMap[T], context: OutboxContext = {}): Promise<string> {
-    const metadata = newEventMetadata(type, this.service);
-    await manager.insert(OutboxMessage, {
-      eventId: metadata.id,
-      eventType: type,
-      aggregateId: keyValue(type, data),
-      payload: data as unknown as object,
-      occurredAt: metadata.time || toCeTime(new Date()),
-      correlationId: context.correlationId ?? null,
-      causationId: context.causationId ?? null,
-      sentAt: null,
-      failedAt: null,
-      lastError: null,
+    const [id] = await this.appendMany(manager, type, [data], context);
+    return id;
+  }
+
+  /** Many events of one type in one multi-row insert (bulk writes); ids keep their order. */
+  async appendMany<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<string[]> {
+    if (!events.length) return [];
+    const rows = events.map((data) => {
+      const metadata = newEventMetadata(type, this.service);
+      return {
+        eventId: metadata.id,
+        eventType: type,
+        aggregateId: keyValue(type, data),
+        payload: data as unknown as object,
+        occurredAt: metadata.time || toCeTime(new Date()),
+        correlationId: context.correlationId ?? null,
+        causationId: context.causationId ?? null,
+        sentAt: null,
+        failedAt: null,
+        lastError: null,
+      };
     });
-    return metadata.id;
+    await manager.insert(OutboxMessage, rows);
+    return rows.map((r) => r.eventId);
   }
 }

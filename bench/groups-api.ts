@@ -1,0 +1,67 @@
+// groups-service API figures on the running stack (`npm start`): bulk add of 10,000 members in one
+// request, then member-list and users/{id}/groups latency with 100,000 memberships in the database.
+// Prints figures; asserts nothing.   npm run bench:groups
+import { http, uniqueSuffix } from '@groups-sync/testing';
+
+const LMS = process.env.LMS_URL ?? 'http://127.0.0.1:18000';
+const API = process.env.GROUPS_URL ?? 'http://127.0.0.1:3001/api/user-groups/v1';
+const BULK = 10_000;
+const GROUPS = 10; // × BULK = 100,000 memberships
+const SAMPLES = 300;
+
+function percentiles(ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const p = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(1);
+  return `n=${s.length}  p50=${p(0.5)} ms  p95=${p(0.95)} ms  p99=${p(0.99)} ms  max=${s[s.length - 1].toFixed(1)} ms`;
+}
+
+async function main(): Promise<void> {
+  const token = (await (await fetch(`${LMS}/oauth2/access_token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'user_groups:write' }),
+  })).json() as { access_token: string }).access_token;
+  const api = (method: string, path: string, body?: unknown) => http(method, `${API}${path}`, body, { authorization: `JWT ${token}` });
+  const course = `course-v1:Bench+Api+${uniqueSuffix()}`;
+  const base = 10_000_000 + Math.floor(Math.random() * 1_000_000) * 100;
+
+  const groupIds: string[] = [];
+  const addTimes: number[] = [];
+  for (let g = 0; g < GROUPS; g++) {
+    const group = await api('POST', '/groups', { scope_type: 'course', scope_key: course, name: `Bench ${g}`, kind: 'manual' });
+    groupIds.push(group.body.id);
+    // Half of the users are in two groups, so users/{id}/groups returns more than one row.
+    const first = base + g * (BULK / 2);
+    const members = Array.from({ length: BULK }, (_, i) => ({ user_id: first + i, username: `bench_${first + i}` }));
+    const t0 = performance.now();
+    const res = await api('POST', `/groups/${group.body.id}/members`, { members });
+    if (res.status !== 200) throw new Error(`bulk add: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+    addTimes.push(performance.now() - t0);
+  }
+  const memberships = GROUPS * BULK;
+
+  const listTimes: number[] = [];
+  const userTimes: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const group = groupIds[i % GROUPS];
+    const page = 1 + Math.floor(Math.random() * (BULK / 100));
+    let t0 = performance.now();
+    const list = await api('GET', `/groups/${group}/members?page=${page}&page_size=100`);
+    listTimes.push(performance.now() - t0);
+    if (list.body.results.length !== 100) throw new Error('member page not full');
+    const user = base + Math.floor(Math.random() * (GROUPS * BULK / 2));
+    t0 = performance.now();
+    const groups = await api('GET', `/users/${user}/groups`);
+    userTimes.push(performance.now() - t0);
+    if (!groups.body.count) throw new Error(`user ${user} in no group`);
+  }
+
+  console.log(`groups-service API, ${memberships.toLocaleString('en')} memberships written through the API`);
+  console.log(`  bulk add, ${BULK.toLocaleString('en')} members per request   ${percentiles(addTimes)}  → ${(BULK / (addTimes.reduce((a, b) => a + b) / addTimes.length / 1000)).toFixed(0)} members/s`);
+  console.log(`  GET members (page of 100)               ${percentiles(listTimes)}`);
+  console.log(`  GET users/{id}/groups                   ${percentiles(userTimes)}`);
+}
+
+main().then(() => process.exit(0), (error) => {
+  console.error(error);
+  process.exit(1);
+});
