@@ -9,3 +9,13 @@ export async function appendAudit(
     groupId, userId, action, actor: ctx.actor, trigger: ctx.trigger, correlationId: ctx.correlationId ?? null, details: details as never, at: ctx.at,
   });
 }
+
+/** One audit row per user, in one multi-row insert. */
+export async function appendAuditMany(
+  manager: EntityManager, ctx: ChangeContext, groupId: string, action: string, entries: Array<{ userId: number | null; details?: Record<string, unknown> }>,
+): Promise<void> {
+  if (!entries.length) return;
+  await manager.insert(AuditEvent, entries.map((e) => ({
+    groupId, userId: e.userId, action, actor: ctx.actor, trigger: ctx.trigger, correlationId: ctx.correlationId ?? null, details: (e.details ?? {}) as never, at: ctx.at,
+  })));
+}

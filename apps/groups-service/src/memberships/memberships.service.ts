@@ -3,7 +3,7 @@ import { Brackets, DataSource, EntityManager, In } from 'typeorm';
 import { EventType, LegacySyncCompletedData, LegacyMembershipObservedData, toCeTime } from '@groups-sync/contracts';
 import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
 import { inTransaction, isDuplicateKeyError } from '@groups-sync/persistence';
-import { appendAudit } from '../audit/audit.writer';
+import { appendAudit, appendAuditMany } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { GroupsService } from '../groups/groups.service';
 import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
@@ -11,9 +11,12 @@ import { legacyKind } from '../groups/criteria-rules';
 import { Criterion } from '../groups/criterion.entity';
 import { cohortLink, LEGACY_COHORT } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
-import { Membership } from './membership.entity';
+import { Membership, SyncState } from './membership.entity';
 
 export type AddResult = 'added' | 'already_member';
+
+/** Users handled per locking read and multi-row insert in a bulk add. */
+const BATCH = 1000;
 export type RemoveResult = 'removed' | 'not_member';
 
 interface UserRef { user_id: number; username: string }
@@ -33,9 +36,7 @@ export class MembershipsService {
     const results = await inTransaction(this.dataSource, async (manager) => {
       const group = await this.groups.get(groupId, manager);
       this.assertWritable(group);
-      const out: Array<UserRef & { result: AddResult }> = [];
-      for (const user of dedupe(users)) out.push({ ...user, result: await this.activate(manager, group, user, ctx) });
-      return out;
+      return this.activateMany(manager, group, dedupe(users), ctx);
     });
     this.relay.notify();
     return results;
@@ -100,7 +101,7 @@ export class MembershipsService {
       return 'stale';
     }
     if (obs.action === 'added') {
-      const result = await this.activate(manager, group, { user_id: obs.user_id, username: obs.username }, ctx, 'synced');
+      const [{ result }] = await this.activateMany(manager, group, [{ user_id: obs.user_id, username: obs.username }], ctx, 'synced');
       return result === 'added' ? 'applied' : 'unchanged';
     }
     return (await this.deactivate(manager, group, obs.user_id, ctx, null)) === 'removed' ? 'applied' : 'unchanged';
@@ -144,36 +145,72 @@ export class MembershipsService {
     }
   }
 
-  private async activate(manager: EntityManager, group: UserGroup, user: UserRef, ctx: ChangeContext, syncState?: 'synced'): Promise<AddResult> {
-    const linked = cohortLink(group) !== null;
+  /**
+   * Makes users active members, a thousand at a time: one locking read, multi-row inserts for
+   * memberships, audit rows and events. Reactivations and moves out of exclusive siblings are per row.
+   */
+  private async activateMany(
+    manager: EntityManager, group: UserGroup, users: UserRef[], ctx: ChangeContext, syncState?: 'synced',
+  ): Promise<Array<UserRef & { result: AddResult }>> {
     // Lock the exclusive siblings first, so concurrent adds into one collection take turns.
     const siblings = await this.exclusiveSiblings(manager, group);
-    const existing = await manager.findOne(Membership, { where: { groupId: group.id, userId: user.user_id }, lock: { mode: 'pessimistic_write' } });
-    if (existing?.active) {
-      if (syncState && existing.syncState !== syncState) await manager.update(Membership, { id: existing.id }, { syncState, syncError: null });
-      return 'already_member';
-    }
-    const state = syncState ?? (linked ? 'pending' : null);
-    if (existing) {
-      await manager.update(Membership, { id: existing.id }, {
-        active: true, username: user.username, joinedAt: ctx.at, leftAt: null, origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
-      });
-    } else {
-      try {
-        await manager.insert(Membership, {
-          groupId: group.id, userId: user.user_id, username: user.username, active: true, joinedAt: ctx.at, leftAt: null,
+    const state: SyncState | null = syncState ?? (cohortLink(group) !== null ? 'pending' : null);
+    const results = new Map<number, AddResult>();
+    for (let i = 0; i < users.length; i += BATCH) {
+      const batch = users.slice(i, i + BATCH);
+      const existing = new Map((await manager.find(Membership, {
+        where: { groupId: group.id, userId: In(batch.map((u) => u.user_id)) }, lock: { mode: 'pessimistic_write' },
+      })).map((m) => [m.userId, m]));
+      const added: UserRef[] = [];
+      const fresh: UserRef[] = [];
+      for (const user of batch) {
+        const current = existing.get(user.user_id);
+        if (current?.active) {
+          results.set(user.user_id, 'already_member');
+          if (syncState && current.syncState !== syncState) await manager.update(Membership, { id: current.id }, { syncState, syncError: null });
+        } else if (current) {
+          await manager.update(Membership, { id: current.id }, {
+            active: true, username: user.username, joinedAt: ctx.at, leftAt: null, origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
+          });
+          added.push(user);
+        } else {
+          fresh.push(user);
+        }
+      }
+      if (fresh.length) {
+        const rows = fresh.map((u) => ({
+          groupId: group.id, userId: u.user_id, username: u.username, active: true, joinedAt: ctx.at, leftAt: null,
           origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
+        }));
+        try {
+          await manager.insert(Membership, rows);
+          added.push(...fresh);
+        } catch (error) {
+          // A concurrent add inserted some of them first: take the rows one by one.
+          if (!isDuplicateKeyError(error)) throw error;
+          for (const row of rows) {
+            try {
+              await manager.insert(Membership, row);
+              added.push(fresh.find((u) => u.user_id === row.userId)!);
+            } catch (rowError) {
+              if (!isDuplicateKeyError(rowError)) throw rowError;
+              results.set(row.userId, 'already_member');
+            }
+          }
+        }
+      }
+      for (const user of added) results.set(user.user_id, 'added');
+      await appendAuditMany(manager, ctx, group.id, 'member_added', added.map((u) => ({ userId: u.user_id, details: { origin: ctx.origin } })));
+      await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged,
+        added.map((u) => this.membershipEvent(group, { userId: u.user_id, username: u.username }, 'added', ctx, null)), ctx);
+      if (siblings.length && added.length) {
+        const elsewhere = await manager.find(Membership, {
+          where: { groupId: In(siblings.map((g) => g.id)), userId: In(added.map((u) => u.user_id)), active: true }, lock: { mode: 'pessimistic_write' },
         });
-      } catch (error) {
-        if (isDuplicateKeyError(error)) return 'already_member'; // a concurrent add of the same user won
-        throw error;
+        for (const m of elsewhere) await this.deactivate(manager, siblings.find((g) => g.id === m.groupId)!, m.userId, ctx, group.id);
       }
     }
-    await appendAudit(manager, ctx, group.id, 'member_added', { origin: ctx.origin }, user.user_id);
-    const membership = { userId: user.user_id, username: user.username } as Membership;
-    await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.membershipEvent(group, membership, 'added', ctx, null), ctx);
-    for (const sibling of siblings) await this.deactivate(manager, sibling, user.user_id, ctx, group.id);
-    return 'added';
+    return users.map((u) => ({ ...u, result: results.get(u.user_id)! }));
   }
 
   /**
