@@ -18,7 +18,15 @@ ready() { curl -sf -m 3 "http://127.0.0.1:$1/health/ready" >/dev/null; }
 
 start_app() {
   local app=$1 port; port=$(app_port "$1")
-  if pid_alive "$RUN_DIR/$app.pid" && port_open "$port"; then log "$app already running on :$port"; return 0; fi
+  if pid_alive "$RUN_DIR/$app.pid" && port_open "$port"; then
+    # Reuse it, unless the code was rebuilt since it started.
+    if [ "$ROOT/dist/.tsbuildinfo" -nt "$RUN_DIR/$app.pid" ]; then
+      log "$app: code changed since it started, restarting"
+      stop_pidfile "$RUN_DIR/$app.pid" "$app"
+    else
+      log "$app already running on :$port"; return 0
+    fi
+  fi
   port_open "$port" && die "port $port (for $app) is taken by another process; set its *_PORT variable"
   log "starting $app on :$port"
   (
