@@ -105,6 +105,11 @@ describe('cohort sync, both ways, with the services as processes', () => {
     const res = await system.groups('DELETE', `/groups/${groupId}/members/${userId}`);
     expect(res.body).toEqual({ user_id: userId, result: 'removed' });
     await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual([]));
+    // The add's echo confirmed its pending write; the removal (never echoed) left none.
+    await expectEventually(async () => {
+      const rows = await syncDb(`SELECT action, confirmed_at FROM pending_lms_write WHERE user_id = ? AND legacy_id = ?`, [userId, String(cohortId)]);
+      expect(rows).toEqual([{ action: 'added', confirmed_at: expect.any(Date) }]);
+    });
   });
 
   it('applies an LMS event delivered twice (same ce_id) once', async () => {

@@ -111,15 +111,16 @@ export class UserGroupEventsConsumer implements OnModuleInit {
       return;
     }
     const cohortId = Number(link.legacyId);
-    // Committed before the call, so the LMS's echo finds it even if it arrives before the response.
-    await this.dataSource.getRepository(PendingLmsWrite).insert({
-      groupId: m.group_id, courseKey: link.courseKey, legacyId: link.legacyId, userId: m.user_id, action: m.action, sourceEventId: event.metadata.id, confirmedAt: null,
-    });
+    // An add is recorded (and committed) before the call, so the LMS's echo finds it even if it
+    // arrives before the response. Removals never echo: the LMS emits nothing for them.
+    const pendingId = m.action === 'added' ? await this.recordPendingAdd(event, link, m.user_id) : undefined;
+    let echoExpected = false;
     let result: SyncResult;
     try {
       if (m.action === 'added') {
         const res = await this.lms.addUsers(link.courseKey, cohortId, [m.username]);
         const refused = [...res.unknown, ...res.invalid, ...res.preassigned];
+        echoExpected = res.added.length + res.changed.length > 0; // only an add or a move emits COHORT_MEMBERSHIP_CHANGED
         result = refused.length
           ? this.result(m.group_id, m.user_id, 'rejected', `LMS does not know user "${m.username}"`, link.legacyId)
           : this.result(m.group_id, m.user_id, 'synced', null, link.legacyId);
@@ -128,15 +129,28 @@ export class UserGroupEventsConsumer implements OnModuleInit {
         result = this.result(m.group_id, m.user_id, 'synced', null, link.legacyId);
       }
     } catch (error) {
-      if (!(error instanceof LmsRejectedError)) throw error;
+      if (!(error instanceof LmsRejectedError)) {
+        // If the LMS did apply it, its echo is forwarded and groups-service finds nothing to change.
+        if (pendingId) await this.dataSource.getRepository(PendingLmsWrite).delete({ id: pendingId });
+        throw error;
+      }
       // Removing someone who is not (or no longer) in the cohort leaves the state we wanted.
       const alreadyGone = m.action === 'removed' && error.errorCode === 'user-not-in-cohort';
       result = this.result(m.group_id, m.user_id, alreadyGone ? 'synced' : 'rejected', alreadyGone ? null : error.message, link.legacyId);
     }
+    // A pending write with no echo to come would swallow a genuine LMS change for this user.
+    if (pendingId && !echoExpected) await this.dataSource.getRepository(PendingLmsWrite).delete({ id: pendingId });
     await this.record(event, (manager) => this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, {
       causationId: event.metadata.id, correlationId: event.metadata.correlationId,
     }));
     if (result.status === 'rejected') this.logger.warn(`LMS refused ${m.action} of user ${m.user_id} in group ${m.group_id}: ${result.error}`);
+  }
+
+  private async recordPendingAdd(event: DecodedEvent, link: LegacyLink, userId: number): Promise<string | undefined> {
+    const inserted = await this.dataSource.getRepository(PendingLmsWrite).insert({
+      groupId: link.groupId, courseKey: link.courseKey, legacyId: link.legacyId!, userId, action: 'added', sourceEventId: event.metadata.id, confirmedAt: null,
+    });
+    return inserted.identifiers[0]?.id as string | undefined;
   }
 
   private async record(event: DecodedEvent, work: (manager: EntityManager) => Promise<unknown>): Promise<void> {
