@@ -183,11 +183,15 @@ export class EventConsumer {
     this.logger.warn(`dead-lettered ${topic}[${partition}]@${message.offset}: ${reason}: ${error.message}`);
   }
 
+  /**
+   * Waits between attempts, heartbeating. A failing heartbeat (a rebalance, the broker gone) is let
+   * through: the message stays uncommitted and the consumer rejoins instead of being evicted.
+   */
   private async pause(ms: number, heartbeat: () => Promise<void>): Promise<void> {
     const until = Date.now() + ms;
     while (!this.stopping && Date.now() < until) {
       await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
-      await heartbeat().catch(() => undefined);
+      await heartbeat();
     }
   }
 }
