@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { EventType } from '@groups-sync/contracts';
 import { courseStaffClaims, serviceClaims } from '../auth/testing/lms-claims';
 import { TokenMinter } from '../auth/testing/token-minter';
+import { MembershipsService } from '../memberships/memberships.service';
 import { startGroupsApp } from '../test/groups-app';
 
 const COURSE = 'course-v1:TestX+Groups+2026';
@@ -243,6 +244,23 @@ describe('groups-service on a real database', () => {
       const [{ c }] = await db.query('SELECT COUNT(*) AS c FROM membership WHERE group_id = ? AND user_id = 9', [group.id]);
       expect(Number(c)).toBe(1);
       expect((await api().get(members)).body.count).toBe(2);
+    });
+
+    it('drops an LMS observation older than the user\'s later change in another cohort-linked group, and applies a newer one', async () => {
+      const a = (await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 11 } }] })).body;
+      const b = (await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 12 } }] })).body;
+      await api().post(`${API}/groups/${a.id}/members`).send({ members: [{ user_id: 900, username: 'late' }] });
+      const memberships = app.get(MembershipsService);
+      const observe = (groupId: string, at: Date) => db.transaction((manager) => memberships.applyLegacyObservation(manager, {
+        observation: { group_id: groupId, course_key: COURSE, user_id: 900, username: 'late', action: 'added', observed_at: at.toISOString(), source_event_id: `e-${at.getTime()}` },
+      }, { actor: 'lms', trigger: 'legacy', origin: 'legacy', at }));
+
+      expect(await observe(b.id, new Date(Date.now() - 60_000))).toBe('stale');
+      const active = async () => (await db.query('SELECT group_id FROM membership WHERE user_id = 900 AND active = 1')).map((r: { group_id: string }) => r.group_id);
+      expect(await active()).toEqual([a.id]);
+
+      expect(await observe(b.id, new Date(Date.now() + 1000))).toBe('applied');
+      expect(await active()).toEqual([b.id]);
     });
 
     it('answers every group a user is in, across scopes', async () => {

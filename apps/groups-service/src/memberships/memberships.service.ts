@@ -101,6 +101,15 @@ export class MembershipsService {
       return 'stale';
     }
     if (obs.action === 'added') {
+      // Joining moves the user out of exclusive siblings: a newer change there wins as well.
+      const siblings = await this.exclusiveSiblings(manager, group);
+      const newerElsewhere = siblings.length ? await manager.createQueryBuilder(Membership, 'm')
+        .where('m.group_id IN (:...ids) AND m.user_id = :userId AND m.changed_at > :at', { ids: siblings.map((g) => g.id), userId: obs.user_id, at: ctx.at })
+        .getCount() : 0;
+      if (newerElsewhere) {
+        this.logger.log(`legacy observation for group ${group.id} user ${obs.user_id} is older than a change in a sibling group; dropped`);
+        return 'stale';
+      }
       const [{ result }] = await this.activateMany(manager, group, [{ user_id: obs.user_id, username: obs.username }], ctx, 'synced');
       return result === 'added' ? 'applied' : 'unchanged';
     }
@@ -131,7 +140,7 @@ export class MembershipsService {
     });
     await appendAudit(manager, ctx, r.group_id, 'member_sync_rejected', { error: r.error, reverted: revert }, r.user_id);
     if (revert) {
-      const group = await this.groups.get(r.group_id, manager);
+      const group = await manager.findOneOrFail(UserGroup, { where: { id: r.group_id }, relations: { criteria: true } });
       await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.membershipEvent(group, membership, 'removed', { ...ctx, origin: 'legacy' }, null), ctx);
     }
   }
@@ -242,8 +251,10 @@ export class MembershipsService {
   private async deactivate(manager: EntityManager, group: UserGroup, userId: number, ctx: ChangeContext, movedToGroupId: string | null): Promise<RemoveResult> {
     const existing = await manager.findOne(Membership, { where: { groupId: group.id, userId }, lock: { mode: 'pessimistic_write' } });
     if (!existing?.active) return 'not_member';
-    // A move is carried out by the LMS itself (adding to the new cohort), so nothing is pending for the old one.
-    const syncState = movedToGroupId || ctx.origin === 'legacy' ? 'synced' : cohortLink(group) ? 'pending' : null;
+    // Only a cohort-linked group has a sync state. A change from the LMS, or a move into another
+    // cohort-linked group (the LMS moves the learner itself), leaves nothing pending.
+    const movedByLms = movedToGroupId !== null && (await manager.count(Criterion, { where: { groupId: movedToGroupId, type: LEGACY_COHORT } })) > 0;
+    const syncState = !cohortLink(group) ? null : ctx.origin === 'legacy' || movedByLms ? 'synced' : 'pending';
     await manager.update(Membership, { id: existing.id }, { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: ctx.origin, syncState, syncError: null });
     await appendAudit(manager, ctx, group.id, 'member_removed', { origin: ctx.origin, moved_to_group_id: movedToGroupId }, userId);
     await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.membershipEvent(group, existing, 'removed', ctx, movedToGroupId), ctx);

@@ -100,10 +100,16 @@ export class UserGroupEventsConsumer implements OnModuleInit {
 
   private async onMembershipChanged(event: DecodedEvent<EventType.UserGroupMembershipChanged>): Promise<void> {
     const m = event.data.membership;
-    // Changes that came from the LMS are already there; a removal that is half of a move is done by the add.
-    if (m.origin === 'legacy' || (m.action === 'removed' && m.moved_to_group_id)) return;
+    // Changes that came from the LMS are already there.
+    if (m.origin === 'legacy') return;
     const link = await this.dataSource.getRepository(LegacyLink).findOneBy({ groupId: m.group_id });
     if (!link || link.legacyType !== 'cohort') return;
+    if (m.action === 'removed' && m.moved_to_group_id) {
+      // Half of a move into another cohort of the course: adding there moves the learner in the LMS.
+      // A move into a group with no cohort (a plain collection) must still leave this cohort.
+      const target = await this.dataSource.getRepository(LegacyLink).findOneBy({ groupId: m.moved_to_group_id });
+      if (target?.legacyType === 'cohort' && target.courseKey === link.courseKey) return;
+    }
     if (!link.legacyId) {
       await this.record(event, (manager) => this.outbox.append(manager, EventType.LegacySyncCompleted, {
         sync_result: this.result(m.group_id, m.user_id, 'rejected', `the group's cohort is not linked: ${link.lastError ?? 'unknown reason'}`, null),

@@ -149,6 +149,7 @@ export class EventConsumer {
         firstFailure ??= new Date();
         const err = error instanceof Error ? error : new Error(String(error));
         const poisonReason = error instanceof EventCodecError ? error.code : error instanceof PoisonMessageError ? error.reason : undefined;
+        if (!poisonReason && this.stopping) throw err; // leave it uncommitted; it is redelivered after restart
         if (poisonReason || attempt >= this.options.maxAttempts) {
           const reason = poisonReason ?? 'RETRY_BUDGET_EXCEEDED';
           const cause = poisonReason ? err : new RetryBudgetExceededError(attempt, err);
@@ -157,7 +158,6 @@ export class EventConsumer {
           endTimer();
           return;
         }
-        if (this.stopping) throw err; // leave it uncommitted; it is redelivered after restart
         const delay = Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** (attempt - 1));
         this.logger.warn(`${eventType} at ${topic}[${partition}]@${message.offset} failed (attempt ${attempt}/${this.options.maxAttempts}), retrying in ${delay} ms: ${err.message}`);
         await this.pause(delay, heartbeat);
