@@ -2,24 +2,14 @@
 // request, then member-list and users/{id}/groups latency with 100,000 memberships in the database.
 // Prints figures; asserts nothing.   npm run bench:groups
 import { http, uniqueSuffix } from '@groups-sync/testing';
+import { accessToken, API, LMS, percentiles } from './bench-support';
 
-const LMS = process.env.LMS_URL ?? 'http://127.0.0.1:18000';
-const API = process.env.GROUPS_URL ?? 'http://127.0.0.1:3001/api/user-groups/v1';
 const BULK = 10_000;
 const GROUPS = 10; // × BULK = 100,000 memberships
 const SAMPLES = 300;
 
-function percentiles(ms: number[]): string {
-  const s = [...ms].sort((a, b) => a - b);
-  const p = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(1);
-  return `n=${s.length}  p50=${p(0.5)} ms  p95=${p(0.95)} ms  p99=${p(0.99)} ms  max=${s[s.length - 1].toFixed(1)} ms`;
-}
-
 async function main(): Promise<void> {
-  const token = (await (await fetch(`${LMS}/oauth2/access_token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'user_groups:write' }),
-  })).json() as { access_token: string }).access_token;
+  const token = await accessToken();
   const api = (method: string, path: string, body?: unknown) => http(method, `${API}${path}`, body, { authorization: `JWT ${token}` });
   const course = `course-v1:Bench+Api+${uniqueSuffix()}`;
   const base = 10_000_000 + Math.floor(Math.random() * 1_000_000) * 100;

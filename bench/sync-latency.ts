@@ -2,17 +2,10 @@
 // measured in the same run. Prints figures; asserts nothing.   npm run bench [-- <samples>]
 import { createKafka, MessageProducer, provisionTopics, TopicReader } from '@groups-sync/messaging';
 import { http, stackEnv, uniqueSuffix } from '@groups-sync/testing';
+import { accessToken, API, LMS, percentiles } from './bench-support';
 
 const SAMPLES = Number(process.argv[2] ?? 50);
-const LMS = process.env.LMS_URL ?? 'http://127.0.0.1:18000';
-const API = process.env.GROUPS_URL ?? 'http://127.0.0.1:3001/api/user-groups/v1';
 const COURSE = `course-v1:Bench+Sync+${uniqueSuffix()}`;
-
-function percentiles(ms: number[]): string {
-  const s = [...ms].sort((a, b) => a - b);
-  const p = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(1);
-  return `n=${s.length}  p50=${p(0.5)} ms  p95=${p(0.95)} ms  p99=${p(0.99)} ms  max=${s[s.length - 1].toFixed(1)} ms`;
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -43,10 +36,7 @@ async function kafkaBaseline(): Promise<number[]> {
 }
 
 async function main(): Promise<void> {
-  const token = (await (await fetch(`${LMS}/oauth2/access_token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'read write user_groups:write' }),
-  })).json() as { access_token: string }).access_token;
+  const token = await accessToken();
   const auth = { authorization: `JWT ${token}` };
   const lms = (method: string, path: string, body?: unknown) => http(method, `${LMS}/api/cohorts/v1/courses/${COURSE}${path}`, body, auth);
   const groups = (method: string, path: string, body?: unknown) => http(method, `${API}${path}`, body, auth);

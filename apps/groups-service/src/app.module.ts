@@ -6,6 +6,7 @@ import { databaseModule } from '@groups-sync/persistence';
 import { AuditEvent } from './audit/audit-event.entity';
 import { AuditService } from './audit/audit.service';
 import { AuthModule } from './auth/auth.module';
+import { GroupAccess } from './auth/group-access';
 import { GroupsServiceConfig } from './groups-service.config';
 import { Criterion } from './groups/criterion.entity';
 import { GroupsController } from './groups/groups.controller';
@@ -35,7 +36,7 @@ export const config = loadConfig(GroupsServiceConfig);
     AuthModule.forRoot(config),
   ],
   controllers: [GroupsController, MembersController, UserGroupsController],
-  providers: [GroupsService, MembershipsService, AuditService, LegacyCommandsConsumer],
+  providers: [GroupsService, MembershipsService, AuditService, GroupAccess, LegacyCommandsConsumer],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

@@ -4,7 +4,7 @@ import { EventDataMap } from './event-data';
 import { EVENT_TYPES, EventType, isEventType } from './event-types';
 import { buildHeaders, EventMetadata, MissingHeaderError, parseHeaders } from './headers';
 import { SchemaRegistryClient, SchemaRegistryHttpError } from './schema-registry';
-import { eventAvroType, eventSchema, keySchema, keySubject, keyValue, valueSubject } from './schemas';
+import { eventAvroType, eventSchema, keyAvroType, keySchema, keySubject, keyValue, valueSubject } from './schemas';
 import { fullTopicName } from './topics';
 
 export interface EncodedMessage {
@@ -57,13 +57,16 @@ export class EventCodec {
 
   /** Registers the schemas of these event types ahead of their first use (a registry write is slow the first time). */
   async prepare(eventTypes: EventType[]): Promise<void> {
-    await Promise.all(eventTypes.map((eventType) => {
-      const topic = this.topicFor(eventType);
-      return Promise.all([
-        this.registry.register(valueSubject(topic, eventType), eventSchema(eventType) as avro.Schema),
-        this.registry.register(keySubject(topic, eventType), keySchema(eventType) as avro.Schema),
-      ]);
-    }));
+    await Promise.all(eventTypes.map((eventType) => this.registerSchemas(eventType)));
+  }
+
+  /** The [value, key] schema ids of an event type under its topic's subjects. */
+  private registerSchemas(eventType: EventType): Promise<[number, number]> {
+    const topic = this.topicFor(eventType);
+    return Promise.all([
+      this.registry.register(valueSubject(topic, eventType), eventSchema(eventType) as avro.Schema),
+      this.registry.register(keySubject(topic, eventType), keySchema(eventType) as avro.Schema),
+    ]);
   }
 
   async encode<T extends EventType>(eventType: T, data: EventDataMap[T], metadata: EventMetadata): Promise<EncodedMessage> {
@@ -73,14 +76,10 @@ export class EventCodec {
     if (!valueType.isValid(data, { errorHook: (path) => invalid.push(path.join('.')) })) {
       throw new EventCodecError(EventCodecErrorCode.InvalidData, `${eventType} data does not match its schema at: ${invalid.join(', ')}`);
     }
-    const [valueId, keyId] = await Promise.all([
-      this.registry.register(valueSubject(topic, eventType), eventSchema(eventType) as avro.Schema),
-      this.registry.register(keySubject(topic, eventType), keySchema(eventType) as avro.Schema),
-    ]);
-    const keyType = avro.Type.forSchema(keySchema(eventType).type as avro.Schema);
+    const [valueId, keyId] = await this.registerSchemas(eventType);
     return {
       topic,
-      key: frame(keyId, keyType.toBuffer(keyValue(eventType, data))),
+      key: frame(keyId, keyAvroType(eventType).toBuffer(keyValue(eventType, data))),
       value: frame(valueId, valueType.toBuffer(data)),
       headers: buildHeaders({ ...metadata, type: eventType }),
     };

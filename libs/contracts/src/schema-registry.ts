@@ -24,11 +24,17 @@ export class SchemaRegistryHttpError extends Error {
 export class ConfluentSchemaRegistry implements SchemaRegistryClient {
   private readonly ids = new Map<string, Promise<number>>();
   private readonly schemas = new Map<number, Promise<avro.Schema>>();
+  /** Schema objects are shared and immutable: serialise each once, not on every publish. */
+  private readonly texts = new WeakMap<object, string>();
 
   constructor(private readonly url: string, private readonly timeoutMs = 5000) {}
 
   register(subject: string, schema: avro.Schema): Promise<number> {
-    const text = JSON.stringify(schema);
+    let text = typeof schema === 'object' ? this.texts.get(schema as object) : undefined;
+    if (text === undefined) {
+      text = JSON.stringify(schema);
+      if (typeof schema === 'object') this.texts.set(schema as object, text);
+    }
     const cacheKey = `${subject}\n${text}`;
     let id = this.ids.get(cacheKey);
     if (!id) {

@@ -27,20 +27,37 @@ export function eventAvroType(eventType: EventType): avro.Type {
   return type;
 }
 
+const keySchemaCache = new Map<EventType, { name: string; type: string }>();
+const keyTypeCache = new Map<EventType, avro.Type>();
+
 /**
  * The key schema is the key field's own schema entry, as event-bus-kafka's `extract_key_schema`
- * returns it, e.g. `{"name": "course_key", "type": "string"}`.
+ * returns it, e.g. `{"name": "course_key", "type": "string"}`. Cached: the relay encodes every event.
  */
 export function keySchema(eventType: EventType): { name: string; type: string } {
-  let node: any = eventSchema(eventType);
-  let field: any;
-  for (const name of EVENT_TYPES[eventType].keyField.split('.')) {
-    field = (node.fields ?? node.type?.fields)?.find((f: { name: string }) => f.name === name);
-    if (!field) throw new Error(`key field ${EVENT_TYPES[eventType].keyField} not in schema of ${eventType}`);
-    node = field.type;
+  let cached = keySchemaCache.get(eventType);
+  if (!cached) {
+    let node: any = eventSchema(eventType);
+    let field: any;
+    for (const name of EVENT_TYPES[eventType].keyField.split('.')) {
+      field = (node.fields ?? node.type?.fields)?.find((f: { name: string }) => f.name === name);
+      if (!field) throw new Error(`key field ${EVENT_TYPES[eventType].keyField} not in schema of ${eventType}`);
+      node = field.type;
+    }
+    if (typeof field.type !== 'string') throw new Error(`key field of ${eventType} is not a primitive`);
+    cached = { name: field.name, type: field.type };
+    keySchemaCache.set(eventType, cached);
   }
-  if (typeof field.type !== 'string') throw new Error(`key field of ${eventType} is not a primitive`);
-  return { name: field.name, type: field.type };
+  return cached;
+}
+
+export function keyAvroType(eventType: EventType): avro.Type {
+  let type = keyTypeCache.get(eventType);
+  if (!type) {
+    type = avro.Type.forSchema(keySchema(eventType).type as avro.Schema);
+    keyTypeCache.set(eventType, type);
+  }
+  return type;
 }
 
 export function keyValue(eventType: EventType, data: unknown): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { loadConfig } from '@groups-sync/config';
 import { WORKSPACE_ROOT } from './stack-env';
 
 export interface ComposeService {
@@ -33,8 +34,6 @@ export function composeContainerPorts(service: string): number[] {
  * class reads, with values that class accepts, and publishes the port the app listens on.
  */
 export function describeComposeService(service: string, configClass: new () => { PORT: number }): void {
-  // Imported here so the YAML helpers above stay usable without the config library.
-  const { loadConfig } = require('@groups-sync/config') as typeof import('@groups-sync/config');
   describe(`docker-compose.yml for ${service}`, () => {
     const env = composeEnvironment(service);
 

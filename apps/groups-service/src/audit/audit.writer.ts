@@ -5,9 +5,7 @@ import { ChangeContext } from './change-context';
 export async function appendAudit(
   manager: EntityManager, ctx: ChangeContext, groupId: string, action: string, details: Record<string, unknown> = {}, userId: number | null = null,
 ): Promise<void> {
-  await manager.insert(AuditEvent, {
-    groupId, userId, action, actor: ctx.actor, trigger: ctx.trigger, correlationId: ctx.correlationId ?? null, details: details as never, at: ctx.at,
-  });
+  await appendAuditMany(manager, ctx, groupId, action, [{ userId, details }]);
 }
 
 /** One audit row per user, in one multi-row insert. */

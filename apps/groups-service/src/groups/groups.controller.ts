@@ -4,6 +4,7 @@ import { Request, Response } from 'express';
 import { pageWindow, toPage } from '../api/pagination';
 import { auditView, AuditService } from '../audit/audit.service';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { GroupAccess } from '../auth/group-access';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard';
 import { assertCanManageScope, Principal } from '../auth/principal';
 import { readableScopes } from '../auth/readable-scopes';
@@ -29,7 +30,9 @@ function parseIfMatch(header: string | undefined): number {
 @UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/groups')
 export class GroupsController {
-  constructor(private readonly groups: GroupsService, private readonly memberships: MembershipsService, private readonly audit: AuditService) {}
+  constructor(
+    private readonly groups: GroupsService, private readonly memberships: MembershipsService, private readonly audit: AuditService, private readonly access: GroupAccess,
+  ) {}
 
   @Get()
   async list(@Query() query: ListGroupsQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
@@ -48,8 +51,7 @@ export class GroupsController {
 
   @Get(':id')
   async read(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
-    const group = await this.groups.get(id);
-    assertCanManageScope(principal, group.scopeType, group.scopeKey, 'read');
+    const group = await this.access.require(id, principal, 'read');
     res.setHeader('ETag', `"${group.version}"`);
     return groupView(group, await this.groups.activeMembers(id));
   }
@@ -58,7 +60,7 @@ export class GroupsController {
   @ApiHeader({ name: 'If-Match', required: true, description: 'The ETag of the version you are changing' })
   async update(@Param('id', new ParseUUIDPipe()) id: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: UpdateGroupDto,
     @Req() req: Request, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'write');
+    await this.access.require(id, principal, 'write');
     const group = await this.groups.update(id, parseIfMatch(ifMatch), dto, apiContext(req, principal));
     res.setHeader('ETag', `"${group.version}"`);
     return groupView(group);
@@ -68,13 +70,13 @@ export class GroupsController {
   @HttpCode(204)
   async remove(@Param('id', new ParseUUIDPipe()) id: string, @Query('unlink', new ParseBoolPipe({ optional: true })) unlink: boolean | undefined,
     @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'write');
+    await this.access.require(id, principal, 'write');
     await this.groups.delete(id, unlink === true, apiContext(req, principal));
   }
 
   @Get(':id/history')
   async history(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: PageQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'read');
+    await this.access.require(id, principal, 'read');
     const window = pageWindow(query);
     const { count, events } = await this.audit.history(id, window.offset, window.size);
     return toPage(req, window, count, events.map(auditView));
@@ -84,19 +86,13 @@ export class GroupsController {
   @Post(':id/refresh')
   @HttpCode(202)
   async refresh(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'write');
+    await this.access.require(id, principal, 'write');
     return this.groups.requestRefresh(id, apiContext(req, principal));
   }
 
   @Get(':id/sync-status')
   async syncStatus(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'read');
+    await this.access.require(id, principal, 'read');
     return this.memberships.syncStatus(id);
-  }
-
-  /** 404 for a group that does not exist, 403 for one the caller may not touch. */
-  private async authorize(id: string, principal: Principal, access: 'read' | 'write'): Promise<void> {
-    const group = await this.groups.get(id);
-    assertCanManageScope(principal, group.scopeType, group.scopeKey, access);
   }
 }

@@ -4,9 +4,9 @@ import { Request } from 'express';
 import { pageWindow, toPage } from '../api/pagination';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard';
-import { assertCanManageScope, Principal } from '../auth/principal';
+import { GroupAccess } from '../auth/group-access';
+import { Principal } from '../auth/principal';
 import { apiContext } from '../audit/request-context';
-import { GroupsService } from '../groups/groups.service';
 import { memberView } from '../groups/group-view';
 import { AddMembersDto } from './dto/add-members.dto';
 import { ListMembersQuery } from './dto/list-members.query';
@@ -18,16 +18,11 @@ import { MembershipsService } from './memberships.service';
 @UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/groups/:id/members')
 export class MembersController {
-  constructor(private readonly memberships: MembershipsService, private readonly groups: GroupsService) {}
-
-  private async authorize(id: string, principal: Principal, access: 'read' | 'write'): Promise<void> {
-    const group = await this.groups.get(id);
-    assertCanManageScope(principal, group.scopeType, group.scopeKey, access);
-  }
+  constructor(private readonly memberships: MembershipsService, private readonly access: GroupAccess) {}
 
   @Get()
   async list(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: ListMembersQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'read');
+    await this.access.require(id, principal, 'read');
     const window = pageWindow(query, 100);
     const { count, members } = await this.memberships.list(id, query.status ?? 'active', window.offset, window.size);
     return toPage(req, window, count, members.map(memberView));
@@ -37,7 +32,7 @@ export class MembersController {
   @Post()
   @HttpCode(200)
   async add(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AddMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'write');
+    await this.access.require(id, principal, 'write');
     return { results: await this.memberships.add(id, dto.members, apiContext(req, principal)) };
   }
 
@@ -45,14 +40,14 @@ export class MembersController {
   @Post('remove')
   @HttpCode(200)
   async removeMany(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RemoveMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'write');
+    await this.access.require(id, principal, 'write');
     return { results: await this.memberships.remove(id, dto.user_ids, apiContext(req, principal)) };
   }
 
   @Delete(':userId')
   @HttpCode(200)
   async remove(@Param('id', new ParseUUIDPipe()) id: string, @Param('userId', ParseIntPipe) userId: number, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.authorize(id, principal, 'write');
+    await this.access.require(id, principal, 'write');
     const [result] = await this.memberships.remove(id, [userId], apiContext(req, principal));
     return result;
   }

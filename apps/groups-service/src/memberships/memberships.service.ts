@@ -54,8 +54,8 @@ export class MembershipsService {
     return results;
   }
 
+  /** Callers load (and authorize) the group first. */
   async list(groupId: string, status: 'active' | 'all', offset: number, limit: number): Promise<{ count: number; members: Membership[] }> {
-    await this.groups.get(groupId);
     const [members, count] = await this.dataSource.getRepository(Membership).findAndCount({
       where: { groupId, ...(status === 'active' ? { active: true } : {}) }, order: { userId: 'ASC' }, skip: offset, take: limit,
     });
@@ -64,7 +64,6 @@ export class MembershipsService {
 
   /** Pending, synced and rejected counts of a legacy group's memberships, with the last error. */
   async syncStatus(groupId: string) {
-    await this.groups.get(groupId);
     const rows: Array<{ state: string | null; n: string }> = await this.dataSource.query(
       'SELECT sync_state AS state, COUNT(*) AS n FROM membership WHERE group_id = ? GROUP BY sync_state', [groupId]);
     const count = (state: string) => Number(rows.find((r) => r.state === state)?.n ?? 0);

@@ -4,6 +4,7 @@ import { Counter, Histogram } from 'prom-client';
 import {
   ConsumerGroup, deadLetterTopic, DecodedEvent, EventCodec, EventCodecError, EventType, fullTopicName, Header, retryTopic, Topic,
 } from '@groups-sync/contracts';
+import { headerText } from '../kafka/header-text';
 import { MessageProducer } from '../kafka/message-producer';
 import { metric } from '../metrics';
 import { PoisonMessageError, RetryBudgetExceededError } from './consumer.errors';
@@ -43,20 +44,12 @@ const duration = metric('consumer_handle_seconds', () => new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
 }));
 
-function headerText(headers: IHeaders | undefined): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [name, raw] of Object.entries(headers ?? {})) {
-    if (Array.isArray(raw)) {
-      // event-bus-kafka refuses a message whose ce_type or ce_id appears more than once.
-      if ((name === Header.Type || name === Header.Id) && raw.length > 1) {
-        throw new PoisonMessageError('DUPLICATE_HEADER', `header "${name}" appears ${raw.length} times`);
-      }
-      out[name] = raw[0]?.toString('utf8');
-    } else {
-      out[name] = raw?.toString('utf8');
-    }
-  }
-  return out;
+function eventHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const { text, repeated } = headerText(headers);
+  // event-bus-kafka refuses a message whose ce_type or ce_id appears more than once.
+  const twice = repeated.find((name) => name === Header.Type || name === Header.Id);
+  if (twice) throw new PoisonMessageError('DUPLICATE_HEADER', `header "${twice}" appears more than once`);
+  return text;
 }
 
 /**
@@ -134,11 +127,12 @@ export class EventConsumer {
     let eventType = 'unknown';
     for (let attempt = 1; ; attempt++) {
       try {
-        const event = await this.codec.decode(message.value, headerText(message.headers), message.key);
+        const event = await this.codec.decode(message.value, eventHeaders(message.headers), message.key);
         eventType = event.type;
         const handler = this.options.handlers[event.type] as EventHandler | undefined;
         if (!handler) {
           handled.inc({ group: this.options.group, event_type: eventType, outcome: 'skipped' });
+          endTimer();
           return;
         }
         await handler(event, { topic, partition, offset: message.offset, attempt, heartbeat });

@@ -1,5 +1,6 @@
 import { Consumer, Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { headerText } from './header-text';
 
 export interface ReadMessage {
   topic: string;
@@ -28,11 +29,7 @@ export class TopicReader {
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(message.headers ?? {})) {
-          if (v !== undefined) headers[k] = (Array.isArray(v) ? v[0] : v).toString('utf8');
-        }
-        this.messages.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers });
+        this.messages.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers: headerText(message.headers).text });
       },
     });
   }
