@@ -5,7 +5,7 @@ import { EventConsumers, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/m
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
-import { LmsRejectedError } from '../lms/lms-api.error';
+import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
 
 type SyncResult = LegacySyncCompletedData['sync_result'];

@@ -1,0 +1,85 @@
+import { Counter } from 'prom-client';
+import { metric } from '@groups-sync/messaging';
+import { LmsClientConfig } from './lms-client.config';
+import { LmsRejectedError, LmsUnavailableError } from './lms-api.error';
+
+const apiErrors = metric('lms_api_errors_total', () => new Counter({ name: 'lms_api_errors_total', help: 'LMS API calls that failed', labelNames: ['kind'] }));
+
+export interface LmsCallOptions {
+  /** Statuses that mean "nothing here" (answered with null) rather than an error. */
+  emptyOn?: number[];
+}
+
+/**
+ * JSON calls to the LMS's REST APIs as an OAuth2 client: client_credentials grant with JWT
+ * tokens, cached until shortly before they expire and fetched again once on a 401. Errors are
+ * sorted into worth-retrying (5xx, 429, timeouts: LmsUnavailableError) and final (other 4xx).
+ */
+export class LmsApiClient {
+  private token?: { value: string; expiresAt: number };
+
+  constructor(private readonly config: LmsClientConfig) {}
+
+  async call<T>(method: string, path: string, body?: unknown, options: LmsCallOptions = {}): Promise<T | null> {
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.fetch(method, path, body, await this.accessToken());
+      if (res.status === 401 && attempt === 1) {
+        this.token = undefined; // expired or revoked: get a new one once
+        continue;
+      }
+      if (options.emptyOn?.includes(res.status)) return null;
+      const text = await res.text();
+      if (res.status >= 500 || res.status === 429) {
+        apiErrors.inc({ kind: 'unavailable' });
+        throw new LmsUnavailableError(`LMS ${method} ${path}: ${res.status}`);
+      }
+      if (res.status >= 400) {
+        apiErrors.inc({ kind: 'rejected' });
+        let code: string | undefined;
+        let message = text.slice(0, 500);
+        try {
+          const parsed = JSON.parse(text) as { error_code?: string; developer_message?: string; detail?: string };
+          code = parsed.error_code;
+          message = parsed.developer_message ?? parsed.detail ?? message;
+        } catch { /* not JSON */ }
+        throw new LmsRejectedError(res.status, code, `LMS ${method} ${path}: ${res.status} ${message}`);
+      }
+      return (text ? JSON.parse(text) : null) as T;
+    }
+  }
+
+  private async fetch(method: string, path: string, body: unknown, token: string): Promise<Response> {
+    try {
+      return await fetch(`${this.config.LMS_BASE_URL}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `JWT ${token}` },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.config.LMS_TIMEOUT_MS),
+      });
+    } catch (error) {
+      apiErrors.inc({ kind: 'unreachable' });
+      throw new LmsUnavailableError(`LMS ${method} ${path}: ${(error as Error).message}`);
+    }
+  }
+
+  private async accessToken(): Promise<string> {
+    if (this.token && this.token.expiresAt > Date.now() + 30_000) return this.token.value;
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials', client_id: this.config.LMS_OAUTH_CLIENT_ID, client_secret: this.config.LMS_OAUTH_CLIENT_SECRET, token_type: 'jwt',
+    });
+    let tokenRes: Response;
+    try {
+      tokenRes = await fetch(`${this.config.LMS_BASE_URL}/oauth2/access_token`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form, signal: AbortSignal.timeout(this.config.LMS_TIMEOUT_MS),
+      });
+    } catch (error) {
+      apiErrors.inc({ kind: 'unreachable' });
+      throw new LmsUnavailableError(`LMS token: ${(error as Error).message}`);
+    }
+    if (tokenRes.status >= 500) throw new LmsUnavailableError(`LMS token: ${tokenRes.status}`);
+    if (!tokenRes.ok) throw new LmsUnavailableError(`LMS token refused (${tokenRes.status}): check LMS_OAUTH_CLIENT_ID/SECRET`);
+    const json = (await tokenRes.json()) as { access_token: string; expires_in: number };
+    this.token = { value: json.access_token, expiresAt: Date.now() + json.expires_in * 1000 };
+    return this.token.value;
+  }
+}
