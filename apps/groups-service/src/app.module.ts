@@ -19,6 +19,10 @@ import { MembershipsService } from './memberships/memberships.service';
 import { UserGroupsController } from './memberships/user-groups.controller';
 import { GroupCollections1763800000100 } from './migrations/1763800000100-group-collections.migration';
 import { UserGroups1763700000100 } from './migrations/1763700000100-user-groups.migration';
+import { UserAccounts1763900000100 } from './migrations/1763900000100-user-accounts.migration';
+import { LmsAccountsClient } from './users/lms-accounts.client';
+import { UserAccount } from './users/user-account.entity';
+import { UserDirectory } from './users/user-directory';
 
 export const SERVICE = 'groups-service';
 export const config = loadConfig(GroupsServiceConfig);
@@ -29,14 +33,16 @@ export const config = loadConfig(GroupsServiceConfig);
     databaseModule({
       url: config.MYSQL_URL,
       database: config.DB_NAME,
-      entities: [UserGroup, Criterion, Membership, AuditEvent, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100],
+      entities: [UserGroup, Criterion, Membership, AuditEvent, UserAccount, OutboxMessage, InboxEntry],
+      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),
   ],
   controllers: [GroupsController, MembersController, UserGroupsController],
-  providers: [GroupsService, MembershipsService, AuditService, GroupAccess, LegacyCommandsConsumer],
+  providers: [
+    { provide: GroupsServiceConfig, useValue: config },
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipsService, AuditService, GroupAccess, LegacyCommandsConsumer],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

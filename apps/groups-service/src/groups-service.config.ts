@@ -1,8 +1,10 @@
-import { IsOptional, IsString, Matches, MinLength } from 'class-validator';
-import { ServiceConfig } from '@groups-sync/config';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { LmsClientConfig } from '@groups-sync/lms-client';
 import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, NotWith } from './auth/auth.config';
 
-export class GroupsServiceConfig extends ServiceConfig {
+/** The LMS settings (LMS_BASE_URL, LMS_OAUTH_*) serve the user directory: usernames and emails to accounts. */
+export class GroupsServiceConfig extends LmsClientConfig {
   override PORT = 3001;
 
   @Matches(/^[a-z][a-z0-9_]{0,63}$/)
@@ -21,4 +23,8 @@ export class GroupsServiceConfig extends ServiceConfig {
 
   @IsString() @MinLength(1)
   JWT_AUDIENCE = DEFAULT_JWT_AUDIENCE;
+
+  /** How long an account the LMS described is trusted before it is asked again. */
+  @Type(() => Number) @IsInt() @Min(0) @Max(30 * 86_400)
+  USER_DIRECTORY_TTL_SECONDS = 86_400;
 }

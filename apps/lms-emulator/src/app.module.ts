@@ -3,6 +3,7 @@ import { loadConfig } from '@groups-sync/config';
 import { MessagingModule } from '@groups-sync/messaging';
 import { ObservabilityModule } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
+import { AccountsController } from './accounts/accounts.controller';
 import { JwtIssuer } from './auth/jwt-issuer';
 import { OAuthController } from './auth/oauth.controller';
 import { TokenGuard } from './auth/token.guard';
@@ -26,7 +27,7 @@ export const config = loadConfig(LmsEmulatorConfig);
     }),
     MessagingModule.forService('lms', config, { outbox: false }),
   ],
-  controllers: [OAuthController, CohortsController, EmulatorController],
+  controllers: [OAuthController, AccountsController, CohortsController, EmulatorController],
   providers: [{ provide: LmsEmulatorConfig, useValue: config }, JwtIssuer, TokenGuard, CohortsService, LmsEventsPublisher],
 })
 export class AppModule {}

@@ -23,11 +23,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('sends legacy-sync to the LMS emulator with the client the emulator accepts', () => {
-    const sync = composeEnvironment('legacy-sync-service');
+  it.each(['legacy-sync-service', 'groups-service'])('sends %s to the LMS emulator with the client the emulator accepts', (app) => {
+    const env = composeEnvironment(app);
     const lms = composeEnvironment('lms-emulator');
-    expect(sync.LMS_BASE_URL).toBe(`http://lms-emulator:${lms.PORT}`);
-    expect([sync.LMS_OAUTH_CLIENT_ID, sync.LMS_OAUTH_CLIENT_SECRET]).toEqual([lms.LMS_OAUTH_CLIENT_ID, lms.LMS_OAUTH_CLIENT_SECRET]);
+    expect(env.LMS_BASE_URL).toBe(`http://lms-emulator:${lms.PORT}`);
+    expect([env.LMS_OAUTH_CLIENT_ID, env.LMS_OAUTH_CLIENT_SECRET]).toEqual([lms.LMS_OAUTH_CLIENT_ID, lms.LMS_OAUTH_CLIENT_SECRET]);
   });
 
   it('makes groups-service trust the tokens the LMS emulator signs', () => {

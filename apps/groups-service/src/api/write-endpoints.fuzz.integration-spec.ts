@@ -2,11 +2,11 @@ import { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { startGroupsApp } from '../test/groups-app';
+import { GroupsApp, startGroupsApp } from '../test/groups-app';
 
 const API = '/api/user-groups/v1';
 const COURSE = 'course-v1:FuzzX+Fuzz+2026';
-const RUNS_PER_ENDPOINT = 200; // 6 endpoints: 1,200 requests
+const RUNS_PER_ENDPOINT = 200; // 7 endpoints: 1,400 requests
 
 /** Strings people and attackers actually send. */
 const nasty = fc.oneof(
@@ -29,7 +29,13 @@ const groupBody = fc.oneof(
     __proto__: anyJson, constructor: anyJson, extra: anyJson,
   }),
 );
-const memberBody = fc.oneof(anyJson, record({ members: fc.oneof(anyJson, fc.array(record({ user_id: anyJson, username: anyJson }), { maxLength: 5 })) }), record({ user_ids: fc.oneof(anyJson, fc.array(anyJson, { maxLength: 5 })) }));
+const memberBody = fc.oneof(anyJson, record({ members: fc.oneof(anyJson, fc.array(record({ user_id: anyJson, username: anyJson, email: anyJson, extra: anyJson }), { maxLength: 5 })) }));
+/** CSV files: random text, and near-misses of a good one (wrong headers, quotes left open, odd rows). */
+const csvText = fc.oneof(
+  fc.string({ maxLength: 2000 }), fc.string({ unit: 'binary', maxLength: 500 }),
+  fc.tuple(fc.constantFrom('username', 'email', 'Username,Email', 'user', '"username', 'username,cohort', ''), fc.array(fc.oneof(nasty, fc.constantFrom('ana', '"ana', 'a,b,c', 'ana@example.com', '=cmd()')), { maxLength: 20 }))
+    .map(([header, rows]) => [header, ...rows].join('\n')),
+);
 const etag = fc.oneof(nasty, fc.constantFrom('"1"', '"999"', 'W/"1"', '1'));
 
 describe('write endpoints under random and malformed input', () => {
@@ -38,16 +44,18 @@ describe('write endpoints under random and malformed input', () => {
   let stop: () => Promise<void>;
   let groupId: string;
   let staffToken: string;
+  let lmsUsers: GroupsApp['lmsUsers'];
   // As global staff, so requests reach validation rather than stop at authorization.
   const server = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
 
   beforeAll(async () => {
-    ({ app, dataSource: db, stop, staffToken } = await startGroupsApp());
+    ({ app, dataSource: db, stop, staffToken, lmsUsers } = await startGroupsApp());
     const res = await server().post(`${API}/groups`)
       .send({ scope_type: 'course', scope_key: COURSE, name: 'Target', kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 3 } }] });
     groupId = res.body.id;
-    await server().post(`${API}/groups/${groupId}/members`).send({ members: [{ user_id: 1, username: 'ana' }] });
-  }, 60_000);
+    const [ana] = await lmsUsers(['ana']);
+    await server().post(`${API}/groups/${groupId}/members`).send({ members: [{ user_id: ana.user_id, username: 'ana' }] });
+  }, 90_000);
   afterAll(() => stop());
 
   /** Everything a refused request must leave as it was. */
@@ -97,10 +105,17 @@ describe('write endpoints under random and malformed input', () => {
     await fc.assert(fc.asyncProperty(path, memberBody, (id, body) => check(() => server().post(`${API}/groups/${id()}/members/remove`).type('json').send(json(body)))), { numRuns: RUNS_PER_ENDPOINT });
   });
 
+  it('POST /groups/{id}/members/csv with random files never answers 5xx and refused files change nothing', async () => {
+    await fc.assert(fc.asyncProperty(path, csvText, fc.boolean(), (id, text, multipart) => check(() => {
+      const req = server().post(`${API}/groups/${id()}/members/csv`);
+      return multipart ? req.attach('file', Buffer.from(text), 'members.csv') : req.set('content-type', 'text/csv').send(text);
+    })), { numRuns: RUNS_PER_ENDPOINT });
+  });
+
   it('DELETE /groups/{id}/members/{user} and raw malformed JSON never answer 5xx', async () => {
     await fc.assert(fc.asyncProperty(path, nasty, (id, user) => check(() => server().delete(`${API}/groups/${id()}/members/${encodeURIComponent(user.slice(0, 200)) || 'x'}`))), { numRuns: RUNS_PER_ENDPOINT / 2 });
     await fc.assert(fc.asyncProperty(fc.string({ maxLength: 200 }), (raw) => check(() => server().post(`${API}/groups`).set('content-type', 'application/json').send(`{${raw}`))), { numRuns: RUNS_PER_ENDPOINT / 2 });
-    expect(statuses.length).toBeGreaterThanOrEqual(1000);
-    expect(statuses.filter((s) => s >= 400 && s < 500).length).toBeGreaterThan(900);
+    expect(statuses.length).toBeGreaterThanOrEqual(1400);
+    expect(statuses.filter((s) => s >= 400 && s < 500).length).toBeGreaterThan(1000);
   });
 });

@@ -5,7 +5,7 @@ import { EventType } from '@groups-sync/contracts';
 import { courseStaffClaims, serviceClaims } from '../auth/testing/lms-claims';
 import { TokenMinter } from '../auth/testing/token-minter';
 import { MembershipsService } from '../memberships/memberships.service';
-import { startGroupsApp } from '../test/groups-app';
+import { LmsUser, startGroupsApp } from '../test/groups-app';
 
 const COURSE = 'course-v1:TestX+Groups+2026';
 const API = '/api/user-groups/v1';
@@ -16,12 +16,18 @@ describe('groups-service on a real database', () => {
   let stop: () => Promise<void>;
   let minter: TokenMinter;
   let staffToken: string;
+  let lmsUsers: (usernames: string[]) => Promise<LmsUser[]>;
+  /** One LMS account, as a member reference. */
+  const user = async (username: string) => {
+    const [u] = await lmsUsers([username]);
+    return { user_id: u.user_id, username: u.username };
+  };
   /** Requests as global staff unless a test says otherwise. */
   const api = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
   let n = 0;
   const name = (base: string) => `${base} ${++n}`;
 
-  beforeAll(async () => ({ app, dataSource: db, stop, minter, staffToken } = await startGroupsApp()), 60_000);
+  beforeAll(async () => ({ app, dataSource: db, stop, minter, staffToken, lmsUsers } = await startGroupsApp()), 90_000);
   afterAll(() => stop());
 
   async function create(body: Record<string, unknown>) {
@@ -47,7 +53,7 @@ describe('groups-service on a real database', () => {
       const notTheirs = (await create({ scope_key: other })).body;
       const teacher = request.agent(app.getHttpServer()).set('Authorization', `JWT ${await minter.mint(courseStaffClaims(COURSE))}`);
       expect((await teacher.get(`${API}/groups/${theirs.id}`)).status).toBe(200);
-      expect((await teacher.post(`${API}/groups/${theirs.id}/members`).send({ members: [{ user_id: 5, username: 'e' }] })).status).toBe(200);
+      expect((await teacher.post(`${API}/groups/${theirs.id}/members`).send({ members: [await user('eve')] })).status).toBe(200);
       const denied = await teacher.get(`${API}/groups/${notTheirs.id}`);
       expect(denied.status).toBe(403);
       expect(denied.body.code).toBe('FORBIDDEN_SCOPE');
@@ -104,7 +110,7 @@ describe('groups-service on a real database', () => {
       const dynamic = await create({ kind: 'dynamic', criteria: [{ type: 'is_staff', value: false }] });
       const track = await create({ kind: 'legacy', criteria: [{ type: 'legacy_enrollment_track', config: { mode: 'verified' } }] });
       for (const id of [dynamic.body.id, track.body.id]) {
-        const res = await api().post(`${API}/groups/${id}/members`).send({ members: [{ user_id: 1, username: 'ana' }] });
+        const res = await api().post(`${API}/groups/${id}/members`).send({ members: [{ user_id: 1 }] });
         expect(res.status).toBe(409);
         expect(res.body.code).toBe('MEMBERS_READ_ONLY');
       }
@@ -216,7 +222,8 @@ describe('groups-service on a real database', () => {
   describe('memberships', () => {
     it('makes one membership from two concurrent adds of the same user', async () => {
       const { body: group } = await create({});
-      const adds = await Promise.all([1, 2].map(() => api().post(`${API}/groups/${group.id}/members`).send({ members: [{ user_id: 501, username: 'u501' }] })));
+      const u501 = await user('u501');
+      const adds = await Promise.all([1, 2].map(() => api().post(`${API}/groups/${group.id}/members`).send({ members: [u501] })));
       expect(adds.map((r) => r.body.results[0].result).sort()).toEqual(['added', 'already_member']);
       const [{ c }] = await db.query('SELECT COUNT(*) AS c FROM membership WHERE group_id = ?', [group.id]);
       expect(Number(c)).toBe(1);
@@ -225,23 +232,27 @@ describe('groups-service on a real database', () => {
     it('leaves a user in exactly one group of a collection under concurrent adds', async () => {
       const collection = name('Tracks');
       const groups = await Promise.all([1, 2, 3].map(() => create({ collection })));
-      const adds = await Promise.all(groups.map((g) => api().post(`${API}/groups/${g.body.id}/members`).send({ members: [{ user_id: 777, username: 'u777' }] })));
+      const u777 = await user('u777');
+      const adds = await Promise.all(groups.map((g) => api().post(`${API}/groups/${g.body.id}/members`).send({ members: [u777] })));
       expect(adds.every((r) => r.status === 200)).toBe(true);
-      const active = await db.query('SELECT group_id FROM membership WHERE user_id = 777 AND active = 1 AND group_id IN (?)', [groups.map((g) => g.body.id)]);
+      const active = await db.query('SELECT group_id FROM membership WHERE user_id = ? AND active = 1 AND group_id IN (?)', [u777.user_id, groups.map((g) => g.body.id)]);
       expect(active).toHaveLength(1);
     });
 
     it('keeps history on removal and reactivates on re-add', async () => {
       const { body: group } = await create({});
       const members = `${API}/groups/${group.id}/members`;
-      await api().post(members).send({ members: [{ user_id: 9, username: 'nine' }, { user_id: 10, username: 'ten' }] });
-      const removed = await api().post(`${members}/remove`).send({ user_ids: [9, 11] });
-      expect(removed.body.results).toEqual([{ user_id: 9, result: 'removed' }, { user_id: 11, result: 'not_member' }]);
-      expect((await api().get(members)).body.results.map((m: { user_id: number }) => m.user_id)).toEqual([10]);
+      const [nine, ten, eleven] = await lmsUsers(['nine', 'ten', 'eleven']);
+      await api().post(members).send({ members: [{ username: 'nine' }, { user_id: ten.user_id }] });
+      const removed = await api().post(`${members}/remove`).send({ members: [{ user_id: nine.user_id }, { username: 'eleven' }] });
+      expect(removed.body.results).toEqual([
+        { user_id: nine.user_id, username: 'nine', result: 'removed' }, { user_id: eleven.user_id, username: 'eleven', result: 'not_member' },
+      ]);
+      expect((await api().get(members)).body.results.map((m: { user_id: number }) => m.user_id)).toEqual([ten.user_id]);
       const all = (await api().get(`${members}?status=all`)).body.results;
-      expect(all.find((m: { user_id: number }) => m.user_id === 9)).toMatchObject({ active: false, left_at: expect.any(String) });
-      await api().post(members).send({ members: [{ user_id: 9, username: 'nine' }] });
-      const [{ c }] = await db.query('SELECT COUNT(*) AS c FROM membership WHERE group_id = ? AND user_id = 9', [group.id]);
+      expect(all.find((m: { user_id: number }) => m.user_id === nine.user_id)).toMatchObject({ active: false, left_at: expect.any(String) });
+      await api().post(members).send({ members: [{ email: nine.email }] });
+      const [{ c }] = await db.query('SELECT COUNT(*) AS c FROM membership WHERE group_id = ? AND user_id = ?', [group.id, nine.user_id]);
       expect(Number(c)).toBe(1);
       expect((await api().get(members)).body.count).toBe(2);
     });
@@ -249,14 +260,15 @@ describe('groups-service on a real database', () => {
     it('drops an LMS observation older than the user\'s later change in another cohort-linked group, and applies a newer one', async () => {
       const a = (await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 11 } }] })).body;
       const b = (await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 12 } }] })).body;
-      await api().post(`${API}/groups/${a.id}/members`).send({ members: [{ user_id: 900, username: 'late' }] });
+      const late = await user('late');
+      await api().post(`${API}/groups/${a.id}/members`).send({ members: [late] });
       const memberships = app.get(MembershipsService);
       const observe = (groupId: string, at: Date) => db.transaction((manager) => memberships.applyLegacyObservation(manager, {
-        observation: { group_id: groupId, course_key: COURSE, user_id: 900, username: 'late', action: 'added', observed_at: at.toISOString(), source_event_id: `e-${at.getTime()}` },
+        observation: { group_id: groupId, course_key: COURSE, user_id: late.user_id, username: 'late', action: 'added', observed_at: at.toISOString(), source_event_id: `e-${at.getTime()}` },
       }, { actor: 'lms', trigger: 'legacy', origin: 'legacy', at }));
 
       expect(await observe(b.id, new Date(Date.now() - 60_000))).toBe('stale');
-      const active = async () => (await db.query('SELECT group_id FROM membership WHERE user_id = 900 AND active = 1')).map((r: { group_id: string }) => r.group_id);
+      const active = async () => (await db.query('SELECT group_id FROM membership WHERE user_id = ? AND active = 1', [late.user_id])).map((r: { group_id: string }) => r.group_id);
       expect(await active()).toEqual([a.id]);
 
       expect(await observe(b.id, new Date(Date.now() + 1000))).toBe('applied');
@@ -266,19 +278,21 @@ describe('groups-service on a real database', () => {
     it('answers every group a user is in, across scopes', async () => {
       const a = await create({});
       const b = await create({ scope_type: 'instance' });
-      for (const g of [a, b]) await api().post(`${API}/groups/${g.body.id}/members`).send({ members: [{ user_id: 4242, username: 'x' }] });
-      const all = await api().get(`${API}/users/4242/groups`);
+      const x = await user('x4242');
+      for (const g of [a, b]) await api().post(`${API}/groups/${g.body.id}/members`).send({ members: [x] });
+      const all = await api().get(`${API}/users/${x.user_id}/groups`);
       expect(all.body.results.map((g: { id: string }) => g.id).sort()).toEqual([a.body.id, b.body.id].sort());
-      const course = await api().get(`${API}/users/4242/groups?scope=course`);
+      const course = await api().get(`${API}/users/${x.user_id}/groups?scope=course`);
       expect(course.body.results.map((g: { id: string }) => g.id)).toEqual([a.body.id]);
     });
 
     it('reports pending, synced and rejected counts for a cohort-linked group', async () => {
       const { body: group } = await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 5 } }] });
-      await api().post(`${API}/groups/${group.id}/members`).send({ members: [{ user_id: 1, username: 'a' }, { user_id: 2, username: 'b' }] });
-      await db.query(`UPDATE membership SET sync_state = 'rejected', sync_error = 'unknown user' WHERE group_id = ? AND user_id = 2`, [group.id]);
+      const [a, b] = await lmsUsers(['sync_a', 'sync_b']);
+      await api().post(`${API}/groups/${group.id}/members`).send({ members: [a, b] });
+      await db.query(`UPDATE membership SET sync_state = 'rejected', sync_error = 'unknown user' WHERE group_id = ? AND user_id = ?`, [group.id, b.user_id]);
       const status = await api().get(`${API}/groups/${group.id}/sync-status`);
-      expect(status.body).toMatchObject({ pending: 1, synced: 0, rejected: 1, last_error: { user_id: 2, error: 'unknown user' } });
+      expect(status.body).toMatchObject({ pending: 1, synced: 0, rejected: 1, last_error: { user_id: b.user_id, error: 'unknown user' } });
     });
   });
 });

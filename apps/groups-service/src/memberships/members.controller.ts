@@ -1,6 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Request } from 'express';
+import {
+  Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Req, Res, UploadedFile, UseGuards, UseInterceptors,
+} from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { stringify } from 'csv-stringify';
+import { Request, Response } from 'express';
+import type {} from 'multer'; // Express.Multer.File
+import { DomainException } from '@groups-sync/observability';
 import { pageWindow, toPage } from '../api/pagination';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard';
@@ -11,7 +17,10 @@ import { memberView } from '../groups/group-view';
 import { AddMembersDto } from './dto/add-members.dto';
 import { ListMembersQuery } from './dto/list-members.query';
 import { RemoveMembersDto } from './dto/remove-members.dto';
+import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv } from './members-csv';
 import { MembershipsService } from './memberships.service';
+
+const EXPORT_PAGE = 5000;
 
 @ApiTags('members')
 @ApiBearerAuth()
@@ -28,7 +37,7 @@ export class MembersController {
     return toPage(req, window, count, members.map(memberView));
   }
 
-  /** Idempotent: a user already in the group is reported as `already_member`. */
+  /** Idempotent: per user `added`, `already_member`, `unknown` or `refused` (with a reason). */
   @Post()
   @HttpCode(200)
   async add(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AddMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
@@ -36,19 +45,81 @@ export class MembersController {
     return { results: await this.memberships.add(id, dto.members, apiContext(req, principal)) };
   }
 
-  /** Bulk removal, idempotent: `removed` or `not_member` per user. */
+  /** Bulk removal, idempotent: per user `removed`, `not_member`, `unknown` or `refused`. */
   @Post('remove')
   @HttpCode(200)
   async removeMany(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RemoveMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'write');
-    return { results: await this.memberships.remove(id, dto.user_ids, apiContext(req, principal)) };
+    return { results: await this.memberships.remove(id, dto.members, apiContext(req, principal)) };
+  }
+
+  @ApiOperation({ summary: 'Adds the users of a CSV file (a username or an email column); answers a per-row report' })
+  @ApiConsumes('multipart/form-data', 'text/csv')
+  @ApiBody({ schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } } } })
+  @Post('csv')
+  @HttpCode(200)
+  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: CSV_MAX_BYTES, files: 1 } }))
+  async importCsv(
+    @Param('id', new ParseUUIDPipe()) id: string, @UploadedFile() file: Express.Multer.File | undefined,
+    @Req() req: Request, @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.access.require(id, principal, 'write');
+    const text = file ? file.buffer.toString('utf8') : await csvBody(req);
+    const rows = parseMembersCsv(text);
+    const valid = rows.filter((r) => !r.problem);
+    const added = await this.memberships.add(id, valid.map((r) => ({ username: r.username, email: r.email })), { ...apiContext(req, principal), origin: 'csv' });
+    const results = rows.map((r) => (r.problem
+      ? { user_id: null, username: r.username ?? null, ...(r.email ? { email: r.email } : {}), result: 'refused' as const, reason: r.problem }
+      : added[valid.indexOf(r)]));
+    return importReport(rows, results);
+  }
+
+  @ApiOperation({ summary: 'The members as CSV: user_id, username, email, joined_at, left_at, origin, sync_state' })
+  @ApiProduces('text/csv')
+  @Get('csv')
+  async exportCsv(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: ListMembersQuery, @Res() res: Response, @CurrentPrincipal() principal: Principal) {
+    const group = await this.access.require(id, principal, 'read');
+    const status = query.status ?? 'active';
+    const columns = ['user_id', 'username', 'email', 'joined_at', 'left_at', 'origin', 'sync_state', ...(status === 'all' ? ['active'] : [])];
+    res.setHeader('content-type', 'text/csv; charset=utf-8');
+    res.setHeader('content-disposition', `attachment; filename="${group.name.replace(/[^\w.-]+/g, '_').slice(0, 100) || 'group'}-members.csv"`);
+    const csv = stringify({ header: true, columns, cast: { date: (d) => d.toISOString(), boolean: (b) => (b ? 'true' : 'false') } });
+    csv.pipe(res);
+    // Written page by page, waiting for the client when it reads slower than the database answers.
+    for (let after = 0; ;) {
+      const page = await this.memberships.exportPage(id, status, after, EXPORT_PAGE);
+      for (const m of page) {
+        if (!csv.write({ ...m, username: escapeCell(m.username), email: m.email === null ? '' : escapeCell(m.email) })) {
+          await new Promise((resolve) => csv.once('drain', resolve));
+        }
+      }
+      if (page.length < EXPORT_PAGE) break;
+      after = page[page.length - 1].user_id;
+    }
+    csv.end();
   }
 
   @Delete(':userId')
   @HttpCode(200)
   async remove(@Param('id', new ParseUUIDPipe()) id: string, @Param('userId', ParseIntPipe) userId: number, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'write');
-    const [result] = await this.memberships.remove(id, [userId], apiContext(req, principal));
+    const [result] = await this.memberships.remove(id, [{ user_id: userId }], apiContext(req, principal));
     return result;
   }
+}
+
+/** A `text/csv` body, read here: no body parser takes that type. */
+async function csvBody(req: Request): Promise<string> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^text\/(csv|plain)\b/i.test(type)) {
+    throw new DomainException('CSV_REQUIRED', 'invalid', 'send the CSV as multipart/form-data (field "file") or with content-type text/csv');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > CSV_MAX_BYTES) throw new DomainException('CSV_TOO_LARGE', 'invalid', `at most ${CSV_MAX_BYTES / 1024 / 1024} MB per file`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -11,13 +11,23 @@ import { legacyKind } from '../groups/criteria-rules';
 import { Criterion } from '../groups/criterion.entity';
 import { cohortLink, LEGACY_COHORT } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
+import { UserDirectory, UserLookup, UserResolution } from '../users/user-directory';
 import { Membership, SyncState } from './membership.entity';
 
-export type AddResult = 'added' | 'already_member';
+export type AddResult = 'added' | 'already_member' | 'unknown' | 'refused';
+export type RemoveResult = 'removed' | 'not_member' | 'unknown' | 'refused';
+
+/** One line of a bulk answer: the user as resolved (or as given, when not found) and what happened. */
+export interface MemberResult<R extends string> {
+  user_id: number | null;
+  username: string | null;
+  email?: string;
+  result: R;
+  reason?: string;
+}
 
 /** Users handled per locking read and multi-row insert in a bulk add. */
 const BATCH = 1000;
-export type RemoveResult = 'removed' | 'not_member';
 
 interface UserRef { user_id: number; username: string }
 
@@ -28,30 +38,58 @@ export class MembershipsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly groups: GroupsService,
+    private readonly directory: UserDirectory,
     private readonly outbox: OutboxWriter,
     private readonly relay: OutboxRelay,
   ) {}
 
-  async add(groupId: string, users: UserRef[], ctx: ChangeContext): Promise<Array<UserRef & { result: AddResult }>> {
-    const results = await inTransaction(this.dataSource, async (manager) => {
-      const group = await this.groups.get(groupId, manager);
-      this.assertWritable(group);
-      return this.activateMany(manager, group, dedupe(users), ctx);
-    });
-    this.relay.notify();
-    return results;
+  /**
+   * Adds users named by id, username or email. Idempotent; each user gets `added`, `already_member`,
+   * `unknown` (no such account in the LMS) or `refused` with a reason.
+   */
+  async add(groupId: string, refs: UserLookup[], ctx: ChangeContext): Promise<Array<MemberResult<AddResult>>> {
+    this.assertWritable(await this.groups.get(groupId)); // before asking the LMS about anyone
+    const resolved = await this.directory.resolve(refs);
+    const users = dedupe(resolved.flatMap((r) => (r.status === 'found' ? [{ user_id: r.account.id, username: r.account.username }] : [])));
+    const outcome = new Map<number, AddResult>();
+    if (users.length) {
+      const results = await inTransaction(this.dataSource, async (manager) => {
+        const group = await this.groups.get(groupId, manager);
+        this.assertWritable(group);
+        return this.activateMany(manager, group, users, ctx);
+      });
+      for (const r of results) outcome.set(r.user_id, r.result);
+      this.relay.notify();
+    }
+    return refs.map((ref, i) => describe(ref, resolved[i], outcome));
   }
 
-  async remove(groupId: string, userIds: number[], ctx: ChangeContext): Promise<Array<{ user_id: number; result: RemoveResult }>> {
-    const results = await inTransaction(this.dataSource, async (manager) => {
-      const group = await this.groups.get(groupId, manager);
-      this.assertWritable(group);
-      const out: Array<{ user_id: number; result: RemoveResult }> = [];
-      for (const userId of [...new Set(userIds)]) out.push({ user_id: userId, result: await this.deactivate(manager, group, userId, ctx, null) });
-      return out;
-    });
-    this.relay.notify();
-    return results;
+  /** Removes users named by id, username or email: `removed`, `not_member`, `unknown` or `refused`. */
+  async remove(groupId: string, refs: UserLookup[], ctx: ChangeContext): Promise<Array<MemberResult<RemoveResult>>> {
+    this.assertWritable(await this.groups.get(groupId));
+    // A bare user id needs no lookup: the membership row says whether it is a member.
+    const lookups = refs.filter((r) => r.username !== undefined || r.email !== undefined);
+    const looked = lookups.length ? await this.directory.resolve(lookups) : [];
+    const resolved: UserResolution[] = refs.map((r) => (r.username !== undefined || r.email !== undefined
+      ? looked[lookups.indexOf(r)]
+      : { status: 'found', account: { id: r.user_id!, username: '', email: null } }));
+    const userIds = [...new Set(resolved.flatMap((r) => (r.status === 'found' ? [r.account.id] : [])))];
+    const outcome = new Map<number, RemoveResult>();
+    if (userIds.length) {
+      await inTransaction(this.dataSource, async (manager) => {
+        outcome.clear(); // a deadlock retry starts over
+        const group = await this.groups.get(groupId, manager);
+        this.assertWritable(group);
+        for (const userId of userIds) outcome.set(userId, await this.deactivate(manager, group, userId, ctx, null));
+      });
+      this.relay.notify();
+      // Name the users given by bare id, from their membership rows.
+      const rows: Array<{ user_id: string; username: string }> = await this.dataSource.query(
+        'SELECT user_id, username FROM membership WHERE group_id = ? AND user_id IN (?)', [groupId, userIds]);
+      const names = new Map(rows.map((r) => [Number(r.user_id), r.username]));
+      for (const r of resolved) if (r.status === 'found' && !r.account.username) r.account.username = names.get(r.account.id) ?? '';
+    }
+    return refs.map((ref, i) => describe(ref, resolved[i], outcome));
   }
 
   /** Callers load (and authorize) the group first. */
@@ -60,6 +98,18 @@ export class MembershipsService {
       where: { groupId, ...(status === 'active' ? { active: true } : {}) }, order: { userId: 'ASC' }, skip: offset, take: limit,
     });
     return { count, members };
+  }
+
+  /** One page of the CSV export, keyed on user id so that a large group streams in constant memory. */
+  async exportPage(groupId: string, status: 'active' | 'all', afterUserId: number, limit: number) {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT m.user_id, m.username, a.email, m.active, m.origin, m.joined_at, m.left_at, m.sync_state
+       FROM membership m LEFT JOIN user_account a ON a.id = m.user_id
+       WHERE m.group_id = ? AND m.user_id > ? ${status === 'active' ? 'AND m.active = 1' : ''} ORDER BY m.user_id LIMIT ?`, [groupId, afterUserId, limit]);
+    return rows.map((r) => ({
+      user_id: Number(r.user_id), username: String(r.username), email: (r.email as string | null) ?? null, active: !!r.active, origin: String(r.origin),
+      joined_at: r.joined_at as Date, left_at: (r.left_at as Date | null) ?? null, sync_state: (r.sync_state as string | null) ?? null,
+    }));
   }
 
   /** Pending, synced and rejected counts of a legacy group's memberships, with the last error. */
@@ -268,6 +318,15 @@ export class MembershipsService {
       },
     };
   }
+}
+
+function describe<R extends string>(ref: UserLookup, resolution: UserResolution, outcome: Map<number, R>): MemberResult<R | 'unknown' | 'refused'> {
+  const email = ref.email !== undefined ? { email: ref.email } : {};
+  if (resolution.status === 'found') {
+    return { user_id: resolution.account.id, username: resolution.account.username || ref.username || null, ...email, result: outcome.get(resolution.account.id)! };
+  }
+  const given = { user_id: ref.user_id ?? null, username: ref.username ?? null, ...email };
+  return resolution.status === 'unknown' ? { ...given, result: 'unknown' } : { ...given, result: 'refused', reason: resolution.reason };
 }
 
 function dedupe(users: UserRef[]): UserRef[] {

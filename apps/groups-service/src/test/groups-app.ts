@@ -3,20 +3,37 @@ import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { DomainExceptionFilter } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
-import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
+import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
 import { globalStaffClaims } from '../auth/testing/lms-claims';
 import { TokenMinter } from '../auth/testing/token-minter';
 
+export interface LmsUser { user_id: number; username: string; email: string }
+
+export interface GroupsApp {
+  app: INestApplication;
+  dataSource: DataSource;
+  minter: TokenMinter;
+  staffToken: string;
+  /** Accounts in the LMS (its emulator), which the user directory resolves. */
+  lmsUsers: (usernames: string[]) => Promise<LmsUser[]>;
+  lms: ServiceProcess;
+  stop: () => Promise<void>;
+}
+
 /**
  * groups-service in this process on the real database and broker, with a test database and topic
- * prefix of its own. Config is read when app.module loads, so the environment is set first.
+ * prefix of its own, and the LMS emulator as a process beside it for the user directory. Config is
+ * read when app.module loads, so the environment is set first.
  */
-export async function startGroupsApp(): Promise<{ app: INestApplication; dataSource: DataSource; minter: TokenMinter; staffToken: string; stop: () => Promise<void> }> {
+export async function startGroupsApp(portOffset = 0): Promise<GroupsApp> {
   const suffix = uniqueSuffix();
   const database = `groups_it_${suffix}_test`;
+  const lmsDatabase = `lms_it_${suffix}_test`;
   const minter = await TokenMinter.create();
+  const lms = new ServiceProcess('lms-emulator', testPort(portOffset), { ...stackEnv(), DB_NAME: lmsDatabase, EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`, LOG_LEVEL: 'warn' }, `it-${suffix}-lms-emulator`);
+  await lms.start();
   Object.assign(process.env, stackEnv(), {
-    DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`, LOG_LEVEL: 'warn',
+    DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`, LOG_LEVEL: 'warn', LMS_BASE_URL: lms.url,
     JWT_PUBLIC_KEY: minter.publicKeyPem, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience,
   });
   const { AppModule } = await import('../app.module');
@@ -30,9 +47,21 @@ export async function startGroupsApp(): Promise<{ app: INestApplication; dataSou
     dataSource,
     minter,
     staffToken: await minter.mint(globalStaffClaims()),
+    lms,
+    lmsUsers: async (usernames) => {
+      const res = await http('POST', `${lms.url}/emulator/users`, { users: usernames.map((username) => ({ username })) });
+      if (res.status !== 201) throw new Error(`emulator users: ${res.status} ${JSON.stringify(res.body)}`);
+      const byName = new Map((res.body.users as Array<{ id: number; username: string; email: string }>).map((u) => [u.username, u]));
+      return usernames.map((name) => {
+        const u = byName.get(name)!;
+        return { user_id: Number(u.id), username: u.username, email: u.email };
+      });
+    },
     stop: async () => {
       await app.close();
+      await lms.stop();
       await dropDatabase(stackEnv().MYSQL_URL, database);
+      await dropDatabase(stackEnv().MYSQL_URL, lmsDatabase);
     },
   };
 }

@@ -13,17 +13,30 @@ const USERNAME = /^[\w.@+-]{2,150}$/;
 export class EmulatorController {
   constructor(private readonly dataSource: DataSource, private readonly issuer: JwtIssuer) {}
 
+  /** One user (`{username, email?, name?}`), or many at once (`{users: [...]}`); an existing username is kept as it is. */
   @Post('users')
   async createUser(@Body() body: Record<string, unknown>) {
-    const username = String(body?.username ?? '');
-    if (!USERNAME.test(username)) throw new LmsHttpError(400, { username: ['Enter a valid username.'] });
-    const email = String(body?.email ?? `${username}@example.com`);
-    const [first, ...rest] = String(body?.name ?? username).split(' ');
-    const existing = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [username]);
-    if (existing.length) return { id: existing[0].id, username, email };
+    if (Array.isArray(body?.users)) {
+      if (body.users.length > 20_000) throw new LmsHttpError(400, { users: ['At most 20000 users at a time.'] });
+      const specs = body.users.map((u) => userSpec(u as Record<string, unknown>));
+      for (let i = 0; i < specs.length; i += 1000) {
+        const chunk = specs.slice(i, i + 1000);
+        await this.dataSource.query(
+          `INSERT IGNORE INTO auth_user (username, email, first_name, last_name, date_joined) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+          chunk.flatMap((u) => [u.username, u.email, u.first, u.last, new Date()]));
+      }
+      const users: Array<{ id: number; username: string; email: string }> = [];
+      for (let i = 0; i < specs.length; i += 1000) {
+        users.push(...await this.dataSource.query('SELECT id, username, email FROM auth_user WHERE username IN (?)', [specs.slice(i, i + 1000).map((u) => u.username)]));
+      }
+      return { users };
+    }
+    const spec = userSpec(body);
+    const existing = await this.dataSource.query('SELECT id, email FROM auth_user WHERE username = ?', [spec.username]);
+    if (existing.length) return { id: existing[0].id, username: spec.username, email: existing[0].email };
     const result = await this.dataSource.query(
-      'INSERT INTO auth_user (username, email, first_name, last_name, date_joined) VALUES (?, ?, ?, ?, ?)', [username, email, first, rest.join(' '), new Date()]);
-    return { id: result.insertId, username, email };
+      'INSERT INTO auth_user (username, email, first_name, last_name, date_joined) VALUES (?, ?, ?, ?, ?)', [spec.username, spec.email, spec.first, spec.last, new Date()]);
+    return { id: result.insertId, username: spec.username, email: spec.email };
   }
 
   /**
@@ -56,4 +69,12 @@ export class EmulatorController {
        ON DUPLICATE KEY UPDATE is_active = 1, mode = VALUES(mode)`, [courseId, new Date(), mode, user.id]);
     return { user_id: user.id, course_id: courseId, mode, is_active: true };
   }
+}
+
+function userSpec(body: Record<string, unknown>) {
+  const username = String(body?.username ?? '');
+  if (!USERNAME.test(username)) throw new LmsHttpError(400, { username: ['Enter a valid username.'] });
+  const email = String(body?.email ?? `${username}@example.com`);
+  const [first, ...rest] = String(body?.name ?? username).split(' ');
+  return { username, email, first, last: rest.join(' ') };
 }

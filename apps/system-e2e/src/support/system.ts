@@ -29,10 +29,10 @@ export class System {
     this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms, LMS_JWT_ISSUER: `${lms}/oauth2` }, `${this.prefix}-lms-emulator`);
     // groups-service trusts the emulator's tokens exactly as it would the LMS's: through its JWKS.
     this.groupsService = new ServiceProcess('groups-service', testPort(portBase + 1), {
-      ...common, DB_NAME: this.databases.groups, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`,
+      ...common, DB_NAME: this.databases.groups, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`, LMS_BASE_URL: lms,
     }, `${this.prefix}-groups-service`);
     this.legacySync = new ServiceProcess('legacy-sync-service', testPort(portBase + 2), {
-      ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: `http://127.0.0.1:${testPort(portBase)}`,
+      ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: lms,
     }, `${this.prefix}-legacy-sync-service`);
   }
 

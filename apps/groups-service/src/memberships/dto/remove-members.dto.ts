@@ -1,8 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, Max, Min } from 'class-validator';
+import { AddMembersDto } from './add-members.dto';
 
-export class RemoveMembersDto {
-  @ApiProperty({ type: [Number], example: [42, 43] })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10_000) @IsInt({ each: true }) @Min(1, { each: true }) @Max(Number.MAX_SAFE_INTEGER, { each: true })
-  user_ids: number[];
-}
+/** The same shape as an add: users by user_id, username or email. */
+export class RemoveMembersDto extends AddMembersDto {}

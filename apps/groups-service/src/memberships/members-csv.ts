@@ -1,0 +1,79 @@
+import { parse } from 'csv-parse/sync';
+import { DomainException } from '@groups-sync/observability';
+import { EMAIL_PATTERN, USERNAME_PATTERN } from './dto/member-ref.dto';
+import { AddResult, MemberResult } from './memberships.service';
+
+/** Largest CSV import: rows after the header, and bytes. */
+export const CSV_MAX_ROWS = 50_000;
+export const CSV_MAX_BYTES = 10 * 1024 * 1024;
+
+export interface CsvMemberRow { row: number; username?: string; email?: string; problem?: string }
+
+export interface CsvImportReport {
+  summary: { rows: number } & Record<AddResult, number>;
+  results: Array<{ row: number } & MemberResult<AddResult>>;
+}
+
+function csvError(code: string, message: string, details?: Record<string, unknown>): DomainException {
+  return new DomainException(code, 'invalid', message, details);
+}
+
+/**
+ * Reads an import file: a header row naming a `username` or an `email` column (or both; case and
+ * spaces ignored; other columns, such as the LMS's `cohort`, are ignored), then one user per row.
+ * A row that names nobody or holds a malformed value is reported, not fatal; a file that is not
+ * CSV, or has neither column, is refused as a whole. Row numbers are the file's line numbers.
+ */
+export function parseMembersCsv(text: string): CsvMemberRow[] {
+  let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
+  try {
+    records = parse(text, {
+      bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true,
+      relax_column_count: true, info: true,
+    });
+  } catch (error) {
+    throw csvError('CSV_INVALID', `the file is not valid CSV: ${(error as Error).message}`);
+  }
+  if (!records.length) {
+    if (!/\S/.test(text)) throw csvError('CSV_EMPTY', 'the file is empty; expected a header row with a username or email column');
+    // Only a header row: nothing to do, but the header must still be right.
+    const header = text.replace(/^\uFEFF/, '').split(/\r?\n/)[0].split(',').map((h) => h.trim().toLowerCase().replace(/^"|"$/g, ''));
+    if (!header.includes('username') && !header.includes('email')) throw missingColumns(header);
+    return [];
+  }
+  const columns = Object.keys(records[0].record);
+  if (!columns.includes('username') && !columns.includes('email')) throw missingColumns(columns);
+  if (records.length > CSV_MAX_ROWS) throw csvError('CSV_TOO_MANY_ROWS', `at most ${CSV_MAX_ROWS} rows per file; split it`, { max_rows: CSV_MAX_ROWS });
+  return records.map(({ record, info }) => {
+    const username = unescapeCell(record.username ?? '') || undefined;
+    const email = unescapeCell(record.email ?? '') || undefined;
+    const row: CsvMemberRow = { row: info.lines, ...(username ? { username } : {}), ...(email ? { email } : {}) };
+    if (!username && !email) row.problem = 'the row has neither a username nor an email';
+    else if (username && (username.length > 150 || !USERNAME_PATTERN.test(username))) row.problem = 'username may contain letters, digits and @.+-_ (at most 150)';
+    else if (email && (email.length > 254 || !EMAIL_PATTERN.test(email))) row.problem = 'email must look like name@domain';
+    return row;
+  });
+}
+
+function missingColumns(columns: string[]): DomainException {
+  return csvError('CSV_COLUMNS_MISSING', 'the header row needs a username or an email column', { columns });
+}
+
+export function importReport(rows: CsvMemberRow[], results: Array<MemberResult<AddResult>>): CsvImportReport {
+  const summary = { rows: rows.length, added: 0, already_member: 0, unknown: 0, refused: 0 };
+  const lines = rows.map((row, i) => ({ row: row.row, ...results[i] }));
+  for (const line of lines) summary[line.result]++;
+  return { summary, results: lines };
+}
+
+/**
+ * Spreadsheets run a cell that starts with = + - @ (or a tab or CR) as a formula, so exported
+ * cells that do are prefixed with a quote; imports take the quote off again.
+ */
+export function escapeCell(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+function unescapeCell(value: string): string {
+  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
+}
