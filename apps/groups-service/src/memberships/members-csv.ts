@@ -22,7 +22,8 @@ function csvError(code: string, message: string, details?: Record<string, unknow
  * Reads an import file: a header row naming a `username` or an `email` column (or both; case and
  * spaces ignored; other columns, such as the LMS's `cohort`, are ignored), then one user per row.
  * A row that names nobody or holds a malformed value is reported, not fatal; a file that is not
- * CSV, or has neither column, is refused as a whole. Row numbers are the file's line numbers.
+ * CSV, or has neither column, is refused as a whole. Row numbers are the file's line numbers (the
+ * last line, for a row with a quoted line break).
  */
 export function parseMembersCsv(text: string): CsvMemberRow[] {
   let records: Array<{ record: Record<string, string>; info: { lines: number } }>;

@@ -1,0 +1,46 @@
+import { DomainException } from '@groups-sync/observability';
+import { CSV_MAX_ROWS, escapeCell, parseMembersCsv } from './members-csv';
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return (error as DomainException).code;
+  }
+  return 'no error';
+};
+
+describe('parseMembersCsv', () => {
+  it('reads username and email columns in any case and order, ignoring other columns and blank lines', () => {
+    expect(parseMembersCsv('\uFEFF Cohort , EMAIL ,UserName\r\nA,ana@example.com,ana\r\n\r\nB,,"ben"\n')).toEqual([
+      { row: 2, username: 'ana', email: 'ana@example.com' },
+      { row: 4, username: 'ben' },
+    ]);
+  });
+
+  it('numbers rows by the file line they end on, across quoted line breaks', () => {
+    const rows = parseMembersCsv('username,note\nana,"two\nlines"\nben,x\n');
+    expect(rows.map((r) => [r.row, r.username])).toEqual([[3, 'ana'], [4, 'ben']]);
+  });
+
+  it('reports bad rows without failing the file', () => {
+    const rows = parseMembersCsv('username,email\n,\nbad name,\n,not-an-email\nok,\n');
+    expect(rows.map((r) => r.problem ?? 'ok')).toEqual([
+      'the row has neither a username nor an email', expect.stringContaining('username may contain'), 'email must look like name@domain', 'ok',
+    ]);
+  });
+
+  it('accepts a header-only file and refuses files without the columns, broken quoting or too many rows', () => {
+    expect(parseMembersCsv('username\n')).toEqual([]);
+    expect(code(() => parseMembersCsv('name\n'))).toBe('CSV_COLUMNS_MISSING');
+    expect(code(() => parseMembersCsv('name\nana\n'))).toBe('CSV_COLUMNS_MISSING');
+    expect(code(() => parseMembersCsv('   \n'))).toBe('CSV_EMPTY');
+    expect(code(() => parseMembersCsv('username\n"ana\n'))).toBe('CSV_INVALID');
+    expect(code(() => parseMembersCsv(`username\n${'u\n'.repeat(CSV_MAX_ROWS + 1)}`))).toBe('CSV_TOO_MANY_ROWS');
+  });
+
+  it('takes off the quote that an export puts before formula-like cells', () => {
+    expect(parseMembersCsv(`username\n${escapeCell('-dash')}\n'plain\n`).map((r) => r.username)).toEqual(['-dash', "'plain"]);
+    expect(['=1+1', '+x', '@a', 'ana'].map(escapeCell)).toEqual(["'=1+1", "'+x", "'@a", 'ana']);
+  });
+});
