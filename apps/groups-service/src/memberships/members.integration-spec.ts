@@ -8,10 +8,11 @@ const COURSE = 'course-v1:TestX+Members+2026';
 const API = '/api/user-groups/v1';
 
 /** supertest leaves text/csv bodies unread: collect them as text. */
-function asText(res: NodeJS.ReadableStream, done: (error: Error | null, body: string) => void): void {
+function asText(res: request.Response, done: (error: Error | null, body: unknown) => void): void {
+  const stream = res as unknown as NodeJS.ReadableStream;
   let text = '';
-  res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  res.on('end', () => done(null, text));
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  stream.on('end', () => done(null, text));
 }
 
 describe('members by id, username, email and CSV, resolved through the LMS accounts API', () => {
