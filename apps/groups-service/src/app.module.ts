@@ -26,6 +26,8 @@ import { UserDirectory } from './users/user-directory';
 
 export const SERVICE = 'groups-service';
 export const config = loadConfig(GroupsServiceConfig);
+/** Bulk member writes carry up to 10,000 users. */
+export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
 
 @Module({
   imports: [

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
 import { bootstrapService } from '@groups-sync/observability';
-import { AppModule, config } from './app.module';
+import { AppModule, config, HTTP_OPTIONS } from './app.module';
 
-void bootstrapService(AppModule, { title: 'groups-service', port: config.PORT, host: config.HOST, openApi: true, jsonBodyLimit: '5mb' });
+void bootstrapService(AppModule, { title: 'groups-service', port: config.PORT, host: config.HOST, openApi: true, ...HTTP_OPTIONS });

@@ -15,13 +15,18 @@ export interface BootstrapOptions {
   jsonBodyLimit?: string;
 }
 
+/** Body limits, strict validation and the one error body: shared by the services and their in-process tests. */
+export function configureHttp(app: INestApplication, options: Pick<BootstrapOptions, 'jsonBodyLimit'> = {}): void {
+  if (options.jsonBodyLimit) (app as NestExpressApplication).useBodyParser('json', { limit: options.jsonBodyLimit });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalFilters(new DomainExceptionFilter());
+}
+
 /** Common start-up: pino logger, strict validation, OpenAPI, graceful shutdown on SIGTERM/SIGINT. */
 export async function bootstrapService(module: unknown, options: BootstrapOptions): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(module as never, { bufferLogs: true });
-  if (options.jsonBodyLimit) app.useBodyParser('json', { limit: options.jsonBodyLimit });
   app.useLogger(app.get(Logger));
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  app.useGlobalFilters(new DomainExceptionFilter());
+  configureHttp(app, options);
   app.enableShutdownHooks();
   if (options.openApi) {
     const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle(options.title).setVersion('1').addBearerAuth().build());

@@ -32,6 +32,14 @@ export class DomainExceptionFilter implements ExceptionFilter {
       res.status(status).json({ code, message: messages.join('; '), details: status === 400 ? { errors: messages } : {} });
       return;
     }
+    // body-parser and multer raise http-errors (a 4xx `status`, e.g. 413 for a body over the limit)
+    // before any handler runs: the client's fault, so the client's status.
+    const clientError = exception as { status?: unknown; type?: unknown; code?: unknown; message?: unknown };
+    if (typeof clientError?.status === 'number' && clientError.status >= 400 && clientError.status < 500) {
+      const code = String(clientError.type ?? clientError.code ?? 'bad request').toUpperCase().replace(/\W+/g, '_');
+      res.status(clientError.status).json({ code, message: String(clientError.message ?? 'bad request'), details: {} });
+      return;
+    }
     this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
     res.status(500).json({ code: 'INTERNAL_ERROR', message: 'unexpected error; see the service log', details: {} });
   }

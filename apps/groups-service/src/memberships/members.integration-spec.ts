@@ -56,6 +56,13 @@ describe('members by id, username, email and CSV, resolved through the LMS accou
     expect(again.body.results).toEqual([{ user_id: ana.user_id, username: 'ana', result: 'already_member' }]);
   });
 
+  it('answers 413, not 500, to a body over the limit', async () => {
+    const g = await group();
+    const res = await api().post(`${API}/groups/${g.id}/members`).set('content-type', 'application/json')
+      .send(JSON.stringify({ members: [{ username: 'x'.repeat(6 * 1024 * 1024) }] }));
+    expect([res.status, res.body.code]).toEqual([413, 'ENTITY_TOO_LARGE']);
+  });
+
   it('refuses a member entry that names nobody, or has unknown fields, with field errors', async () => {
     const g = await group();
     const empty = await api().post(`${API}/groups/${g.id}/members`).send({ members: [{}] });

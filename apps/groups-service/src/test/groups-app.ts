@@ -1,7 +1,7 @@
-import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { DomainExceptionFilter } from '@groups-sync/observability';
+import { configureHttp } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
 import { globalStaffClaims } from '../auth/testing/lms-claims';
@@ -36,10 +36,9 @@ export async function startGroupsApp(portOffset = 0): Promise<GroupsApp> {
     DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`, LOG_LEVEL: 'warn', LMS_BASE_URL: lms.url,
     JWT_PUBLIC_KEY: minter.publicKeyPem, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience,
   });
-  const { AppModule } = await import('../app.module');
+  const { AppModule, HTTP_OPTIONS } = await import('../app.module');
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  app.useGlobalFilters(new DomainExceptionFilter());
+  configureHttp(app, HTTP_OPTIONS);
   await app.init();
   const dataSource = app.get(DataSource);
   return {
