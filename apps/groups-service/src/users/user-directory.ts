@@ -40,20 +40,27 @@ export class UserDirectory {
       }
     }
 
-    const fetched = await this.fromLms(
-      names.filter((n) => !known.byName.has(n)), emails.filter((e) => !known.byEmail.has(e)), ids.filter((id) => !known.byId.has(id)));
-    await this.remember(fetched);
+    // Bulk lookups first; the by-id lookup (one call per id) only for ids they did not turn up.
+    const missingNames = names.filter((n) => !known.byName.has(n));
+    const missingEmails = emails.filter((e) => !known.byEmail.has(e));
+    const fetched = await this.fromLms(async () => [
+      ...(missingNames.length ? await this.lms.byUsernames(missingNames) : []),
+      ...(missingEmails.length ? await this.lms.byEmails(missingEmails) : []),
+    ]);
     for (const a of fetched) known.add(a);
+    const missingIds = ids.filter((id) => !known.byId.has(id));
+    if (missingIds.length) {
+      const byId = await this.fromLms(() => this.lms.byIds(missingIds));
+      for (const a of byId) known.add(a);
+      fetched.push(...byId);
+    }
+    await this.remember(fetched);
     return lookups.map((l) => known.match(l));
   }
 
-  private async fromLms(names: string[], emails: string[], ids: number[]): Promise<LmsAccount[]> {
+  private async fromLms(lookup: () => Promise<LmsAccount[]>): Promise<LmsAccount[]> {
     try {
-      return [
-        ...(names.length ? await this.lms.byUsernames(names) : []),
-        ...(emails.length ? await this.lms.byEmails(emails) : []),
-        ...(ids.length ? await this.lms.byIds(ids) : []),
-      ];
+      return await lookup();
     } catch (error) {
       if (error instanceof LmsUnavailableError || error instanceof LmsRejectedError) {
         throw new DomainException('USER_DIRECTORY_UNAVAILABLE', 'unavailable', 'the LMS accounts API could not resolve these users; try again shortly', { reason: error.message });
