@@ -103,7 +103,7 @@ describe('cohort sync, both ways, with the services as processes', () => {
     await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['eli']));
 
     const res = await system.groups('DELETE', `/groups/${groupId}/members/${userId}`);
-    expect(res.body).toEqual({ user_id: userId, result: 'removed' });
+    expect(res.body).toEqual({ user_id: userId, username: 'eli', result: 'removed' });
     await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual([]));
     // The add's echo confirmed its pending write; the removal (never echoed) left none.
     await expectEventually(async () => {
