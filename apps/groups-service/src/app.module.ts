@@ -7,6 +7,9 @@ import { AuditEvent } from './audit/audit-event.entity';
 import { AuditService } from './audit/audit.service';
 import { AuthModule } from './auth/auth.module';
 import { GroupAccess } from './auth/group-access';
+import { EvaluationChunk } from './evaluations/evaluation-chunk.entity';
+import { EvaluationRuns } from './evaluations/evaluation-runs.service';
+import { EvaluationSnapshotsConsumer } from './evaluations/evaluation-snapshots.consumer';
 import { GroupsServiceConfig } from './groups-service.config';
 import { Criterion } from './groups/criterion.entity';
 import { GroupsController } from './groups/groups.controller';
@@ -20,6 +23,7 @@ import { UserGroupsController } from './memberships/user-groups.controller';
 import { GroupCollections1763800000100 } from './migrations/1763800000100-group-collections.migration';
 import { UserGroups1763700000100 } from './migrations/1763700000100-user-groups.migration';
 import { UserAccounts1763900000100 } from './migrations/1763900000100-user-accounts.migration';
+import { EvaluationChunks1763900000200 } from './migrations/1763900000200-evaluation-chunks.migration';
 import { LmsAccountsClient } from './users/lms-accounts.client';
 import { UserAccount } from './users/user-account.entity';
 import { UserDirectory } from './users/user-directory';
@@ -35,8 +39,8 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
     databaseModule({
       url: config.MYSQL_URL,
       database: config.DB_NAME,
-      entities: [UserGroup, Criterion, Membership, AuditEvent, UserAccount, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100],
+      entities: [UserGroup, Criterion, Membership, AuditEvent, UserAccount, EvaluationChunk, OutboxMessage, InboxEntry],
+      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),
@@ -44,7 +48,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
   controllers: [GroupsController, MembersController, UserGroupsController],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
-    GroupsService, UserDirectory, LmsAccountsClient, MembershipsService, AuditService, GroupAccess, LegacyCommandsConsumer],
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipsService, AuditService, GroupAccess, LegacyCommandsConsumer, EvaluationRuns, EvaluationSnapshotsConsumer],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

@@ -42,6 +42,20 @@ export interface UserGroupRefreshRequestedData {
   refresh: { group_id: string; requested_by: string | null; trigger: 'user' | 'scheduled' | 'event'; occurred_at: string };
 }
 
+export interface UserGroupRefreshCompletedData {
+  refresh: {
+    group_id: string; run_id: string; trigger: 'user' | 'scheduled' | 'event'; requested_by: string | null;
+    added: number; removed: number; member_count: number; completed_at: string;
+  };
+}
+
+export interface EvaluationSnapshotData {
+  snapshot: {
+    run_id: string; group_id: string; chunk: number; chunks: number; members: Array<{ user_id: number; username: string }>;
+    trigger: 'user' | 'scheduled' | 'event'; requested_by: string | null; evaluated_at: string;
+  };
+}
+
 export interface LegacyMembershipObservedData {
   observation: {
     group_id: string; course_key: string; user_id: number; username: string; action: MembershipAction;
@@ -70,6 +84,8 @@ export interface EventDataMap {
   [EventType.UserGroupMembershipChanged]: UserGroupMembershipChangedData;
   [EventType.UserGroupLegacyLinkChanged]: UserGroupLegacyLinkChangedData;
   [EventType.UserGroupRefreshRequested]: UserGroupRefreshRequestedData;
+  [EventType.UserGroupRefreshCompleted]: UserGroupRefreshCompletedData;
   [EventType.LegacyMembershipObserved]: LegacyMembershipObservedData;
   [EventType.LegacySyncCompleted]: LegacySyncCompletedData;
+  [EventType.EvaluationSnapshot]: EvaluationSnapshotData;
 }

@@ -13,9 +13,11 @@ export enum EventType {
   UserGroupMembershipChanged = 'org.openedx.learning.user_group.membership.changed.v1',
   UserGroupLegacyLinkChanged = 'org.openedx.learning.user_group.legacy_link.changed.v1',
   UserGroupRefreshRequested = 'org.openedx.learning.user_group.refresh.requested.v1',
+  UserGroupRefreshCompleted = 'org.openedx.learning.user_group.refresh.completed.v1',
 
   LegacyMembershipObserved = 'org.openedx.learning.user_group.legacy_membership.observed.v1',
   LegacySyncCompleted = 'org.openedx.learning.user_group.legacy_sync.completed.v1',
+  EvaluationSnapshot = 'org.openedx.learning.user_group.evaluation.snapshot.v1',
 }
 
 export interface EventTypeSpec {
@@ -38,8 +40,10 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   [EventType.UserGroupMembershipChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'membership.group_id', source: 'groups-service' },
   [EventType.UserGroupLegacyLinkChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'legacy_link.group_id', source: 'groups-service' },
   [EventType.UserGroupRefreshRequested]: { topic: Topic.UserGroupLifecycle, keyField: 'refresh.group_id', source: 'groups-service' },
+  [EventType.UserGroupRefreshCompleted]: { topic: Topic.UserGroupLifecycle, keyField: 'refresh.group_id', source: 'groups-service' },
   [EventType.LegacyMembershipObserved]: { topic: Topic.UserGroupLegacyCommands, keyField: 'observation.group_id', source: 'legacy-sync-service' },
   [EventType.LegacySyncCompleted]: { topic: Topic.UserGroupLegacyCommands, keyField: 'sync_result.group_id', source: 'legacy-sync-service' },
+  [EventType.EvaluationSnapshot]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'snapshot.group_id', source: 'evaluator-service' },
 };
 
 export function isEventType(value: string): value is EventType {

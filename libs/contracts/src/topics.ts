@@ -13,11 +13,14 @@ export enum Topic {
   UserGroupLifecycle = 'user-groups-lifecycle',
   /** legacy-sync-service → groups-service: observed legacy memberships and sync results. */
   UserGroupLegacyCommands = 'user-groups-legacy-commands',
+  /** evaluator-service → groups-service: dynamic groups' evaluated member sets, in chunks. */
+  UserGroupEvaluationCommands = 'user-groups-evaluation-commands',
 }
 
 /** Consumer groups, one per consuming capability. Each owns a dead-letter and a retry topic. */
 export enum ConsumerGroup {
   GroupsLegacyCommands = 'groups-service.legacy-commands',
+  GroupsEvaluationCommands = 'groups-service.evaluation-commands',
   LegacySyncUserGroups = 'legacy-sync-service.user-groups',
   LegacySyncLmsEvents = 'legacy-sync-service.lms-events',
 }

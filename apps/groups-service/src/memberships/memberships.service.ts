@@ -165,6 +165,25 @@ export class MembershipsService {
     return (await this.deactivate(manager, group, obs.user_id, ctx, null)) === 'removed' ? 'applied' : 'unchanged';
   }
 
+  /**
+   * Makes a dynamic group's active members exactly `desired`, an evaluation's result. Joins and
+   * leaves are ordinary membership changes (audit rows, events) with the context's origin; members
+   * who stay are not touched, so an unchanged result publishes nothing.
+   */
+  async applySnapshot(manager: EntityManager, group: UserGroup, desired: UserRef[], ctx: ChangeContext): Promise<{ added: number; removed: number; memberCount: number }> {
+    const wanted = dedupe(desired);
+    const wantedIds = new Set(wanted.map((u) => u.user_id));
+    const current: Array<{ user_id: string }> = await manager.query('SELECT user_id FROM membership WHERE group_id = ? AND active = 1 FOR UPDATE', [group.id]);
+    const currentIds = new Set(current.map((r) => Number(r.user_id)));
+    const joining = wanted.filter((u) => !currentIds.has(u.user_id));
+    const results = joining.length ? await this.activateMany(manager, group, joining, ctx) : [];
+    let removed = 0;
+    for (const userId of currentIds) {
+      if (!wantedIds.has(userId) && (await this.deactivate(manager, group, userId, ctx, null)) === 'removed') removed++;
+    }
+    return { added: results.filter((r) => r.result === 'added').length, removed, memberCount: wanted.length };
+  }
+
   /** legacy-sync's answer for one membership write or for a group's link. */
   async applySyncResult(manager: EntityManager, data: LegacySyncCompletedData, ctx: ChangeContext): Promise<void> {
     const r = data.sync_result;

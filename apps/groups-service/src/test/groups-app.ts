@@ -17,6 +17,8 @@ export interface GroupsApp {
   /** Accounts in the LMS (its emulator), which the user directory resolves. */
   lmsUsers: (usernames: string[]) => Promise<LmsUser[]>;
   lms: ServiceProcess;
+  /** This app's EVENT_BUS_TOPIC_PREFIX. */
+  topicPrefix: string;
   stop: () => Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startGroupsApp(portOffset = 0): Promise<GroupsApp> {
     minter,
     staffToken: await minter.mint(globalStaffClaims()),
     lms,
+    topicPrefix: `it-${suffix}`,
     lmsUsers: async (usernames) => {
       const res = await http('POST', `${lms.url}/emulator/users`, { users: usernames.map((username) => ({ username })) });
       if (res.status !== 201) throw new Error(`emulator users: ${res.status} ${JSON.stringify(res.body)}`);

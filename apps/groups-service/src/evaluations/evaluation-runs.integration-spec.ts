@@ -1,0 +1,123 @@
+import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import {
+  ConfluentSchemaRegistry, ConsumerGroup, deadLetterTopic, EvaluationSnapshotData, EventCodec, EventType, fullTopicName, newEventMetadata,
+} from '@groups-sync/contracts';
+import { createKafka, DeadLetterHeader, MessageProducer, TopicReader } from '@groups-sync/messaging';
+import { expectConsistently, expectEventually, stackEnv } from '@groups-sync/testing';
+import { GroupsApp, startGroupsApp } from '../test/groups-app';
+
+const API = '/api/user-groups/v1';
+const COURSE = 'course-v1:TestX+Eval+2026';
+
+describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
+  let app: INestApplication;
+  let db: DataSource;
+  let stop: () => Promise<void>;
+  let staffToken: string;
+  let prefix: string;
+  let producer: MessageProducer;
+  let codec: EventCodec;
+  const kafka = createKafka({ clientId: 'it-evaluator', brokers: stackEnv().KAFKA_BROKERS.split(',') });
+  const api = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
+  let n = 0;
+  const dynamicGroup = async () => (await api().post(`${API}/groups`).send({
+    scope_type: 'course', scope_key: COURSE, kind: 'dynamic', name: `Dynamic ${++n}`, criteria: [{ type: 'is_staff', value: false }],
+  })).body as { id: string };
+
+  beforeAll(async () => {
+    ({ app, dataSource: db, stop, staffToken, topicPrefix: prefix } = await startGroupsApp(7) as GroupsApp);
+    producer = new MessageProducer(kafka);
+    codec = new EventCodec(new ConfluentSchemaRegistry(stackEnv().SCHEMA_REGISTRY_URL), prefix);
+  }, 90_000);
+  afterAll(async () => {
+    await producer.disconnect();
+    await stop();
+  });
+
+  const users = (...ids: number[]) => ids.map((id) => ({ user_id: id, username: `u${id}` }));
+  async function send(snapshot: Partial<EvaluationSnapshotData['snapshot']> & { group_id: string }) {
+    const data = { snapshot: { run_id: randomUUID(), chunk: 0, chunks: 1, members: [], trigger: 'scheduled', requested_by: null, evaluated_at: new Date().toISOString(), ...snapshot } } as EvaluationSnapshotData;
+    await producer.send([await codec.encode(EventType.EvaluationSnapshot, data, newEventMetadata(EventType.EvaluationSnapshot, 'evaluator-service'))]);
+    return data.snapshot;
+  }
+  const active = async (groupId: string) =>
+    (await db.query('SELECT user_id FROM membership WHERE group_id = ? AND active = 1 ORDER BY user_id', [groupId])).map((r: { user_id: string }) => Number(r.user_id));
+  /** Audit rows, with details parsed (MariaDB's JSON is text on the wire). */
+  const audit = async (groupId: string, action: string) =>
+    (await db.query('SELECT actor, `trigger`, details FROM audit_event WHERE group_id = ? AND action = ? ORDER BY id', [groupId, action]))
+      .map((r: { details: unknown }) => ({ ...r, details: typeof r.details === 'string' ? JSON.parse(r.details) : r.details }));
+  const outbox = async (groupId: string, type: EventType) => Number((await db.query('SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND event_type = ?', [groupId, type]))[0].n);
+
+  it('applies a run only when all its chunks are in, then publishes refresh completed', async () => {
+    const g = await dynamicGroup();
+    const run = randomUUID();
+    const at = new Date().toISOString();
+    await send({ group_id: g.id, run_id: run, chunk: 1, chunks: 2, members: users(3, 4), evaluated_at: at, trigger: 'user', requested_by: 'staff' });
+    await expectConsistently(async () => expect(await active(g.id)).toEqual([]), { durationMs: 1500 });
+    await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 2, members: users(1, 2), evaluated_at: at, trigger: 'user', requested_by: 'staff' });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([1, 2, 3, 4]));
+
+    const [done] = await audit(g.id, 'refresh_completed');
+    expect(done).toMatchObject({ actor: 'staff', trigger: 'user', details: expect.objectContaining({ run_id: run, added: 4, removed: 0, member_count: 4 }) });
+    expect(await outbox(g.id, EventType.UserGroupRefreshCompleted)).toBe(1);
+    const origins = await db.query('SELECT DISTINCT origin FROM membership WHERE group_id = ?', [g.id]);
+    expect(origins).toEqual([{ origin: 'criteria' }]);
+    const view = (await api().get(`${API}/groups/${g.id}`)).body;
+    expect([view.last_refreshed_at, view.is_stale]).toEqual([at, false]);
+    expect(Number((await db.query('SELECT COUNT(*) AS n FROM evaluation_chunk WHERE run_id = ?', [run]))[0].n)).toBe(0);
+  });
+
+  it('applies only the difference; an unchanged result changes no membership', async () => {
+    const g = await dynamicGroup();
+    await send({ group_id: g.id, members: users(1, 2, 3) });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([1, 2, 3]));
+    await send({ group_id: g.id, members: users(2, 3, 5) });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([2, 3, 5]));
+    expect((await audit(g.id, 'refresh_completed')).map((a: { details: { added: number; removed: number } }) => [a.details.added, a.details.removed])).toEqual([[3, 0], [1, 1]]);
+    const membershipEvents = await outbox(g.id, EventType.UserGroupMembershipChanged);
+    expect(membershipEvents).toBe(5);
+
+    await send({ group_id: g.id, members: users(5, 3, 2) });
+    await expectEventually(async () => expect(await audit(g.id, 'refresh_completed')).toHaveLength(3));
+    expect(await outbox(g.id, EventType.UserGroupMembershipChanged)).toBe(membershipEvents);
+  });
+
+  it('discards a run older than the one applied, and runs for frozen or manual groups, saying why', async () => {
+    const g = await dynamicGroup();
+    await send({ group_id: g.id, members: users(1) });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([1]));
+    await send({ group_id: g.id, members: users(9), evaluated_at: new Date(Date.now() - 3_600_000).toISOString() });
+    await expectEventually(async () => expect((await audit(g.id, 'refresh_discarded'))[0]?.details.reason).toBe('a newer evaluation was applied already'));
+    expect(await active(g.id)).toEqual([1]);
+
+    const manual = (await api().post(`${API}/groups`).send({ scope_type: 'course', scope_key: COURSE, kind: 'manual', name: `Manual ${++n}` })).body;
+    await send({ group_id: manual.id, members: users(1) });
+    await expectEventually(async () => expect((await audit(manual.id, 'refresh_discarded'))[0]?.details.reason).toBe('the group is manual, not dynamic'));
+    expect(await active(manual.id)).toEqual([]);
+
+    const frozen = await dynamicGroup();
+    const etag = (await api().get(`${API}/groups/${frozen.id}`)).headers.etag;
+    expect((await api().patch(`${API}/groups/${frozen.id}`).set('If-Match', etag).send({ frozen: true })).status).toBe(200);
+    await send({ group_id: frozen.id, members: users(1) });
+    await expectEventually(async () => expect((await audit(frozen.id, 'refresh_discarded'))[0]?.details.reason).toBe('the group is frozen'));
+    expect(await active(frozen.id)).toEqual([]);
+  });
+
+  it('dead-letters a malformed snapshot with the reason and goes on with the next', async () => {
+    const g = await dynamicGroup();
+    const dlq = new TopicReader(kafka, [fullTopicName(deadLetterTopic(ConsumerGroup.GroupsEvaluationCommands), prefix)]);
+    await dlq.start();
+    try {
+      await send({ group_id: g.id, chunk: 3, chunks: 2, members: users(1) });
+      await send({ group_id: g.id, members: users(7) });
+      await expectEventually(async () => expect(await active(g.id)).toEqual([7]));
+      await expectEventually(() => expect(dlq.messages.map((m) => [m.headers[DeadLetterHeader.Reason], m.headers[DeadLetterHeader.ErrorMessage]]))
+        .toEqual([['INVALID_DATA', 'chunk 3 is outside 0..1']]));
+    } finally {
+      await dlq.stop();
+    }
+  });
+});

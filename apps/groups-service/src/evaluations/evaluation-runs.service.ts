@@ -1,0 +1,66 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager, LessThanOrEqual } from 'typeorm';
+import { EvaluationSnapshotData, EventType, toCeTime } from '@groups-sync/contracts';
+import { OutboxWriter } from '@groups-sync/messaging';
+import { appendAudit } from '../audit/audit.writer';
+import { ChangeContext } from '../audit/change-context';
+import { Criterion } from '../groups/criterion.entity';
+import { UserGroup } from '../groups/user-group.entity';
+import { MembershipsService } from '../memberships/memberships.service';
+import { EvaluationChunk } from './evaluation-chunk.entity';
+
+export type ChunkOutcome = 'waiting' | 'applied' | 'discarded';
+
+/**
+ * Collects an evaluation run's chunks and, when the last one is in, applies the whole member set
+ * to the dynamic group in one transaction: joins and leaves with origin `criteria`, the group's
+ * last_refreshed_at, a `refresh_completed` audit row and event. A run older than the group's last
+ * applied one, or for a group that is no longer dynamic, enabled and unfrozen, is discarded with
+ * the reason in the history.
+ */
+@Injectable()
+export class EvaluationRuns {
+  private readonly logger = new Logger(EvaluationRuns.name);
+
+  constructor(private readonly memberships: MembershipsService, private readonly outbox: OutboxWriter) {}
+
+  async receive(manager: EntityManager, data: EvaluationSnapshotData, ctx: ChangeContext): Promise<ChunkOutcome> {
+    const s = data.snapshot;
+    const evaluatedAt = new Date(s.evaluated_at);
+    await manager.createQueryBuilder().insert().into(EvaluationChunk).orIgnore().values({
+      runId: s.run_id, chunk: s.chunk, groupId: s.group_id, chunks: s.chunks, members: s.members, evaluatedAt, receivedAt: ctx.at,
+    }).execute();
+    // Lock the group first, so that two runs' last chunks do not apply side by side.
+    const group = await manager.findOne(UserGroup, { where: { id: s.group_id }, lock: { mode: 'pessimistic_write' } });
+    if (group) group.criteria = await manager.find(Criterion, { where: { groupId: group.id } });
+    const received = await manager.count(EvaluationChunk, { where: { runId: s.run_id } });
+    if (received < s.chunks) return 'waiting';
+
+    const chunks = await manager.find(EvaluationChunk, { where: { runId: s.run_id }, order: { chunk: 'ASC' } });
+    // This run and any older, unfinished ones of the same group are done with.
+    await manager.delete(EvaluationChunk, { runId: s.run_id });
+    await manager.delete(EvaluationChunk, { groupId: s.group_id, evaluatedAt: LessThanOrEqual(evaluatedAt) });
+    const refresh = { group_id: s.group_id, run_id: s.run_id, trigger: s.trigger, requested_by: s.requested_by };
+
+    const reason = !group || group.deletedAt ? 'the group no longer exists'
+      : group.kind !== 'dynamic' ? `the group is ${group.kind}, not dynamic`
+        : !group.enabled ? 'the group is disabled'
+          : group.frozen ? 'the group is frozen'
+            : group.lastRefreshedAt && group.lastRefreshedAt.getTime() >= evaluatedAt.getTime() ? 'a newer evaluation was applied already'
+              : null;
+    if (reason) {
+      this.logger.log(`evaluation run ${s.run_id} for group ${s.group_id} discarded: ${reason}`);
+      if (group) await appendAudit(manager, ctx, group.id, 'refresh_discarded', { ...refresh, reason });
+      return 'discarded';
+    }
+
+    const desired = chunks.flatMap((c) => c.members);
+    const { added, removed, memberCount } = await this.memberships.applySnapshot(manager, group!, desired, ctx);
+    await manager.update(UserGroup, { id: group!.id }, { lastRefreshedAt: evaluatedAt });
+    await appendAudit(manager, ctx, group!.id, 'refresh_completed', { ...refresh, added, removed, member_count: memberCount });
+    await this.outbox.append(manager, EventType.UserGroupRefreshCompleted, {
+      refresh: { ...refresh, added, removed, member_count: memberCount, completed_at: toCeTime(ctx.at) },
+    }, ctx);
+    return 'applied';
+  }
+}

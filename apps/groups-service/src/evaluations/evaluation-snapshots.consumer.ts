@@ -1,0 +1,46 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
+import { EventConsumers, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
+import { ChangeContext } from '../audit/change-context';
+import { EvaluationRuns } from './evaluation-runs.service';
+
+const MAX_CHUNKS = 10_000;
+const TRIGGERS = ['user', 'scheduled', 'event'];
+
+/** Dynamic groups' member sets as evaluator-service computed them, a chunk per message. */
+@Injectable()
+export class EvaluationSnapshotsConsumer implements OnModuleInit {
+  private readonly inbox: Inbox;
+
+  constructor(private readonly consumers: EventConsumers, private readonly runs: EvaluationRuns, private readonly relay: OutboxRelay, dataSource: DataSource) {
+    this.inbox = new Inbox(dataSource, ConsumerGroup.GroupsEvaluationCommands);
+  }
+
+  onModuleInit(): void {
+    this.consumers.register({
+      group: ConsumerGroup.GroupsEvaluationCommands,
+      topics: [Topic.UserGroupEvaluationCommands],
+      handlers: { [EventType.EvaluationSnapshot]: (event) => this.onSnapshot(event) },
+    });
+  }
+
+  private async onSnapshot(event: DecodedEvent<EventType.EvaluationSnapshot>): Promise<void> {
+    const s = event.data.snapshot;
+    const problem = !s.run_id || s.run_id.length > 64 ? 'run_id must be 1 to 64 characters'
+      : !/^[0-9a-f-]{36}$/i.test(s.group_id) ? `group_id "${s.group_id}" is not a uuid`
+        : !(s.chunks >= 1 && s.chunks <= MAX_CHUNKS) ? `chunks must be 1 to ${MAX_CHUNKS}`
+          : !(s.chunk >= 0 && s.chunk < s.chunks) ? `chunk ${s.chunk} is outside 0..${s.chunks - 1}`
+            : Number.isNaN(new Date(s.evaluated_at).getTime()) ? `evaluated_at "${s.evaluated_at}" is not a time`
+              : !TRIGGERS.includes(s.trigger) ? `trigger "${s.trigger}" is not one of ${TRIGGERS.join(', ')}`
+                : s.members.find((m) => !(m.user_id >= 1) || !m.username) ? 'every member needs a positive user_id and a username'
+                  : null;
+    if (problem) throw new PoisonMessageError('INVALID_DATA', problem);
+    const ctx: ChangeContext = {
+      actor: s.requested_by ?? event.metadata.source, trigger: s.trigger, origin: 'criteria', at: new Date(),
+      correlationId: event.metadata.correlationId, causationId: event.metadata.id,
+    };
+    await this.inbox.process(event, (manager) => this.runs.receive(manager, event.data, ctx).then(() => undefined));
+    this.relay.notify();
+  }
+}
