@@ -69,6 +69,8 @@ export interface LegacySyncCompletedData {
   sync_result: {
     group_id: string; user_id: number | null; status: LegacySyncStatus; error: string | null;
     legacy_type: LegacyType; legacy_id: string | null; occurred_at: string;
+    /** The occurred_at of the membership change answered (null for a link result). */
+    change_occurred_at: string | null;
   };
 }
 

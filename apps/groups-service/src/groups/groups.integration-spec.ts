@@ -275,6 +275,28 @@ describe('groups-service on a real database', () => {
       expect(await active()).toEqual([b.id]);
     });
 
+    it('ignores a sync result that answers an older change than the membership\'s latest', async () => {
+      const { body: group } = await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 31 } }] });
+      const u = await user('answered');
+      await api().post(`${API}/groups/${group.id}/members`).send({ members: [u] });
+      const [{ changed_at: addedAt }] = await db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [group.id, u.user_id]);
+      await api().post(`${API}/groups/${group.id}/members/remove`).send({ members: [{ user_id: u.user_id }] });
+      await api().post(`${API}/groups/${group.id}/members`).send({ members: [u] });
+      const memberships = app.get(MembershipsService);
+      const answer = (changeAt: Date) => db.transaction((manager) => memberships.applySyncResult(manager, {
+        sync_result: {
+          group_id: group.id, user_id: u.user_id, status: 'rejected', error: 'LMS does not know user', legacy_type: 'cohort', legacy_id: '31',
+          occurred_at: new Date().toISOString(), change_occurred_at: changeAt.toISOString(),
+        },
+      }, { actor: 'legacy-sync-service', trigger: 'legacy', origin: 'legacy', at: new Date() }));
+      const state = async () => (await db.query('SELECT active, sync_state, changed_at FROM membership WHERE group_id = ? AND user_id = ?', [group.id, u.user_id]))[0];
+
+      await answer(addedAt); // the first add's answer, late: the re-add is newer
+      expect(await state()).toMatchObject({ active: 1, sync_state: 'pending' });
+      await answer((await state()).changed_at); // the re-add's own answer applies
+      expect(await state()).toMatchObject({ active: 0, sync_state: 'rejected' });
+    });
+
     it('answers every group a user is in, across scopes', async () => {
       const a = await create({});
       const b = await create({ scope_type: 'instance' });

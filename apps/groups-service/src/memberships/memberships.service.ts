@@ -197,6 +197,11 @@ export class MembershipsService {
     }
     const membership = await manager.findOne(Membership, { where: { groupId: r.group_id, userId: r.user_id }, lock: { mode: 'pessimistic_write' } });
     if (!membership) return;
+    // The answer to an older change: the membership changed since, and that change gets its own answer.
+    if (r.change_occurred_at && membership.changedAt.getTime() > new Date(r.change_occurred_at).getTime()) {
+      this.logger.log(`sync result for group ${r.group_id} user ${r.user_id} answers an older change; ignored`);
+      return;
+    }
     if (r.status === 'synced') {
       if (membership.syncState !== 'synced' || membership.syncError) await manager.update(Membership, { id: membership.id }, { syncState: 'synced', syncError: null });
       return;

@@ -112,7 +112,7 @@ export class UserGroupEventsConsumer implements OnModuleInit {
     }
     if (!link.legacyId) {
       await this.record(event, (manager) => this.outbox.append(manager, EventType.LegacySyncCompleted, {
-        sync_result: this.result(m.group_id, m.user_id, 'rejected', `the group's cohort is not linked: ${link.lastError ?? 'unknown reason'}`, null),
+        sync_result: this.result(m.group_id, m.user_id, 'rejected', `the group's cohort is not linked: ${link.lastError ?? 'unknown reason'}`, null, m.occurred_at),
       }));
       return;
     }
@@ -128,11 +128,11 @@ export class UserGroupEventsConsumer implements OnModuleInit {
         const refused = [...res.unknown, ...res.invalid, ...res.preassigned];
         echoExpected = res.added.length + res.changed.length > 0; // only an add or a move emits COHORT_MEMBERSHIP_CHANGED
         result = refused.length
-          ? this.result(m.group_id, m.user_id, 'rejected', `LMS does not know user "${m.username}"`, link.legacyId)
-          : this.result(m.group_id, m.user_id, 'synced', null, link.legacyId);
+          ? this.result(m.group_id, m.user_id, 'rejected', `LMS does not know user "${m.username}"`, link.legacyId, m.occurred_at)
+          : this.result(m.group_id, m.user_id, 'synced', null, link.legacyId, m.occurred_at);
       } else {
         await this.lms.removeUser(link.courseKey, cohortId, m.username);
-        result = this.result(m.group_id, m.user_id, 'synced', null, link.legacyId);
+        result = this.result(m.group_id, m.user_id, 'synced', null, link.legacyId, m.occurred_at);
       }
     } catch (error) {
       if (!(error instanceof LmsRejectedError)) {
@@ -142,7 +142,7 @@ export class UserGroupEventsConsumer implements OnModuleInit {
       }
       // Removing someone who is not (or no longer) in the cohort leaves the state we wanted.
       const alreadyGone = m.action === 'removed' && error.errorCode === 'user-not-in-cohort';
-      result = this.result(m.group_id, m.user_id, alreadyGone ? 'synced' : 'rejected', alreadyGone ? null : error.message, link.legacyId);
+      result = this.result(m.group_id, m.user_id, alreadyGone ? 'synced' : 'rejected', alreadyGone ? null : error.message, link.legacyId, m.occurred_at);
     }
     // A pending write with no echo to come would swallow a genuine LMS change for this user.
     if (pendingId && !echoExpected) await this.dataSource.getRepository(PendingLmsWrite).delete({ id: pendingId });
@@ -164,7 +164,9 @@ export class UserGroupEventsConsumer implements OnModuleInit {
     this.relay.notify();
   }
 
-  private result(groupId: string, userId: number | null, status: SyncResult['status'], error: string | null, legacyId: string | null): SyncResult {
-    return { group_id: groupId, user_id: userId, status, error, legacy_type: 'cohort', legacy_id: legacyId, occurred_at: toCeTime(new Date()) };
+  private result(
+    groupId: string, userId: number | null, status: SyncResult['status'], error: string | null, legacyId: string | null, changeOccurredAt: string | null = null,
+  ): SyncResult {
+    return { group_id: groupId, user_id: userId, status, error, legacy_type: 'cohort', legacy_id: legacyId, occurred_at: toCeTime(new Date()), change_occurred_at: changeOccurredAt };
   }
 }
