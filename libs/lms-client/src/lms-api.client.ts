@@ -31,7 +31,7 @@ export class LmsApiClient {
       const text = await res.text();
       if (res.status >= 500 || res.status === 429) {
         apiErrors.inc({ kind: 'unavailable' });
-        throw new LmsUnavailableError(`LMS ${method} ${path}: ${res.status}`);
+        throw new LmsUnavailableError(`LMS ${method} ${path}: ${res.status}`, res.status !== 500);
       }
       if (res.status >= 400) {
         apiErrors.inc({ kind: 'rejected' });
@@ -58,7 +58,7 @@ export class LmsApiClient {
       });
     } catch (error) {
       apiErrors.inc({ kind: 'unreachable' });
-      throw new LmsUnavailableError(`LMS ${method} ${path}: ${(error as Error).message}`);
+      throw new LmsUnavailableError(`LMS ${method} ${path}: ${(error as Error).message}`, true);
     }
   }
 
@@ -74,10 +74,10 @@ export class LmsApiClient {
       });
     } catch (error) {
       apiErrors.inc({ kind: 'unreachable' });
-      throw new LmsUnavailableError(`LMS token: ${(error as Error).message}`);
+      throw new LmsUnavailableError(`LMS token: ${(error as Error).message}`, true);
     }
-    if (tokenRes.status >= 500) throw new LmsUnavailableError(`LMS token: ${tokenRes.status}`);
-    if (!tokenRes.ok) throw new LmsUnavailableError(`LMS token refused (${tokenRes.status}): check LMS_OAUTH_CLIENT_ID/SECRET`);
+    if (tokenRes.status >= 500) throw new LmsUnavailableError(`LMS token: ${tokenRes.status}`, tokenRes.status !== 500);
+    if (!tokenRes.ok) throw new LmsUnavailableError(`LMS token refused (${tokenRes.status}): check LMS_OAUTH_CLIENT_ID/SECRET`, true);
     const json = (await tokenRes.json()) as { access_token: string; expires_in: number };
     this.token = { value: json.access_token, expiresAt: Date.now() + json.expires_in * 1000 };
     return this.token.value;

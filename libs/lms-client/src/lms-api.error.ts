@@ -1,6 +1,11 @@
-/** The LMS answered 5xx, timed out or could not be reached: worth retrying. */
+/**
+ * The LMS answered 5xx or 429, timed out or could not be reached: worth retrying. When the LMS as a
+ * whole looks down (no connection, a timeout, 502/503/504, 429) the error says so with
+ * `dependencyUnavailable`, and consumers wait for the LMS without spending the message's retry
+ * budget; a plain 500 may be this request's own fault, so it does spend it.
+ */
 export class LmsUnavailableError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly dependencyUnavailable: boolean) {
     super(message);
     this.name = 'LmsUnavailableError';
   }

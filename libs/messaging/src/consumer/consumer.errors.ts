@@ -16,3 +16,27 @@ export class RetryBudgetExceededError extends Error {
     this.name = 'RetryBudgetExceededError';
   }
 }
+
+/**
+ * Thrown (or marked with `dependencyUnavailable: true`) when something the handler needs is down:
+ * the LMS, the database. Such failures do not spend the message's retry budget: the partition waits
+ * for the dependency, in order, instead of dead-lettering every message an outage touches (which
+ * would also break per-key order when the dead letters are replayed).
+ */
+export class DependencyUnavailableError extends Error {
+  readonly dependencyUnavailable = true;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
+/** Connection-level failures of the database driver: the server, not the message, is the problem. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN']);
+
+export function isDependencyUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const e = error as { dependencyUnavailable?: unknown; code?: unknown; driverError?: { code?: unknown } };
+  return e.dependencyUnavailable === true || UNAVAILABLE_CODES.has(String(e.code)) || UNAVAILABLE_CODES.has(String(e.driverError?.code));
+}

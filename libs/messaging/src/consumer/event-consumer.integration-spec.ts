@@ -3,10 +3,10 @@ import {
   allTopicSpecs, ConfluentSchemaRegistry, ConsumerGroup, DecodedEvent, EventCodec, EventType, fullTopicName, deadLetterTopic, newEventMetadata, Topic,
 } from '@groups-sync/contracts';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
-import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
+import { expectConsistently, expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { Kafka } from 'kafkajs';
 import { EventConsumer } from './event-consumer';
-import { PoisonMessageError } from './consumer.errors';
+import { DependencyUnavailableError, PoisonMessageError } from './consumer.errors';
 import { DeadLetterHeader } from './dead-letter';
 import { createKafka, provisionTopics } from '../kafka/kafka-client';
 import { MessageProducer } from '../kafka/message-producer';
@@ -128,6 +128,23 @@ describe('EventConsumer on a real broker', () => {
       expect(byId['budget-4'][DeadLetterHeader.ErrorMessage]).toContain('LMS keeps timing out');
       expect(byId['poison-5']).toMatchObject({ [DeadLetterHeader.Reason]: 'INVALID_DATA', [DeadLetterHeader.Attempts]: '1' });
     });
+  });
+
+  it('waits out an unavailable dependency without spending the retry budget, keeping the partition in order', async () => {
+    const seen: string[] = [];
+    let outage = 6; // twice the budget
+    for (const id of [7, 8]) {
+      await producer.send([await codec.encode(EventType.CohortMembershipChanged, cohortEvent(id), newEventMetadata(EventType.CohortMembershipChanged, 'lms', { id: `outage-${id}` }))]);
+    }
+    await start({
+      [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>, ctx) => {
+        seen.push(`${e.data.cohort.user.id}#${ctx.attempt}`);
+        if (e.data.cohort.user.id === 7 && outage-- > 0) throw new DependencyUnavailableError('LMS unreachable');
+      },
+    }, 3);
+    await expectEventually(() => expect(seen.filter((s) => /^[78]#/.test(s))).toEqual(['7#1', '7#2', '7#3', '7#4', '7#5', '7#6', '7#7', '8#1']));
+    const reader = await readDeadLetters();
+    await expectConsistently(() => expect(reader.messages.map((m) => m.headers.ce_id)).not.toContain('outage-7'), { durationMs: 1500 });
   });
 
   it('applies an event delivered twice (same ce_id) once, through the inbox', async () => {

@@ -7,7 +7,7 @@ import {
 import { headerText } from '../kafka/header-text';
 import { MessageProducer } from '../kafka/message-producer';
 import { metric } from '../metrics';
-import { PoisonMessageError, RetryBudgetExceededError } from './consumer.errors';
+import { isDependencyUnavailable, PoisonMessageError, RetryBudgetExceededError } from './consumer.errors';
 import { deadLetterHeaders } from './dead-letter';
 
 export interface HandlerContext {
@@ -26,7 +26,7 @@ export interface EventConsumerOptions {
   topicPrefix?: string | null;
   topics: Topic[];
   handlers: EventHandlers;
-  /** Attempts for a transiently failing message before it is dead-lettered. */
+  /** Attempts for a failing message before it is dead-lettered. Failures of an unavailable dependency do not count. */
   maxAttempts: number;
   backoffInitialMs?: number;
   backoffMaxMs: number;
@@ -38,6 +38,9 @@ const handled = metric('consumer_messages_total', () => new Counter({
 }));
 const deadLettered = metric('dead_letters_total', () => new Counter({
   name: 'dead_letters_total', help: 'Messages sent to a dead-letter topic', labelNames: ['group', 'reason'],
+}));
+const waiting = metric('consumer_dependency_waits_total', () => new Counter({
+  name: 'consumer_dependency_waits_total', help: 'Retries spent waiting for an unavailable dependency (not counted against a message)', labelNames: ['group'],
 }));
 const duration = metric('consumer_handle_seconds', () => new Histogram({
   name: 'consumer_handle_seconds', help: 'Time to handle one message, retries included', labelNames: ['group'],
@@ -54,8 +57,9 @@ function eventHeaders(headers: IHeaders | undefined): Record<string, string> {
 
 /**
  * Consumes a set of topics for one consumer group and dispatches on `ce_type`.
- * - Transient failures are retried in place with exponential backoff (heartbeating), offset not
- *   committed, so the partition waits rather than skipping.
+ * - Failures are retried in place with exponential backoff (heartbeating), offset not committed, so
+ *   the partition waits rather than skipping. A dependency that is down (DependencyUnavailableError,
+ *   a lost database connection) is waited for without spending the message's budget.
  * - Poison messages (undecodable, unknown type, invalid data) and messages over their retry budget
  *   go to the group's dead-letter topic with the reason in headers; then the offset moves on.
  * - Known types with no handler here (topics carry several types) are skipped.
@@ -125,6 +129,7 @@ export class EventConsumer {
     const endTimer = duration.startTimer({ group: this.options.group });
     let firstFailure: Date | undefined;
     let eventType = 'unknown';
+    let counted = 0; // attempts that spent the budget
     for (let attempt = 1; ; attempt++) {
       try {
         const event = await this.codec.decode(message.value, eventHeaders(message.headers), message.key);
@@ -144,7 +149,9 @@ export class EventConsumer {
         const err = error instanceof Error ? error : new Error(String(error));
         const poisonReason = error instanceof EventCodecError ? error.code : error instanceof PoisonMessageError ? error.reason : undefined;
         if (!poisonReason && this.stopping) throw err; // leave it uncommitted; it is redelivered after restart
-        if (poisonReason || attempt >= this.options.maxAttempts) {
+        const dependencyDown = !poisonReason && isDependencyUnavailable(error);
+        if (!dependencyDown) counted++;
+        if (poisonReason || counted >= this.options.maxAttempts) {
           const reason = poisonReason ?? 'RETRY_BUDGET_EXCEEDED';
           const cause = poisonReason ? err : new RetryBudgetExceededError(attempt, err);
           await this.deadLetter({ topic, partition, message }, cause, reason, attempt, firstFailure);
@@ -152,8 +159,11 @@ export class EventConsumer {
           endTimer();
           return;
         }
-        const delay = Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** (attempt - 1));
-        this.logger.warn(`${eventType} at ${topic}[${partition}]@${message.offset} failed (attempt ${attempt}/${this.options.maxAttempts}), retrying in ${delay} ms: ${err.message}`);
+        if (dependencyDown) waiting.inc({ group: this.options.group });
+        // The backoff grows with every attempt, counted or not, up to its cap.
+        const delay = Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** Math.min(attempt - 1, 20));
+        const budget = dependencyDown ? 'dependency unavailable, not counted' : `${counted}/${this.options.maxAttempts}`;
+        this.logger.warn(`${eventType} at ${topic}[${partition}]@${message.offset} failed (attempt ${attempt}, ${budget}), retrying in ${delay} ms: ${err.message}`);
         await this.pause(delay, heartbeat);
       }
     }
