@@ -44,6 +44,7 @@ export class CohortMembershipConsumer implements OnModuleInit {
     }
     const observedAt = new Date(event.metadata.time);
     if (Number.isNaN(observedAt.getTime())) throw new PoisonMessageError('INVALID_DATA', `ce_time "${event.metadata.time}" is not a time`);
+    if (await this.inbox.seen(event)) return; // a redelivery: no need to ask the LMS for the cohort id again
     const cohortId = await this.directory.idByName(course.course_key, name);
     const link = cohortId === null ? null
       : await this.dataSource.getRepository(LegacyLink).findOneBy({ courseKey: course.course_key, legacyType: 'cohort', legacyId: String(cohortId) });

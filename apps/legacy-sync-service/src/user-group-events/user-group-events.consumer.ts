@@ -36,9 +36,10 @@ export class UserGroupEventsConsumer implements OnModuleInit {
       group: ConsumerGroup.LegacySyncUserGroups,
       topics: [Topic.UserGroupLifecycle],
       handlers: {
-        [EventType.UserGroupCreated]: (e) => this.onGroupCreated(e),
-        [EventType.UserGroupMembershipChanged]: (e) => this.onMembershipChanged(e),
-        [EventType.UserGroupUpdated]: (e) => this.onGroupUpdated(e),
+        // A redelivered event was applied already: skip it before calling the LMS again.
+        [EventType.UserGroupCreated]: async (e) => { if (!(await this.inbox.seen(e))) await this.onGroupCreated(e); },
+        [EventType.UserGroupMembershipChanged]: async (e) => { if (!(await this.inbox.seen(e))) await this.onMembershipChanged(e); },
+        [EventType.UserGroupUpdated]: async (e) => { if (!(await this.inbox.seen(e))) await this.onGroupUpdated(e); },
         [EventType.UserGroupDeleted]: (e) => this.onGroupDeleted(e),
       },
     });

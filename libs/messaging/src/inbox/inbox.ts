@@ -12,6 +12,14 @@ export type InboxOutcome = 'applied' | 'duplicate';
 export class Inbox {
   constructor(private readonly dataSource: DataSource, private readonly consumerGroup: string) {}
 
+  /**
+   * Whether this event was applied already. A read outside the transaction, for handlers that call
+   * another system before `process`: a redelivery then skips the call too. `process` still decides.
+   */
+  async seen(event: DecodedEvent): Promise<boolean> {
+    return (await this.dataSource.getRepository(InboxEntry).countBy({ consumerGroup: this.consumerGroup, eventId: event.metadata.id })) > 0;
+  }
+
   process(event: DecodedEvent, work: (manager: EntityManager) => Promise<void>): Promise<InboxOutcome> {
     return inTransaction(this.dataSource, async (manager) => {
       try {
