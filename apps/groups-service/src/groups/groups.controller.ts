@@ -25,6 +25,9 @@ function parseIfMatch(header: string | undefined): number {
   return Number(match[1]);
 }
 
+/** Members shown in a group's detail; `/members` pages through all of them. */
+const DETAIL_MEMBERS = 100;
+
 @ApiTags('groups')
 @ApiBearerAuth()
 @UseGuards(JwtAuthGuard)
@@ -53,7 +56,8 @@ export class GroupsController {
   async read(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
     const group = await this.access.require(id, principal, 'read');
     res.setHeader('ETag', `"${group.version}"`);
-    return groupView(group, await this.groups.activeMembers(id));
+    const { count, members } = await this.groups.activeMembers(id, DETAIL_MEMBERS);
+    return { ...groupView(group, members), member_count: count };
   }
 
   @Patch(':id')

@@ -255,6 +255,7 @@ describe('groups-service on a real database', () => {
       const [{ c }] = await db.query('SELECT COUNT(*) AS c FROM membership WHERE group_id = ? AND user_id = ?', [group.id, nine.user_id]);
       expect(Number(c)).toBe(1);
       expect((await api().get(members)).body.count).toBe(2);
+      expect((await api().get(`${API}/groups/${group.id}`)).body).toMatchObject({ member_count: 2, members: [{ username: 'nine' }, { username: 'ten' }] });
     });
 
     it('drops an LMS observation older than the user\'s later change in another cohort-linked group, and applies a newer one', async () => {

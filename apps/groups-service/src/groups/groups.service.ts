@@ -176,8 +176,10 @@ export class GroupsService {
     return { group_id: id, requested_at: ctx.at };
   }
 
-  async activeMembers(groupId: string): Promise<Membership[]> {
-    return this.dataSource.getRepository(Membership).find({ where: { groupId, active: true }, order: { userId: 'ASC' } });
+  /** The first `limit` active members by user id, and how many there are. */
+  async activeMembers(groupId: string, limit: number): Promise<{ count: number; members: Membership[] }> {
+    const [members, count] = await this.dataSource.getRepository(Membership).findAndCount({ where: { groupId, active: true }, order: { userId: 'ASC' }, take: limit });
+    return { count, members };
   }
 
   /** Records the cohort a group is linked to once legacy-sync has created or found it. */

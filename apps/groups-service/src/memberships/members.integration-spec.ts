@@ -22,13 +22,13 @@ describe('members by id, username, email and CSV, resolved through the LMS accou
   let staffToken: string;
   let lms: GroupsApp['lms'];
   let ana: LmsUser, ben: LmsUser, cleo: LmsUser, dash: LmsUser;
+  let lmsUsers: GroupsApp['lmsUsers'];
   const api = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
   let n = 0;
   const group = async (body: Record<string, unknown> = {}) =>
     (await api().post(`${API}/groups`).send({ scope_type: 'course', scope_key: COURSE, kind: 'manual', name: `Members ${++n}`, ...body })).body as { id: string };
 
   beforeAll(async () => {
-    let lmsUsers: GroupsApp['lmsUsers'];
     ({ app, dataSource: db, stop, staffToken, lmsUsers, lms } = await startGroupsApp(5));
     [ana, ben, cleo, dash] = await lmsUsers(['ana', 'ben', 'cleo', '-dash']);
   }, 90_000);
@@ -54,6 +54,15 @@ describe('members by id, username, email and CSV, resolved through the LMS accou
     expect(rows.map((r: { user_id: string }) => Number(r.user_id))).toEqual([ana.user_id, ben.user_id, cleo.user_id]);
     const again = await api().post(`${API}/groups/${g.id}/members`).send({ members: [{ username: 'ana' }] });
     expect(again.body.results).toEqual([{ user_id: ana.user_id, username: 'ana', result: 'already_member' }]);
+  });
+
+  it('shows a large group\'s first 100 members and its member count in the detail', async () => {
+    const g = await group();
+    const many = await lmsUsers(Array.from({ length: 101 }, (_, i) => `many_${i}`));
+    expect((await api().post(`${API}/groups/${g.id}/members`).send({ members: many.map((u) => ({ username: u.username })) })).status).toBe(200);
+    const detail = (await api().get(`${API}/groups/${g.id}`)).body;
+    expect(detail.member_count).toBe(101);
+    expect(detail.members.map((m: { user_id: number }) => m.user_id)).toEqual(many.map((u) => u.user_id).sort((a, b) => a - b).slice(0, 100));
   });
 
   it('answers 413, not 500, to a body over the limit', async () => {
