@@ -147,6 +147,44 @@ describe('EventConsumer on a real broker', () => {
     await expectConsistently(() => expect(reader.messages.map((m) => m.headers.ce_id)).not.toContain('outage-7'), { durationMs: 1500 });
   });
 
+  it('holds only the failing message\'s partition while it retries; the others go on', async () => {
+    const twoPartitions = `${prefix}-p2`;
+    await provisionTopics(kafka, allTopicSpecs(twoPartitions, 2));
+    const twoCodec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), twoPartitions);
+    const seen: Array<{ user: number; at: number }> = [];
+    const t0 = Date.now();
+    let failures = 4;
+    // Messages written straight to a partition.
+    const raw = kafka.producer();
+    await raw.connect();
+    const sendTo = async (user: number, partition: number) => {
+      const m = await twoCodec.encode(EventType.CohortMembershipChanged, cohortEvent(user), newEventMetadata(EventType.CohortMembershipChanged, 'lms'));
+      await raw.send({ topic: m.topic, messages: [{ partition, key: m.key, value: m.value, headers: m.headers }] });
+    };
+    await sendTo(10, 0);
+    consumer = new EventConsumer(kafka, twoCodec, producer, {
+      group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: twoPartitions, topics: [Topic.LmsCohortMembership], maxAttempts: 10, backoffInitialMs: 400, backoffMaxMs: 1000,
+      handlers: {
+        [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>) => {
+          seen.push({ user: e.data.cohort.user.id, at: Date.now() - t0 });
+          if (e.data.cohort.user.id === 10 && failures-- > 0) throw new Error('not yet');
+        },
+      },
+    });
+    await consumer.start();
+    // While user 10's message is failing on partition 0, a message arrives on partition 1.
+    await expectEventually(() => expect(seen.filter((s) => s.user === 10).length).toBeGreaterThanOrEqual(1), { timeoutMs: 20_000 });
+    await sendTo(11, 1);
+    await raw.disconnect();
+    await expectEventually(() => expect(seen.filter((s) => s.user === 10)).toHaveLength(5), { timeoutMs: 20_000 });
+    const tries = seen.filter((s) => s.user === 10);
+    const other = seen.find((s) => s.user === 11);
+    // Served while partition 0 was still backing off (about 3 s in all), not after it.
+    expect(tries[4].at - tries[0].at).toBeGreaterThan(2000);
+    expect(other).toBeDefined();
+    expect(other!.at).toBeLessThan(tries[4].at - 1000);
+  });
+
   it('applies an event delivered twice (same ce_id) once, through the inbox', async () => {
     const inbox = new Inbox(dataSource, 'it-group');
     const effects: string[] = [];

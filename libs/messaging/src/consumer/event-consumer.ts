@@ -43,7 +43,7 @@ const waiting = metric('consumer_dependency_waits_total', () => new Counter({
   name: 'consumer_dependency_waits_total', help: 'Retries spent waiting for an unavailable dependency (not counted against a message)', labelNames: ['group'],
 }));
 const duration = metric('consumer_handle_seconds', () => new Histogram({
-  name: 'consumer_handle_seconds', help: 'Time to handle one message, retries included', labelNames: ['group'],
+  name: 'consumer_handle_seconds', help: 'Time to handle one delivery of a message', labelNames: ['group'],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
 }));
 
@@ -55,11 +55,18 @@ function eventHeaders(headers: IHeaders | undefined): Record<string, string> {
   return text;
 }
 
+/** How often handled offsets are committed (at-least-once: the inbox absorbs a redelivery). */
+const COMMIT_INTERVAL_MS = 200;
+
+interface RetryState { attempt: number; counted: number; firstFailure?: Date }
+
 /**
  * Consumes a set of topics for one consumer group and dispatches on `ce_type`.
- * - Failures are retried in place with exponential backoff (heartbeating), offset not committed, so
- *   the partition waits rather than skipping. A dependency that is down (DependencyUnavailableError,
- *   a lost database connection) is waited for without spending the message's budget.
+ * - Offsets are committed by this runner, only for messages handled, skipped or dead-lettered.
+ * - A failing message is retried with exponential backoff by pausing its partition and rewinding
+ *   it to the message: the partition waits, in order, while the instance's other partitions go on.
+ *   A dependency that is down (DependencyUnavailableError, a lost database connection) is waited
+ *   for without spending the message's budget.
  * - Poison messages (undecodable, unknown type, invalid data) and messages over their retry budget
  *   go to the group's dead-letter topic with the reason in headers; then the offset moves on.
  * - Known types with no handler here (topics carry several types) are skipped.
@@ -71,6 +78,12 @@ export class EventConsumer {
   private stopping = false;
   private joined = false;
   private crashed?: string;
+  /** Messages being retried, by `topic|partition|offset`. */
+  private readonly retries = new Map<string, RetryState>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** The next offset to commit, by `topic|partition`. */
+  private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+  private commitTimer?: NodeJS.Timeout;
 
   constructor(
     kafka: Kafka,
@@ -84,10 +97,19 @@ export class EventConsumer {
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
       allowAutoTopicCreation: false,
+      // A resumed partition joins the next fetch; a short long-poll keeps its retry on time.
+      maxWaitTimeInMs: 250,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     const { GROUP_JOIN, CRASH, DISCONNECT } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, () => { this.joined = true; this.crashed = undefined; });
+    this.consumer.on(GROUP_JOIN, () => {
+      this.joined = true;
+      this.crashed = undefined;
+      // A new assignment: offsets held for partitions this member may have lost are stale, and
+      // the partitions it has start from their committed offsets.
+      this.toCommit.clear();
+      this.retries.clear();
+    });
     this.consumer.on(DISCONNECT, () => { this.joined = false; });
     this.consumer.on(CRASH, (e) => {
       this.joined = false;
@@ -112,61 +134,94 @@ export class EventConsumer {
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    this.commitTimer = setInterval(() => void this.commit(), COMMIT_INTERVAL_MS);
     await this.consumer.run({
-      autoCommit: true,
+      autoCommit: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
       eachMessage: (payload) => this.handle(payload),
     });
   }
 
-  /** Stops fetching, lets the in-flight message finish (or abandon its retries uncommitted), leaves the group. */
+  /**
+   * Commits what was handled, then stops fetching and leaves the group once the in-flight message
+   * is done (its offset, committed or not, is safe: a redelivery meets the inbox).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
+    clearInterval(this.commitTimer);
+    await this.commit();
     await this.consumer.disconnect();
   }
 
-  private async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
-    const endTimer = duration.startTimer({ group: this.options.group });
-    let firstFailure: Date | undefined;
-    let eventType = 'unknown';
-    let counted = 0; // attempts that spent the budget
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const event = await this.codec.decode(message.value, eventHeaders(message.headers), message.key);
-        eventType = event.type;
-        const handler = this.options.handlers[event.type] as EventHandler | undefined;
-        if (!handler) {
-          handled.inc({ group: this.options.group, event_type: eventType, outcome: 'skipped' });
-          endTimer();
-          return;
-        }
-        await handler(event, { topic, partition, offset: message.offset, attempt, heartbeat });
-        handled.inc({ group: this.options.group, event_type: eventType, outcome: 'handled' });
-        endTimer();
-        return;
-      } catch (error) {
-        firstFailure ??= new Date();
-        const err = error instanceof Error ? error : new Error(String(error));
-        const poisonReason = error instanceof EventCodecError ? error.code : error instanceof PoisonMessageError ? error.reason : undefined;
-        if (!poisonReason && this.stopping) throw err; // leave it uncommitted; it is redelivered after restart
-        const dependencyDown = !poisonReason && isDependencyUnavailable(error);
-        if (!dependencyDown) counted++;
-        if (poisonReason || counted >= this.options.maxAttempts) {
-          const reason = poisonReason ?? 'RETRY_BUDGET_EXCEEDED';
-          const cause = poisonReason ? err : new RetryBudgetExceededError(attempt, err);
-          await this.deadLetter({ topic, partition, message }, cause, reason, attempt, firstFailure);
-          handled.inc({ group: this.options.group, event_type: eventType, outcome: 'dead_lettered' });
-          endTimer();
-          return;
-        }
-        if (dependencyDown) waiting.inc({ group: this.options.group });
-        // The backoff grows with every attempt, counted or not, up to its cap.
-        const delay = Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** Math.min(attempt - 1, 20));
-        const budget = dependencyDown ? 'dependency unavailable, not counted' : `${counted}/${this.options.maxAttempts}`;
-        this.logger.warn(`${eventType} at ${topic}[${partition}]@${message.offset} failed (attempt ${attempt}, ${budget}), retrying in ${delay} ms: ${err.message}`);
-        await this.pause(delay, heartbeat);
-      }
+  private async commit(): Promise<void> {
+    if (!this.toCommit.size) return;
+    const offsets = [...this.toCommit.values()];
+    this.toCommit.clear();
+    try {
+      await this.consumer.commitOffsets(offsets);
+    } catch (error) {
+      // Most likely a rebalance: the new owner starts from the last commit and the inbox skips repeats.
+      this.logger.warn(`committing offsets failed: ${(error as Error).message}`);
     }
+  }
+
+  private done(topic: string, partition: number, offset: string): void {
+    this.retries.delete(`${topic}|${partition}|${offset}`);
+    this.toCommit.set(`${topic}|${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+  }
+
+  private async handle({ topic, partition, message, heartbeat, pause }: EachMessagePayload): Promise<void> {
+    const key = `${topic}|${partition}|${message.offset}`;
+    const state = this.retries.get(key) ?? { attempt: 0, counted: 0 };
+    state.attempt++;
+    const endTimer = duration.startTimer({ group: this.options.group });
+    let eventType = 'unknown';
+    try {
+      const event = await this.codec.decode(message.value, eventHeaders(message.headers), message.key);
+      eventType = event.type;
+      const handler = this.options.handlers[event.type] as EventHandler | undefined;
+      if (handler) await handler(event, { topic, partition, offset: message.offset, attempt: state.attempt, heartbeat });
+      handled.inc({ group: this.options.group, event_type: eventType, outcome: handler ? 'handled' : 'skipped' });
+      this.done(topic, partition, message.offset);
+    } catch (error) {
+      state.firstFailure ??= new Date();
+      const err = error instanceof Error ? error : new Error(String(error));
+      const poisonReason = error instanceof EventCodecError ? error.code : error instanceof PoisonMessageError ? error.reason : undefined;
+      if (!poisonReason && this.stopping) return; // left uncommitted: redelivered after the restart
+      const dependencyDown = !poisonReason && isDependencyUnavailable(error);
+      if (!dependencyDown) state.counted++;
+      if (poisonReason || state.counted >= this.options.maxAttempts) {
+        const reason = poisonReason ?? 'RETRY_BUDGET_EXCEEDED';
+        const cause = poisonReason ? err : new RetryBudgetExceededError(state.attempt, err);
+        // If the dead-letter topic cannot be written either, this throws: nothing is committed.
+        await this.deadLetter({ topic, partition, message }, cause, reason, state.attempt, state.firstFailure);
+        handled.inc({ group: this.options.group, event_type: eventType, outcome: 'dead_lettered' });
+        this.done(topic, partition, message.offset);
+      } else {
+        if (dependencyDown) waiting.inc({ group: this.options.group });
+        this.retries.set(key, state);
+        // The backoff grows with every attempt, counted or not, up to its cap.
+        const delay = Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** Math.min(state.attempt - 1, 20));
+        const budget = dependencyDown ? 'dependency unavailable, not counted' : `${state.counted}/${this.options.maxAttempts}`;
+        this.logger.warn(`${eventType} at ${topic}[${partition}]@${message.offset} failed (attempt ${state.attempt}, ${budget}), retrying in ${delay} ms: ${err.message}`);
+        this.retryLater(topic, partition, message.offset, delay, pause);
+      }
+    } finally {
+      endTimer();
+    }
+  }
+
+  /** Holds just this partition: paused, rewound to the message, resumed after the delay. */
+  private retryLater(topic: string, partition: number, offset: string, delayMs: number, pause: EachMessagePayload['pause']): void {
+    const resume = pause();
+    this.consumer.seek({ topic, partition, offset });
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      if (!this.stopping) resume();
+    }, delayMs);
+    this.resumeTimers.add(timer);
   }
 
   private async deadLetter(
@@ -185,17 +240,5 @@ export class EventConsumer {
     await this.producer.send([{ topic: this.deadLetterTopic, key: message.key ?? null, value: message.value ?? null, headers }]);
     deadLettered.inc({ group: this.options.group, reason });
     this.logger.warn(`dead-lettered ${topic}[${partition}]@${message.offset}: ${reason}: ${error.message}`);
-  }
-
-  /**
-   * Waits between attempts, heartbeating. A failing heartbeat (a rebalance, the broker gone) is let
-   * through: the message stays uncommitted and the consumer rejoins instead of being evicted.
-   */
-  private async pause(ms: number, heartbeat: () => Promise<void>): Promise<void> {
-    const until = Date.now() + ms;
-    while (!this.stopping && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
-      await heartbeat();
-    }
   }
 }
