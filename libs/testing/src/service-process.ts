@@ -51,7 +51,11 @@ export class ServiceProcess {
   }
 }
 
-/** A free-enough port per test file, away from the stack's defaults. */
+/**
+ * A free-enough port per test process, away from the stack's defaults and above Linux's ephemeral
+ * range (32768-60999): a port in that range can be the local end of one of the tests' own
+ * connections (Kafka, MySQL), and listening on it then fails with EADDRINUSE.
+ */
 export function testPort(offset: number): number {
-  return 41_000 + ((process.pid % 200) * 10) + offset;
+  return 61_000 + ((process.pid % 400) * 10) + offset;
 }
