@@ -15,6 +15,7 @@ import { Principal } from '../auth/principal';
 import { apiContext } from '../audit/request-context';
 import { memberView } from '../groups/group-view';
 import { AddMembersDto } from './dto/add-members.dto';
+import { CsvImportQuery } from './dto/csv-import.query';
 import { ListMembersQuery } from './dto/list-members.query';
 import { RemoveMembersDto } from './dto/remove-members.dto';
 import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv } from './members-csv';
@@ -53,7 +54,7 @@ export class MembersController {
     return { results: await this.memberships.remove(id, dto.members, apiContext(req, principal)) };
   }
 
-  @ApiOperation({ summary: 'Adds the users of a CSV file (a username or an email column); answers a per-row report' })
+  @ApiOperation({ summary: 'Adds the users of a CSV file (a username or an email column); answers a per-row report. dry_run=true reports what would happen and changes nothing' })
   @ApiConsumes('multipart/form-data', 'text/csv')
   @ApiBody({ schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } } } })
   @Post('csv')
@@ -61,17 +62,18 @@ export class MembersController {
   @UseInterceptors(FileInterceptor('file', { limits: { fileSize: CSV_MAX_BYTES, files: 1 } }))
   async importCsv(
     @Param('id', new ParseUUIDPipe()) id: string, @UploadedFile() file: Express.Multer.File | undefined,
-    @Req() req: Request, @CurrentPrincipal() principal: Principal,
+    @Query() query: CsvImportQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal,
   ) {
     await this.access.require(id, principal, 'write');
     const text = file ? file.buffer.toString('utf8') : await csvBody(req);
     const rows = parseMembersCsv(text);
     const valid = rows.filter((r) => !r.problem);
-    const added = await this.memberships.add(id, valid.map((r) => ({ username: r.username, email: r.email })), { ...apiContext(req, principal), origin: 'csv' });
+    const dryRun = query.dry_run === 'true';
+    const added = await this.memberships.add(id, valid.map((r) => ({ username: r.username, email: r.email })), { ...apiContext(req, principal), origin: 'csv' }, { dryRun });
     const results = rows.map((r) => (r.problem
       ? { user_id: null, username: r.username ?? null, ...(r.email ? { email: r.email } : {}), result: 'refused' as const, reason: r.problem }
       : added[valid.indexOf(r)]));
-    return importReport(rows, results);
+    return { dry_run: dryRun, ...importReport(rows, results) };
   }
 
   @ApiOperation({ summary: 'The members as CSV: user_id, username, email, joined_at, left_at, origin, sync_state' })

@@ -108,6 +108,21 @@ describe('members by id, username, email and CSV, resolved through the LMS accou
     expect(Number(audit.n)).toBe(3);
   });
 
+  it('previews an import with dry_run=true: the same report, no change', async () => {
+    const g = await group();
+    await api().post(`${API}/groups/${g.id}/members`).send({ members: [{ username: 'ben' }] });
+    const csv = 'username\nana\nben\nnot_a_user\n';
+    const preview = await api().post(`${API}/groups/${g.id}/members/csv?dry_run=true`).set('content-type', 'text/csv').send(csv);
+    expect(preview.body).toMatchObject({ dry_run: true, summary: { rows: 3, added: 1, already_member: 1, unknown: 1, refused: 0 } });
+    expect((await api().get(`${API}/groups/${g.id}/members`)).body.count).toBe(1);
+    const [audit] = await db.query(`SELECT COUNT(*) AS n FROM audit_event WHERE group_id = ? AND action = 'member_added'`, [g.id]);
+    expect(Number(audit.n)).toBe(1);
+    const real = await api().post(`${API}/groups/${g.id}/members/csv`).set('content-type', 'text/csv').send(csv);
+    expect(real.body).toEqual({ ...preview.body, dry_run: false });
+    expect((await api().get(`${API}/groups/${g.id}/members`)).body.count).toBe(2);
+    expect((await api().post(`${API}/groups/${g.id}/members/csv?dry_run=maybe`).set('content-type', 'text/csv').send(csv)).status).toBe(400);
+  });
+
   it('imports a text/csv body too, and refuses files that are not member lists as a whole', async () => {
     const g = await group();
     const ok = await api().post(`${API}/groups/${g.id}/members/csv`).set('content-type', 'text/csv').send('email\n' + ana.email + '\n');

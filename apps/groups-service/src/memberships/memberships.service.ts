@@ -47,12 +47,20 @@ export class MembershipsService {
    * Adds users named by id, username or email. Idempotent; each user gets `added`, `already_member`,
    * `unknown` (no such account in the LMS) or `refused` with a reason.
    */
-  async add(groupId: string, refs: UserLookup[], ctx: ChangeContext): Promise<Array<MemberResult<AddResult>>> {
+  async add(groupId: string, refs: UserLookup[], ctx: ChangeContext, options: { dryRun?: boolean } = {}): Promise<Array<MemberResult<AddResult>>> {
     this.assertWritable(await this.groups.get(groupId)); // before asking the LMS about anyone
     const resolved = await this.directory.resolve(refs);
     const users = dedupe(resolved.flatMap((r) => (r.status === 'found' ? [{ user_id: r.account.id, username: r.account.username }] : [])));
     const outcome = new Map<number, AddResult>();
-    if (users.length) {
+    if (options.dryRun) {
+      // What an add would answer, changing nothing: who is a member already.
+      for (let i = 0; i < users.length; i += BATCH) {
+        const ids = users.slice(i, i + BATCH).map((u) => u.user_id);
+        const active = await this.dataSource.getRepository(Membership).find({ select: { userId: true }, where: { groupId, userId: In(ids), active: true } });
+        const members = new Set(active.map((m) => m.userId));
+        for (const id of ids) outcome.set(id, members.has(id) ? 'already_member' : 'added');
+      }
+    } else if (users.length) {
       const results = await inTransaction(this.dataSource, async (manager) => {
         const group = await this.groups.get(groupId, manager);
         this.assertWritable(group);
