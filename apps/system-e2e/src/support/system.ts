@@ -21,9 +21,9 @@ export class System {
   readonly legacySync: ServiceProcess;
   private token?: string;
 
-  constructor(portBase: number) {
+  constructor(portBase: number, serviceEnv: Record<string, string> = {}) {
     const common = {
-      ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info',
+      ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info', ...serviceEnv,
     };
     const lms = `http://127.0.0.1:${testPort(portBase)}`;
     this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms, LMS_JWT_ISSUER: `${lms}/oauth2` }, `${this.prefix}-lms-emulator`);
@@ -94,6 +94,11 @@ export class System {
     const user = await http('POST', `${this.lmsEmulator.url}/emulator/users`, { username, email: `${username}@example.com`, name: username });
     await http('POST', `${this.lmsEmulator.url}/emulator/enrollments`, { username, course_id: COURSE });
     return user.body.id;
+  }
+
+  /** After an emulator restart: its signing key is new, so its old tokens are no good. */
+  forgetToken(): void {
+    this.token = undefined;
   }
 
   /** A JWT from the LMS emulator's token endpoint (client_credentials), good for its API and ours. */
