@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { loadConfig } from '@groups-sync/config';
 import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
@@ -8,6 +9,7 @@ import { AuditService } from './audit/audit.service';
 import { AuthModule } from './auth/auth.module';
 import { GroupAccess } from './auth/group-access';
 import { EvaluationChunk } from './evaluations/evaluation-chunk.entity';
+import { EvaluationChunksJanitor } from './evaluations/evaluation-chunks.janitor';
 import { EvaluationRuns } from './evaluations/evaluation-runs.service';
 import { EvaluationSnapshotsConsumer } from './evaluations/evaluation-snapshots.consumer';
 import { GroupsServiceConfig } from './groups-service.config';
@@ -44,11 +46,12 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),
+    ScheduleModule.forRoot(),
   ],
   controllers: [GroupsController, MembersController, UserGroupsController],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
-    GroupsService, UserDirectory, LmsAccountsClient, MembershipsService, AuditService, GroupAccess, LegacyCommandsConsumer, EvaluationRuns, EvaluationSnapshotsConsumer],
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipsService, AuditService, GroupAccess, LegacyCommandsConsumer, EvaluationRuns, EvaluationSnapshotsConsumer, EvaluationChunksJanitor],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

@@ -8,6 +8,7 @@ import {
 import { createKafka, DeadLetterHeader, MessageProducer, TopicReader } from '@groups-sync/messaging';
 import { expectConsistently, expectEventually, stackEnv } from '@groups-sync/testing';
 import { GroupsApp, startGroupsApp } from '../test/groups-app';
+import { EvaluationChunksJanitor } from './evaluation-chunks.janitor';
 
 const API = '/api/user-groups/v1';
 const COURSE = 'course-v1:TestX+Eval+2026';
@@ -104,6 +105,19 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     await send({ group_id: frozen.id, members: users(1) });
     await expectEventually(async () => expect((await audit(frozen.id, 'refresh_discarded'))[0]?.details.reason).toBe('the group is frozen'));
     expect(await active(frozen.id)).toEqual([]);
+  });
+
+  it('prunes the chunks of a run that never finished, a day after they came', async () => {
+    const g = await dynamicGroup();
+    const run = (await send({ group_id: g.id, chunk: 0, chunks: 3, members: users(1) })).run_id;
+    const chunks = async () => Number((await db.query('SELECT COUNT(*) AS n FROM evaluation_chunk WHERE run_id = ?', [run]))[0].n);
+    await expectEventually(async () => expect(await chunks()).toBe(1));
+    const janitor = app.get(EvaluationChunksJanitor);
+    await janitor.prune();
+    expect(await chunks()).toBe(1);
+    await db.query('UPDATE evaluation_chunk SET received_at = NOW(6) - INTERVAL 25 HOUR WHERE run_id = ?', [run]);
+    expect(await janitor.prune()).toBeGreaterThanOrEqual(1);
+    expect(await chunks()).toBe(0);
   });
 
   it('dead-letters a malformed snapshot with the reason and goes on with the next', async () => {
