@@ -13,7 +13,10 @@ failed=0
 step() { local name=$1; shift; log "── $name"; "$@" || { log "✗ $name failed"; failed=1; }; }
 
 rm -rf "$CACHE/test-results" "$CACHE/test-logs"
-step "lint (module boundaries)" npx eslint .
+# The boundary rule reads Nx's project graph; on a fresh checkout there is none until Nx computes it,
+# and the rule would be skipped with a warning.
+step "project graph" npx nx show projects --json
+step "lint (module boundaries)" npx eslint --max-warnings 0 .
 step "unit tests" npx nx run-many -t test --parallel=2 --skip-nx-cache --outputStyle=stream
 
 # Stop afterwards only what this run started; a stack the developer had running is left alone.
