@@ -88,7 +88,7 @@ export class MembershipsService {
         outcome.clear(); // a deadlock retry starts over
         const group = await this.groups.get(groupId, manager);
         this.assertWritable(group);
-        for (const userId of userIds) outcome.set(userId, await this.deactivate(manager, group, userId, ctx, null));
+        for (const [userId, result] of await this.deactivateMany(manager, group, userIds, ctx, null)) outcome.set(userId, result);
       });
       this.relay.notify();
       // Name the users given by bare id, from their membership rows.
@@ -185,10 +185,8 @@ export class MembershipsService {
     const currentIds = new Set(current.map((r) => Number(r.user_id)));
     const joining = wanted.filter((u) => !currentIds.has(u.user_id));
     const results = joining.length ? await this.activateMany(manager, group, joining, ctx) : [];
-    let removed = 0;
-    for (const userId of currentIds) {
-      if (!wantedIds.has(userId) && (await this.deactivate(manager, group, userId, ctx, null)) === 'removed') removed++;
-    }
+    const leaving = [...currentIds].filter((userId) => !wantedIds.has(userId));
+    const removed = [...(await this.deactivateMany(manager, group, leaving, ctx, null)).values()].filter((r) => r === 'removed').length;
     return { added: results.filter((r) => r.result === 'added').length, removed, memberCount: wanted.length };
   }
 
@@ -297,7 +295,10 @@ export class MembershipsService {
         const elsewhere = await manager.find(Membership, {
           where: { groupId: In(siblings.map((g) => g.id)), userId: In(added.map((u) => u.user_id)), active: true }, lock: { mode: 'pessimistic_write' },
         });
-        for (const m of elsewhere) await this.deactivate(manager, siblings.find((g) => g.id === m.groupId)!, m.userId, ctx, group.id);
+        for (const sibling of siblings) {
+          const leaving = elsewhere.filter((m) => m.groupId === sibling.id).map((m) => m.userId);
+          if (leaving.length) await this.deactivateMany(manager, sibling, leaving, ctx, group.id);
+        }
       }
     }
     return users.map((u) => ({ ...u, result: results.get(u.user_id)! }));
@@ -330,16 +331,29 @@ export class MembershipsService {
   }
 
   private async deactivate(manager: EntityManager, group: UserGroup, userId: number, ctx: ChangeContext, movedToGroupId: string | null): Promise<RemoveResult> {
-    const existing = await manager.findOne(Membership, { where: { groupId: group.id, userId }, lock: { mode: 'pessimistic_write' } });
-    if (!existing?.active) return 'not_member';
+    return (await this.deactivateMany(manager, group, [userId], ctx, movedToGroupId)).get(userId)!;
+  }
+
+  /** Ends active memberships, a thousand at a time: one locking read, one update, multi-row audit and events. */
+  private async deactivateMany(
+    manager: EntityManager, group: UserGroup, userIds: number[], ctx: ChangeContext, movedToGroupId: string | null,
+  ): Promise<Map<number, RemoveResult>> {
+    const results = new Map<number, RemoveResult>(userIds.map((id) => [id, 'not_member']));
     // Only a cohort-linked group has a sync state. A change from the LMS, or a move into another
     // cohort-linked group (the LMS moves the learner itself), leaves nothing pending.
     const movedByLms = movedToGroupId !== null && (await manager.count(Criterion, { where: { groupId: movedToGroupId, type: LEGACY_COHORT } })) > 0;
     const syncState = !cohortLink(group) ? null : ctx.origin === 'legacy' || movedByLms ? 'synced' : 'pending';
-    await manager.update(Membership, { id: existing.id }, { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: ctx.origin, syncState, syncError: null });
-    await appendAudit(manager, ctx, group.id, 'member_removed', { origin: ctx.origin, moved_to_group_id: movedToGroupId }, userId);
-    await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.membershipEvent(group, existing, 'removed', ctx, movedToGroupId), ctx);
-    return 'removed';
+    for (let i = 0; i < userIds.length; i += BATCH) {
+      const members = await manager.find(Membership, {
+        where: { groupId: group.id, userId: In(userIds.slice(i, i + BATCH)), active: true }, lock: { mode: 'pessimistic_write' },
+      });
+      if (!members.length) continue;
+      await manager.update(Membership, { id: In(members.map((m) => m.id)) }, { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: ctx.origin, syncState, syncError: null });
+      await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => ({ userId: m.userId, details: { origin: ctx.origin, moved_to_group_id: movedToGroupId } })));
+      await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged, members.map((m) => this.membershipEvent(group, m, 'removed', ctx, movedToGroupId)), ctx);
+      for (const m of members) results.set(m.userId, 'removed');
+    }
+    return results;
   }
 
   private membershipEvent(group: UserGroup, m: Pick<Membership, 'userId' | 'username'>, action: 'added' | 'removed', ctx: ChangeContext, movedTo: string | null) {
