@@ -64,6 +64,18 @@ async function main(): Promise<void> {
   const exportMs = performance.now() - t0;
   if (exported.trim().split('\n').length !== BULK + 1) throw new Error('csv export: wrong row count');
 
+  // Bulk removal, then the same users back, on a group of its own (the 100,000 above stay).
+  const removeGroup = await api('POST', '/groups', { scope_type: 'course', scope_key: course, name: 'Bench remove', kind: 'manual' });
+  const removeMembers = Array.from({ length: BULK }, (_, i) => member(i));
+  await api('POST', `/groups/${removeGroup.body.id}/members`, { members: removeMembers });
+  t0 = performance.now();
+  const removed = await api('POST', `/groups/${removeGroup.body.id}/members/remove`, { members: removeMembers.map((m) => ({ user_id: m.user_id })) });
+  const removeMs = performance.now() - t0;
+  if (removed.body.results?.filter((r: { result: string }) => r.result === 'removed').length !== BULK) throw new Error(`bulk remove: ${removed.status}`);
+  t0 = performance.now();
+  await api('POST', `/groups/${removeGroup.body.id}/members`, { members: removeMembers });
+  const readdMs = performance.now() - t0;
+
   const listTimes: number[] = [];
   const userTimes: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
@@ -85,6 +97,8 @@ async function main(): Promise<void> {
   console.log(`groups-service API, ${memberships.toLocaleString('en')} memberships written through the API`);
   console.log(`  bulk add, ${BULK.toLocaleString('en')} new accounts in one request    ${coldAdds[0].toFixed(0)} ms  → ${rate(coldAdds[0])}`);
   console.log(`  bulk add, ${BULK.toLocaleString('en')} members, half already known   ${percentiles(warmAdds)}  → ${rate(mean(warmAdds))}`);
+  console.log(`  bulk remove, ${BULK.toLocaleString('en')} members in one request      ${removeMs.toFixed(0)} ms  → ${rate(removeMs)}`);
+  console.log(`  re-add of those ${BULK.toLocaleString('en')} (reactivations)            ${readdMs.toFixed(0)} ms  → ${rate(readdMs)}`);
   console.log(`  CSV import, ${BULK.toLocaleString('en')} rows of new accounts         ${csvMs.toFixed(0)} ms  → ${rate(csvMs)}`);
   console.log(`  CSV export, ${BULK.toLocaleString('en')} members                      ${exportMs.toFixed(0)} ms`);
   console.log(`  GET members (page of 100)               ${percentiles(listTimes)}`);

@@ -251,19 +251,25 @@ export class MembershipsService {
       })).map((m) => [m.userId, m]));
       const added: UserRef[] = [];
       const fresh: UserRef[] = [];
+      const reactivated: Membership[] = [];
       for (const user of batch) {
         const current = existing.get(user.user_id);
         if (current?.active) {
           results.set(user.user_id, 'already_member');
           if (syncState && current.syncState !== syncState) await manager.update(Membership, { id: current.id }, { syncState, syncError: null });
         } else if (current) {
-          await manager.update(Membership, { id: current.id }, {
-            active: true, username: user.username, joinedAt: ctx.at, leftAt: null, origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
-          });
+          // A username the LMS changed since is kept up to date; the rest go in one update below.
+          if (current.username !== user.username) await manager.update(Membership, { id: current.id }, { username: user.username });
+          reactivated.push(current);
           added.push(user);
         } else {
           fresh.push(user);
         }
+      }
+      if (reactivated.length) {
+        await manager.update(Membership, { id: In(reactivated.map((m) => m.id)) }, {
+          active: true, joinedAt: ctx.at, leftAt: null, origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
+        });
       }
       if (fresh.length) {
         const rows = fresh.map((u) => ({
