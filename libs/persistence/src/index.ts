@@ -3,3 +3,4 @@ export * from './database-errors';
 export * from './mysql-url';
 export * from './transaction';
 export * from './database.module';
+export * from './prune';

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
+import { deleteOlderThan } from '@groups-sync/persistence';
 
 const KEEP_HOURS = 24;
 
@@ -16,8 +17,8 @@ export class EvaluationChunksJanitor {
 
   @Interval(60 * 60 * 1000)
   async prune(): Promise<number> {
-    const result = await this.dataSource.query('DELETE FROM evaluation_chunk WHERE received_at < NOW(6) - INTERVAL ? HOUR LIMIT 10000', [KEEP_HOURS]);
-    if (result.affectedRows) this.logger.log(`pruned ${result.affectedRows} chunks of unfinished evaluation runs`);
-    return result.affectedRows ?? 0;
+    const pruned = await deleteOlderThan(this.dataSource, 'evaluation_chunk', 'received_at', { hours: KEEP_HOURS });
+    if (pruned) this.logger.log(`pruned ${pruned} chunks of unfinished evaluation runs`);
+    return pruned;
   }
 }

@@ -30,11 +30,11 @@ export class EvaluationRuns {
     await manager.createQueryBuilder().insert().into(EvaluationChunk).orIgnore().values({
       runId: s.run_id, chunk: s.chunk, groupId: s.group_id, chunks: s.chunks, members: s.members, evaluatedAt, receivedAt: ctx.at,
     }).execute();
-    // Lock the group first, so that two runs' last chunks do not apply side by side.
-    const group = await manager.findOne(UserGroup, { where: { id: s.group_id }, lock: { mode: 'pessimistic_write' } });
-    if (group) group.criteria = await manager.find(Criterion, { where: { groupId: group.id } });
     const received = await manager.count(EvaluationChunk, { where: { runId: s.run_id } });
     if (received < s.chunks) return 'waiting';
+    // Only a run's last chunk reads and locks the group, so that two runs never apply side by side.
+    const group = await manager.findOne(UserGroup, { where: { id: s.group_id }, lock: { mode: 'pessimistic_write' } });
+    if (group) group.criteria = await manager.find(Criterion, { where: { groupId: group.id } });
 
     const chunks = await manager.find(EvaluationChunk, { where: { runId: s.run_id }, order: { chunk: 'ASC' } });
     // This run and any older, unfinished ones of the same group are done with.

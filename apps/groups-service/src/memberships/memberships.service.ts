@@ -234,8 +234,9 @@ export class MembershipsService {
   }
 
   /**
-   * Makes users active members, a thousand at a time: one locking read, multi-row inserts for
-   * memberships, audit rows and events. Reactivations and moves out of exclusive siblings are per row.
+   * Makes users active members, a thousand at a time: one locking read, one update for the
+   * reactivated, multi-row inserts for new memberships, audit rows and events, and one removal per
+   * exclusive sibling the users leave.
    */
   private async activateMany(
     manager: EntityManager, group: UserGroup, users: UserRef[], ctx: ChangeContext, syncState?: 'synced',

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
+import { deleteOlderThan } from '@groups-sync/persistence';
 
 const KEEP_DAYS = 2;
 
@@ -13,8 +14,8 @@ export class PendingWritesJanitor {
 
   @Interval(60 * 60 * 1000)
   async prune(): Promise<number> {
-    const result = await this.dataSource.query('DELETE FROM pending_lms_write WHERE created_at < NOW(6) - INTERVAL ? DAY LIMIT 10000', [KEEP_DAYS]);
-    if (result.affectedRows) this.logger.log(`pruned ${result.affectedRows} old pending LMS writes`);
-    return result.affectedRows ?? 0;
+    const pruned = await deleteOlderThan(this.dataSource, 'pending_lms_write', 'created_at', { days: KEEP_DAYS });
+    if (pruned) this.logger.log(`pruned ${pruned} old pending LMS writes`);
+    return pruned;
   }
 }

@@ -36,13 +36,19 @@ export class UserGroupEventsConsumer implements OnModuleInit {
       group: ConsumerGroup.LegacySyncUserGroups,
       topics: [Topic.UserGroupLifecycle],
       handlers: {
-        // A redelivered event was applied already: skip it before calling the LMS again.
-        [EventType.UserGroupCreated]: async (e) => { if (!(await this.inbox.seen(e))) await this.onGroupCreated(e); },
-        [EventType.UserGroupMembershipChanged]: async (e) => { if (!(await this.inbox.seen(e))) await this.onMembershipChanged(e); },
-        [EventType.UserGroupUpdated]: async (e) => { if (!(await this.inbox.seen(e))) await this.onGroupUpdated(e); },
+        [EventType.UserGroupCreated]: this.unlessSeen((e) => this.onGroupCreated(e)),
+        [EventType.UserGroupMembershipChanged]: this.unlessSeen((e) => this.onMembershipChanged(e)),
+        [EventType.UserGroupUpdated]: this.unlessSeen((e) => this.onGroupUpdated(e)),
         [EventType.UserGroupDeleted]: (e) => this.onGroupDeleted(e),
       },
     });
+  }
+
+  /** A redelivered event was applied already: skip it before calling the LMS again. */
+  private unlessSeen<T extends EventType>(handle: (event: DecodedEvent<T>) => Promise<void>) {
+    return async (event: DecodedEvent<T>) => {
+      if (!(await this.inbox.seen(event))) await handle(event);
+    };
   }
 
   private async onGroupCreated(event: DecodedEvent<EventType.UserGroupCreated>): Promise<void> {

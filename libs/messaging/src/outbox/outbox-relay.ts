@@ -1,3 +1,4 @@
+import { deleteOlderThan } from '@groups-sync/persistence';
 import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { Gauge, Counter } from 'prom-client';
@@ -147,10 +148,10 @@ export class OutboxRelay {
   async prune(): Promise<{ outbox: number; inbox: number }> {
     const sentDays = this.options.sentRetentionDays ?? 7;
     const inboxDays = this.options.inboxRetentionDays ?? 14;
-    const outbox = await this.dataSource.query('DELETE FROM outbox WHERE sent_at < NOW(6) - INTERVAL ? DAY LIMIT 5000', [sentDays]);
+    const outbox = await deleteOlderThan(this.dataSource, 'outbox', 'sent_at', { days: sentDays }, 5000);
     const hasInbox = (await this.dataSource.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'inbox'"))[0].n > 0;
-    const inbox = hasInbox ? await this.dataSource.query('DELETE FROM inbox WHERE processed_at < NOW(6) - INTERVAL ? DAY LIMIT 5000', [inboxDays]) : { affectedRows: 0 };
-    return { outbox: outbox.affectedRows ?? 0, inbox: inbox.affectedRows ?? 0 };
+    const inbox = hasInbox ? await deleteOlderThan(this.dataSource, 'inbox', 'processed_at', { days: inboxDays }, 5000) : 0;
+    return { outbox, inbox };
   }
 
   private encode(row: OutboxMessage): Promise<EncodedMessage> {
