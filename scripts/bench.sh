@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks print figures; they assert nothing. They run against the stack `npm start` runs.
-#   bench.sh [sync-latency|groups-api] [args]
+#   bench.sh [sync-latency|groups-api|load] [args]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 name="${1:-sync-latency}"; shift || true

@@ -20,12 +20,17 @@ import { UserGroup } from './groups/user-group.entity';
 import { LegacyCommandsConsumer } from './legacy-commands/legacy-commands.consumer';
 import { MembersController } from './memberships/members.controller';
 import { Membership } from './memberships/membership.entity';
+import { MembershipQueries } from './memberships/membership-queries';
+import { MembershipWriter } from './memberships/membership-writer';
 import { MembershipsService } from './memberships/memberships.service';
+import { LegacyObservations } from './legacy-commands/legacy-observations.applier';
+import { SyncResults } from './legacy-commands/sync-results.applier';
 import { UserGroupsController } from './memberships/user-groups.controller';
 import { GroupCollections1763800000100 } from './migrations/1763800000100-group-collections.migration';
 import { UserGroups1763700000100 } from './migrations/1763700000100-user-groups.migration';
 import { UserAccounts1763900000100 } from './migrations/1763900000100-user-accounts.migration';
 import { EvaluationChunks1763900000200 } from './migrations/1763900000200-evaluation-chunks.migration';
+import { LegacyObservedAt1764000000100 } from './migrations/1764000000100-legacy-observed-at.migration';
 import { LmsAccountsClient } from './users/lms-accounts.client';
 import { UserAccount } from './users/user-account.entity';
 import { UserDirectory } from './users/user-directory';
@@ -42,7 +47,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [UserGroup, Criterion, Membership, AuditEvent, UserAccount, EvaluationChunk, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200],
+      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyObservedAt1764000000100],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),
@@ -51,7 +56,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
   controllers: [GroupsController, MembersController, UserGroupsController],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
-    GroupsService, UserDirectory, LmsAccountsClient, MembershipsService, AuditService, GroupAccess, LegacyCommandsConsumer, EvaluationRuns, EvaluationSnapshotsConsumer, EvaluationChunksJanitor],
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, LegacyCommandsConsumer, EvaluationRuns, EvaluationSnapshotsConsumer, EvaluationChunksJanitor],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

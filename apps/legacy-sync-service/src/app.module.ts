@@ -12,6 +12,7 @@ import { CohortMembershipConsumer } from './lms-events/cohort-membership.consume
 import { CohortDirectory } from './lms/cohort-directory';
 import { LmsCohortsClient } from './lms/lms-cohorts.client';
 import { LegacySync1763700000300 } from './migrations/1763700000300-legacy-sync.migration';
+import { CohortWrites } from './user-group-events/cohort-writes.service';
 import { UserGroupEventsConsumer } from './user-group-events/user-group-events.consumer';
 
 export const SERVICE = 'legacy-sync-service';
@@ -31,7 +32,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
   ],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, CohortDirectory, UserGroupEventsConsumer, CohortMembershipConsumer, PendingWritesJanitor,
+    LmsCohortsClient, CohortDirectory, CohortWrites, UserGroupEventsConsumer, CohortMembershipConsumer, PendingWritesJanitor,
   ],
 })
 export class AppModule {

@@ -76,13 +76,14 @@ describe('EventCodec', () => {
     const data = {
       membership: {
         group_id: 'g-1', scope_type: 'course', scope_key: 'course-v1:A+B+C', user_id: 7, username: 'ben',
-        action: 'added' as const, origin: 'api' as const, occurred_at: '2026-11-22T05:00:00.000000+00:00', moved_to_group_id: null,
+        action: 'added' as const, origin: 'api' as const, occurred_at: '2026-11-22T05:00:00.000000+00:00', moved_to_group_id: null, legacy_linked: false,
       },
     };
     const message = await codec.encode(EventType.UserGroupMembershipChanged, data, newEventMetadata(EventType.UserGroupMembershipChanged, 'groups-service'));
     const event = await codec.decode(message.value, message.headers, message.key);
     expect(event.data).toEqual(data);
-    expect(event.key).toBe('g-1');
+    // Keyed by scope, so one learner's changes in a course stay in order across its groups.
+    expect(event.key).toBe('course-v1:A+B+C');
   });
 
   it.each([

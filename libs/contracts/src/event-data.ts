@@ -31,6 +31,8 @@ export interface UserGroupMembershipChangedData {
   membership: {
     group_id: string; scope_type: string; scope_key: string; user_id: number; username: string;
     action: MembershipAction; origin: MembershipOrigin; occurred_at: string; moved_to_group_id: string | null;
+    /** False when the group mirrors no legacy group (legacy-sync skips it unread). */
+    legacy_linked: boolean;
   };
 }
 

@@ -20,6 +20,12 @@ export enum EventType {
   EvaluationSnapshot = 'org.openedx.learning.user_group.evaluation.snapshot.v1',
 }
 
+/**
+ * Keys keep one user's changes within one scope in order, end to end: membership changes, the group
+ * lifecycle events they depend on and the LMS observations are keyed by scope key (the course key
+ * for a course, the org for an org, '' for the instance), as the LMS keys its own events by course.
+ * Results and evaluation chunks stay keyed by group: they are ordered by what they answer.
+ */
 export interface EventTypeSpec {
   /** Default topic. Topic names are configuration; this is where the product publishes by default. */
   topic: Topic;
@@ -27,6 +33,8 @@ export interface EventTypeSpec {
   keyField: string;
   /** The service named in `ce_source` (`openedx/<service>/web`). */
   source: string;
+  /** Dotted path of the id of the thing that changed (the outbox's aggregate_id), when it is not the key. */
+  aggregateField?: string;
 }
 
 export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
@@ -34,14 +42,14 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   [EventType.CourseEnrollmentCreated]: { topic: Topic.LmsCourseEnrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
   [EventType.CourseEnrollmentChanged]: { topic: Topic.LmsCourseEnrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
   [EventType.CourseUnenrollmentCompleted]: { topic: Topic.LmsCourseUnenrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
-  [EventType.UserGroupCreated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.id', source: 'groups-service' },
-  [EventType.UserGroupUpdated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.id', source: 'groups-service' },
-  [EventType.UserGroupDeleted]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.id', source: 'groups-service' },
-  [EventType.UserGroupMembershipChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'membership.group_id', source: 'groups-service' },
-  [EventType.UserGroupLegacyLinkChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'legacy_link.group_id', source: 'groups-service' },
+  [EventType.UserGroupCreated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
+  [EventType.UserGroupUpdated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
+  [EventType.UserGroupDeleted]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
+  [EventType.UserGroupMembershipChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'membership.scope_key', source: 'groups-service', aggregateField: 'membership.group_id' },
+  [EventType.UserGroupLegacyLinkChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'legacy_link.course_key', source: 'groups-service', aggregateField: 'legacy_link.group_id' },
   [EventType.UserGroupRefreshRequested]: { topic: Topic.UserGroupLifecycle, keyField: 'refresh.group_id', source: 'groups-service' },
   [EventType.UserGroupRefreshCompleted]: { topic: Topic.UserGroupLifecycle, keyField: 'refresh.group_id', source: 'groups-service' },
-  [EventType.LegacyMembershipObserved]: { topic: Topic.UserGroupLegacyCommands, keyField: 'observation.group_id', source: 'legacy-sync-service' },
+  [EventType.LegacyMembershipObserved]: { topic: Topic.UserGroupLegacyCommands, keyField: 'observation.course_key', source: 'legacy-sync-service', aggregateField: 'observation.group_id' },
   [EventType.LegacySyncCompleted]: { topic: Topic.UserGroupLegacyCommands, keyField: 'sync_result.group_id', source: 'legacy-sync-service' },
   [EventType.EvaluationSnapshot]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'snapshot.group_id', source: 'evaluator-service' },
 };

@@ -61,10 +61,20 @@ export function keyAvroType(eventType: EventType): avro.Type {
 }
 
 export function keyValue(eventType: EventType, data: unknown): string {
+  return fieldValue(eventType, data, EVENT_TYPES[eventType].keyField);
+}
+
+/** The id of the thing an event is about (the outbox's aggregate_id): its aggregate field, else its key. */
+export function aggregateValue(eventType: EventType, data: unknown): string {
+  return fieldValue(eventType, data, EVENT_TYPES[eventType].aggregateField ?? EVENT_TYPES[eventType].keyField);
+}
+
+function fieldValue(eventType: EventType, data: unknown, path: string): string {
   let node: any = data;
-  for (const name of EVENT_TYPES[eventType].keyField.split('.')) node = node?.[name];
-  if (node === undefined || node === null || node === '') {
-    throw new Error(`event ${eventType} has no value at key field ${EVENT_TYPES[eventType].keyField}`);
+  for (const name of path.split('.')) node = node?.[name];
+  // '' is a key (the instance scope's); a missing field is not.
+  if (node === undefined || node === null) {
+    throw new Error(`event ${eventType} has no value at ${path}`);
   }
   return String(node);
 }

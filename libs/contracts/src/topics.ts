@@ -9,7 +9,7 @@ export enum Topic {
   LmsCourseEnrollment = 'learning-course-enrollment-lifecycle',
   /** LMS: unenrollment completed (edx-platform's default topic for this event). */
   LmsCourseUnenrollment = 'course-unenrollment-lifecycle',
-  /** groups-service: User Group lifecycle and membership changes, keyed by group id. */
+  /** groups-service: User Group lifecycle and membership changes, keyed by scope (one user's changes in a course stay in order). */
   UserGroupLifecycle = 'user-groups-lifecycle',
   /** legacy-sync-service → groups-service: observed legacy memberships and sync results. */
   UserGroupLegacyCommands = 'user-groups-legacy-commands',

@@ -5,6 +5,10 @@ import { LmsRejectedError, LmsUnavailableError } from './lms-api.error';
 
 const apiErrors = metric('lms_api_errors_total', () => new Counter({ name: 'lms_api_errors_total', help: 'LMS API calls that failed', labelNames: ['kind'] }));
 
+/** Waits for a 429's Retry-After within one call, at most this often and this long each. */
+const RATE_LIMIT_RETRIES = 5;
+const RETRY_AFTER_MAX_MS = 60_000;
+
 export interface LmsCallOptions {
   /** Statuses that mean "nothing here" (answered with null) rather than an error. */
   emptyOn?: number[];
@@ -21,10 +25,22 @@ export class LmsApiClient {
   constructor(private readonly config: LmsClientConfig) {}
 
   async call<T>(method: string, path: string, body?: unknown, options: LmsCallOptions = {}): Promise<T | null> {
-    for (let attempt = 1; ; attempt++) {
+    let refreshed = false;
+    let rateLimited = 0;
+    for (;;) {
       const res = await this.fetch(method, path, body, await this.accessToken());
-      if (res.status === 401 && attempt === 1) {
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
         this.token = undefined; // expired or revoked: get a new one once
+        continue;
+      }
+      // The LMS's rate limit (django-ratelimit, DRF throttles) says when to come back: wait that
+      // long here, so a throttled call costs time, never a message's retry budget.
+      const retryAfter = res.status === 429 ? retryAfterMs(res.headers.get('retry-after')) : null;
+      if (retryAfter !== null && rateLimited++ < RATE_LIMIT_RETRIES) {
+        apiErrors.inc({ kind: 'rate_limited' });
+        await res.text().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, Math.min(retryAfter, RETRY_AFTER_MAX_MS)));
         continue;
       }
       if (options.emptyOn?.includes(res.status)) return null;
@@ -82,4 +98,12 @@ export class LmsApiClient {
     this.token = { value: json.access_token, expiresAt: Date.now() + json.expires_in * 1000 };
     return this.token.value;
   }
+}
+
+/** Retry-After as seconds or an HTTP date; null when absent or unreadable. */
+export function retryAfterMs(header: string | null): number | null {
+  if (!header) return null;
+  if (/^\d+(\.\d+)?$/.test(header.trim())) return Number(header) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
 }

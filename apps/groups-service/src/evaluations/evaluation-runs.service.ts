@@ -6,7 +6,8 @@ import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { UserGroup } from '../groups/user-group.entity';
-import { MembershipsService } from '../memberships/memberships.service';
+import { MembershipWriter, UserRef } from '../memberships/membership-writer';
+import { dedupe } from '../memberships/memberships.service';
 import { EvaluationChunk } from './evaluation-chunk.entity';
 
 export type ChunkOutcome = 'waiting' | 'applied' | 'discarded';
@@ -22,7 +23,7 @@ export type ChunkOutcome = 'waiting' | 'applied' | 'discarded';
 export class EvaluationRuns {
   private readonly logger = new Logger(EvaluationRuns.name);
 
-  constructor(private readonly memberships: MembershipsService, private readonly outbox: OutboxWriter) {}
+  constructor(private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter) {}
 
   async receive(manager: EntityManager, data: EvaluationSnapshotData, ctx: ChangeContext): Promise<ChunkOutcome> {
     const s = data.snapshot;
@@ -32,9 +33,12 @@ export class EvaluationRuns {
     }).execute();
     const received = await manager.count(EvaluationChunk, { where: { runId: s.run_id } });
     if (received < s.chunks) return 'waiting';
-    // Only a run's last chunk reads and locks the group, so that two runs never apply side by side.
-    const group = await manager.findOne(UserGroup, { where: { id: s.group_id }, lock: { mode: 'pessimistic_write' } });
-    if (group) group.criteria = await manager.find(Criterion, { where: { groupId: group.id } });
+    // Only a run's last chunk reads and locks the group (with its exclusive siblings, in the
+    // writer's lock order), so that two runs never apply side by side.
+    const found = await manager.findOne(UserGroup, { where: { id: s.group_id } });
+    if (found) found.criteria = await manager.find(Criterion, { where: { groupId: found.id } });
+    const locked = found ? await this.writer.lockGroups(manager, [found]) : new Map<string, UserGroup>();
+    const group = locked.get(s.group_id) ?? found;
 
     const chunks = await manager.find(EvaluationChunk, { where: { runId: s.run_id }, order: { chunk: 'ASC' } });
     // This run and any older, unfinished ones of the same group are done with.
@@ -55,12 +59,29 @@ export class EvaluationRuns {
     }
 
     const desired = chunks.flatMap((c) => c.members);
-    const { added, removed, memberCount } = await this.memberships.applySnapshot(manager, group!, desired, ctx);
+    const { added, removed, memberCount } = await this.applySnapshot(manager, group!, desired, ctx, locked);
     await manager.update(UserGroup, { id: group!.id }, { lastRefreshedAt: evaluatedAt });
     await appendAudit(manager, ctx, group!.id, 'refresh_completed', { ...refresh, added, removed, member_count: memberCount });
     await this.outbox.append(manager, EventType.UserGroupRefreshCompleted, {
       refresh: { ...refresh, added, removed, member_count: memberCount, completed_at: toCeTime(ctx.at) },
     }, ctx);
     return 'applied';
+  }
+
+  /**
+   * Makes the group's active members exactly `desired`. Joins and leaves are ordinary membership
+   * changes (audit rows, events) with the context's origin; members who stay are not touched, so an
+   * unchanged result publishes nothing.
+   */
+  private async applySnapshot(manager: EntityManager, group: UserGroup, desired: UserRef[], ctx: ChangeContext, locked: Map<string, UserGroup>) {
+    const wanted = dedupe(desired);
+    const wantedIds = new Set(wanted.map((u) => u.user_id));
+    const current: Array<{ user_id: string }> = await manager.query('SELECT user_id FROM membership WHERE group_id = ? AND active = 1 FOR UPDATE', [group.id]);
+    const currentIds = new Set(current.map((r) => Number(r.user_id)));
+    const joining = wanted.filter((u) => !currentIds.has(u.user_id));
+    const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked) : [];
+    const leaving = [...currentIds].filter((userId) => !wantedIds.has(userId));
+    const removed = [...(await this.writer.deactivateMany(manager, group, leaving, ctx, null)).values()].filter((r) => r === 'removed').length;
+    return { added: results.filter((r) => r.result === 'added').length, removed, memberCount: wanted.length };
   }
 }

@@ -9,7 +9,7 @@ import { JwtAuthGuard } from '../auth/jwt-auth.guard';
 import { assertCanManageScope, Principal } from '../auth/principal';
 import { readableScopes } from '../auth/readable-scopes';
 import { apiContext } from '../audit/request-context';
-import { MembershipsService } from '../memberships/memberships.service';
+import { MembershipQueries } from '../memberships/membership-queries';
 import { PageQuery, ListGroupsQuery } from './dto/list-groups.query';
 import { CreateGroupDto } from './dto/create-group.dto';
 import { UpdateGroupDto } from './dto/update-group.dto';
@@ -34,7 +34,7 @@ const DETAIL_MEMBERS = 100;
 @Controller('api/user-groups/v1/groups')
 export class GroupsController {
   constructor(
-    private readonly groups: GroupsService, private readonly memberships: MembershipsService, private readonly audit: AuditService, private readonly access: GroupAccess,
+    private readonly groups: GroupsService, private readonly memberships: MembershipQueries, private readonly audit: AuditService, private readonly access: GroupAccess,
   ) {}
 
   @Get()

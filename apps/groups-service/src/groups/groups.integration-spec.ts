@@ -4,7 +4,9 @@ import { DataSource } from 'typeorm';
 import { EventType } from '@groups-sync/contracts';
 import { courseStaffClaims, serviceClaims } from '../auth/testing/lms-claims';
 import { TokenMinter } from '../auth/testing/token-minter';
-import { MembershipsService } from '../memberships/memberships.service';
+import { inTransaction } from '@groups-sync/persistence';
+import { LegacyObservations } from '../legacy-commands/legacy-observations.applier';
+import { SyncResults } from '../legacy-commands/sync-results.applier';
 import { LmsUser, startGroupsApp } from '../test/groups-app';
 
 const COURSE = 'course-v1:TestX+Groups+2026';
@@ -258,44 +260,104 @@ describe('groups-service on a real database', () => {
       expect((await api().get(`${API}/groups/${group.id}`)).body).toMatchObject({ member_count: 2, members: [{ username: 'nine' }, { username: 'ten' }] });
     });
 
-    it('drops an LMS observation older than the user\'s later change in another cohort-linked group, and applies a newer one', async () => {
-      const a = (await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 11 } }] })).body;
-      const b = (await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 12 } }] })).body;
+    const cohortGroup = async (cohortId: number) => (await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: cohortId } }] })).body;
+    const activeGroups = async (userId: number) => (await db.query('SELECT group_id FROM membership WHERE user_id = ? AND active = 1', [userId])).map((r: { group_id: string }) => r.group_id);
+    /** An LMS observation (legacy-sync's forward of COHORT_MEMBERSHIP_CHANGED) at an LMS time. */
+    const observe = (u: { user_id: number; username: string }, groupId: string, lmsTime: Date) => inTransaction(db, async (manager) => {
+      const [outcome] = await app.get(LegacyObservations).apply(manager, [{
+        data: { group_id: groupId, course_key: COURSE, user_id: u.user_id, username: u.username, action: 'added', observed_at: lmsTime.toISOString(), source_event_id: `e-${lmsTime.getTime()}` },
+        observedAt: lmsTime, ctx: { actor: 'lms', trigger: 'legacy', origin: 'legacy', at: new Date() },
+      }]);
+      return outcome;
+    });
+
+    it('drops an LMS observation no newer, on the LMS\'s clock, than the last one applied for the learner in the course', async () => {
+      const [a, b] = [await cohortGroup(11), await cohortGroup(12)];
       const late = await user('late');
-      await api().post(`${API}/groups/${a.id}/members`).send({ members: [late] });
-      const memberships = app.get(MembershipsService);
-      const observe = (groupId: string, at: Date) => db.transaction((manager) => memberships.applyLegacyObservation(manager, {
-        observation: { group_id: groupId, course_key: COURSE, user_id: late.user_id, username: 'late', action: 'added', observed_at: at.toISOString(), source_event_id: `e-${at.getTime()}` },
-      }, { actor: 'lms', trigger: 'legacy', origin: 'legacy', at }));
+      const t = Date.parse('2026-01-01T10:00:00Z'); // the LMS's clock, however far from ours
 
-      expect(await observe(b.id, new Date(Date.now() - 60_000))).toBe('stale');
-      const active = async () => (await db.query('SELECT group_id FROM membership WHERE user_id = ? AND active = 1', [late.user_id])).map((r: { group_id: string }) => r.group_id);
-      expect(await active()).toEqual([a.id]);
+      expect(await observe(late, b.id, new Date(t))).toBe('applied');
+      expect(await activeGroups(late.user_id)).toEqual([b.id]);
+      expect(await observe(late, a.id, new Date(t - 1000))).toBe('stale'); // an older LMS change, delivered late
+      expect(await activeGroups(late.user_id)).toEqual([b.id]);
+      expect(await observe(late, a.id, new Date(t + 1000))).toBe('applied');
+      expect(await activeGroups(late.user_id)).toEqual([a.id]);
+      expect(await observe(late, a.id, new Date(t + 1000))).toBe('stale'); // the same again
+    });
 
-      expect(await observe(b.id, new Date(Date.now() + 1000))).toBe('applied');
-      expect(await active()).toEqual([b.id]);
+    it('supersedes an LMS observation of another cohort while our own add is in flight, until the add\'s echo confirms it', async () => {
+      const [a, b] = [await cohortGroup(13), await cohortGroup(14)];
+      const mover = await user('mover');
+      await api().post(`${API}/groups/${a.id}/members`).send({ members: [mover] });
+      const t = Date.parse('2026-01-01T11:00:00Z');
+
+      // The LMS moved the learner to b before our add reached it: our add will move them back.
+      expect(await observe(mover, b.id, new Date(t))).toBe('superseded');
+      expect(await activeGroups(mover.user_id)).toEqual([a.id]);
+      // The echo of our add: the LMS has the learner where we put them.
+      expect(await observe(mover, a.id, new Date(t + 1))).toBe('confirmed');
+      const [row] = await db.query('SELECT sync_state FROM membership WHERE group_id = ? AND user_id = ?', [a.id, mover.user_id]);
+      expect(row.sync_state).toBe('synced');
+      // A later move in the LMS wins: the LMS is where the learner's cohort takes effect.
+      expect(await observe(mover, b.id, new Date(t + 2))).toBe('applied');
+      expect(await activeGroups(mover.user_id)).toEqual([b.id]);
     });
 
     it('ignores a sync result that answers an older change than the membership\'s latest', async () => {
-      const { body: group } = await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: 31 } }] });
+      const group = await cohortGroup(31);
       const u = await user('answered');
       await api().post(`${API}/groups/${group.id}/members`).send({ members: [u] });
       const [{ changed_at: addedAt }] = await db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [group.id, u.user_id]);
       await api().post(`${API}/groups/${group.id}/members/remove`).send({ members: [{ user_id: u.user_id }] });
       await api().post(`${API}/groups/${group.id}/members`).send({ members: [u] });
-      const memberships = app.get(MembershipsService);
-      const answer = (changeAt: Date) => db.transaction((manager) => memberships.applySyncResult(manager, {
-        sync_result: {
+      const answer = (changeAt: Date) => inTransaction(db, (manager) => app.get(SyncResults).apply(manager, [{
+        data: {
           group_id: group.id, user_id: u.user_id, status: 'rejected', error: 'LMS does not know user', legacy_type: 'cohort', legacy_id: '31',
           occurred_at: new Date().toISOString(), change_occurred_at: changeAt.toISOString(),
         },
-      }, { actor: 'legacy-sync-service', trigger: 'legacy', origin: 'legacy', at: new Date() }));
+        ctx: { actor: 'legacy-sync-service', trigger: 'legacy', origin: 'legacy', at: new Date() },
+      }]));
       const state = async () => (await db.query('SELECT active, sync_state, changed_at FROM membership WHERE group_id = ? AND user_id = ?', [group.id, u.user_id]))[0];
 
       await answer(addedAt); // the first add's answer, late: the re-add is newer
       expect(await state()).toMatchObject({ active: 1, sync_state: 'pending' });
       await answer((await state()).changed_at); // the re-add's own answer applies
       expect(await state()).toMatchObject({ active: 0, sync_state: 'rejected' });
+    });
+
+    it('answers no 5xx to 40 concurrent bulk adds of 100 members into 5 groups of one collection, and leaves each user in one group', async () => {
+      const collection = name('Sections');
+      const groups = await Promise.all([0, 1, 2, 3, 4].map(() => create({ collection })));
+      const pool = await lmsUsers(Array.from({ length: 300 }, (_, i) => `busy_${i}`));
+      const members = pool.map((u) => ({ user_id: u.user_id, username: u.username }));
+      let seed = 7;
+      const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+      const adds = await Promise.all(Array.from({ length: 40 }, (_, i) => {
+        const start = Math.floor(random() * 200);
+        return api().post(`${API}/groups/${groups[i % 5].body.id}/members`).send({ members: members.slice(start, start + 100) });
+      }));
+      expect(adds.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+      const [{ n }] = await db.query(
+        'SELECT COUNT(*) AS n FROM (SELECT user_id FROM membership WHERE active = 1 AND group_id IN (?) GROUP BY user_id HAVING COUNT(*) > 1) twice',
+        [groups.map((g) => g.body.id)]);
+      expect(Number(n)).toBe(0);
+    });
+
+    it('takes API adds and LMS observations into the cohort-linked groups of one course side by side, without a failed transaction', async () => {
+      const groups = await Promise.all([41, 42, 43].map((id) => cohortGroup(id)));
+      const pool = (await lmsUsers(Array.from({ length: 120 }, (_, i) => `mixed_${i}`))).map((u) => ({ user_id: u.user_id, username: u.username }));
+      const t = Date.now();
+      const work = Array.from({ length: 30 }, (_, i) => (i % 2
+        ? api().post(`${API}/groups/${groups[i % 3].body.id}/members`).send({ members: pool.slice(i, i + 60) }).then((r) => r.status)
+        : inTransaction(db, (manager) => app.get(LegacyObservations).apply(manager, pool.slice(i, i + 60).map((u, k) => ({
+          data: { group_id: groups[(i + k) % 3].body.id, course_key: COURSE, user_id: u.user_id, username: u.username, action: 'added' as const, observed_at: '', source_event_id: `m-${i}-${k}` },
+          observedAt: new Date(t + i * 1000 + k), ctx: { actor: 'lms', trigger: 'legacy' as const, origin: 'legacy' as const, at: new Date() },
+        })))).then(() => 200)));
+      expect((await Promise.all(work)).filter((s) => s !== 200)).toEqual([]);
+      const [{ n }] = await db.query(
+        'SELECT COUNT(*) AS n FROM (SELECT user_id FROM membership WHERE active = 1 AND group_id IN (?) GROUP BY user_id HAVING COUNT(*) > 1) twice',
+        [groups.map((g) => g.id)]);
+      expect(Number(n)).toBe(0);
     });
 
     it('answers every group a user is in, across scopes', async () => {

@@ -3,16 +3,25 @@ import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
 import { EventConsumers, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
-import { MembershipsService } from '../memberships/memberships.service';
+import { LegacyObservations } from './legacy-observations.applier';
+import { SyncResults } from './sync-results.applier';
 
-/** Applies what legacy-sync-service saw in the LMS (memberships) and what it did there (sync results). */
+type Observed = DecodedEvent<EventType.LegacyMembershipObserved>;
+type Completed = DecodedEvent<EventType.LegacySyncCompleted>;
+
+/**
+ * What legacy-sync-service saw in the LMS (memberships) and what it did there (sync results), a
+ * partition batch at a time: one inbox read, one transaction, runs of the same type applied
+ * together in their order.
+ */
 @Injectable()
 export class LegacyCommandsConsumer implements OnModuleInit {
   private readonly inbox: Inbox;
 
   constructor(
     private readonly consumers: EventConsumers,
-    private readonly memberships: MembershipsService,
+    private readonly observations: LegacyObservations,
+    private readonly results: SyncResults,
     private readonly relay: OutboxRelay,
     dataSource: DataSource,
   ) {
@@ -23,28 +32,41 @@ export class LegacyCommandsConsumer implements OnModuleInit {
     this.consumers.register({
       group: ConsumerGroup.GroupsLegacyCommands,
       topics: [Topic.UserGroupLegacyCommands],
-      handlers: {
-        [EventType.LegacyMembershipObserved]: (event) => this.onObserved(event),
-        [EventType.LegacySyncCompleted]: (event) => this.onSyncCompleted(event),
-      },
+      batch: { types: [EventType.LegacyMembershipObserved, EventType.LegacySyncCompleted], handle: (events) => this.onBatch(events) },
     });
   }
 
-  private async onObserved(event: DecodedEvent<EventType.LegacyMembershipObserved>): Promise<void> {
-    const observedAt = new Date(event.data.observation.observed_at);
-    if (Number.isNaN(observedAt.getTime())) throw new PoisonMessageError('INVALID_DATA', `observed_at "${event.data.observation.observed_at}" is not a time`);
-    const ctx = this.context(event, observedAt);
-    await this.inbox.process(event, (manager) => this.memberships.applyLegacyObservation(manager, event.data, ctx).then(() => undefined));
+  private async onBatch(events: DecodedEvent[]): Promise<void> {
+    for (const event of events) {
+      if (event.type !== EventType.LegacyMembershipObserved) continue;
+      const at = (event as Observed).data.observation.observed_at;
+      if (Number.isNaN(new Date(at).getTime())) throw new PoisonMessageError('INVALID_DATA', `observed_at "${at}" is not a time`, event);
+    }
+    await this.inbox.processBatch(events, async (manager, fresh) => {
+      for (const run of runsOfType(fresh)) {
+        if (run[0].type === EventType.LegacyMembershipObserved) {
+          await this.observations.apply(manager, (run as Observed[]).map((e) => ({
+            data: e.data.observation, observedAt: new Date(e.data.observation.observed_at), ctx: context(e),
+          })));
+        } else {
+          await this.results.apply(manager, (run as Completed[]).map((e) => ({ data: e.data.sync_result, ctx: context(e) })));
+        }
+      }
+    });
     this.relay.notify();
   }
+}
 
-  private async onSyncCompleted(event: DecodedEvent<EventType.LegacySyncCompleted>): Promise<void> {
-    const ctx = this.context(event, new Date());
-    await this.inbox.process(event, (manager) => this.memberships.applySyncResult(manager, event.data, ctx));
-    this.relay.notify();
-  }
+function context(event: DecodedEvent): ChangeContext {
+  return { actor: event.metadata.source, trigger: 'legacy', origin: 'legacy', at: new Date(), correlationId: event.metadata.correlationId, causationId: event.metadata.id };
+}
 
-  private context(event: DecodedEvent, at: Date): ChangeContext {
-    return { actor: event.metadata.source, trigger: 'legacy', origin: 'legacy', at, correlationId: event.metadata.correlationId, causationId: event.metadata.id };
+/** Consecutive events of one type, in order. */
+function runsOfType(events: DecodedEvent[]): DecodedEvent[][] {
+  const runs: DecodedEvent[][] = [];
+  for (const e of events) {
+    if (runs.length && runs[runs.length - 1][0].type === e.type) runs[runs.length - 1].push(e);
+    else runs.push([e]);
   }
+  return runs;
 }

@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { DomainException } from '@groups-sync/observability';
 import { EMAIL_PATTERN, USERNAME_PATTERN } from './dto/member-ref.dto';
-import { AddResult, MemberResult } from './memberships.service';
+import { AddResult } from './membership-writer';
+import { MemberResult } from './memberships.service';
 
 /** Largest CSV import: rows after the header, and bytes. */
 export const CSV_MAX_ROWS = 50_000;

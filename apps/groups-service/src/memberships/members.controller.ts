@@ -19,6 +19,7 @@ import { CsvImportQuery } from './dto/csv-import.query';
 import { ListMembersQuery } from './dto/list-members.query';
 import { RemoveMembersDto } from './dto/remove-members.dto';
 import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv } from './members-csv';
+import { MembershipQueries } from './membership-queries';
 import { MembershipsService } from './memberships.service';
 
 const EXPORT_PAGE = 5000;
@@ -28,13 +29,13 @@ const EXPORT_PAGE = 5000;
 @UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/groups/:id/members')
 export class MembersController {
-  constructor(private readonly memberships: MembershipsService, private readonly access: GroupAccess) {}
+  constructor(private readonly memberships: MembershipsService, private readonly queries: MembershipQueries, private readonly access: GroupAccess) {}
 
   @Get()
   async list(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: ListMembersQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'read');
     const window = pageWindow(query, 100);
-    const { count, members } = await this.memberships.list(id, query.status ?? 'active', window.offset, window.size);
+    const { count, members } = await this.queries.list(id, query.status ?? 'active', window.offset, window.size);
     return toPage(req, window, count, members.map(memberView));
   }
 
@@ -42,16 +43,16 @@ export class MembersController {
   @Post()
   @HttpCode(200)
   async add(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AddMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.access.require(id, principal, 'write');
-    return { results: await this.memberships.add(id, dto.members, apiContext(req, principal)) };
+    const group = await this.access.require(id, principal, 'write');
+    return { results: await this.memberships.add(group, dto.members, apiContext(req, principal)) };
   }
 
   /** Bulk removal, idempotent: per user `removed`, `not_member`, `unknown` or `refused`. */
   @Post('remove')
   @HttpCode(200)
   async removeMany(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RemoveMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.access.require(id, principal, 'write');
-    return { results: await this.memberships.remove(id, dto.members, apiContext(req, principal)) };
+    const group = await this.access.require(id, principal, 'write');
+    return { results: await this.memberships.remove(group, dto.members, apiContext(req, principal)) };
   }
 
   @ApiOperation({ summary: 'Adds the users of a CSV file (a username or an email column); answers a per-row report. dry_run=true reports what would happen and changes nothing' })
@@ -64,12 +65,12 @@ export class MembersController {
     @Param('id', new ParseUUIDPipe()) id: string, @UploadedFile() file: Express.Multer.File | undefined,
     @Query() query: CsvImportQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal,
   ) {
-    await this.access.require(id, principal, 'write');
+    const group = await this.access.require(id, principal, 'write');
     const text = file ? file.buffer.toString('utf8') : await csvBody(req);
     const rows = parseMembersCsv(text);
     const valid = rows.filter((r) => !r.problem);
     const dryRun = query.dry_run === 'true';
-    const added = await this.memberships.add(id, valid.map((r) => ({ username: r.username, email: r.email })), { ...apiContext(req, principal), origin: 'csv' }, { dryRun });
+    const added = await this.memberships.add(group, valid.map((r) => ({ username: r.username, email: r.email })), { ...apiContext(req, principal), origin: 'csv' }, { dryRun });
     const results = rows.map((r) => (r.problem
       ? { user_id: null, username: r.username ?? null, ...(r.email ? { email: r.email } : {}), result: 'refused' as const, reason: r.problem }
       : added[valid.indexOf(r)]));
@@ -89,7 +90,7 @@ export class MembersController {
     csv.pipe(res);
     // Written page by page, waiting for the client when it reads slower than the database answers.
     for (let after = 0; ;) {
-      const page = await this.memberships.exportPage(id, status, after, EXPORT_PAGE);
+      const page = await this.queries.exportPage(id, status, after, EXPORT_PAGE);
       for (const m of page) {
         if (!csv.write({ ...m, username: escapeCell(m.username), email: m.email === null ? '' : escapeCell(m.email) })) {
           await new Promise((resolve) => csv.once('drain', resolve));
@@ -104,8 +105,8 @@ export class MembersController {
   @Delete(':userId')
   @HttpCode(200)
   async remove(@Param('id', new ParseUUIDPipe()) id: string, @Param('userId', ParseIntPipe) userId: number, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    await this.access.require(id, principal, 'write');
-    const [result] = await this.memberships.remove(id, [{ user_id: userId }], apiContext(req, principal));
+    const group = await this.access.require(id, principal, 'write');
+    const [result] = await this.memberships.remove(group, [{ user_id: userId }], apiContext(req, principal));
     return result;
   }
 }

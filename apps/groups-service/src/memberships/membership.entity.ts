@@ -30,9 +30,13 @@ export class Membership {
   @Column({ type: 'varchar', length: 16 })
   origin: MembershipOrigin;
 
-  /** Time of the change that set the current state; a legacy observation older than this is stale. */
+  /** groups-service's time of the change that set the current state; sync results are compared with it. */
   @Column({ name: 'changed_at', type: 'datetime', precision: 6 })
   changedAt: Date;
+
+  /** The LMS's time of the latest LMS observation of this user in this group's cohort: compared only with LMS times. */
+  @Column({ name: 'legacy_observed_at', type: 'datetime', precision: 6, nullable: true })
+  legacyObservedAt: Date | null;
 
   @Column({ name: 'sync_state', type: 'varchar', length: 16, nullable: true })
   syncState: SyncState | null;

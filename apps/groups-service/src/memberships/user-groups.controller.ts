@@ -6,7 +6,7 @@ import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard';
 import { canManageScope, Principal } from '../auth/principal';
 import { groupView } from '../groups/group-view';
-import { MembershipsService } from './memberships.service';
+import { MembershipQueries } from './membership-queries';
 
 class UserGroupsQuery {
   @IsOptional() @IsIn(SCOPE_TYPES)
@@ -22,7 +22,7 @@ class UserGroupsQuery {
 @UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/users')
 export class UserGroupsController {
-  constructor(private readonly memberships: MembershipsService) {}
+  constructor(private readonly memberships: MembershipQueries) {}
 
   @Get(':userId/groups')
   @ApiQuery({ name: 'scope', required: false, enum: SCOPE_TYPES })

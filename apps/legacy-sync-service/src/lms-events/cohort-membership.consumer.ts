@@ -1,18 +1,22 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { DataSource, IsNull, MoreThan } from 'typeorm';
-import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
+import { DataSource, In, IsNull, MoreThan } from 'typeorm';
+import { ConsumerGroup, DecodedEvent, EventType, LegacyMembershipObservedData, Topic } from '@groups-sync/contracts';
 import { EventConsumers, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
 
+type CohortEvent = DecodedEvent<EventType.CohortMembershipChanged>;
+
 const ECHO_WINDOW_MS = 15 * 60 * 1000;
 const observed = metric('legacy_observations_total', () => new Counter({ name: 'legacy_observations_total', help: 'LMS membership events, by outcome', labelNames: ['outcome'] }));
 
 /**
- * LMS → User Group. COHORT_MEMBERSHIP_CHANGED means "user is now in the cohort with this name".
- * Our own writes come back as events too: they match a pending write and stop here.
+ * LMS → User Group, a partition batch at a time. COHORT_MEMBERSHIP_CHANGED means "user is now in
+ * the cohort with this name". Every event of a linked cohort is forwarded to groups-service in the
+ * LMS's order, our own writes' echoes included (marked by their pending write): the echo is what
+ * tells groups-service where the LMS put the learner after our write, so it is never swallowed.
  */
 @Injectable()
 export class CohortMembershipConsumer implements OnModuleInit {
@@ -33,46 +37,62 @@ export class CohortMembershipConsumer implements OnModuleInit {
     this.consumers.register({
       group: ConsumerGroup.LegacySyncLmsEvents,
       topics: [Topic.LmsCohortMembership],
-      handlers: { [EventType.CohortMembershipChanged]: (e) => this.onCohortMembershipChanged(e) },
+      batch: { types: [EventType.CohortMembershipChanged], handle: (events) => this.onBatch(events as CohortEvent[]) },
     });
   }
 
-  private async onCohortMembershipChanged(event: DecodedEvent<EventType.CohortMembershipChanged>): Promise<void> {
-    const { user, course, name } = event.data.cohort;
-    if (!course.course_key || !name || !(user.id > 0)) {
-      throw new PoisonMessageError('INVALID_DATA', 'cohort event without course key, cohort name or user id');
+  private async onBatch(events: CohortEvent[]): Promise<void> {
+    for (const event of events) {
+      const { user, course, name } = event.data.cohort;
+      if (!course.course_key || !name || !(user.id > 0)) throw new PoisonMessageError('INVALID_DATA', 'cohort event without course key, cohort name or user id', event);
+      if (Number.isNaN(new Date(event.metadata.time).getTime())) throw new PoisonMessageError('INVALID_DATA', `ce_time "${event.metadata.time}" is not a time`, event);
     }
-    const observedAt = new Date(event.metadata.time);
-    if (Number.isNaN(observedAt.getTime())) throw new PoisonMessageError('INVALID_DATA', `ce_time "${event.metadata.time}" is not a time`);
-    if (await this.inbox.seen(event)) return; // a redelivery: no need to ask the LMS for the cohort id again
-    const cohortId = await this.directory.idByName(course.course_key, name);
-    const link = cohortId === null ? null
-      : await this.dataSource.getRepository(LegacyLink).findOneBy({ courseKey: course.course_key, legacyType: 'cohort', legacyId: String(cohortId) });
-    if (!link) {
-      observed.inc({ outcome: 'unlinked' });
-      return; // a cohort no User Group mirrors
+    // Redeliveries are skipped before the LMS is asked for any cohort id.
+    const fresh = await this.inbox.unseen(events);
+    if (!fresh.length) return;
+    const courses = [...new Set(fresh.map((e) => e.data.cohort.course.course_key))];
+    const links = await this.dataSource.getRepository(LegacyLink).find({ where: { courseKey: In(courses), legacyType: 'cohort' } });
+    const linkOf = new Map(links.filter((l) => l.legacyId).map((l) => [`${l.courseKey}|${l.legacyId}`, l]));
+    const targets: Array<{ event: CohortEvent; link: LegacyLink | null }> = [];
+    for (const event of fresh) {
+      const { course, name } = event.data.cohort;
+      // Courses no group mirrors cost no LMS call.
+      const cohortId = links.some((l) => l.courseKey === course.course_key) ? await this.directory.idByName(course.course_key, name) : null;
+      targets.push({ event, link: cohortId === null ? null : linkOf.get(`${course.course_key}|${cohortId}`) ?? null });
     }
-    let outcome = 'forwarded';
-    await this.inbox.process(event, async (manager) => {
-      const echo = await manager.findOne(PendingLmsWrite, {
-        where: { courseKey: course.course_key, legacyId: link.legacyId!, userId: user.id, action: 'added', confirmedAt: IsNull(), createdAt: MoreThan(new Date(Date.now() - ECHO_WINDOW_MS)) },
+    const counts: Record<string, number> = { forwarded: 0, echo: 0, unlinked: 0 };
+    await this.inbox.processBatch(fresh, async (manager) => {
+      const linked = targets.filter((t) => t.link);
+      counts.unlinked = targets.length - linked.length;
+      if (!linked.length) return;
+      // Our own writes' echoes confirm their pending writes, the oldest first.
+      const pending = await manager.find(PendingLmsWrite, {
+        where: {
+          courseKey: In(courses), userId: In([...new Set(linked.map((t) => t.event.data.cohort.user.id))]), action: 'added',
+          confirmedAt: IsNull(), createdAt: MoreThan(new Date(Date.now() - ECHO_WINDOW_MS)),
+        },
         order: { id: 'ASC' },
         lock: { mode: 'pessimistic_write' },
       });
-      if (echo) {
-        outcome = 'echo';
-        await manager.update(PendingLmsWrite, { id: echo.id }, { confirmedAt: new Date() });
-        return;
-      }
-      await this.outbox.append(manager, EventType.LegacyMembershipObserved, {
-        observation: {
-          group_id: link.groupId, course_key: course.course_key, user_id: user.id, username: user.pii.username,
-          action: 'added', observed_at: observedAt.toISOString(), source_event_id: event.metadata.id,
-        },
-      }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId ?? event.metadata.id });
+      const confirmed: string[] = [];
+      const observations: LegacyMembershipObservedData[] = linked.map(({ event, link }) => {
+        const { user, course } = event.data.cohort;
+        const echo = pending.find((p) => !confirmed.includes(p.id) && p.courseKey === course.course_key && p.legacyId === link!.legacyId && p.userId === user.id);
+        if (echo) confirmed.push(echo.id);
+        counts[echo ? 'echo' : 'forwarded']++;
+        return {
+          observation: {
+            group_id: link!.groupId, course_key: course.course_key, user_id: user.id, username: user.pii.username,
+            action: 'added', observed_at: new Date(event.metadata.time).toISOString(), source_event_id: event.metadata.id,
+          },
+        };
+      });
+      if (confirmed.length) await manager.update(PendingLmsWrite, { id: In(confirmed) }, { confirmedAt: new Date() });
+      const first = linked[0].event.metadata;
+      await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, { causationId: first.id, correlationId: first.correlationId ?? first.id });
     });
-    observed.inc({ outcome });
-    if (outcome === 'forwarded') this.relay.notify();
-    this.logger.debug(`cohort event ${event.metadata.id}: ${outcome}`);
+    for (const [outcome, n] of Object.entries(counts)) if (n) observed.inc({ outcome }, n);
+    if (counts.forwarded + counts.echo) this.relay.notify();
+    this.logger.debug(`cohort events: ${JSON.stringify(counts)}`);
   }
 }

@@ -7,13 +7,14 @@ import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
+import { CohortWrites, isForTheLms, MembershipEvent } from './cohort-writes.service';
 
 type SyncResult = LegacySyncCompletedData['sync_result'];
 
 /**
- * User Group → LMS. Creates or finds the cohort a new cohort-linked group mirrors, and applies
- * membership changes through the cohorts API. LMS calls are set-valued ("ensure in cohort"), so a
- * redelivered event repeats them harmlessly; the inbox keeps the recorded effects single.
+ * User Group → LMS. Creates or finds the cohort a new cohort-linked group mirrors, renames it, and
+ * hands membership changes to CohortWrites in batches. LMS calls are set-valued ("ensure in
+ * cohort"), so a redelivered event repeats them harmlessly; the inbox keeps the recorded effects single.
  */
 @Injectable()
 export class UserGroupEventsConsumer implements OnModuleInit {
@@ -27,6 +28,7 @@ export class UserGroupEventsConsumer implements OnModuleInit {
     private readonly directory: CohortDirectory,
     private readonly outbox: OutboxWriter,
     private readonly relay: OutboxRelay,
+    private readonly writes: CohortWrites,
   ) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncUserGroups);
   }
@@ -35,20 +37,35 @@ export class UserGroupEventsConsumer implements OnModuleInit {
     this.consumers.register({
       group: ConsumerGroup.LegacySyncUserGroups,
       topics: [Topic.UserGroupLifecycle],
-      handlers: {
-        [EventType.UserGroupCreated]: this.unlessSeen((e) => this.onGroupCreated(e)),
-        [EventType.UserGroupMembershipChanged]: this.unlessSeen((e) => this.onMembershipChanged(e)),
-        [EventType.UserGroupUpdated]: this.unlessSeen((e) => this.onGroupUpdated(e)),
-        [EventType.UserGroupDeleted]: (e) => this.onGroupDeleted(e),
+      batch: {
+        types: [EventType.UserGroupCreated, EventType.UserGroupUpdated, EventType.UserGroupDeleted, EventType.UserGroupMembershipChanged],
+        // Membership changes of groups that mirror nothing, and changes that came from the LMS, are
+        // skipped before any database work (a refresh of a large dynamic group is all of the first kind).
+        filter: (e) => e.type !== EventType.UserGroupMembershipChanged || isForTheLms((e as MembershipEvent).data.membership),
+        handle: (events) => this.onBatch(events),
       },
     });
   }
 
-  /** A redelivered event was applied already: skip it before calling the LMS again. */
-  private unlessSeen<T extends EventType>(handle: (event: DecodedEvent<T>) => Promise<void>) {
-    return async (event: DecodedEvent<T>) => {
-      if (!(await this.inbox.seen(event))) await handle(event);
-    };
+  /**
+   * In order: a group's lifecycle event is handled alone (it is rare, and its memberships may need
+   * it); the membership changes between them go to the cohorts API together.
+   */
+  private async onBatch(events: DecodedEvent[]): Promise<void> {
+    const fresh = await this.inbox.unseen(events); // redeliveries are not sent to the LMS again
+    let run: MembershipEvent[] = [];
+    for (const event of fresh) {
+      if (event.type === EventType.UserGroupMembershipChanged) {
+        run.push(event as MembershipEvent);
+        continue;
+      }
+      await this.writes.apply(run);
+      run = [];
+      if (event.type === EventType.UserGroupCreated) await this.onGroupCreated(event as DecodedEvent<EventType.UserGroupCreated>);
+      else if (event.type === EventType.UserGroupUpdated) await this.onGroupUpdated(event as DecodedEvent<EventType.UserGroupUpdated>);
+      else await this.onGroupDeleted(event as DecodedEvent<EventType.UserGroupDeleted>);
+    }
+    await this.writes.apply(run);
   }
 
   private async onGroupCreated(event: DecodedEvent<EventType.UserGroupCreated>): Promise<void> {
@@ -103,67 +120,6 @@ export class UserGroupEventsConsumer implements OnModuleInit {
   private async ensureCohort(courseKey: string, name: string) {
     const existing = (await this.lms.listCohorts(courseKey)).find((c) => c.name === name);
     return existing ?? this.lms.createCohort(courseKey, name);
-  }
-
-  private async onMembershipChanged(event: DecodedEvent<EventType.UserGroupMembershipChanged>): Promise<void> {
-    const m = event.data.membership;
-    // Changes that came from the LMS are already there.
-    if (m.origin === 'legacy') return;
-    const link = await this.dataSource.getRepository(LegacyLink).findOneBy({ groupId: m.group_id });
-    if (!link || link.legacyType !== 'cohort') return;
-    if (m.action === 'removed' && m.moved_to_group_id) {
-      // Half of a move into another cohort of the course: adding there moves the learner in the LMS.
-      // A move into a group with no cohort (a plain collection) must still leave this cohort.
-      const target = await this.dataSource.getRepository(LegacyLink).findOneBy({ groupId: m.moved_to_group_id });
-      if (target?.legacyType === 'cohort' && target.courseKey === link.courseKey) return;
-    }
-    if (!link.legacyId) {
-      await this.record(event, (manager) => this.outbox.append(manager, EventType.LegacySyncCompleted, {
-        sync_result: this.result(m.group_id, m.user_id, 'rejected', `the group's cohort is not linked: ${link.lastError ?? 'unknown reason'}`, null, m.occurred_at),
-      }));
-      return;
-    }
-    const cohortId = Number(link.legacyId);
-    // An add is recorded (and committed) before the call, so the LMS's echo finds it even if it
-    // arrives before the response. Removals never echo: the LMS emits nothing for them.
-    const pendingId = m.action === 'added' ? await this.recordPendingAdd(event, link, m.user_id) : undefined;
-    let echoExpected = false;
-    let result: SyncResult;
-    try {
-      if (m.action === 'added') {
-        const res = await this.lms.addUsers(link.courseKey, cohortId, [m.username]);
-        const refused = [...res.unknown, ...res.invalid, ...res.preassigned];
-        echoExpected = res.added.length + res.changed.length > 0; // only an add or a move emits COHORT_MEMBERSHIP_CHANGED
-        result = refused.length
-          ? this.result(m.group_id, m.user_id, 'rejected', `LMS does not know user "${m.username}"`, link.legacyId, m.occurred_at)
-          : this.result(m.group_id, m.user_id, 'synced', null, link.legacyId, m.occurred_at);
-      } else {
-        await this.lms.removeUser(link.courseKey, cohortId, m.username);
-        result = this.result(m.group_id, m.user_id, 'synced', null, link.legacyId, m.occurred_at);
-      }
-    } catch (error) {
-      if (!(error instanceof LmsRejectedError)) {
-        // If the LMS did apply it, its echo is forwarded and groups-service finds nothing to change.
-        if (pendingId) await this.dataSource.getRepository(PendingLmsWrite).delete({ id: pendingId });
-        throw error;
-      }
-      // Removing someone who is not (or no longer) in the cohort leaves the state we wanted.
-      const alreadyGone = m.action === 'removed' && error.errorCode === 'user-not-in-cohort';
-      result = this.result(m.group_id, m.user_id, alreadyGone ? 'synced' : 'rejected', alreadyGone ? null : error.message, link.legacyId, m.occurred_at);
-    }
-    // A pending write with no echo to come would swallow a genuine LMS change for this user.
-    if (pendingId && !echoExpected) await this.dataSource.getRepository(PendingLmsWrite).delete({ id: pendingId });
-    await this.record(event, (manager) => this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, {
-      causationId: event.metadata.id, correlationId: event.metadata.correlationId,
-    }));
-    if (result.status === 'rejected') this.logger.warn(`LMS refused ${m.action} of user ${m.user_id} in group ${m.group_id}: ${result.error}`);
-  }
-
-  private async recordPendingAdd(event: DecodedEvent, link: LegacyLink, userId: number): Promise<string | undefined> {
-    const inserted = await this.dataSource.getRepository(PendingLmsWrite).insert({
-      groupId: link.groupId, courseKey: link.courseKey, legacyId: link.legacyId!, userId, action: 'added', sourceEventId: event.metadata.id, confirmedAt: null,
-    });
-    return inserted.identifiers[0]?.id as string | undefined;
   }
 
   private async record(event: DecodedEvent, work: (manager: EntityManager) => Promise<unknown>): Promise<void> {

@@ -1,16 +1,36 @@
-import { Injectable } from '@nestjs/common';
-import { CohortMembershipChangedData, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { CohortMembershipChangedData, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
 import { MessageProducer } from '@groups-sync/messaging';
 import { LmsEmulatorConfig } from '../lms-emulator.config';
 
-/** Publishes the way openedx-events' signal handler does: synchronously, at signal time, no outbox. */
+/**
+ * Publishes the way openedx-events' signal handler does with event-bus-kafka: at signal time, no
+ * outbox, and without waiting for the broker (it produces and polls, logging delivery errors). The
+ * messages are queued in the order their signals fired and sent in that order, many per request.
+ */
 @Injectable()
-export class LmsEventsPublisher {
+export class LmsEventsPublisher implements OnApplicationShutdown {
+  private readonly logger = new Logger(LmsEventsPublisher.name);
+  private readonly queue: EncodedMessage[] = [];
+  private draining?: Promise<void>;
+
   constructor(private readonly codec: EventCodec, private readonly producer: MessageProducer, private readonly config: LmsEmulatorConfig) {}
 
   async cohortMembershipChanged(data: CohortMembershipChangedData): Promise<void> {
     if (!this.config.EMIT_EVENTS) return;
-    const message = await this.codec.encode(EventType.CohortMembershipChanged, data, newEventMetadata(EventType.CohortMembershipChanged, 'lms'));
-    await this.producer.send([message]);
+    this.queue.push(await this.codec.encode(EventType.CohortMembershipChanged, data, newEventMetadata(EventType.CohortMembershipChanged, 'lms')));
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, 500);
+      await this.producer.send(batch).catch((error: Error) => this.logger.error(`${batch.length} LMS events not delivered: ${error.message}`));
+    }
+    this.draining = undefined;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.draining;
   }
 }

@@ -1,9 +1,12 @@
+import { DecodedEvent } from '@groups-sync/contracts';
+
 /**
  * Thrown by a handler when the event can never be applied (invalid data, a reference that cannot
- * exist). The runner dead-letters it at once instead of retrying.
+ * exist). The runner dead-letters it at once instead of retrying. A batch handler names the `event`
+ * at fault: that one is set aside and the rest of the batch is handled again without it.
  */
 export class PoisonMessageError extends Error {
-  constructor(readonly reason: string, message: string) {
+  constructor(readonly reason: string, message: string, readonly event?: DecodedEvent) {
     super(message);
     this.name = 'PoisonMessageError';
   }

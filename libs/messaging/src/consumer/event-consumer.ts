@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Consumer, EachMessagePayload, IHeaders, Kafka } from 'kafkajs';
+import { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import { Counter, Histogram } from 'prom-client';
 import {
   ConsumerGroup, deadLetterTopic, DecodedEvent, EventCodec, EventCodecError, EventType, fullTopicName, Header, retryTopic, Topic,
@@ -13,7 +13,9 @@ import { deadLetterHeaders } from './dead-letter';
 export interface HandlerContext {
   topic: string;
   partition: number;
+  /** Offset of the first message handed over. */
   offset: string;
+  /** Deliveries of this batch (or message) so far, this one included. */
   attempt: number;
   heartbeat(): Promise<void>;
 }
@@ -21,16 +23,33 @@ export interface HandlerContext {
 export type EventHandler<T extends EventType = EventType> = (event: DecodedEvent<T>, context: HandlerContext) => Promise<void>;
 export type EventHandlers = { [T in EventType]?: EventHandler<T> };
 
+/**
+ * Takes the decoded events of one partition batch, in order. Throw PoisonMessageError naming the
+ * event to set it aside (the rest are handed over again); any other error retries the batch.
+ */
+export interface BatchHandler {
+  types: EventType[];
+  /** Cheap, synchronous: events it refuses are skipped before the handler (and any database work). */
+  filter?: (event: DecodedEvent) => boolean;
+  handle(events: DecodedEvent[], context: HandlerContext): Promise<void>;
+}
+
 export interface EventConsumerOptions {
   group: ConsumerGroup;
   topicPrefix?: string | null;
   topics: Topic[];
-  handlers: EventHandlers;
+  /** One handler per event type, called message by message. */
+  handlers?: EventHandlers;
+  /** Or one handler for whole batches. */
+  batch?: BatchHandler;
   /** Attempts for a failing message before it is dead-lettered. Failures of an unavailable dependency do not count. */
   maxAttempts: number;
   backoffInitialMs?: number;
   backoffMaxMs: number;
   partitionsConsumedConcurrently?: number;
+  /** Bounds of one handler call. */
+  maxBatchMessages?: number;
+  maxBatchBytes?: number;
 }
 
 const handled = metric('consumer_messages_total', () => new Counter({
@@ -60,16 +79,38 @@ const COMMIT_INTERVAL_MS = 200;
 
 interface RetryState { attempt: number; counted: number; firstFailure?: Date }
 
+type Message = EachBatchPayload['batch']['messages'][number];
+
+/** Per-message handlers as one batch handler: each event in order, a poison one named. */
+function perMessage(handlers: EventHandlers): BatchHandler {
+  return {
+    types: Object.keys(handlers) as EventType[],
+    async handle(events, context) {
+      for (const event of events) {
+        try {
+          await (handlers[event.type] as EventHandler)(event, context);
+        } catch (error) {
+          if (error instanceof PoisonMessageError && !error.event) throw new PoisonMessageError(error.reason, error.message, event);
+          throw error;
+        }
+      }
+    },
+  };
+}
+
 /**
- * Consumes a set of topics for one consumer group and dispatches on `ce_type`.
+ * Consumes a set of topics for one consumer group, a partition batch at a time.
+ * - The handler gets the decoded events of a batch (bounded by count and bytes) in order; types it
+ *   does not take (topics carry several) and events its filter refuses are skipped first.
  * - Offsets are committed by this runner, only for messages handled, skipped or dead-lettered.
- * - A failing message is retried with exponential backoff by pausing its partition and rewinding
- *   it to the message: the partition waits, in order, while the instance's other partitions go on.
- *   A dependency that is down (DependencyUnavailableError, a lost database connection) is waited
- *   for without spending the message's budget.
+ * - A failing batch is retried with exponential backoff by pausing its partition and rewinding it:
+ *   the partition waits, in order, while the instance's other partitions go on. After a failure
+ *   that is not an outage, the failed range is retried message by message, so the retry budget and
+ *   the dead letter fall on the message at fault. A dependency that is down
+ *   (DependencyUnavailableError, a lost database connection) is waited for without spending budget.
  * - Poison messages (undecodable, unknown type, invalid data) and messages over their retry budget
- *   go to the group's dead-letter topic with the reason in headers; then the offset moves on.
- * - Known types with no handler here (topics carry several types) are skipped.
+ *   go to the group's dead-letter topic with the reason in headers, alone: the rest of their batch
+ *   still applies, in order.
  * The group also reads its own retry topic, where operators replay dead letters.
  */
 export class EventConsumer {
@@ -84,6 +125,11 @@ export class EventConsumer {
   /** The next offset to commit, by `topic|partition`. */
   private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
   private commitTimer?: NodeJS.Timeout;
+  /** After a failed batch, the partition goes message by message up to this offset. */
+  private readonly singleUntil = new Map<string, bigint>();
+  /** Messages dead-lettered from a batch that has not completed yet, by `topic|partition|offset`. */
+  private readonly setAside = new Set<string>();
+  private readonly handler: BatchHandler;
 
   constructor(
     kafka: Kafka,
@@ -92,6 +138,8 @@ export class EventConsumer {
     private readonly options: EventConsumerOptions,
   ) {
     this.logger = new Logger(`consumer:${options.group}`);
+    if (!options.batch === !options.handlers) throw new Error('a consumer takes either handlers or a batch handler');
+    this.handler = options.batch ?? perMessage(options.handlers!);
     this.consumer = kafka.consumer({
       groupId: fullTopicName(options.group, options.topicPrefix),
       sessionTimeout: 30_000,
@@ -109,6 +157,8 @@ export class EventConsumer {
       // the partitions it has start from their committed offsets.
       this.toCommit.clear();
       this.retries.clear();
+      this.singleUntil.clear();
+      this.setAside.clear();
     });
     this.consumer.on(DISCONNECT, () => { this.joined = false; });
     this.consumer.on(CRASH, (e) => {
@@ -137,13 +187,14 @@ export class EventConsumer {
     this.commitTimer = setInterval(() => void this.commit(), COMMIT_INTERVAL_MS);
     await this.consumer.run({
       autoCommit: false,
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
-      eachMessage: (payload) => this.handle(payload),
+      eachBatch: (payload) => this.handleBatch(payload),
     });
   }
 
   /**
-   * Commits what was handled, then stops fetching and leaves the group once the in-flight message
+   * Commits what was handled, then stops fetching and leaves the group once the in-flight batch
    * is done (its offset, committed or not, is safe: a redelivery meets the inbox).
    */
   async stop(): Promise<void> {
@@ -168,53 +219,134 @@ export class EventConsumer {
   }
 
   private done(topic: string, partition: number, offset: string): void {
-    this.retries.delete(`${topic}|${partition}|${offset}`);
     this.toCommit.set(`${topic}|${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
   }
 
-  private async handle({ topic, partition, message, heartbeat, pause }: EachMessagePayload): Promise<void> {
-    const key = `${topic}|${partition}|${message.offset}`;
+  private async handleBatch({ batch, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition, messages } = batch;
+    const tp = `${topic}|${partition}`;
+    const maxCount = this.options.maxBatchMessages ?? 500;
+    const maxBytes = this.options.maxBatchBytes ?? 1024 * 1024;
+    for (let i = 0; i < messages.length;) {
+      if (!isRunning() || isStale() || this.stopping) return;
+      const single = this.singleUntil.get(tp);
+      const chunk: Message[] = [];
+      let bytes = 0;
+      while (i < messages.length && chunk.length < maxCount) {
+        const size = (messages[i].value?.length ?? 0) + (messages[i].key?.length ?? 0);
+        if (chunk.length && (bytes + size > maxBytes || (single !== undefined && BigInt(chunk[0].offset) <= single))) break;
+        chunk.push(messages[i]);
+        bytes += size;
+        i++;
+      }
+      if (!(await this.handleChunk(topic, partition, chunk, heartbeat, pause))) return;
+      await heartbeat();
+    }
+  }
+
+  /** Handles a run of messages of one partition; false when the partition was paused for a retry. */
+  private async handleChunk(
+    topic: string, partition: number, chunk: Message[], heartbeat: () => Promise<void>, pause: EachBatchPayload['pause'],
+  ): Promise<boolean> {
+    const first = chunk[0].offset;
+    const last = chunk[chunk.length - 1].offset;
+    const key = `${topic}|${partition}|${first}`;
     const state = this.retries.get(key) ?? { attempt: 0, counted: 0 };
     state.attempt++;
     const endTimer = duration.startTimer({ group: this.options.group });
-    let eventType = 'unknown';
+    const items: Array<{ message: Message; event: DecodedEvent }> = [];
     try {
-      const event = await this.codec.decode(message.value, eventHeaders(message.headers), message.key);
-      eventType = event.type;
-      const handler = this.options.handlers[event.type] as EventHandler | undefined;
-      if (handler) await handler(event, { topic, partition, offset: message.offset, attempt: state.attempt, heartbeat });
-      handled.inc({ group: this.options.group, event_type: eventType, outcome: handler ? 'handled' : 'skipped' });
-      this.done(topic, partition, message.offset);
+      for (const message of chunk) {
+        if (this.setAside.has(`${topic}|${partition}|${message.offset}`)) continue;
+        let event: DecodedEvent;
+        try {
+          event = await this.codec.decode(message.value, eventHeaders(message.headers), message.key);
+        } catch (error) {
+          const reason = error instanceof EventCodecError ? error.code : error instanceof PoisonMessageError ? error.reason : undefined;
+          if (!reason) throw error; // the registry is down: retry the batch
+          await this.setAsideMessage(topic, partition, message, error as Error, reason, 1, new Date(), 'unknown');
+          continue;
+        }
+        if (!this.handler.types.includes(event.type) || (this.handler.filter && !this.handler.filter(event))) {
+          handled.inc({ group: this.options.group, event_type: event.type, outcome: 'skipped' });
+          continue;
+        }
+        items.push({ message, event });
+      }
+      let remaining = items;
+      while (remaining.length) {
+        try {
+          await this.handler.handle(remaining.map((x) => x.event), { topic, partition, offset: first, attempt: state.attempt, heartbeat });
+          break;
+        } catch (error) {
+          const culprit = error instanceof PoisonMessageError ? remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined) : undefined;
+          if (!culprit) throw error;
+          const poison = error as PoisonMessageError;
+          await this.setAsideMessage(topic, partition, culprit.message, poison, poison.reason, state.attempt, state.firstFailure ?? new Date(), culprit.event.type);
+          remaining = remaining.filter((x) => x !== culprit);
+        }
+      }
+      for (const x of remaining) handled.inc({ group: this.options.group, event_type: x.event.type, outcome: 'handled' });
+      this.completed(topic, partition, chunk, key);
+      return true;
     } catch (error) {
       state.firstFailure ??= new Date();
       const err = error instanceof Error ? error : new Error(String(error));
-      const poisonReason = error instanceof EventCodecError ? error.code : error instanceof PoisonMessageError ? error.reason : undefined;
-      if (!poisonReason && this.stopping) return; // left uncommitted: redelivered after the restart
-      const dependencyDown = !poisonReason && isDependencyUnavailable(error);
-      if (!dependencyDown) state.counted++;
-      if (poisonReason || state.counted >= this.options.maxAttempts) {
-        const reason = poisonReason ?? 'RETRY_BUDGET_EXCEEDED';
-        const cause = poisonReason ? err : new RetryBudgetExceededError(state.attempt, err);
-        // If the dead-letter topic cannot be written either, this throws: nothing is committed.
-        await this.deadLetter({ topic, partition, message }, cause, reason, state.attempt, state.firstFailure);
-        handled.inc({ group: this.options.group, event_type: eventType, outcome: 'dead_lettered' });
-        this.done(topic, partition, message.offset);
-      } else {
-        if (dependencyDown) waiting.inc({ group: this.options.group });
-        this.retries.set(key, state);
-        // The backoff grows with every attempt, counted or not, up to its cap.
-        const delay = Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** Math.min(state.attempt - 1, 20));
-        const budget = dependencyDown ? 'dependency unavailable, not counted' : `${state.counted}/${this.options.maxAttempts}`;
-        this.logger.warn(`${eventType} at ${topic}[${partition}]@${message.offset} failed (attempt ${state.attempt}, ${budget}), retrying in ${delay} ms: ${err.message}`);
-        this.retryLater(topic, partition, message.offset, delay, pause);
+      if (this.stopping) return false; // left uncommitted: redelivered after the restart
+      const dependencyDown = isDependencyUnavailable(error);
+      const eventType = items[0]?.event.type ?? 'unknown';
+      if (!dependencyDown && chunk.length > 1) {
+        // Not an outage: find the message at fault by going one at a time over this range.
+        this.singleUntil.set(`${topic}|${partition}`, BigInt(last));
+        this.retries.delete(key);
+        this.logger.warn(`batch ${topic}[${partition}]@${first}..${last} failed, retrying message by message: ${err.message}`);
+        this.retryLater(topic, partition, first, this.backoff(1), pause);
+        return false;
       }
+      if (!dependencyDown) state.counted++;
+      if (state.counted >= this.options.maxAttempts) {
+        // If the dead-letter topic cannot be written either, this throws: nothing is committed.
+        await this.setAsideMessage(topic, partition, chunk[0], new RetryBudgetExceededError(state.attempt, err), 'RETRY_BUDGET_EXCEEDED', state.attempt, state.firstFailure, eventType);
+        this.completed(topic, partition, chunk, key);
+        return true;
+      }
+      if (dependencyDown) waiting.inc({ group: this.options.group });
+      this.retries.set(key, state);
+      const delay = this.backoff(state.attempt);
+      const budget = dependencyDown ? 'dependency unavailable, not counted' : `${state.counted}/${this.options.maxAttempts}`;
+      this.logger.warn(`${eventType} at ${topic}[${partition}]@${first}${chunk.length > 1 ? `..${last}` : ''} failed (attempt ${state.attempt}, ${budget}), retrying in ${delay} ms: ${err.message}`);
+      this.retryLater(topic, partition, first, delay, pause);
+      return false;
     } finally {
       endTimer();
     }
   }
 
+  /** The backoff grows with every attempt, counted or not, up to its cap. */
+  private backoff(attempt: number): number {
+    return Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** Math.min(attempt - 1, 20));
+  }
+
+  private completed(topic: string, partition: number, chunk: Message[], retryKey: string): void {
+    const tp = `${topic}|${partition}`;
+    const last = chunk[chunk.length - 1].offset;
+    this.retries.delete(retryKey);
+    for (const m of chunk) this.setAside.delete(`${tp}|${m.offset}`);
+    const single = this.singleUntil.get(tp);
+    if (single !== undefined && BigInt(last) >= single) this.singleUntil.delete(tp);
+    this.done(topic, partition, last);
+  }
+
+  private async setAsideMessage(
+    topic: string, partition: number, message: Message, error: Error, reason: string, attempts: number, firstFailure: Date, eventType: string,
+  ): Promise<void> {
+    await this.deadLetter({ topic, partition, message }, error, reason, attempts, firstFailure);
+    this.setAside.add(`${topic}|${partition}|${message.offset}`);
+    handled.inc({ group: this.options.group, event_type: eventType, outcome: 'dead_lettered' });
+  }
+
   /** Holds just this partition: paused, rewound to the message, resumed after the delay. */
-  private retryLater(topic: string, partition: number, offset: string, delayMs: number, pause: EachMessagePayload['pause']): void {
+  private retryLater(topic: string, partition: number, offset: string, delayMs: number, pause: EachBatchPayload['pause']): void {
     const resume = pause();
     this.consumer.seek({ topic, partition, offset });
     const timer = setTimeout(() => {
@@ -225,7 +357,7 @@ export class EventConsumer {
   }
 
   private async deadLetter(
-    source: Pick<EachMessagePayload, 'topic' | 'partition' | 'message'>, error: Error, reason: string, attempts: number, firstFailureTime: Date,
+    source: { topic: string; partition: number; message: Message }, error: Error, reason: string, attempts: number, firstFailureTime: Date,
   ): Promise<void> {
     const { topic, partition, message } = source;
     const original: Record<string, Buffer | string> = {};

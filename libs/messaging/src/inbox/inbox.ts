@@ -1,35 +1,53 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { DecodedEvent } from '@groups-sync/contracts';
-import { inTransaction, isDuplicateKeyError } from '@groups-sync/persistence';
+import { inTransaction } from '@groups-sync/persistence';
 import { InboxEntry } from './inbox-entry.entity';
 
 export type InboxOutcome = 'applied' | 'duplicate';
 
 /**
- * Applies an event at most once per consumer group: the `(consumer group, ce_id)` row and the
- * effect commit together, so a redelivered event finds its row and does nothing.
+ * Applies events at most once per consumer group: the `(consumer group, ce_id)` rows and the effect
+ * commit together, so a redelivered event finds its row and does nothing. Batches cost one read and
+ * one multi-row insert.
  */
 export class Inbox {
   constructor(private readonly dataSource: DataSource, private readonly consumerGroup: string) {}
 
   /**
-   * Whether this event was applied already. A read outside the transaction, for handlers that call
-   * another system before `process`: a redelivery then skips the call too. `process` still decides.
+   * The events not applied yet, in order, each id once. A read outside the transaction, for handlers
+   * that call another system first: a redelivery then skips the call too. `processBatch` still decides.
    */
-  async seen(event: DecodedEvent): Promise<boolean> {
-    return (await this.dataSource.getRepository(InboxEntry).countBy({ consumerGroup: this.consumerGroup, eventId: event.metadata.id })) > 0;
+  async unseen<E extends DecodedEvent>(events: E[], manager: EntityManager = this.dataSource.manager): Promise<E[]> {
+    const once = new Map<string, E>();
+    for (const e of events) if (!once.has(e.metadata.id)) once.set(e.metadata.id, e);
+    if (!once.size) return [];
+    const seen = await manager.find(InboxEntry, {
+      select: { eventId: true }, where: { consumerGroup: this.consumerGroup, eventId: In([...once.keys()]) },
+    });
+    for (const row of seen) once.delete(row.eventId);
+    return [...once.values()];
   }
 
-  process(event: DecodedEvent, work: (manager: EntityManager) => Promise<void>): Promise<InboxOutcome> {
+  async seen(event: DecodedEvent): Promise<boolean> {
+    return (await this.unseen([event])).length === 0;
+  }
+
+  /**
+   * One transaction: the inbox rows of the events not applied yet, and `work` on just those. A
+   * concurrent consumer that applied one of them first makes the insert fail on its key; the
+   * transaction rolls back and the batch is retried, finding the event seen.
+   */
+  processBatch<E extends DecodedEvent>(events: E[], work: (manager: EntityManager, fresh: E[]) => Promise<void>): Promise<E[]> {
     return inTransaction(this.dataSource, async (manager) => {
-      try {
-        await manager.insert(InboxEntry, { consumerGroup: this.consumerGroup, eventId: event.metadata.id, eventType: event.type });
-      } catch (error) {
-        if (isDuplicateKeyError(error)) return 'duplicate';
-        throw error;
-      }
-      await work(manager);
-      return 'applied';
+      const fresh = await this.unseen(events, manager);
+      if (!fresh.length) return [];
+      await manager.insert(InboxEntry, fresh.map((e) => ({ consumerGroup: this.consumerGroup, eventId: e.metadata.id, eventType: e.type })));
+      await work(manager, fresh);
+      return fresh;
     });
+  }
+
+  async process(event: DecodedEvent, work: (manager: EntityManager) => Promise<void>): Promise<InboxOutcome> {
+    return (await this.processBatch([event], (manager) => work(manager))).length ? 'applied' : 'duplicate';
   }
 }

@@ -19,7 +19,8 @@ export class TopicReader {
   readonly messages: ReadMessage[] = [];
   private readonly consumer: Consumer;
 
-  constructor(kafka: Kafka, private readonly topics: string[]) {
+  /** `onMessage` sees each message as it arrives (benchmarks time deliveries with it). */
+  constructor(kafka: Kafka, private readonly topics: string[], private readonly onMessage?: (message: ReadMessage) => void) {
     this.consumer = kafka.consumer({ groupId: `topic-reader-${randomUUID()}`, allowAutoTopicCreation: false });
   }
 
@@ -29,7 +30,9 @@ export class TopicReader {
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
-        this.messages.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers: headerText(message.headers).text });
+        const read = { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: headerText(message.headers).text };
+        this.messages.push(read);
+        this.onMessage?.(read);
       },
     });
   }

@@ -80,6 +80,34 @@ describe('OutboxRelay on a real broker and database', () => {
     await reader.stop();
   });
 
+  it('starts the next batch at once when notified while a batch is being published, not on the poll interval', async () => {
+    const writer = new OutboxWriter('it');
+    const producer = new MessageProducer(kafka);
+    producers.push(producer);
+    // A publish that is held open until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let sends = 0;
+    const slow = Object.create(producer) as MessageProducer;
+    slow.send = async (messages) => {
+      if (sends++ === 0) await held;
+      return producer.send(messages);
+    };
+    await dataSource.query('UPDATE outbox SET sent_at = NOW(6) WHERE sent_at IS NULL');
+    const r = new OutboxRelay(dataSource, codec, slow, { service: 'it-wake', pollIntervalMs: 60_000 });
+    relays.push(r);
+    const append = (n: number) => dataSource.transaction((manager) => writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-wake', n)));
+    const first = await append(1);
+    r.start();
+    await expectEventually(() => expect(sends).toBe(1));
+    const second = await append(2);
+    r.notify(); // arrives while the first batch is still being published
+    release();
+    const sentAt = async (eventId: string) => (await dataSource.query('SELECT sent_at FROM outbox WHERE event_id = ?', [eventId]))[0].sent_at;
+    await expectEventually(async () => expect(await sentAt(first)).not.toBeNull());
+    await expectEventually(async () => expect(await sentAt(second)).not.toBeNull(), { timeoutMs: 5000 });
+  });
+
   it('prunes sent rows past their retention and keeps unsent ones', async () => {
     const writer = new OutboxWriter('it');
     await dataSource.transaction((manager) => writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-old', 1)));

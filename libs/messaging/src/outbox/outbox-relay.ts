@@ -37,6 +37,8 @@ export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  /** A notify() that came while a batch was being published: the next batch starts at once. */
+  private woken = false;
   private lastError?: string;
   private lastPublishAt = Date.now();
 
@@ -57,6 +59,7 @@ export class OutboxRelay {
 
   /** Lets a writer shorten the wait after a commit; polling alone is also correct. */
   notify(): void {
+    this.woken = true;
     this.wake?.();
   }
 
@@ -192,12 +195,18 @@ export class OutboxRelay {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.wake = undefined;
+        this.woken = false;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { EventDataMap, EventType, keyValue, newEventMetadata, toCeTime } from '@groups-sync/contracts';
+import { aggregateValue, EventDataMap, EventType, newEventMetadata, toCeTime } from '@groups-sync/contracts';
 import { OutboxMessage } from './outbox-message.entity';
 
 export interface OutboxContext {
@@ -27,7 +27,7 @@ export class OutboxWriter {
       return {
         eventId: metadata.id,
         eventType: type,
-        aggregateId: keyValue(type, data),
+        aggregateId: aggregateValue(type, data),
         payload: data as unknown as object,
         occurredAt: metadata.time || toCeTime(new Date()),
         correlationId: context.correlationId ?? null,

@@ -1,0 +1,74 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager, In } from 'typeorm';
+import { EventType, LegacySyncCompletedData } from '@groups-sync/contracts';
+import { OutboxWriter } from '@groups-sync/messaging';
+import { appendAudit } from '../audit/audit.writer';
+import { ChangeContext } from '../audit/change-context';
+import { Criterion } from '../groups/criterion.entity';
+import { GroupsService } from '../groups/groups.service';
+import { UserGroup } from '../groups/user-group.entity';
+import { Membership } from '../memberships/membership.entity';
+import { MembershipWriter } from '../memberships/membership-writer';
+
+export interface SyncResult { data: LegacySyncCompletedData['sync_result']; ctx: ChangeContext }
+
+/**
+ * legacy-sync's answers to our writes, a batch at a time: `synced` clears the pending state in one
+ * update; `rejected` reverts the membership with the reason (rare, row by row). An answer to an
+ * older change than the membership's latest (both on groups-service's clock) is ignored: that
+ * change gets its own answer. Link results record the cohort a group mirrors.
+ */
+@Injectable()
+export class SyncResults {
+  private readonly logger = new Logger(SyncResults.name);
+
+  constructor(private readonly groups: GroupsService, private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter) {}
+
+  async apply(manager: EntityManager, results: SyncResult[]): Promise<void> {
+    for (const { data: r, ctx } of results.filter((x) => x.data.user_id === null)) {
+      if (r.status === 'synced' && r.legacy_type === 'cohort' && r.legacy_id) await this.groups.recordCohortLink(manager, r.group_id, Number(r.legacy_id), ctx);
+      else if (r.status === 'rejected') await appendAudit(manager, ctx, r.group_id, 'legacy_link_rejected', { legacy_type: r.legacy_type, error: r.error });
+    }
+    const answers = results.filter((x) => x.data.user_id !== null);
+    if (!answers.length) return;
+    const groupIds = [...new Set(answers.map((x) => x.data.group_id))];
+    // The writer's lock order: group rows (with their exclusive siblings) before membership rows.
+    const targets = await manager.find(UserGroup, { where: { id: In(groupIds) } });
+    const criteria = targets.length ? await manager.find(Criterion, { where: { groupId: In(targets.map((g) => g.id)) } }) : [];
+    for (const g of targets) g.criteria = criteria.filter((c) => c.groupId === g.id);
+    const locked = await this.writer.lockGroups(manager, targets);
+    const members = new Map((await manager.find(Membership, {
+      where: { groupId: In(groupIds), userId: In([...new Set(answers.map((x) => x.data.user_id!))]) }, lock: { mode: 'pessimistic_write' },
+    })).map((m) => [`${m.groupId}|${m.userId}`, m]));
+    const synced = new Set<string>();
+    for (const { data: r, ctx } of answers) {
+      const membership = members.get(`${r.group_id}|${r.user_id}`);
+      if (!membership) continue;
+      if (r.change_occurred_at && membership.changedAt.getTime() > new Date(r.change_occurred_at).getTime()) {
+        this.logger.log(`sync result for group ${r.group_id} user ${r.user_id} answers an older change; ignored`);
+        continue;
+      }
+      if (r.status === 'synced') {
+        if (membership.syncState !== 'synced' || membership.syncError) synced.add(membership.id);
+        continue;
+      }
+      synced.delete(membership.id);
+      await this.reject(manager, membership, locked.get(membership.groupId) ?? null, r.error ?? 'refused by the LMS', ctx);
+    }
+    if (synced.size) await manager.update(Membership, { id: In([...synced]) }, { syncState: 'synced', syncError: null });
+  }
+
+  /** The LMS refused the write for good: revert the membership, keep the reason, say so in the history. */
+  private async reject(manager: EntityManager, membership: Membership, group: UserGroup | null, error: string, ctx: ChangeContext): Promise<void> {
+    const revert = membership.active;
+    await manager.update(Membership, { id: membership.id }, {
+      syncState: 'rejected', syncError: error, ...(revert ? { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: 'legacy' as const } : {}),
+    });
+    membership.active = false;
+    membership.syncState = 'rejected';
+    await appendAudit(manager, ctx, membership.groupId, 'member_sync_rejected', { error, reverted: revert }, membership.userId);
+    if (revert && group) {
+      await this.outbox.append(manager, EventType.UserGroupMembershipChanged, this.writer.membershipEvent(group, membership, 'removed', { ...ctx, origin: 'legacy' }, null), ctx);
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { Injectable } from '@nestjs/common';
+import { Brackets, EntityManager, In } from 'typeorm';
+import { EventType, toCeTime } from '@groups-sync/contracts';
+import { OutboxWriter } from '@groups-sync/messaging';
+import { isDuplicateKeyError } from '@groups-sync/persistence';
+import { appendAuditMany } from '../audit/audit.writer';
+import { ChangeContext } from '../audit/change-context';
+import { Criterion } from '../groups/criterion.entity';
+import { cohortLink, LEGACY_COHORT } from '../groups/legacy-link';
+import { UserGroup } from '../groups/user-group.entity';
+import { Membership, SyncState } from './membership.entity';
+
+export type AddResult = 'added' | 'already_member' | 'unknown' | 'refused';
+export type RemoveResult = 'removed' | 'not_member' | 'unknown' | 'refused';
+export interface UserRef { user_id: number; username: string }
+
+/** Users handled per locking read and multi-row insert. */
+const BATCH = 1000;
+
+/**
+ * The write core every membership change goes through: API adds and removals, LMS observations,
+ * sync results and evaluation snapshots. One lock order everywhere: the rows of the group and of
+ * its exclusive siblings (`lockGroups`, in id order), then membership rows. Each change writes its
+ * audit rows and outbox events in the caller's transaction, many rows per statement.
+ */
+@Injectable()
+export class MembershipWriter {
+  constructor(private readonly outbox: OutboxWriter) {}
+
+  /**
+   * Locks these groups' rows in id order, with their exclusive siblings: the same named collection
+   * in the same scope, and for a cohort-linked group the course's other cohort-linked groups (the
+   * LMS keeps one cohort per learner and course). Answers every locked group with its criteria.
+   */
+  async lockGroups(manager: EntityManager, groups: UserGroup[]): Promise<Map<string, UserGroup>> {
+    const ids = new Set(groups.map((g) => g.id));
+    for (const group of groups) {
+      const cohort = cohortLink(group) !== null;
+      if (!cohort && !group.collection) continue;
+      const qb = manager.createQueryBuilder(UserGroup, 'g').select('g.id', 'id')
+        .leftJoin(Criterion, 'c', 'c.group_id = g.id AND c.type = :cohortType', { cohortType: LEGACY_COHORT })
+        .where('g.scope_type = :scopeType AND g.scope_key = :scopeKey AND g.deleted_at IS NULL', { scopeType: group.scopeType, scopeKey: group.scopeKey })
+        .andWhere(new Brackets((w) => {
+          if (group.collection) w.orWhere('g.collection = :collection', { collection: group.collection });
+          if (cohort) w.orWhere('c.id IS NOT NULL');
+        }));
+      for (const row of await qb.getRawMany<{ id: string }>()) ids.add(row.id);
+    }
+    const locked = await manager.find(UserGroup, { where: { id: In([...ids]) }, order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } });
+    const criteria = await manager.find(Criterion, { where: { groupId: In(locked.map((g) => g.id)) }, order: { position: 'ASC' } });
+    for (const g of locked) g.criteria = criteria.filter((c) => c.groupId === g.id);
+    return new Map(locked.filter((g) => !g.deletedAt).map((g) => [g.id, g]));
+  }
+
+  /** The groups a member of `group` leaves on joining it, among those `lockGroups` answered. */
+  exclusiveSiblings(group: UserGroup, locked: Map<string, UserGroup>): UserGroup[] {
+    const cohort = cohortLink(group) !== null;
+    return [...locked.values()].filter((g) => g.id !== group.id && g.scopeType === group.scopeType && g.scopeKey === group.scopeKey
+      && ((!!group.collection && g.collection === group.collection) || (cohort && cohortLink(g) !== null)));
+  }
+
+  /**
+   * Makes users active members, a thousand at a time: one locking read, one update for the
+   * reactivated, multi-row inserts for new memberships, audit rows and events, and one removal per
+   * exclusive sibling the users leave. Locks the group and its siblings first, unless the caller did.
+   */
+  async activateMany(
+    manager: EntityManager, group: UserGroup, users: UserRef[], ctx: ChangeContext, syncState?: 'synced', locked?: Map<string, UserGroup>,
+  ): Promise<Array<UserRef & { result: AddResult }>> {
+    locked ??= await this.lockGroups(manager, [group]);
+    const siblings = this.exclusiveSiblings(group, locked);
+    const state: SyncState | null = syncState ?? (cohortLink(group) !== null ? 'pending' : null);
+    const results = new Map<number, AddResult>();
+    for (let i = 0; i < users.length; i += BATCH) {
+      const batch = users.slice(i, i + BATCH);
+      const existing = new Map((await manager.find(Membership, {
+        where: { groupId: group.id, userId: In(batch.map((u) => u.user_id)) }, lock: { mode: 'pessimistic_write' },
+      })).map((m) => [m.userId, m]));
+      const added: UserRef[] = [];
+      const fresh: UserRef[] = [];
+      const reactivated: Membership[] = [];
+      const confirmed: string[] = [];
+      for (const user of batch) {
+        const current = existing.get(user.user_id);
+        if (current?.active) {
+          results.set(user.user_id, 'already_member');
+          if (syncState && (current.syncState !== syncState || current.syncError)) confirmed.push(current.id);
+        } else if (current) {
+          // A username the LMS changed since is kept up to date; the rest go in one update below.
+          if (current.username !== user.username) await manager.update(Membership, { id: current.id }, { username: user.username });
+          reactivated.push(current);
+          added.push(user);
+        } else {
+          fresh.push(user);
+        }
+      }
+      if (confirmed.length) await manager.update(Membership, { id: In(confirmed) }, { syncState, syncError: null });
+      if (reactivated.length) {
+        await manager.update(Membership, { id: In(reactivated.map((m) => m.id)) }, {
+          active: true, joinedAt: ctx.at, leftAt: null, origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
+        });
+      }
+      if (fresh.length) {
+        const rows = fresh.map((u) => ({
+          groupId: group.id, userId: u.user_id, username: u.username, active: true, joinedAt: ctx.at, leftAt: null,
+          origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
+        }));
+        try {
+          await manager.insert(Membership, rows);
+          added.push(...fresh);
+        } catch (error) {
+          // Only without the group lock (a plain group) can another add have inserted some first.
+          if (!isDuplicateKeyError(error)) throw error;
+          for (const row of rows) {
+            try {
+              await manager.insert(Membership, row);
+              added.push(fresh.find((u) => u.user_id === row.userId)!);
+            } catch (rowError) {
+              if (!isDuplicateKeyError(rowError)) throw rowError;
+              results.set(row.userId, 'already_member');
+            }
+          }
+        }
+      }
+      for (const user of added) results.set(user.user_id, 'added');
+      await appendAuditMany(manager, ctx, group.id, 'member_added', added.map((u) => ({ userId: u.user_id, details: { origin: ctx.origin } })));
+      await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged,
+        added.map((u) => this.membershipEvent(group, { userId: u.user_id, username: u.username }, 'added', ctx, null)), ctx);
+      if (siblings.length && added.length) {
+        const elsewhere = await manager.find(Membership, {
+          where: { groupId: In(siblings.map((g) => g.id)), userId: In(added.map((u) => u.user_id)), active: true }, lock: { mode: 'pessimistic_write' },
+        });
+        for (const sibling of siblings) {
+          const leaving = elsewhere.filter((m) => m.groupId === sibling.id).map((m) => m.userId);
+          if (leaving.length) await this.deactivateMany(manager, sibling, leaving, ctx, group);
+        }
+      }
+    }
+    return users.map((u) => ({ ...u, result: results.get(u.user_id)! }));
+  }
+
+  /**
+   * Ends active memberships, a thousand at a time: one locking read, one update, multi-row audit
+   * and events. `movedTo` is the group they join instead (the other half of a move). The caller
+   * holds the group's lock (`lockGroups`) when other writers may add to its siblings.
+   */
+  async deactivateMany(
+    manager: EntityManager, group: UserGroup, userIds: number[], ctx: ChangeContext, movedTo: UserGroup | null,
+  ): Promise<Map<number, RemoveResult>> {
+    const results = new Map<number, RemoveResult>(userIds.map((id) => [id, 'not_member']));
+    // Only a cohort-linked group has a sync state. A change from the LMS, or a move into another
+    // cohort-linked group (the LMS moves the learner itself), leaves nothing pending.
+    const movedByLms = movedTo !== null && cohortLink(movedTo) !== null;
+    const syncState = !cohortLink(group) ? null : ctx.origin === 'legacy' || movedByLms ? 'synced' : 'pending';
+    for (let i = 0; i < userIds.length; i += BATCH) {
+      const members = await manager.find(Membership, {
+        where: { groupId: group.id, userId: In(userIds.slice(i, i + BATCH)), active: true }, lock: { mode: 'pessimistic_write' },
+      });
+      if (!members.length) continue;
+      await manager.update(Membership, { id: In(members.map((m) => m.id)) }, { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: ctx.origin, syncState, syncError: null });
+      await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => ({ userId: m.userId, details: { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null } })));
+      await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged, members.map((m) => this.membershipEvent(group, m, 'removed', ctx, movedTo?.id ?? null)), ctx);
+      for (const m of members) results.set(m.userId, 'removed');
+    }
+    return results;
+  }
+
+  membershipEvent(group: UserGroup, m: Pick<Membership, 'userId' | 'username'>, action: 'added' | 'removed', ctx: ChangeContext, movedTo: string | null) {
+    return {
+      membership: {
+        group_id: group.id, scope_type: group.scopeType, scope_key: group.scopeKey, user_id: m.userId, username: m.username,
+        action, origin: ctx.origin, occurred_at: toCeTime(ctx.at), moved_to_group_id: movedTo,
+        // Criteria not loaded means "not known here": legacy-sync then looks the link up.
+        legacy_linked: group.criteria === undefined || group.criteria.some((c) => c.type.startsWith('legacy_')),
+      },
+    };
+  }
+}

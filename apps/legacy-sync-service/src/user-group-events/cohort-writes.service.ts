@@ -1,0 +1,175 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource, In } from 'typeorm';
+import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, UserGroupMembershipChangedData } from '@groups-sync/contracts';
+import { Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { LmsRejectedError } from '@groups-sync/lms-client';
+import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
+import { LegacyLink } from '../links/legacy-link.entity';
+import { PendingLmsWrite } from '../links/pending-lms-write.entity';
+import { LmsCohortsClient } from '../lms/lms-cohorts.client';
+
+export type MembershipEvent = DecodedEvent<EventType.UserGroupMembershipChanged>;
+type Membership = UserGroupMembershipChangedData['membership'];
+type SyncResult = LegacySyncCompletedData['sync_result'];
+
+/** Changes that came from the LMS are there already; groups that mirror nothing have nothing to write. */
+export function isForTheLms(m: Membership): boolean {
+  return m.origin !== 'legacy' && m.legacy_linked !== false;
+}
+
+interface Write { event: MembershipEvent; link: LegacyLink; result?: SyncResult; pendingId?: string; echoExpected?: boolean }
+
+/**
+ * Membership changes of cohort-linked groups → the LMS cohorts API, a batch at a time.
+ * - The batch is cut into waves in which each learner appears once: a wave's calls may then run
+ *   side by side without reordering anyone's changes, and waves run one after the other.
+ * - Within a wave, the adds to one cohort go in one call of the cohorts API (it takes a list;
+ *   `LMS_COHORT_ADD_MAX_USERS` per call); removals are one DELETE each (the LMS has no bulk
+ *   removal). At most `LMS_CONCURRENCY` calls are in flight.
+ * - Adds are recorded as pending writes (committed before the call) so the LMS's echo is known.
+ * - Each wave's results (synced or rejected, naming the change they answer) and inbox rows are
+ *   written in one transaction; an LMS outage throws before that, and the wave is retried.
+ */
+@Injectable()
+export class CohortWrites {
+  private readonly logger = new Logger(CohortWrites.name);
+  private readonly inbox: Inbox;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly lms: LmsCohortsClient,
+    private readonly outbox: OutboxWriter,
+    private readonly relay: OutboxRelay,
+    private readonly config: LegacySyncServiceConfig,
+  ) {
+    this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncUserGroups);
+  }
+
+  async apply(events: MembershipEvent[]): Promise<void> {
+    if (!events.length) return;
+    const ids = new Set(events.flatMap((e) => [e.data.membership.group_id, e.data.membership.moved_to_group_id ?? []].flat()));
+    const links = new Map((await this.dataSource.getRepository(LegacyLink).find({ where: { groupId: In([...ids]) } })).map((l) => [l.groupId, l]));
+    let wave: Write[] = [];
+    let recordable: MembershipEvent[] = [];
+    const learners = new Set<string>();
+    for (const event of events) {
+      const m = event.data.membership;
+      const link = links.get(m.group_id);
+      const target = m.moved_to_group_id ? links.get(m.moved_to_group_id) : undefined;
+      // Not mirrored, or the removal half of a move into another cohort of the course (adding there moves the learner in the LMS).
+      if (!isForTheLms(m) || !link || link.legacyType !== 'cohort'
+        || (m.action === 'removed' && target?.legacyType === 'cohort' && target.courseKey === link.courseKey)) {
+        recordable.push(event);
+        continue;
+      }
+      const learner = `${link.courseKey}|${m.user_id}`;
+      if (learners.has(learner)) {
+        await this.run(wave, recordable);
+        wave = [];
+        recordable = [];
+        learners.clear();
+      }
+      learners.add(learner);
+      wave.push({ event, link });
+      recordable.push(event);
+    }
+    await this.run(wave, recordable);
+  }
+
+  private async run(wave: Write[], recordable: MembershipEvent[]): Promise<void> {
+    if (!recordable.length) return;
+    for (const w of wave) {
+      if (!w.link.legacyId) w.result = this.result(w, 'rejected', `the group's cohort is not linked: ${w.link.lastError ?? 'unknown reason'}`);
+    }
+    const adds = wave.filter((w) => !w.result && w.event.data.membership.action === 'added');
+    const removals = wave.filter((w) => !w.result && w.event.data.membership.action === 'removed');
+    // Recorded (and committed) before the calls, so an echo that comes before the answer is known.
+    if (adds.length) {
+      const inserted = await this.dataSource.getRepository(PendingLmsWrite).insert(adds.map((w) => ({
+        groupId: w.link.groupId, courseKey: w.link.courseKey, legacyId: w.link.legacyId!, userId: w.event.data.membership.user_id,
+        action: 'added' as const, sourceEventId: w.event.metadata.id, confirmedAt: null,
+      })));
+      adds.forEach((w, i) => (w.pendingId = String(inserted.identifiers[i].id)));
+    }
+    const calls: Array<() => Promise<void>> = [];
+    const byCohort = new Map<string, Write[]>();
+    for (const w of adds) {
+      const k = `${w.link.courseKey}|${w.link.legacyId}`;
+      if (!byCohort.has(k)) byCohort.set(k, []);
+      byCohort.get(k)!.push(w);
+    }
+    for (const writes of byCohort.values()) {
+      for (let i = 0; i < writes.length; i += this.config.LMS_COHORT_ADD_MAX_USERS) {
+        const chunk = writes.slice(i, i + this.config.LMS_COHORT_ADD_MAX_USERS);
+        calls.push(() => this.add(chunk));
+      }
+    }
+    for (const w of removals) calls.push(() => this.remove(w));
+    const failures = await runLimited(calls, this.config.LMS_CONCURRENCY);
+    // A pending write with no echo to come would swallow a genuine LMS change for this user.
+    const unconfirmable = adds.filter((w) => !w.echoExpected).map((w) => w.pendingId!);
+    if (unconfirmable.length) await this.dataSource.getRepository(PendingLmsWrite).delete({ id: In(unconfirmable) });
+    if (failures.length) throw failures[0]; // the LMS is down: retried, in order, without recording anything of this wave
+    await this.inbox.processBatch(recordable, async (manager) => {
+      const results = wave.filter((w) => w.result).map((w) => ({ sync_result: w.result! }));
+      await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results);
+    });
+    this.relay.notify();
+    for (const w of wave) {
+      if (w.result?.status === 'rejected') this.logger.warn(`LMS refused ${w.event.data.membership.action} of user ${w.event.data.membership.user_id} in group ${w.link.groupId}: ${w.result.error}`);
+    }
+  }
+
+  /** One call of the cohorts API for many learners; its answer sorts them one by one. */
+  private async add(writes: Write[]): Promise<void> {
+    const { courseKey, legacyId } = writes[0].link;
+    try {
+      const res = await this.lms.addUsers(courseKey, Number(legacyId), writes.map((w) => w.event.data.membership.username));
+      // Only an add or a move emits COHORT_MEMBERSHIP_CHANGED.
+      const moved = new Set([...res.added, ...res.changed].map((u) => u.username.toLowerCase()));
+      const refused = new Set([...res.unknown, ...res.invalid, ...res.preassigned].map((u) => u.toLowerCase()));
+      for (const w of writes) {
+        const name = w.event.data.membership.username.toLowerCase();
+        w.echoExpected = moved.has(name);
+        w.result = refused.has(name) ? this.result(w, 'rejected', `LMS does not know user "${w.event.data.membership.username}"`) : this.result(w, 'synced', null);
+      }
+    } catch (error) {
+      if (!(error instanceof LmsRejectedError)) throw error;
+      for (const w of writes) w.result = this.result(w, 'rejected', error.message);
+    }
+  }
+
+  private async remove(w: Write): Promise<void> {
+    try {
+      await this.lms.removeUser(w.link.courseKey, Number(w.link.legacyId), w.event.data.membership.username);
+      w.result = this.result(w, 'synced', null);
+    } catch (error) {
+      if (!(error instanceof LmsRejectedError)) throw error;
+      // Removing someone who is not (or no longer) in the cohort leaves the state we wanted.
+      const alreadyGone = error.errorCode === 'user-not-in-cohort';
+      w.result = this.result(w, alreadyGone ? 'synced' : 'rejected', alreadyGone ? null : error.message);
+    }
+  }
+
+  private result(w: Write, status: SyncResult['status'], error: string | null): SyncResult {
+    const m = w.event.data.membership;
+    return {
+      group_id: m.group_id, user_id: m.user_id, status, error, legacy_type: 'cohort', legacy_id: w.link.legacyId,
+      occurred_at: toCeTime(new Date()), change_occurred_at: m.occurred_at,
+    };
+  }
+}
+
+/** Runs the calls with at most `limit` in flight; answers the errors of those that failed. */
+async function runLimited(calls: Array<() => Promise<void>>, limit: number): Promise<unknown[]> {
+  const failures: unknown[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < calls.length) {
+      const call = calls[next++];
+      await call().catch((error) => failures.push(error));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, calls.length) }, worker));
+  return failures;
+}
