@@ -104,10 +104,10 @@ function perMessage(handlers: EventHandlers): BatchHandler {
  *   does not take (topics carry several) and events its filter refuses are skipped first.
  * - Offsets are committed by this runner, only for messages handled, skipped or dead-lettered.
  * - A failing batch is retried with exponential backoff by pausing its partition and rewinding it:
- *   the partition waits, in order, while the instance's other partitions go on. After a failure
- *   that is not an outage, the failed range is retried message by message, so the retry budget and
- *   the dead letter fall on the message at fault. A dependency that is down
- *   (DependencyUnavailableError, a lost database connection) is waited for without spending budget.
+ *   the partition waits, in order, while the instance's other partitions go on. The failed range is
+ *   retried message by message, so attempts, the retry budget and a dead letter fall on the message
+ *   at fault. A dependency that is down (DependencyUnavailableError, a lost database connection) is
+ *   waited for without spending budget.
  * - Poison messages (undecodable, unknown type, invalid data) and messages over their retry budget
  *   go to the group's dead-letter topic with the reason in headers, alone: the rest of their batch
  *   still applies, in order.
@@ -222,7 +222,7 @@ export class EventConsumer {
     this.toCommit.set(`${topic}|${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
   }
 
-  private async handleBatch({ batch, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handleBatch({ batch, heartbeat, pause, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const { topic, partition, messages } = batch;
     const tp = `${topic}|${partition}`;
     const maxCount = this.options.maxBatchMessages ?? 500;
@@ -240,6 +240,8 @@ export class EventConsumer {
         i++;
       }
       if (!(await this.handleChunk(topic, partition, chunk, heartbeat, pause))) return;
+      // Where the next fetch starts (commits are ours, above).
+      resolveOffset(chunk[chunk.length - 1].offset);
       await heartbeat();
     }
   }
@@ -295,12 +297,15 @@ export class EventConsumer {
       if (this.stopping) return false; // left uncommitted: redelivered after the restart
       const dependencyDown = isDependencyUnavailable(error);
       const eventType = items[0]?.event.type ?? 'unknown';
-      if (!dependencyDown && chunk.length > 1) {
-        // Not an outage: find the message at fault by going one at a time over this range.
+      if (chunk.length > 1) {
+        // Retried message by message over this range, so that attempts, budgets and a dead letter
+        // fall on the message at fault; this delivery counts against nobody's budget.
         this.singleUntil.set(`${topic}|${partition}`, BigInt(last));
-        this.retries.delete(key);
-        this.logger.warn(`batch ${topic}[${partition}]@${first}..${last} failed, retrying message by message: ${err.message}`);
-        this.retryLater(topic, partition, first, this.backoff(1), pause);
+        this.retries.set(key, state);
+        const delay = this.backoff(state.attempt);
+        this.logger.warn(`batch ${topic}[${partition}]@${first}..${last} failed, retrying message by message in ${delay} ms: ${err.message}`);
+        if (dependencyDown) waiting.inc({ group: this.options.group });
+        this.retryLater(topic, partition, first, delay, pause);
         return false;
       }
       if (!dependencyDown) state.counted++;

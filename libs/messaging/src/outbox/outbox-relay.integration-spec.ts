@@ -49,7 +49,7 @@ describe('OutboxRelay on a real broker and database', () => {
     return r;
   }
 
-  it('publishes rows committed with a change, in id order per key, once, with one leader among two relays', async () => {
+  it('publishes rows committed with a change, in id order, once, with one leader among two relays', async () => {
     const writer = new OutboxWriter('it');
     const ids: string[] = [];
     for (let n = 1; n <= 20; n++) {
@@ -73,39 +73,11 @@ describe('OutboxRelay on a real broker and database', () => {
     expect(new Set(reader.messages.map((m) => m.headers.ce_id))).toEqual(new Set(ids));
     for (const group of ['g-0', 'g-1']) {
       const decoded = await Promise.all(reader.messages.map((m) => codec.decode(m.value, m.headers, m.key)));
-      const order = decoded.filter((e) => e.key === group).map((e) => Number((e.data as ReturnType<typeof linkChanged>).legacy_link.legacy_id));
+      const order = decoded.filter((e) => (e.data as ReturnType<typeof linkChanged>).legacy_link.group_id === group).map((e) => Number((e.data as ReturnType<typeof linkChanged>).legacy_link.legacy_id));
       expect(order).toEqual([...order].sort((x, y) => x - y));
       expect(order).toHaveLength(10);
     }
     await reader.stop();
-  });
-
-  it('starts the next batch at once when notified while a batch is being published, not on the poll interval', async () => {
-    const writer = new OutboxWriter('it');
-    const producer = new MessageProducer(kafka);
-    producers.push(producer);
-    // A publish that is held open until the test lets it go.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let sends = 0;
-    const slow = Object.create(producer) as MessageProducer;
-    slow.send = async (messages) => {
-      if (sends++ === 0) await held;
-      return producer.send(messages);
-    };
-    await dataSource.query('UPDATE outbox SET sent_at = NOW(6) WHERE sent_at IS NULL');
-    const r = new OutboxRelay(dataSource, codec, slow, { service: 'it-wake', pollIntervalMs: 60_000 });
-    relays.push(r);
-    const append = (n: number) => dataSource.transaction((manager) => writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-wake', n)));
-    const first = await append(1);
-    r.start();
-    await expectEventually(() => expect(sends).toBe(1));
-    const second = await append(2);
-    r.notify(); // arrives while the first batch is still being published
-    release();
-    const sentAt = async (eventId: string) => (await dataSource.query('SELECT sent_at FROM outbox WHERE event_id = ?', [eventId]))[0].sent_at;
-    await expectEventually(async () => expect(await sentAt(first)).not.toBeNull());
-    await expectEventually(async () => expect(await sentAt(second)).not.toBeNull(), { timeoutMs: 5000 });
   });
 
   it('prunes sent rows past their retention and keeps unsent ones', async () => {
@@ -120,5 +92,35 @@ describe('OutboxRelay on a real broker and database', () => {
     expect(pruned.outbox).toBe(1);
     const left = await dataSource.query("SELECT aggregate_id FROM outbox WHERE aggregate_id IN ('g-old', 'g-unsent')");
     expect(left).toEqual([{ aggregate_id: 'g-unsent' }]);
+  });
+
+  it('never misses a wake-up: a change committed while the relay is between its read and its sleep is published at once, not on the poll interval', async () => {
+    const writer = new OutboxWriter('it');
+    const producer = new MessageProducer(kafka);
+    producers.push(producer);
+    await Promise.all(relays.map((other) => other.stop())); // only this relay publishes now
+    await dataSource.query('UPDATE outbox SET sent_at = NOW(6) WHERE sent_at IS NULL');
+    const r = new OutboxRelay(dataSource, codec, producer, { service: 'it-wake', pollIntervalMs: 60_000 });
+    relays.push(r);
+    const append = (n: number) => dataSource.transaction((manager) => writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-wake', n)));
+    // A writer commits and notifies right after the relay's read found nothing, before it sleeps.
+    const repo = dataSource.getRepository(OutboxMessage);
+    const find = repo.find.bind(repo);
+    let eventId: string | undefined;
+    repo.find = (async (...args: Parameters<typeof find>) => {
+      const rows = await find(...args);
+      if (!rows.length && !eventId) {
+        eventId = await append(1);
+        r.notify();
+      }
+      return rows;
+    }) as typeof repo.find;
+    try {
+      r.start();
+      await expectEventually(() => expect(eventId).toBeDefined());
+      await expectEventually(async () => expect((await dataSource.query('SELECT sent_at FROM outbox WHERE event_id = ?', [eventId]))[0].sent_at).not.toBeNull(), { timeoutMs: 5000 });
+    } finally {
+      repo.find = find;
+    }
   });
 });
