@@ -4,7 +4,10 @@ import { DataSource } from 'typeorm';
 import { EventType } from '@groups-sync/contracts';
 import { courseStaffClaims, serviceClaims } from '../auth/testing/lms-claims';
 import { TokenMinter } from '../auth/testing/token-minter';
+import { Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { inTransaction } from '@groups-sync/persistence';
+import { http } from '@groups-sync/testing';
 import { LegacyObservations } from '../legacy-commands/legacy-observations.applier';
 import { SyncResults } from '../legacy-commands/sync-results.applier';
 import { LmsUser, startGroupsApp } from '../test/groups-app';
@@ -332,9 +335,12 @@ describe('groups-service on a real database', () => {
       const members = pool.map((u) => ({ user_id: u.user_id, username: u.username }));
       let seed = 7;
       const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+      // A real listening server, so the 40 requests really are concurrent connections.
+      const server = app.getHttpServer().listening ? app.getHttpServer() : await new Promise<Server>((r) => { const s = app.getHttpServer().listen(0, '127.0.0.1', () => r(s)); });
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${API}`;
       const adds = await Promise.all(Array.from({ length: 40 }, (_, i) => {
         const start = Math.floor(random() * 200);
-        return api().post(`${API}/groups/${groups[i % 5].body.id}/members`).send({ members: members.slice(start, start + 100) });
+        return http('POST', `${base}/groups/${groups[i % 5].body.id}/members`, { members: members.slice(start, start + 100) }, { authorization: `Bearer ${staffToken}` });
       }));
       expect(adds.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
       const [{ n }] = await db.query(
@@ -348,9 +354,9 @@ describe('groups-service on a real database', () => {
       const pool = (await lmsUsers(Array.from({ length: 120 }, (_, i) => `mixed_${i}`))).map((u) => ({ user_id: u.user_id, username: u.username }));
       const t = Date.now();
       const work = Array.from({ length: 30 }, (_, i) => (i % 2
-        ? api().post(`${API}/groups/${groups[i % 3].body.id}/members`).send({ members: pool.slice(i, i + 60) }).then((r) => r.status)
+        ? api().post(`${API}/groups/${groups[i % 3].id}/members`).send({ members: pool.slice(i, i + 60) }).then((r) => r.status)
         : inTransaction(db, (manager) => app.get(LegacyObservations).apply(manager, pool.slice(i, i + 60).map((u, k) => ({
-          data: { group_id: groups[(i + k) % 3].body.id, course_key: COURSE, user_id: u.user_id, username: u.username, action: 'added' as const, observed_at: '', source_event_id: `m-${i}-${k}` },
+          data: { group_id: groups[(i + k) % 3].id, course_key: COURSE, user_id: u.user_id, username: u.username, action: 'added' as const, observed_at: '', source_event_id: `m-${i}-${k}` },
           observedAt: new Date(t + i * 1000 + k), ctx: { actor: 'lms', trigger: 'legacy' as const, origin: 'legacy' as const, at: new Date() },
         })))).then(() => 200)));
       expect((await Promise.all(work)).filter((s) => s !== 200)).toEqual([]);
