@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { Response } from 'express';
 
 /** An error answered with the exact body edx-platform sends (`developer_message`/`error_code`, or DRF's `detail`). */
@@ -24,6 +24,7 @@ export class LmsErrorFilter implements ExceptionFilter {
       const body = exception.getResponse() as { message?: unknown };
       res.status(exception.getStatus()).json({ detail: Array.isArray(body.message) ? body.message.join('; ') : body.message ?? exception.message });
     } else {
+      new Logger('LmsErrorFilter').error(`500: ${(exception as Error)?.message ?? String(exception)}`);
       res.status(500).type('text/html').send('<h1>Server Error (500)</h1>');
     }
   }

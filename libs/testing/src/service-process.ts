@@ -39,10 +39,19 @@ export class ServiceProcess {
     }, { timeoutMs, intervalMs: 250 });
   }
 
+  /** SIGKILL: a crash, with no graceful shutdown; waits for the process to be gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await done;
+  }
+
   /** SIGTERM, as an orchestrator would; waits for the graceful shutdown. */
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const done = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

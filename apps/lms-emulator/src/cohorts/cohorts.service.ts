@@ -108,10 +108,13 @@ export class CohortsService {
    * before the commit, so a consumer can see it before (or without) the change.
    */
   private async assign(cohort: CohortRow, user: UserRow): Promise<string | null | 'present'> {
-    return this.dataSource.transaction(async (m) => {
+    // Django runs MySQL at READ COMMITTED: no gap locks, so adds of different learners do not deadlock.
+    return this.dataSource.transaction('READ COMMITTED', async (m) => {
+      // select_for_update() on the membership alone, as edx-platform does: locking the cohort rows
+      // too (a join) would make concurrent moves between two cohorts deadlock.
       const [current] = await m.query(
-        `SELECT m.id, m.course_user_group_id, g.name FROM course_groups_cohortmembership m JOIN course_groups_courseusergroup g ON g.id = m.course_user_group_id
-         WHERE m.user_id = ? AND m.course_id = ? FOR UPDATE`, [user.id, cohort.course_id]);
+        'SELECT id, course_user_group_id FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ? FOR UPDATE', [user.id, cohort.course_id]);
+      if (current) [{ name: current.name }] = await m.query('SELECT name FROM course_groups_courseusergroup WHERE id = ?', [current.course_user_group_id]);
       if (current && current.course_user_group_id === cohort.id) return 'present';
       await this.events.cohortMembershipChanged({
         cohort: {

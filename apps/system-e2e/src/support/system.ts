@@ -1,4 +1,6 @@
 import { createConnection } from 'mysql2/promise';
+import { ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
+import { createKafka, MessageProducer } from '@groups-sync/messaging';
 import { dropDatabase, parseMysqlUrl } from '@groups-sync/persistence';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
 
@@ -55,6 +57,10 @@ export class System {
     return this.databases.sync;
   }
 
+  get lmsDatabase(): string {
+    return this.databases.lms;
+  }
+
   /** Reads a service's own tables, for assertions no API exposes yet (outbox, inbox, audit). */
   async query<T = any>(database: string, sql: string, params: unknown[] = []): Promise<T[]> {
     const { host, port, username, password } = parseMysqlUrl(this.env.MYSQL_URL);
@@ -87,6 +93,27 @@ export class System {
 
   async activeUsernames(id: string): Promise<string[]> {
     return ((await this.group(id)).members as Array<{ username: string }>).map((m) => m.username).sort();
+  }
+
+  /** COHORT_MEMBERSHIP_CHANGED for users the LMS emulator need not know, encoded as the LMS's event bus would. */
+  async cohortEvents(cohortName: string, users: Array<{ id: number; username: string }>): Promise<EncodedMessage[]> {
+    const codec = new EventCodec(new ConfluentSchemaRegistry(this.env.SCHEMA_REGISTRY_URL), this.prefix);
+    return Promise.all(users.map((u) => codec.encode(EventType.CohortMembershipChanged, {
+      cohort: {
+        user: { id: u.id, is_active: true, pii: { username: u.username, email: `${u.username}@example.com`, name: u.username } },
+        course: { course_key: COURSE, display_name: '', start: null, end: null },
+        name: cohortName,
+      },
+    }, newEventMetadata(EventType.CohortMembershipChanged, 'lms'))));
+  }
+
+  async produce(messages: EncodedMessage[]): Promise<void> {
+    const producer = new MessageProducer(createKafka({ clientId: 'e2e', brokers: this.env.KAFKA_BROKERS.split(',') }));
+    try {
+      for (let i = 0; i < messages.length; i += 500) await producer.send(messages.slice(i, i + 500));
+    } finally {
+      await producer.disconnect();
+    }
   }
 
   // ---- LMS emulator ----

@@ -1,0 +1,33 @@
+import { expectEventually } from '@groups-sync/testing';
+import { System } from './support/system';
+
+describe('a burst of LMS events with the services killed during it', () => {
+  const system = new System(15);
+
+  beforeAll(() => system.start(), 180_000);
+  afterAll(() => system.stop(), 120_000);
+
+  it('applies each of 5,000 LMS changes once, after kill -9 of legacy-sync-service and then of groups-service', async () => {
+    const groupId = await system.createCohortGroup('Burst');
+    await expectEventually(() => system.cohortIdOf(groupId));
+    const users = Array.from({ length: 5000 }, (_, i) => ({ id: 3_000_000 + i, username: `burst_${i}` }));
+    const members = async () => Number((await system.query(system.groupsDatabase, 'SELECT COUNT(*) AS n FROM membership WHERE group_id = ? AND active = 1', [groupId]))[0].n);
+
+    await system.produce(await system.cohortEvents('Burst', users));
+    // Mid-stream: each service crashes once some of the burst has gone through it, and comes back.
+    await expectEventually(async () => expect(await members()).toBeGreaterThan(0), { timeoutMs: 30_000, intervalMs: 20 });
+    await system.legacySync.kill();
+    await system.legacySync.start();
+    const before = await members();
+    await expectEventually(async () => expect(await members()).toBeGreaterThan(before), { timeoutMs: 30_000, intervalMs: 20 });
+    await system.groupsService.kill();
+    await system.groupsService.start();
+
+    await expectEventually(async () => expect(await members()).toBe(5000), { timeoutMs: 120_000, intervalMs: 500 });
+    // Once each: one audit row and one membership event per learner, whatever was redelivered.
+    const [audit] = await system.query(system.groupsDatabase, `SELECT COUNT(*) AS n, COUNT(DISTINCT user_id) AS users FROM audit_event WHERE group_id = ? AND action = 'member_added'`, [groupId]);
+    expect({ n: Number(audit.n), users: Number(audit.users) }).toEqual({ n: 5000, users: 5000 });
+    const [events] = await system.query(system.groupsDatabase, `SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND event_type LIKE '%membership.changed%'`, [groupId]);
+    expect(Number(events.n)).toBe(5000);
+  }, 300_000);
+});
