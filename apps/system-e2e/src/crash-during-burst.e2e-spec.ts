@@ -17,11 +17,16 @@ describe('a burst of LMS events with the services killed during it', () => {
     // Mid-stream: each service crashes once some of the burst has gone through it, and comes back.
     await expectEventually(async () => expect(await members()).toBeGreaterThan(0), { timeoutMs: 30_000, intervalMs: 20 });
     await system.legacySync.kill();
+    const atFirstCrash = await members();
     await system.legacySync.start();
     const before = await members();
     await expectEventually(async () => expect(await members()).toBeGreaterThan(before), { timeoutMs: 30_000, intervalMs: 20 });
     await system.groupsService.kill();
+    const atSecondCrash = await members();
     await system.groupsService.start();
+    // Both crashes came in the middle of the stream, not after it.
+    expect(atFirstCrash).toBeLessThan(5000);
+    expect(atSecondCrash).toBeLessThan(5000);
 
     await expectEventually(async () => expect(await members()).toBe(5000), { timeoutMs: 120_000, intervalMs: 500 });
     // Once each: one audit row and one membership event per learner, whatever was redelivered.
