@@ -53,10 +53,10 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
     AuthModule.forRoot(config),
     ScheduleModule.forRoot(),
   ],
-  controllers: [GroupsController, MembersController, UserGroupsController],
+  controllers: [GroupsController, MembersController, UserGroupsController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
-    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, LegacyCommandsConsumer, EvaluationRuns, EvaluationSnapshotsConsumer, EvaluationChunksJanitor],
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

@@ -30,9 +30,10 @@ export const config = loadConfig(LegacySyncServiceConfig);
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
   ],
+  controllers: [UserGroupEventsConsumer, CohortMembershipConsumer],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, CohortDirectory, CohortWrites, UserGroupEventsConsumer, CohortMembershipConsumer, PendingWritesJanitor,
+    LmsCohortsClient, CohortDirectory, CohortWrites, PendingWritesJanitor,
   ],
 })
 export class AppModule {

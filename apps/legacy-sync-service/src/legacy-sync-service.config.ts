@@ -10,7 +10,7 @@ export class LegacySyncServiceConfig extends LmsClientConfig {
 
   /** Learners per call of the cohorts API's add (it takes a list). */
   @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
-  LMS_COHORT_ADD_MAX_USERS = 250;
+  LMS_COHORT_ADD_MAX_USERS = 100;
 
   /** LMS calls in flight at once for one batch (cohort adds and single removals). */
   @Type(() => Number) @IsInt() @Min(1) @Max(64)

@@ -13,3 +13,4 @@ export * from './outbox/messaging-tables.migration';
 export * from './outbox/outbox-message.entity';
 export * from './outbox/outbox-relay';
 export * from './outbox/outbox.writer';
+export * from './transport/event-consumers.transport';

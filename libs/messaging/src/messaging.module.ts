@@ -10,6 +10,7 @@ import { createKafka, kafkaReachable, provisionTopics } from './kafka/kafka-clie
 import { MessageProducer } from './kafka/message-producer';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxWriter } from './outbox/outbox.writer';
+import { EventConsumersTransport } from './transport/event-consumers.transport';
 
 export interface MessagingOptions {
   /** Service name: Kafka client id, `ce_source`, relay lease name. */
@@ -49,6 +50,14 @@ export class EventConsumers {
     this.all.push(consumer);
     return consumer;
   }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.all.map((c) => c.start()));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.all.map((c) => c.stop().catch(() => undefined)));
+  }
 }
 
 /** What readiness checks need to know about messaging, without handing out the Kafka client. */
@@ -87,12 +96,12 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
       this.producer.warmUp().catch((e: Error) => this.logger.warn(`producer not connected yet: ${e.message}`)),
       this.codec.prepare(published).catch((e: Error) => this.logger.warn(`schemas not registered yet: ${e.message}`)),
     ]);
+    // Consumers start with the event transport (startEventConsumers), once the app is up.
     this.relay?.start();
-    await Promise.all(this.consumers.all.map((c) => c.start()));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.consumers.all.map((c) => c.stop().catch(() => undefined)));
+    await this.consumers.stopAll();
     await this.relay?.stop();
     await this.producer.disconnect();
   }
@@ -133,10 +142,11 @@ export class MessagingModule {
           inject: [DataSource, EventCodec, MessageProducer],
         },
         EventConsumers,
+        { provide: EventConsumersTransport, useFactory: (consumers: EventConsumers) => new EventConsumersTransport(consumers), inject: [EventConsumers] },
         MessagingHealth,
         MessagingLifecycle,
       ],
-      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, MessagingHealth],
+      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, EventConsumersTransport, MessagingHealth],
     };
   }
 }

@@ -13,6 +13,8 @@ export interface BootstrapOptions {
   host: string;
   /** Largest JSON body accepted (bulk member writes); Express's default is 100 kB. */
   jsonBodyLimit?: string;
+  /** Runs once the app is configured, before it listens (e.g. starting the event consumers). */
+  beforeListen?: (app: INestApplication) => Promise<void>;
 }
 
 /** Body limits, strict validation and the one error body: shared by the services and their in-process tests. */
@@ -32,6 +34,7 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
     const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle(options.title).setVersion('1').addBearerAuth().build());
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
   }
+  await options.beforeListen?.(app);
   await app.listen(options.port, options.host);
   new NestLogger('Bootstrap').log(`${options.title} listening on http://${options.host}:${options.port}`);
   return app;

@@ -1,7 +1,7 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
-import { EventConsumers, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
 import { EvaluationRuns } from './evaluation-runs.service';
 
@@ -9,20 +9,18 @@ const MAX_CHUNKS = 10_000;
 const TRIGGERS = ['user', 'scheduled', 'event'];
 
 /** Dynamic groups' member sets as evaluator-service computed them, a chunk per message. */
-@Injectable()
-export class EvaluationSnapshotsConsumer implements OnModuleInit {
+@Controller()
+export class EvaluationSnapshotsConsumer {
   private readonly inbox: Inbox;
 
-  constructor(private readonly consumers: EventConsumers, private readonly runs: EvaluationRuns, private readonly relay: OutboxRelay, dataSource: DataSource) {
+  constructor(private readonly runs: EvaluationRuns, private readonly relay: OutboxRelay, dataSource: DataSource) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.GroupsEvaluationCommands);
   }
 
-  onModuleInit(): void {
-    this.consumers.register({
-      group: ConsumerGroup.GroupsEvaluationCommands,
-      topics: [Topic.UserGroupEvaluationCommands],
-      handlers: { [EventType.EvaluationSnapshot]: (event) => this.onSnapshot(event) },
-    });
+  /** Chunk by chunk, in order: a chunk can hold thousands of members, so each has its own transaction. */
+  @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot] })
+  async onBatch(events: DecodedEvent[]): Promise<void> {
+    for (const event of events) await this.onSnapshot(event as DecodedEvent<EventType.EvaluationSnapshot>);
   }
 
   private async onSnapshot(event: DecodedEvent<EventType.EvaluationSnapshot>): Promise<void> {
@@ -35,7 +33,7 @@ export class EvaluationSnapshotsConsumer implements OnModuleInit {
               : !TRIGGERS.includes(s.trigger) ? `trigger "${s.trigger}" is not one of ${TRIGGERS.join(', ')}`
                 : s.members.find((m) => !(m.user_id >= 1) || !m.username) ? 'every member needs a positive user_id and a username'
                   : null;
-    if (problem) throw new PoisonMessageError('INVALID_DATA', problem);
+    if (problem) throw new PoisonMessageError('INVALID_DATA', problem, event);
     const ctx: ChangeContext = {
       actor: s.requested_by ?? event.metadata.source, trigger: s.trigger, origin: 'criteria', at: new Date(),
       correlationId: event.metadata.correlationId, causationId: event.metadata.id,

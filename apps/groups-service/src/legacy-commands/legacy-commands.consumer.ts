@@ -1,7 +1,7 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
-import { EventConsumers, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
 import { LegacyObservations } from './legacy-observations.applier';
 import { SyncResults } from './sync-results.applier';
@@ -14,12 +14,11 @@ type Completed = DecodedEvent<EventType.LegacySyncCompleted>;
  * partition batch at a time: one inbox read, one transaction, runs of the same type applied
  * together in their order.
  */
-@Injectable()
-export class LegacyCommandsConsumer implements OnModuleInit {
+@Controller()
+export class LegacyCommandsConsumer {
   private readonly inbox: Inbox;
 
   constructor(
-    private readonly consumers: EventConsumers,
     private readonly observations: LegacyObservations,
     private readonly results: SyncResults,
     private readonly relay: OutboxRelay,
@@ -28,15 +27,10 @@ export class LegacyCommandsConsumer implements OnModuleInit {
     this.inbox = new Inbox(dataSource, ConsumerGroup.GroupsLegacyCommands);
   }
 
-  onModuleInit(): void {
-    this.consumers.register({
-      group: ConsumerGroup.GroupsLegacyCommands,
-      topics: [Topic.UserGroupLegacyCommands],
-      batch: { types: [EventType.LegacyMembershipObserved, EventType.LegacySyncCompleted], handle: (events) => this.onBatch(events) },
-    });
-  }
-
-  private async onBatch(events: DecodedEvent[]): Promise<void> {
+  @ConsumeEvents({
+    group: ConsumerGroup.GroupsLegacyCommands, topics: [Topic.UserGroupLegacyCommands], types: [EventType.LegacyMembershipObserved, EventType.LegacySyncCompleted],
+  })
+  async onBatch(events: DecodedEvent[]): Promise<void> {
     for (const event of events) {
       if (event.type !== EventType.LegacyMembershipObserved) continue;
       const at = (event as Observed).data.observation.observed_at;

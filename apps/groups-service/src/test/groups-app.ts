@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
+import { startEventConsumers } from '@groups-sync/messaging';
 import { configureHttp } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
@@ -42,6 +43,7 @@ export async function startGroupsApp(portOffset = 0): Promise<GroupsApp> {
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
   configureHttp(app, HTTP_OPTIONS);
   await app.init();
+  await startEventConsumers(app);
   const dataSource = app.get(DataSource);
   return {
     app,

@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Controller, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { DataSource, In, IsNull, MoreThan } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacyMembershipObservedData, Topic } from '@groups-sync/contracts';
-import { EventConsumers, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
@@ -18,13 +18,12 @@ const observed = metric('legacy_observations_total', () => new Counter({ name: '
  * LMS's order, our own writes' echoes included (marked by their pending write): the echo is what
  * tells groups-service where the LMS put the learner after our write, so it is never swallowed.
  */
-@Injectable()
-export class CohortMembershipConsumer implements OnModuleInit {
+@Controller()
+export class CohortMembershipConsumer {
   private readonly logger = new Logger(CohortMembershipConsumer.name);
   private readonly inbox: Inbox;
 
   constructor(
-    private readonly consumers: EventConsumers,
     private readonly dataSource: DataSource,
     private readonly directory: CohortDirectory,
     private readonly outbox: OutboxWriter,
@@ -33,15 +32,8 @@ export class CohortMembershipConsumer implements OnModuleInit {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncLmsEvents);
   }
 
-  onModuleInit(): void {
-    this.consumers.register({
-      group: ConsumerGroup.LegacySyncLmsEvents,
-      topics: [Topic.LmsCohortMembership],
-      batch: { types: [EventType.CohortMembershipChanged], handle: (events) => this.onBatch(events as CohortEvent[]) },
-    });
-  }
-
-  private async onBatch(events: CohortEvent[]): Promise<void> {
+  @ConsumeEvents({ group: ConsumerGroup.LegacySyncLmsEvents, topics: [Topic.LmsCohortMembership], types: [EventType.CohortMembershipChanged] })
+  async onBatch(events: CohortEvent[]): Promise<void> {
     for (const event of events) {
       const { user, course, name } = event.data.cohort;
       if (!course.course_key || !name || !(user.id > 0)) throw new PoisonMessageError('INVALID_DATA', 'cohort event without course key, cohort name or user id', event);

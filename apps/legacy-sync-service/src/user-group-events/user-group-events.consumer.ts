@@ -1,7 +1,7 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Controller, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, Topic } from '@groups-sync/contracts';
-import { EventConsumers, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
@@ -16,13 +16,12 @@ type SyncResult = LegacySyncCompletedData['sync_result'];
  * hands membership changes to CohortWrites in batches. LMS calls are set-valued ("ensure in
  * cohort"), so a redelivered event repeats them harmlessly; the inbox keeps the recorded effects single.
  */
-@Injectable()
-export class UserGroupEventsConsumer implements OnModuleInit {
+@Controller()
+export class UserGroupEventsConsumer {
   private readonly logger = new Logger(UserGroupEventsConsumer.name);
   private readonly inbox: Inbox;
 
   constructor(
-    private readonly consumers: EventConsumers,
     private readonly dataSource: DataSource,
     private readonly lms: LmsCohortsClient,
     private readonly directory: CohortDirectory,
@@ -33,25 +32,19 @@ export class UserGroupEventsConsumer implements OnModuleInit {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncUserGroups);
   }
 
-  onModuleInit(): void {
-    this.consumers.register({
-      group: ConsumerGroup.LegacySyncUserGroups,
-      topics: [Topic.UserGroupLifecycle],
-      batch: {
-        types: [EventType.UserGroupCreated, EventType.UserGroupUpdated, EventType.UserGroupDeleted, EventType.UserGroupMembershipChanged],
-        // Membership changes of groups that mirror nothing, and changes that came from the LMS, are
-        // skipped before any database work (a refresh of a large dynamic group is all of the first kind).
-        filter: (e) => e.type !== EventType.UserGroupMembershipChanged || isForTheLms((e as MembershipEvent).data.membership),
-        handle: (events) => this.onBatch(events),
-      },
-    });
-  }
-
   /**
    * In order: a group's lifecycle event is handled alone (it is rare, and its memberships may need
-   * it); the membership changes between them go to the cohorts API together.
+   * it); the membership changes between them go to the cohorts API together. Membership changes of
+   * groups that mirror nothing, and changes that came from the LMS, are skipped before any database
+   * work (a refresh of a large dynamic group is all of the first kind).
    */
-  private async onBatch(events: DecodedEvent[]): Promise<void> {
+  @ConsumeEvents({
+    group: ConsumerGroup.LegacySyncUserGroups,
+    topics: [Topic.UserGroupLifecycle],
+    types: [EventType.UserGroupCreated, EventType.UserGroupUpdated, EventType.UserGroupDeleted, EventType.UserGroupMembershipChanged],
+    filter: (e) => e.type !== EventType.UserGroupMembershipChanged || isForTheLms((e as MembershipEvent).data.membership),
+  })
+  async onBatch(events: DecodedEvent[]): Promise<void> {
     const fresh = await this.inbox.unseen(events); // redeliveries are not sent to the LMS again
     let run: MembershipEvent[] = [];
     for (const event of fresh) {

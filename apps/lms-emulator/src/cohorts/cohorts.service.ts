@@ -76,10 +76,17 @@ export class CohortsService {
   async addUsers(courseId: string, id: number, identifiers: string[]) {
     const cohort = await this.get(courseId, id);
     const out = { success: true, added: [] as object[], changed: [] as object[], present: [] as string[], unknown: [] as string[], preassigned: [] as string[], invalid: [] as string[] };
+    const wanted = [...new Set(identifiers.map((raw) => String(raw).trim()).filter(Boolean))];
+    // One lookup for the whole list (edx-platform asks per identifier; the answer is the same).
+    const users: UserRow[] = wanted.length
+      ? await this.dataSource.query('SELECT * FROM auth_user WHERE username IN (?) UNION SELECT * FROM auth_user WHERE email IN (?)', [wanted, wanted])
+      : [];
+    const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
+    const byEmail = new Map(users.map((u) => [u.email.toLowerCase(), u]));
     for (const raw of identifiers) {
       const ident = String(raw).trim();
       if (!ident) continue;
-      const [user]: UserRow[] = await this.dataSource.query('SELECT * FROM auth_user WHERE username = ? OR email = ? LIMIT 1', [ident, ident]);
+      const user = byName.get(ident.toLowerCase()) ?? byEmail.get(ident.toLowerCase());
       if (!user) {
         if (ident.includes('@')) (EMAIL.test(ident) ? out.preassigned : out.invalid).push(ident);
         else out.unknown.push(ident);

@@ -116,6 +116,7 @@ function perMessage(handlers: EventHandlers): BatchHandler {
 export class EventConsumer {
   private readonly logger: Logger;
   private readonly consumer: Consumer;
+  private started = false;
   private stopping = false;
   private joined = false;
   private crashed?: string;
@@ -182,6 +183,8 @@ export class EventConsumer {
   }
 
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
     this.commitTimer = setInterval(() => void this.commit(), COMMIT_INTERVAL_MS);
@@ -198,6 +201,7 @@ export class EventConsumer {
    * is done (its offset, committed or not, is safe: a redelivery meets the inbox).
    */
   async stop(): Promise<void> {
+    if (this.stopping) return;
     this.stopping = true;
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();

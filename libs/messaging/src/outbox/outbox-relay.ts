@@ -96,7 +96,8 @@ export class OutboxRelay {
     while (this.running) {
       let published = 0;
       try {
-        if (await this.holdLease()) published = await this.publishBatch();
+        // A leader re-checks its lease in publishBatch, right before sending.
+        if (this.isLeader || (await this.holdLease())) published = await this.publishBatch();
         failures = 0;
         this.lastError = undefined;
         if (Date.now() - lastStats > 5000) {
