@@ -8,7 +8,7 @@ import { Kafka } from 'kafkajs';
 import { EventConsumer } from './event-consumer';
 import { DependencyUnavailableError, PoisonMessageError } from './consumer.errors';
 import { DeadLetterHeader } from './dead-letter';
-import { createKafka, provisionTopics } from '../kafka/kafka-client';
+import { consumerLag, createKafka, provisionTopics } from '../kafka/kafka-client';
 import { MessageProducer } from '../kafka/message-producer';
 import { TopicReader } from '../kafka/topic-reader';
 import { Inbox } from '../inbox/inbox';
@@ -228,6 +228,23 @@ describe('EventConsumer on a real broker', () => {
     expect(fresh.map((e) => e.metadata.id)).toEqual([b.metadata.id, c.metadata.id]);
     expect(applied).toEqual([b.metadata.id, c.metadata.id]);
     expect(await inbox.processBatch([a, b, c], async () => { throw new Error('nothing is new'); })).toEqual([]);
+  });
+
+  it('reports a consumer group\'s lag until it has consumed and committed everything (the drain step of a key change)', async () => {
+    const drainPrefix = `${prefix}-drain`;
+    await provisionTopics(kafka, allTopicSpecs(drainPrefix, 3));
+    const drainCodec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), drainPrefix);
+    const messages = await Promise.all([200, 201, 202, 203].map((u) => drainCodec.encode(EventType.CohortMembershipChanged, cohortEvent(u), newEventMetadata(EventType.CohortMembershipChanged, 'lms'))));
+    await producer.send(messages);
+    const topicName = fullTopicName(Topic.LmsCohortMembership, drainPrefix);
+    const groupId = fullTopicName(ConsumerGroup.LegacySyncLmsEvents, drainPrefix);
+    expect(await consumerLag(kafka, groupId, [topicName])).toEqual({ [topicName]: 4 });
+    consumer = new EventConsumer(kafka, drainCodec, producer, {
+      group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: drainPrefix, topics: [Topic.LmsCohortMembership], maxAttempts: 3, backoffMaxMs: 100,
+      handlers: { [EventType.CohortMembershipChanged]: async () => undefined },
+    });
+    await consumer.start();
+    await expectEventually(async () => expect(await consumerLag(kafka, groupId, [topicName])).toEqual({ [topicName]: 0 }), { timeoutMs: 20_000, intervalMs: 500 });
   });
 
   it('applies an event delivered twice (same ce_id) once, through the inbox', async () => {

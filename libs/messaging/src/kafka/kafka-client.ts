@@ -78,3 +78,27 @@ export async function kafkaReachable(kafka: Kafka, timeoutMs = 3000): Promise<bo
   })();
   return Promise.race([probe, timeout]);
 }
+
+/**
+ * Messages a consumer group has not committed yet, per topic (a group that never committed counts
+ * from the start of the log). Zero means drained: what an upgrade that changes keys waits for.
+ */
+export async function consumerLag(kafka: Kafka, groupId: string, topics: string[]): Promise<Record<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const committed = await admin.fetchOffsets({ groupId, topics });
+    const lag: Record<string, number> = {};
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      lag[topic] = ends.reduce((sum, p) => {
+        const at = Number(done.find((d) => d.partition === p.partition)?.offset ?? -1);
+        return sum + Number(p.high) - (at >= 0 ? at : Number(p.low));
+      }, 0);
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
