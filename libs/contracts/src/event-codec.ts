@@ -48,6 +48,8 @@ export function unframe(bytes: Buffer): { schemaId: number; payload: Buffer } {
  */
 export class EventCodec {
   private readonly resolvers = new Map<string, avro.Resolver>();
+  /** Key types by schema id: parsing a schema per message costs more than decoding it. */
+  private readonly keyTypes = new Map<number, avro.Type>();
 
   constructor(private readonly registry: SchemaRegistryClient, private readonly topicPrefix?: string | null) {}
 
@@ -115,7 +117,11 @@ export class EventCodec {
     if (!key) return null;
     try {
       const { schemaId, payload } = unframe(key);
-      const keyType = avro.Type.forSchema(await this.registry.schemaById(schemaId));  // `{name, type}` parses as its primitive
+      let keyType = this.keyTypes.get(schemaId);
+      if (!keyType) {
+        keyType = avro.Type.forSchema(await this.registry.schemaById(schemaId)); // `{name, type}` parses as its primitive
+        this.keyTypes.set(schemaId, keyType);
+      }
       return String(keyType.fromBuffer(payload));
     } catch {
       return null; // the key only routes; the value is the source of truth

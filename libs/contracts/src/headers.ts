@@ -38,6 +38,8 @@ export const OPENEDX_EVENTS_VERSION = '11.2.0';
  * Python's `datetime.isoformat()` of an aware UTC time (what the LMS sends in ce_time),
  * e.g. `2026-11-22T05:20:01.123000+00:00`.
  */
+const HOSTNAME = hostname();
+
 export function toCeTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }
@@ -47,14 +49,15 @@ export function newEventMetadata(
   service: string,
   overrides: Partial<EventMetadata> = {},
 ): EventMetadata {
+  // Defaults only where not given: the relay builds one per published row.
   return {
-    id: randomUUID(),
+    id: overrides.id ?? randomUUID(),
     type,
     source: `openedx/${service}/web`,
     specVersion: '1.0',
-    time: toCeTime(new Date()),
+    time: overrides.time ?? toCeTime(new Date()),
     minorVersion: 0,
-    sourcehost: hostname(),
+    sourcehost: overrides.sourcehost ?? HOSTNAME,
     sourcelib: OPENEDX_EVENTS_VERSION,
     ...overrides,
   };

@@ -6,7 +6,6 @@ import { metric } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { UserGroup } from '../groups/user-group.entity';
-import { Membership } from '../memberships/membership.entity';
 import { MembershipWriter, UserRef } from '../memberships/membership-writer';
 
 export type ObservationOutcome = 'applied' | 'confirmed' | 'unchanged' | 'stale' | 'superseded';
@@ -53,7 +52,7 @@ export class LegacyObservations {
     const rows = new Map<string, Row>();
     const key = (groupId: string, userId: number) => `${groupId}|${userId}`;
     if (locked.size) {
-      for (const m of await manager.find(Membership, { where: { groupId: In([...locked.keys()]), userId: In(userIds) }, lock: { mode: 'pessimistic_write' } })) {
+      for (const m of await this.writer.lockMembers(manager, [...locked.keys()], userIds)) {
         rows.set(key(m.groupId, m.userId), { active: m.active, syncState: m.syncState, observedAt: m.legacyObservedAt?.getTime() ?? null });
       }
     }

@@ -7,8 +7,7 @@ import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { GroupsService } from '../groups/groups.service';
 import { UserGroup } from '../groups/user-group.entity';
-import { Membership } from '../memberships/membership.entity';
-import { MembershipWriter } from '../memberships/membership-writer';
+import { MemberRow, MembershipWriter } from '../memberships/membership-writer';
 
 export interface SyncResult { data: LegacySyncCompletedData['sync_result']; ctx: ChangeContext }
 
@@ -37,9 +36,7 @@ export class SyncResults {
     const criteria = targets.length ? await manager.find(Criterion, { where: { groupId: In(targets.map((g) => g.id)) } }) : [];
     for (const g of targets) g.criteria = criteria.filter((c) => c.groupId === g.id);
     const locked = await this.writer.lockGroups(manager, targets);
-    const members = new Map((await manager.find(Membership, {
-      where: { groupId: In(groupIds), userId: In([...new Set(answers.map((x) => x.data.user_id!))]) }, lock: { mode: 'pessimistic_write' },
-    })).map((m) => [`${m.groupId}|${m.userId}`, m]));
+    const members = new Map((await this.writer.lockMembers(manager, groupIds, [...new Set(answers.map((x) => x.data.user_id!))])).map((m) => [`${m.groupId}|${m.userId}`, m]));
     const synced = new Set<string>();
     for (const { data: r, ctx } of answers) {
       const membership = members.get(`${r.group_id}|${r.user_id}`);
@@ -55,15 +52,15 @@ export class SyncResults {
       synced.delete(membership.id);
       await this.reject(manager, membership, locked.get(membership.groupId) ?? null, r.error ?? 'refused by the LMS', ctx);
     }
-    if (synced.size) await manager.update(Membership, { id: In([...synced]) }, { syncState: 'synced', syncError: null });
+    if (synced.size) await manager.query(`UPDATE membership SET sync_state = 'synced', sync_error = NULL WHERE id IN (?)`, [[...synced]]);
   }
 
   /** The LMS refused the write for good: revert the membership, keep the reason, say so in the history. */
-  private async reject(manager: EntityManager, membership: Membership, group: UserGroup | null, error: string, ctx: ChangeContext): Promise<void> {
+  private async reject(manager: EntityManager, membership: MemberRow, group: UserGroup | null, error: string, ctx: ChangeContext): Promise<void> {
     const revert = membership.active;
-    await manager.update(Membership, { id: membership.id }, {
-      syncState: 'rejected', syncError: error, ...(revert ? { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: 'legacy' as const } : {}),
-    });
+    await manager.query(revert
+      ? `UPDATE membership SET sync_state = 'rejected', sync_error = ?, active = 0, left_at = ?, changed_at = ?, origin = 'legacy' WHERE id = ?`
+      : `UPDATE membership SET sync_state = 'rejected', sync_error = ? WHERE id = ?`, revert ? [error, ctx.at, ctx.at, membership.id] : [error, membership.id]);
     membership.active = false;
     membership.syncState = 'rejected';
     await appendAudit(manager, ctx, membership.groupId, 'member_sync_rejected', { error, reverted: revert }, membership.userId);

@@ -8,11 +8,17 @@ import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { cohortLink, LEGACY_COHORT } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
-import { Membership, SyncState } from './membership.entity';
+import { SyncState } from './membership.entity';
 
 export type AddResult = 'added' | 'already_member' | 'unknown' | 'refused';
 export type RemoveResult = 'removed' | 'not_member' | 'unknown' | 'refused';
 export interface UserRef { user_id: number; username: string }
+
+/** A membership row as the writers read it (plain SQL: bulk writes read thousands of rows). */
+export interface MemberRow {
+  id: string; groupId: string; userId: number; username: string; active: boolean;
+  syncState: SyncState | null; syncError: string | null; changedAt: Date; legacyObservedAt: Date | null;
+}
 
 /** Users handled per locking read and multi-row insert. */
 const BATCH = 1000;
@@ -52,6 +58,19 @@ export class MembershipWriter {
     return new Map(locked.filter((g) => !g.deletedAt).map((g) => [g.id, g]));
   }
 
+  /** Reads and locks the memberships of these users in these groups (only active ones if asked). */
+  async lockMembers(manager: EntityManager, groupIds: string[], userIds: number[], activeOnly = false): Promise<MemberRow[]> {
+    if (!groupIds.length || !userIds.length) return [];
+    const rows: Array<Record<string, unknown>> = await manager.query(
+      `SELECT id, group_id, user_id, username, active, sync_state, sync_error, changed_at, legacy_observed_at FROM membership
+       WHERE group_id IN (?) AND user_id IN (?)${activeOnly ? ' AND active = 1' : ''} ORDER BY id FOR UPDATE`, [groupIds, userIds]);
+    return rows.map((r) => ({
+      id: String(r.id), groupId: String(r.group_id), userId: Number(r.user_id), username: String(r.username), active: !!r.active,
+      syncState: (r.sync_state as SyncState | null) ?? null, syncError: (r.sync_error as string | null) ?? null,
+      changedAt: r.changed_at as Date, legacyObservedAt: (r.legacy_observed_at as Date | null) ?? null,
+    }));
+  }
+
   /** The groups a member of `group` leaves on joining it, among those `lockGroups` answered. */
   exclusiveSiblings(group: UserGroup, locked: Map<string, UserGroup>): UserGroup[] {
     const cohort = cohortLink(group) !== null;
@@ -73,12 +92,10 @@ export class MembershipWriter {
     const results = new Map<number, AddResult>();
     for (let i = 0; i < users.length; i += BATCH) {
       const batch = users.slice(i, i + BATCH);
-      const existing = new Map((await manager.find(Membership, {
-        where: { groupId: group.id, userId: In(batch.map((u) => u.user_id)) }, lock: { mode: 'pessimistic_write' },
-      })).map((m) => [m.userId, m]));
+      const existing = new Map((await this.lockMembers(manager, [group.id], batch.map((u) => u.user_id))).map((m) => [m.userId, m]));
       const added: UserRef[] = [];
       const fresh: UserRef[] = [];
-      const reactivated: Membership[] = [];
+      const reactivated: MemberRow[] = [];
       const confirmed: string[] = [];
       for (const user of batch) {
         const current = existing.get(user.user_id);
@@ -87,37 +104,35 @@ export class MembershipWriter {
           if (syncState && (current.syncState !== syncState || current.syncError)) confirmed.push(current.id);
         } else if (current) {
           // A username the LMS changed since is kept up to date; the rest go in one update below.
-          if (current.username !== user.username) await manager.update(Membership, { id: current.id }, { username: user.username });
+          if (current.username !== user.username) await manager.query('UPDATE membership SET username = ? WHERE id = ?', [user.username, current.id]);
           reactivated.push(current);
           added.push(user);
         } else {
           fresh.push(user);
         }
       }
-      if (confirmed.length) await manager.update(Membership, { id: In(confirmed) }, { syncState, syncError: null });
+      if (confirmed.length) await manager.query('UPDATE membership SET sync_state = ?, sync_error = NULL WHERE id IN (?)', [syncState, confirmed]);
       if (reactivated.length) {
-        await manager.update(Membership, { id: In(reactivated.map((m) => m.id)) }, {
-          active: true, joinedAt: ctx.at, leftAt: null, origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
-        });
+        await manager.query(
+          'UPDATE membership SET active = 1, joined_at = ?, left_at = NULL, origin = ?, changed_at = ?, sync_state = ?, sync_error = NULL WHERE id IN (?)',
+          [ctx.at, ctx.origin, ctx.at, state, reactivated.map((m) => m.id)]);
       }
       if (fresh.length) {
-        const rows = fresh.map((u) => ({
-          groupId: group.id, userId: u.user_id, username: u.username, active: true, joinedAt: ctx.at, leftAt: null,
-          origin: ctx.origin, changedAt: ctx.at, syncState: state, syncError: null,
-        }));
+        const row = (u: UserRef) => [group.id, u.user_id, u.username, 1, ctx.at, null, ctx.origin, ctx.at, state, null];
+        const insert = 'INSERT INTO membership (group_id, user_id, username, active, joined_at, left_at, origin, changed_at, sync_state, sync_error) VALUES ?';
         try {
-          await manager.insert(Membership, rows);
+          await manager.query(insert, [fresh.map(row)]);
           added.push(...fresh);
         } catch (error) {
           // Only without the group lock (a plain group) can another add have inserted some first.
           if (!isDuplicateKeyError(error)) throw error;
-          for (const row of rows) {
+          for (const u of fresh) {
             try {
-              await manager.insert(Membership, row);
-              added.push(fresh.find((u) => u.user_id === row.userId)!);
+              await manager.query(insert, [[row(u)]]);
+              added.push(u);
             } catch (rowError) {
               if (!isDuplicateKeyError(rowError)) throw rowError;
-              results.set(row.userId, 'already_member');
+              results.set(u.user_id, 'already_member');
             }
           }
         }
@@ -127,9 +142,7 @@ export class MembershipWriter {
       await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged,
         added.map((u) => this.membershipEvent(group, { userId: u.user_id, username: u.username }, 'added', ctx, null)), ctx);
       if (siblings.length && added.length) {
-        const elsewhere = await manager.find(Membership, {
-          where: { groupId: In(siblings.map((g) => g.id)), userId: In(added.map((u) => u.user_id)), active: true }, lock: { mode: 'pessimistic_write' },
-        });
+        const elsewhere = await this.lockMembers(manager, siblings.map((g) => g.id), added.map((u) => u.user_id), true);
         for (const sibling of siblings) {
           const leaving = elsewhere.filter((m) => m.groupId === sibling.id).map((m) => m.userId);
           if (leaving.length) await this.deactivateMany(manager, sibling, leaving, ctx, group);
@@ -153,11 +166,10 @@ export class MembershipWriter {
     const movedByLms = movedTo !== null && cohortLink(movedTo) !== null;
     const syncState = !cohortLink(group) ? null : ctx.origin === 'legacy' || movedByLms ? 'synced' : 'pending';
     for (let i = 0; i < userIds.length; i += BATCH) {
-      const members = await manager.find(Membership, {
-        where: { groupId: group.id, userId: In(userIds.slice(i, i + BATCH)), active: true }, lock: { mode: 'pessimistic_write' },
-      });
+      const members = await this.lockMembers(manager, [group.id], userIds.slice(i, i + BATCH), true);
       if (!members.length) continue;
-      await manager.update(Membership, { id: In(members.map((m) => m.id)) }, { active: false, leftAt: ctx.at, changedAt: ctx.at, origin: ctx.origin, syncState, syncError: null });
+      await manager.query('UPDATE membership SET active = 0, left_at = ?, changed_at = ?, origin = ?, sync_state = ?, sync_error = NULL WHERE id IN (?)',
+        [ctx.at, ctx.at, ctx.origin, syncState, members.map((m) => m.id)]);
       await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => ({ userId: m.userId, details: { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null } })));
       await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged, members.map((m) => this.membershipEvent(group, m, 'removed', ctx, movedTo?.id ?? null)), ctx);
       for (const m of members) results.set(m.userId, 'removed');
@@ -165,7 +177,7 @@ export class MembershipWriter {
     return results;
   }
 
-  membershipEvent(group: UserGroup, m: Pick<Membership, 'userId' | 'username'>, action: 'added' | 'removed', ctx: ChangeContext, movedTo: string | null) {
+  membershipEvent(group: UserGroup, m: Pick<MemberRow, 'userId' | 'username'>, action: 'added' | 'removed', ctx: ChangeContext, movedTo: string | null) {
     return {
       membership: {
         group_id: group.id, scope_type: group.scopeType, scope_key: group.scopeKey, user_id: m.userId, username: m.username,

@@ -1,7 +1,6 @@
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { DecodedEvent } from '@groups-sync/contracts';
 import { inTransaction } from '@groups-sync/persistence';
-import { InboxEntry } from './inbox-entry.entity';
 
 export type InboxOutcome = 'applied' | 'duplicate';
 
@@ -21,10 +20,9 @@ export class Inbox {
     const once = new Map<string, E>();
     for (const e of events) if (!once.has(e.metadata.id)) once.set(e.metadata.id, e);
     if (!once.size) return [];
-    const seen = await manager.find(InboxEntry, {
-      select: { eventId: true }, where: { consumerGroup: this.consumerGroup, eventId: In([...once.keys()]) },
-    });
-    for (const row of seen) once.delete(row.eventId);
+    const seen: Array<{ event_id: string }> = await manager.query(
+      'SELECT event_id FROM inbox WHERE consumer_group = ? AND event_id IN (?)', [this.consumerGroup, [...once.keys()]]);
+    for (const row of seen) once.delete(row.event_id);
     return [...once.values()];
   }
 
@@ -41,7 +39,7 @@ export class Inbox {
     return inTransaction(this.dataSource, async (manager) => {
       const fresh = await this.unseen(events, manager);
       if (!fresh.length) return [];
-      await manager.insert(InboxEntry, fresh.map((e) => ({ consumerGroup: this.consumerGroup, eventId: e.metadata.id, eventType: e.type })));
+      await manager.query('INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ?', [fresh.map((e) => [this.consumerGroup, e.metadata.id, e.type])]);
       await work(manager, fresh);
       return fresh;
     });

@@ -104,23 +104,22 @@ describe('OutboxRelay on a real broker and database', () => {
     relays.push(r);
     const append = (n: number) => dataSource.transaction((manager) => writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-wake', n)));
     // A writer commits and notifies right after the relay's read found nothing, before it sleeps.
-    const repo = dataSource.getRepository(OutboxMessage);
-    const find = repo.find.bind(repo);
+    const query = dataSource.query.bind(dataSource);
     let eventId: string | undefined;
-    repo.find = (async (...args: Parameters<typeof find>) => {
-      const rows = await find(...args);
-      if (!rows.length && !eventId) {
+    dataSource.query = (async (sql: string, params?: unknown[]) => {
+      const rows = await query(sql, params);
+      if (/^SELECT id, event_id/.test(sql) && !rows.length && !eventId) {
         eventId = await append(1);
         r.notify();
       }
       return rows;
-    }) as typeof repo.find;
+    }) as typeof dataSource.query;
     try {
       r.start();
       await expectEventually(() => expect(eventId).toBeDefined());
       await expectEventually(async () => expect((await dataSource.query('SELECT sent_at FROM outbox WHERE event_id = ?', [eventId]))[0].sent_at).not.toBeNull(), { timeoutMs: 5000 });
     } finally {
-      repo.find = find;
+      dataSource.query = query;
     }
   });
 });

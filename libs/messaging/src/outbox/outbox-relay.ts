@@ -2,7 +2,7 @@ import { deleteOlderThan } from '@groups-sync/persistence';
 import { Logger } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { Gauge, Counter } from 'prom-client';
-import { DataSource, In, IsNull, QueryRunner } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { EventCodec, EventCodecError, EventType, newEventMetadata, EncodedMessage } from '@groups-sync/contracts';
 import { MessageProducer } from '../kafka/message-producer';
 import { metric } from '../metrics';
@@ -120,12 +120,16 @@ export class OutboxRelay {
 
   private async publishBatch(): Promise<number> {
     const repo = this.dataSource.getRepository(OutboxMessage);
-    const rows = await repo.find({
-      where: { sentAt: IsNull(), failedAt: IsNull() },
-      order: { id: 'ASC' },
-      take: this.options.batchSize ?? 500,
-    });
-    if (!rows.length) return 0;
+    // Plain SQL: hydrating hundreds of entities per batch cost more CPU than publishing them.
+    const found: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT id, event_id, event_type, payload, occurred_at, correlation_id, causation_id FROM outbox
+       WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT ?`, [this.options.batchSize ?? 500]);
+    if (!found.length) return 0;
+    const rows = found.map((r) => ({
+      id: String(r.id), eventId: String(r.event_id), eventType: String(r.event_type),
+      payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, occurredAt: String(r.occurred_at),
+      correlationId: (r.correlation_id as string | null) ?? null, causationId: (r.causation_id as string | null) ?? null,
+    }));
     const messages: EncodedMessage[] = [];
     const sentIds: string[] = [];
     for (const row of rows) {
@@ -142,7 +146,7 @@ export class OutboxRelay {
     // Re-check the lease right before publishing: another instance may have taken over.
     if (!(await this.holdLease())) return 0;
     await this.producer.send(messages);
-    if (sentIds.length) await repo.update({ id: In(sentIds) }, { sentAt: new Date() });
+    if (sentIds.length) await this.dataSource.query('UPDATE outbox SET sent_at = ? WHERE id IN (?)', [new Date(), sentIds]);
     published.inc({ service: this.options.service }, sentIds.length);
     this.lastPublishAt = Date.now();
     return rows.length;
@@ -158,7 +162,7 @@ export class OutboxRelay {
     return { outbox, inbox };
   }
 
-  private encode(row: OutboxMessage): Promise<EncodedMessage> {
+  private encode(row: Pick<OutboxMessage, 'eventId' | 'eventType' | 'payload' | 'occurredAt' | 'correlationId' | 'causationId'>): Promise<EncodedMessage> {
     const metadata = newEventMetadata(row.eventType, this.options.service, {
       id: row.eventId,
       time: row.occurredAt,

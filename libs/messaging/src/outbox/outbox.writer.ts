@@ -1,6 +1,9 @@
 import { EntityManager } from 'typeorm';
-import { aggregateValue, EventDataMap, EventType, newEventMetadata, toCeTime } from '@groups-sync/contracts';
-import { OutboxMessage } from './outbox-message.entity';
+import { randomUUID } from 'node:crypto';
+import { aggregateValue, EventDataMap, EventType, toCeTime } from '@groups-sync/contracts';
+
+/** Rows per INSERT statement. */
+const INSERT_ROWS = 1000;
 
 export interface OutboxContext {
   correlationId?: string | null;
@@ -19,25 +22,18 @@ export class OutboxWriter {
     return id;
   }
 
-  /** Many events of one type in one multi-row insert (bulk writes); ids keep their order. */
+  /**
+   * Many events of one type in one multi-row insert (bulk writes); ids keep their order. Plain SQL:
+   * TypeORM's insert builder costs more CPU than the database does for a few hundred rows.
+   */
   async appendMany<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<string[]> {
     if (!events.length) return [];
-    const rows = events.map((data) => {
-      const metadata = newEventMetadata(type, this.service);
-      return {
-        eventId: metadata.id,
-        eventType: type,
-        aggregateId: aggregateValue(type, data),
-        payload: data as unknown as object,
-        occurredAt: metadata.time || toCeTime(new Date()),
-        correlationId: context.correlationId ?? null,
-        causationId: context.causationId ?? null,
-        sentAt: null,
-        failedAt: null,
-        lastError: null,
-      };
-    });
-    await manager.insert(OutboxMessage, rows);
-    return rows.map((r) => r.eventId);
+    const occurredAt = toCeTime(new Date());
+    const rows = events.map((data) => [randomUUID(), type, aggregateValue(type, data), JSON.stringify(data), occurredAt, context.correlationId ?? null, context.causationId ?? null]);
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+      await manager.query(
+        'INSERT INTO outbox (event_id, event_type, aggregate_id, payload, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
+    }
+    return rows.map((r) => r[0] as string);
   }
 }
