@@ -39,23 +39,22 @@ export class CohortMembershipConsumer {
       if (!course.course_key || !name || !(user.id > 0)) throw new PoisonMessageError('INVALID_DATA', 'cohort event without course key, cohort name or user id', event);
       if (Number.isNaN(new Date(event.metadata.time).getTime())) throw new PoisonMessageError('INVALID_DATA', `ce_time "${event.metadata.time}" is not a time`, event);
     }
-    // Redeliveries are skipped before the LMS is asked for any cohort id.
-    const fresh = await this.inbox.unseen(events);
-    if (!fresh.length) return;
-    const courses = [...new Set(fresh.map((e) => e.data.cohort.course.course_key))];
+    // Cohort names resolve from a cache (the LMS is asked only on a miss), outside the transaction;
+    // the inbox, inside it, leaves out what was applied before.
+    const courses = [...new Set(events.map((e) => e.data.cohort.course.course_key))];
     const links = await this.dataSource.getRepository(LegacyLink).find({ where: { courseKey: In(courses), legacyType: 'cohort' } });
     const linkOf = new Map(links.filter((l) => l.legacyId).map((l) => [`${l.courseKey}|${l.legacyId}`, l]));
-    const targets: Array<{ event: CohortEvent; link: LegacyLink | null }> = [];
-    for (const event of fresh) {
+    const targets = new Map<CohortEvent, LegacyLink | null>();
+    for (const event of events) {
       const { course, name } = event.data.cohort;
       // Courses no group mirrors cost no LMS call.
       const cohortId = links.some((l) => l.courseKey === course.course_key) ? await this.directory.idByName(course.course_key, name) : null;
-      targets.push({ event, link: cohortId === null ? null : linkOf.get(`${course.course_key}|${cohortId}`) ?? null });
+      targets.set(event, cohortId === null ? null : linkOf.get(`${course.course_key}|${cohortId}`) ?? null);
     }
     const counts: Record<string, number> = { forwarded: 0, echo: 0, unlinked: 0 };
-    await this.inbox.processBatch(fresh, async (manager) => {
-      const linked = targets.filter((t) => t.link);
-      counts.unlinked = targets.length - linked.length;
+    await this.inbox.processBatch(events, async (manager, fresh) => {
+      const linked = fresh.flatMap((event) => (targets.get(event) ? [{ event, link: targets.get(event)! }] : []));
+      counts.unlinked = fresh.length - linked.length;
       if (!linked.length) return;
       // Our own writes' echoes confirm their pending writes, the oldest first.
       const pending = await manager.find(PendingLmsWrite, {

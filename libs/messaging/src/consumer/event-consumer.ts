@@ -146,8 +146,10 @@ export class EventConsumer {
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
       allowAutoTopicCreation: false,
-      // A resumed partition joins the next fetch; a short long-poll keeps its retry on time.
-      maxWaitTimeInMs: 250,
+      // A short long-poll: kafkajs often held a fetch for its whole wait although data had come
+      // (measured: 200 changes/s took p50 250 ms end to end at 250 ms, 136 ms at 20 ms), and a
+      // resumed partition joins the next fetch sooner.
+      maxWaitTimeInMs: 20,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     const { GROUP_JOIN, CRASH, DISCONNECT } = this.consumer.events;
