@@ -83,6 +83,8 @@ describe('OutboxRelay on a real broker and database', () => {
   it('prunes sent rows past their retention and keeps unsent ones', async () => {
     const writer = new OutboxWriter('it');
     await dataSource.transaction((manager) => writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-old', 1)));
+    // Once the running relays have published it (their "sent" would overwrite an earlier change), it ages.
+    await expectEventually(async () => expect((await dataSource.query("SELECT sent_at FROM outbox WHERE aggregate_id = 'g-old'"))[0].sent_at).not.toBeNull());
     await dataSource.query("UPDATE outbox SET sent_at = NOW(6) - INTERVAL 8 DAY WHERE aggregate_id = 'g-old'");
     await dataSource.query("INSERT INTO outbox (event_id, event_type, aggregate_id, payload, occurred_at) VALUES (UUID(), 't', 'g-unsent', '{}', 'x')");
     await dataSource.query("UPDATE outbox SET failed_at = NOW(6) WHERE aggregate_id = 'g-unsent'"); // keep the running relays off it
