@@ -43,6 +43,12 @@ describe('learners moved quickly between cohorts from both sides', () => {
       expect(differ).toEqual([]);
     };
     await expectEventually(agree, { timeoutMs: 60_000, intervalMs: 500 });
+    // A learner whose last move went through the API ends there on both sides: each learner's
+    // earlier moves, from either side, reached the LMS before it (order kept end to end).
+    const final = new Map((await sides()).map((s) => [s.user, s.lms]));
+    const lastByApi = plan.filter((moves) => moves[moves.length - 1].side === 'api').map((moves) => moves[moves.length - 1]);
+    expect(lastByApi.filter((m) => final.get(m.learner.username) !== m.to).map((m) => m.learner.username)).toEqual([]);
+    expect(lastByApi.length).toBeGreaterThan(5);
     // Settled for good: nothing flips back, and no change bounced (legacy-sync wrote to the LMS
     // only for moves made through the API, never for what the LMS did itself).
     await expectConsistently(agree, { durationMs: 3000, intervalMs: 500 });
