@@ -324,6 +324,11 @@ async function main(): Promise<void> {
     charts.out.push({ name: `bulk add of ${BULK}`, samples: summary.samples });
     add({ path: `User Group → LMS, bulk add of ${BULK}`, figure: 'members/s', value: Math.round(summary.rate), unit: '/s', target: '≥ 1,000/s', met: summary.rate >= 1000 });
     add({ path: `User Group → LMS, bulk add of ${BULK}`, figure: 'API answered after', value: ms(answered), unit: 'ms' });
+    // The LMS's echoes of these adds still flow back; the next figures are taken once they have.
+    const echoed = async () => Number(((await groupsDb.query(
+      'SELECT COUNT(*) AS n FROM membership WHERE group_id = ? AND legacy_observed_at IS NOT NULL', [group.id]))[0] as Array<{ n: number }>)[0].n);
+    await waitUntil(async () => (await echoed()) >= BULK, 300_000, 200);
+    add({ path: `User Group → LMS, bulk add of ${BULK}`, figure: 'every echo back in User Groups after', value: ms(performance.now() - t0), unit: 'ms' });
   }
   // Single adds at 50/s, each its own request.
   {
