@@ -181,25 +181,34 @@ async function producerPerfTest(count: number, size: number): Promise<number | n
   }
 }
 
-/** A latency-over-time scatter per path: stalls show as columns of high points. */
+/**
+ * Latency over time, one panel per scenario with its own scales: x is when each change landed
+ * (since the scenario's first send), y how long it took. A stall shows as a gap followed by a
+ * column of high points.
+ */
 function chart(title: string, series: Array<{ name: string; samples: Sample[] }>, file: string): void {
-  const W = 900, H = 360, L = 60, B = 40;
-  const all = series.flatMap((s) => s.samples.filter((x) => Number.isFinite(x.latencyMs)));
-  if (!all.length) return;
-  const t0 = Math.min(...all.map((s) => s.sentAt));
-  const tMax = Math.max(...all.map((s) => s.sentAt - t0)) || 1;
-  const yMax = Math.max(...all.map((s) => s.latencyMs)) || 1;
+  const W = 900, PANEL = 190, L = 70, TOP = 30;
   const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
-  const x = (t: number) => L + ((t - t0) / tMax) * (W - L - 10);
-  const y = (ms: number) => H - B - (ms / yMax) * (H - B - 30);
+  const H = TOP + series.length * (PANEL + 30);
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="100%" height="100%" fill="white"/><text x="${L}" y="16" font-size="13">${title}</text>`,
-    `<line x1="${L}" y1="${H - B}" x2="${W - 10}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="${H - B}" x2="${L}" y2="24" stroke="black"/>`,
-    `<text x="${L - 5}" y="${y(yMax)}" text-anchor="end">${yMax.toFixed(0)} ms</text><text x="${L - 5}" y="${H - B}" text-anchor="end">0</text>`,
-    `<text x="${W - 10}" y="${H - B + 15}" text-anchor="end">${(tMax / 1000).toFixed(1)} s (send time)</text>`];
+    `<rect width="100%" height="100%" fill="white"/><text x="${L}" y="18" font-size="14">${title}</text>`];
   series.forEach((s, i) => {
-    parts.push(`<text x="${L + 10 + i * 200}" y="${H - 8}" fill="${colours[i % colours.length]}">● ${s.name}</text>`);
-    for (const p of s.samples) if (Number.isFinite(p.latencyMs)) parts.push(`<circle cx="${x(p.sentAt).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="1.5" fill="${colours[i % colours.length]}"/>`);
+    const points = s.samples.filter((x) => Number.isFinite(x.latencyMs));
+    if (!points.length) return;
+    const t0 = Math.min(...points.map((p) => p.sentAt));
+    const landed = points.map((p) => p.sentAt + p.latencyMs - t0);
+    const tMax = Math.max(...landed) || 1;
+    const yMax = Math.max(...points.map((p) => p.latencyMs)) || 1;
+    const top = TOP + i * (PANEL + 30) + 20;
+    const bottom = top + PANEL - 20;
+    const colour = colours[i % colours.length];
+    const x = (t: number) => L + (t / tMax) * (W - L - 20);
+    const y = (v: number) => bottom - (v / yMax) * (bottom - top);
+    parts.push(`<text x="${L}" y="${top - 6}" fill="${colour}" font-size="12">${s.name}</text>`,
+      `<line x1="${L}" y1="${bottom}" x2="${W - 20}" y2="${bottom}" stroke="black"/><line x1="${L}" y1="${bottom}" x2="${L}" y2="${top}" stroke="black"/>`,
+      `<text x="${L - 5}" y="${top + 4}" text-anchor="end">${yMax.toFixed(0)} ms</text><text x="${L - 5}" y="${bottom}" text-anchor="end">0</text>`,
+      `<text x="${W - 20}" y="${bottom + 14}" text-anchor="end">${(tMax / 1000).toFixed(2)} s (landed)</text>`);
+    points.forEach((p, k) => parts.push(`<circle cx="${x(landed[k]).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="1.5" fill="${colour}"/>`));
   });
   parts.push('</svg>');
   writeFileSync(join(OUT, file), parts.join('\n'));

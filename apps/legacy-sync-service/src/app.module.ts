@@ -12,6 +12,7 @@ import { CohortMembershipConsumer } from './lms-events/cohort-membership.consume
 import { CohortDirectory } from './lms/cohort-directory';
 import { LmsCohortsClient } from './lms/lms-cohorts.client';
 import { LegacySync1763700000300 } from './migrations/1763700000300-legacy-sync.migration';
+import { PendingWriteChangeTime1764000000300 } from './migrations/1764000000300-pending-write-change-time.migration';
 import { CohortWrites } from './user-group-events/cohort-writes.service';
 import { UserGroupEventsConsumer } from './user-group-events/user-group-events.consumer';
 
@@ -26,7 +27,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [LegacyLink, PendingLmsWrite, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, LegacySync1763700000300],
+      migrations: [MessagingTables1763700000000, LegacySync1763700000300, PendingWriteChangeTime1764000000300],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
   ],

@@ -62,6 +62,8 @@ export interface LegacyMembershipObservedData {
   observation: {
     group_id: string; course_key: string; user_id: number; username: string; action: MembershipAction;
     observed_at: string; source_event_id: string;
+    /** The echo of our own write: the occurred_at of the membership change it carried out. */
+    echo_of_change_at?: string | null;
   };
 }
 
@@ -73,6 +75,8 @@ export interface LegacySyncCompletedData {
     legacy_type: LegacyType; legacy_id: string | null; occurred_at: string;
     /** The occurred_at of the membership change answered (null for a link result). */
     change_occurred_at: string | null;
+    /** False when the LMS changed nothing (the learner was in the cohort already): no echo follows. */
+    lms_echo_expected?: boolean;
   };
 }
 

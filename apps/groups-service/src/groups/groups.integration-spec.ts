@@ -266,9 +266,12 @@ describe('groups-service on a real database', () => {
     const cohortGroup = async (cohortId: number) => (await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: { cohort_id: cohortId } }] })).body;
     const activeGroups = async (userId: number) => (await db.query('SELECT group_id FROM membership WHERE user_id = ? AND active = 1', [userId])).map((r: { group_id: string }) => r.group_id);
     /** An LMS observation (legacy-sync's forward of COHORT_MEMBERSHIP_CHANGED) at an LMS time. */
-    const observe = (u: { user_id: number; username: string }, groupId: string, lmsTime: Date) => inTransaction(db, async (manager) => {
+    const observe = (u: { user_id: number; username: string }, groupId: string, lmsTime: Date, echoOfChangeAt: string | null = null) => inTransaction(db, async (manager) => {
       const [outcome] = await app.get(LegacyObservations).apply(manager, [{
-        data: { group_id: groupId, course_key: COURSE, user_id: u.user_id, username: u.username, action: 'added', observed_at: lmsTime.toISOString(), source_event_id: `e-${lmsTime.getTime()}` },
+        data: {
+          group_id: groupId, course_key: COURSE, user_id: u.user_id, username: u.username, action: 'added', observed_at: lmsTime.toISOString(),
+          source_event_id: `e-${lmsTime.getTime()}`, echo_of_change_at: echoOfChangeAt,
+        },
         observedAt: lmsTime, ctx: { actor: 'lms', trigger: 'legacy', origin: 'legacy', at: new Date() },
       }]);
       return outcome;
@@ -304,6 +307,43 @@ describe('groups-service on a real database', () => {
       // A later move in the LMS wins: the LMS is where the learner's cohort takes effect.
       expect(await observe(mover, b.id, new Date(t + 2))).toBe('applied');
       expect(await activeGroups(mover.user_id)).toEqual([b.id]);
+    });
+
+    it('drops the late echo of an add the membership has moved past: a learner added then removed through the API stays out', async () => {
+      const group = await cohortGroup(15);
+      const u = await user('echo_late');
+      await api().post(`${API}/groups/${group.id}/members`).send({ members: [u] });
+      const [{ changed_at: addedAt }] = await db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [group.id, u.user_id]);
+      await api().post(`${API}/groups/${group.id}/members/remove`).send({ members: [{ user_id: u.user_id }] });
+      // The removal's answer came first (another partition); then the LMS's echo of the add.
+      await db.query(`UPDATE membership SET sync_state = 'synced' WHERE group_id = ? AND user_id = ?`, [group.id, u.user_id]);
+      expect(await observe(u, group.id, new Date('2026-01-01T12:00:00Z'), (addedAt as Date).toISOString())).toBe('stale');
+      expect(await activeGroups(u.user_id)).toEqual([]);
+      // An LMS change of its own (no echo) still applies.
+      expect(await observe(u, group.id, new Date('2026-01-01T12:00:01Z'))).toBe('applied');
+      expect(await activeGroups(u.user_id)).toEqual([group.id]);
+    });
+
+    it('applies an LMS move it set aside once our add turns out to have changed nothing in the LMS (no echo to come)', async () => {
+      const [a, b] = [await cohortGroup(16), await cohortGroup(17)];
+      const [x, y] = [await user('present_x'), await user('present_y')];
+      for (const u of [x, y]) await api().post(`${API}/groups/${a.id}/members`).send({ members: [u] });
+      const t = Date.parse('2026-01-01T13:00:00Z');
+      for (const u of [x, y]) expect(await observe(u, b.id, new Date(t))).toBe('superseded');
+      const answer = (u: { user_id: number }, echoExpected: boolean) => db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [a.id, u.user_id])
+        .then(([row]) => inTransaction(db, (manager) => app.get(SyncResults).apply(manager, [{
+          data: {
+            group_id: a.id, user_id: u.user_id, status: 'synced', error: null, legacy_type: 'cohort', legacy_id: '16',
+            occurred_at: new Date().toISOString(), change_occurred_at: (row.changed_at as Date).toISOString(), lms_echo_expected: echoExpected,
+          },
+          ctx: { actor: 'legacy-sync-service', trigger: 'legacy', origin: 'legacy', at: new Date() },
+        }])));
+      // x was in the cohort already ("present"): the LMS move to b came after our add.
+      await answer(x, false);
+      expect(await activeGroups(x.user_id)).toEqual([b.id]);
+      // y's add moved y in the LMS: its echo will come after the move we set aside, which it overrides.
+      await answer(y, true);
+      expect(await activeGroups(y.user_id)).toEqual([a.id]);
     });
 
     it('ignores a sync result that answers an older change than the membership\'s latest', async () => {

@@ -21,13 +21,14 @@ const outcomes = metric('legacy_observations_applied_total', () => new Counter({
   name: 'legacy_observations_applied_total', help: 'LMS observations groups-service received, by outcome', labelNames: ['outcome'],
 }));
 
-interface Row { active: boolean; syncState: string | null; observedAt: number | null }
+interface Row { active: boolean; syncState: string | null; observedAt: number | null; changedAt: number | null; supersededBy?: string }
 
 /**
  * Applies what the LMS showed (a learner in a cohort), a batch at a time. The LMS is where a
  * learner's cohort takes effect, so both sides end where the LMS ends. Per learner and course:
  * - later change wins on the LMS's clock alone: an observation no newer than the latest one this
- *   learner's memberships in the course reflect (`legacy_observed_at`) is stale;
+ *   learner's memberships in the course reflect (`legacy_observed_at`) is stale; so is the echo of
+ *   one of our writes (`echo_of_change_at`, our clock) when the membership has changed since;
  * - while one of our own writes for the learner is in flight (a `pending` add), an observation of
  *   another cohort came before that write in the LMS's order (legacy-sync forwards the LMS's events
  *   in order, and the write's own echo comes after it): the write will override it in the LMS, so it
@@ -53,17 +54,18 @@ export class LegacyObservations {
     const key = (groupId: string, userId: number) => `${groupId}|${userId}`;
     if (locked.size) {
       for (const m of await this.writer.lockMembers(manager, [...locked.keys()], userIds)) {
-        rows.set(key(m.groupId, m.userId), { active: m.active, syncState: m.syncState, observedAt: m.legacyObservedAt?.getTime() ?? null });
+        rows.set(key(m.groupId, m.userId), { active: m.active, syncState: m.syncState, observedAt: m.legacyObservedAt?.getTime() ?? null, changedAt: m.changedAt.getTime() });
       }
     }
     const row = (groupId: string, userId: number): Row => {
       let r = rows.get(key(groupId, userId));
-      if (!r) rows.set(key(groupId, userId), (r = { active: false, syncState: null, observedAt: null }));
+      if (!r) rows.set(key(groupId, userId), (r = { active: false, syncState: null, observedAt: null, changedAt: null }));
       return r;
     };
 
     // Decide in order, on the rows as the earlier observations of the batch left them.
-    const wanted = new Map<number, { group: UserGroup; action: 'added' | 'removed'; user: UserRef; ctx: ChangeContext }>();
+    // Per learner and exclusive set (one partition carries many courses).
+    const wanted = new Map<string, { group: UserGroup; action: 'added' | 'removed'; user: UserRef; ctx: ChangeContext }>();
     const results = observations.map((o): ObservationOutcome => {
       const group = locked.get(o.data.group_id);
       if (!group) return 'unchanged';
@@ -73,25 +75,35 @@ export class LegacyObservations {
       const self = set[0].r;
       const register = Math.max(...set.map((x) => x.r.observedAt ?? -Infinity));
       if (at <= register) return 'stale';
+      // The echo of one of our writes that this membership has changed since (on our own clock):
+      // the newer change reaches the LMS after it (a removal sends no echo of its own).
+      const echoOf = o.data.echo_of_change_at ? Date.parse(o.data.echo_of_change_at) : NaN;
+      if (self.changedAt !== null && self.changedAt > echoOf) {
+        self.observedAt = at;
+        return 'stale';
+      }
       const pendingAdd = set.find((x) => x.r.active && x.r.syncState === 'pending');
       const superseded = o.data.action === 'added'
         ? (pendingAdd && pendingAdd.g.id !== group.id ? pendingAdd.r : !self.active && self.syncState === 'pending' ? self : undefined)
         : self.active && self.syncState === 'pending' ? self : undefined;
       if (superseded) {
         superseded.observedAt = at;
+        // Kept for our write's answer: if the LMS changed nothing (no echo to come), this
+        // observation came after the write and is applied then (SyncResults).
+        if (superseded !== self) superseded.supersededBy = group.id;
         return 'superseded';
       }
       if (o.data.action === 'added') {
         const outcome = self.active ? (self.syncState === 'synced' ? 'unchanged' : 'confirmed') : 'applied';
         for (const x of set) if (x.r.active && x.g.id !== group.id) x.r.active = false;
         Object.assign(self, { active: true, syncState: 'synced', observedAt: at });
-        wanted.set(user, { group, action: 'added', user: { user_id: user, username: o.data.username }, ctx: o.ctx });
+        wanted.set(`${group.scopeType}|${group.scopeKey}|${user}`, { group, action: 'added', user: { user_id: user, username: o.data.username }, ctx: o.ctx });
         return outcome;
       }
       self.observedAt = at;
       if (!self.active) return 'unchanged';
       self.active = false;
-      wanted.set(user, { group, action: 'removed', user: { user_id: user, username: o.data.username }, ctx: o.ctx });
+      wanted.set(`${group.scopeType}|${group.scopeKey}|${user}`, { group, action: 'removed', user: { user_id: user, username: o.data.username }, ctx: o.ctx });
       return 'applied';
     });
 
@@ -108,7 +120,7 @@ export class LegacyObservations {
     }
     await this.recordObservedAt(manager, [...rows.entries()].filter(([, r]) => r.observedAt !== null).map(([k, r]) => {
       const [groupId, userId] = k.split('|');
-      return { groupId, userId: Number(userId), at: new Date(r.observedAt!) };
+      return { groupId, userId: Number(userId), at: new Date(r.observedAt!), supersededBy: r.supersededBy ?? null };
     }));
     for (const outcome of results) outcomes.inc({ outcome });
     const dropped = results.filter((r) => r === 'stale' || r === 'superseded').length;
@@ -117,13 +129,13 @@ export class LegacyObservations {
   }
 
   /** Moves each membership's LMS register forward (never back), many rows per statement. */
-  private async recordObservedAt(manager: EntityManager, entries: Array<{ groupId: string; userId: number; at: Date }>): Promise<void> {
+  private async recordObservedAt(manager: EntityManager, entries: Array<{ groupId: string; userId: number; at: Date; supersededBy: string | null }>): Promise<void> {
     for (let i = 0; i < entries.length; i += 500) {
       const chunk = entries.slice(i, i + 500);
       await manager.query(
-        `UPDATE membership m JOIN (${chunk.map(() => 'SELECT ? AS g, ? AS u, ? AS t').join(' UNION ALL ')}) v ON m.group_id = v.g AND m.user_id = v.u
-         SET m.legacy_observed_at = GREATEST(COALESCE(m.legacy_observed_at, v.t), v.t)`,
-        chunk.flatMap((e) => [e.groupId, e.userId, e.at]));
+        `UPDATE membership m JOIN (${chunk.map(() => 'SELECT ? AS g, ? AS u, ? AS t, ? AS s').join(' UNION ALL ')}) v ON m.group_id = v.g AND m.user_id = v.u
+         SET m.legacy_observed_at = GREATEST(COALESCE(m.legacy_observed_at, v.t), v.t), m.superseded_by_group_id = COALESCE(v.s, m.superseded_by_group_id)`,
+        chunk.flatMap((e) => [e.groupId, e.userId, e.at, e.supersededBy]));
     }
   }
 }

@@ -38,6 +38,7 @@ export class SyncResults {
     const locked = await this.writer.lockGroups(manager, targets);
     const members = new Map((await this.writer.lockMembers(manager, groupIds, [...new Set(answers.map((x) => x.data.user_id!))])).map((m) => [`${m.groupId}|${m.userId}`, m]));
     const synced = new Set<string>();
+    const lateMoves: Array<{ to: UserGroup; membership: MemberRow; ctx: ChangeContext }> = [];
     for (const { data: r, ctx } of answers) {
       const membership = members.get(`${r.group_id}|${r.user_id}`);
       if (!membership) continue;
@@ -47,12 +48,19 @@ export class SyncResults {
       }
       if (r.status === 'synced') {
         if (membership.syncState !== 'synced' || membership.syncError) synced.add(membership.id);
+        // The LMS changed nothing for our add (the learner was there already), so no echo comes:
+        // an LMS move we set aside while the add was in flight came after it, and now applies.
+        const to = membership.supersededByGroupId ? locked.get(membership.supersededByGroupId) : undefined;
+        if (r.lms_echo_expected === false && membership.active && membership.syncState === 'pending' && to) lateMoves.push({ to, membership, ctx });
         continue;
       }
       synced.delete(membership.id);
       await this.reject(manager, membership, locked.get(membership.groupId) ?? null, r.error ?? 'refused by the LMS', ctx);
     }
-    if (synced.size) await manager.query(`UPDATE membership SET sync_state = 'synced', sync_error = NULL WHERE id IN (?)`, [[...synced]]);
+    if (synced.size) await manager.query(`UPDATE membership SET sync_state = 'synced', sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)`, [[...synced]]);
+    for (const { to, membership, ctx } of lateMoves) {
+      await this.writer.activateMany(manager, to, [{ user_id: membership.userId, username: membership.username }], { ...ctx, origin: 'legacy' }, 'synced', locked);
+    }
   }
 
   /** The LMS refused the write for good: revert the membership, keep the reason, say so in the history. */

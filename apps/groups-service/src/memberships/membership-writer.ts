@@ -17,7 +17,7 @@ export interface UserRef { user_id: number; username: string }
 /** A membership row as the writers read it (plain SQL: bulk writes read thousands of rows). */
 export interface MemberRow {
   id: string; groupId: string; userId: number; username: string; active: boolean;
-  syncState: SyncState | null; syncError: string | null; changedAt: Date; legacyObservedAt: Date | null;
+  syncState: SyncState | null; syncError: string | null; changedAt: Date; legacyObservedAt: Date | null; supersededByGroupId: string | null;
 }
 
 /** Users handled per locking read and multi-row insert. */
@@ -62,12 +62,13 @@ export class MembershipWriter {
   async lockMembers(manager: EntityManager, groupIds: string[], userIds: number[], activeOnly = false): Promise<MemberRow[]> {
     if (!groupIds.length || !userIds.length) return [];
     const rows: Array<Record<string, unknown>> = await manager.query(
-      `SELECT id, group_id, user_id, username, active, sync_state, sync_error, changed_at, legacy_observed_at FROM membership
+      `SELECT id, group_id, user_id, username, active, sync_state, sync_error, changed_at, legacy_observed_at, superseded_by_group_id FROM membership
        WHERE group_id IN (?) AND user_id IN (?)${activeOnly ? ' AND active = 1' : ''} ORDER BY id FOR UPDATE`, [groupIds, userIds]);
     return rows.map((r) => ({
       id: String(r.id), groupId: String(r.group_id), userId: Number(r.user_id), username: String(r.username), active: !!r.active,
       syncState: (r.sync_state as SyncState | null) ?? null, syncError: (r.sync_error as string | null) ?? null,
       changedAt: r.changed_at as Date, legacyObservedAt: (r.legacy_observed_at as Date | null) ?? null,
+      supersededByGroupId: (r.superseded_by_group_id as string | null) ?? null,
     }));
   }
 
@@ -111,10 +112,10 @@ export class MembershipWriter {
           fresh.push(user);
         }
       }
-      if (confirmed.length) await manager.query('UPDATE membership SET sync_state = ?, sync_error = NULL WHERE id IN (?)', [syncState, confirmed]);
+      if (confirmed.length) await manager.query('UPDATE membership SET sync_state = ?, sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)', [syncState, confirmed]);
       if (reactivated.length) {
         await manager.query(
-          'UPDATE membership SET active = 1, joined_at = ?, left_at = NULL, origin = ?, changed_at = ?, sync_state = ?, sync_error = NULL WHERE id IN (?)',
+          'UPDATE membership SET active = 1, joined_at = ?, left_at = NULL, origin = ?, changed_at = ?, sync_state = ?, sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)',
           [ctx.at, ctx.origin, ctx.at, state, reactivated.map((m) => m.id)]);
       }
       if (fresh.length) {
@@ -168,7 +169,7 @@ export class MembershipWriter {
     for (let i = 0; i < userIds.length; i += BATCH) {
       const members = await this.lockMembers(manager, [group.id], userIds.slice(i, i + BATCH), true);
       if (!members.length) continue;
-      await manager.query('UPDATE membership SET active = 0, left_at = ?, changed_at = ?, origin = ?, sync_state = ?, sync_error = NULL WHERE id IN (?)',
+      await manager.query('UPDATE membership SET active = 0, left_at = ?, changed_at = ?, origin = ?, sync_state = ?, sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)',
         [ctx.at, ctx.at, ctx.origin, syncState, members.map((m) => m.id)]);
       await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => ({ userId: m.userId, details: { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null } })));
       await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged, members.map((m) => this.membershipEvent(group, m, 'removed', ctx, movedTo?.id ?? null)), ctx);

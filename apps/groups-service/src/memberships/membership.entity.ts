@@ -38,6 +38,10 @@ export class Membership {
   @Column({ name: 'legacy_observed_at', type: 'datetime', precision: 6, nullable: true })
   legacyObservedAt: Date | null;
 
+  /** While our write is in flight: the group of the latest LMS observation it superseded. */
+  @Column({ name: 'superseded_by_group_id', type: 'char', length: 36, nullable: true })
+  supersededByGroupId: string | null;
+
   @Column({ name: 'sync_state', type: 'varchar', length: 16, nullable: true })
   syncState: SyncState | null;
 

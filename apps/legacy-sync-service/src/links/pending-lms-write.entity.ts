@@ -27,6 +27,10 @@ export class PendingLmsWrite {
   @Column({ name: 'source_event_id', type: 'varchar', length: 64 })
   sourceEventId: string;
 
+  /** The occurred_at (groups-service's clock) of the membership change this write carries out. */
+  @Column({ name: 'change_occurred_at', type: 'varchar', length: 40, nullable: true })
+  changeOccurredAt: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'datetime', precision: 6 })
   createdAt: Date;
 

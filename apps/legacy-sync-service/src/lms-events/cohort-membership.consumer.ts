@@ -75,6 +75,7 @@ export class CohortMembershipConsumer {
           observation: {
             group_id: link!.groupId, course_key: course.course_key, user_id: user.id, username: user.pii.username,
             action: 'added', observed_at: new Date(event.metadata.time).toISOString(), source_event_id: event.metadata.id,
+            echo_of_change_at: echo?.changeOccurredAt ?? null,
           },
         };
       });

@@ -87,7 +87,7 @@ export class CohortWrites {
     if (adds.length) {
       const inserted = await this.dataSource.getRepository(PendingLmsWrite).insert(adds.map((w) => ({
         groupId: w.link.groupId, courseKey: w.link.courseKey, legacyId: w.link.legacyId!, userId: w.event.data.membership.user_id,
-        action: 'added' as const, sourceEventId: w.event.metadata.id, confirmedAt: null,
+        action: 'added' as const, sourceEventId: w.event.metadata.id, changeOccurredAt: w.event.data.membership.occurred_at, confirmedAt: null,
       })));
       adds.forEach((w, i) => (w.pendingId = String(inserted.identifiers[i].id)));
     }
@@ -110,8 +110,9 @@ export class CohortWrites {
     const unconfirmable = adds.filter((w) => !w.echoExpected).map((w) => w.pendingId!);
     if (unconfirmable.length) await this.dataSource.getRepository(PendingLmsWrite).delete({ id: In(unconfirmable) });
     if (failures.length) throw failures[0]; // the LMS is down: retried, in order, without recording anything of this wave
-    await this.inbox.processBatch(recordable, async (manager) => {
-      const results = wave.filter((w) => w.result).map((w) => ({ sync_result: w.result! }));
+    await this.inbox.processBatch(recordable, async (manager, fresh) => {
+      // Only for changes not recorded meanwhile (by an instance that owned the partition before).
+      const results = wave.filter((w) => w.result && fresh.includes(w.event)).map((w) => ({ sync_result: w.result! }));
       await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results);
     });
     this.relay.notify();
@@ -132,6 +133,7 @@ export class CohortWrites {
         const name = w.event.data.membership.username.toLowerCase();
         w.echoExpected = moved.has(name);
         w.result = refused.has(name) ? this.result(w, 'rejected', `LMS does not know user "${w.event.data.membership.username}"`) : this.result(w, 'synced', null);
+        w.result.lms_echo_expected = w.echoExpected;
       }
     } catch (error) {
       if (!(error instanceof LmsRejectedError)) throw error;

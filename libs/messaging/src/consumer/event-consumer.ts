@@ -76,6 +76,8 @@ function eventHeaders(headers: IHeaders | undefined): Record<string, string> {
 
 /** How often handled offsets are committed (at-least-once: the inbox absorbs a redelivery). */
 const COMMIT_INTERVAL_MS = 200;
+/** Heartbeats while a handler runs (the session timeout is 30 s). */
+const HEARTBEAT_MS = 3000;
 
 interface RetryState { attempt: number; counted: number; firstFailure?: Date }
 
@@ -161,7 +163,8 @@ export class EventConsumer {
       this.toCommit.clear();
       this.retries.clear();
       this.singleUntil.clear();
-      this.setAside.clear();
+      // setAside stays: it is keyed by offset, so a message dead-lettered before the rebalance is
+      // not dead-lettered again when this member still owns its partition.
     });
     this.consumer.on(DISCONNECT, () => { this.joined = false; });
     this.consumer.on(CRASH, (e) => {
@@ -214,12 +217,15 @@ export class EventConsumer {
 
   private async commit(): Promise<void> {
     if (!this.toCommit.size) return;
-    const offsets = [...this.toCommit.values()];
+    const offsets = [...this.toCommit.entries()];
     this.toCommit.clear();
     try {
-      await this.consumer.commitOffsets(offsets);
+      await this.consumer.commitOffsets(offsets.map(([, o]) => o));
     } catch (error) {
-      // Most likely a rebalance: the new owner starts from the last commit and the inbox skips repeats.
+      // Most likely a rebalance: the new owner starts from the last commit and the inbox skips
+      // repeats. Kept for the next commit unless a newer offset came meanwhile (a quiet partition
+      // would otherwise never commit what it handled).
+      for (const [key, o] of offsets) if (!this.toCommit.has(key)) this.toCommit.set(key, o);
       this.logger.warn(`committing offsets failed: ${(error as Error).message}`);
     }
   }
@@ -284,7 +290,7 @@ export class EventConsumer {
       let remaining = items;
       while (remaining.length) {
         try {
-          await this.handler.handle(remaining.map((x) => x.event), { topic, partition, offset: first, attempt: state.attempt, heartbeat });
+          await this.withHeartbeats(heartbeat, () => this.handler.handle(remaining.map((x) => x.event), { topic, partition, offset: first, attempt: state.attempt, heartbeat }));
           break;
         } catch (error) {
           const culprit = error instanceof PoisonMessageError ? remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined) : undefined;
@@ -330,6 +336,20 @@ export class EventConsumer {
       return false;
     } finally {
       endTimer();
+    }
+  }
+
+  /**
+   * kafkajs heartbeats only when asked: a batch that takes longer than the session timeout (LMS
+   * calls, a Retry-After) would lose its partitions mid-batch, and a new owner could apply a
+   * learner's later change before this one's earlier change reaches the LMS.
+   */
+  private async withHeartbeats<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
     }
   }
 
