@@ -24,6 +24,12 @@ export class SyncResults {
   constructor(private readonly groups: GroupsService, private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter) {}
 
   async apply(manager: EntityManager, results: SyncResult[]): Promise<void> {
+    // The writer's lock order: every group row this batch touches (with exclusive siblings), in
+    // id order, before any membership row or link update.
+    const targets = await manager.find(UserGroup, { where: { id: In([...new Set(results.map((x) => x.data.group_id))]) } });
+    const criteria = targets.length ? await manager.find(Criterion, { where: { groupId: In(targets.map((g) => g.id)) } }) : [];
+    for (const g of targets) g.criteria = criteria.filter((c) => c.groupId === g.id);
+    const locked = await this.writer.lockGroups(manager, targets);
     for (const { data: r, ctx } of results.filter((x) => x.data.user_id === null)) {
       if (r.status === 'synced' && r.legacy_type === 'cohort' && r.legacy_id) await this.groups.recordCohortLink(manager, r.group_id, Number(r.legacy_id), ctx);
       else if (r.status === 'rejected') await appendAudit(manager, ctx, r.group_id, 'legacy_link_rejected', { legacy_type: r.legacy_type, error: r.error });
@@ -31,11 +37,6 @@ export class SyncResults {
     const answers = results.filter((x) => x.data.user_id !== null);
     if (!answers.length) return;
     const groupIds = [...new Set(answers.map((x) => x.data.group_id))];
-    // The writer's lock order: group rows (with their exclusive siblings) before membership rows.
-    const targets = await manager.find(UserGroup, { where: { id: In(groupIds) } });
-    const criteria = targets.length ? await manager.find(Criterion, { where: { groupId: In(targets.map((g) => g.id)) } }) : [];
-    for (const g of targets) g.criteria = criteria.filter((c) => c.groupId === g.id);
-    const locked = await this.writer.lockGroups(manager, targets);
     const members = new Map((await this.writer.lockMembers(manager, groupIds, [...new Set(answers.map((x) => x.data.user_id!))])).map((m) => [`${m.groupId}|${m.userId}`, m]));
     const synced = new Set<string>();
     const lateMoves: Array<{ to: UserGroup; membership: MemberRow; ctx: ChangeContext }> = [];
