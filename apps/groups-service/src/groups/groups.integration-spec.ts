@@ -324,6 +324,18 @@ describe('groups-service on a real database', () => {
       expect(await activeGroups(u.user_id)).toEqual([group.id]);
     });
 
+    it('applies the echo of our add after an older LMS move that came in between: the LMS did our add last', async () => {
+      const [a, b] = [await cohortGroup(18), await cohortGroup(19)];
+      const u = await user('echo_after_move');
+      await api().post(`${API}/groups/${a.id}/members`).send({ members: [u] });
+      const [{ changed_at: addedAt }] = await db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [a.id, u.user_id]);
+      // The add's answer came first, then an LMS move made before our add reached the LMS, then the echo.
+      await db.query(`UPDATE membership SET sync_state = 'synced' WHERE group_id = ? AND user_id = ?`, [a.id, u.user_id]);
+      expect(await observe(u, b.id, new Date('2026-01-01T14:00:00Z'))).toBe('applied');
+      expect(await observe(u, a.id, new Date('2026-01-01T14:00:01Z'), (addedAt as Date).toISOString())).toBe('applied');
+      expect(await activeGroups(u.user_id)).toEqual([a.id]);
+    });
+
     it('applies an LMS move it set aside once our add turns out to have changed nothing in the LMS (no echo to come)', async () => {
       const [a, b] = [await cohortGroup(16), await cohortGroup(17)];
       const [x, y] = [await user('present_x'), await user('present_y')];

@@ -21,7 +21,8 @@ const outcomes = metric('legacy_observations_applied_total', () => new Counter({
   name: 'legacy_observations_applied_total', help: 'LMS observations groups-service received, by outcome', labelNames: ['outcome'],
 }));
 
-interface Row { active: boolean; syncState: string | null; observedAt: number | null; changedAt: number | null; supersededBy?: string }
+/** `ourChangeAt`: when this membership last changed by our own hand (not by an LMS observation). */
+interface Row { active: boolean; syncState: string | null; observedAt: number | null; ourChangeAt: number | null; supersededBy?: string }
 
 /**
  * Applies what the LMS showed (a learner in a cohort), a batch at a time. The LMS is where a
@@ -54,12 +55,14 @@ export class LegacyObservations {
     const key = (groupId: string, userId: number) => `${groupId}|${userId}`;
     if (locked.size) {
       for (const m of await this.writer.lockMembers(manager, [...locked.keys()], userIds)) {
-        rows.set(key(m.groupId, m.userId), { active: m.active, syncState: m.syncState, observedAt: m.legacyObservedAt?.getTime() ?? null, changedAt: m.changedAt.getTime() });
+        rows.set(key(m.groupId, m.userId), {
+          active: m.active, syncState: m.syncState, observedAt: m.legacyObservedAt?.getTime() ?? null, ourChangeAt: m.origin === 'legacy' ? null : m.changedAt.getTime(),
+        });
       }
     }
     const row = (groupId: string, userId: number): Row => {
       let r = rows.get(key(groupId, userId));
-      if (!r) rows.set(key(groupId, userId), (r = { active: false, syncState: null, observedAt: null, changedAt: null }));
+      if (!r) rows.set(key(groupId, userId), (r = { active: false, syncState: null, observedAt: null, ourChangeAt: null }));
       return r;
     };
 
@@ -75,10 +78,10 @@ export class LegacyObservations {
       const self = set[0].r;
       const register = Math.max(...set.map((x) => x.r.observedAt ?? -Infinity));
       if (at <= register) return 'stale';
-      // The echo of one of our writes that this membership has changed since (on our own clock):
-      // the newer change reaches the LMS after it (a removal sends no echo of its own).
+      // The echo of one of our writes that we have changed this membership again since (our own
+      // clock; changes the LMS made do not count): that newer change reaches the LMS after it.
       const echoOf = o.data.echo_of_change_at ? Date.parse(o.data.echo_of_change_at) : NaN;
-      if (self.changedAt !== null && self.changedAt > echoOf) {
+      if (self.ourChangeAt !== null && self.ourChangeAt > echoOf) {
         self.observedAt = at;
         return 'stale';
       }

@@ -18,6 +18,7 @@ export interface UserRef { user_id: number; username: string }
 export interface MemberRow {
   id: string; groupId: string; userId: number; username: string; active: boolean;
   syncState: SyncState | null; syncError: string | null; changedAt: Date; legacyObservedAt: Date | null; supersededByGroupId: string | null;
+  origin: string;
 }
 
 /** Users handled per locking read and multi-row insert. */
@@ -62,13 +63,13 @@ export class MembershipWriter {
   async lockMembers(manager: EntityManager, groupIds: string[], userIds: number[], activeOnly = false): Promise<MemberRow[]> {
     if (!groupIds.length || !userIds.length) return [];
     const rows: Array<Record<string, unknown>> = await manager.query(
-      `SELECT id, group_id, user_id, username, active, sync_state, sync_error, changed_at, legacy_observed_at, superseded_by_group_id FROM membership
+      `SELECT id, group_id, user_id, username, active, origin, sync_state, sync_error, changed_at, legacy_observed_at, superseded_by_group_id FROM membership
        WHERE group_id IN (?) AND user_id IN (?)${activeOnly ? ' AND active = 1' : ''} ORDER BY id FOR UPDATE`, [groupIds, userIds]);
     return rows.map((r) => ({
       id: String(r.id), groupId: String(r.group_id), userId: Number(r.user_id), username: String(r.username), active: !!r.active,
       syncState: (r.sync_state as SyncState | null) ?? null, syncError: (r.sync_error as string | null) ?? null,
       changedAt: r.changed_at as Date, legacyObservedAt: (r.legacy_observed_at as Date | null) ?? null,
-      supersededByGroupId: (r.superseded_by_group_id as string | null) ?? null,
+      supersededByGroupId: (r.superseded_by_group_id as string | null) ?? null, origin: String(r.origin),
     }));
   }
 
