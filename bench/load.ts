@@ -368,8 +368,8 @@ async function main(): Promise<void> {
   const rss = peakRss();
   for (const [app, mb] of Object.entries(rss)) add({ path: 'peak RSS', figure: app, value: mb, unit: 'MB', target: app === 'lms-emulator' ? undefined : '< 300 MB', met: app === 'lms-emulator' ? undefined : mb < 300 });
 
-  chart('LMS → User Group: latency by send time', charts.in, 'load-lms-to-user-group.svg');
-  chart('User Group → LMS: latency by send time', charts.out, 'load-user-group-to-lms.svg');
+  chart('LMS → User Group: latency of each change, by when it landed', charts.in, 'load-lms-to-user-group.svg');
+  chart('User Group → LMS: latency of each change, by when it landed', charts.out, 'load-user-group-to-lms.svg');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(OUT, `load-${stamp}.json`), JSON.stringify({ at: new Date().toISOString(), course: COURSE, quick: QUICK, eventBytes: size, figures }, null, 2));
 
