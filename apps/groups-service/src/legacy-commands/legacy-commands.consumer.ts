@@ -5,6 +5,7 @@ import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-s
 import { ChangeContext } from '../audit/change-context';
 import { LegacyObservations } from './legacy-observations.applier';
 import { SyncResults } from './sync-results.applier';
+import { MembershipWriter } from '../memberships/membership-writer';
 
 type Observed = DecodedEvent<EventType.LegacyMembershipObserved>;
 type Completed = DecodedEvent<EventType.LegacySyncCompleted>;
@@ -21,6 +22,7 @@ export class LegacyCommandsConsumer {
   constructor(
     private readonly observations: LegacyObservations,
     private readonly results: SyncResults,
+    private readonly writer: MembershipWriter,
     private readonly relay: OutboxRelay,
     dataSource: DataSource,
   ) {
@@ -37,6 +39,10 @@ export class LegacyCommandsConsumer {
       if (Number.isNaN(new Date(at).getTime())) throw new PoisonMessageError('INVALID_DATA', `observed_at "${at}" is not a time`, event);
     }
     await this.inbox.processBatch(events, async (manager, fresh) => {
+      // Every group the batch touches is locked first, in the writer's order; the runs below then
+      // take no group lock out of that order.
+      await this.writer.lockGroupsById(manager, fresh.map((e) => (e.type === EventType.LegacyMembershipObserved
+        ? (e as Observed).data.observation.group_id : (e as Completed).data.sync_result.group_id)));
       for (const run of runsOfType(fresh)) {
         if (run[0].type === EventType.LegacyMembershipObserved) {
           await this.observations.apply(manager, (run as Observed[]).map((e) => ({

@@ -1,10 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { LegacyMembershipObservedData } from '@groups-sync/contracts';
 import { metric } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
-import { Criterion } from '../groups/criterion.entity';
 import { UserGroup } from '../groups/user-group.entity';
 import { MembershipWriter, UserRef } from '../memberships/membership-writer';
 
@@ -46,10 +45,7 @@ export class LegacyObservations {
 
   async apply(manager: EntityManager, observations: Observation[]): Promise<ObservationOutcome[]> {
     if (!observations.length) return [];
-    const targets = await manager.find(UserGroup, { where: { id: In([...new Set(observations.map((o) => o.data.group_id))]) } });
-    const criteria = targets.length ? await manager.find(Criterion, { where: { groupId: In(targets.map((g) => g.id)) } }) : [];
-    for (const g of targets) g.criteria = criteria.filter((c) => c.groupId === g.id);
-    const locked = await this.writer.lockGroups(manager, targets.filter((g) => !g.deletedAt));
+    const locked = await this.writer.lockGroupsById(manager, observations.map((o) => o.data.group_id));
     const userIds = [...new Set(observations.map((o) => o.data.user_id))];
     const rows = new Map<string, Row>();
     const key = (groupId: string, userId: number) => `${groupId}|${userId}`;

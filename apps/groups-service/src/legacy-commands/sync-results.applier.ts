@@ -1,10 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { EventType, LegacySyncCompletedData } from '@groups-sync/contracts';
 import { OutboxWriter } from '@groups-sync/messaging';
 import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
-import { Criterion } from '../groups/criterion.entity';
 import { GroupsService } from '../groups/groups.service';
 import { UserGroup } from '../groups/user-group.entity';
 import { MemberRow, MembershipWriter } from '../memberships/membership-writer';
@@ -26,10 +25,7 @@ export class SyncResults {
   async apply(manager: EntityManager, results: SyncResult[]): Promise<void> {
     // The writer's lock order: every group row this batch touches (with exclusive siblings), in
     // id order, before any membership row or link update.
-    const targets = await manager.find(UserGroup, { where: { id: In([...new Set(results.map((x) => x.data.group_id))]) } });
-    const criteria = targets.length ? await manager.find(Criterion, { where: { groupId: In(targets.map((g) => g.id)) } }) : [];
-    for (const g of targets) g.criteria = criteria.filter((c) => c.groupId === g.id);
-    const locked = await this.writer.lockGroups(manager, targets);
+    const locked = await this.writer.lockGroupsById(manager, results.map((x) => x.data.group_id));
     for (const { data: r, ctx } of results.filter((x) => x.data.user_id === null)) {
       if (r.status === 'synced' && r.legacy_type === 'cohort' && r.legacy_id) await this.groups.recordCohortLink(manager, r.group_id, Number(r.legacy_id), ctx);
       else if (r.status === 'rejected') await appendAudit(manager, ctx, r.group_id, 'legacy_link_rejected', { legacy_type: r.legacy_type, error: r.error });

@@ -73,6 +73,16 @@ export class MembershipWriter {
     }));
   }
 
+  /** `lockGroups` for groups known by id (with their criteria read first). */
+  async lockGroupsById(manager: EntityManager, ids: string[]): Promise<Map<string, UserGroup>> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return new Map();
+    const groups = await manager.find(UserGroup, { where: { id: In(unique) } });
+    const criteria = groups.length ? await manager.find(Criterion, { where: { groupId: In(groups.map((g) => g.id)) } }) : [];
+    for (const g of groups) g.criteria = criteria.filter((c) => c.groupId === g.id);
+    return this.lockGroups(manager, groups.filter((g) => !g.deletedAt));
+  }
+
   /** The groups a member of `group` leaves on joining it, among those `lockGroups` answered. */
   exclusiveSiblings(group: UserGroup, locked: Map<string, UserGroup>): UserGroup[] {
     const cohort = cohortLink(group) !== null;

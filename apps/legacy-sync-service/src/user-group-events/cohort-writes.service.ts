@@ -17,7 +17,7 @@ export function isForTheLms(m: Membership): boolean {
   return m.origin !== 'legacy' && m.legacy_linked !== false;
 }
 
-interface Write { event: MembershipEvent; link: LegacyLink; result?: SyncResult; pendingId?: string; echoExpected?: boolean }
+export interface Write { event: MembershipEvent; link: LegacyLink; result?: SyncResult; pendingId?: string; echoExpected?: boolean }
 
 /**
  * Membership changes of cohort-linked groups → the LMS cohorts API, a batch at a time.
@@ -49,31 +49,7 @@ export class CohortWrites {
     if (!events.length) return;
     const ids = new Set(events.flatMap((e) => [e.data.membership.group_id, e.data.membership.moved_to_group_id ?? []].flat()));
     const links = new Map((await this.dataSource.getRepository(LegacyLink).find({ where: { groupId: In([...ids]) } })).map((l) => [l.groupId, l]));
-    let wave: Write[] = [];
-    let recordable: MembershipEvent[] = [];
-    const learners = new Set<string>();
-    for (const event of events) {
-      const m = event.data.membership;
-      const link = links.get(m.group_id);
-      const target = m.moved_to_group_id ? links.get(m.moved_to_group_id) : undefined;
-      // Not mirrored, or the removal half of a move into another cohort of the course (adding there moves the learner in the LMS).
-      if (!isForTheLms(m) || !link || link.legacyType !== 'cohort'
-        || (m.action === 'removed' && target?.legacyType === 'cohort' && target.courseKey === link.courseKey)) {
-        recordable.push(event);
-        continue;
-      }
-      const learner = `${link.courseKey}|${m.user_id}`;
-      if (learners.has(learner)) {
-        await this.run(wave, recordable);
-        wave = [];
-        recordable = [];
-        learners.clear();
-      }
-      learners.add(learner);
-      wave.push({ event, link });
-      recordable.push(event);
-    }
-    await this.run(wave, recordable);
+    for (const { writes, recordable } of cutWaves(events, links)) await this.run(writes, recordable);
   }
 
   private async run(wave: Write[], recordable: MembershipEvent[]): Promise<void> {
@@ -160,6 +136,37 @@ export class CohortWrites {
       occurred_at: toCeTime(new Date()), change_occurred_at: m.occurred_at,
     };
   }
+}
+
+/**
+ * Cuts a batch, in order, into waves in which each learner (per course) appears at most once, so
+ * a wave's LMS calls can run side by side and waves one after the other. Events with nothing to
+ * write (not mirrored, from the LMS, the removal half of a move between the course's cohorts) are
+ * only recorded, with the wave they fall in.
+ */
+export function cutWaves(events: MembershipEvent[], links: Map<string, LegacyLink>): Array<{ writes: Write[]; recordable: MembershipEvent[] }> {
+  const waves: Array<{ writes: Write[]; recordable: MembershipEvent[] }> = [{ writes: [], recordable: [] }];
+  const learners = new Set<string>();
+  for (const event of events) {
+    const m = event.data.membership;
+    const link = links.get(m.group_id);
+    const target = m.moved_to_group_id ? links.get(m.moved_to_group_id) : undefined;
+    let wave = waves[waves.length - 1];
+    if (!isForTheLms(m) || !link || link.legacyType !== 'cohort'
+      || (m.action === 'removed' && target?.legacyType === 'cohort' && target.courseKey === link.courseKey)) {
+      wave.recordable.push(event);
+      continue;
+    }
+    const learner = `${link.courseKey}|${m.user_id}`;
+    if (learners.has(learner)) {
+      waves.push((wave = { writes: [], recordable: [] }));
+      learners.clear();
+    }
+    learners.add(learner);
+    wave.writes.push({ event, link });
+    wave.recordable.push(event);
+  }
+  return waves.filter((w) => w.recordable.length);
 }
 
 /** Runs the calls with at most `limit` in flight; answers the errors of those that failed. */
