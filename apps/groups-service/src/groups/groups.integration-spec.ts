@@ -277,6 +277,19 @@ describe('groups-service on a real database', () => {
       return outcome;
     });
 
+    /** groups-service's time of a membership's latest change (what sync results and echoes name). */
+    const changedAt = async (groupId: string, userId: number): Promise<Date> =>
+      (await db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [groupId, userId]))[0].changed_at;
+    /** legacy-sync's answer to our change of a membership, as it would come from Kafka. */
+    const answer = (groupId: string, userId: number, changeAt: Date, result: { status: 'synced' | 'rejected'; error?: string; echoExpected?: boolean }) =>
+      inTransaction(db, (manager) => app.get(SyncResults).apply(manager, [{
+        data: {
+          group_id: groupId, user_id: userId, status: result.status, error: result.error ?? null, legacy_type: 'cohort', legacy_id: '1',
+          occurred_at: new Date().toISOString(), change_occurred_at: changeAt.toISOString(), lms_echo_expected: result.echoExpected ?? true,
+        },
+        ctx: { actor: 'legacy-sync-service', trigger: 'legacy', origin: 'legacy', at: new Date() },
+      }]));
+
     it('drops an LMS observation no newer, on the LMS\'s clock, than the last one applied for the learner in the course', async () => {
       const [a, b] = [await cohortGroup(11), await cohortGroup(12)];
       const late = await user('late');
@@ -313,11 +326,11 @@ describe('groups-service on a real database', () => {
       const group = await cohortGroup(15);
       const u = await user('echo_late');
       await api().post(`${API}/groups/${group.id}/members`).send({ members: [u] });
-      const [{ changed_at: addedAt }] = await db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [group.id, u.user_id]);
+      const addedAt = await changedAt(group.id, u.user_id);
       await api().post(`${API}/groups/${group.id}/members/remove`).send({ members: [{ user_id: u.user_id }] });
       // The removal's answer came first (another partition); then the LMS's echo of the add.
       await db.query(`UPDATE membership SET sync_state = 'synced' WHERE group_id = ? AND user_id = ?`, [group.id, u.user_id]);
-      expect(await observe(u, group.id, new Date('2026-01-01T12:00:00Z'), (addedAt as Date).toISOString())).toBe('stale');
+      expect(await observe(u, group.id, new Date('2026-01-01T12:00:00Z'), addedAt.toISOString())).toBe('stale');
       expect(await activeGroups(u.user_id)).toEqual([]);
       // An LMS change of its own (no echo) still applies.
       expect(await observe(u, group.id, new Date('2026-01-01T12:00:01Z'))).toBe('applied');
@@ -328,11 +341,11 @@ describe('groups-service on a real database', () => {
       const [a, b] = [await cohortGroup(18), await cohortGroup(19)];
       const u = await user('echo_after_move');
       await api().post(`${API}/groups/${a.id}/members`).send({ members: [u] });
-      const [{ changed_at: addedAt }] = await db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [a.id, u.user_id]);
+      const addedAt = await changedAt(a.id, u.user_id);
       // The add's answer came first, then an LMS move made before our add reached the LMS, then the echo.
       await db.query(`UPDATE membership SET sync_state = 'synced' WHERE group_id = ? AND user_id = ?`, [a.id, u.user_id]);
       expect(await observe(u, b.id, new Date('2026-01-01T14:00:00Z'))).toBe('applied');
-      expect(await observe(u, a.id, new Date('2026-01-01T14:00:01Z'), (addedAt as Date).toISOString())).toBe('applied');
+      expect(await observe(u, a.id, new Date('2026-01-01T14:00:01Z'), addedAt.toISOString())).toBe('applied');
       expect(await activeGroups(u.user_id)).toEqual([a.id]);
     });
 
@@ -342,19 +355,11 @@ describe('groups-service on a real database', () => {
       for (const u of [x, y]) await api().post(`${API}/groups/${a.id}/members`).send({ members: [u] });
       const t = Date.parse('2026-01-01T13:00:00Z');
       for (const u of [x, y]) expect(await observe(u, b.id, new Date(t))).toBe('superseded');
-      const answer = (u: { user_id: number }, echoExpected: boolean) => db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [a.id, u.user_id])
-        .then(([row]) => inTransaction(db, (manager) => app.get(SyncResults).apply(manager, [{
-          data: {
-            group_id: a.id, user_id: u.user_id, status: 'synced', error: null, legacy_type: 'cohort', legacy_id: '16',
-            occurred_at: new Date().toISOString(), change_occurred_at: (row.changed_at as Date).toISOString(), lms_echo_expected: echoExpected,
-          },
-          ctx: { actor: 'legacy-sync-service', trigger: 'legacy', origin: 'legacy', at: new Date() },
-        }])));
       // x was in the cohort already ("present"): the LMS move to b came after our add.
-      await answer(x, false);
+      await answer(a.id, x.user_id, await changedAt(a.id, x.user_id), { status: 'synced', echoExpected: false });
       expect(await activeGroups(x.user_id)).toEqual([b.id]);
       // y's add moved y in the LMS: its echo will come after the move we set aside, which it overrides.
-      await answer(y, true);
+      await answer(a.id, y.user_id, await changedAt(a.id, y.user_id), { status: 'synced', echoExpected: true });
       expect(await activeGroups(y.user_id)).toEqual([a.id]);
     });
 
@@ -362,21 +367,15 @@ describe('groups-service on a real database', () => {
       const group = await cohortGroup(31);
       const u = await user('answered');
       await api().post(`${API}/groups/${group.id}/members`).send({ members: [u] });
-      const [{ changed_at: addedAt }] = await db.query('SELECT changed_at FROM membership WHERE group_id = ? AND user_id = ?', [group.id, u.user_id]);
+      const addedAt = await changedAt(group.id, u.user_id);
       await api().post(`${API}/groups/${group.id}/members/remove`).send({ members: [{ user_id: u.user_id }] });
       await api().post(`${API}/groups/${group.id}/members`).send({ members: [u] });
-      const answer = (changeAt: Date) => inTransaction(db, (manager) => app.get(SyncResults).apply(manager, [{
-        data: {
-          group_id: group.id, user_id: u.user_id, status: 'rejected', error: 'LMS does not know user', legacy_type: 'cohort', legacy_id: '31',
-          occurred_at: new Date().toISOString(), change_occurred_at: changeAt.toISOString(),
-        },
-        ctx: { actor: 'legacy-sync-service', trigger: 'legacy', origin: 'legacy', at: new Date() },
-      }]));
+      const refused = (changeAt: Date) => answer(group.id, u.user_id, changeAt, { status: 'rejected', error: 'LMS does not know user' });
       const state = async () => (await db.query('SELECT active, sync_state, changed_at FROM membership WHERE group_id = ? AND user_id = ?', [group.id, u.user_id]))[0];
 
-      await answer(addedAt); // the first add's answer, late: the re-add is newer
+      await refused(addedAt); // the first add's answer, late: the re-add is newer
       expect(await state()).toMatchObject({ active: 1, sync_state: 'pending' });
-      await answer((await state()).changed_at); // the re-add's own answer applies
+      await refused((await state()).changed_at); // the re-add's own answer applies
       expect(await state()).toMatchObject({ active: 0, sync_state: 'rejected' });
     });
 

@@ -39,17 +39,17 @@ export class LegacyCommandsConsumer {
       if (Number.isNaN(new Date(at).getTime())) throw new PoisonMessageError('INVALID_DATA', `observed_at "${at}" is not a time`, event);
     }
     await this.inbox.processBatch(events, async (manager, fresh) => {
-      // Every group the batch touches is locked first, in the writer's order; the runs below then
-      // take no group lock out of that order.
-      await this.writer.lockGroupsById(manager, fresh.map((e) => (e.type === EventType.LegacyMembershipObserved
+      // Every group the batch touches is locked once, first, in the writer's order; the runs below
+      // take no group lock of their own.
+      const locked = await this.writer.lockGroupsById(manager, fresh.map((e) => (e.type === EventType.LegacyMembershipObserved
         ? (e as Observed).data.observation.group_id : (e as Completed).data.sync_result.group_id)));
       for (const run of runsOfType(fresh)) {
         if (run[0].type === EventType.LegacyMembershipObserved) {
           await this.observations.apply(manager, (run as Observed[]).map((e) => ({
             data: e.data.observation, observedAt: new Date(e.data.observation.observed_at), ctx: context(e),
-          })));
+          })), locked);
         } else {
-          await this.results.apply(manager, (run as Completed[]).map((e) => ({ data: e.data.sync_result, ctx: context(e) })));
+          await this.results.apply(manager, (run as Completed[]).map((e) => ({ data: e.data.sync_result, ctx: context(e) })), locked);
         }
       }
     });

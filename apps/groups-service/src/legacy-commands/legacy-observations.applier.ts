@@ -43,9 +43,10 @@ export class LegacyObservations {
 
   constructor(private readonly writer: MembershipWriter) {}
 
-  async apply(manager: EntityManager, observations: Observation[]): Promise<ObservationOutcome[]> {
+  /** `locked`: the groups the caller locked already (`lockGroupsById`), else they are locked here. */
+  async apply(manager: EntityManager, observations: Observation[], locked?: Map<string, UserGroup>): Promise<ObservationOutcome[]> {
     if (!observations.length) return [];
-    const locked = await this.writer.lockGroupsById(manager, observations.map((o) => o.data.group_id));
+    locked ??= await this.writer.lockGroupsById(manager, observations.map((o) => o.data.group_id));
     const userIds = [...new Set(observations.map((o) => o.data.user_id))];
     const rows = new Map<string, Row>();
     const key = (groupId: string, userId: number) => `${groupId}|${userId}`;

@@ -22,10 +22,11 @@ export class SyncResults {
 
   constructor(private readonly groups: GroupsService, private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter) {}
 
-  async apply(manager: EntityManager, results: SyncResult[]): Promise<void> {
+  /** `locked`: the groups the caller locked already (`lockGroupsById`), else they are locked here. */
+  async apply(manager: EntityManager, results: SyncResult[], locked?: Map<string, UserGroup>): Promise<void> {
     // The writer's lock order: every group row this batch touches (with exclusive siblings), in
     // id order, before any membership row or link update.
-    const locked = await this.writer.lockGroupsById(manager, results.map((x) => x.data.group_id));
+    locked ??= await this.writer.lockGroupsById(manager, results.map((x) => x.data.group_id));
     for (const { data: r, ctx } of results.filter((x) => x.data.user_id === null)) {
       if (r.status === 'synced' && r.legacy_type === 'cohort' && r.legacy_id) await this.groups.recordCohortLink(manager, r.group_id, Number(r.legacy_id), ctx);
       else if (r.status === 'rejected') await appendAudit(manager, ctx, r.group_id, 'legacy_link_rejected', { legacy_type: r.legacy_type, error: r.error });

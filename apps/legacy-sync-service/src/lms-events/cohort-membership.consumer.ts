@@ -65,10 +65,16 @@ export class CohortMembershipConsumer {
         order: { id: 'ASC' },
         lock: { mode: 'pessimistic_write' },
       });
+      // Pending writes by course, cohort and learner, oldest first: an echo takes the first one.
+      const waiting = new Map<string, PendingLmsWrite[]>();
+      for (const p of pending) {
+        const k = `${p.courseKey}|${p.legacyId}|${p.userId}`;
+        waiting.set(k, [...(waiting.get(k) ?? []), p]);
+      }
       const confirmed: string[] = [];
       const observations: LegacyMembershipObservedData[] = linked.map(({ event, link }) => {
         const { user, course } = event.data.cohort;
-        const echo = pending.find((p) => !confirmed.includes(p.id) && p.courseKey === course.course_key && p.legacyId === link!.legacyId && p.userId === user.id);
+        const echo = waiting.get(`${course.course_key}|${link!.legacyId}|${user.id}`)?.shift();
         if (echo) confirmed.push(echo.id);
         counts[echo ? 'echo' : 'forwarded']++;
         return {
