@@ -363,6 +363,19 @@ describe('groups-service on a real database', () => {
       expect(await activeGroups(y.user_id)).toEqual([a.id]);
     });
 
+    it('keeps our add when the LMS put the learner back in its cohort after the move it set aside (a stale echo says so)', async () => {
+      const [a, b] = [await cohortGroup(20), await cohortGroup(21)];
+      const u = await user('back_again');
+      await api().post(`${API}/groups/${a.id}/members`).send({ members: [u] });
+      const t = Date.parse('2026-01-01T15:00:00Z');
+      expect(await observe(u, b.id, new Date(t))).toBe('superseded');
+      // The echo of an earlier write of ours into a: the LMS moved the learner back there after b.
+      expect(await observe(u, a.id, new Date(t + 1), '2020-01-01T00:00:00.000Z')).toBe('stale');
+      // So our add found the learner there already ("present"): nothing to apply from b.
+      await answer(a.id, u.user_id, await changedAt(a.id, u.user_id), { status: 'synced', echoExpected: false });
+      expect(await activeGroups(u.user_id)).toEqual([a.id]);
+    });
+
     it('ignores a sync result that answers an older change than the membership\'s latest', async () => {
       const group = await cohortGroup(31);
       const u = await user('answered');

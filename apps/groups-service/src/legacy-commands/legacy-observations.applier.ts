@@ -21,7 +21,8 @@ const outcomes = metric('legacy_observations_applied_total', () => new Counter({
 }));
 
 /** `ourChangeAt`: when this membership last changed by our own hand (not by an LMS observation). */
-interface Row { active: boolean; syncState: string | null; observedAt: number | null; ourChangeAt: number | null; supersededBy?: string }
+/** `supersededBy`: undefined leaves the stored value, null clears it. */
+interface Row { active: boolean; syncState: string | null; observedAt: number | null; ourChangeAt: number | null; supersededBy?: string | null }
 
 /**
  * Applies what the LMS showed (a learner in a cohort), a batch at a time. The LMS is where a
@@ -75,6 +76,9 @@ export class LegacyObservations {
       const self = set[0].r;
       const register = Math.max(...set.map((x) => x.r.observedAt ?? -Infinity));
       if (at <= register) return 'stale';
+      // The LMS has the learner in this group again, after any move set aside for a write of ours
+      // in flight here: that move is no longer the latest thing the LMS did.
+      if (o.data.action === 'added') self.supersededBy = null;
       // The echo of one of our writes that we have changed this membership again since (our own
       // clock; changes the LMS made do not count): that newer change reaches the LMS after it.
       const echoOf = o.data.echo_of_change_at ? Date.parse(o.data.echo_of_change_at) : NaN;
@@ -120,7 +124,7 @@ export class LegacyObservations {
     }
     await this.recordObservedAt(manager, [...rows.entries()].filter(([, r]) => r.observedAt !== null).map(([k, r]) => {
       const [groupId, userId] = k.split('|');
-      return { groupId, userId: Number(userId), at: new Date(r.observedAt!), supersededBy: r.supersededBy ?? null };
+      return { groupId, userId: Number(userId), at: new Date(r.observedAt!), supersededBy: r.supersededBy };
     }));
     for (const outcome of results) outcomes.inc({ outcome });
     const dropped = results.filter((r) => r === 'stale' || r === 'superseded').length;
@@ -129,13 +133,13 @@ export class LegacyObservations {
   }
 
   /** Moves each membership's LMS register forward (never back), many rows per statement. */
-  private async recordObservedAt(manager: EntityManager, entries: Array<{ groupId: string; userId: number; at: Date; supersededBy: string | null }>): Promise<void> {
+  private async recordObservedAt(manager: EntityManager, entries: Array<{ groupId: string; userId: number; at: Date; supersededBy?: string | null }>): Promise<void> {
     for (let i = 0; i < entries.length; i += 500) {
       const chunk = entries.slice(i, i + 500);
       await manager.query(
-        `UPDATE membership m JOIN (${chunk.map(() => 'SELECT ? AS g, ? AS u, ? AS t, ? AS s').join(' UNION ALL ')}) v ON m.group_id = v.g AND m.user_id = v.u
-         SET m.legacy_observed_at = GREATEST(COALESCE(m.legacy_observed_at, v.t), v.t), m.superseded_by_group_id = COALESCE(v.s, m.superseded_by_group_id)`,
-        chunk.flatMap((e) => [e.groupId, e.userId, e.at, e.supersededBy]));
+        `UPDATE membership m JOIN (${chunk.map(() => 'SELECT ? AS g, ? AS u, ? AS t, ? AS s, ? AS k').join(' UNION ALL ')}) v ON m.group_id = v.g AND m.user_id = v.u
+         SET m.legacy_observed_at = GREATEST(COALESCE(m.legacy_observed_at, v.t), v.t), m.superseded_by_group_id = IF(v.k, v.s, m.superseded_by_group_id)`,
+        chunk.flatMap((e) => [e.groupId, e.userId, e.at, e.supersededBy ?? null, e.supersededBy === undefined ? 0 : 1]));
     }
   }
 }

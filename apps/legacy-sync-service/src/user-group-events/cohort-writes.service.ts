@@ -88,7 +88,8 @@ export class CohortWrites {
     if (failures.length) throw failures[0]; // the LMS is down: retried, in order, without recording anything of this wave
     await this.inbox.processBatch(recordable, async (manager, fresh) => {
       // Only for changes not recorded meanwhile (by an instance that owned the partition before).
-      const results = wave.filter((w) => w.result && fresh.includes(w.event)).map((w) => ({ sync_result: w.result! }));
+      const unrecorded = new Set(fresh);
+      const results = wave.filter((w) => w.result && unrecorded.has(w.event)).map((w) => ({ sync_result: w.result! }));
       await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results);
     });
     this.relay.notify();
