@@ -17,7 +17,7 @@ export default [
           { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
           { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util', 'type:testing'] },
           { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
-          { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
+          { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
           { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
           { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
           // No app imports another app: each app scope may use only shared libraries.

@@ -269,6 +269,9 @@ async function main(): Promise<void> {
   };
 
   console.error(`bench:load on ${COURSE}; LMS event ${size} bytes`);
+  // A course of the LMS (the emulator answers 404 for one it does not have), before its cohorts.
+  const course = await http('POST', `${LMS}/emulator/courses`, { course_id: COURSE });
+  if (course.status !== 201) throw new Error(`emulator course: ${course.status} ${JSON.stringify(course.body)}`);
   // Idle, one change at a time, both ways and raw.
   const rawIdle = (await rawKafka(producer, IDLE, size, 0)).samples.map((s) => s.latencyMs);
   const idleGroup = await cohortGroup(`Load idle ${uniqueSuffix()}`);

@@ -41,6 +41,9 @@ async function main(): Promise<void> {
   const lms = (method: string, path: string, body?: unknown) => http(method, `${LMS}/api/cohorts/v1/courses/${COURSE}${path}`, body, auth);
   const groups = (method: string, path: string, body?: unknown) => http(method, `${API}${path}`, body, auth);
 
+  // A course of the LMS (the emulator answers 404 for one it does not have), before its cohort.
+  const course = await http('POST', `${LMS}/emulator/courses`, { course_id: COURSE });
+  if (course.status !== 201) throw new Error(`emulator course: ${course.status} ${JSON.stringify(course.body)}`);
   const group = await groups('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name: 'Bench', kind: 'legacy', criteria: [{ type: 'legacy_cohort' }] });
   let cohortId = 0;
   await waitFor(async () => (cohortId = (await groups('GET', `/groups/${group.body.id}`)).body.legacy_link?.cohort_id ?? 0) > 0);

@@ -35,6 +35,8 @@ start_app() {
     # groups-service trusts the tokens the LMS (here, its emulator) signs, through its JWKS.
     export LMS_JWT_ISSUER="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2" JWT_ISSUER="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2"
     export JWT_JWKS_URL="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2/jwks.json"
+    # legacy-sync-service reads the groups' memberships from groups-service when it reconciles.
+    export GROUPS_SERVICE_URL="http://127.0.0.1:$GROUPS_SERVICE_PORT"
     cd "$ROOT" && exec nohup node -r ./tools/register-paths.js "dist/apps/$app/src/main.js" >> "$RUN_DIR/$app.log" 2>&1
   ) &
   echo $! > "$RUN_DIR/$app.pid"
@@ -56,7 +58,7 @@ case "${1:-start}" in
 
 openedx-groups-sync is running:
   groups-service       http://127.0.0.1:$GROUPS_SERVICE_PORT   (API /api/user-groups/v1/, docs /api/docs)
-  legacy-sync-service  http://127.0.0.1:$LEGACY_SYNC_SERVICE_PORT   (/health/ready, /metrics)
+  legacy-sync-service  http://127.0.0.1:$LEGACY_SYNC_SERVICE_PORT   (API /api/legacy-sync/v1/, docs /api/docs; npm run --silent ugsync -- status)
   evaluator-service    http://127.0.0.1:$EVALUATOR_SERVICE_PORT   (/health/ready, /metrics)
   lms-emulator         http://127.0.0.1:$LMS_EMULATOR_PORT  (cohorts API /api/cohorts/v1/, docs /api/docs)
   Kafka                $KAFKA_BROKERS

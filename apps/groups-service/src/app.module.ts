@@ -6,7 +6,7 @@ import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability
 import { databaseModule } from '@groups-sync/persistence';
 import { AuditEvent } from './audit/audit-event.entity';
 import { AuditService } from './audit/audit.service';
-import { AuthModule } from './auth/auth.module';
+import { AuthModule } from '@groups-sync/auth';
 import { GroupAccess } from './auth/group-access';
 import { EvaluationChunk } from './evaluations/evaluation-chunk.entity';
 import { EvaluationChunksJanitor } from './evaluations/evaluation-chunks.janitor';
@@ -19,6 +19,7 @@ import { GroupsService } from './groups/groups.service';
 import { UserGroup } from './groups/user-group.entity';
 import { LegacyCommandsConsumer } from './legacy-commands/legacy-commands.consumer';
 import { MembersController } from './memberships/members.controller';
+import { MembershipsSearchController } from './memberships/memberships-search.controller';
 import { Membership } from './memberships/membership.entity';
 import { MembershipQueries } from './memberships/membership-queries';
 import { MembershipWriter } from './memberships/membership-writer';
@@ -53,7 +54,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
     AuthModule.forRoot(config),
     ScheduleModule.forRoot(),
   ],
-  controllers: [GroupsController, MembersController, UserGroupsController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
+  controllers: [GroupsController, MembersController, MembershipsSearchController, UserGroupsController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
     GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor],

@@ -1,18 +1,30 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AuthModule } from '@groups-sync/auth';
 import { loadConfig } from '@groups-sync/config';
 import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
+import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DeadLetters } from './dead-letters/dead-letters.service';
 import { LegacyLink } from './links/legacy-link.entity';
 import { PendingLmsWrite } from './links/pending-lms-write.entity';
 import { PendingWritesJanitor } from './links/pending-writes.janitor';
 import { CohortMembershipConsumer } from './lms-events/cohort-membership.consumer';
 import { CohortDirectory } from './lms/cohort-directory';
 import { LmsCohortsClient } from './lms/lms-cohorts.client';
+import { LmsWritePauses } from './lms-writes/lms-write-pauses';
+import { LmsWritesController } from './lms-writes/lms-writes.controller';
 import { LegacySync1763700000300 } from './migrations/1763700000300-legacy-sync.migration';
 import { PendingWriteChangeTime1764000000300 } from './migrations/1764000000300-pending-write-change-time.migration';
+import { Reconciliation1764100000300 } from './migrations/1764100000300-reconciliation.migration';
+import { CohortRoster } from './reconciliation/cohort-roster';
+import { GroupMembershipsClient } from './reconciliation/group-memberships.client';
+import { Reconciler } from './reconciliation/reconciler';
+import { ReconciliationRuns } from './reconciliation/reconciliation-runs';
+import { ReconciliationsController } from './reconciliation/reconciliations.controller';
+import { StatusController } from './status/status.controller';
 import { CohortWrites } from './user-group-events/cohort-writes.service';
 import { UserGroupEventsConsumer } from './user-group-events/user-group-events.consumer';
 
@@ -27,14 +39,16 @@ export const config = loadConfig(LegacySyncServiceConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [LegacyLink, PendingLmsWrite, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, LegacySync1763700000300, PendingWriteChangeTime1764000000300],
+      migrations: [MessagingTables1763700000000, LegacySync1763700000300, PendingWriteChangeTime1764000000300, Reconciliation1764100000300],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
+    AuthModule.forRoot(config),
   ],
-  controllers: [UserGroupEventsConsumer, CohortMembershipConsumer],
+  controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, CohortDirectory, CohortWrites, PendingWritesJanitor,
+    LmsCohortsClient, CohortDirectory, CohortWrites, PendingWritesJanitor, LmsWritePauses,
+    CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, DeadLetters,
   ],
 })
 export class AppModule {

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { LmsClientConfig } from '@groups-sync/lms-client';
 
 export class LegacySyncServiceConfig extends LmsClientConfig {
@@ -15,4 +15,24 @@ export class LegacySyncServiceConfig extends LmsClientConfig {
   /** LMS calls in flight at once for one batch (cohort adds and single removals). */
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   LMS_CONCURRENCY = 4;
+
+  /** groups-service's API: reconciliation reads the linked groups' memberships there. */
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be the root URL of groups-service, e.g. http://groups-service:3001' })
+  GROUPS_SERVICE_URL = 'http://127.0.0.1:3001';
+
+  /**
+   * A read-only connection to the LMS's own database (`mysql://reader:pw@replica:3306/edxapp`, an
+   * analytics replica will do): reconciliation then reads the `course_groups_*` tables directly,
+   * which is what makes site-wide runs fast. Unset: it reads the cohorts REST API.
+   */
+  @IsOptional() @Matches(/^mysql:\/\/\S+\/[A-Za-z0-9_$]+$/, { message: 'must look like mysql://user[:password]@host[:port]/database' })
+  LMS_DB_URL?: string = undefined;
+
+  /** A site-wide reconciliation this often (minutes); 0 turns the schedule off. */
+  @Type(() => Number) @IsInt() @Min(0) @Max(7 * 24 * 60)
+  RECONCILE_EVERY_MINUTES = 60;
+
+  /** A write still pending this long never reached the LMS (it was dead-lettered or lost): reconciliation sends it again. */
+  @Type(() => Number) @IsInt() @Min(0) @Max(7 * 86_400)
+  RECONCILE_PENDING_GRACE_SECONDS = 600;
 }

@@ -6,12 +6,17 @@ import { databaseModule } from '@groups-sync/persistence';
 import { AccountsController } from './accounts/accounts.controller';
 import { JwtIssuer } from './auth/jwt-issuer';
 import { OAuthController } from './auth/oauth.controller';
-import { TokenGuard } from './auth/token.guard';
+import { StaffGuard, TokenGuard } from './auth/token.guard';
+import { CohortSettingsController } from './cohorts/cohort-settings.controller';
 import { CohortsController } from './cohorts/cohorts.controller';
 import { CohortsService } from './cohorts/cohorts.service';
+import { CourseSettingsService, KnownCourseGuard } from './cohorts/course-settings.service';
+import { EventFaults } from './events/event-faults';
 import { LmsEventsPublisher } from './events/lms-events.publisher';
 import { LmsEmulatorConfig } from './lms-emulator.config';
 import { LmsTables1763700000200 } from './migrations/1763700000200-lms-tables.migration';
+import { CourseCohortSettings1764100000200 } from './migrations/1764100000200-course-cohort-settings.migration';
+import { CohortCourseIndex1764100000210 } from './migrations/1764100000210-cohort-course-index.migration';
 import { EmulatorController } from './users/emulator.controller';
 
 export const config = loadConfig(LmsEmulatorConfig);
@@ -23,11 +28,14 @@ export const config = loadConfig(LmsEmulatorConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [],
-      migrations: [LmsTables1763700000200],
+      migrations: [LmsTables1763700000200, CourseCohortSettings1764100000200, CohortCourseIndex1764100000210],
     }),
     MessagingModule.forService('lms', config, { outbox: false }),
   ],
-  controllers: [OAuthController, AccountsController, CohortsController, EmulatorController],
-  providers: [{ provide: LmsEmulatorConfig, useValue: config }, JwtIssuer, TokenGuard, CohortsService, LmsEventsPublisher],
+  controllers: [OAuthController, AccountsController, CohortsController, CohortSettingsController, EmulatorController],
+  providers: [
+    { provide: LmsEmulatorConfig, useValue: config }, JwtIssuer, TokenGuard, StaffGuard, KnownCourseGuard, CourseSettingsService, CohortsService,
+    EventFaults, LmsEventsPublisher,
+  ],
 })
 export class AppModule {}

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidationArguments } from 'class-validator';
 
 /** What every service reads: HTTP port, MySQL, Kafka, schema registry, logging. */
 export class ServiceConfig {
@@ -40,4 +40,17 @@ export class ServiceConfig {
   /** Address the HTTP server binds; 127.0.0.1 unless deployed behind a proxy or in a container. */
   @IsString()
   HOST = '127.0.0.1';
+}
+
+/** Fails when both this field and `other` are set: one source of verification keys, never two. */
+export function NotWith(other: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'notWith',
+    constraints: [other],
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) =>
+        value === undefined || value === '' || [undefined, ''].includes((args?.object as Record<string, unknown>)[other] as string),
+      defaultMessage: (args?: ValidationArguments) => `set either ${args?.property} or ${other}, not both`,
+    },
+  });
 }

@@ -64,6 +64,8 @@ export interface LegacyMembershipObservedData {
     observed_at: string; source_event_id: string;
     /** The echo of our own write: the occurred_at of the membership change it carried out. */
     echo_of_change_at?: string | null;
+    /** Found by this reconciliation run (the LMS read at `observed_at`), not shown by an LMS event. */
+    reconciliation_run_id?: string | null;
   };
 }
 

@@ -7,3 +7,4 @@ export * from './schema-registry';
 export * from './schemas';
 export * from './topics';
 export * from './criteria';
+export * from './course-key';

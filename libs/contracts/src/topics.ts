@@ -25,6 +25,14 @@ export enum ConsumerGroup {
   LegacySyncLmsEvents = 'legacy-sync-service.lms-events',
 }
 
+/** The topics each consumer group reads (besides its retry topic). */
+export const CONSUMER_GROUP_TOPICS: Record<ConsumerGroup, Topic[]> = {
+  [ConsumerGroup.GroupsLegacyCommands]: [Topic.UserGroupLegacyCommands],
+  [ConsumerGroup.GroupsEvaluationCommands]: [Topic.UserGroupEvaluationCommands],
+  [ConsumerGroup.LegacySyncUserGroups]: [Topic.UserGroupLifecycle],
+  [ConsumerGroup.LegacySyncLmsEvents]: [Topic.LmsCohortMembership],
+};
+
 export function fullTopicName(topic: string, prefix?: string | null): string {
   return prefix ? `${prefix}-${topic}` : topic;
 }

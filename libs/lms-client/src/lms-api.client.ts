@@ -21,8 +21,15 @@ export interface LmsCallOptions {
  */
 export class LmsApiClient {
   private token?: { value: string; expiresAt: number };
+  private readonly baseUrl: string;
 
-  constructor(private readonly config: LmsClientConfig) {}
+  /**
+   * `baseUrl`: another API that trusts the LMS's tokens (a sibling service) instead of the LMS;
+   * `scope`: the scopes to ask the LMS for (its default, `read write`, when not given).
+   */
+  constructor(private readonly config: LmsClientConfig, private readonly options: { baseUrl?: string; scope?: string } = {}) {
+    this.baseUrl = options.baseUrl ?? config.LMS_BASE_URL;
+  }
 
   async call<T>(method: string, path: string, body?: unknown, options: LmsCallOptions = {}): Promise<T | null> {
     let refreshed = false;
@@ -66,7 +73,7 @@ export class LmsApiClient {
 
   private async fetch(method: string, path: string, body: unknown, token: string): Promise<Response> {
     try {
-      return await fetch(`${this.config.LMS_BASE_URL}${path}`, {
+      return await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `JWT ${token}` },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -82,6 +89,7 @@ export class LmsApiClient {
     if (this.token && this.token.expiresAt > Date.now() + 30_000) return this.token.value;
     const form = new URLSearchParams({
       grant_type: 'client_credentials', client_id: this.config.LMS_OAUTH_CLIENT_ID, client_secret: this.config.LMS_OAUTH_CLIENT_SECRET, token_type: 'jwt',
+      ...(this.options.scope ? { scope: this.options.scope } : {}),
     });
     let tokenRes: Response;
     try {

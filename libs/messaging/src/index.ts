@@ -1,5 +1,6 @@
 export * from './consumer/consumer.errors';
 export * from './consumer/dead-letter';
+export * from './consumer/dead-letter-topics';
 export * from './consumer/event-consumer';
 export * from './inbox/inbox';
 export * from './inbox/inbox-entry.entity';

@@ -4,9 +4,10 @@ import {
 import { Kafka } from 'kafkajs';
 import { ServiceConfig } from '@groups-sync/config';
 import { DataSource } from 'typeorm';
-import { allTopicSpecs, ConfluentSchemaRegistry, EVENT_TYPES, EventCodec, EventType } from '@groups-sync/contracts';
+import { allTopicSpecs, ConfluentSchemaRegistry, EVENT_TYPES, EventCodec, EventType, fullTopicName, retryTopic } from '@groups-sync/contracts';
+import { DeadLetterTopics } from './consumer/dead-letter-topics';
 import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
-import { createKafka, kafkaReachable, provisionTopics } from './kafka/kafka-client';
+import { consumerLag, createKafka, kafkaReachable, provisionTopics } from './kafka/kafka-client';
 import { MessageProducer } from './kafka/message-producer';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxWriter } from './outbox/outbox.writer';
@@ -57,6 +58,22 @@ export class EventConsumers {
 
   async stopAll(): Promise<void> {
     await Promise.all(this.all.map((c) => c.stop().catch(() => undefined)));
+  }
+}
+
+/** Uncommitted messages per consumer group and topic, for operators (`ugsync status`). */
+@Injectable()
+export class ConsumerLag {
+  constructor(@Inject(KAFKA) private readonly kafka: Kafka, @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions) {}
+
+  /** Every consumer group of the product, over the topics it reads and its retry topic. */
+  async all(readers: Record<string, string[]>): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [group, topics] of Object.entries(readers)) {
+      const names = [...topics, retryTopic(group)].map((t) => fullTopicName(t, this.options.topicPrefix));
+      out[group] = await consumerLag(this.kafka, group, names);
+    }
+    return out;
   }
 }
 
@@ -142,11 +159,17 @@ export class MessagingModule {
           inject: [DataSource, EventCodec, MessageProducer],
         },
         EventConsumers,
+        {
+          provide: DeadLetterTopics,
+          useFactory: (kafka: Kafka, producer: MessageProducer, codec: EventCodec) => new DeadLetterTopics(kafka, producer, codec, options.topicPrefix),
+          inject: [KAFKA, MessageProducer, EventCodec],
+        },
         { provide: EventConsumersTransport, useFactory: (consumers: EventConsumers) => new EventConsumersTransport(consumers), inject: [EventConsumers] },
         MessagingHealth,
+        ConsumerLag,
         MessagingLifecycle,
       ],
-      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, EventConsumersTransport, MessagingHealth],
+      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, EventConsumersTransport, MessagingHealth, DeadLetterTopics, ConsumerLag],
     };
   }
 }

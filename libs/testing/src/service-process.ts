@@ -16,6 +16,10 @@ export class ServiceProcess {
     this.url = `http://127.0.0.1:${port}`;
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async start(): Promise<void> {
     const logDir = join(WORKSPACE_ROOT, '.cache', 'test-logs');
     mkdirSync(logDir, { recursive: true });

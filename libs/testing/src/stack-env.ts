@@ -1,8 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-export const WORKSPACE_ROOT = join(__dirname, '..', '..', '..');
+/** The repository root, whether this runs from source (tests) or compiled under dist/ (benchmarks). */
+export const WORKSPACE_ROOT = workspaceRoot(__dirname);
+
+function workspaceRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'nx.json'))) return dir;
+  return join(from, '..', '..', '..');
+}
 
 export interface StackEnv {
   KAFKA_BROKERS: string;

@@ -1,5 +1,5 @@
 import { Request } from 'express';
-import { Principal } from '../auth/principal';
+import { Principal } from '@groups-sync/auth';
 import { ChangeContext } from './change-context';
 
 /** A change made through the API, by the authenticated caller. */

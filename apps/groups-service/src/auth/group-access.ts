@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GroupsService } from '../groups/groups.service';
 import { UserGroup } from '../groups/user-group.entity';
-import { Access, assertCanManageScope, Principal } from './principal';
+import { Access, Principal, assertCanManageScope } from '@groups-sync/auth';
 
 /** Loads a group for a caller: 404 if it does not exist, 403 if the caller may not touch its scope. */
 @Injectable()

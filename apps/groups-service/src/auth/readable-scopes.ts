@@ -1,4 +1,4 @@
-import { canManageScope, GROUPS_SCOPES, Principal } from './principal';
+import { GROUPS_SCOPES, Principal, canManageScope } from '@groups-sync/auth';
 
 /** What a caller may list: everything, or groups of some courses and organizations. */
 export type ReadableScopes = { all: true } | { all: false; courseKeys: string[]; orgs: string[] };

@@ -2,8 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { EventType } from '@groups-sync/contracts';
-import { courseStaffClaims, serviceClaims } from '../auth/testing/lms-claims';
-import { TokenMinter } from '../auth/testing/token-minter';
+import { TokenMinter, courseStaffClaims, serviceClaims } from '@groups-sync/auth/testing';
 import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { inTransaction } from '@groups-sync/persistence';
@@ -390,6 +389,60 @@ describe('groups-service on a real database', () => {
       expect(await state()).toMatchObject({ active: 1, sync_state: 'pending' });
       await refused((await state()).changed_at); // the re-add's own answer applies
       expect(await state()).toMatchObject({ active: 0, sync_state: 'rejected' });
+    });
+
+    it('applies a reconciliation\'s finding as origin reconciliation, and drops one dated before a change of ours it could not see', async () => {
+      const group = await cohortGroup(31);
+      const [gone, back] = [await user('recon_gone'), await user('recon_back')];
+      await api().post(`${API}/groups/${group.id}/members`).send({ members: [gone] });
+      await answer(group.id, gone.user_id, await changedAt(group.id, gone.user_id), { status: 'synced' });
+      const reconcile = (u: { user_id: number; username: string }, action: 'added' | 'removed', readAt: Date) => inTransaction(db, async (manager) => {
+        const [outcome] = await app.get(LegacyObservations).apply(manager, [{
+          data: {
+            group_id: group.id, course_key: COURSE, user_id: u.user_id, username: u.username, action, observed_at: readAt.toISOString(),
+            source_event_id: 'reconciliation:r1', echo_of_change_at: null, reconciliation_run_id: 'r1',
+          },
+          observedAt: readAt, ctx: { actor: 'legacy-sync-service', trigger: 'reconciliation', origin: 'reconciliation', at: new Date() },
+        }]);
+        return outcome;
+      });
+
+      // The LMS read before our add: what it saw (no learner) must not undo the add.
+      const readBefore = new Date(Date.now() - 60_000);
+      await api().post(`${API}/groups/${group.id}/members`).send({ members: [back] });
+      expect(await reconcile(back, 'removed', readBefore)).toBe('stale');
+      expect(await activeGroups(back.user_id)).toEqual([group.id]);
+
+      // Read after our last change: the LMS no longer has the learner, the group follows.
+      const removalEvents = await outboxCount(group.id, EventType.UserGroupMembershipChanged);
+      expect(await reconcile(gone, 'removed', new Date())).toBe('applied');
+      expect(await activeGroups(gone.user_id)).toEqual([]);
+      const [row] = await db.query('SELECT origin, sync_state FROM membership WHERE group_id = ? AND user_id = ?', [group.id, gone.user_id]);
+      expect(row).toEqual({ origin: 'reconciliation', sync_state: 'synced' }); // nothing to send back to the LMS
+      const [event] = await db.query(`SELECT payload FROM outbox WHERE aggregate_id = ? AND event_type = ? ORDER BY id DESC LIMIT 1`, [group.id, EventType.UserGroupMembershipChanged]);
+      expect(await outboxCount(group.id, EventType.UserGroupMembershipChanged)).toBe(removalEvents + 1);
+      expect((typeof event.payload === 'string' ? JSON.parse(event.payload) : event.payload).membership).toMatchObject({ action: 'removed', origin: 'reconciliation' });
+    });
+
+    it('answers the memberships of many groups with their sync state, for callers that may read them', async () => {
+      const [a, b] = [await cohortGroup(32), (await create({})).body];
+      const [m1, m2] = [await user('search_one'), await user('search_two')];
+      await api().post(`${API}/groups/${a.id}/members`).send({ members: [m1, m2] });
+      await api().post(`${API}/groups/${a.id}/members/remove`).send({ members: [{ user_id: m2.user_id }] });
+      const missing = '00000000-0000-4000-8000-000000000000';
+      const res = await api().post(`${API}/memberships/search`).send({ group_ids: [a.id, b.id, missing] }).expect(200);
+      expect(res.body.missing_group_ids).toEqual([missing]);
+      const rows = res.body.memberships.filter((m: { group_id: string }) => m.group_id === a.id);
+      expect(rows).toHaveLength(2);
+      expect(rows.find((m: { user_id: number }) => m.user_id === m1.user_id)).toEqual({
+        group_id: a.id, user_id: m1.user_id, username: 'search_one', active: true, origin: 'api', sync_state: 'pending', changed_at: expect.any(String), legacy_observed_at: null,
+      });
+      expect(rows.find((m: { user_id: number }) => m.user_id === m2.user_id)).toMatchObject({ active: false, sync_state: 'pending' });
+      // Staff of another course may not read these groups: they come back as missing.
+      const other = await minter.mint(courseStaffClaims('course-v1:Other+X+1'));
+      const denied = await request(app.getHttpServer()).post(`${API}/memberships/search`).set('Authorization', `Bearer ${other}`).send({ group_ids: [a.id] }).expect(200);
+      expect(denied.body).toMatchObject({ group_ids: [], missing_group_ids: [a.id], memberships: [] });
+      await api().post(`${API}/memberships/search`).send({ group_ids: ['not-a-uuid'] }).expect(400);
     });
 
     it('answers no 5xx to 40 concurrent bulk adds of 100 members into 5 groups of one collection, and leaves each user in one group', async () => {

@@ -1,5 +1,4 @@
-import { ScopeType } from '@groups-sync/contracts';
-import { isCourseKey } from './course-key';
+import { ScopeType, isCourseKey } from '@groups-sync/contracts';
 import { GroupsErrorCode, GroupsException } from './groups.exception';
 
 const ORG = /^[A-Za-z0-9_.~-]{1,255}$/;

@@ -46,7 +46,8 @@ export class LegacyCommandsConsumer {
       for (const run of runsOfType(fresh)) {
         if (run[0].type === EventType.LegacyMembershipObserved) {
           await this.observations.apply(manager, (run as Observed[]).map((e) => ({
-            data: e.data.observation, observedAt: new Date(e.data.observation.observed_at), ctx: context(e),
+            data: e.data.observation, observedAt: new Date(e.data.observation.observed_at),
+            ctx: e.data.observation.reconciliation_run_id ? { ...context(e), trigger: 'reconciliation', origin: 'reconciliation' } : context(e),
           })), locked);
         } else {
           await this.results.apply(manager, (run as Completed[]).map((e) => ({ data: e.data.sync_result, ctx: context(e) })), locked);

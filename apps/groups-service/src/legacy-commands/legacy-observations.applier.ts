@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { EntityManager } from 'typeorm';
-import { LegacyMembershipObservedData } from '@groups-sync/contracts';
+import { LegacyMembershipObservedData, MembershipOrigin } from '@groups-sync/contracts';
 import { metric } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
 import { UserGroup } from '../groups/user-group.entity';
-import { MembershipWriter, UserRef } from '../memberships/membership-writer';
+import { isFromTheLms, MembershipWriter, UserRef } from '../memberships/membership-writer';
 
 export type ObservationOutcome = 'applied' | 'confirmed' | 'unchanged' | 'stale' | 'superseded';
 
@@ -34,6 +34,9 @@ interface Row { active: boolean; syncState: string | null; observedAt: number | 
  *   another cohort came before that write in the LMS's order (legacy-sync forwards the LMS's events
  *   in order, and the write's own echo comes after it): the write will override it in the LMS, so it
  *   is superseded; the echo itself confirms the write;
+ * - a difference a reconciliation run found is dated by when it read the LMS (our clock): it is
+ *   stale when the membership changed by our hand after that read, and by the LMS rule above when
+ *   the LMS showed a newer change;
  * - otherwise it is applied: the learner joins that group and leaves the course's other
  *   cohort-linked groups, origin `legacy`, nothing sent back to the LMS.
  * Set-based: one read and lock of the groups, one of the memberships, then one bulk change per group.
@@ -54,7 +57,7 @@ export class LegacyObservations {
     if (locked.size) {
       for (const m of await this.writer.lockMembers(manager, [...locked.keys()], userIds)) {
         rows.set(key(m.groupId, m.userId), {
-          active: m.active, syncState: m.syncState, observedAt: m.legacyObservedAt?.getTime() ?? null, ourChangeAt: m.origin === 'legacy' ? null : m.changedAt.getTime(),
+          active: m.active, syncState: m.syncState, observedAt: m.legacyObservedAt?.getTime() ?? null, ourChangeAt: isFromTheLms(m.origin as MembershipOrigin) ? null : m.changedAt.getTime(),
         });
       }
     }
@@ -86,6 +89,8 @@ export class LegacyObservations {
         self.observedAt = at;
         return 'stale';
       }
+      // Reconciliation read the LMS before a change of ours (to this learner in the course) that it could not see.
+      if (o.data.reconciliation_run_id && set.some((x) => x.r.ourChangeAt !== null && x.r.ourChangeAt >= at)) return 'stale';
       const pendingAdd = set.find((x) => x.r.active && x.r.syncState === 'pending');
       const superseded = o.data.action === 'added'
         ? (pendingAdd && pendingAdd.g.id !== group.id ? pendingAdd.r : !self.active && self.syncState === 'pending' ? self : undefined)

@@ -8,10 +8,8 @@ import { Request, Response } from 'express';
 import type {} from 'multer'; // Express.Multer.File
 import { DomainException } from '@groups-sync/observability';
 import { pageWindow, toPage } from '../api/pagination';
-import { CurrentPrincipal } from '../auth/current-principal.decorator';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard';
+import { CurrentPrincipal, JwtAuthGuard, Principal } from '@groups-sync/auth';
 import { GroupAccess } from '../auth/group-access';
-import { Principal } from '../auth/principal';
 import { apiContext } from '../audit/request-context';
 import { memberView } from '../groups/group-view';
 import { AddMembersDto } from './dto/add-members.dto';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ScopeType } from '@groups-sync/contracts';
 import { UserGroup } from '../groups/user-group.entity';
 import { Membership } from './membership.entity';
 
@@ -49,5 +50,25 @@ export class MembershipQueries {
     if (scopeKey !== undefined) qb.andWhere('g.scope_key = :scopeKey', { scopeKey });
     const rows = (await qb.orderBy('g.name', 'ASC').limit(1000).getMany()) as Array<Membership & { group: UserGroup }>;
     return rows.map((m) => ({ group: m.group, membership: m }));
+  }
+
+  /** Scope of each live group among `ids` (unknown and deleted ones left out). */
+  async groupScopes(ids: string[]): Promise<Array<{ id: string; scope_type: ScopeType; scope_key: string }>> {
+    return this.dataSource.query('SELECT id, scope_type, scope_key FROM user_group WHERE id IN (?) AND deleted_at IS NULL', [ids]);
+  }
+
+  /**
+   * Every membership of the groups with what reconciliation needs to judge it; times in ISO 8601
+   * (formatted by the database: a million rows are read at a time, and dates are the cost).
+   */
+  async syncStates(groupIds: string[], status: 'active' | 'all') {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT group_id, user_id, username, active, origin, sync_state,
+         DATE_FORMAT(changed_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS changed_at, DATE_FORMAT(legacy_observed_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS legacy_observed_at
+       FROM membership WHERE group_id IN (?) ${status === 'active' ? 'AND active = 1' : ''}`, [groupIds]);
+    return rows.map((r) => ({
+      group_id: r.group_id as string, user_id: Number(r.user_id), username: r.username as string, active: !!r.active, origin: r.origin as string,
+      sync_state: (r.sync_state as string | null) ?? null, changed_at: r.changed_at as string, legacy_observed_at: (r.legacy_observed_at as string | null) ?? null,
+    }));
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Brackets, EntityManager, In } from 'typeorm';
-import { EventType, toCeTime } from '@groups-sync/contracts';
+import { EventType, MembershipOrigin, toCeTime } from '@groups-sync/contracts';
 import { OutboxWriter } from '@groups-sync/messaging';
 import { isDuplicateKeyError } from '@groups-sync/persistence';
 import { appendAuditMany } from '../audit/audit.writer';
@@ -173,10 +173,11 @@ export class MembershipWriter {
     manager: EntityManager, group: UserGroup, userIds: number[], ctx: ChangeContext, movedTo: UserGroup | null,
   ): Promise<Map<number, RemoveResult>> {
     const results = new Map<number, RemoveResult>(userIds.map((id) => [id, 'not_member']));
-    // Only a cohort-linked group has a sync state. A change from the LMS, or a move into another
-    // cohort-linked group (the LMS moves the learner itself), leaves nothing pending.
+    // Only a cohort-linked group has a sync state. A change from the LMS (an event, or a difference
+    // reconciliation found there), or a move into another cohort-linked group (the LMS moves the
+    // learner itself), leaves nothing pending.
     const movedByLms = movedTo !== null && cohortLink(movedTo) !== null;
-    const syncState = !cohortLink(group) ? null : ctx.origin === 'legacy' || movedByLms ? 'synced' : 'pending';
+    const syncState = !cohortLink(group) ? null : isFromTheLms(ctx.origin) || movedByLms ? 'synced' : 'pending';
     for (let i = 0; i < userIds.length; i += BATCH) {
       const members = await this.lockMembers(manager, [group.id], userIds.slice(i, i + BATCH), true);
       if (!members.length) continue;
@@ -199,4 +200,9 @@ export class MembershipWriter {
       },
     };
   }
+}
+
+/** Changes that describe what the LMS already holds: nothing to write back there. */
+export function isFromTheLms(origin: MembershipOrigin): boolean {
+  return origin === 'legacy' || origin === 'reconciliation';
 }

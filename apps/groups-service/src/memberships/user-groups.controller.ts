@@ -2,9 +2,7 @@ import { Controller, Get, Param, ParseIntPipe, Query, UseGuards } from '@nestjs/
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { SCOPE_TYPES } from '@groups-sync/contracts';
-import { CurrentPrincipal } from '../auth/current-principal.decorator';
-import { JwtAuthGuard } from '../auth/jwt-auth.guard';
-import { canManageScope, Principal } from '../auth/principal';
+import { CurrentPrincipal, JwtAuthGuard, Principal, canManageScope } from '@groups-sync/auth';
 import { groupView } from '../groups/group-view';
 import { MembershipQueries } from './membership-queries';
 

@@ -5,8 +5,7 @@ import { startEventConsumers } from '@groups-sync/messaging';
 import { configureHttp } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
-import { globalStaffClaims } from '../auth/testing/lms-claims';
-import { TokenMinter } from '../auth/testing/token-minter';
+import { TokenMinter, globalStaffClaims } from '@groups-sync/auth/testing';
 
 export interface LmsUser { user_id: number; username: string; email: string }
 

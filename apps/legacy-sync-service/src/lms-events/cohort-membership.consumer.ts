@@ -6,6 +6,7 @@ import { ConsumeEvents, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageE
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
+import { recordCourseActivity } from '../reconciliation/course-activity';
 
 type CohortEvent = DecodedEvent<EventType.CohortMembershipChanged>;
 
@@ -86,6 +87,7 @@ export class CohortMembershipConsumer {
         };
       });
       if (confirmed.length) await manager.update(PendingLmsWrite, { id: In(confirmed) }, { confirmedAt: new Date() });
+      await recordCourseActivity(manager, linked.map((t) => t.event.data.cohort.course.course_key));
       const first = linked[0].event.metadata;
       await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, { causationId: first.id, correlationId: first.correlationId ?? first.id });
     });

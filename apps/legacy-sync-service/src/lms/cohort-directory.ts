@@ -23,6 +23,11 @@ export class CohortDirectory {
     this.byCourse.get(courseKey)!.set(name, id);
   }
 
+  /** The course's cohorts as just read from the LMS (reconciliation): a rename replaces the old name. */
+  replace(courseKey: string, cohorts: Array<{ id: number; name: string }>): void {
+    this.byCourse.set(courseKey, new Map(cohorts.map((c) => [c.name, c.id])));
+  }
+
   private async refresh(courseKey: string): Promise<void> {
     const cohorts = await this.lms.listCohorts(courseKey);
     this.byCourse.set(courseKey, new Map(cohorts.map((c) => [c.name, c.id])));

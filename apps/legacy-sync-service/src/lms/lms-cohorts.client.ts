@@ -50,6 +50,33 @@ export class LmsCohortsClient {
     return this.api.call('DELETE', `${this.cohortsPath(courseKey)}${id}/users/${encodeURIComponent(username)}`);
   }
 
+  /** Every learner of a cohort, a page of 100 at a time (`{count, next, results: [{username, email, name}]}`). */
+  async *cohortUsers(courseKey: string, id: number): AsyncGenerator<{ username: string; email: string }> {
+    for (let page = 1; ; page++) {
+      const res = await this.api.call<{ next: string | null; results: Array<{ username: string; email: string }> }>(
+        'GET', `${this.cohortsPath(courseKey)}${id}/users/?page=${page}&page_size=100`, undefined, { emptyOn: page > 1 ? [404] : [] });
+      if (!res) return;
+      yield* res.results;
+      if (!res.next) return;
+    }
+  }
+
+  /** `GET /api/cohorts/v1/settings/{course}`: whether the course is cohorted (404 for a course the LMS does not know). */
+  async cohortSettings(courseKey: string): Promise<{ id: number; is_cohorted: boolean }> {
+    return (await this.api.call('GET', `/api/cohorts/v1/settings/${courseKey}`)) as { id: number; is_cohorted: boolean };
+  }
+
+  /** User ids of these usernames (the accounts API, as staff sees it); unknown ones are left out. */
+  async userIds(usernames: string[]): Promise<Map<string, number>> {
+    const ids = new Map<string, number>();
+    for (let i = 0; i < usernames.length; i += 50) {
+      const names = usernames.slice(i, i + 50).map(encodeURIComponent).join(',');
+      const rows = await this.api.call<Array<{ id: number; username: string }>>('GET', `/api/user/v1/accounts?username=${names}`, undefined, { emptyOn: [403, 404] });
+      for (const r of rows ?? []) ids.set(r.username.toLowerCase(), r.id);
+    }
+    return ids;
+  }
+
   private cohortsPath(courseKey: string): string {
     // edx-platform matches the course key unencoded in the path (COURSE_KEY_PATTERN).
     return `/api/cohorts/v1/courses/${courseKey}/cohorts/`;

@@ -7,6 +7,9 @@ import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
+import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
+import { recordCourseActivity } from '../reconciliation/course-activity';
+import { GroupMembershipsClient } from '../reconciliation/group-memberships.client';
 
 export type MembershipEvent = DecodedEvent<EventType.UserGroupMembershipChanged>;
 type Membership = UserGroupMembershipChangedData['membership'];
@@ -14,7 +17,7 @@ type SyncResult = LegacySyncCompletedData['sync_result'];
 
 /** Changes that came from the LMS are there already; groups that mirror nothing have nothing to write. */
 export function isForTheLms(m: Membership): boolean {
-  return m.origin !== 'legacy' && m.legacy_linked !== false;
+  return m.origin !== 'legacy' && m.origin !== 'reconciliation' && m.legacy_linked !== false;
 }
 
 export interface Write { event: MembershipEvent; link: LegacyLink; result?: SyncResult; pendingId?: string; echoExpected?: boolean }
@@ -41,19 +44,39 @@ export class CohortWrites {
     private readonly outbox: OutboxWriter,
     private readonly relay: OutboxRelay,
     private readonly config: LegacySyncServiceConfig,
+    private readonly pauses: LmsWritePauses,
+    private readonly groups: GroupMembershipsClient,
   ) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncUserGroups);
   }
 
-  async apply(events: MembershipEvent[]): Promise<void> {
+  /** `replayed`: the events come from the retry topic (an operator's replay of dead letters). */
+  async apply(events: MembershipEvent[], replayed = false): Promise<void> {
     if (!events.length) return;
+    if (replayed) events = await this.stillLatest(events);
     const ids = new Set(events.flatMap((e) => [e.data.membership.group_id, e.data.membership.moved_to_group_id ?? []].flat()));
     const links = new Map((await this.dataSource.getRepository(LegacyLink).find({ where: { groupId: In([...ids]) } })).map((l) => [l.groupId, l]));
     for (const { writes, recordable } of cutWaves(events, links)) await this.run(writes, recordable);
   }
 
+  /**
+   * A replayed change that groups-service has changed again since is recorded and not sent: the
+   * newer change reached the LMS (or will), and the old one must not undo it.
+   */
+  private async stillLatest(events: MembershipEvent[]): Promise<MembershipEvent[]> {
+    const { memberships } = await this.groups.of([...new Set(events.map((e) => e.data.membership.group_id))]);
+    const changedAt = new Map(memberships.map((m) => [`${m.group_id}|${m.user_id}`, Date.parse(m.changed_at)]));
+    const outdated = events.filter((e) => (changedAt.get(`${e.data.membership.group_id}|${e.data.membership.user_id}`) ?? -Infinity) > Date.parse(e.data.membership.occurred_at));
+    if (!outdated.length) return events;
+    this.logger.log(`${outdated.length} replayed membership changes are older than the groups' current state: recorded, not sent`);
+    await this.inbox.processBatch(outdated, async () => undefined);
+    return events.filter((e) => !outdated.includes(e));
+  }
+
   private async run(wave: Write[], recordable: MembershipEvent[]): Promise<void> {
     if (!recordable.length) return;
+    // An operator's pause holds the wave (and the partition behind it) until resumed, in order.
+    for (const course of new Set(wave.map((w) => w.link.courseKey))) await this.pauses.assertWritable(course);
     for (const w of wave) {
       if (!w.link.legacyId) w.result = this.result(w, 'rejected', `the group's cohort is not linked: ${w.link.lastError ?? 'unknown reason'}`);
     }
@@ -91,6 +114,7 @@ export class CohortWrites {
       const unrecorded = new Set(fresh);
       const results = wave.filter((w) => w.result && unrecorded.has(w.event)).map((w) => ({ sync_result: w.result! }));
       await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results);
+      await recordCourseActivity(manager, wave.map((w) => w.link.courseKey));
     });
     this.relay.notify();
     for (const w of wave) {
@@ -171,7 +195,7 @@ export function cutWaves(events: MembershipEvent[], links: Map<string, LegacyLin
 }
 
 /** Runs the calls with at most `limit` in flight; answers the errors of those that failed. */
-async function runLimited(calls: Array<() => Promise<void>>, limit: number): Promise<unknown[]> {
+export async function runLimited(calls: Array<() => Promise<void>>, limit: number): Promise<unknown[]> {
   const failures: unknown[] = [];
   let next = 0;
   const worker = async () => {

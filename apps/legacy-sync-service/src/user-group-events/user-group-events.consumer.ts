@@ -1,12 +1,15 @@
 import { Controller, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { ConsumeEvents, HandlerContext, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { isDuplicateKeyError } from '@groups-sync/persistence';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
+import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
+import { ReconciliationRuns } from '../reconciliation/reconciliation-runs';
 import { CohortWrites, isForTheLms, MembershipEvent } from './cohort-writes.service';
 
 type SyncResult = LegacySyncCompletedData['sync_result'];
@@ -28,6 +31,8 @@ export class UserGroupEventsConsumer {
     private readonly outbox: OutboxWriter,
     private readonly relay: OutboxRelay,
     private readonly writes: CohortWrites,
+    private readonly pauses: LmsWritePauses,
+    private readonly reconciliations: ReconciliationRuns,
   ) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncUserGroups);
   }
@@ -44,44 +49,77 @@ export class UserGroupEventsConsumer {
     types: [EventType.UserGroupCreated, EventType.UserGroupUpdated, EventType.UserGroupDeleted, EventType.UserGroupMembershipChanged],
     filter: (e) => e.type !== EventType.UserGroupMembershipChanged || isForTheLms((e as MembershipEvent).data.membership),
   })
-  async onBatch(events: DecodedEvent[]): Promise<void> {
+  async onBatch(events: DecodedEvent[], context?: HandlerContext): Promise<void> {
     const fresh = await this.inbox.unseen(events); // redeliveries are not sent to the LMS again
+    const replayed = context?.replayed === true;
     let run: MembershipEvent[] = [];
     for (const event of fresh) {
       if (event.type === EventType.UserGroupMembershipChanged) {
         run.push(event as MembershipEvent);
         continue;
       }
-      await this.writes.apply(run);
+      await this.writes.apply(run, replayed);
       run = [];
       if (event.type === EventType.UserGroupCreated) await this.onGroupCreated(event as DecodedEvent<EventType.UserGroupCreated>);
       else if (event.type === EventType.UserGroupUpdated) await this.onGroupUpdated(event as DecodedEvent<EventType.UserGroupUpdated>);
       else await this.onGroupDeleted(event as DecodedEvent<EventType.UserGroupDeleted>);
     }
-    await this.writes.apply(run);
+    await this.writes.apply(run, replayed);
   }
 
+  /**
+   * Links the group to its cohort: the one named by id, else the course's cohort of the group's
+   * name, else a new one. Refused with the reason: a course the LMS does not know or that is not
+   * cohorted, and a cohort another group mirrors already (one group per cohort). Linking a cohort
+   * that existed imports its members (a reconciliation run of the group).
+   */
   private async onGroupCreated(event: DecodedEvent<EventType.UserGroupCreated>): Promise<void> {
     const group = event.data.user_group;
     const criterion = group.criteria.find((c) => c.type === 'legacy_cohort');
     if (!criterion || group.scope_type !== 'course') return;
     const requested = (JSON.parse(criterion.config || '{}') as { cohort_id?: number | null }).cohort_id ?? null;
     let result: SyncResult;
+    let existed = true;
     try {
-      const cohort = requested !== null ? await this.lms.getCohort(group.scope_key, requested) : await this.ensureCohort(group.scope_key, group.name);
+      await this.pauses.assertWritable(group.scope_key);
+      const settings = await this.lms.cohortSettings(group.scope_key);
+      if (!settings.is_cohorted) {
+        throw new LmsRejectedError(409, 'course-not-cohorted',
+          `course ${group.scope_key} is not cohorted: turn cohorts on for it in the LMS (Instructor Dashboard, Cohorts; or PUT /api/cohorts/v1/settings/{course} {"is_cohorted": true}), then create the group again`);
+      }
+      let cohort;
+      if (requested !== null) cohort = await this.lms.getCohort(group.scope_key, requested);
+      else ({ cohort, existed } = await this.ensureCohort(group.scope_key, group.name));
+      const holder = await this.dataSource.getRepository(LegacyLink).findOneBy({ courseKey: group.scope_key, legacyType: 'cohort', legacyId: String(cohort.id) });
+      if (holder && holder.groupId !== group.id) throw new LmsRejectedError(409, 'cohort-linked', `cohort ${cohort.id} ("${cohort.name}") is linked to group ${holder.groupId} already: a cohort mirrors one group`);
       this.directory.remember(group.scope_key, cohort.name, cohort.id);
       result = this.result(group.id, null, 'synced', null, String(cohort.id));
     } catch (error) {
       if (!(error instanceof LmsRejectedError)) throw error; // LMS down: retry with backoff
-      result = this.result(group.id, null, 'rejected', error.message, requested === null ? null : String(requested));
+      const reason = error.status === 404 && !error.errorCode?.startsWith('cohort') ? `the LMS does not know course ${group.scope_key}: ${error.message}` : error.message;
+      result = this.result(group.id, null, 'rejected', reason, null);
     }
-    await this.record(event, async (manager) => {
-      await manager.upsert(LegacyLink, {
-        groupId: group.id, courseKey: group.scope_key, legacyType: 'cohort', legacyId: result.legacy_id, groupName: group.name,
-        state: result.status === 'synced' ? 'linked' : 'rejected', lastError: result.error,
-      }, ['groupId']);
-      await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
-    });
+    const link = {
+      groupId: group.id, courseKey: group.scope_key, legacyType: 'cohort' as const, legacyId: result.legacy_id, groupName: group.name,
+      state: result.status === 'synced' ? 'linked' as const : 'rejected' as const, lastError: result.error,
+    };
+    try {
+      await this.record(event, async (manager) => {
+        await manager.upsert(LegacyLink, link, ['groupId']);
+        await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
+        if (result.status === 'synced' && existed) {
+          await this.reconciliations.request({ scope_type: 'group', scope_key: group.id }, { dryRun: false, trigger: 'link', requestedBy: event.metadata.source }, manager);
+        }
+      });
+    } catch (error) {
+      // Another group took the cohort between our check and our write (the unique key says so).
+      if (!isDuplicateKeyError(error)) throw error;
+      result = this.result(group.id, null, 'rejected', `cohort ${result.legacy_id} is linked to another group already: a cohort mirrors one group`, null);
+      await this.record(event, async (manager) => {
+        await manager.upsert(LegacyLink, { ...link, legacyId: null, state: 'rejected', lastError: result.error }, ['groupId']);
+        await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
+      });
+    }
   }
 
   /** A renamed cohort-linked group renames its cohort, so both sides show one name. */
@@ -91,6 +129,7 @@ export class UserGroupEventsConsumer {
     if (!link || link.legacyType !== 'cohort' || !link.legacyId || link.groupName === group.name) return;
     let result: SyncResult;
     try {
+      await this.pauses.assertWritable(link.courseKey);
       await this.lms.renameCohort(link.courseKey, Number(link.legacyId), group.name);
       this.directory.remember(link.courseKey, group.name, Number(link.legacyId));
       result = this.result(group.id, null, 'synced', null, link.legacyId);
@@ -112,7 +151,7 @@ export class UserGroupEventsConsumer {
   /** Find the cohort by name first: the v1 create answers 500 on a duplicate name. */
   private async ensureCohort(courseKey: string, name: string) {
     const existing = (await this.lms.listCohorts(courseKey)).find((c) => c.name === name);
-    return existing ?? this.lms.createCohort(courseKey, name);
+    return existing ? { cohort: existing, existed: true } : { cohort: await this.lms.createCohort(courseKey, name), existed: false };
   }
 
   private async record(event: DecodedEvent, work: (manager: EntityManager) => Promise<unknown>): Promise<void> {

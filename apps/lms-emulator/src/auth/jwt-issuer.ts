@@ -37,12 +37,12 @@ export class JwtIssuer implements OnModuleInit {
       .sign(this.privateKey);
   }
 
-  async verify(token: string): Promise<boolean> {
+  /** The token's claims, or null when it is not one of ours or has expired. */
+  async verify(token: string): Promise<JWTPayload | null> {
     try {
-      await jwtVerify(token, this.publicKey, { issuer: this.config.LMS_JWT_ISSUER, audience: this.config.LMS_JWT_AUDIENCE });
-      return true;
+      return (await jwtVerify(token, this.publicKey, { issuer: this.config.LMS_JWT_ISSUER, audience: this.config.LMS_JWT_AUDIENCE })).payload;
     } catch {
-      return false;
+      return null;
     }
   }
 }

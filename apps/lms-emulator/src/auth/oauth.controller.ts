@@ -40,8 +40,10 @@ export class OAuthController {
       return { error: 'invalid_scope', error_description: `not allowed: ${refused.join(' ')}` };
     }
     if (body.token_type?.toLowerCase() === 'jwt') {
+      // The client's service user is global staff (the cohorts API needs it): oauth_dispatch puts
+      // user.is_staff in the `administrator` claim.
       const token = await this.issuer.sign({
-        preferred_username: `${body.client_id}_worker`, sub: body.client_id, scopes: requested, grant_type: 'client_credentials',
+        preferred_username: `${body.client_id}_worker`, sub: body.client_id, scopes: requested, grant_type: 'client_credentials', administrator: true,
       }, EXPIRES_IN);
       return { access_token: token, token_type: 'JWT', expires_in: EXPIRES_IN, scope: requested.join(' ') };
     }

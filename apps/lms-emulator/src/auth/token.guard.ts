@@ -1,23 +1,48 @@
-import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Request } from 'express';
 import { DataSource } from 'typeorm';
+import { LmsEmulatorConfig } from '../lms-emulator.config';
 import { JwtIssuer } from './jwt-issuer';
+
+/** What the permission checks need to know about the caller of a valid token. */
+export interface Caller { staff: boolean }
 
 /** LMS REST APIs accept `Authorization: JWT <token>` or `Bearer <token>` from an OAuth2 client. */
 @Injectable()
 export class TokenGuard implements CanActivate {
-  constructor(private readonly dataSource: DataSource, private readonly issuer: JwtIssuer) {}
+  constructor(private readonly dataSource: DataSource, private readonly issuer: JwtIssuer, private readonly config: LmsEmulatorConfig) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
-    const match = /^(JWT|Bearer)\s+(\S+)$/i.exec(header);
+    await this.caller(context.switchToHttp().getRequest<Request>());
+    return true;
+  }
+
+  /**
+   * Global staff (user.is_staff) is what a JWT's `administrator` claim carries. An opaque token
+   * speaks for the OAuth2 client's service user, which is staff: the product's client must be.
+   */
+  async caller(req: Request): Promise<Caller> {
+    const match = /^(JWT|Bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!match) throw new UnauthorizedException('Authentication credentials were not provided.');
     if (match[2].split('.').length === 3) {
-      if (await this.issuer.verify(match[2])) return true;
-      throw new UnauthorizedException('Invalid token.');
+      const claims = await this.issuer.verify(match[2]);
+      if (!claims) throw new UnauthorizedException('Invalid token.');
+      return { staff: claims.administrator === true };
     }
-    const rows = await this.dataSource.query('SELECT 1 FROM oauth2_provider_accesstoken WHERE token = ? AND expires > ?', [match[2], new Date()]);
-    if (!rows.length) throw new UnauthorizedException('Invalid token.');
+    const [row] = await this.dataSource.query('SELECT client_id FROM oauth2_provider_accesstoken WHERE token = ? AND expires > ?', [match[2], new Date()]);
+    if (!row) throw new UnauthorizedException('Invalid token.');
+    return { staff: row.client_id === this.config.LMS_OAUTH_CLIENT_ID };
+  }
+}
+
+/** The cohorts API's IsStaffOrAdmin: a valid token is not enough, its user must be global staff. */
+@Injectable()
+export class StaffGuard implements CanActivate {
+  constructor(private readonly tokens: TokenGuard) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const { staff } = await this.tokens.caller(context.switchToHttp().getRequest<Request>());
+    if (!staff) throw new ForbiddenException('You do not have permission to perform this action.');
     return true;
   }
 }

@@ -1,9 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Request } from 'express';
-import { TokenGuard } from '../auth/token.guard';
+import { StaffGuard } from '../auth/token.guard';
 import { lmsError, LmsErrorFilter, LmsHttpError } from '../lms-http.error';
 import { CohortsService } from './cohorts.service';
+import { KnownCourseGuard } from './course-settings.service';
 
 const ASSIGNMENT_TYPES = ['random', 'manual'];
 
@@ -19,9 +20,12 @@ function cohortId(raw: string): number {
   return Number(raw);
 }
 
-/** /api/cohorts/v1/, with edx-platform's request and response shapes. Course keys arrive unencoded in the path. */
+/**
+ * /api/cohorts/v1/, with edx-platform's request and response shapes. Course keys arrive unencoded in
+ * the path. Global staff only (IsStaffOrAdmin), then 404 for a course the LMS does not have.
+ */
 @ApiTags('lms: cohorts v1')
-@UseGuards(TokenGuard)
+@UseGuards(StaffGuard, KnownCourseGuard)
 @UseFilters(LmsErrorFilter)
 @Controller('api/cohorts/v1/courses/:courseKey/cohorts')
 export class CohortsController {

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { EventFaults } from '../events/event-faults';
 import { LmsEventsPublisher } from '../events/lms-events.publisher';
-import { lmsError, LmsHttpError } from '../lms-http.error';
+import { lmsError } from '../lms-http.error';
 
 export interface CohortRow { id: number; name: string; course_id: string; assignment_type: string }
 interface UserRow { id: number; username: string; email: string; first_name: string; last_name: string; is_active: number }
@@ -11,7 +12,7 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 /** edx-platform's cohort rules (openedx/core/djangoapps/course_groups), on edx-platform's tables. */
 @Injectable()
 export class CohortsService {
-  constructor(private readonly dataSource: DataSource, private readonly events: LmsEventsPublisher) {}
+  constructor(private readonly dataSource: DataSource, private readonly events: LmsEventsPublisher, private readonly faults: EventFaults) {}
 
   async list(courseId: string): Promise<CohortRow[]> {
     return this.dataSource.query(
@@ -41,7 +42,7 @@ export class CohortsService {
     return this.dataSource.transaction(async (m) => {
       const existing = await m.query('SELECT id FROM course_groups_courseusergroup WHERE course_id = ? AND name = ? AND group_type = ?', [courseId, name, 'cohort']);
       // add_cohort raises ValueError here and the v1 view does not catch it: the real LMS answers 500.
-      if (existing.length) throw new LmsHttpError(500, '<h1>Server Error (500)</h1>');
+      if (existing.length) throw new Error(`ValueError: You cannot create two cohorts with the same name (${name} in ${courseId})`);
       const result = await m.query('INSERT INTO course_groups_courseusergroup (name, course_id, group_type) VALUES (?, ?, ?)', [name, courseId, 'cohort']);
       await m.query('INSERT INTO course_groups_coursecohort (assignment_type, course_user_group_id) VALUES (?, ?)', [assignmentType, result.insertId]);
       return { id: result.insertId, name, course_id: courseId, assignment_type: assignmentType };
@@ -112,10 +113,12 @@ export class CohortsService {
   /**
    * CohortMembership.assign: inside one transaction, lock the learner's membership in the course,
    * move or create it. COHORT_MEMBERSHIP_CHANGED is sent from save(), before the row is written and
-   * before the commit, so a consumer can see it before (or without) the change.
+   * before the commit, so a consumer can see it before (or without) the change. The
+   * rollback_after_emit fault makes the "without": the row is written, then the transaction fails.
    */
   private async assign(cohort: CohortRow, user: UserRow): Promise<string | null | 'present'> {
     // Django runs MySQL at READ COMMITTED: no gap locks, so adds of different learners do not deadlock.
+    if (this.faults.failsAdd(user.username)) throw new Error(`add failed (fault injection): ${user.username} not added to cohort ${cohort.id}`);
     return this.dataSource.transaction('READ COMMITTED', async (m) => {
       // select_for_update() on the membership alone, as edx-platform does: locking the cohort rows
       // too (a join) would make concurrent moves between two cohorts deadlock.
@@ -130,12 +133,10 @@ export class CohortsService {
           name: cohort.name,
         },
       });
-      if (current) {
-        await m.query('UPDATE course_groups_cohortmembership SET course_user_group_id = ? WHERE id = ?', [cohort.id, current.id]);
-        return current.name as string;
-      }
-      await m.query('INSERT INTO course_groups_cohortmembership (course_id, course_user_group_id, user_id) VALUES (?, ?, ?)', [cohort.course_id, cohort.id, user.id]);
-      return null;
+      if (current) await m.query('UPDATE course_groups_cohortmembership SET course_user_group_id = ? WHERE id = ?', [cohort.id, current.id]);
+      else await m.query('INSERT INTO course_groups_cohortmembership (course_id, course_user_group_id, user_id) VALUES (?, ?, ?)', [cohort.course_id, cohort.id, user.id]);
+      if (this.faults.rollsBackAfterEmit(user.username)) throw new Error(`rollback after emit (fault injection): ${user.username} not added to cohort ${cohort.id}`);
+      return current ? (current.name as string) : null;
     });
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { CohortMembershipChangedData, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
 import { MessageProducer } from '@groups-sync/messaging';
 import { LmsEmulatorConfig } from '../lms-emulator.config';
+import { EventFaults } from './event-faults';
 
 /**
  * Publishes the way openedx-events' signal handler does with event-bus-kafka: at signal time, no
@@ -14,10 +15,18 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
   private readonly queue: EncodedMessage[] = [];
   private draining?: Promise<void>;
 
-  constructor(private readonly codec: EventCodec, private readonly producer: MessageProducer, private readonly config: LmsEmulatorConfig) {}
+  constructor(
+    private readonly codec: EventCodec, private readonly producer: MessageProducer, private readonly config: LmsEmulatorConfig, private readonly faults: EventFaults,
+  ) {}
 
   async cohortMembershipChanged(data: CohortMembershipChangedData): Promise<void> {
     if (!this.config.EMIT_EVENTS) return;
+    const { user, course } = data.cohort;
+    // As an LMS whose producer failed: the change commits, the event is lost (and only logged).
+    if (this.faults.dropsEventOf(user.pii.username)) {
+      this.logger.warn(`COHORT_MEMBERSHIP_CHANGED of ${user.pii.username} in ${course.course_key} dropped by fault injection`);
+      return;
+    }
     this.queue.push(await this.codec.encode(EventType.CohortMembershipChanged, data, newEventMetadata(EventType.CohortMembershipChanged, 'lms')));
     this.draining ??= this.drain();
   }

@@ -1,7 +1,9 @@
-import { Body, Controller, Post, UseFilters } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Put, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { JwtIssuer } from '../auth/jwt-issuer';
+import { CourseSettingsService } from '../cohorts/course-settings.service';
+import { EventFaults } from '../events/event-faults';
 import { LmsErrorFilter, LmsHttpError } from '../lms-http.error';
 
 const USERNAME = /^[\w.@+-]{2,150}$/;
@@ -11,7 +13,9 @@ const USERNAME = /^[\w.@+-]{2,150}$/;
 @UseFilters(LmsErrorFilter)
 @Controller('emulator')
 export class EmulatorController {
-  constructor(private readonly dataSource: DataSource, private readonly issuer: JwtIssuer) {}
+  constructor(
+    private readonly dataSource: DataSource, private readonly issuer: JwtIssuer, private readonly courses: CourseSettingsService, private readonly faults: EventFaults,
+  ) {}
 
   /** One user (`{username, email?, name?}`), or many at once (`{users: [...]}`); an existing username is kept as it is. */
   @Post('users')
@@ -56,18 +60,69 @@ export class EmulatorController {
     return { access_token: token, token_type: 'JWT', expires_in: 3600 };
   }
 
-  /** Enrolls (or reactivates) a learner; the event side of enrollments comes with the enrollment issue. */
+  /**
+   * Enrolls (or reactivates) a learner, `{username, course_id, mode?, cohorted?}`, or many at once
+   * (`{enrollments: [...], cohorted?}`, up to 20,000), and makes their courses known. A new course
+   * is cohorted unless `cohorted: false`: edx-platform's default is not cohorted, but tests and
+   * demos nearly always want cohorts. A course known already keeps its settings. The event side of
+   * enrollments comes with the enrollment issue.
+   */
   @Post('enrollments')
   async enroll(@Body() body: Record<string, unknown>) {
-    const [user] = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    const cohorted = cohortedFlag(body);
+    if (Array.isArray(body?.enrollments)) {
+      if (body.enrollments.length > 20_000) throw new LmsHttpError(400, { enrollments: ['At most 20000 enrollments at a time.'] });
+      const specs = body.enrollments.map((e) => enrollmentSpec(e as Record<string, unknown>));
+      const ids = new Map<string, number>();
+      for (let i = 0; i < specs.length; i += 1000) {
+        const rows = await this.dataSource.query('SELECT id, username FROM auth_user WHERE username IN (?)', [specs.slice(i, i + 1000).map((e) => e.username)]);
+        for (const u of rows as Array<{ id: number; username: string }>) ids.set(u.username.toLowerCase(), u.id);
+      }
+      const unknown = [...new Set(specs.filter((e) => !ids.has(e.username.toLowerCase())).map((e) => e.username))];
+      if (unknown.length) throw new LmsHttpError(400, { username: [`Unknown users: ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', ...' : ''}`] });
+      await this.courses.ensure(specs.map((e) => e.courseId), cohorted);
+      for (let i = 0; i < specs.length; i += 1000) {
+        const chunk = specs.slice(i, i + 1000);
+        await this.dataSource.query(
+          `INSERT INTO student_courseenrollment (course_id, created, is_active, mode, user_id) VALUES ${chunk.map(() => '(?, ?, 1, ?, ?)').join(', ')}
+           ON DUPLICATE KEY UPDATE is_active = 1, mode = VALUES(mode)`,
+          chunk.flatMap((e) => [e.courseId, new Date(), e.mode, ids.get(e.username.toLowerCase())]));
+      }
+      return { enrollments: specs.map((e) => ({ user_id: ids.get(e.username.toLowerCase()), course_id: e.courseId, mode: e.mode, is_active: true })) };
+    }
+    const spec = enrollmentSpec(body);
+    const [user] = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [spec.username]);
     if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
-    const courseId = String(body?.course_id ?? '');
-    if (!courseId) throw new LmsHttpError(400, { course_id: ['This field is required.'] });
-    const mode = String(body?.mode ?? 'audit');
+    await this.courses.ensure([spec.courseId], cohorted);
     await this.dataSource.query(
       `INSERT INTO student_courseenrollment (course_id, created, is_active, mode, user_id) VALUES (?, ?, 1, ?, ?)
-       ON DUPLICATE KEY UPDATE is_active = 1, mode = VALUES(mode)`, [courseId, new Date(), mode, user.id]);
-    return { user_id: user.id, course_id: courseId, mode, is_active: true };
+       ON DUPLICATE KEY UPDATE is_active = 1, mode = VALUES(mode)`, [spec.courseId, new Date(), spec.mode, user.id]);
+    return { user_id: user.id, course_id: spec.courseId, mode: spec.mode, is_active: true };
+  }
+
+  /** Makes a course known without enrolling anyone (`{course_id, cohorted?}`, cohorted by default as above); idempotent. */
+  @Post('courses')
+  async course(@Body() body: Record<string, unknown>) {
+    const courseId = courseIdOf(body);
+    await this.courses.ensure([courseId], cohortedFlag(body));
+    return { course_id: courseId, is_cohorted: (await this.courses.get(courseId)).is_cohorted };
+  }
+
+  /** Event faults (see EventFaults): PUT replaces them all, DELETE clears them. */
+  @Get('faults')
+  faultSettings() {
+    return this.faults.get();
+  }
+
+  @Put('faults')
+  setFaults(@Body() body: Record<string, unknown>) {
+    return this.faults.set(body);
+  }
+
+  @Delete('faults')
+  @HttpCode(204)
+  clearFaults(): void {
+    this.faults.clear();
   }
 }
 
@@ -77,4 +132,20 @@ function userSpec(body: Record<string, unknown>) {
   const email = String(body?.email ?? `${username}@example.com`);
   const [first, ...rest] = String(body?.name ?? username).split(' ');
   return { username, email, first, last: rest.join(' ') };
+}
+
+function courseIdOf(body: Record<string, unknown>): string {
+  const courseId = typeof body?.course_id === 'string' ? body.course_id : '';
+  if (!courseId) throw new LmsHttpError(400, { course_id: ['This field is required.'] });
+  if (courseId.length > 255) throw new LmsHttpError(400, { course_id: ['Ensure this field has no more than 255 characters.'] });
+  return courseId;
+}
+
+function enrollmentSpec(body: Record<string, unknown>) {
+  return { username: String(body?.username ?? ''), courseId: courseIdOf(body), mode: String(body?.mode ?? 'audit') };
+}
+
+function cohortedFlag(body: Record<string, unknown>): boolean {
+  if (body?.cohorted !== undefined && typeof body.cohorted !== 'boolean') throw new LmsHttpError(400, { cohorted: ['Must be a valid boolean.'] });
+  return body?.cohorted !== false;
 }

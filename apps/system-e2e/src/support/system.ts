@@ -41,6 +41,10 @@ export class System {
   async start(): Promise<void> {
     // The emulator first: it creates the topics; then the two services in parallel.
     await this.lmsEmulator.start();
+    // The LMS answers 404 for a course it does not have: the course exists before any learner
+    // enrolls, as cohort-linked groups are made before them.
+    const course = await http('POST', `${this.lmsEmulator.url}/emulator/courses`, { course_id: COURSE });
+    if (course.status !== 201) throw new Error(`emulator course: ${course.status} ${JSON.stringify(course.body)}`);
     await Promise.all([this.groupsService.start(), this.legacySync.start()]);
   }
 

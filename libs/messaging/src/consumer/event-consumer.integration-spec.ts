@@ -8,6 +8,7 @@ import { Kafka } from 'kafkajs';
 import { EventConsumer } from './event-consumer';
 import { DependencyUnavailableError, PoisonMessageError } from './consumer.errors';
 import { DeadLetterHeader } from './dead-letter';
+import { DeadLetterTopics } from './dead-letter-topics';
 import { consumerLag, createKafka, provisionTopics } from '../kafka/kafka-client';
 import { MessageProducer } from '../kafka/message-producer';
 import { TopicReader } from '../kafka/topic-reader';
@@ -257,5 +258,46 @@ describe('EventConsumer on a real broker', () => {
     expect(effects).toEqual(['applied']);
     const [{ n }] = await dataSource.query('SELECT COUNT(*) AS n FROM inbox WHERE event_id = ?', [event.metadata.id]);
     expect(Number(n)).toBe(1);
+  });
+
+  it('replays a dead letter into the group\'s retry topic once the handler\'s defect is fixed: applied exactly once, with its ce_id', async () => {
+    const replayPrefix = `${prefix}-replay`;
+    await provisionTopics(kafka, allTopicSpecs(replayPrefix, 1));
+    const replayCodec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), replayPrefix);
+    const inbox = new Inbox(dataSource, 'it-replay-group');
+    const applied: Array<{ user: number; replayed: boolean }> = [];
+    let defect = true; // the switch: a handler bug, later fixed
+    consumer = new EventConsumer(kafka, replayCodec, producer, {
+      group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: replayPrefix, topics: [Topic.LmsCohortMembership], maxAttempts: 2, backoffInitialMs: 20, backoffMaxMs: 50,
+      batch: {
+        types: [EventType.CohortMembershipChanged],
+        handle: async (events, context) => {
+          if (defect) throw new TypeError('cannot read properties of undefined (a defect)');
+          await inbox.processBatch(events, async (_m, fresh) => {
+            for (const e of fresh) applied.push({ user: (e as DecodedEvent<EventType.CohortMembershipChanged>).data.cohort.user.id, replayed: !!context.replayed });
+          });
+        },
+      },
+    });
+    await consumer.start();
+    const message = await replayCodec.encode(EventType.CohortMembershipChanged, cohortEvent(300), newEventMetadata(EventType.CohortMembershipChanged, 'lms'));
+    await producer.send([message]);
+    const topics = new DeadLetterTopics(kafka, producer, replayCodec, replayPrefix);
+    let letters: Awaited<ReturnType<DeadLetterTopics['readAll']>> = [];
+    await expectEventually(async () => {
+      letters = await topics.readAll([ConsumerGroup.LegacySyncLmsEvents]);
+      expect(letters).toHaveLength(1);
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    expect(letters[0]).toMatchObject({ reason: 'RETRY_BUDGET_EXCEEDED', ceId: message.headers.ce_id, eventType: EventType.CohortMembershipChanged, consumerGroup: ConsumerGroup.LegacySyncLmsEvents });
+    expect(applied).toEqual([]);
+
+    defect = false;
+    await topics.replay(letters);
+    await expectEventually(() => expect(applied).toEqual([{ user: 300, replayed: true }]), { timeoutMs: 20_000 });
+    // A second replay of the same dead letter is recognised by its ce_id: nothing applies twice.
+    await topics.replay(letters);
+    await expectConsistently(() => expect(applied).toHaveLength(1), { durationMs: 3000 });
+    const decoded = await topics.decode(letters[0]);
+    expect('event' in decoded && decoded.event.metadata.id).toBe(message.headers.ce_id);
   });
 });

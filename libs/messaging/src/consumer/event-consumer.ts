@@ -12,6 +12,8 @@ import { deadLetterHeaders } from './dead-letter';
 
 export interface HandlerContext {
   topic: string;
+  /** The batch comes from the group's retry topic: an operator replayed dead letters. */
+  replayed?: boolean;
   partition: number;
   /** Offset of the first message handed over. */
   offset: string;
@@ -290,7 +292,7 @@ export class EventConsumer {
       let remaining = items;
       while (remaining.length) {
         try {
-          await this.withHeartbeats(heartbeat, () => this.handler.handle(remaining.map((x) => x.event), { topic, partition, offset: first, attempt: state.attempt, heartbeat }));
+          await this.withHeartbeats(heartbeat, () => this.handler.handle(remaining.map((x) => x.event), { topic, replayed: topic.endsWith('.retry'), partition, offset: first, attempt: state.attempt, heartbeat }));
           break;
         } catch (error) {
           const culprit = error instanceof PoisonMessageError ? remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined) : undefined;

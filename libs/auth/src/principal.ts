@@ -1,5 +1,5 @@
 import { ScopeType } from '@groups-sync/contracts';
-import { isCourseKey } from '../groups/course-key';
+import { isCourseKey } from '@groups-sync/contracts';
 import { AuthErrorCode, AuthException } from './auth.exception';
 
 // Claims per openedx/edx-platform openedx/core/djangoapps/oauth_dispatch/jwt.py (_create_jwt): preferred_username,
@@ -95,4 +95,18 @@ export function assertCanManageScope(principal: Principal, scopeType: ScopeType,
       needed,
     });
   }
+}
+
+/**
+ * Site-wide operations (reconciliation, dead letters, pausing the sync): global staff, or a service
+ * client holding `user_groups:write` (not a restricted application: those are held to organizations).
+ */
+export function assertOperator(principal: Principal): void {
+  const ok = principal.isService ? !principal.isRestricted && principal.scopes.includes(GROUPS_SCOPES.write) : principal.isGlobalStaff && !principal.isRestricted;
+  if (!ok) throw new AuthException(AuthErrorCode.ForbiddenScope, 'global staff, or a service client with the user_groups:write scope, only');
+}
+
+/** How records name a caller: the username (an OAuth client's is its service user's). */
+export function callerName(principal: Principal): string {
+  return principal.username ?? (principal.isService ? 'unnamed service client' : `user ${principal.userId}`);
 }

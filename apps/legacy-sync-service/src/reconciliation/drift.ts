@@ -1,0 +1,111 @@
+/** A learner as the LMS lists them in a cohort (the REST list names no user id). */
+export interface LmsMember { userId: number | null; username: string }
+
+/** A membership as groups-service holds it (`POST /api/user-groups/v1/memberships/search`). */
+export interface GroupMembership {
+  group_id: string; user_id: number; username: string; active: boolean; origin: string;
+  sync_state: 'pending' | 'synced' | 'rejected' | null; changed_at: string; legacy_observed_at: string | null;
+}
+
+/** What to do about a difference: on the group's side, in the LMS, or nothing. */
+export type RepairAction = 'add_to_group' | 'remove_from_group' | 'add_in_lms' | 'remove_in_lms' | 'confirm_in_group' | 'none';
+
+export type DriftKind =
+  | 'missing_in_group' | 'removed_in_lms' | 'unsent_add' | 'unsent_removal' | 'lms_newer_than_unsent_add' | 'lms_newer_than_unsent_removal'
+  | 'add_in_flight' | 'removal_in_flight' | 'rejected_by_lms' | 'stuck_pending' | 'moved_in_lms';
+
+export interface Difference {
+  groupId: string;
+  courseKey: string;
+  userId: number | null;
+  username: string;
+  /** Where the learner is: only in the LMS cohort, only in the group, or in both. */
+  side: 'lms_only' | 'group_only' | 'both';
+  kind: DriftKind;
+  reason: string;
+  action: RepairAction;
+  /** groups-service's time of the membership's latest change, when it has one. */
+  changedAt: string | null;
+}
+
+export interface LinkedCohort { groupId: string; courseKey: string; cohortId: number }
+
+/**
+ * The rule that decides which side is right, for one linked cohort. The LMS is where a cohort takes
+ * effect, so it wins unless we know better:
+ * - a learner the LMS has and the group does not: added in the LMS by a change we never heard of
+ *   (a lost event, a link to an existing cohort): add to the group; unless our removal is still in
+ *   flight (leave it), or never reached the LMS (pending past the grace period: send it again,
+ *   unless the LMS showed a newer change for that learner since);
+ * - a learner the group has and the LMS does not: a membership the LMS confirmed before (synced,
+ *   or that came from the LMS) and no longer has was removed there (no event exists for that) or
+ *   was a phantom (an event for an add the LMS rolled back): remove from the group; an add still in
+ *   flight is left alone; an add that never reached the LMS is sent again, unless the LMS showed a
+ *   newer change for the learner since (then the LMS wins); an add the LMS refused stays as it is;
+ * - in both: a membership still pending past the grace period is confirmed.
+ * "In flight" means pending for less than `graceMs`; "newer" compares the LMS's time of its latest
+ * observation of the learner with the time of our change.
+ */
+export function findDrift(link: LinkedCohort, lms: Map<string, LmsMember>, memberships: GroupMembership[], now: number, graceMs: number): Difference[] {
+  const byName = new Map(memberships.map((m) => [m.username.toLowerCase(), m]));
+  const out: Difference[] = [];
+  const diff = (m: GroupMembership | undefined, lmsMember: LmsMember | undefined, d: Pick<Difference, 'side' | 'kind' | 'reason' | 'action'>) => out.push({
+    groupId: link.groupId, courseKey: link.courseKey, userId: m?.user_id ?? lmsMember?.userId ?? null, username: m?.username ?? lmsMember!.username,
+    changedAt: m?.changed_at ?? null, ...d,
+  });
+  const pendingAge = (m: GroupMembership) => (m.sync_state === 'pending' ? now - Date.parse(m.changed_at) : null);
+  const lmsNewer = (m: GroupMembership) => m.legacy_observed_at !== null && Date.parse(m.legacy_observed_at) > Date.parse(m.changed_at);
+
+  for (const [name, lmsMember] of lms) {
+    const m = byName.get(name);
+    if (m?.active) {
+      const age = pendingAge(m);
+      if (age !== null && age > graceMs) diff(m, lmsMember, { side: 'both', kind: 'stuck_pending', reason: 'the LMS has the learner; the write was never confirmed', action: 'confirm_in_group' });
+      continue;
+    }
+    const age = m ? pendingAge(m) : null;
+    if (m && age !== null && age <= graceMs) {
+      diff(m, lmsMember, { side: 'lms_only', kind: 'removal_in_flight', reason: 'our removal is still on its way to the LMS', action: 'none' });
+    } else if (m && age !== null) {
+      diff(m, lmsMember, lmsNewer(m)
+        ? { side: 'lms_only', kind: 'lms_newer_than_unsent_removal', reason: 'our removal never reached the LMS, which added the learner again since', action: 'add_to_group' }
+        : { side: 'lms_only', kind: 'unsent_removal', reason: 'our removal never reached the LMS', action: 'remove_in_lms' });
+    } else {
+      diff(m, lmsMember, { side: 'lms_only', kind: 'missing_in_group', reason: 'in the cohort in the LMS, not in the group (a change no event announced)', action: 'add_to_group' });
+    }
+  }
+
+  for (const m of memberships) {
+    if (!m.active || lms.has(m.username.toLowerCase())) continue;
+    const age = pendingAge(m);
+    if (age !== null && age <= graceMs) {
+      diff(m, undefined, { side: 'group_only', kind: 'add_in_flight', reason: 'our add is still on its way to the LMS', action: 'none' });
+    } else if (age !== null) {
+      diff(m, undefined, lmsNewer(m)
+        ? { side: 'group_only', kind: 'lms_newer_than_unsent_add', reason: 'our add never reached the LMS, which showed a newer change for the learner since', action: 'remove_from_group' }
+        : { side: 'group_only', kind: 'unsent_add', reason: 'our add never reached the LMS', action: 'add_in_lms' });
+    } else if (m.sync_state === 'rejected') {
+      diff(m, undefined, { side: 'group_only', kind: 'rejected_by_lms', reason: 'the LMS refused this add; see the membership\'s sync error', action: 'none' });
+    } else {
+      diff(m, undefined, { side: 'group_only', kind: 'removed_in_lms', reason: 'not in the cohort in the LMS (removed there, or an add the LMS never committed)', action: 'remove_from_group' });
+    }
+  }
+  return out;
+}
+
+/**
+ * Across a course's linked cohorts: a learner the LMS moved into another mirrored cohort is added
+ * to that group, which takes them out of this one (a learner has one cohort per course). The
+ * removal is then implied, and sending it too would race the add.
+ */
+export function impliedByMoves(differences: Difference[], cohortOf: (courseKey: string, username: string) => string | undefined): Difference[] {
+  const addedTo = new Map<string, string>();
+  for (const d of differences) if (d.action === 'add_to_group') addedTo.set(`${d.courseKey}|${d.username.toLowerCase()}`, d.groupId);
+  return differences.map((d) => {
+    if (d.action !== 'remove_from_group' || d.kind !== 'removed_in_lms') return d;
+    const to = addedTo.get(`${d.courseKey}|${d.username.toLowerCase()}`);
+    if (to) return { ...d, kind: 'moved_in_lms', reason: `moved in the LMS into the cohort of group ${to}`, action: 'none' };
+    const where = cohortOf(d.courseKey, d.username);
+    return where ? { ...d, reason: `moved in the LMS into ${where}, which no group mirrors` } : d;
+  });
+}

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { LmsApiClient } from '@groups-sync/lms-client';
+import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
+import { GroupMembership } from './drift';
+
+const GROUPS_PER_CALL = 500;
+
+/**
+ * groups-service's memberships, read through its API (it owns them) with a token the LMS issues to
+ * our OAuth client for the `user_groups:read` scope.
+ */
+@Injectable()
+export class GroupMembershipsClient {
+  private readonly api: LmsApiClient;
+
+  constructor(config: LegacySyncServiceConfig) {
+    this.api = new LmsApiClient(config, { baseUrl: config.GROUPS_SERVICE_URL, scope: 'user_groups:read' });
+  }
+
+  /** Every membership (active or not) of these groups, and the groups groups-service does not have (deleted). */
+  async of(groupIds: string[]): Promise<{ memberships: GroupMembership[]; missing: Set<string> }> {
+    const memberships: GroupMembership[] = [];
+    const missing = new Set<string>();
+    for (let i = 0; i < groupIds.length; i += GROUPS_PER_CALL) {
+      const res = await this.api.call<{ memberships: GroupMembership[]; missing_group_ids: string[] }>(
+        'POST', '/api/user-groups/v1/memberships/search', { group_ids: groupIds.slice(i, i + GROUPS_PER_CALL), status: 'all' });
+      for (const m of res!.memberships) memberships.push(m);
+      for (const id of res!.missing_group_ids) missing.add(id);
+    }
+    return { memberships, missing };
+  }
+}

@@ -1,0 +1,137 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
+import { Reconciler, RunRow, runDuration } from './reconciler';
+
+export type RunScope = { scope_type: 'group' | 'course'; scope_key: string } | { scope_type: 'all'; scope_key: null };
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** A run whose instance stopped heart-beating this long ago is taken over by another. */
+const ABANDONED_AFTER_MS = 2 * 60 * 1000;
+const DIFFERENCES_PAGE_MAX = 10_000;
+
+/**
+ * Reconciliation runs as a queue in the database: requested by the API, the scheduler or a new
+ * link, claimed by one instance at a time (a run abandoned by a stopped instance is taken over),
+ * each stored with its report.
+ */
+@Injectable()
+export class ReconciliationRuns implements OnApplicationShutdown {
+  private readonly logger = new Logger(ReconciliationRuns.name);
+  private working?: Promise<void>;
+  private stopping = false;
+
+  constructor(private readonly dataSource: DataSource, private readonly reconciler: Reconciler, private readonly config: LegacySyncServiceConfig) {}
+
+  /** `manager`: inside the caller's transaction (the run exists only if it commits). */
+  async request(scope: RunScope, options: { dryRun: boolean; trigger: RunRow['trigger_kind']; requestedBy: string }, manager: EntityManager = this.dataSource.manager): Promise<string> {
+    const id = randomUUID();
+    await manager.query(
+      `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')`,
+      [id, scope.scope_type, scope.scope_key, options.dryRun ? 1 : 0, options.trigger, options.requestedBy.slice(0, 255)]);
+    setTimeout(() => void this.work(), 50);
+    return id;
+  }
+
+  /** The run with its report; `null` when there is no such run. */
+  async get(id: string, page: { offset: number; limit: number } = { offset: 0, limit: 1000 }) {
+    const [run] = await this.dataSource.query('SELECT * FROM reconciliation_run WHERE id = ?', [id]);
+    if (!run) return null;
+    const limit = Math.min(page.limit, DIFFERENCES_PAGE_MAX);
+    const differences = await this.dataSource.query(
+      `SELECT course_key, group_id, user_id, username, side, kind, reason, action, outcome FROM reconciliation_difference
+       WHERE run_id = ? ORDER BY id LIMIT ? OFFSET ?`, [id, limit, page.offset]);
+    const summary = run.summary ? JSON.parse(run.summary) : null;
+    return {
+      id: run.id, status: run.status as RunStatus, scope: { type: run.scope_type, key: run.scope_key }, dry_run: !!run.dry_run,
+      trigger: run.trigger_kind, requested_by: run.requested_by, created_at: run.created_at, started_at: run.started_at, finished_at: run.finished_at,
+      progress: { done: run.progress_done, total: run.progress_total }, error: run.error,
+      report: summary && {
+        ...summary,
+        differences: differences.map((d: Record<string, unknown>) => ({ ...d, user_id: d.user_id === null ? null : Number(d.user_id) })),
+        differences_offset: page.offset,
+      },
+    };
+  }
+
+  /** Latest runs first. */
+  async list(limit = 20) {
+    return this.dataSource.query(
+      `SELECT id, status, scope_type, scope_key, dry_run, trigger_kind, requested_by, created_at, finished_at FROM reconciliation_run ORDER BY created_at DESC LIMIT ?`, [limit]);
+  }
+
+  /** Last successful reconciliation per course. */
+  async lastPerCourse(limit = 1000) {
+    return this.dataSource.query(
+      'SELECT course_key, last_run_id, last_success_at, last_activity_at FROM course_reconciliation ORDER BY last_success_at IS NULL, last_success_at DESC LIMIT ?', [limit]);
+  }
+
+  /** The site-wide run, every RECONCILE_EVERY_MINUTES, unless one was scheduled that recently. */
+  @Interval(60_000)
+  async schedule(): Promise<void> {
+    const every = this.config.RECONCILE_EVERY_MINUTES;
+    if (!every || this.stopping) return;
+    const result = await this.dataSource.query(
+      `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status)
+       SELECT ?, 'all', NULL, 0, 'schedule', 'legacy-sync-service', 'queued' FROM DUAL
+       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'schedule' AND created_at > NOW(6) - INTERVAL ? MINUTE)`, [randomUUID(), every]);
+    if (result.affectedRows) void this.work();
+  }
+
+  /** Claims and executes queued runs, one at a time per instance. */
+  @Interval(5_000)
+  work(): Promise<void> {
+    this.working ??= this.drain().finally(() => (this.working = undefined));
+    return this.working;
+  }
+
+  private async drain(): Promise<void> {
+    for (let run = await this.claim(); run && !this.stopping; run = await this.claim()) {
+      const end = runDuration.startTimer({ scope: run.scope_type });
+      try {
+        const summary = await this.reconciler.execute(run, async (done, total) => {
+          // Stopping: give the run back between two steps; this or another instance resumes it.
+          if (this.stopping) throw new RunInterrupted();
+          await this.dataSource.query('UPDATE reconciliation_run SET progress_done = ?, progress_total = ?, heartbeat_at = NOW(6) WHERE id = ?', [done, total, run.id]);
+        });
+        await this.dataSource.query(`UPDATE reconciliation_run SET status = 'succeeded', summary = ?, finished_at = NOW(6) WHERE id = ?`, [JSON.stringify(summary), run.id]);
+        end({ status: 'succeeded' });
+        this.logger.log(`reconciliation ${run.id} (${run.scope_type}${run.scope_key ? ` ${run.scope_key}` : ''}${run.dry_run ? ', dry run' : ''}): ${summary.differences_found} differences in ${summary.groups_compared} groups`);
+      } catch (error) {
+        if (error instanceof RunInterrupted) {
+          await this.dataSource.query(`UPDATE reconciliation_run SET status = 'queued' WHERE id = ?`, [run.id]).catch(() => undefined);
+          return;
+        }
+        end({ status: 'failed' });
+        this.logger.error(`reconciliation ${run.id} failed: ${(error as Error).message}`);
+        await this.dataSource.query(`UPDATE reconciliation_run SET status = 'failed', error = ?, finished_at = NOW(6) WHERE id = ?`, [(error as Error).message.slice(0, 2000), run.id])
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  private async claim(): Promise<RunRow | null> {
+    for (;;) {
+      const abandoned = new Date(Date.now() - ABANDONED_AFTER_MS);
+      const [candidate] = await this.dataSource.query(
+        `SELECT id FROM reconciliation_run WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < ?) ORDER BY created_at LIMIT 1`, [abandoned]);
+      if (!candidate) return null;
+      const claimed = await this.dataSource.query(
+        `UPDATE reconciliation_run SET status = 'running', started_at = COALESCE(started_at, NOW(6)), heartbeat_at = NOW(6)
+         WHERE id = ? AND (status = 'queued' OR (status = 'running' AND heartbeat_at < ?))`, [candidate.id, abandoned]);
+      if (!claimed.affectedRows) continue;
+      // A run taken over starts again from the beginning: what an earlier attempt stored goes.
+      await this.dataSource.query('DELETE FROM reconciliation_difference WHERE run_id = ?', [candidate.id]);
+      return (await this.dataSource.query('SELECT * FROM reconciliation_run WHERE id = ?', [candidate.id]))[0];
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.working;
+  }
+}
+
+class RunInterrupted extends Error {}

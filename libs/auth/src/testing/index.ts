@@ -1,0 +1,3 @@
+export * from './jwks-server';
+export * from './lms-claims';
+export * from './token-minter';
