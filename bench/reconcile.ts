@@ -74,7 +74,8 @@ async function main(): Promise<void> {
     const changedAt = new Date(Date.now() - 86_400_000);
     await insert(groupsDb, 'user_group', ['id', 'scope_type', 'scope_key', 'name', 'description', 'kind'], groupIds.map((id, i) => [id, 'course', course(i), `Cohort ${i}`, '', 'legacy']));
     await insert(groupsDb, 'criterion', ['group_id', 'position', 'type', 'operator', 'value', 'config'], groupIds.map((id, i) => [id, 0, 'legacy_cohort', '=', null, JSON.stringify({ cohort_id: i + 1 })]));
-    await insert(syncDb, 'legacy_link', ['group_id', 'course_key', 'legacy_type', 'legacy_id', 'group_name', 'state'], groupIds.map((id, i) => [id, course(i), 'cohort', String(i + 1), `Cohort ${i}`, 'linked']));
+    await insert(syncDb, 'legacy_link', ['group_id', 'course_key', 'legacy_type', 'legacy_id', 'legacy_name', 'group_name', 'state'],
+      groupIds.map((id, i) => [id, course(i), 'cohort', String(i + 1), `Cohort ${i}`, `Cohort ${i}`, 'linked']));
     for (let i = 0; i < GROUPS; i += 200) {
       const block = groupIds.slice(i, i + 200);
       await insert(lmsDb, 'course_groups_cohortmembership', ['course_id', 'course_user_group_id', 'user_id'],

@@ -18,6 +18,11 @@ export class LegacyLink {
   @Column({ name: 'legacy_id', type: 'varchar', length: 64, nullable: true })
   legacyId: string | null;
 
+  /** The legacy group's name as the LMS last showed it (renamed there without an event; reconciliation reads it). */
+  @Column({ name: 'legacy_name', type: 'varchar', length: 255, nullable: true })
+  legacyName: string | null;
+
+  /** The User Group's name (the cohort is renamed to follow it). */
   @Column({ name: 'group_name', type: 'varchar', length: 255 })
   groupName: string;
 

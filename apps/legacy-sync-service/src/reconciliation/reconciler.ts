@@ -125,11 +125,11 @@ export class Reconciler {
   private async linksInScope(run: RunRow): Promise<LegacyLink[]> {
     const where = run.scope_type === 'group' ? 'AND l.group_id = ?' : run.scope_type === 'course' ? 'AND l.course_key = ?' : '';
     const rows: Array<Record<string, string>> = await this.dataSource.query(
-      `SELECT l.group_id, l.course_key, l.legacy_id, l.group_name FROM legacy_link l LEFT JOIN course_reconciliation c ON c.course_key = l.course_key
+      `SELECT l.group_id, l.course_key, l.legacy_id, l.legacy_name, l.group_name FROM legacy_link l LEFT JOIN course_reconciliation c ON c.course_key = l.course_key
        WHERE l.legacy_type = 'cohort' AND l.state = 'linked' AND l.legacy_id IS NOT NULL ${where}
        ORDER BY c.last_activity_at IS NULL, c.last_activity_at DESC, l.course_key, l.group_id`, run.scope_key === null ? [] : [run.scope_key]);
     return rows.map((r) => Object.assign(new LegacyLink(), {
-      groupId: r.group_id, courseKey: r.course_key, legacyType: 'cohort', legacyId: r.legacy_id, groupName: r.group_name, state: 'linked', lastError: null,
+      groupId: r.group_id, courseKey: r.course_key, legacyType: 'cohort', legacyId: r.legacy_id, legacyName: r.legacy_name, groupName: r.group_name, state: 'linked', lastError: null,
     }));
   }
 
@@ -175,9 +175,9 @@ export class Reconciler {
         report(link, { side: 'group', kind: 'group_not_found', reason: 'groups-service has no such group (deleted); the link stays until its deletion event', action: 'none', outcome: 'reported' });
         continue;
       }
-      if (cohort.name !== link.groupName) {
-        report(link, { side: 'lms', kind: 'cohort_renamed', reason: `renamed in the LMS from "${link.groupName}" to "${cohort.name}"`, action: 'update_link', outcome: dryRun ? 'dry_run' : 'repaired' });
-        if (!dryRun) await this.dataSource.query('UPDATE legacy_link SET group_name = ?, updated_at = NOW(6) WHERE group_id = ?', [cohort.name, link.groupId]);
+      if (cohort.name !== link.legacyName) {
+        report(link, { side: 'lms', kind: 'cohort_renamed', reason: `renamed in the LMS from "${link.legacyName ?? '?'}" to "${cohort.name}"`, action: 'update_link', outcome: dryRun ? 'dry_run' : 'repaired' });
+        if (!dryRun) await this.dataSource.query('UPDATE legacy_link SET legacy_name = ?, updated_at = NOW(6) WHERE group_id = ?', [cohort.name, link.groupId]);
       }
       const own = byGroup.get(link.groupId) ?? [];
       summary.groups_compared++;

@@ -80,6 +80,7 @@ export class UserGroupEventsConsumer {
     const requested = (JSON.parse(criterion.config || '{}') as { cohort_id?: number | null }).cohort_id ?? null;
     let result: SyncResult;
     let existed = true;
+    let cohortName: string | null = null;
     try {
       await this.pauses.assertWritable(group.scope_key);
       const settings = await this.lms.cohortSettings(group.scope_key);
@@ -93,6 +94,7 @@ export class UserGroupEventsConsumer {
       const holder = await this.dataSource.getRepository(LegacyLink).findOneBy({ courseKey: group.scope_key, legacyType: 'cohort', legacyId: String(cohort.id) });
       if (holder && holder.groupId !== group.id) throw new LmsRejectedError(409, 'cohort-linked', `cohort ${cohort.id} ("${cohort.name}") is linked to group ${holder.groupId} already: a cohort mirrors one group`);
       this.directory.remember(group.scope_key, cohort.name, cohort.id);
+      cohortName = cohort.name;
       result = this.result(group.id, null, 'synced', null, String(cohort.id));
     } catch (error) {
       if (!(error instanceof LmsRejectedError)) throw error; // LMS down: retry with backoff
@@ -100,7 +102,7 @@ export class UserGroupEventsConsumer {
       result = this.result(group.id, null, 'rejected', reason, null);
     }
     const link = {
-      groupId: group.id, courseKey: group.scope_key, legacyType: 'cohort' as const, legacyId: result.legacy_id, groupName: group.name,
+      groupId: group.id, courseKey: group.scope_key, legacyType: 'cohort' as const, legacyId: result.legacy_id, legacyName: cohortName, groupName: group.name,
       state: result.status === 'synced' ? 'linked' as const : 'rejected' as const, lastError: result.error,
     };
     try {
@@ -116,7 +118,7 @@ export class UserGroupEventsConsumer {
       if (!isDuplicateKeyError(error)) throw error;
       result = this.result(group.id, null, 'rejected', `cohort ${result.legacy_id} is linked to another group already: a cohort mirrors one group`, null);
       await this.record(event, async (manager) => {
-        await manager.upsert(LegacyLink, { ...link, legacyId: null, state: 'rejected', lastError: result.error }, ['groupId']);
+        await manager.upsert(LegacyLink, { ...link, legacyId: null, legacyName: null, state: 'rejected', lastError: result.error }, ['groupId']);
         await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
       });
     }
@@ -138,7 +140,7 @@ export class UserGroupEventsConsumer {
       result = this.result(group.id, null, 'rejected', `cohort not renamed: ${error.message}`, link.legacyId);
     }
     await this.record(event, async (manager) => {
-      if (result.status === 'synced') await manager.update(LegacyLink, { groupId: group.id }, { groupName: group.name });
+      if (result.status === 'synced') await manager.update(LegacyLink, { groupId: group.id }, { groupName: group.name, legacyName: group.name });
       await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
     });
   }

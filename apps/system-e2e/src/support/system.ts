@@ -2,7 +2,8 @@ import { createConnection } from 'mysql2/promise';
 import { ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
 import { createKafka, MessageProducer } from '@groups-sync/messaging';
 import { dropDatabase, parseMysqlUrl } from '@groups-sync/persistence';
-import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
+import { spawn } from 'node:child_process';
+import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix, WORKSPACE_ROOT } from '@groups-sync/testing';
 
 export const COURSE = 'course-v1:DemoX+Sync+2026';
 
@@ -34,7 +35,9 @@ export class System {
       ...common, DB_NAME: this.databases.groups, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`, LMS_BASE_URL: lms,
     }, `${this.prefix}-groups-service`);
     this.legacySync = new ServiceProcess('legacy-sync-service', testPort(portBase + 2), {
-      ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: lms,
+      RECONCILE_EVERY_MINUTES: '0', RECONCILE_PENDING_GRACE_SECONDS: '3',
+      ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: lms, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`,
+      GROUPS_SERVICE_URL: `http://127.0.0.1:${testPort(portBase + 1)}`,
     }, `${this.prefix}-legacy-sync-service`);
   }
 
@@ -118,6 +121,47 @@ export class System {
     } finally {
       await producer.disconnect();
     }
+  }
+
+  // ---- legacy-sync-service's operator API and the ugsync command line ----
+  async sync(method: string, path: string, body?: unknown) {
+    return http(method, `${this.legacySync.url}/api/legacy-sync/v1${path}`, body, { authorization: `JWT ${await this.accessToken()}` });
+  }
+
+  /** Runs one reconciliation and answers it when it has finished, with its report (every difference). */
+  async reconcile(scope: { course_key?: string; group_id?: string; all?: boolean }, dryRun = false) {
+    const queued = await this.sync('POST', '/reconciliations', { ...scope, dry_run: dryRun });
+    if (queued.status !== 202) throw new Error(`reconcile: ${queued.status} ${JSON.stringify(queued.body)}`);
+    return this.finishedRun(queued.body.id);
+  }
+
+  async finishedRun(id: string) {
+    for (let i = 0; ; i++) {
+      const run = await this.sync('GET', `/reconciliations/${id}?differences_limit=10000`);
+      if (run.body.status === 'succeeded' || run.body.status === 'failed') return run.body;
+      if (i > 600) throw new Error(`reconciliation ${id} still ${run.body.status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** `npm run --silent ugsync -- <args>` against this system, as its OAuth client; answers its exit code and output. */
+  async ugsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const child = spawn('bash', ['scripts/ugsync.sh', ...args], {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, UGSYNC_LEGACY_SYNC_URL: this.legacySync.url, UGSYNC_GROUPS_URL: this.groupsService.url, UGSYNC_LMS_URL: this.lmsEmulator.url },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+    return { code, stdout, stderr };
+  }
+
+  /** The emulator's fault injection: lost events, phantoms, failing adds (`PUT /emulator/faults`). */
+  async lmsFaults(faults: { drop_events_for?: string[]; rollback_after_emit_for?: string[]; fail_adds_for?: string[] }): Promise<void> {
+    const res = await http('PUT', `${this.lmsEmulator.url}/emulator/faults`, faults);
+    if (res.status !== 200) throw new Error(`faults: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
   // ---- LMS emulator ----
