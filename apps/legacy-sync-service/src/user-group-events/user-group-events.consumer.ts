@@ -1,4 +1,5 @@
 import { Controller, Logger } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, Topic } from '@groups-sync/contracts';
 import { ConsumeEvents, HandlerContext, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
@@ -49,7 +50,7 @@ export class UserGroupEventsConsumer {
     types: [EventType.UserGroupCreated, EventType.UserGroupUpdated, EventType.UserGroupDeleted, EventType.UserGroupMembershipChanged],
     filter: (e) => e.type !== EventType.UserGroupMembershipChanged || isForTheLms((e as MembershipEvent).data.membership),
   })
-  async onBatch(events: DecodedEvent[], context?: HandlerContext): Promise<void> {
+  async onBatch(@Payload() events: DecodedEvent[], @Ctx() context?: HandlerContext): Promise<void> {
     const fresh = await this.inbox.unseen(events); // redeliveries are not sent to the LMS again
     const replayed = context?.replayed === true;
     let run: MembershipEvent[] = [];
