@@ -71,7 +71,8 @@ export class ConsumerLag {
     const out: Record<string, Record<string, number>> = {};
     for (const [group, topics] of Object.entries(readers)) {
       const names = [...topics, retryTopic(group)].map((t) => fullTopicName(t, this.options.topicPrefix));
-      out[group] = await consumerLag(this.kafka, group, names);
+      // Consumer group ids carry the topic prefix too (EventConsumer).
+      out[group] = await consumerLag(this.kafka, fullTopicName(group, this.options.topicPrefix), names);
     }
     return out;
   }

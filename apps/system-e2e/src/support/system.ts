@@ -103,12 +103,12 @@ export class System {
   }
 
   /** COHORT_MEMBERSHIP_CHANGED for users the LMS emulator need not know, encoded as the LMS's event bus would. */
-  async cohortEvents(cohortName: string, users: Array<{ id: number; username: string }>): Promise<EncodedMessage[]> {
+  async cohortEvents(cohortName: string, users: Array<{ id: number; username: string }>, courseKey = COURSE): Promise<EncodedMessage[]> {
     const codec = new EventCodec(new ConfluentSchemaRegistry(this.env.SCHEMA_REGISTRY_URL), this.prefix);
     return Promise.all(users.map((u) => codec.encode(EventType.CohortMembershipChanged, {
       cohort: {
         user: { id: u.id, is_active: true, pii: { username: u.username, email: `${u.username}@example.com`, name: u.username } },
-        course: { course_key: COURSE, display_name: '', start: null, end: null },
+        course: { course_key: courseKey, display_name: '', start: null, end: null },
         name: cohortName,
       },
     }, newEventMetadata(EventType.CohortMembershipChanged, 'lms'))));
