@@ -1,4 +1,4 @@
-import { http, expectEventually } from '@groups-sync/testing';
+import { http, expectEventually, ServiceProcess, testPort } from '@groups-sync/testing';
 import { COURSE, System } from './support/system';
 
 /**
@@ -167,6 +167,44 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     // One cohort, one group: a second group for it is refused, with the reason.
     const second = await system.createCohortGroup('Second mirror', cohort.body.id);
     await expectEventually(async () => expect(await link(second)).toEqual({ state: 'rejected', legacy_id: null, last_error: expect.stringContaining(`linked to group ${groupId}`) }));
+  });
+
+  it('reads the LMS\'s own tables when given a connection to its database (LMS_DB_URL), with the same findings', async () => {
+    const { groupId, cohortId } = await linkedGroup('Database path');
+    const keeperId = await system.learner('db_keep');
+    const goneId = await system.learner('db_gone');
+    await addThroughApi(groupId, keeperId, 'db_keep');
+    await addThroughApi(groupId, goneId, 'db_gone');
+    await system.learner('db_lost');
+    await system.lmsFaults({ drop_events_for: ['db_lost'] });
+    await system.lms('POST', `/cohorts/${cohortId}/users/`, { users: ['db_lost'] });
+    await system.lms('DELETE', `/cohorts/${cohortId}/users/db_gone`);
+
+    // The same service, configured with a read-only view of the LMS's database (here the emulator's,
+    // which has edx-platform's table names), runs the reconciliation; the REST-reading one is stopped meanwhile.
+    const rest = system.legacySync;
+    const reader = new ServiceProcess('legacy-sync-service', testPort(29), { ...rest.env, LMS_DB_URL: `${system.env.MYSQL_URL}/${system.lmsDatabase}` }, `${system.prefix}-legacy-sync-db`);
+    await rest.stop();
+    try {
+      await reader.start();
+      const queued = await http('POST', `${reader.url}/api/legacy-sync/v1/reconciliations`, { group_id: groupId }, { authorization: `JWT ${await system.accessToken()}` });
+      let run: any;
+      await expectEventually(async () => {
+        run = (await http('GET', `${reader.url}/api/legacy-sync/v1/reconciliations/${queued.body.id}`, undefined, { authorization: `JWT ${await system.accessToken()}` })).body;
+        expect(run.status).toBe('succeeded');
+      });
+      expect(run.report.source).toBe('database');
+      expect(differencesOf(run, groupId).map((d) => [d.username, d.kind, d.outcome]).sort()).toEqual([
+        ['db_gone', 'removed_in_lms', 'repaired'], ['db_lost', 'missing_in_group', 'repaired'],
+      ]);
+      await expectEventually(async () => expect(await members(groupId)).toEqual(['db_keep', 'db_lost']));
+      const metrics = await (await fetch(`${reader.url}/metrics`)).text();
+      expect(metrics).toMatch(/^reconciliation_drift_repaired_total\{kind="removed_in_lms"[^}]*\} 1$/m);
+      expect(metrics).toMatch(new RegExp(`^reconciliation_last_success_timestamp_seconds\\{course_key="${COURSE.replace(/[+]/g, '\\+')}"`, 'm'));
+    } finally {
+      await reader.stop();
+      await rest.start();
+    }
   });
 
   it('refuses to link a cohort in a course that is not cohorted, saying how to fix it', async () => {

@@ -12,7 +12,7 @@ export class ServiceProcess {
   private child?: ChildProcess;
   readonly url: string;
 
-  constructor(readonly app: string, readonly port: number, private readonly env: Record<string, string>, private readonly logName = app) {
+  constructor(readonly app: string, readonly port: number, readonly env: Record<string, string>, private readonly logName = app) {
     this.url = `http://127.0.0.1:${port}`;
   }
 

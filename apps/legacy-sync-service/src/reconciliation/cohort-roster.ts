@@ -35,9 +35,12 @@ export class CohortRoster implements OnModuleDestroy {
     this.source = this.pool ? 'database' : 'rest';
   }
 
-  /** `wanted`: per course, the cohort ids whose members to read (the REST path reads only those). */
-  async read(wanted: Map<string, Set<number>>): Promise<CourseRoster[]> {
-    return this.pool ? this.readDatabase(this.pool, wanted) : this.readRest(wanted);
+  /**
+   * `wanted`: per course, the cohort ids whose members to read (the REST path reads only those);
+   * `readAt`: the time the rosters stand for, taken before the read starts.
+   */
+  async read(wanted: Map<string, Set<number>>, readAt = new Date()): Promise<CourseRoster[]> {
+    return this.pool ? this.readDatabase(this.pool, wanted, readAt) : this.readRest(wanted, readAt);
   }
 
   /**
@@ -45,9 +48,9 @@ export class CohortRoster implements OnModuleDestroy {
    * by course_id), course_groups_cohortmembership (one row per learner and course), auth_user. A
    * query for the cohorts of the courses, then one per 1,000 cohorts for their members.
    */
-  private async readDatabase(pool: Pool, wanted: Map<string, Set<number>>): Promise<CourseRoster[]> {
+  private async readDatabase(pool: Pool, wanted: Map<string, Set<number>>, readAt: Date): Promise<CourseRoster[]> {
     const courses = [...wanted.keys()];
-    const rosters = new Map(courses.map((c) => [c, { courseKey: c, readAt: new Date(), found: false, cohorts: new Map(), cohortOf: new Map() } as CourseRoster]));
+    const rosters = new Map(courses.map((c) => [c, { courseKey: c, readAt, found: false, cohorts: new Map(), cohortOf: new Map() } as CourseRoster]));
     if (!courses.length) return [];
     const [cohorts] = await pool.query(
       `SELECT id, name, course_id FROM course_groups_courseusergroup WHERE course_id IN (?) AND group_type = 'cohort'`, [courses]) as unknown as [Array<{ id: number; name: string; course_id: string }>];
@@ -77,10 +80,10 @@ export class CohortRoster implements OnModuleDestroy {
   }
 
   /** The cohorts API: the course's cohorts, then each wanted cohort's users, a page of 100 at a time. */
-  private async readRest(wanted: Map<string, Set<number>>): Promise<CourseRoster[]> {
+  private async readRest(wanted: Map<string, Set<number>>, readAt: Date): Promise<CourseRoster[]> {
     const out: CourseRoster[] = [];
     for (const [courseKey, ids] of wanted) {
-      const roster: CourseRoster = { courseKey, readAt: new Date(), found: true, cohorts: new Map(), cohortOf: new Map() };
+      const roster: CourseRoster = { courseKey, readAt, found: true, cohorts: new Map(), cohortOf: new Map() };
       try {
         for (const c of await this.lms.listCohorts(courseKey)) roster.cohorts.set(c.id, { name: c.name, members: null });
       } catch (error) {

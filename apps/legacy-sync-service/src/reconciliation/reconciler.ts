@@ -90,8 +90,18 @@ export class Reconciler {
     };
     await heartbeat(0, links.length);
     let done = 0;
-    for (const step of steps(links)) {
-      const reported = await this.reconcileStep(run, step, dryRun, summary);
+    // Each step's reads run while the step before it is compared and repaired.
+    const all = [...steps(links)];
+    const prefetch = (i: number) => {
+      const read = this.read(all[i], summary);
+      read.catch(() => undefined); // awaited below; a run that stops first must not leave it unhandled
+      return read;
+    };
+    let next = all.length ? prefetch(0) : null;
+    for (let i = 0; i < all.length; i++) {
+      const read = await next!;
+      next = i + 1 < all.length ? prefetch(i + 1) : null;
+      const reported = await this.reconcileStep(run, all[i], read, dryRun, summary);
       const stored = Date.now();
       await this.store(run.id, reported);
       summary.timings_ms.store += Date.now() - stored;
@@ -104,7 +114,7 @@ export class Reconciler {
         }
       }
       summary.differences_found += reported.length;
-      done += step.length;
+      done += all[i].length;
       await heartbeat(done, links.length);
     }
     if (!dryRun) {
@@ -133,23 +143,36 @@ export class Reconciler {
     }));
   }
 
-  private async reconcileStep(run: RunRow, links: LegacyLink[], dryRun: boolean, summary: RunSummary): Promise<ReportedDifference[]> {
+  /**
+   * Both sides of a step, read side by side. Repairs are dated `readAt`, taken before either read
+   * starts: a change made after it, on either side, is newer than the repair, and groups-service
+   * drops the repair.
+   */
+  private async read(links: LegacyLink[], summary: RunSummary): Promise<StepRead> {
     const wanted = new Map<string, Set<number>>();
     for (const l of links) {
       if (!wanted.has(l.courseKey)) wanted.set(l.courseKey, new Set());
       wanted.get(l.courseKey)!.add(Number(l.legacyId));
     }
-    // The LMS first, then groups-service: a change between the two reads is newer than the LMS
-    // read, and groups-service drops a repair dated before it.
+    const readAt = new Date();
+    const timed = async <T>(phase: 'lms_read' | 'groups_read', work: Promise<T>) => {
+      const t = Date.now();
+      const out = await work;
+      summary.timings_ms[phase] += Date.now() - t;
+      return out;
+    };
+    const [rosters, { memberships, missing }] = await Promise.all([
+      timed('lms_read', this.roster.read(wanted, readAt)), timed('groups_read', this.groups.of(links.map((l) => l.groupId))),
+    ]);
+    return { rosters: new Map(rosters.map((r) => [r.courseKey, r])), memberships, missing };
+  }
+
+  private async reconcileStep(run: RunRow, links: LegacyLink[], { rosters, memberships, missing }: StepRead, dryRun: boolean, summary: RunSummary): Promise<ReportedDifference[]> {
     let t = Date.now();
     const lap = (phase: keyof RunSummary['timings_ms']) => {
       summary.timings_ms[phase] += Date.now() - t;
       t = Date.now();
     };
-    const rosters = new Map((await this.roster.read(wanted)).map((r) => [r.courseKey, r]));
-    lap('lms_read');
-    const { memberships, missing } = await this.groups.of(links.map((l) => l.groupId));
-    lap('groups_read');
     const byGroup = new Map<string, GroupMembership[]>();
     for (const m of memberships) {
       if (!byGroup.has(m.group_id)) byGroup.set(m.group_id, []);
@@ -327,6 +350,8 @@ function syncResult(d: Difference, link: LegacyLink, status: 'synced' | 'rejecte
     },
   };
 }
+
+interface StepRead { rosters: Map<string, CourseRoster>; memberships: GroupMembership[]; missing: Set<string> }
 
 /** Whole courses per step, about LINKS_PER_STEP links each. */
 function* steps(links: LegacyLink[]): Generator<LegacyLink[]> {
