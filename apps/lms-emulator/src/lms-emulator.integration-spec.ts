@@ -206,7 +206,7 @@ describe('lms-emulator on a real database and broker', () => {
       const [dropped, control] = await learners([unique('dropped'), unique('control')]);
       const set = await request(server()).put('/emulator/faults').send({ drop_events_for: [dropped.username.toUpperCase()] });
       expect(set.status).toBe(200);
-      expect((await request(server()).get('/emulator/faults')).body).toEqual({ drop_events_share: 0, drop_events_for: [dropped.username.toUpperCase()], rollback_after_emit_for: [] });
+      expect((await request(server()).get('/emulator/faults')).body).toEqual({ drop_events_share: 0, drop_events_for: [dropped.username.toUpperCase()], rollback_after_emit_for: [], fail_adds_for: [] });
       const cohortId = await createCohort();
       const added = await request(server()).post(cohorts(COURSE, `${cohortId}/users/`)).set(asStaff()).send({ users: [dropped.username, control.username] });
       expect(added.status).toBe(200);
