@@ -17,6 +17,7 @@ import { LmsEmulatorConfig } from './lms-emulator.config';
 import { LmsTables1763700000200 } from './migrations/1763700000200-lms-tables.migration';
 import { CourseCohortSettings1764100000200 } from './migrations/1764100000200-course-cohort-settings.migration';
 import { CohortCourseIndex1764100000210 } from './migrations/1764100000210-cohort-course-index.migration';
+import { LearnerData1764200000200 } from './migrations/1764200000200-learner-data.migration';
 import { EmulatorController } from './users/emulator.controller';
 
 export const config = loadConfig(LmsEmulatorConfig);
@@ -28,7 +29,7 @@ export const config = loadConfig(LmsEmulatorConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [],
-      migrations: [LmsTables1763700000200, CourseCohortSettings1764100000200, CohortCourseIndex1764100000210],
+      migrations: [LmsTables1763700000200, CourseCohortSettings1764100000200, CohortCourseIndex1764100000210, LearnerData1764200000200],
     }),
     MessagingModule.forService('lms', config, { outbox: false }),
   ],

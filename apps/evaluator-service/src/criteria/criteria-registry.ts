@@ -1,0 +1,52 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CRITERION_TYPES } from '@groups-sync/contracts';
+import { CriterionPlugin, isPluginModule } from '@groups-sync/criteria-sdk';
+import { LMS_TABLE_PLUGINS } from './lms-table-plugins';
+
+/** A plugin module named in CRITERIA_PLUGINS that could not be used, and why. */
+export interface PluginLoadError { module: string; error: string }
+
+/**
+ * The installed criterion types: the built-ins, and those of the packages named in
+ * `CRITERIA_PLUGINS` (comma-separated module names, resolved like `require`). A package that fails
+ * to load is reported, not fatal: groups using its types are refreshed no more, with the error shown.
+ */
+@Injectable()
+export class CriteriaRegistry {
+  private readonly logger = new Logger(CriteriaRegistry.name);
+  private readonly plugins = new Map<string, CriterionPlugin>();
+  readonly loadErrors: PluginLoadError[] = [];
+
+  constructor(modules: string[] = []) {
+    for (const plugin of LMS_TABLE_PLUGINS) this.plugins.set(plugin.spec.id, plugin);
+    for (const name of modules) this.load(name);
+  }
+
+  static fromEnv(value: string | undefined): CriteriaRegistry {
+    return new CriteriaRegistry((value ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  }
+
+  get(type: string): CriterionPlugin | undefined {
+    return this.plugins.get(type);
+  }
+
+  all(): CriterionPlugin[] {
+    return [...this.plugins.values()];
+  }
+
+  private load(name: string): void {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const module: unknown = require(name);
+      if (!isPluginModule(module)) throw new Error('exports no criterionPlugins (a list of plugins with a spec and toSql or evaluate)');
+      for (const plugin of module.criterionPlugins) {
+        if (CRITERION_TYPES[plugin.spec.id]?.legacy || this.plugins.has(plugin.spec.id)) throw new Error(`criterion type ${plugin.spec.id} is installed already`);
+        this.plugins.set(plugin.spec.id, plugin);
+      }
+      this.logger.log(`criterion plugins from ${name}: ${module.criterionPlugins.map((p) => p.spec.id).join(', ')}`);
+    } catch (error) {
+      this.loadErrors.push({ module: name, error: (error as Error).message });
+      this.logger.error(`criterion plugins from ${name} not loaded: ${(error as Error).message}`);
+    }
+  }
+}
