@@ -37,6 +37,8 @@ start_app() {
     export JWT_JWKS_URL="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2/jwks.json"
     # legacy-sync-service reads the groups' memberships from groups-service when it reconciles.
     export GROUPS_SERVICE_URL="http://127.0.0.1:$GROUPS_SERVICE_PORT"
+    # evaluator-service reads learners' data from the LMS's tables: here, the emulator's database.
+    [ "$app" = evaluator-service ] && export LMS_DB_URL="${MYSQL_URL%/}/lms_emulator"
     cd "$ROOT" && exec nohup node -r ./tools/register-paths.js "dist/apps/$app/src/main.js" >> "$RUN_DIR/$app.log" 2>&1
   ) &
   echo $! > "$RUN_DIR/$app.pid"

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
+import { startEventConsumers } from '@groups-sync/messaging';
 import { bootstrapService } from '@groups-sync/observability';
 import { AppModule, config } from './app.module';
 
-void bootstrapService(AppModule, { title: 'evaluator-service', port: config.PORT, host: config.HOST });
+void bootstrapService(AppModule, { title: 'evaluator-service', port: config.PORT, host: config.HOST, beforeListen: startEventConsumers });

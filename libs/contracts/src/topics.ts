@@ -23,6 +23,7 @@ export enum ConsumerGroup {
   GroupsEvaluationCommands = 'groups-service.evaluation-commands',
   LegacySyncUserGroups = 'legacy-sync-service.user-groups',
   LegacySyncLmsEvents = 'legacy-sync-service.lms-events',
+  EvaluatorUserGroups = 'evaluator-service.user-groups',
 }
 
 /** The topics each consumer group reads (besides its retry topic). */
@@ -31,6 +32,7 @@ export const CONSUMER_GROUP_TOPICS: Record<ConsumerGroup, Topic[]> = {
   [ConsumerGroup.GroupsEvaluationCommands]: [Topic.UserGroupEvaluationCommands],
   [ConsumerGroup.LegacySyncUserGroups]: [Topic.UserGroupLifecycle],
   [ConsumerGroup.LegacySyncLmsEvents]: [Topic.LmsCohortMembership],
+  [ConsumerGroup.EvaluatorUserGroups]: [Topic.UserGroupLifecycle],
 };
 
 export function fullTopicName(topic: string, prefix?: string | null): string {

@@ -1,6 +1,6 @@
 import { CriterionValues, EvaluationScope } from '@groups-sync/criteria-sdk';
 import { CriteriaRegistry } from '../criteria/criteria-registry';
-import { LmsReplica } from './lms-replica';
+import { LmsReplica, ReplicaSession } from './lms-replica';
 import { memberQuery } from './member-query';
 import { intersectSorted } from './sorted-streams';
 
@@ -19,9 +19,39 @@ export class CriterionUnavailableError extends Error {
  * down into one query, intersected with the sorted id streams of plugins on other backends.
  */
 export class GroupEvaluator {
-  constructor(private readonly registry: CriteriaRegistry, private readonly replica: LmsReplica) {}
+  constructor(private readonly registry: CriteriaRegistry, private readonly lmsReplica: LmsReplica | null) {}
 
-  members(scope: EvaluationScope, criteria: CriterionValues[], now = new Date()): AsyncGenerator<Member> {
+  private get replica(): LmsReplica {
+    if (!this.lmsReplica) throw new Error('LMS_DB_URL is not set: the evaluator cannot read the LMS');
+    return this.lmsReplica;
+  }
+
+  members(scope: EvaluationScope, criteria: CriterionValues[], now = new Date(), session?: ReplicaSession): AsyncGenerator<Member> {
+    const { query, elsewhere } = this.plan(scope, criteria, now);
+    const base = session ? session.stream<Member>(query.sql, query.params) : this.replica.stream<Member>(query.sql, query.params);
+    return intersectSorted(base, elsewhere.map((r, i) => r.plugin.evaluate!(r.criterion, { scope, now, alias: `x${i}` })));
+  }
+
+  /**
+   * How many members, then the members, from one consistent read of the LMS. With criteria on
+   * other backends the count is only known by counting the intersection: the stream is read twice.
+   */
+  async counted<R>(scope: EvaluationScope, criteria: CriterionValues[], now: Date, work: (count: number, members: AsyncGenerator<Member>) => Promise<R>): Promise<R> {
+    const { query, elsewhere } = this.plan(scope, criteria, now);
+    return this.replica.consistent(async (session) => {
+      let count: number;
+      if (!elsewhere.length) {
+        const [row] = await session.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM (${query.sql}) matched`, query.params);
+        count = Number(row.n);
+      } else {
+        count = 0;
+        for await (const member of this.members(scope, criteria, now, session)) if (member) count++;
+      }
+      return work(count, this.members(scope, criteria, now, session));
+    });
+  }
+
+  private plan(scope: EvaluationScope, criteria: CriterionValues[], now: Date) {
     const resolved = criteria.map((criterion) => {
       const plugin = this.registry.get(criterion.type);
       if (!plugin) throw new CriterionUnavailableError(criterion.type, 'no installed plugin provides it');
@@ -29,8 +59,6 @@ export class GroupEvaluator {
     });
     const inDatabase = resolved.filter((r) => r.plugin.toSql);
     const elsewhere = resolved.filter((r) => !r.plugin.toSql);
-    const query = memberQuery(scope, inDatabase, now);
-    const base = this.replica.stream<Member>(query.sql, query.params);
-    return intersectSorted(base, elsewhere.map((r, i) => r.plugin.evaluate!(r.criterion, { scope, now, alias: `x${i}` })));
+    return { query: memberQuery(scope, inDatabase, now), elsewhere };
   }
 }

@@ -108,6 +108,38 @@ export class EmulatorController {
     return { course_id: courseId, is_cohorted: (await this.courses.get(courseId)).is_cohorted };
   }
 
+  /**
+   * What dynamic groups select on, for one learner: `{username, country?, language?, last_login?,
+   * is_staff?, grades?: {course_id: percent 0..100}}`, written to edx-platform's tables (profile,
+   * `pref-lang` preference, auth_user, persisted course grades). Fields left out are left as they are.
+   */
+  @Put('learner-data')
+  async learnerData(@Body() body: Record<string, unknown>) {
+    const [user] = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
+    if (body.country !== undefined) {
+      if (body.country !== null && !/^[A-Z]{2}$/.test(String(body.country))) throw new LmsHttpError(400, { country: ['An ISO 3166-1 alpha-2 code, or null.'] });
+      await this.dataSource.query('INSERT INTO auth_userprofile (user_id, country) VALUES (?, ?) ON DUPLICATE KEY UPDATE country = VALUES(country)', [user.id, body.country]);
+    }
+    if (body.language !== undefined) {
+      if (body.language === null) await this.dataSource.query("DELETE FROM user_api_userpreference WHERE user_id = ? AND `key` = 'pref-lang'", [user.id]);
+      else await this.dataSource.query("INSERT INTO user_api_userpreference (user_id, `key`, value) VALUES (?, 'pref-lang', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", [user.id, String(body.language)]);
+    }
+    if (body.last_login !== undefined) {
+      const at = body.last_login === null ? null : new Date(String(body.last_login));
+      if (at && Number.isNaN(at.getTime())) throw new LmsHttpError(400, { last_login: ['An ISO 8601 time, or null.'] });
+      await this.dataSource.query('UPDATE auth_user SET last_login = ? WHERE id = ?', [at, user.id]);
+    }
+    if (body.is_staff !== undefined) await this.dataSource.query('UPDATE auth_user SET is_staff = ? WHERE id = ?', [body.is_staff === true ? 1 : 0, user.id]);
+    for (const [courseId, percent] of Object.entries((body.grades ?? {}) as Record<string, unknown>)) {
+      if (typeof percent !== 'number' || percent < 0 || percent > 100) throw new LmsHttpError(400, { grades: ['Percentages from 0 to 100.'] });
+      await this.dataSource.query(
+        `INSERT INTO grades_persistentcoursegrade (user_id, course_id, percent_grade) VALUES (?, ?, ?)
+         ON DUPLICATE KEY UPDATE percent_grade = VALUES(percent_grade), modified = CURRENT_TIMESTAMP(6)`, [user.id, courseId, percent / 100]);
+    }
+    return { username: body.username, user_id: user.id };
+  }
+
   /** Event faults (see EventFaults): PUT replaces them all, DELETE clears them. */
   @Get('faults')
   faultSettings() {

@@ -18,13 +18,16 @@ export class System {
     groups: `groups_${this.prefix.replace(/-/g, '_')}_test`,
     sync: `sync_${this.prefix.replace(/-/g, '_')}_test`,
     lms: `lms_${this.prefix.replace(/-/g, '_')}_test`,
+    evaluator: `eval_${this.prefix.replace(/-/g, '_')}_test`,
   };
   readonly lmsEmulator: ServiceProcess;
   readonly groupsService: ServiceProcess;
   readonly legacySync: ServiceProcess;
+  /** Started only when asked for (`{ evaluator: true }`). */
+  readonly evaluator?: ServiceProcess;
   private token?: string;
 
-  constructor(portBase: number, serviceEnv: Record<string, string> = {}) {
+  constructor(portBase: number, serviceEnv: Record<string, string> = {}, options: { evaluator?: boolean } = {}) {
     const common = {
       ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info', ...serviceEnv,
     };
@@ -39,6 +42,12 @@ export class System {
       ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: lms, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`,
       GROUPS_SERVICE_URL: `http://127.0.0.1:${testPort(portBase + 1)}`,
     }, `${this.prefix}-legacy-sync-service`);
+    if (options.evaluator) {
+      // It reads learners' data from the LMS's tables: the emulator's database.
+      this.evaluator = new ServiceProcess('evaluator-service', testPort(portBase + 3), {
+        ...common, DB_NAME: this.databases.evaluator, LMS_DB_URL: `${this.env.MYSQL_URL.replace(/\/$/, '')}/${this.databases.lms}`,
+      }, `${this.prefix}-evaluator-service`);
+    }
   }
 
   async start(): Promise<void> {
@@ -48,11 +57,11 @@ export class System {
     // enrolls, as cohort-linked groups are made before them.
     const course = await http('POST', `${this.lmsEmulator.url}/emulator/courses`, { course_id: COURSE });
     if (course.status !== 201) throw new Error(`emulator course: ${course.status} ${JSON.stringify(course.body)}`);
-    await Promise.all([this.groupsService.start(), this.legacySync.start()]);
+    await Promise.all([this.groupsService.start(), this.legacySync.start(), this.evaluator?.start()]);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.groupsService.stop(), this.legacySync.stop(), this.lmsEmulator.stop()]);
+    await Promise.all([this.groupsService.stop(), this.legacySync.stop(), this.lmsEmulator.stop(), this.evaluator?.stop()]);
     for (const db of Object.values(this.databases)) await dropDatabase(this.env.MYSQL_URL, db).catch(() => undefined);
   }
 

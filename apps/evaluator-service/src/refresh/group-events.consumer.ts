@@ -1,0 +1,63 @@
+import { Controller, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
+import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
+import { criteriaOf, DynamicGroupRow, RefreshRuns, RefreshTrigger } from './refresh-runs';
+
+type Lifecycle = DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated | EventType.UserGroupDeleted>;
+type RefreshRequested = DecodedEvent<EventType.UserGroupRefreshRequested>;
+
+/**
+ * groups-service's lifecycle events, one at a time in order: the dynamic groups are kept here
+ * (scope, criteria, enabled), a new or changed enabled one is evaluated at once, and a requested
+ * refresh is run. Each event's effects (the group row, the run's snapshot chunks) commit with its
+ * inbox row.
+ */
+@Controller()
+export class GroupEventsConsumer {
+  private readonly logger = new Logger(GroupEventsConsumer.name);
+  private readonly inbox: Inbox;
+
+  constructor(private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, private readonly relay: OutboxRelay) {
+    this.inbox = new Inbox(dataSource, ConsumerGroup.EvaluatorUserGroups);
+  }
+
+  @ConsumeEvents({
+    group: ConsumerGroup.EvaluatorUserGroups,
+    topics: [Topic.UserGroupLifecycle],
+    types: [EventType.UserGroupCreated, EventType.UserGroupUpdated, EventType.UserGroupDeleted, EventType.UserGroupRefreshRequested],
+  })
+  async onBatch(events: DecodedEvent[]): Promise<void> {
+    for (const event of events) {
+      await this.inbox.process(event, async (manager) => {
+        if (event.type === EventType.UserGroupRefreshRequested) {
+          const { refresh } = (event as RefreshRequested).data;
+          const [group] = await manager.query('SELECT * FROM dynamic_group WHERE group_id = ?', [refresh.group_id]) as DynamicGroupRow[];
+          if (!group) return void this.logger.log(`refresh of ${refresh.group_id} asked for: not a dynamic group here`);
+          await this.refreshes.run(manager, group, refresh.trigger as RefreshTrigger, refresh.requested_by);
+          return;
+        }
+        const g = (event as Lifecycle).data.user_group;
+        if (event.type === EventType.UserGroupDeleted || g.kind !== 'dynamic') {
+          await manager.query('DELETE FROM dynamic_group WHERE group_id = ?', [g.id]);
+          return;
+        }
+        let criteria: string;
+        try {
+          criteria = JSON.stringify(criteriaOf(g.criteria));
+        } catch {
+          throw new PoisonMessageError('INVALID_DATA', `group ${g.id}: criteria are not JSON`, event);
+        }
+        await manager.query(
+          `INSERT INTO dynamic_group (group_id, scope_type, scope_key, criteria, enabled, version) VALUES (?, ?, ?, ?, ?, ?)
+           ON DUPLICATE KEY UPDATE criteria = IF(VALUES(version) >= version, VALUES(criteria), criteria), enabled = IF(VALUES(version) >= version, VALUES(enabled), enabled),
+             version = GREATEST(version, VALUES(version))`,
+          [g.id, g.scope_type, g.scope_key, criteria, g.enabled ? 1 : 0, g.version]);
+        const [group] = await manager.query('SELECT * FROM dynamic_group WHERE group_id = ?', [g.id]) as DynamicGroupRow[];
+        // A new or changed group is evaluated at once.
+        if (group.enabled && group.version === g.version) await this.refreshes.run(manager, group, 'user', g.changed_by);
+      });
+    }
+    this.relay.notify();
+  }
+}

@@ -1,0 +1,85 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Counter, Histogram } from 'prom-client';
+import { EntityManager } from 'typeorm';
+import { CriterionOperator, EvaluationSnapshotData, EventType, ScopeType, toCeTime, UserGroupCriterionData } from '@groups-sync/contracts';
+import { CriterionValues } from '@groups-sync/criteria-sdk';
+import { isDependencyUnavailable, metric, OutboxWriter } from '@groups-sync/messaging';
+import { EvaluatorServiceConfig } from '../evaluator-service.config';
+import { GroupEvaluator } from '../evaluation/group-evaluator';
+
+export type RefreshTrigger = 'user' | 'scheduled' | 'event';
+
+export interface DynamicGroupRow { group_id: string; scope_type: ScopeType; scope_key: string; criteria: string; enabled: number; version: number }
+
+const runs = metric('evaluation_runs_total', () => new Counter({ name: 'evaluation_runs_total', help: 'Full refreshes of dynamic groups, by outcome', labelNames: ['outcome'] }));
+const seconds = metric('evaluation_run_seconds', () => new Histogram({
+  name: 'evaluation_run_seconds', help: 'Time to evaluate a group and write its snapshot', buckets: [0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
+}));
+
+/** The criteria as the lifecycle events carry them (value and config as JSON text). */
+export function criteriaOf(criteria: UserGroupCriterionData[]): CriterionValues[] {
+  return criteria.map((c) => ({
+    type: c.type, operator: (c.operator || '=') as CriterionOperator,
+    value: c.value ? JSON.parse(c.value) : null, config: c.config ? JSON.parse(c.config) : {},
+  }));
+}
+
+/**
+ * A full refresh: the group's members as its criteria select them now, sent to groups-service as
+ * `evaluation.snapshot.v1` chunks under one run id, written with the caller's transaction (the
+ * inbox row of the request): a run that fails halfway sends nothing, and groups-service applies a
+ * run only when all its chunks are in. Members are streamed from one consistent read of the LMS
+ * and written a chunk at a time. A criterion that cannot be evaluated (no plugin, a plugin's error)
+ * records the error on the group and sends nothing: the group keeps its members.
+ */
+@Injectable()
+export class RefreshRuns {
+  private readonly logger = new Logger(RefreshRuns.name);
+
+  constructor(private readonly evaluator: GroupEvaluator, private readonly outbox: OutboxWriter, private readonly config: EvaluatorServiceConfig) {}
+
+  async run(manager: EntityManager, group: DynamicGroupRow, trigger: RefreshTrigger, requestedBy: string | null): Promise<{ runId: string; members: number } | { error: string }> {
+    const runId = randomUUID();
+    const now = new Date();
+    const end = seconds.startTimer();
+    try {
+      const criteria = JSON.parse(group.criteria) as CriterionValues[];
+      // A savepoint: chunks written before a failure are rolled back with it, the error is recorded.
+      const members = await manager.transaction((run) => this.evaluator.counted({ type: group.scope_type, key: group.scope_key }, criteria, now, async (count, stream) => {
+        const size = this.config.EVALUATION_CHUNK_SIZE;
+        const chunks = Math.max(1, Math.ceil(count / size));
+        let chunk = 0;
+        let batch: Array<{ user_id: number; username: string }> = [];
+        const flush = async () => {
+          const data: EvaluationSnapshotData = {
+            snapshot: { run_id: runId, group_id: group.group_id, chunk: chunk++, chunks, members: batch, trigger, requested_by: requestedBy, evaluated_at: toCeTime(now) },
+          };
+          await this.outbox.append(run, EventType.EvaluationSnapshot, data, { correlationId: runId });
+          batch = [];
+        };
+        let seen = 0;
+        for await (const m of stream) {
+          batch.push({ user_id: Number(m.id), username: m.username });
+          seen++;
+          if (batch.length === size) await flush();
+        }
+        if (batch.length || chunk === 0) await flush();
+        if (seen !== count) throw new Error(`counted ${count} members but read ${seen}`);
+        return seen;
+      }));
+      await manager.query('UPDATE dynamic_group SET last_run_id = ?, last_evaluated_at = ?, last_member_count = ?, last_error = NULL WHERE group_id = ?', [runId, now, members, group.group_id]);
+      runs.inc({ outcome: 'sent' });
+      end();
+      return { runId, members };
+    } catch (error) {
+      end();
+      if (isDependencyUnavailable(error)) throw error; // the LMS replica is down: retried
+      const message = (error as Error).message;
+      runs.inc({ outcome: 'failed' });
+      this.logger.error(`group ${group.group_id} not evaluated: ${message}`);
+      await manager.query('UPDATE dynamic_group SET last_error = ? WHERE group_id = ?', [message.slice(0, 2000), group.group_id]);
+      return { error: message };
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { EventType } from '@groups-sync/contracts';
+import { expectConsistently, expectEventually, http } from '@groups-sync/testing';
+import { COURSE, System } from './support/system';
+
+/** Dynamic groups filled by evaluator-service from the LMS's tables, on real Kafka and MariaDB. */
+describe('dynamic groups: evaluated from the LMS\'s data', () => {
+  const system = new System(50, {}, { evaluator: true });
+
+  beforeAll(() => system.start(), 180_000);
+  afterAll(() => system.stop(), 60_000);
+
+  const enroll = async (username: string, mode: string, country: string | null) => {
+    await http('POST', `${system.lmsEmulator.url}/emulator/users`, { username });
+    await http('POST', `${system.lmsEmulator.url}/emulator/enrollments`, { username, course_id: COURSE, mode });
+    const res = await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username, country });
+    expect(res.status).toBe(200);
+  };
+  const membershipEvents = async (groupId: string) =>
+    Number((await system.query(system.groupsDatabase, 'SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND event_type = ?', [groupId, EventType.UserGroupMembershipChanged]))[0].n);
+
+  it('fills a new group (verified learners in Spain) at once, and a refresh with nothing changed publishes nothing', async () => {
+    await enroll('dyn_es_verified', 'verified', 'ES');
+    await enroll('dyn_es_audit', 'audit', 'ES');
+    await enroll('dyn_fr_verified', 'verified', 'FR');
+    await enroll('dyn_nowhere', 'verified', null);
+
+    const created = await system.groups('POST', '/groups', {
+      scope_type: 'course', scope_key: COURSE, name: 'Verified in Spain', kind: 'dynamic',
+      criteria: [{ type: 'enrollment_mode', operator: 'in', value: ['verified'] }, { type: 'country', operator: '=', value: 'ES' }],
+    });
+    expect(created.status).toBe(201);
+    const groupId = created.body.id;
+    await expectEventually(async () => expect((await system.group(groupId)).members).toEqual([
+      expect.objectContaining({ username: 'dyn_es_verified', origin: 'criteria' }),
+    ]), { timeoutMs: 20_000 });
+    expect((await system.group(groupId)).last_refreshed_at).not.toBeNull();
+    const events = await membershipEvents(groupId);
+    expect(events).toBe(1);
+
+    // Nothing changed in the LMS: a refresh completes, and publishes no membership change.
+    const before = (await system.group(groupId)).last_refreshed_at;
+    expect((await system.groups('POST', `/groups/${groupId}/refresh`)).status).toBe(202);
+    await expectEventually(async () => expect((await system.group(groupId)).last_refreshed_at).not.toBe(before), { timeoutMs: 20_000 });
+    await expectConsistently(async () => expect(await membershipEvents(groupId)).toBe(events), { durationMs: 1500 });
+
+    // The LMS's data changes: the next refresh follows it.
+    await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_fr_verified', country: 'ES' });
+    await system.groups('POST', `/groups/${groupId}/refresh`);
+    await expectEventually(async () => expect((await system.activeUsernames(groupId))).toEqual(['dyn_es_verified', 'dyn_fr_verified']), { timeoutMs: 20_000 });
+  });
+});
