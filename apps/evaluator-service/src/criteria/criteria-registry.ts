@@ -36,8 +36,8 @@ export class CriteriaRegistry {
 
   private load(name: string): void {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const module: unknown = require(name);
+      // A package name, or a path from the working directory.
+      const module: unknown = require(require.resolve(name, { paths: [process.cwd()] }));
       if (!isPluginModule(module)) throw new Error('exports no criterionPlugins (a list of plugins with a spec and toSql or evaluate)');
       for (const plugin of module.criterionPlugins) {
         if (CRITERION_TYPES[plugin.spec.id]?.legacy || this.plugins.has(plugin.spec.id)) throw new Error(`criterion type ${plugin.spec.id} is installed already`);
