@@ -32,6 +32,7 @@ import { UserGroups1763700000100 } from './migrations/1763700000100-user-groups.
 import { UserAccounts1763900000100 } from './migrations/1763900000100-user-accounts.migration';
 import { EvaluationChunks1763900000200 } from './migrations/1763900000200-evaluation-chunks.migration';
 import { LegacyOrdering1764000000100 } from './migrations/1764000000100-legacy-ordering.migration';
+import { EvaluationError1764200000100 } from './migrations/1764200000100-evaluation-error.migration';
 import { LmsAccountsClient } from './users/lms-accounts.client';
 import { UserAccount } from './users/user-account.entity';
 import { UserDirectory } from './users/user-directory';
@@ -48,7 +49,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [UserGroup, Criterion, Membership, AuditEvent, UserAccount, EvaluationChunk, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100],
+      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100, EvaluationError1764200000100],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),

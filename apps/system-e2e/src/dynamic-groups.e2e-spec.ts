@@ -48,4 +48,27 @@ describe('dynamic groups: evaluated from the LMS\'s data', () => {
     await system.groups('POST', `/groups/${groupId}/refresh`);
     await expectEventually(async () => expect((await system.activeUsernames(groupId))).toEqual(['dyn_es_verified', 'dyn_fr_verified']), { timeoutMs: 20_000 });
   });
+
+  it('keeps a group\'s members and shows the error when its evaluation fails, until one succeeds', async () => {
+    await enroll('dyn_graded', 'verified', 'ES');
+    await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_graded', grades: { [COURSE]: 80 } });
+    const created = await system.groups('POST', '/groups', {
+      scope_type: 'course', scope_key: COURSE, name: 'Graded well', kind: 'dynamic', criteria: [{ type: 'course_grade', operator: '>=', value: 75 }],
+    });
+    const groupId = created.body.id;
+    await expectEventually(async () => expect(await system.activeUsernames(groupId)).toEqual(['dyn_graded']), { timeoutMs: 20_000 });
+
+    // The LMS's grades table goes away (a replica missing a table): the query fails at run time.
+    await system.query(system.lmsDatabase, 'RENAME TABLE grades_persistentcoursegrade TO grades_elsewhere');
+    try {
+      await system.groups('POST', `/groups/${groupId}/refresh`);
+      await expectEventually(async () => expect((await system.group(groupId)).evaluation_error).toMatchObject({ error: expect.stringContaining('grades_persistentcoursegrade') }), { timeoutMs: 20_000 });
+      expect(await system.activeUsernames(groupId)).toEqual(['dyn_graded']); // never emptied
+    } finally {
+      await system.query(system.lmsDatabase, 'RENAME TABLE grades_elsewhere TO grades_persistentcoursegrade');
+    }
+    await system.groups('POST', `/groups/${groupId}/refresh`);
+    await expectEventually(async () => expect((await system.group(groupId)).evaluation_error).toBeNull(), { timeoutMs: 20_000 });
+    expect(await system.activeUsernames(groupId)).toEqual(['dyn_graded']);
+  });
 });

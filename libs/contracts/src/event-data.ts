@@ -58,6 +58,11 @@ export interface EvaluationSnapshotData {
   };
 }
 
+/** A group evaluator-service could not evaluate: it keeps its members, and shows why. */
+export interface EvaluationFailedData {
+  failure: { group_id: string; run_id: string; error: string; trigger: 'user' | 'scheduled' | 'event'; requested_by: string | null; failed_at: string };
+}
+
 export interface LegacyMembershipObservedData {
   observation: {
     group_id: string; course_key: string; user_id: number; username: string; action: MembershipAction;
@@ -98,4 +103,5 @@ export interface EventDataMap {
   [EventType.LegacyMembershipObserved]: LegacyMembershipObservedData;
   [EventType.LegacySyncCompleted]: LegacySyncCompletedData;
   [EventType.EvaluationSnapshot]: EvaluationSnapshotData;
+  [EventType.EvaluationFailed]: EvaluationFailedData;
 }

@@ -18,6 +18,7 @@ export enum EventType {
   LegacyMembershipObserved = 'org.openedx.learning.user_group.legacy_membership.observed.v1',
   LegacySyncCompleted = 'org.openedx.learning.user_group.legacy_sync.completed.v1',
   EvaluationSnapshot = 'org.openedx.learning.user_group.evaluation.snapshot.v1',
+  EvaluationFailed = 'org.openedx.learning.user_group.evaluation.failed.v1',
 }
 
 /**
@@ -52,6 +53,7 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   [EventType.LegacyMembershipObserved]: { topic: Topic.UserGroupLegacyCommands, keyField: 'observation.course_key', source: 'legacy-sync-service', aggregateField: 'observation.group_id' },
   [EventType.LegacySyncCompleted]: { topic: Topic.UserGroupLegacyCommands, keyField: 'sync_result.group_id', source: 'legacy-sync-service' },
   [EventType.EvaluationSnapshot]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'snapshot.group_id', source: 'evaluator-service' },
+  [EventType.EvaluationFailed]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'failure.group_id', source: 'evaluator-service' },
 };
 
 export function isEventType(value: string): value is EventType {

@@ -79,6 +79,10 @@ export class RefreshRuns {
       runs.inc({ outcome: 'failed' });
       this.logger.error(`group ${group.group_id} not evaluated: ${message}`);
       await manager.query('UPDATE dynamic_group SET last_error = ? WHERE group_id = ?', [message.slice(0, 2000), group.group_id]);
+      // groups-service shows it on the group, which keeps its members.
+      await this.outbox.append(manager, EventType.EvaluationFailed, {
+        failure: { group_id: group.group_id, run_id: runId, error: message.slice(0, 2000), trigger, requested_by: requestedBy, failed_at: toCeTime(now) },
+      }, { correlationId: runId });
       return { error: message };
     }
   }

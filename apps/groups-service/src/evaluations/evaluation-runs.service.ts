@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager, LessThanOrEqual } from 'typeorm';
-import { EvaluationSnapshotData, EventType, toCeTime } from '@groups-sync/contracts';
+import { EvaluationFailedData, EvaluationSnapshotData, EventType, toCeTime } from '@groups-sync/contracts';
 import { OutboxWriter } from '@groups-sync/messaging';
 import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
@@ -60,12 +60,25 @@ export class EvaluationRuns {
 
     const desired = chunks.flatMap((c) => c.members);
     const { added, removed, memberCount } = await this.applySnapshot(manager, group!, desired, ctx, locked);
-    await manager.update(UserGroup, { id: group!.id }, { lastRefreshedAt: evaluatedAt });
+    await manager.update(UserGroup, { id: group!.id }, { lastRefreshedAt: evaluatedAt, evaluationError: null, evaluationFailedAt: null });
     await appendAudit(manager, ctx, group!.id, 'refresh_completed', { ...refresh, added, removed, member_count: memberCount });
     await this.outbox.append(manager, EventType.UserGroupRefreshCompleted, {
       refresh: { ...refresh, added, removed, member_count: memberCount, completed_at: toCeTime(ctx.at) },
     }, ctx);
     return 'applied';
+  }
+
+  /**
+   * The evaluator could not evaluate the group: it keeps its members, and shows why until an
+   * evaluation newer than the failure applies.
+   */
+  async failed(manager: EntityManager, data: EvaluationFailedData, ctx: ChangeContext): Promise<void> {
+    const f = data.failure;
+    const failedAt = new Date(f.failed_at);
+    const result = await manager.query(
+      'UPDATE user_group SET evaluation_error = ?, evaluation_failed_at = ? WHERE id = ? AND (last_refreshed_at IS NULL OR last_refreshed_at < ?)',
+      [f.error, failedAt, f.group_id, failedAt]);
+    if (result.affectedRows) await appendAudit(manager, ctx, f.group_id, 'refresh_failed', { run_id: f.run_id, trigger: f.trigger, requested_by: f.requested_by, error: f.error });
   }
 
   /**

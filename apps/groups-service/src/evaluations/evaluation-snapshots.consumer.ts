@@ -8,7 +8,7 @@ import { EvaluationRuns } from './evaluation-runs.service';
 const MAX_CHUNKS = 10_000;
 const TRIGGERS = ['user', 'scheduled', 'event'];
 
-/** Dynamic groups' member sets as evaluator-service computed them, a chunk per message. */
+/** Dynamic groups' member sets as evaluator-service computed them, a chunk per message; and the groups it could not evaluate. */
 @Controller()
 export class EvaluationSnapshotsConsumer {
   private readonly inbox: Inbox;
@@ -18,9 +18,22 @@ export class EvaluationSnapshotsConsumer {
   }
 
   /** Chunk by chunk, in order: a chunk can hold thousands of members, so each has its own transaction. */
-  @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot] })
+  @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot, EventType.EvaluationFailed] })
   async onBatch(events: DecodedEvent[]): Promise<void> {
-    for (const event of events) await this.onSnapshot(event as DecodedEvent<EventType.EvaluationSnapshot>);
+    for (const event of events) {
+      if (event.type === EventType.EvaluationFailed) await this.onFailure(event as DecodedEvent<EventType.EvaluationFailed>);
+      else await this.onSnapshot(event as DecodedEvent<EventType.EvaluationSnapshot>);
+    }
+  }
+
+  private async onFailure(event: DecodedEvent<EventType.EvaluationFailed>): Promise<void> {
+    const f = event.data.failure;
+    if (!/^[0-9a-f-]{36}$/i.test(f.group_id) || Number.isNaN(new Date(f.failed_at).getTime())) throw new PoisonMessageError('INVALID_DATA', 'failure needs a group uuid and a failed_at time', event);
+    const ctx: ChangeContext = {
+      actor: f.requested_by ?? event.metadata.source, trigger: TRIGGERS.includes(f.trigger) ? f.trigger : 'event', origin: 'criteria', at: new Date(),
+      correlationId: event.metadata.correlationId, causationId: event.metadata.id,
+    };
+    await this.inbox.process(event, (manager) => this.runs.failed(manager, event.data, ctx));
   }
 
   private async onSnapshot(event: DecodedEvent<EventType.EvaluationSnapshot>): Promise<void> {

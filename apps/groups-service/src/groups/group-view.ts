@@ -31,6 +31,7 @@ export function groupView(group: UserGroup, members?: Membership[]) {
     refresh_cadence_seconds: group.refreshCadenceSeconds ?? group.defaultRefreshSeconds,
     last_refreshed_at: group.lastRefreshedAt,
     is_stale: isStale(group),
+    evaluation_error: group.evaluationError ? { error: group.evaluationError, failed_at: group.evaluationFailedAt } : null,
     created_by: group.createdBy,
     created_at: group.createdAt,
     updated_at: group.updatedAt,

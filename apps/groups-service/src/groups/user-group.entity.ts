@@ -48,6 +48,13 @@ export class UserGroup {
   @Column({ name: 'last_refreshed_at', type: 'datetime', precision: 6, nullable: true })
   lastRefreshedAt: Date | null;
 
+  /** Why the last evaluation failed (the group kept its members); cleared by the next applied one. */
+  @Column({ name: 'evaluation_error', type: 'text', nullable: true })
+  evaluationError: string | null;
+
+  @Column({ name: 'evaluation_failed_at', type: 'datetime', precision: 6, nullable: true })
+  evaluationFailedAt: Date | null;
+
   /** Optimistic concurrency: the ETag of the group; bumped by every change. */
   @Column({ type: 'int' })
   version: number;
