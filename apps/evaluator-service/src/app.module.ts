@@ -9,6 +9,7 @@ import { LmsReplica } from './evaluation/lms-replica';
 import { EvaluatorServiceConfig } from './evaluator-service.config';
 import { DynamicGroups1764200000400 } from './migrations/1764200000400-dynamic-groups.migration';
 import { GroupEventsConsumer } from './refresh/group-events.consumer';
+import { LmsEventsConsumer } from './refresh/lms-events.consumer';
 import { RefreshRuns } from './refresh/refresh-runs';
 
 export const SERVICE = 'evaluator-service';
@@ -26,7 +27,7 @@ export const config = loadConfig(EvaluatorServiceConfig);
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
   ],
-  controllers: [GroupEventsConsumer],
+  controllers: [GroupEventsConsumer, LmsEventsConsumer],
   providers: [
     { provide: EvaluatorServiceConfig, useValue: config },
     { provide: CriteriaRegistry, useFactory: () => CriteriaRegistry.fromEnv(config.CRITERIA_PLUGINS) },

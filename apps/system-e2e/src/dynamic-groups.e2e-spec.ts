@@ -43,6 +43,17 @@ describe('dynamic groups: evaluated from the LMS\'s data', () => {
     await expectEventually(async () => expect((await system.group(groupId)).last_refreshed_at).not.toBe(before), { timeoutMs: 20_000 });
     await expectConsistently(async () => expect(await membershipEvents(groupId)).toBe(events), { durationMs: 1500 });
 
+    // An enrollment event re-evaluates that learner alone, at once: in with verified, out with audit.
+    const started = Date.now();
+    await http('POST', `${system.lmsEmulator.url}/emulator/enrollments`, { username: 'dyn_es_audit', course_id: COURSE, mode: 'verified' });
+    await expectEventually(async () => expect(await system.activeUsernames(groupId)).toEqual(['dyn_es_audit', 'dyn_es_verified']), { timeoutMs: 5000, intervalMs: 50 });
+    const inMs = Date.now() - started;
+    await http('POST', `${system.lmsEmulator.url}/emulator/enrollments`, { username: 'dyn_es_audit', course_id: COURSE, mode: 'audit' });
+    await expectEventually(async () => expect(await system.activeUsernames(groupId)).toEqual(['dyn_es_verified']), { timeoutMs: 5000, intervalMs: 50 });
+    const [joined] = await system.query(system.groupsDatabase, `SELECT origin FROM membership WHERE group_id = ? AND username = 'dyn_es_audit'`, [groupId]);
+    expect(joined.origin).toBe('criteria');
+    console.log(`enrollment event to membership: ${inMs} ms`);
+
     // The LMS's data changes: the next refresh follows it.
     await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_fr_verified', country: 'ES' });
     await system.groups('POST', `/groups/${groupId}/refresh`);

@@ -63,6 +63,11 @@ export interface EvaluationFailedData {
   failure: { group_id: string; run_id: string; error: string; trigger: 'user' | 'scheduled' | 'event'; requested_by: string | null; failed_at: string };
 }
 
+/** One user re-evaluated against one dynamic group (an LMS event made them stale). */
+export interface EvaluationUserResultData {
+  result: { group_id: string; user_id: number; username: string; member: boolean; evaluated_at: string; cause_event_id?: string | null };
+}
+
 export interface LegacyMembershipObservedData {
   observation: {
     group_id: string; course_key: string; user_id: number; username: string; action: MembershipAction;
@@ -104,4 +109,5 @@ export interface EventDataMap {
   [EventType.LegacySyncCompleted]: LegacySyncCompletedData;
   [EventType.EvaluationSnapshot]: EvaluationSnapshotData;
   [EventType.EvaluationFailed]: EvaluationFailedData;
+  [EventType.EvaluationUserResult]: EvaluationUserResultData;
 }

@@ -19,6 +19,7 @@ export enum EventType {
   LegacySyncCompleted = 'org.openedx.learning.user_group.legacy_sync.completed.v1',
   EvaluationSnapshot = 'org.openedx.learning.user_group.evaluation.snapshot.v1',
   EvaluationFailed = 'org.openedx.learning.user_group.evaluation.failed.v1',
+  EvaluationUserResult = 'org.openedx.learning.user_group.evaluation.user_result.v1',
 }
 
 /**
@@ -54,6 +55,7 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   [EventType.LegacySyncCompleted]: { topic: Topic.UserGroupLegacyCommands, keyField: 'sync_result.group_id', source: 'legacy-sync-service' },
   [EventType.EvaluationSnapshot]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'snapshot.group_id', source: 'evaluator-service' },
   [EventType.EvaluationFailed]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'failure.group_id', source: 'evaluator-service' },
+  [EventType.EvaluationUserResult]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'result.group_id', source: 'evaluator-service' },
 };
 
 export function isEventType(value: string): value is EventType {

@@ -24,6 +24,7 @@ export enum ConsumerGroup {
   LegacySyncUserGroups = 'legacy-sync-service.user-groups',
   LegacySyncLmsEvents = 'legacy-sync-service.lms-events',
   EvaluatorUserGroups = 'evaluator-service.user-groups',
+  EvaluatorLmsEvents = 'evaluator-service.lms-events',
 }
 
 /** The topics each consumer group reads (besides its retry topic). */
@@ -33,6 +34,7 @@ export const CONSUMER_GROUP_TOPICS: Record<ConsumerGroup, Topic[]> = {
   [ConsumerGroup.LegacySyncUserGroups]: [Topic.UserGroupLifecycle],
   [ConsumerGroup.LegacySyncLmsEvents]: [Topic.LmsCohortMembership],
   [ConsumerGroup.EvaluatorUserGroups]: [Topic.UserGroupLifecycle],
+  [ConsumerGroup.EvaluatorLmsEvents]: [Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment],
 };
 
 export function fullTopicName(topic: string, prefix?: string | null): string {

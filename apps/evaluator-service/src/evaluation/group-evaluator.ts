@@ -51,7 +51,17 @@ export class GroupEvaluator {
     });
   }
 
-  private plan(scope: EvaluationScope, criteria: CriterionValues[], now: Date) {
+  /** Whether the criteria select this one user now (a re-evaluation after an LMS event). */
+  async selects(scope: EvaluationScope, criteria: CriterionValues[], userId: number, now = new Date()): Promise<boolean> {
+    const { query, elsewhere } = this.plan(scope, criteria, now, userId);
+    const base = this.replica.stream<Member>(query.sql, query.params);
+    let selected = false;
+    // Read to the end (one row at most): leaving a stream early would hand its connection back mid-query.
+    for await (const member of intersectSorted(base, elsewhere.map((r, i) => r.plugin.evaluate!(r.criterion, { scope, now, alias: `x${i}` })))) selected ||= member.id === userId;
+    return selected;
+  }
+
+  private plan(scope: EvaluationScope, criteria: CriterionValues[], now: Date, userId?: number) {
     const resolved = criteria.map((criterion) => {
       const plugin = this.registry.get(criterion.type);
       if (!plugin) throw new CriterionUnavailableError(criterion.type, 'no installed plugin provides it');
@@ -59,6 +69,6 @@ export class GroupEvaluator {
     });
     const inDatabase = resolved.filter((r) => r.plugin.toSql);
     const elsewhere = resolved.filter((r) => !r.plugin.toSql);
-    return { query: memberQuery(scope, inDatabase, now), elsewhere };
+    return { query: memberQuery(scope, inDatabase, now, userId), elsewhere };
   }
 }

@@ -12,12 +12,17 @@ export interface MemberQuery {
  * - course: learners with an active enrollment in the course;
  * - org: learners with an active enrollment in one of the organization's courses;
  * - instance: every active account.
+ * `userId`: only that user (a re-evaluation).
  */
-export function memberQuery(scope: EvaluationScope, criteria: Array<{ criterion: CriterionValues; plugin: CriterionPlugin }>, now: Date): MemberQuery {
+export function memberQuery(scope: EvaluationScope, criteria: Array<{ criterion: CriterionValues; plugin: CriterionPlugin }>, now: Date, userId?: number): MemberQuery {
   const joins: string[] = [];
   const joinParams: unknown[] = [];
   const where: string[] = ['u.is_active = 1'];
   const params: unknown[] = [];
+  if (userId !== undefined) {
+    where.push('u.id = ?');
+    params.push(userId);
+  }
   let from = 'auth_user u';
   if (scope.type === 'course') {
     from += ' JOIN student_courseenrollment e ON e.user_id = u.id AND e.course_id = ? AND e.is_active = 1';

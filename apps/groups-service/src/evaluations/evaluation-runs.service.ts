@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager, LessThanOrEqual } from 'typeorm';
-import { EvaluationFailedData, EvaluationSnapshotData, EventType, toCeTime } from '@groups-sync/contracts';
+import { EvaluationFailedData, EvaluationSnapshotData, EvaluationUserResultData, EventType, toCeTime } from '@groups-sync/contracts';
 import { OutboxWriter } from '@groups-sync/messaging';
 import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
@@ -66,6 +66,32 @@ export class EvaluationRuns {
       refresh: { ...refresh, added, removed, member_count: memberCount, completed_at: toCeTime(ctx.at) },
     }, ctx);
     return 'applied';
+  }
+
+  /**
+   * One user re-evaluated after an LMS event: joins or leaves the group (origin `criteria`), unless
+   * a full refresh or a change of the membership newer than the evaluation covered it already.
+   */
+  async userResult(manager: EntityManager, data: EvaluationUserResultData, ctx: ChangeContext): Promise<'applied' | 'unchanged' | 'covered' | 'discarded'> {
+    const r = data.result;
+    const evaluatedAt = new Date(r.evaluated_at);
+    const found = await manager.findOne(UserGroup, { where: { id: r.group_id } });
+    if (found) found.criteria = await manager.find(Criterion, { where: { groupId: found.id } });
+    if (!found || found.deletedAt || found.kind !== 'dynamic' || !found.enabled || found.frozen) return 'discarded';
+    const locked = await this.writer.lockGroups(manager, [found]);
+    const group = locked.get(found.id) ?? found;
+    if (group.lastRefreshedAt && group.lastRefreshedAt.getTime() >= evaluatedAt.getTime()) return 'covered';
+    const [row] = await this.writer.lockMembers(manager, [group.id], [r.user_id]);
+    if (row && row.changedAt.getTime() >= evaluatedAt.getTime()) return 'covered';
+    if (r.member && !row?.active) {
+      await this.writer.activateMany(manager, group, [{ user_id: r.user_id, username: r.username }], ctx, undefined, locked);
+      return 'applied';
+    }
+    if (!r.member && row?.active) {
+      await this.writer.deactivateMany(manager, group, [r.user_id], ctx, null);
+      return 'applied';
+    }
+    return 'unchanged';
   }
 
   /**

@@ -18,12 +18,23 @@ export class EvaluationSnapshotsConsumer {
   }
 
   /** Chunk by chunk, in order: a chunk can hold thousands of members, so each has its own transaction. */
-  @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot, EventType.EvaluationFailed] })
+  @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot, EventType.EvaluationFailed, EventType.EvaluationUserResult] })
   async onBatch(events: DecodedEvent[]): Promise<void> {
     for (const event of events) {
       if (event.type === EventType.EvaluationFailed) await this.onFailure(event as DecodedEvent<EventType.EvaluationFailed>);
+      else if (event.type === EventType.EvaluationUserResult) await this.onUserResult(event as DecodedEvent<EventType.EvaluationUserResult>);
       else await this.onSnapshot(event as DecodedEvent<EventType.EvaluationSnapshot>);
     }
+  }
+
+  private async onUserResult(event: DecodedEvent<EventType.EvaluationUserResult>): Promise<void> {
+    const r = event.data.result;
+    if (!/^[0-9a-f-]{36}$/i.test(r.group_id) || !(r.user_id >= 1) || !r.username || Number.isNaN(new Date(r.evaluated_at).getTime())) {
+      throw new PoisonMessageError('INVALID_DATA', 'a user result needs a group uuid, a positive user_id, a username and an evaluated_at time', event);
+    }
+    const ctx: ChangeContext = { actor: event.metadata.source, trigger: 'event', origin: 'criteria', at: new Date(), correlationId: event.metadata.correlationId, causationId: event.metadata.id };
+    await this.inbox.process(event, (manager) => this.runs.userResult(manager, event.data, ctx).then(() => undefined));
+    this.relay.notify();
   }
 
   private async onFailure(event: DecodedEvent<EventType.EvaluationFailed>): Promise<void> {

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { CohortMembershipChangedData, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
+import { CohortMembershipChangedData, CourseEnrollmentData, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
 import { MessageProducer } from '@groups-sync/messaging';
 import { LmsEmulatorConfig } from '../lms-emulator.config';
 import { EventFaults } from './event-faults';
@@ -28,6 +28,21 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
       return;
     }
     this.queue.push(await this.codec.encode(EventType.CohortMembershipChanged, data, newEventMetadata(EventType.CohortMembershipChanged, 'lms')));
+    this.draining ??= this.drain();
+  }
+
+  /**
+   * The enrollment signals of `CourseEnrollment.update_enrollment()` / `enroll()`, in their order:
+   * CHANGED when `mode` or `is_active` changes, then CREATED for a new or re-activated enrollment,
+   * or UNENROLLMENT_COMPLETED when it is deactivated.
+   */
+  async enrollmentChanged(types: Array<EventType.CourseEnrollmentCreated | EventType.CourseEnrollmentChanged | EventType.CourseUnenrollmentCompleted>, data: CourseEnrollmentData): Promise<void> {
+    if (!this.config.EMIT_EVENTS || !types.length) return;
+    if (this.faults.dropsEventOf(data.enrollment.user.pii.username)) {
+      this.logger.warn(`enrollment events of ${data.enrollment.user.pii.username} in ${data.enrollment.course.course_key} dropped by fault injection`);
+      return;
+    }
+    for (const type of types) this.queue.push(await this.codec.encode(type, data, newEventMetadata(type, 'lms')));
     this.draining ??= this.drain();
   }
 

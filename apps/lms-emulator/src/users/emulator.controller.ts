@@ -1,9 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Put, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { EventType } from '@groups-sync/contracts';
 import { JwtIssuer } from '../auth/jwt-issuer';
 import { CourseSettingsService } from '../cohorts/course-settings.service';
 import { EventFaults } from '../events/event-faults';
+import { LmsEventsPublisher } from '../events/lms-events.publisher';
 import { LmsErrorFilter, LmsHttpError } from '../lms-http.error';
 
 const USERNAME = /^[\w.@+-]{2,150}$/;
@@ -15,6 +17,7 @@ const USERNAME = /^[\w.@+-]{2,150}$/;
 export class EmulatorController {
   constructor(
     private readonly dataSource: DataSource, private readonly issuer: JwtIssuer, private readonly courses: CourseSettingsService, private readonly faults: EventFaults,
+    private readonly events: LmsEventsPublisher,
   ) {}
 
   /** One user (`{username, email?, name?}`), or many at once (`{users: [...]}`); an existing username is kept as it is. */
@@ -90,14 +93,31 @@ export class EmulatorController {
       }
       return { enrollments: specs.map((e) => ({ user_id: ids.get(e.username.toLowerCase()), course_id: e.courseId, mode: e.mode, is_active: true })) };
     }
+    // One enrollment: written and announced as edx-platform's update_enrollment() and enroll() do.
     const spec = enrollmentSpec(body);
-    const [user] = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [spec.username]);
+    const active = body.is_active !== false;
+    const [user] = await this.dataSource.query('SELECT id, username, email, first_name, last_name, is_active FROM auth_user WHERE username = ?', [spec.username]);
     if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
     await this.courses.ensure([spec.courseId], cohorted);
+    const [before] = await this.dataSource.query('SELECT mode, is_active, created FROM student_courseenrollment WHERE user_id = ? AND course_id = ?', [user.id, spec.courseId]);
     await this.dataSource.query(
-      `INSERT INTO student_courseenrollment (course_id, created, is_active, mode, user_id) VALUES (?, ?, 1, ?, ?)
-       ON DUPLICATE KEY UPDATE is_active = 1, mode = VALUES(mode)`, [spec.courseId, new Date(), spec.mode, user.id]);
-    return { user_id: user.id, course_id: spec.courseId, mode: spec.mode, is_active: true };
+      `INSERT INTO student_courseenrollment (course_id, created, is_active, mode, user_id) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE is_active = VALUES(is_active), mode = VALUES(mode)`, [spec.courseId, new Date(), active ? 1 : 0, spec.mode, user.id]);
+    const [after] = await this.dataSource.query('SELECT mode, is_active, created FROM student_courseenrollment WHERE user_id = ? AND course_id = ?', [user.id, spec.courseId]);
+    const changed = !before || before.mode !== after.mode || !!before.is_active !== active;
+    const types = [
+      ...(changed ? [EventType.CourseEnrollmentChanged as const] : []),
+      ...(active && (!before || !before.is_active) ? [EventType.CourseEnrollmentCreated as const] : []),
+      ...(!active && before?.is_active ? [EventType.CourseUnenrollmentCompleted as const] : []),
+    ];
+    await this.events.enrollmentChanged(types, {
+      enrollment: {
+        user: { id: user.id, is_active: !!user.is_active, pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() } },
+        course: { course_key: spec.courseId, display_name: '', start: null, end: null },
+        mode: spec.mode, is_active: active, creation_date: new Date(after.created).toISOString(), created_by: null,
+      },
+    });
+    return { user_id: user.id, course_id: spec.courseId, mode: spec.mode, is_active: active };
   }
 
   /** Makes a course known without enrolling anyone (`{course_id, cohorted?}`, cohorted by default as above); idempotent. */
