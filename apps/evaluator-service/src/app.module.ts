@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { loadConfig } from '@groups-sync/config';
 import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
@@ -11,6 +12,7 @@ import { DynamicGroups1764200000400 } from './migrations/1764200000400-dynamic-g
 import { GroupEventsConsumer } from './refresh/group-events.consumer';
 import { LmsEventsConsumer } from './refresh/lms-events.consumer';
 import { RefreshRuns } from './refresh/refresh-runs';
+import { RefreshScheduler } from './refresh/refresh-scheduler';
 
 export const SERVICE = 'evaluator-service';
 export const config = loadConfig(EvaluatorServiceConfig);
@@ -18,6 +20,7 @@ export const config = loadConfig(EvaluatorServiceConfig);
 /** Criterion types (built-ins and plugins) and full refreshes of dynamic groups into snapshot chunks. */
 @Module({
   imports: [
+    ScheduleModule.forRoot(),
     ObservabilityModule.forRoot({ service: SERVICE, logLevel: config.LOG_LEVEL }),
     databaseModule({
       url: config.MYSQL_URL,
@@ -34,7 +37,7 @@ export const config = loadConfig(EvaluatorServiceConfig);
     // Without LMS_DB_URL every evaluation fails, with that reason recorded on the group.
     { provide: LmsReplica, useFactory: () => (config.LMS_DB_URL ? new LmsReplica(config.LMS_DB_URL) : null) },
     { provide: GroupEvaluator, useFactory: (r: CriteriaRegistry, l: LmsReplica) => new GroupEvaluator(r, l), inject: [CriteriaRegistry, LmsReplica] },
-    RefreshRuns,
+    RefreshRuns, RefreshScheduler,
   ],
 })
 export class AppModule {

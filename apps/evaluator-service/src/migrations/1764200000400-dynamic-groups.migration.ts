@@ -12,11 +12,14 @@ export class DynamicGroups1764200000400 implements MigrationInterface {
       criteria LONGTEXT NOT NULL,
       enabled TINYINT(1) NOT NULL,
       version INT NOT NULL,
+      cadence_seconds INT NULL,
+      claimed_at DATETIME(6) NULL,
       last_run_id CHAR(36) NULL,
       last_evaluated_at DATETIME(6) NULL,
       last_member_count INT NULL,
       last_error TEXT NULL,
-      PRIMARY KEY (group_id)
+      PRIMARY KEY (group_id),
+      KEY ix_dynamic_group_due (enabled, last_evaluated_at)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
   }
 

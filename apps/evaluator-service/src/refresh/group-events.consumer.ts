@@ -2,6 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
 import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
+import { CriteriaRegistry } from '../criteria/criteria-registry';
 import { criteriaOf, DynamicGroupRow, RefreshRuns, RefreshTrigger } from './refresh-runs';
 
 type Lifecycle = DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated | EventType.UserGroupDeleted>;
@@ -18,7 +19,7 @@ export class GroupEventsConsumer {
   private readonly logger = new Logger(GroupEventsConsumer.name);
   private readonly inbox: Inbox;
 
-  constructor(private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, private readonly relay: OutboxRelay) {
+  constructor(private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, private readonly relay: OutboxRelay, private readonly registry: CriteriaRegistry) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.EvaluatorUserGroups);
   }
 
@@ -48,11 +49,14 @@ export class GroupEventsConsumer {
         } catch {
           throw new PoisonMessageError('INVALID_DATA', `group ${g.id}: criteria are not JSON`, event);
         }
+        // The shortest default cadence of its criteria's types (the scheduler's due time).
+        const cadences = criteriaOf(g.criteria).map((c) => this.registry.get(c.type)?.spec.defaultRefreshSeconds ?? null).filter((s): s is number => s !== null);
+        const cadence = cadences.length ? Math.min(...cadences) : null;
         await manager.query(
-          `INSERT INTO dynamic_group (group_id, scope_type, scope_key, criteria, enabled, version) VALUES (?, ?, ?, ?, ?, ?)
+          `INSERT INTO dynamic_group (group_id, scope_type, scope_key, criteria, enabled, version, cadence_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)
            ON DUPLICATE KEY UPDATE criteria = IF(VALUES(version) >= version, VALUES(criteria), criteria), enabled = IF(VALUES(version) >= version, VALUES(enabled), enabled),
-             version = GREATEST(version, VALUES(version))`,
-          [g.id, g.scope_type, g.scope_key, criteria, g.enabled ? 1 : 0, g.version]);
+             cadence_seconds = IF(VALUES(version) >= version, VALUES(cadence_seconds), cadence_seconds), version = GREATEST(version, VALUES(version))`,
+          [g.id, g.scope_type, g.scope_key, criteria, g.enabled ? 1 : 0, g.version, cadence]);
         const [group] = await manager.query('SELECT * FROM dynamic_group WHERE group_id = ?', [g.id]) as DynamicGroupRow[];
         // A new or changed group is evaluated at once.
         if (group.enabled && group.version === g.version) await this.refreshes.run(manager, group, 'user', g.changed_by);
