@@ -18,6 +18,7 @@ import { GroupsController } from './groups/groups.controller';
 import { GroupsService } from './groups/groups.service';
 import { UserGroup } from './groups/user-group.entity';
 import { LegacyCommandsConsumer } from './legacy-commands/legacy-commands.consumer';
+import { CriterionTypesController } from './groups/criterion-types.controller';
 import { MembersController } from './memberships/members.controller';
 import { MembershipsSearchController } from './memberships/memberships-search.controller';
 import { Membership } from './memberships/membership.entity';
@@ -55,7 +56,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
     AuthModule.forRoot(config),
     ScheduleModule.forRoot(),
   ],
-  controllers: [GroupsController, MembersController, MembershipsSearchController, UserGroupsController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
+  controllers: [GroupsController, CriterionTypesController, MembersController, MembershipsSearchController, UserGroupsController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
     GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor],

@@ -121,6 +121,17 @@ describe('groups-service on a real database', () => {
     });
   });
 
+  describe('criterion types', () => {
+    it('lists each type with its operators, value schema and config schema, for a criteria form', async () => {
+      const res = await api().get(`${API}/criterion-types`).expect(200);
+      const byId = new Map(res.body.results.map((t: { id: string }) => [t.id, t]));
+      expect(byId.get('last_login')).toMatchObject({ scopes: ['course', 'org', 'instance'], operators: ['=', '!=', '>', '>=', '<', '<='], value_type: 'days', value_schema: { type: 'integer', minimum: 0 }, backend: 'lms_db' });
+      expect(byId.get('enrollment_mode')).toMatchObject({ scopes: ['course'], value_schema: { type: 'string', enum: expect.arrayContaining(['verified', 'audit']) } });
+      expect(byId.get('legacy_team')).toMatchObject({ legacy_kind: 'team', value_schema: null, config_schema: { properties: { team_id: { type: 'string' }, teamset_id: { type: 'string' } }, oneOf: [{ required: ['team_id'] }, { required: ['teamset_id'] }] } });
+      await request(app.getHttpServer()).get(`${API}/criterion-types`).expect(401);
+    });
+  });
+
   describe('names', () => {
     it('are unique per scope, through the unique index, and freed by deletion', async () => {
       const taken = name('Unique');

@@ -300,4 +300,19 @@ describe('EventConsumer on a real broker', () => {
     const decoded = await topics.decode(letters[0]);
     expect('event' in decoded && decoded.event.metadata.id).toBe(message.headers.ce_id);
   });
+
+  it('sends, in order, more than one broker request holds (twenty 100 KB messages, over the broker\'s 1 MB)', async () => {
+    const bigPrefix = `${prefix}-big`;
+    await provisionTopics(kafka, allTopicSpecs(bigPrefix, 1));
+    const topicName = fullTopicName(Topic.LmsCohortMembership, bigPrefix);
+    const messages = Array.from({ length: 20 }, (_, i) => ({ topic: topicName, key: Buffer.from('k'), value: Buffer.alloc(100_000, i), headers: { n: String(i) } }));
+    await producer.send(messages);
+    const reader = new TopicReader(kafka, [topicName]);
+    await reader.start();
+    try {
+      await expectEventually(() => expect(reader.messages.map((m) => m.headers.n)).toEqual(messages.map((m) => m.headers.n)), { timeoutMs: 20_000 });
+    } finally {
+      await reader.stop();
+    }
+  });
 });

@@ -1,6 +1,15 @@
 import { CompressionTypes, Kafka, Partitioners, Producer } from 'kafkajs';
 import { EncodedMessage } from '@groups-sync/contracts';
 
+/** Bytes per produce request: well under the broker's default `message.max.bytes` (1,048,588). */
+export const SEND_MAX_BYTES = 768 * 1024;
+
+function messageBytes(m: EncodedMessage | RawMessage): number {
+  let size = (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64;
+  for (const [name, value] of Object.entries(m.headers)) size += name.length + (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
+  return size;
+}
+
 export interface RawMessage {
   topic: string;
   key: Buffer | null;
@@ -37,10 +46,31 @@ export class MessageProducer {
     return this.connected;
   }
 
-  /** Sends in the given order; resolves only when every message is acknowledged by all in-sync replicas. */
+  /**
+   * Sends in the given order; resolves only when every message is acknowledged by all in-sync
+   * replicas. Cut into requests of at most SEND_MAX_BYTES, one after the other: the broker refuses
+   * a partition's batch over its `message.max.bytes` (1 MB by default), and a relay that retried such
+   * a batch would stall (twenty 100 KB evaluation chunks did).
+   */
   async send(messages: Array<EncodedMessage | RawMessage>): Promise<void> {
     if (!messages.length) return;
     await this.connect();
+    let part: Array<EncodedMessage | RawMessage> = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = messageBytes(m);
+      if (part.length && bytes + size > SEND_MAX_BYTES) {
+        await this.sendPart(part);
+        part = [];
+        bytes = 0;
+      }
+      part.push(m);
+      bytes += size;
+    }
+    await this.sendPart(part);
+  }
+
+  private async sendPart(messages: Array<EncodedMessage | RawMessage>): Promise<void> {
     // Keep order: consecutive messages for one topic go in one batch entry.
     const topicMessages: Array<{ topic: string; messages: Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer> }> }> = [];
     for (const m of messages) {
