@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dropDatabase, parseMysqlUrl } from '@groups-sync/persistence';
 import { http, ServiceProcess, stackEnv, uniqueSuffix } from '@groups-sync/testing';
+import { operator, runBench } from './bench-support';
 
 const { values: args } = parseArgs({
   options: {
@@ -161,16 +162,4 @@ async function main(): Promise<void> {
   }
 }
 
-/** A token of the OAuth client, allowed to run reconciliations (`user_groups:write`). */
-async function operator(lmsUrl: string): Promise<Record<string, string>> {
-  const res = await fetch(`${lmsUrl}/oauth2/access_token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'user_groups:write' }),
-  });
-  return { authorization: `JWT ${((await res.json()) as { access_token: string }).access_token}` };
-}
-
-main().then(() => process.exit(0), (error: Error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);
