@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import { Counter, Histogram } from 'prom-client';
 import {
-  ConsumerGroup, deadLetterTopic, DecodedEvent, EventCodec, EventCodecError, EventType, fullTopicName, Header, retryTopic, Topic,
+  ConsumerGroup, deadLetterTopic, DecodedEvent, EventCodec, EventCodecError, EventType, fullTopicName, Header, isEventType, retryTopic, Topic,
 } from '@groups-sync/contracts';
 import { headerText } from '../kafka/header-text';
 import { MessageProducer } from '../kafka/message-producer';
@@ -274,6 +274,13 @@ export class EventConsumer {
     try {
       for (const message of chunk) {
         if (this.setAside.has(`${topic}|${partition}|${message.offset}`)) continue;
+        // A known type this group does not handle is skipped on its ce_type header, undecoded: a
+        // topic shared by many event types (the lifecycle topic) costs its other readers nothing.
+        const declared = message.headers?.[Header.Type]?.toString();
+        if (declared && isEventType(declared) && !this.handler.types.includes(declared)) {
+          handled.inc({ group: this.options.group, event_type: declared, outcome: 'skipped' });
+          continue;
+        }
         let event: DecodedEvent;
         try {
           event = await this.codec.decode(message.value, eventHeaders(message.headers), message.key);
