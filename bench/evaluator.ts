@@ -42,7 +42,7 @@ async function bulk(conn: Connection, head: string, total: number, row: (i: numb
 }
 
 async function main(): Promise<void> {
-  const common = { ...env, EVENT_BUS_TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' };
+  const common = { ...env, EVENT_BUS_TOPIC_PREFIX: prefix, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
   const lmsUrl = `http://127.0.0.1:${PORT}`;
   const lms = new ServiceProcess('lms-emulator', PORT, { ...common, DB_NAME: db.lms, LMS_JWT_ISSUER: `${lmsUrl}/oauth2` }, `${prefix}-lms`);
   const groups = new ServiceProcess('groups-service', PORT + 1, {

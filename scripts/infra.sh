@@ -2,6 +2,7 @@
 # Local infrastructure without Docker: Apache Kafka (KRaft, one combined broker+controller),
 # MySQL (MYSQL_URL, the MariaDB on 127.0.0.1:3306, or a private mariadbd), and Apicurio Registry
 # (Confluent-compatible schema registry). Jars come from Maven Central, once, into .cache/.
+# Also a ClickHouse for the Aspects backend's integration test (clickhouse.sh; not fatal if it fails).
 #   infra.sh up | down | status | reset (wipes local data) | kafka-stop | kafka-start (fault tests)
 # Idempotent: `up` reuses whatever already answers; `down` stops only what it started.
 set -euo pipefail
@@ -130,6 +131,7 @@ write_env() {
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 MYSQL_URL=$MYSQL_URL
 SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL
+CLICKHOUSE_URL=http://127.0.0.1:$CLICKHOUSE_HTTP_PORT
 ENV
 }
 
@@ -140,6 +142,8 @@ case "${1:-up}" in
     kafka_up
     mysql_up
     wait "$registry_job" || die "schema registry failed"
+    # Only the Aspects integration test needs it: without it the rest still runs, and that test says why it fails.
+    bash "$ROOT/scripts/clickhouse.sh" up || log "warning: ClickHouse did not start; the Aspects integration test will fail"
     SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-http://127.0.0.1:$SCHEMA_REGISTRY_PORT/apis/ccompat/v7}"
     write_env
     ;;
@@ -147,17 +151,19 @@ case "${1:-up}" in
     stop_pidfile "$RUN_DIR/schema-registry.pid" "schema registry"
     stop_pidfile "$RUN_DIR/kafka.pid" "Kafka"
     stop_pidfile "$RUN_DIR/mariadb.pid" "private MariaDB"
+    bash "$ROOT/scripts/clickhouse.sh" down
     ;;
   reset)
     # Development only: forget every message, schema and (private) database, for a clean slate.
     "$0" down
     rm -rf "$KAFKA_HOME/data" "$CACHE/schema-registry-data" "$MARIADB_HOME"
-    log "removed Kafka data, registry data and the private MariaDB"
+    bash "$ROOT/scripts/clickhouse.sh" reset
+    log "removed Kafka data, registry data, the private MariaDB and the test ClickHouse's data"
     ;;
   kafka-stop) stop_pidfile "$RUN_DIR/kafka.pid" "Kafka" ;;
   kafka-start) kafka_up ;;
   status)
-    for s in kafka schema-registry mariadb; do
+    for s in kafka schema-registry mariadb clickhouse; do
       if pid_alive "$RUN_DIR/$s.pid"; then echo "$s: running (pid $(cat "$RUN_DIR/$s.pid"))"; else echo "$s: not started by us"; fi
     done
     [ -f "$STACK_ENV" ] && cat "$STACK_ENV"

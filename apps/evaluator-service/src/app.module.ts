@@ -4,11 +4,15 @@ import { loadConfig } from '@groups-sync/config';
 import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
+import { AspectsClickHouse } from './criteria/aspects/aspects-clickhouse';
+import { aspectsBackend } from './criteria/aspects/days-since-last-activity.plugin';
 import { CriteriaRegistry } from './criteria/criteria-registry';
 import { GroupEvaluator } from './evaluation/group-evaluator';
 import { LmsReplica } from './evaluation/lms-replica';
 import { EvaluatorServiceConfig } from './evaluator-service.config';
 import { DynamicGroups1764200000400 } from './migrations/1764200000400-dynamic-groups.migration';
+import { GroupCadence1764300000200 } from './migrations/1764300000200-group-cadence.migration';
+import { CriterionAnnouncer } from './criteria/criterion-announcer';
 import { GroupEventsConsumer } from './refresh/group-events.consumer';
 import { LmsEventsConsumer } from './refresh/lms-events.consumer';
 import { RefreshRuns } from './refresh/refresh-runs';
@@ -26,18 +30,25 @@ export const config = loadConfig(EvaluatorServiceConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, DynamicGroups1764200000400],
+      migrations: [MessagingTables1763700000000, DynamicGroups1764200000400, GroupCadence1764300000200],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
   ],
   controllers: [GroupEventsConsumer, LmsEventsConsumer],
   providers: [
     { provide: EvaluatorServiceConfig, useValue: config },
-    { provide: CriteriaRegistry, useFactory: () => CriteriaRegistry.fromEnv(config.CRITERIA_PLUGINS) },
+    // Without ASPECTS_CLICKHOUSE_URL the Aspects types are not installed (nor announced).
+    { provide: AspectsClickHouse, useFactory: () => AspectsClickHouse.fromConfig(config) },
+    {
+      provide: CriteriaRegistry, inject: [AspectsClickHouse],
+      useFactory: (aspects: AspectsClickHouse | null) => CriteriaRegistry.fromEnv(config.CRITERIA_PLUGINS, [
+        aspectsBackend(aspects, { reporting: config.ASPECTS_CLICKHOUSE_DATABASE, eventSink: config.ASPECTS_EVENT_SINK_DATABASE }),
+      ]),
+    },
     // Without LMS_DB_URL every evaluation fails, with that reason recorded on the group.
     { provide: LmsReplica, useFactory: () => (config.LMS_DB_URL ? new LmsReplica(config.LMS_DB_URL) : null) },
     { provide: GroupEvaluator, useFactory: (r: CriteriaRegistry, l: LmsReplica) => new GroupEvaluator(r, l), inject: [CriteriaRegistry, LmsReplica] },
-    RefreshRuns, RefreshScheduler,
+    RefreshRuns, RefreshScheduler, CriterionAnnouncer,
   ],
 })
 export class AppModule {

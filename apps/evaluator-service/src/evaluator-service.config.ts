@@ -19,6 +19,28 @@ export class EvaluatorServiceConfig extends ServiceConfig {
   @IsOptional() @IsString()
   CRITERIA_PLUGINS?: string = undefined;
 
+  /**
+   * Aspects' ClickHouse, its HTTP interface (`http://clickhouse:8123`), where `days_since_last_activity`
+   * reads learners' course visits. Unset: that type is not installed (groups using it say so).
+   */
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be the http(s) URL of ClickHouse\'s HTTP interface' })
+  ASPECTS_CLICKHOUSE_URL?: string = undefined;
+
+  /** A read-only user with SELECT on the two databases below (Aspects' report user, `ch_report`, has it). */
+  @IsString()
+  ASPECTS_CLICKHOUSE_USER = 'default';
+
+  @IsOptional() @IsString()
+  ASPECTS_CLICKHOUSE_PASSWORD?: string = undefined;
+
+  /** Where Aspects' dbt models are (its DBT_PROFILE_TARGET_DATABASE). */
+  @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/)
+  ASPECTS_CLICKHOUSE_DATABASE = 'reporting';
+
+  /** Where Aspects' event sink writes the LMS's tables, `external_id` among them (its ASPECTS_EVENT_SINK_DATABASE). */
+  @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/)
+  ASPECTS_EVENT_SINK_DATABASE = 'event_sink';
+
   /** Members per `evaluation.snapshot` message. */
   @Type(() => Number) @IsInt() @Min(100) @Max(50_000)
   EVALUATION_CHUNK_SIZE = 5000;

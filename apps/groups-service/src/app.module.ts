@@ -34,6 +34,8 @@ import { UserAccounts1763900000100 } from './migrations/1763900000100-user-accou
 import { EvaluationChunks1763900000200 } from './migrations/1763900000200-evaluation-chunks.migration';
 import { LegacyOrdering1764000000100 } from './migrations/1764000000100-legacy-ordering.migration';
 import { EvaluationError1764200000100 } from './migrations/1764200000100-evaluation-error.migration';
+import { CriterionTypes1764300000100 } from './migrations/1764300000100-criterion-types.migration';
+import { CriterionCatalogue } from './groups/criterion-catalogue';
 import { LmsAccountsClient } from './users/lms-accounts.client';
 import { UserAccount } from './users/user-account.entity';
 import { UserDirectory } from './users/user-directory';
@@ -50,7 +52,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [UserGroup, Criterion, Membership, AuditEvent, UserAccount, EvaluationChunk, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100, EvaluationError1764200000100],
+      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100, EvaluationError1764200000100, CriterionTypes1764300000100],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),
@@ -59,7 +61,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
   controllers: [GroupsController, CriterionTypesController, MembersController, MembershipsSearchController, UserGroupsController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
-    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor],
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor, CriterionCatalogue],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

@@ -2,7 +2,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { ConfluentSchemaRegistry, EventCodec, EventType, fullTopicName, Topic } from '@groups-sync/contracts';
+import { ConfluentSchemaRegistry, DecodedEvent, EventCodec, EventType, fullTopicName, Topic } from '@groups-sync/contracts';
 import { createKafka, TopicReader } from '@groups-sync/messaging';
 import { configureHttp } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
@@ -57,6 +57,13 @@ describe('lms-emulator on a real database and broker', () => {
     const events = await Promise.all(reader.messages.map((m) => codec.decode(m.value, m.headers, m.key)));
     return events.filter((e) => e.type === EventType.CohortMembershipChanged && (e.data as { cohort: { user: { pii: { username: string } } } }).cohort.user.pii.username === username);
   }
+  /** The login and grade events the emulator has sent so far about one user id. */
+  async function sentAbout(type: EventType.SessionLoginCompleted | EventType.PersistentGradeSummaryChanged, userId: number) {
+    const events = await Promise.all(reader.messages.map((m) => codec.decode(m.value, m.headers, m.key)));
+    return events.filter((e) => e.type === type && (type === EventType.SessionLoginCompleted
+      ? (e as DecodedEvent<EventType.SessionLoginCompleted>).data.user.id
+      : (e as DecodedEvent<EventType.PersistentGradeSummaryChanged>).data.grade.user_id) === userId);
+  }
   const membership = async (userId: number) => db.query('SELECT course_user_group_id FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ?', [userId, COURSE]);
 
   beforeAll(async () => {
@@ -67,7 +74,8 @@ describe('lms-emulator on a real database and broker', () => {
     await app.init(); // runs the migrations and creates the prefixed topics
     db = app.get(DataSource);
     codec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), prefix);
-    reader = new TopicReader(createKafka({ clientId: 'it-lms-emulator', brokers: env.KAFKA_BROKERS.split(',') }), [fullTopicName(Topic.LmsCohortMembership, prefix)]);
+    reader = new TopicReader(createKafka({ clientId: 'it-lms-emulator', brokers: env.KAFKA_BROKERS.split(',') }),
+      [Topic.LmsCohortMembership, Topic.LmsUserLogin, Topic.LmsCourseGrade].map((t) => fullTopicName(t, prefix)));
     await reader.start();
     staffToken = await clientToken('jwt');
     await fixture('courses', { course_id: COURSE });
@@ -186,6 +194,51 @@ describe('lms-emulator on a real database and broker', () => {
       expect((await request(server()).get(`/api/cohorts/v1/settings/${course}`).set(asStaff())).body.is_cohorted).toBe(true);
       const unknown = await request(server()).post('/emulator/enrollments').send({ enrollments: [{ username: unique('nobody'), course_id: course }] });
       expect(unknown.status).toBe(400);
+    });
+  });
+
+  describe('login and grade events', () => {
+    it('a login writes last_login, then sends SESSION_LOGIN_COMPLETED on user-login, keyed by username', async () => {
+      const [ana] = await learners([unique('login')]);
+      const before = Date.now();
+      const res = await fixture('logins', { username: ana.username });
+      expect(res).toEqual({ user_id: ana.id, username: ana.username, last_login: expect.any(String) });
+      const [{ last_login: lastLogin }] = await db.query('SELECT last_login FROM auth_user WHERE id = ?', [ana.id]);
+      expect(new Date(lastLogin).getTime()).toBeGreaterThanOrEqual(before - 1000);
+      const [event] = await expectEventually(async () => {
+        const sent = await sentAbout(EventType.SessionLoginCompleted, ana.id);
+        expect(sent).toHaveLength(1);
+        return sent;
+      });
+      expect({ key: event.key, data: event.data }).toEqual({
+        key: ana.username, data: { user: { id: ana.id, is_active: true, pii: { username: ana.username, email: `${ana.username}@example.com`, name: ana.username } } },
+      });
+      expect((await request(server()).post('/emulator/logins').send({ username: unique('nobody') })).status).toBe(400);
+    });
+
+    it('a grade that is new or different sends PERSISTENT_GRADE_SUMMARY_CHANGED keyed by course; the same grade again, or setting last_login, sends nothing', async () => {
+      const [ben, marker] = await learners([unique('graded'), unique('marker')]);
+      const put = (body: object) => request(server()).put('/emulator/learner-data').send(body).expect(200);
+      await put({ username: ben.username, grades: { [COURSE]: 80 } });
+      await put({ username: ben.username, grades: { [COURSE]: 80 }, last_login: new Date().toISOString() });
+      await put({ username: ben.username, grades: { [COURSE]: 60 } });
+      // Events are sent in the order they fired: once the marker's is in, any of ben's before it are too.
+      await put({ username: marker.username, grades: { [COURSE]: 10 } });
+      await expectEventually(async () => expect(await sentAbout(EventType.PersistentGradeSummaryChanged, marker.id)).toHaveLength(1));
+      const sent = await sentAbout(EventType.PersistentGradeSummaryChanged, ben.id);
+      expect(sent.map((e) => [e.key, (e as DecodedEvent<EventType.PersistentGradeSummaryChanged>).data.grade.percent_grade])).toEqual([[COURSE, 0.8], [COURSE, 0.6]]);
+      expect((sent[0] as DecodedEvent<EventType.PersistentGradeSummaryChanged>).data.grade).toMatchObject({ user_id: ben.id, course: { course_key: COURSE }, passed_timestamp: '' });
+      expect(await sentAbout(EventType.SessionLoginCompleted, ben.id)).toEqual([]);
+    });
+
+    it('drop: a learner\'s login is written but its event is not sent', async () => {
+      const [dropped, control] = await learners([unique('nologin'), unique('login')]);
+      await request(server()).put('/emulator/faults').send({ drop_events_for: [dropped.username] }).expect(200);
+      await fixture('logins', { username: dropped.username });
+      await fixture('logins', { username: control.username });
+      await expectEventually(async () => expect(await sentAbout(EventType.SessionLoginCompleted, control.id)).toHaveLength(1));
+      expect(await sentAbout(EventType.SessionLoginCompleted, dropped.id)).toEqual([]);
+      expect((await db.query('SELECT last_login FROM auth_user WHERE id = ?', [dropped.id]))[0].last_login).not.toBeNull();
     });
   });
 

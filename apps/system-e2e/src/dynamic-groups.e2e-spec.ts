@@ -82,4 +82,36 @@ describe('dynamic groups: evaluated from the LMS\'s data', () => {
     await expectEventually(async () => expect((await system.group(groupId)).evaluation_error).toBeNull(), { timeoutMs: 20_000 });
     expect(await system.activeUsernames(groupId)).toEqual(['dyn_graded']);
   });
+
+  /** A new group, once its first evaluation has been applied (so that what follows can only come from events). */
+  const filledGroup = async (name: string, criteria: unknown[]) => {
+    const created = await system.groups('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name, kind: 'dynamic', criteria });
+    expect(created.status).toBe(201);
+    await expectEventually(async () => expect((await system.group(created.body.id)).last_refreshed_at).not.toBeNull(), { timeoutMs: 20_000 });
+    return created.body.id as string;
+  };
+
+  it('lets a learner into a "logged in this week" group within a second of logging in', async () => {
+    await enroll('dyn_login', 'audit', null);
+    await enroll('dyn_no_login', 'audit', null);
+    const groupId = await filledGroup('Logged in this week', [{ type: 'last_login', operator: '<', value: 7 }]);
+    expect(await system.activeUsernames(groupId)).toEqual([]);
+
+    const started = Date.now();
+    expect((await http('POST', `${system.lmsEmulator.url}/emulator/logins`, { username: 'dyn_login' })).status).toBe(201);
+    await expectEventually(async () => expect(await system.activeUsernames(groupId)).toEqual(['dyn_login']), { timeoutMs: 1000, intervalMs: 50 });
+    console.log(`login event to membership: ${Date.now() - started} ms`);
+  });
+
+  it('lets a learner into a "grade at least 80" group when their grade reaches it, and out when it falls', async () => {
+    await enroll('dyn_grade_event', 'audit', null);
+    await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_grade_event', grades: { [COURSE]: 50 } });
+    const groupId = await filledGroup('Grade at least 80', [{ type: 'course_grade', operator: '>=', value: 80 }]);
+    expect(await system.activeUsernames(groupId)).not.toContain('dyn_grade_event');
+
+    await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_grade_event', grades: { [COURSE]: 85 } });
+    await expectEventually(async () => expect(await system.activeUsernames(groupId)).toContain('dyn_grade_event'), { timeoutMs: 5000, intervalMs: 50 });
+    await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_grade_event', grades: { [COURSE]: 60 } });
+    await expectEventually(async () => expect(await system.activeUsernames(groupId)).not.toContain('dyn_grade_event'), { timeoutMs: 5000, intervalMs: 50 });
+  });
 });

@@ -86,6 +86,23 @@ describe('EventCodec', () => {
     expect(event.key).toBe('course-v1:A+B+C');
   });
 
+  it('round-trips the LMS\'s login and grade events on their topics, keyed by username and by course', async () => {
+    const codec = new EventCodec(new MemorySchemaRegistry());
+    const login = { user: DATA.cohort.user };
+    const grade = {
+      grade: {
+        user_id: 42, course: DATA.cohort.course, course_edited_timestamp: '', course_version: '', grading_policy_hash: '',
+        percent_grade: 0.85, letter_grade: 'Pass', passed_timestamp: '2026-11-22T05:00:00.000000+00:00',
+      },
+    };
+    const sentLogin = await codec.encode(EventType.SessionLoginCompleted, login, newEventMetadata(EventType.SessionLoginCompleted, 'lms'));
+    const sentGrade = await codec.encode(EventType.PersistentGradeSummaryChanged, grade, newEventMetadata(EventType.PersistentGradeSummaryChanged, 'lms'));
+    expect([sentLogin.topic, sentGrade.topic]).toEqual(['user-login', 'learning-course-grade-lifecycle']);
+    const [loginEvent, gradeEvent] = await Promise.all([sentLogin, sentGrade].map((m) => codec.decode(m.value, m.headers, m.key)));
+    expect({ data: loginEvent.data, key: loginEvent.key }).toEqual({ data: login, key: 'ana' });
+    expect({ data: gradeEvent.data, key: gradeEvent.key }).toEqual({ data: grade, key: 'course-v1:DemoX+Sync+2026' });
+  });
+
   it.each([
     ['an unknown ce_type', { ce_type: 'org.example.nope.v1', ce_id: 'a' }, Buffer.from([0, 0, 0, 0, 1, 0]), EventCodecErrorCode.UnknownEventType],
     ['a missing ce_id', { ce_type: EventType.CohortMembershipChanged }, Buffer.from([0, 0, 0, 0, 1]), EventCodecErrorCode.MissingHeader],

@@ -14,6 +14,16 @@ export interface CourseEnrollmentData {
   };
 }
 
+export interface SessionLoginCompletedData { user: UserData }
+
+/** edx-platform's PersistentCourseGrade as openedx-events carries it: percent_grade is a fraction (0..1), timestamps ISO text. */
+export interface PersistentCourseGradeData {
+  grade: {
+    user_id: number; course: CourseData; course_edited_timestamp: string; course_version: string; grading_policy_hash: string;
+    percent_grade: number; letter_grade: string; passed_timestamp: string;
+  };
+}
+
 export type MembershipAction = 'added' | 'removed';
 export type MembershipOrigin = 'api' | 'csv' | 'criteria' | 'legacy' | 'reconciliation';
 export type LegacyType = 'cohort' | 'team' | 'enrollment_track';
@@ -24,6 +34,9 @@ export interface UserGroupData {
   user_group: {
     id: string; scope_type: string; scope_key: string; name: string; description: string; kind: string;
     enabled: boolean; version: number; criteria: UserGroupCriterionData[]; changed_by: string | null; occurred_at: string;
+    frozen?: boolean; refresh_cadence_seconds?: number | null;
+    /** Evaluate the dynamic group at once: set when it is created, its criteria change, it is enabled or unfrozen, unless the request declined. */
+    evaluate_now?: boolean;
   };
 }
 
@@ -68,6 +81,20 @@ export interface EvaluationUserResultData {
   result: { group_id: string; user_id: number; username: string; member: boolean; evaluated_at: string; cause_event_id?: string | null };
 }
 
+/** The criterion types an evaluator has installed (built-ins and plugins), announced at its start. */
+export interface CriterionTypesAnnouncedData {
+  announcement: {
+    source: string; announced_at: string;
+    types: Array<{
+      id: string; version: number; description: string; scopes: string[]; value_type: string;
+      /** JSON Schema of one value, JSON-encoded (for value_type `custom`). */
+      value_schema: string | null;
+      operators: string[]; backend: string; default_refresh_seconds: number | null; stale_on: string[];
+    }>;
+    load_errors: Array<{ module: string; error: string }>;
+  };
+}
+
 export interface LegacyMembershipObservedData {
   observation: {
     group_id: string; course_key: string; user_id: number; username: string; action: MembershipAction;
@@ -98,6 +125,8 @@ export interface EventDataMap {
   [EventType.CourseEnrollmentCreated]: CourseEnrollmentData;
   [EventType.CourseEnrollmentChanged]: CourseEnrollmentData;
   [EventType.CourseUnenrollmentCompleted]: CourseEnrollmentData;
+  [EventType.SessionLoginCompleted]: SessionLoginCompletedData;
+  [EventType.PersistentGradeSummaryChanged]: PersistentCourseGradeData;
   [EventType.UserGroupCreated]: UserGroupData;
   [EventType.UserGroupUpdated]: UserGroupData;
   [EventType.UserGroupDeleted]: UserGroupData;
@@ -110,4 +139,5 @@ export interface EventDataMap {
   [EventType.EvaluationSnapshot]: EvaluationSnapshotData;
   [EventType.EvaluationFailed]: EvaluationFailedData;
   [EventType.EvaluationUserResult]: EvaluationUserResultData;
+  [EventType.CriterionTypesAnnounced]: CriterionTypesAnnouncedData;
 }

@@ -6,6 +6,8 @@ export enum EventType {
   CourseEnrollmentCreated = 'org.openedx.learning.course.enrollment.created.v1',
   CourseEnrollmentChanged = 'org.openedx.learning.course.enrollment.changed.v1',
   CourseUnenrollmentCompleted = 'org.openedx.learning.course.unenrollment.completed.v1',
+  SessionLoginCompleted = 'org.openedx.learning.auth.session.login.completed.v1',
+  PersistentGradeSummaryChanged = 'org.openedx.learning.course.persistent_grade_summary.changed.v1',
 
   UserGroupCreated = 'org.openedx.learning.user_group.created.v1',
   UserGroupUpdated = 'org.openedx.learning.user_group.updated.v1',
@@ -20,6 +22,7 @@ export enum EventType {
   EvaluationSnapshot = 'org.openedx.learning.user_group.evaluation.snapshot.v1',
   EvaluationFailed = 'org.openedx.learning.user_group.evaluation.failed.v1',
   EvaluationUserResult = 'org.openedx.learning.user_group.evaluation.user_result.v1',
+  CriterionTypesAnnounced = 'org.openedx.learning.user_group.criterion_types.announced.v1',
 }
 
 /**
@@ -44,6 +47,9 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   [EventType.CourseEnrollmentCreated]: { topic: Topic.LmsCourseEnrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
   [EventType.CourseEnrollmentChanged]: { topic: Topic.LmsCourseEnrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
   [EventType.CourseUnenrollmentCompleted]: { topic: Topic.LmsCourseUnenrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
+  // openedx-events' event_key_field for logins; grades have none documented: by course, as enrollments.
+  [EventType.SessionLoginCompleted]: { topic: Topic.LmsUserLogin, keyField: 'user.pii.username', source: 'lms' },
+  [EventType.PersistentGradeSummaryChanged]: { topic: Topic.LmsCourseGrade, keyField: 'grade.course.course_key', source: 'lms' },
   [EventType.UserGroupCreated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
   [EventType.UserGroupUpdated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
   [EventType.UserGroupDeleted]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
@@ -56,6 +62,7 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   [EventType.EvaluationSnapshot]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'snapshot.group_id', source: 'evaluator-service' },
   [EventType.EvaluationFailed]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'failure.group_id', source: 'evaluator-service' },
   [EventType.EvaluationUserResult]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'result.group_id', source: 'evaluator-service' },
+  [EventType.CriterionTypesAnnounced]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'announcement.source', source: 'evaluator-service' },
 };
 
 export function isEventType(value: string): value is EventType {

@@ -9,6 +9,13 @@ export enum Topic {
   LmsCourseEnrollment = 'learning-course-enrollment-lifecycle',
   /** LMS: unenrollment completed (edx-platform's default topic for this event). */
   LmsCourseUnenrollment = 'course-unenrollment-lifecycle',
+  /**
+   * LMS: logins (SESSION_LOGIN_COMPLETED). edx-platform's settings do not put it on the bus; this
+   * is the topic the event-bus Tutor plugin (`tutorevent_bus_redis`) configures for it.
+   */
+  LmsUserLogin = 'user-login',
+  /** LMS: persistent course grades (PERSISTENT_GRADE_SUMMARY_CHANGED). Not on the bus by default either: our name, in the LMS's style. */
+  LmsCourseGrade = 'learning-course-grade-lifecycle',
   /** groups-service: User Group lifecycle and membership changes, keyed by scope (one user's changes in a course stay in order). */
   UserGroupLifecycle = 'user-groups-lifecycle',
   /** legacy-sync-service → groups-service: observed legacy memberships and sync results. */
@@ -34,7 +41,7 @@ export const CONSUMER_GROUP_TOPICS: Record<ConsumerGroup, Topic[]> = {
   [ConsumerGroup.LegacySyncUserGroups]: [Topic.UserGroupLifecycle],
   [ConsumerGroup.LegacySyncLmsEvents]: [Topic.LmsCohortMembership],
   [ConsumerGroup.EvaluatorUserGroups]: [Topic.UserGroupLifecycle],
-  [ConsumerGroup.EvaluatorLmsEvents]: [Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment],
+  [ConsumerGroup.EvaluatorLmsEvents]: [Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment, Topic.LmsUserLogin, Topic.LmsCourseGrade],
 };
 
 export function fullTopicName(topic: string, prefix?: string | null): string {

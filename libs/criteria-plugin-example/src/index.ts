@@ -8,7 +8,9 @@ import { CriterionPlugin } from '@groups-sync/criteria-sdk';
 export const emailDomain: CriterionPlugin = {
   spec: {
     id: 'email_domain', version: 1, description: 'The domain of the learner\'s email address',
-    scopes: ['course', 'org', 'instance'], valueType: 'none', operators: ['=', '!=', 'in', 'not_in'], backend: 'lms_db',
+    scopes: ['course', 'org', 'instance'], operators: ['=', '!=', 'in', 'not_in'], backend: 'lms_db',
+    // A value type of its own: groups-service checks values against this schema (the evaluator announces it).
+    valueType: 'custom', valueSchema: { type: 'string', pattern: '^[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$', maxLength: 253, description: 'a domain such as "example.org"' },
     defaultRefreshSeconds: 24 * 3600, staleOn: [],
   },
   validate: (c) => {

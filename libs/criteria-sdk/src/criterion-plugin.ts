@@ -33,6 +33,20 @@ export interface EvaluationContext {
   now: Date;
   /** Unique per criterion of the query: prefix the aliases of the plugin's joins with it. */
   alias: string;
+  /** Set when only this user is asked about (a re-evaluation after an event): `evaluate` may look at them alone. */
+  userId?: number;
+}
+
+/**
+ * What `evaluate` gives, ids ascending either way: the ids of the users who match, or (`except`) the
+ * ids of those who do not, when the backend cannot know everyone who matches (a learner it has no
+ * record of matches: "no activity" counts as more days than any). The evaluator intersects the
+ * former with the scope's learners and subtracts the latter.
+ */
+export type EvaluatedIds = AsyncIterable<number> | { except: AsyncIterable<number> };
+
+export function isExcept(ids: EvaluatedIds): ids is { except: AsyncIterable<number> } {
+  return !(Symbol.asyncIterator in ids) && 'except' in ids;
 }
 
 /**
@@ -40,8 +54,9 @@ export interface EvaluationContext {
  * make it stale and its default cadence; the implementation is one of:
  * - `toSql` for the `lms_db` backend: the evaluator joins every such criterion of a group into one
  *   query over the LMS's read replica;
- * - `evaluate` for any other backend: the ids of the matching users, in ascending order, streamed
- *   (the evaluator intersects such streams with the query's).
+ * - `evaluate` for any other backend: the ids of the matching users (or of the scope's users who do
+ *   not match: `EvaluatedIds`), in ascending order, streamed; the evaluator intersects (or subtracts)
+ *   such streams with the query's.
  * A package adds types by exporting `criterionPlugins: CriterionPlugin[]`; operators name it in the
  * evaluator's `CRITERIA_PLUGINS`.
  */
@@ -50,7 +65,7 @@ export interface CriterionPlugin {
   /** Checks beyond the spec's value type (an empty list when the criterion is fine). */
   validate?(criterion: CriterionValues): string[];
   toSql?(criterion: CriterionValues, context: EvaluationContext): SqlCondition;
-  evaluate?(criterion: CriterionValues, context: EvaluationContext): AsyncIterable<number>;
+  evaluate?(criterion: CriterionValues, context: EvaluationContext): EvaluatedIds;
 }
 
 /** What a plugin package exports. */

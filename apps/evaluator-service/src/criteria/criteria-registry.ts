@@ -6,6 +6,9 @@ import { LMS_TABLE_PLUGINS } from './lms-table-plugins';
 /** A plugin module named in CRITERIA_PLUGINS that could not be used, and why. */
 export interface PluginLoadError { module: string; error: string }
 
+/** A built-in backend besides the LMS's database: its plugins when it is configured, else its types and why they are not installed. */
+export type OptionalBackend = { plugins: CriterionPlugin[] } | { types: string[]; unavailable: string };
+
 /**
  * The installed criterion types: the built-ins, and those of the packages named in
  * `CRITERIA_PLUGINS` (comma-separated module names, resolved like `require`). A package that fails
@@ -15,15 +18,20 @@ export interface PluginLoadError { module: string; error: string }
 export class CriteriaRegistry {
   private readonly logger = new Logger(CriteriaRegistry.name);
   private readonly plugins = new Map<string, CriterionPlugin>();
+  private readonly notInstalled = new Map<string, string>();
   readonly loadErrors: PluginLoadError[] = [];
 
-  constructor(modules: string[] = []) {
+  constructor(modules: string[] = [], backends: OptionalBackend[] = []) {
     for (const plugin of LMS_TABLE_PLUGINS) this.plugins.set(plugin.spec.id, plugin);
+    for (const backend of backends) {
+      if ('plugins' in backend) for (const plugin of backend.plugins) this.plugins.set(plugin.spec.id, plugin);
+      else for (const type of backend.types) this.notInstalled.set(type, backend.unavailable);
+    }
     for (const name of modules) this.load(name);
   }
 
-  static fromEnv(value: string | undefined): CriteriaRegistry {
-    return new CriteriaRegistry((value ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  static fromEnv(value: string | undefined, backends: OptionalBackend[] = []): CriteriaRegistry {
+    return new CriteriaRegistry((value ?? '').split(',').map((s) => s.trim()).filter(Boolean), backends);
   }
 
   get(type: string): CriterionPlugin | undefined {
@@ -32,6 +40,11 @@ export class CriteriaRegistry {
 
   all(): CriterionPlugin[] {
     return [...this.plugins.values()];
+  }
+
+  /** Why a built-in type is not installed (its backend is not configured); undefined for any other type. */
+  unavailable(type: string): string | undefined {
+    return this.plugins.has(type) ? undefined : this.notInstalled.get(type);
   }
 
   private load(name: string): void {

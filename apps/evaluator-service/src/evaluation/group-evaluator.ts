@@ -1,8 +1,8 @@
-import { CriterionValues, EvaluationScope } from '@groups-sync/criteria-sdk';
+import { CriterionPlugin, CriterionValues, EvaluationScope, isExcept } from '@groups-sync/criteria-sdk';
 import { CriteriaRegistry } from '../criteria/criteria-registry';
 import { LmsReplica, ReplicaSession } from './lms-replica';
 import { memberQuery } from './member-query';
-import { intersectSorted } from './sorted-streams';
+import { intersectSorted, subtractSorted } from './sorted-streams';
 
 export interface Member { id: number; username: string }
 
@@ -16,7 +16,8 @@ export class CriterionUnavailableError extends Error {
 
 /**
  * The members a group's criteria select, ids ascending, streamed: the `lms_db` criteria pushed
- * down into one query, intersected with the sorted id streams of plugins on other backends.
+ * down into one query, intersected with the sorted id streams of plugins on other backends (and
+ * less the ids a plugin gives as `except`: the scope's learners who do not match).
  */
 export class GroupEvaluator {
   constructor(private readonly registry: CriteriaRegistry, private readonly lmsReplica: LmsReplica | null) {}
@@ -29,7 +30,7 @@ export class GroupEvaluator {
   members(scope: EvaluationScope, criteria: CriterionValues[], now = new Date(), session?: ReplicaSession): AsyncGenerator<Member> {
     const { query, elsewhere } = this.plan(scope, criteria, now);
     const base = session ? session.stream<Member>(query.sql, query.params) : this.replica.stream<Member>(query.sql, query.params);
-    return intersectSorted(base, elsewhere.map((r, i) => r.plugin.evaluate!(r.criterion, { scope, now, alias: `x${i}` })));
+    return narrowed(base, elsewhere, scope, now);
   }
 
   /**
@@ -57,18 +58,37 @@ export class GroupEvaluator {
     const base = this.replica.stream<Member>(query.sql, query.params);
     let selected = false;
     // Read to the end (one row at most): leaving a stream early would hand its connection back mid-query.
-    for await (const member of intersectSorted(base, elsewhere.map((r, i) => r.plugin.evaluate!(r.criterion, { scope, now, alias: `x${i}` })))) selected ||= member.id === userId;
+    for await (const member of narrowed(base, elsewhere, scope, now, userId)) selected ||= member.id === userId;
     return selected;
+  }
+
+  /** The LMS's username of a user id (grade events carry only the id); null for a user the LMS does not have. */
+  async username(userId: number): Promise<string | null> {
+    let username: string | null = null;
+    for await (const row of this.replica.stream<{ username: string }>('SELECT username FROM auth_user WHERE id = ?', [userId])) username = row.username;
+    return username;
   }
 
   private plan(scope: EvaluationScope, criteria: CriterionValues[], now: Date, userId?: number) {
     const resolved = criteria.map((criterion) => {
       const plugin = this.registry.get(criterion.type);
-      if (!plugin) throw new CriterionUnavailableError(criterion.type, 'no installed plugin provides it');
+      if (!plugin) throw new CriterionUnavailableError(criterion.type, this.registry.unavailable(criterion.type) ?? 'no installed plugin provides it');
       return { criterion, plugin };
     });
     const inDatabase = resolved.filter((r) => r.plugin.toSql);
     const elsewhere = resolved.filter((r) => !r.plugin.toSql);
     return { query: memberQuery(scope, inDatabase, now, userId), elsewhere };
   }
+}
+
+/** The members of `base` that every other-backend criterion selects: matching ids intersected, `except` ids subtracted. */
+function narrowed(base: AsyncIterable<Member>, elsewhere: Array<{ criterion: CriterionValues; plugin: CriterionPlugin }>, scope: EvaluationScope, now: Date, userId?: number): AsyncGenerator<Member> {
+  const matching: Array<AsyncIterable<number>> = [];
+  const excluded: Array<AsyncIterable<number>> = [];
+  elsewhere.forEach(({ criterion, plugin }, i) => {
+    const ids = plugin.evaluate!(criterion, { scope, now, alias: `x${i}`, userId });
+    if (isExcept(ids)) excluded.push(ids.except);
+    else matching.push(ids);
+  });
+  return subtractSorted(intersectSorted(base, matching), excluded);
 }

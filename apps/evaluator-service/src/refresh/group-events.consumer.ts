@@ -10,7 +10,7 @@ type RefreshRequested = DecodedEvent<EventType.UserGroupRefreshRequested>;
 
 /**
  * groups-service's lifecycle events, one at a time in order: the dynamic groups are kept here
- * (scope, criteria, enabled), a new or changed enabled one is evaluated at once, and a requested
+ * (scope, criteria, enabled, frozen, cadence), one groups-service marks `evaluate_now` is evaluated at once, and a requested
  * refresh is run. Each event's effects (the group row, the run's snapshot chunks) commit with its
  * inbox row.
  */
@@ -49,17 +49,19 @@ export class GroupEventsConsumer {
         } catch {
           throw new PoisonMessageError('INVALID_DATA', `group ${g.id}: criteria are not JSON`, event);
         }
-        // The shortest default cadence of its criteria's types (the scheduler's due time).
+        // The shortest default cadence of its criteria's types (the scheduler's due time, unless the group sets its own).
         const cadences = criteriaOf(g.criteria).map((c) => this.registry.get(c.type)?.spec.defaultRefreshSeconds ?? null).filter((s): s is number => s !== null);
         const cadence = cadences.length ? Math.min(...cadences) : null;
+        const newer = 'VALUES(version) >= version';
         await manager.query(
-          `INSERT INTO dynamic_group (group_id, scope_type, scope_key, criteria, enabled, version, cadence_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON DUPLICATE KEY UPDATE criteria = IF(VALUES(version) >= version, VALUES(criteria), criteria), enabled = IF(VALUES(version) >= version, VALUES(enabled), enabled),
-             cadence_seconds = IF(VALUES(version) >= version, VALUES(cadence_seconds), cadence_seconds), version = GREATEST(version, VALUES(version))`,
-          [g.id, g.scope_type, g.scope_key, criteria, g.enabled ? 1 : 0, g.version, cadence]);
+          `INSERT INTO dynamic_group (group_id, scope_type, scope_key, criteria, enabled, frozen, version, cadence_seconds, cadence_override_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON DUPLICATE KEY UPDATE criteria = IF(${newer}, VALUES(criteria), criteria), enabled = IF(${newer}, VALUES(enabled), enabled),
+             frozen = IF(${newer}, VALUES(frozen), frozen), cadence_seconds = IF(${newer}, VALUES(cadence_seconds), cadence_seconds),
+             cadence_override_seconds = IF(${newer}, VALUES(cadence_override_seconds), cadence_override_seconds), version = GREATEST(version, VALUES(version))`,
+          [g.id, g.scope_type, g.scope_key, criteria, g.enabled ? 1 : 0, g.frozen ? 1 : 0, g.version, cadence, g.refresh_cadence_seconds ?? null]);
         const [group] = await manager.query('SELECT * FROM dynamic_group WHERE group_id = ?', [g.id]) as DynamicGroupRow[];
-        // A new or changed group is evaluated at once.
-        if (group.enabled && group.version === g.version) await this.refreshes.run(manager, group, 'user', g.changed_by);
+        // Evaluated at once when groups-service says so (created, criteria changed, enabled or unfrozen, not declined by the request).
+        if (g.evaluate_now !== false && group.enabled && !group.frozen && group.version === g.version) await this.refreshes.run(manager, group, 'user', g.changed_by);
       });
     }
     this.relay.notify();

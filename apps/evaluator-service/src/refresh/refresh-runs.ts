@@ -10,7 +10,10 @@ import { GroupEvaluator } from '../evaluation/group-evaluator';
 
 export type RefreshTrigger = 'user' | 'scheduled' | 'event';
 
-export interface DynamicGroupRow { group_id: string; scope_type: ScopeType; scope_key: string; criteria: string; enabled: number; version: number }
+export interface DynamicGroupRow {
+  group_id: string; scope_type: ScopeType; scope_key: string; criteria: string; enabled: number; version: number;
+  frozen?: number; cadence_seconds?: number | null; cadence_override_seconds?: number | null;
+}
 
 const runs = metric('evaluation_runs_total', () => new Counter({ name: 'evaluation_runs_total', help: 'Full refreshes of dynamic groups, by outcome', labelNames: ['outcome'] }));
 const seconds = metric('evaluation_run_seconds', () => new Histogram({
@@ -70,7 +73,8 @@ export class RefreshRuns {
       }));
       await manager.query('UPDATE dynamic_group SET last_run_id = ?, last_evaluated_at = ?, last_member_count = ?, last_error = NULL WHERE group_id = ?', [runId, now, members, group.group_id]);
       runs.inc({ outcome: 'sent' });
-      end();
+      const took = end();
+      this.logger.log(`group ${group.group_id} evaluated (${trigger}): ${members} members in ${Math.max(1, Math.ceil(members / this.config.EVALUATION_CHUNK_SIZE))} chunks, run ${runId}, ${Math.round(took * 1000)} ms`);
       return { runId, members };
     } catch (error) {
       end();

@@ -84,6 +84,13 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     await send({ group_id: g.id, members: users(5, 3, 2) });
     await expectEventually(async () => expect(await audit(g.id, 'refresh_completed')).toHaveLength(3));
     expect(await outbox(g.id, EventType.UserGroupMembershipChanged)).toBe(membershipEvents);
+
+    // A former member comes back: their row is reactivated (one row per user and group), not duplicated.
+    await send({ group_id: g.id, members: users(1, 2, 3, 5) });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([1, 2, 3, 5]));
+    const rows = await db.query('SELECT user_id, COUNT(*) AS n FROM membership WHERE group_id = ? GROUP BY user_id ORDER BY user_id', [g.id]);
+    expect(rows.map((r: { user_id: string; n: string }) => [Number(r.user_id), Number(r.n)])).toEqual([[1, 1], [2, 1], [3, 1], [5, 1]]);
+    expect(await outbox(g.id, EventType.UserGroupMembershipChanged)).toBe(membershipEvents + 1);
   });
 
   it('discards a run older than the one applied, and runs for frozen or manual groups, saying why', async () => {

@@ -59,7 +59,9 @@ export class EvaluationRuns {
     }
 
     const desired = chunks.flatMap((c) => c.members);
+    const started = Date.now();
     const { added, removed, memberCount } = await this.applySnapshot(manager, group!, desired, ctx, locked);
+    this.logger.log(`evaluation run ${s.run_id} applied to group ${s.group_id}: +${added} -${removed}, ${memberCount} members, in ${Date.now() - started} ms (${Date.now() - evaluatedAt.getTime()} ms after the evaluation)`);
     await manager.update(UserGroup, { id: group!.id }, { lastRefreshedAt: evaluatedAt, evaluationError: null, evaluationFailedAt: null });
     await appendAudit(manager, ctx, group!.id, 'refresh_completed', { ...refresh, added, removed, member_count: memberCount });
     await this.outbox.append(manager, EventType.UserGroupRefreshCompleted, {
@@ -115,10 +117,11 @@ export class EvaluationRuns {
   private async applySnapshot(manager: EntityManager, group: UserGroup, desired: UserRef[], ctx: ChangeContext, locked: Map<string, UserGroup>) {
     const wanted = dedupe(desired);
     const wantedIds = new Set(wanted.map((u) => u.user_id));
-    const current: Array<{ user_id: string }> = await manager.query('SELECT user_id FROM membership WHERE group_id = ? AND active = 1 FOR UPDATE', [group.id]);
-    const currentIds = new Set(current.map((r) => Number(r.user_id)));
+    // Every row of the group at once (former members too): the joins then need no read of their own.
+    const rows = await this.writer.lockAllMembers(manager, group.id);
+    const currentIds = new Set([...rows.values()].filter((m) => m.active).map((m) => m.userId));
     const joining = wanted.filter((u) => !currentIds.has(u.user_id));
-    const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked) : [];
+    const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, rows) : [];
     const leaving = [...currentIds].filter((userId) => !wantedIds.has(userId));
     const removed = [...(await this.writer.deactivateMany(manager, group, leaving, ctx, null)).values()].filter((r) => r === 'removed').length;
     return { added: results.filter((r) => r.result === 'added').length, removed, memberCount: wanted.length };

@@ -3,28 +3,41 @@ import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
 import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
+import { CriterionCatalogue } from '../groups/criterion-catalogue';
 import { EvaluationRuns } from './evaluation-runs.service';
 
 const MAX_CHUNKS = 10_000;
 const TRIGGERS = ['user', 'scheduled', 'event'];
 
-/** Dynamic groups' member sets as evaluator-service computed them, a chunk per message; and the groups it could not evaluate. */
+/** Dynamic groups' member sets as evaluator-service computed them, a chunk per message; the groups it could not evaluate; the criterion types it has installed. */
 @Controller()
 export class EvaluationSnapshotsConsumer {
   private readonly inbox: Inbox;
 
-  constructor(private readonly runs: EvaluationRuns, private readonly relay: OutboxRelay, dataSource: DataSource) {
+  constructor(private readonly runs: EvaluationRuns, private readonly relay: OutboxRelay, dataSource: DataSource, private readonly criterionTypes: CriterionCatalogue) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.GroupsEvaluationCommands);
   }
 
   /** Chunk by chunk, in order: a chunk can hold thousands of members, so each has its own transaction. */
-  @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot, EventType.EvaluationFailed, EventType.EvaluationUserResult] })
+  @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot, EventType.EvaluationFailed, EventType.EvaluationUserResult, EventType.CriterionTypesAnnounced] })
   async onBatch(events: DecodedEvent[]): Promise<void> {
     for (const event of events) {
-      if (event.type === EventType.EvaluationFailed) await this.onFailure(event as DecodedEvent<EventType.EvaluationFailed>);
+      if (event.type === EventType.CriterionTypesAnnounced) await this.onAnnouncement(event as DecodedEvent<EventType.CriterionTypesAnnounced>);
+      else if (event.type === EventType.EvaluationFailed) await this.onFailure(event as DecodedEvent<EventType.EvaluationFailed>);
       else if (event.type === EventType.EvaluationUserResult) await this.onUserResult(event as DecodedEvent<EventType.EvaluationUserResult>);
       else await this.onSnapshot(event as DecodedEvent<EventType.EvaluationSnapshot>);
     }
+  }
+
+  /** The criterion types an evaluator has installed: new and changed criteria are checked against them from now on. */
+  private async onAnnouncement(event: DecodedEvent<EventType.CriterionTypesAnnounced>): Promise<void> {
+    const a = event.data.announcement;
+    const bad = !a.source || a.source.length > 64 ? 'source must be 1 to 64 characters'
+      : Number.isNaN(new Date(a.announced_at).getTime()) ? `announced_at "${a.announced_at}" is not a time`
+        : a.types.find((t) => !/^[a-z][a-z0-9_]{0,63}$/.test(t.id) || !t.scopes.length || !t.operators.length) ? 'every type needs an id of lower-case letters, digits and _, scopes and operators'
+          : null;
+    if (bad) throw new PoisonMessageError('INVALID_DATA', bad, event);
+    await this.inbox.process(event, (manager) => this.criterionTypes.record(manager, a).then(() => undefined));
   }
 
   private async onUserResult(event: DecodedEvent<EventType.EvaluationUserResult>): Promise<void> {

@@ -1,7 +1,8 @@
 import { toCeTime, UserGroupData } from '@groups-sync/contracts';
 import { UserGroup } from './user-group.entity';
 
-export function userGroupData(group: UserGroup, changedBy: string | null, at: Date): UserGroupData {
+/** `evaluateNow`: the evaluator evaluates the dynamic group at once (see UserGroupData). */
+export function userGroupData(group: UserGroup, changedBy: string | null, at: Date, evaluateNow = false): UserGroupData {
   return {
     user_group: {
       id: group.id,
@@ -17,6 +18,9 @@ export function userGroupData(group: UserGroup, changedBy: string | null, at: Da
         .map((c) => ({ type: c.type, operator: c.operator, value: JSON.stringify(c.value ?? null), config: JSON.stringify(c.config ?? {}) })),
       changed_by: changedBy,
       occurred_at: toCeTime(at),
+      frozen: group.frozen,
+      refresh_cadence_seconds: group.refreshCadenceSeconds,
+      evaluate_now: evaluateNow,
     },
   };
 }

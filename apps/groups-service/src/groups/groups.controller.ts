@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Patch, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Request, Response } from 'express';
 import { pageWindow, toPage } from '../api/pagination';
 import { auditView, AuditService } from '../audit/audit.service';
@@ -43,9 +43,11 @@ export class GroupsController {
   }
 
   @Post()
-  async create(@Body() dto: CreateGroupDto, @Req() req: Request, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
+  @ApiQuery({ name: 'evaluate', required: false, type: Boolean, description: 'false: do not evaluate a new dynamic group at once (default true)' })
+  async create(@Body() dto: CreateGroupDto, @Query('evaluate', new ParseBoolPipe({ optional: true })) evaluate: boolean | undefined,
+    @Req() req: Request, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
     assertCanManageScope(principal, dto.scope_type, (dto.scope_key ?? '').trim(), 'write');
-    const group = await this.groups.create(dto, apiContext(req, principal));
+    const group = await this.groups.create(dto, apiContext(req, principal), evaluate !== false);
     res.status(201).setHeader('ETag', `"${group.version}"`);
     return groupView(group, []);
   }
@@ -60,10 +62,12 @@ export class GroupsController {
 
   @Patch(':id')
   @ApiHeader({ name: 'If-Match', required: true, description: 'The ETag of the version you are changing' })
+  @ApiQuery({ name: 'evaluate', required: false, type: Boolean, description: 'false: do not re-evaluate the group at once after a change of its criteria, enabling or unfreezing (default true)' })
   async update(@Param('id', new ParseUUIDPipe()) id: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: UpdateGroupDto,
+    @Query('evaluate', new ParseBoolPipe({ optional: true })) evaluate: boolean | undefined,
     @Req() req: Request, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'write');
-    const group = await this.groups.update(id, parseIfMatch(ifMatch), dto, apiContext(req, principal));
+    const group = await this.groups.update(id, parseIfMatch(ifMatch), dto, apiContext(req, principal), evaluate !== false);
     res.setHeader('ETag', `"${group.version}"`);
     return groupView(group);
   }

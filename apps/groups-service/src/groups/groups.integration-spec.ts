@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { EventType } from '@groups-sync/contracts';
+import { CRITERION_TYPES, EventType, toAnnouncedType } from '@groups-sync/contracts';
 import { TokenMinter, courseStaffClaims, serviceClaims } from '@groups-sync/auth/testing';
 import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { http } from '@groups-sync/testing';
 import { LegacyObservations } from '../legacy-commands/legacy-observations.applier';
 import { SyncResults } from '../legacy-commands/sync-results.applier';
 import { LmsUser, startGroupsApp } from '../test/groups-app';
+import { CriterionCatalogue } from './criterion-catalogue';
 
 const COURSE = 'course-v1:TestX+Groups+2026';
 const API = '/api/user-groups/v1';
@@ -129,6 +130,41 @@ describe('groups-service on a real database', () => {
       expect(byId.get('enrollment_mode')).toMatchObject({ scopes: ['course'], value_schema: { type: 'string', enum: expect.arrayContaining(['verified', 'audit']) } });
       expect(byId.get('legacy_team')).toMatchObject({ legacy_kind: 'team', value_schema: null, config_schema: { properties: { team_id: { type: 'string' }, teamset_id: { type: 'string' } }, oneOf: [{ required: ['team_id'] }, { required: ['teamset_id'] }] } });
       await request(app.getHttpServer()).get(`${API}/criterion-types`).expect(401);
+    });
+
+    it('accepts the types the evaluator announced as installed, checks a plugin\'s values by its schema, and keeps the newest announcement', async () => {
+      const catalogue = app.get(CriterionCatalogue);
+      const builtIns = Object.values(CRITERION_TYPES).filter((s) => !s.legacy && s.id !== 'language').map(toAnnouncedType);
+      const emailDomain = toAnnouncedType({
+        id: 'email_domain', version: 1, description: 'Domain of the email', scopes: ['course', 'org', 'instance'], operators: ['=', 'in'], backend: 'lms_db',
+        valueType: 'custom', valueSchema: { type: 'string', pattern: '^[a-z0-9.-]+\\.[a-z]{2,}$', description: 'a domain such as "example.org"' }, defaultRefreshSeconds: 3600, staleOn: [],
+      });
+      const announce = (at: Date, types: typeof builtIns) => db.transaction((m) => catalogue.record(m, {
+        source: 'evaluator-service', announced_at: at.toISOString(), types, load_errors: [{ module: 'broken-plugin', error: 'Cannot find module' }],
+      }));
+      const now = Date.now();
+      try {
+        expect((await create({ kind: 'dynamic', criteria: [{ type: 'email_domain', value: 'example.org' }] })).status).toBe(400); // not installed yet
+        await announce(new Date(now), [...builtIns, emailDomain]);
+        await announce(new Date(now - 60_000), Object.values(CRITERION_TYPES).filter((s) => !s.legacy).map(toAnnouncedType)); // older: kept out
+        expect((await create({ kind: 'dynamic', criteria: [{ type: 'email_domain', value: 'example.org' }] })).status).toBe(201);
+        expect((await create({ kind: 'dynamic', criteria: [{ type: 'email_domain', operator: 'in', value: ['example.org', 'edx.org'] }] })).status).toBe(201);
+        const bad = await create({ kind: 'dynamic', criteria: [{ type: 'email_domain', operator: 'in', value: ['example.org', 'not a domain'] }] });
+        expect(bad.status).toBe(400);
+        expect(bad.body.details.errors).toEqual([{ field: 'criteria[0].value[1]', message: 'expected a domain such as "example.org"' }]);
+        const gone = await create({ kind: 'dynamic', criteria: [{ type: 'language', value: 'es' }] });
+        expect(gone.status).toBe(400);
+        expect(gone.body.details.errors[0]).toMatchObject({ field: 'criteria[0].type', message: expect.stringContaining('unknown criterion type') });
+        expect((await create({ kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: {} }] })).status).toBe(201); // legacy links are not the evaluator's
+        const listed = await api().get(`${API}/criterion-types`).expect(200);
+        const ids = listed.body.results.map((t: { id: string }) => t.id);
+        expect(ids).toContain('email_domain');
+        expect(ids).not.toContain('language');
+        expect(listed.body.results.find((t: { id: string }) => t.id === 'email_domain')).toMatchObject({ value_type: 'custom', value_schema: { type: 'string', pattern: expect.any(String) } });
+        expect(listed.body.plugin_load_errors).toEqual([{ module: 'broken-plugin', error: 'Cannot find module' }]);
+      } finally {
+        await db.query('DELETE FROM criterion_type_announcement');
+      }
     });
   });
 

@@ -18,6 +18,7 @@ import { GroupsErrorCode, GroupsException } from './groups.exception';
 import { LEGACY_COHORT } from './legacy-link';
 import { normalizeScope } from './scope';
 import { UserGroup } from './user-group.entity';
+import { CriterionCatalogue } from './criterion-catalogue';
 
 const STALE_SQL = `g.kind = 'dynamic' AND g.enabled = 1 AND g.frozen = 0 AND (g.last_refreshed_at IS NULL
   OR g.last_refreshed_at < NOW(6) - INTERVAL COALESCE(g.refresh_cadence_seconds, g.default_refresh_seconds, 86400) SECOND)`;
@@ -28,15 +29,18 @@ export class GroupsService {
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
     private readonly relay: OutboxRelay,
+    private readonly criterionTypes: CriterionCatalogue,
   ) {}
 
-  async create(dto: CreateGroupDto, ctx: ChangeContext): Promise<UserGroup> {
+  /** `evaluate: false` creates a dynamic group without evaluating it at once (the schedule or a refresh fills it). */
+  async create(dto: CreateGroupDto, ctx: ChangeContext, evaluate = true): Promise<UserGroup> {
     const scopeKey = normalizeScope(dto.scope_type, dto.scope_key);
-    const criteria = checkCriteria(dto.kind, dto.scope_type, dto.criteria);
+    const { catalogue } = await this.criterionTypes.installed();
+    const criteria = checkCriteria(dto.kind, dto.scope_type, dto.criteria, catalogue);
     const group = Object.assign(new UserGroup(), {
       id: randomUUID(), scopeType: dto.scope_type, scopeKey, name: dto.name.trim(), description: dto.description ?? '',
       kind: dto.kind, collection: dto.collection?.trim() || null, enabled: dto.enabled ?? true, frozen: false,
-      refreshCadenceSeconds: dto.refresh_cadence_seconds ?? null, defaultRefreshSeconds: defaultRefreshSeconds(criteria),
+      refreshCadenceSeconds: dto.refresh_cadence_seconds ?? null, defaultRefreshSeconds: defaultRefreshSeconds(criteria, catalogue),
       lastRefreshedAt: null, version: 1, createdBy: ctx.actor, updatedBy: ctx.actor, createdAt: ctx.at, updatedAt: ctx.at, deletedAt: null,
     });
     group.criteria = criteria.map((c, position) => Object.assign(new Criterion(), { ...c, groupId: group.id, position }));
@@ -44,7 +48,7 @@ export class GroupsService {
       await manager.insert(UserGroup, { ...group, criteria: undefined });
       if (group.criteria.length) await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
       await appendAudit(manager, ctx, group.id, 'group_created', { name: group.name, kind: group.kind, scope: `${group.scopeType}:${group.scopeKey}`, criteria });
-      await this.outbox.append(manager, EventType.UserGroupCreated, userGroupData(group, ctx.actor, ctx.at), ctx);
+      await this.outbox.append(manager, EventType.UserGroupCreated, userGroupData(group, ctx.actor, ctx.at, evaluate && group.kind === 'dynamic' && group.enabled), ctx);
     });
     return group;
   }
@@ -86,7 +90,8 @@ export class GroupsService {
    * Applies a PATCH if the caller saw the current version (If-Match). A change that alters nothing
    * keeps the version and publishes nothing.
    */
-  async update(id: string, expectedVersion: number, dto: UpdateGroupDto, ctx: ChangeContext): Promise<UserGroup> {
+  async update(id: string, expectedVersion: number, dto: UpdateGroupDto, ctx: ChangeContext, evaluate = true): Promise<UserGroup> {
+    const { catalogue } = await this.criterionTypes.installed();
     return this.write(null, async (manager) => {
       const group = await this.get(id, manager, true);
       if (group.version !== expectedVersion) {
@@ -112,7 +117,7 @@ export class GroupsService {
       set('collection', dto.collection === undefined ? undefined : dto.collection?.trim() || null, 'collection');
       let newCriteria: CriterionValues[] | null = null;
       if (dto.criteria !== undefined) {
-        const checked = checkCriteria(group.kind, group.scopeType, dto.criteria);
+        const checked = checkCriteria(group.kind, group.scopeType, dto.criteria, catalogue);
         const current = group.criteria.map(({ type, operator, value, config }) => ({ type, operator, value, config }));
         if (JSON.stringify(checked) !== JSON.stringify(current)) {
           if (group.kind === 'legacy') throw new GroupsException(GroupsErrorCode.LegacyLinkImmutable, 'a legacy group stays linked to its legacy group; create another group to link another', { field: 'criteria' });
@@ -124,7 +129,7 @@ export class GroupsService {
       group.version += 1;
       group.updatedAt = ctx.at;
       group.updatedBy = ctx.actor;
-      if (newCriteria) group.defaultRefreshSeconds = defaultRefreshSeconds(newCriteria);
+      if (newCriteria) group.defaultRefreshSeconds = defaultRefreshSeconds(newCriteria, catalogue);
       const { criteria: _criteria, ...columns } = group;
       await manager.update(UserGroup, { id }, columns);
       if (newCriteria) {
@@ -137,7 +142,10 @@ export class GroupsService {
           : field === 'enabled' ? (change.to ? 'group_enabled' : 'group_disabled') : 'group_updated';
         await appendAudit(manager, ctx, id, action, { field, ...change });
       }
-      await this.outbox.append(manager, EventType.UserGroupUpdated, userGroupData(group, ctx.actor, ctx.at), ctx);
+      // Only a change to who the group selects, or to whether it is evaluated at all, is worth an evaluation.
+      const reevaluate = evaluate && group.kind === 'dynamic' && group.enabled && !group.frozen
+        && (!!newCriteria || changes.enabled !== undefined || changes.frozen !== undefined);
+      await this.outbox.append(manager, EventType.UserGroupUpdated, userGroupData(group, ctx.actor, ctx.at, reevaluate), ctx);
       return group;
     });
   }

@@ -30,6 +30,17 @@ const BATCH = 1000;
  * its exclusive siblings (`lockGroups`, in id order), then membership rows. Each change writes its
  * audit rows and outbox events in the caller's transaction, many rows per statement.
  */
+const MEMBER_COLUMNS = 'id, group_id, user_id, username, active, origin, sync_state, sync_error, changed_at, legacy_observed_at, superseded_by_group_id';
+
+function toMemberRow(r: Record<string, unknown>): MemberRow {
+  return {
+    id: String(r.id), groupId: String(r.group_id), userId: Number(r.user_id), username: String(r.username), active: !!r.active,
+    syncState: (r.sync_state as SyncState | null) ?? null, syncError: (r.sync_error as string | null) ?? null,
+    changedAt: r.changed_at as Date, legacyObservedAt: (r.legacy_observed_at as Date | null) ?? null,
+    supersededByGroupId: (r.superseded_by_group_id as string | null) ?? null, origin: String(r.origin),
+  };
+}
+
 @Injectable()
 export class MembershipWriter {
   constructor(private readonly outbox: OutboxWriter) {}
@@ -63,14 +74,14 @@ export class MembershipWriter {
   async lockMembers(manager: EntityManager, groupIds: string[], userIds: number[], activeOnly = false): Promise<MemberRow[]> {
     if (!groupIds.length || !userIds.length) return [];
     const rows: Array<Record<string, unknown>> = await manager.query(
-      `SELECT id, group_id, user_id, username, active, origin, sync_state, sync_error, changed_at, legacy_observed_at, superseded_by_group_id FROM membership
-       WHERE group_id IN (?) AND user_id IN (?)${activeOnly ? ' AND active = 1' : ''} ORDER BY id FOR UPDATE`, [groupIds, userIds]);
-    return rows.map((r) => ({
-      id: String(r.id), groupId: String(r.group_id), userId: Number(r.user_id), username: String(r.username), active: !!r.active,
-      syncState: (r.sync_state as SyncState | null) ?? null, syncError: (r.sync_error as string | null) ?? null,
-      changedAt: r.changed_at as Date, legacyObservedAt: (r.legacy_observed_at as Date | null) ?? null,
-      supersededByGroupId: (r.superseded_by_group_id as string | null) ?? null, origin: String(r.origin),
-    }));
+      `SELECT ${MEMBER_COLUMNS} FROM membership WHERE group_id IN (?) AND user_id IN (?)${activeOnly ? ' AND active = 1' : ''} ORDER BY id FOR UPDATE`, [groupIds, userIds]);
+    return rows.map(toMemberRow);
+  }
+
+  /** Every membership row of one group, active or not, locked: for a caller that is about to rewrite most of them (a refresh). */
+  async lockAllMembers(manager: EntityManager, groupId: string): Promise<Map<number, MemberRow>> {
+    const rows: Array<Record<string, unknown>> = await manager.query(`SELECT ${MEMBER_COLUMNS} FROM membership WHERE group_id = ? ORDER BY id FOR UPDATE`, [groupId]);
+    return new Map(rows.map((r) => { const m = toMemberRow(r); return [m.userId, m]; }));
   }
 
   /** `lockGroups` for groups known by id (with their criteria read first). */
@@ -93,10 +104,12 @@ export class MembershipWriter {
   /**
    * Makes users active members, a thousand at a time: one locking read, one update for the
    * reactivated, multi-row inserts for new memberships, audit rows and events, and one removal per
-   * exclusive sibling the users leave. Locks the group and its siblings first, unless the caller did.
+   * exclusive sibling the users leave. Locks the group and its siblings first, unless the caller did;
+   * `known` is every row of the group, locked by the caller (`lockAllMembers`), which saves the per-batch read.
    */
   async activateMany(
     manager: EntityManager, group: UserGroup, users: UserRef[], ctx: ChangeContext, syncState?: 'synced', locked?: Map<string, UserGroup>,
+    known?: Map<number, MemberRow>,
   ): Promise<Array<UserRef & { result: AddResult }>> {
     locked ??= await this.lockGroups(manager, [group]);
     const siblings = this.exclusiveSiblings(group, locked);
@@ -104,7 +117,7 @@ export class MembershipWriter {
     const results = new Map<number, AddResult>();
     for (let i = 0; i < users.length; i += BATCH) {
       const batch = users.slice(i, i + BATCH);
-      const existing = new Map((await this.lockMembers(manager, [group.id], batch.map((u) => u.user_id))).map((m) => [m.userId, m]));
+      const existing = known ?? new Map((await this.lockMembers(manager, [group.id], batch.map((u) => u.user_id))).map((m) => [m.userId, m]));
       const added: UserRef[] = [];
       const fresh: UserRef[] = [];
       const reactivated: MemberRow[] = [];

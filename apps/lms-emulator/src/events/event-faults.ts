@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { LmsHttpError } from '../lms-http.error';
 
 export interface EventFaultSettings {
-  /** Share (0..1) of COHORT_MEMBERSHIP_CHANGED events not sent, at random. */
+  /** Share (0..1) of the LMS events not sent, at random. */
   drop_events_share: number;
   /** Learners (usernames, any case) whose events are not sent. */
   drop_events_for: string[];

@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { CohortMembershipChangedData, CourseEnrollmentData, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
+import {
+  CohortMembershipChangedData, CourseEnrollmentData, EncodedMessage, EventCodec, EventDataMap, EventType, newEventMetadata, PersistentCourseGradeData, SessionLoginCompletedData,
+} from '@groups-sync/contracts';
 import { MessageProducer } from '@groups-sync/messaging';
 import { LmsEmulatorConfig } from '../lms-emulator.config';
 import { EventFaults } from './event-faults';
@@ -43,6 +45,26 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
       return;
     }
     for (const type of types) this.queue.push(await this.codec.encode(type, data, newEventMetadata(type, 'lms')));
+    this.draining ??= this.drain();
+  }
+
+  /** SESSION_LOGIN_COMPLETED, sent by the login view once the session is made and `last_login` written. */
+  async loginCompleted(data: SessionLoginCompletedData): Promise<void> {
+    await this.publishOne(EventType.SessionLoginCompleted, data, data.user.pii.username, 'login');
+  }
+
+  /** PERSISTENT_GRADE_SUMMARY_CHANGED, sent by `PersistentCourseGrade.update_or_create()` after the grade row is saved. */
+  async gradeChanged(data: PersistentCourseGradeData, username: string): Promise<void> {
+    await this.publishOne(EventType.PersistentGradeSummaryChanged, data, username, `grade in ${data.grade.course.course_key}`);
+  }
+
+  private async publishOne<T extends EventType>(type: T, data: EventDataMap[T], username: string, what: string): Promise<void> {
+    if (!this.config.EMIT_EVENTS) return;
+    if (this.faults.dropsEventOf(username)) {
+      this.logger.warn(`${what} event of ${username} dropped by fault injection`);
+      return;
+    }
+    this.queue.push(await this.codec.encode(type, data, newEventMetadata(type, 'lms')));
     this.draining ??= this.drain();
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Put, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
-import { EventType } from '@groups-sync/contracts';
+import { EventType, toCeTime } from '@groups-sync/contracts';
 import { JwtIssuer } from '../auth/jwt-issuer';
 import { CourseSettingsService } from '../cohorts/course-settings.service';
 import { EventFaults } from '../events/event-faults';
@@ -129,13 +129,31 @@ export class EmulatorController {
   }
 
   /**
+   * A learner logs in (`{username}`): `auth_user.last_login` becomes now, then SESSION_LOGIN_COMPLETED
+   * is sent, as edx-platform's login view does after `django_login()`.
+   */
+  @Post('logins')
+  async login(@Body() body: Record<string, unknown>) {
+    const [user] = await this.dataSource.query('SELECT id, username, email, first_name, last_name, is_active FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
+    const at = new Date();
+    await this.dataSource.query('UPDATE auth_user SET last_login = ? WHERE id = ?', [at, user.id]);
+    await this.events.loginCompleted({
+      user: { id: user.id, is_active: !!user.is_active, pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() } },
+    });
+    return { user_id: user.id, username: user.username, last_login: at.toISOString() };
+  }
+
+  /**
    * What dynamic groups select on, for one learner: `{username, country?, language?, last_login?,
    * is_staff?, grades?: {course_id: percent 0..100}}`, written to edx-platform's tables (profile,
    * `pref-lang` preference, auth_user, persisted course grades). Fields left out are left as they are.
+   * A grade that is new or different is announced (PERSISTENT_GRADE_SUMMARY_CHANGED); setting
+   * `last_login` is not a login (`POST /emulator/logins` is) and announces nothing.
    */
   @Put('learner-data')
   async learnerData(@Body() body: Record<string, unknown>) {
-    const [user] = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    const [user] = await this.dataSource.query('SELECT id, username FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
     if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
     if (body.country !== undefined) {
       if (body.country !== null && !/^[A-Z]{2}$/.test(String(body.country))) throw new LmsHttpError(400, { country: ['An ISO 3166-1 alpha-2 code, or null.'] });
@@ -153,9 +171,19 @@ export class EmulatorController {
     if (body.is_staff !== undefined) await this.dataSource.query('UPDATE auth_user SET is_staff = ? WHERE id = ?', [body.is_staff === true ? 1 : 0, user.id]);
     for (const [courseId, percent] of Object.entries((body.grades ?? {}) as Record<string, unknown>)) {
       if (typeof percent !== 'number' || percent < 0 || percent > 100) throw new LmsHttpError(400, { grades: ['Percentages from 0 to 100.'] });
+      const [before] = await this.dataSource.query('SELECT percent_grade FROM grades_persistentcoursegrade WHERE user_id = ? AND course_id = ?', [user.id, courseId]);
       await this.dataSource.query(
         `INSERT INTO grades_persistentcoursegrade (user_id, course_id, percent_grade) VALUES (?, ?, ?)
          ON DUPLICATE KEY UPDATE percent_grade = VALUES(percent_grade), modified = CURRENT_TIMESTAMP(6)`, [user.id, courseId, percent / 100]);
+      if (before && Number(before.percent_grade) === percent / 100) continue;
+      const [grade] = await this.dataSource.query('SELECT * FROM grades_persistentcoursegrade WHERE user_id = ? AND course_id = ?', [user.id, courseId]);
+      await this.events.gradeChanged({
+        grade: {
+          user_id: user.id, course: { course_key: courseId, display_name: '', start: null, end: null },
+          course_edited_timestamp: ceTimeOrEmpty(grade.course_edited_timestamp), course_version: grade.course_version, grading_policy_hash: grade.grading_policy_hash,
+          percent_grade: Number(grade.percent_grade), letter_grade: grade.letter_grade, passed_timestamp: ceTimeOrEmpty(grade.passed_timestamp),
+        },
+      }, user.username);
     }
     return { username: body.username, user_id: user.id };
   }
@@ -176,6 +204,11 @@ export class EmulatorController {
   clearFaults(): void {
     this.faults.clear();
   }
+}
+
+/** The schema's timestamps are plain strings: an unset one (a grade not passed) is sent empty. */
+function ceTimeOrEmpty(value: Date | null): string {
+  return value ? toCeTime(new Date(value)) : '';
 }
 
 function userSpec(body: Record<string, unknown>) {

@@ -27,7 +27,7 @@ export class System {
   readonly evaluator?: ServiceProcess;
   private token?: string;
 
-  constructor(portBase: number, serviceEnv: Record<string, string> = {}, options: { evaluator?: boolean } = {}) {
+  constructor(portBase: number, serviceEnv: Record<string, string> = {}, options: { evaluator?: boolean; evaluatorEnv?: Record<string, string> } = {}) {
     const common = {
       ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info', ...serviceEnv,
     };
@@ -45,7 +45,7 @@ export class System {
     if (options.evaluator) {
       // It reads learners' data from the LMS's tables: the emulator's database.
       this.evaluator = new ServiceProcess('evaluator-service', testPort(portBase + 3), {
-        ...common, DB_NAME: this.databases.evaluator, LMS_DB_URL: `${this.env.MYSQL_URL.replace(/\/$/, '')}/${this.databases.lms}`,
+        ...common, DB_NAME: this.databases.evaluator, LMS_DB_URL: `${this.env.MYSQL_URL.replace(/\/$/, '')}/${this.databases.lms}`, ...options.evaluatorEnv,
       }, `${this.prefix}-evaluator-service`);
     }
   }
@@ -89,8 +89,8 @@ export class System {
   }
 
   // ---- User Groups API, as a service client with the user_groups:write scope ----
-  async groups(method: string, path: string, body?: unknown) {
-    return http(method, `${this.groupsService.url}/api/user-groups/v1${path}`, body, { authorization: `JWT ${await this.accessToken()}` });
+  async groups(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    return http(method, `${this.groupsService.url}/api/user-groups/v1${path}`, body, { ...headers, authorization: `JWT ${await this.accessToken()}` });
   }
 
   async createCohortGroup(name: string, cohortId?: number): Promise<string> {

@@ -7,9 +7,9 @@ export type CriterionOperator = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'in' | 'n
 export const OPERATORS: CriterionOperator[] = ['=', '!=', '>', '>=', '<', '<=', 'in', 'not_in', 'contains', 'not_contains', 'exists', 'not_exists'];
 
 /** What a criterion's value must be: checked by validateCriterion. */
-export type CriterionValueType = 'days' | 'date' | 'enrollment_mode' | 'country_code' | 'language_code' | 'boolean' | 'percent' | 'none';
+export type CriterionValueType = 'days' | 'date' | 'enrollment_mode' | 'country_code' | 'language_code' | 'boolean' | 'percent' | 'none' | 'custom';
 
-export type CriterionBackend = 'lms_db' | 'legacy';
+export type CriterionBackend = 'lms_db' | 'legacy' | 'aspects';
 
 export interface CriterionTypeSpec {
   id: string;
@@ -18,6 +18,8 @@ export interface CriterionTypeSpec {
   scopes: ScopeType[];
   valueType: CriterionValueType;
   operators: CriterionOperator[];
+  /** JSON Schema one value must match (each item, for `in`/`not_in`); required for value type `custom` (a plugin's own values). */
+  valueSchema?: Record<string, unknown>;
   backend: CriterionBackend;
   /** How often a dynamic group using it is refreshed unless the group overrides it; null for legacy links. */
   defaultRefreshSeconds: number | null;
@@ -71,7 +73,12 @@ export const CRITERION_TYPES: Record<string, CriterionTypeSpec> = {
   course_grade: {
     id: 'course_grade', version: 1, description: 'The learner\'s current grade in the course, in percent',
     scopes: ['course'], valueType: 'percent', operators: COMPARISON, backend: 'lms_db',
-    defaultRefreshSeconds: 6 * HOUR, staleOn: [],
+    defaultRefreshSeconds: 6 * HOUR, staleOn: [EventType.PersistentGradeSummaryChanged],
+  },
+  days_since_last_activity: {
+    id: 'days_since_last_activity', version: 1, description: 'Days since the learner last visited the course (Aspects)',
+    scopes: ['course'], valueType: 'days', operators: COMPARISON, backend: 'aspects',
+    defaultRefreshSeconds: 24 * HOUR, staleOn: [],
   },
   legacy_cohort: {
     id: 'legacy_cohort', version: 1, description: 'Mirrors a cohort (created when cohort_id is omitted)',

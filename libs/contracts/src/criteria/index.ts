@@ -1,2 +1,3 @@
 export * from './criterion-types';
 export * from './validate-criterion';
+export * from './criterion-announcement';

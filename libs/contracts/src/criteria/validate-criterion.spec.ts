@@ -1,4 +1,5 @@
-import { CRITERION_TYPES } from './criterion-types';
+import { fromAnnouncedType, installedCatalogue, toAnnouncedType } from './criterion-announcement';
+import { CRITERION_TYPES, CriterionTypeSpec } from './criterion-types';
 import { validateCriterion } from './validate-criterion';
 
 describe('validateCriterion', () => {
@@ -10,6 +11,8 @@ describe('validateCriterion', () => {
     [{ type: 'language', operator: '=', value: 'pt-BR' }, 'course'],
     [{ type: 'is_staff', operator: '=', value: false }, 'instance'],
     [{ type: 'course_grade', operator: '>', value: 79.5 }, 'course'],
+    [{ type: 'days_since_last_activity', operator: '>', value: 14 }, 'course'],
+    [{ type: 'days_since_last_activity', operator: '=', value: 0 }, 'course'],
     [{ type: 'legacy_cohort', config: {} }, 'course'],
     [{ type: 'legacy_cohort', config: { cohort_id: 12 } }, 'course'],
     [{ type: 'legacy_team', config: { teamset_id: 'projects' } }, 'course'],
@@ -34,6 +37,10 @@ describe('validateCriterion', () => {
     [{ type: 'legacy_enrollment_track', config: { mode: 'gold' } }, 'course', 'criteria[0].config.mode', 'expected one of'],
     [{ type: 'legacy_cohort', config: {} }, 'instance', 'criteria[0].type', 'not available for instance scope'],
     [{ type: 'last_login', operator: '<', value: 3, config: { x: 1 } }, 'course', 'criteria[0].config', 'takes no config'],
+    [{ type: 'days_since_last_activity', operator: '>', value: 7 }, 'org', 'criteria[0].type', 'not available for org scope'],
+    [{ type: 'days_since_last_activity', operator: 'in', value: [7] }, 'course', 'criteria[0].operator', 'days_since_last_activity allows = != > >= < <='],
+    [{ type: 'days_since_last_activity', operator: '>', value: 1.5 }, 'course', 'criteria[0].value', 'whole number of days'],
+    [{ type: 'days_since_last_activity', operator: '<', value: '7' }, 'course', 'criteria[0].value', 'whole number of days'],
   ] as const)('refuses %j in %s scope, naming %s', (input, scope, field, message) => {
     const errors = validateCriterion(input, scope);
     expect(errors).toContainEqual({ field, message: expect.stringContaining(message) });
@@ -46,5 +53,38 @@ describe('validateCriterion', () => {
       if (spec.legacy) expect(spec.defaultRefreshSeconds).toBeNull();
       else expect(spec.defaultRefreshSeconds).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('validateCriterion against an installed catalogue', () => {
+  const domain: CriterionTypeSpec = {
+    id: 'email_domain', version: 1, description: 'Domain', scopes: ['instance'], operators: ['=', 'in'], backend: 'lms_db',
+    valueType: 'custom', valueSchema: { type: 'string', pattern: '^[a-z]+\\.[a-z]{2,}$', description: 'a domain such as "example.org"' },
+    defaultRefreshSeconds: 3600, staleOn: [],
+  };
+  const catalogue = { email_domain: domain };
+
+  it('checks a plugin\'s values, and each item of a list, against its JSON Schema', () => {
+    expect(validateCriterion({ type: 'email_domain', value: 'example.org' }, 'instance', 'criteria[0]', catalogue)).toEqual([]);
+    expect(validateCriterion({ type: 'email_domain', operator: 'in', value: ['example.org', 'nope'] }, 'instance', 'criteria[0]', catalogue))
+      .toEqual([{ field: 'criteria[0].value[1]', message: 'expected a domain such as "example.org"' }]);
+    expect(validateCriterion({ type: 'email_domain', value: 42 }, 'instance', 'criteria[0]', catalogue)).toHaveLength(1);
+  });
+
+  it('knows only the catalogue\'s types, and accepts nothing for a custom type without a usable schema', () => {
+    expect(validateCriterion({ type: 'country', value: 'FR' }, 'instance', 'criteria[0]', catalogue)[0]).toMatchObject({ field: 'criteria[0].type' });
+    const broken = { email_domain: { ...domain, version: 2, valueSchema: { type: 'no-such-type' } } };
+    expect(validateCriterion({ type: 'email_domain', value: 'example.org' }, 'instance', 'criteria[0]', broken)).toHaveLength(1);
+    const unknownValueType = { x: { ...domain, id: 'x', valueType: 'colour' as never } };
+    expect(validateCriterion({ type: 'x', value: 'red' }, 'instance', 'criteria[0]', unknownValueType)[0].message).toContain('cannot check');
+  });
+
+  it('round-trips a spec through an announcement, and never takes a legacy type from one', () => {
+    const back = fromAnnouncedType(toAnnouncedType(domain));
+    expect(back).toEqual(domain);
+    const installed = installedCatalogue([toAnnouncedType(domain), toAnnouncedType({ ...CRITERION_TYPES.legacy_cohort, description: 'hijacked' })]);
+    expect(Object.keys(installed).sort()).toEqual(['email_domain', ...Object.values(CRITERION_TYPES).filter((s) => s.legacy).map((s) => s.id)].sort());
+    expect(installed.legacy_cohort.description).toBe(CRITERION_TYPES.legacy_cohort.description);
+    expect(Object.keys(installedCatalogue(null))).toEqual(expect.arrayContaining(Object.keys(CRITERION_TYPES)));
   });
 });

@@ -1,3 +1,4 @@
+import Ajv, { ValidateFunction } from 'ajv';
 import { CRITERION_TYPES, CriterionOperator, CriterionTypeSpec, ENROLLMENT_MODES, OPERATORS, ScopeType } from './criterion-types';
 
 export interface CriterionInput {
@@ -18,8 +19,29 @@ const DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}
 const LIST_OPERATORS: CriterionOperator[] = ['in', 'not_in'];
 const NO_VALUE_OPERATORS: CriterionOperator[] = ['exists', 'not_exists'];
 
+const ajv = new Ajv({ allErrors: false, strict: false });
+const customValidators = new Map<string, ValidateFunction>();
+
+/** A plugin's value schema, compiled once per type version and schema. */
+function customValueError(spec: CriterionTypeSpec, value: unknown): string | null {
+  const key = `${spec.id}@${spec.version}:${JSON.stringify(spec.valueSchema ?? null)}`;
+  let validate = customValidators.get(key);
+  if (!validate) {
+    try {
+      validate = ajv.compile(spec.valueSchema ?? false);
+    } catch {
+      validate = ajv.compile(false); // an unusable schema accepts nothing rather than everything
+    }
+    customValidators.set(key, validate);
+  }
+  if (validate(value)) return null;
+  const description = typeof spec.valueSchema?.description === 'string' ? spec.valueSchema.description : null;
+  return description ?? `a value matching ${JSON.stringify(spec.valueSchema)}`;
+}
+
 function valueError(spec: CriterionTypeSpec, value: unknown): string | null {
   switch (spec.valueType) {
+    case 'custom': return customValueError(spec, value);
     case 'days': return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 36_500 ? null : 'a whole number of days from 0 to 36500';
     case 'percent': return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 100 ? null : 'a number from 0 to 100';
     case 'boolean': return typeof value === 'boolean' ? null : 'true or false';
@@ -28,6 +50,7 @@ function valueError(spec: CriterionTypeSpec, value: unknown): string | null {
     case 'language_code': return typeof value === 'string' && LANGUAGE.test(value) ? null : 'a language code such as "es" or "pt-BR"';
     case 'enrollment_mode': return typeof value === 'string' && ENROLLMENT_MODES.includes(value) ? null : `one of ${ENROLLMENT_MODES.join(', ')}`;
     case 'none': return value === undefined || value === null ? null : 'no value (this criterion is configured through config)';
+    default: return `a value of type ${String(spec.valueType)}, which this version of the service cannot check`;
   }
 }
 
@@ -56,12 +79,15 @@ function configErrors(spec: CriterionTypeSpec, config: unknown, at: string): Cri
   return errors;
 }
 
-/** Checks one criterion against the catalogue; each error names the field and what was expected. */
-export function validateCriterion(input: CriterionInput, scope: ScopeType, at = 'criteria[0]'): CriterionError[] {
-  if (typeof input.type !== 'string' || !CRITERION_TYPES[input.type]) {
-    return [{ field: `${at}.type`, message: `unknown criterion type; expected one of ${Object.keys(CRITERION_TYPES).join(', ')}` }];
+/**
+ * Checks one criterion against a catalogue (by default the built-in one; groups-service passes the
+ * types the evaluator has announced as installed); each error names the field and what was expected.
+ */
+export function validateCriterion(input: CriterionInput, scope: ScopeType, at = 'criteria[0]', catalogue: Record<string, CriterionTypeSpec> = CRITERION_TYPES): CriterionError[] {
+  if (typeof input.type !== 'string' || !Object.prototype.hasOwnProperty.call(catalogue, input.type)) {
+    return [{ field: `${at}.type`, message: `unknown criterion type; expected one of ${Object.keys(catalogue).join(', ')}` }];
   }
-  const spec = CRITERION_TYPES[input.type];
+  const spec = catalogue[input.type];
   const errors: CriterionError[] = [];
   if (!spec.scopes.includes(scope)) errors.push({ field: `${at}.type`, message: `${spec.id} is not available for ${scope} scope; it supports ${spec.scopes.join(', ')}` });
   const operator = (input.operator ?? '=') as CriterionOperator;
