@@ -24,6 +24,14 @@ export interface PersistentCourseGradeData {
   };
 }
 
+/**
+ * Proposed TEAM_MEMBERSHIP_ADDED / _REMOVED, shaped like COHORT_MEMBERSHIP_CHANGED's CohortData:
+ * the learner, the course, the team (`teamset_id` is CourseTeam.topic_id) and when it changed.
+ */
+export interface TeamMembershipChangedData {
+  team_membership: { user: UserData; course: CourseData; team: { team_id: string; name: string; teamset_id: string }; changed_at: string };
+}
+
 export type MembershipAction = 'added' | 'removed';
 export type MembershipOrigin = 'api' | 'csv' | 'criteria' | 'legacy' | 'reconciliation';
 export type LegacyType = 'cohort' | 'team' | 'enrollment_track';
@@ -127,6 +135,8 @@ export interface EventDataMap {
   [EventType.CourseUnenrollmentCompleted]: CourseEnrollmentData;
   [EventType.SessionLoginCompleted]: SessionLoginCompletedData;
   [EventType.PersistentGradeSummaryChanged]: PersistentCourseGradeData;
+  [EventType.TeamMembershipAdded]: TeamMembershipChangedData;
+  [EventType.TeamMembershipRemoved]: TeamMembershipChangedData;
   [EventType.UserGroupCreated]: UserGroupData;
   [EventType.UserGroupUpdated]: UserGroupData;
   [EventType.UserGroupDeleted]: UserGroupData;

@@ -8,6 +8,9 @@ export enum EventType {
   CourseUnenrollmentCompleted = 'org.openedx.learning.course.unenrollment.completed.v1',
   SessionLoginCompleted = 'org.openedx.learning.auth.session.login.completed.v1',
   PersistentGradeSummaryChanged = 'org.openedx.learning.course.persistent_grade_summary.changed.v1',
+  /** Proposed, not in openedx-events: edx-platform sends no team event. */
+  TeamMembershipAdded = 'org.openedx.learning.team_membership.added.v1',
+  TeamMembershipRemoved = 'org.openedx.learning.team_membership.removed.v1',
 
   UserGroupCreated = 'org.openedx.learning.user_group.created.v1',
   UserGroupUpdated = 'org.openedx.learning.user_group.updated.v1',
@@ -50,6 +53,9 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   // openedx-events' event_key_field for logins; grades have none documented: by course, as enrollments.
   [EventType.SessionLoginCompleted]: { topic: Topic.LmsUserLogin, keyField: 'user.pii.username', source: 'lms' },
   [EventType.PersistentGradeSummaryChanged]: { topic: Topic.LmsCourseGrade, keyField: 'grade.course.course_key', source: 'lms' },
+  // Keyed by course like COHORT_MEMBERSHIP_CHANGED: one learner's team changes in a course stay in order.
+  [EventType.TeamMembershipAdded]: { topic: Topic.LmsTeamMembership, keyField: 'team_membership.course.course_key', source: 'lms' },
+  [EventType.TeamMembershipRemoved]: { topic: Topic.LmsTeamMembership, keyField: 'team_membership.course.course_key', source: 'lms' },
   [EventType.UserGroupCreated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
   [EventType.UserGroupUpdated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
   [EventType.UserGroupDeleted]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },

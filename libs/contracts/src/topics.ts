@@ -16,6 +16,11 @@ export enum Topic {
   LmsUserLogin = 'user-login',
   /** LMS: persistent course grades (PERSISTENT_GRADE_SUMMARY_CHANGED). Not on the bus by default either: our name, in the LMS's style. */
   LmsCourseGrade = 'learning-course-grade-lifecycle',
+  /**
+   * LMS: team memberships (proposed TEAM_MEMBERSHIP_ADDED / _REMOVED). edx-platform has no team
+   * event; the emulator sends these only when switched on. Our name, in the LMS's style.
+   */
+  LmsTeamMembership = 'learning-team-membership',
   /** groups-service: User Group lifecycle and membership changes, keyed by scope (one user's changes in a course stay in order). */
   UserGroupLifecycle = 'user-groups-lifecycle',
   /** legacy-sync-service → groups-service: observed legacy memberships and sync results. */
