@@ -1,3 +1,9 @@
+import { EnrollmentTrackConsumer } from './lms-events/enrollment-track.consumer';
+import { TeamMembershipConsumer } from './lms-events/team-membership.consumer';
+import { LmsTeamsClient } from './lms/lms-teams.client';
+import { TeamRoster } from './reconciliation/team-roster';
+import { LmsEnrollmentsClient } from './lms/lms-enrollments.client';
+import { TrackRoster } from './reconciliation/track-roster';
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from '@groups-sync/auth';
@@ -44,10 +50,10 @@ export const config = loadConfig(LegacySyncServiceConfig);
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),
   ],
-  controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController],
+  controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, EnrollmentTrackConsumer, TeamMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, CohortDirectory, CohortWrites, PendingWritesJanitor, LmsWritePauses,
+    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, TrackRoster, TeamRoster, CohortDirectory, CohortWrites, PendingWritesJanitor, LmsWritePauses,
     CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, DeadLetters,
   ],
 })

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { LmsClientConfig } from '@groups-sync/lms-client';
 
 export class LegacySyncServiceConfig extends LmsClientConfig {
@@ -31,6 +31,21 @@ export class LegacySyncServiceConfig extends LmsClientConfig {
   /** A site-wide reconciliation this often (minutes); 0 turns the schedule off. */
   @Type(() => Number) @IsInt() @Min(0) @Max(7 * 24 * 60)
   RECONCILE_EVERY_MINUTES = 60;
+
+  /**
+   * Team-linked groups are reconciled this often (seconds; 0: only with the site-wide run): the LMS
+   * emits no team events, so this is how team changes made in the LMS reach the groups.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(86_400)
+  RECONCILE_TEAMS_EVERY_SECONDS = 60;
+
+  /**
+   * The LMS emits the proposed `team_membership.added|removed.v1` events (an LMS patched to, see the
+   * README): our team writes then have echoes, recognised as such.
+   */
+  @Transform(({ value }) => value === true || value === 'true')
+  @IsBoolean()
+  LMS_EMITS_TEAM_EVENTS = false;
 
   /** A write still pending this long never reached the LMS (it was dead-lettered or lost): reconciliation sends it again. */
   @Type(() => Number) @IsInt() @Min(0) @Max(7 * 86_400)

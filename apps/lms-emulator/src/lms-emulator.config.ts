@@ -26,4 +26,21 @@ export class LmsEmulatorConfig extends ServiceConfig {
   @Transform(({ value }) => value === true || value === 'true')
   @IsBoolean()
   EMIT_EVENTS = true;
+
+  /**
+   * Send the proposed TEAM_MEMBERSHIP_ADDED / _REMOVED events (edx-platform sends no team event).
+   * The start value of `emit_team_events` in /emulator/settings.
+   */
+  @Transform(({ value }) => value === true || value === 'true')
+  @IsBoolean()
+  EMIT_TEAM_EVENTS = false;
+
+  /**
+   * Let the teams API take `Authorization: JWT` tokens too, as ADR 0034 (proposed) would have it.
+   * Off: the teams views authenticate as edx-platform's do today, opaque Bearer tokens only.
+   * The start value of `teams_api_accepts_jwt` in /emulator/settings.
+   */
+  @Transform(({ value }) => value === true || value === 'true')
+  @IsBoolean()
+  TEAMS_API_ACCEPTS_JWT = false;
 }

@@ -26,7 +26,9 @@ export class LmsErrorFilter implements ExceptionFilter {
     const status = exception instanceof LmsHttpError ? exception.status : exception instanceof HttpException ? exception.getStatus() : 500;
     if (status >= 500) this.logger.error(`${status} on ${req.method} ${req.originalUrl}: ${(exception as Error)?.message ?? String(exception)}`, (exception as Error)?.stack);
     if (exception instanceof LmsHttpError) {
-      if (typeof exception.body === 'string') res.status(exception.status).type('text/html').send(exception.body);
+      // null: a DRF view's bare `Response(status=...)`, an empty JSON response.
+      if (exception.body === null) res.status(exception.status).type('application/json').end();
+      else if (typeof exception.body === 'string') res.status(exception.status).type('text/html').send(exception.body);
       else res.status(exception.status).json(exception.body);
     } else if (exception instanceof HttpException) {
       const body = exception.getResponse() as { message?: unknown };

@@ -45,6 +45,8 @@ export interface UserGroupData {
     frozen?: boolean; refresh_cadence_seconds?: number | null;
     /** Evaluate the dynamic group at once: set when it is created, its criteria change, it is enabled or unfrozen, unless the request declined. */
     evaluate_now?: boolean;
+    /** On deletion: the caller asked to keep the legacy group in the LMS (`?unlink=true`). */
+    unlink?: boolean;
   };
 }
 

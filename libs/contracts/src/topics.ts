@@ -35,6 +35,8 @@ export enum ConsumerGroup {
   GroupsEvaluationCommands = 'groups-service.evaluation-commands',
   LegacySyncUserGroups = 'legacy-sync-service.user-groups',
   LegacySyncLmsEvents = 'legacy-sync-service.lms-events',
+  LegacySyncEnrollmentEvents = 'legacy-sync-service.enrollment-events',
+  LegacySyncTeamEvents = 'legacy-sync-service.team-events',
   EvaluatorUserGroups = 'evaluator-service.user-groups',
   EvaluatorLmsEvents = 'evaluator-service.lms-events',
 }
@@ -45,6 +47,8 @@ export const CONSUMER_GROUP_TOPICS: Record<ConsumerGroup, Topic[]> = {
   [ConsumerGroup.GroupsEvaluationCommands]: [Topic.UserGroupEvaluationCommands],
   [ConsumerGroup.LegacySyncUserGroups]: [Topic.UserGroupLifecycle],
   [ConsumerGroup.LegacySyncLmsEvents]: [Topic.LmsCohortMembership],
+  [ConsumerGroup.LegacySyncEnrollmentEvents]: [Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment],
+  [ConsumerGroup.LegacySyncTeamEvents]: [Topic.LmsTeamMembership],
   [ConsumerGroup.EvaluatorUserGroups]: [Topic.UserGroupLifecycle],
   [ConsumerGroup.EvaluatorLmsEvents]: [Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment, Topic.LmsUserLogin, Topic.LmsCourseGrade],
 };

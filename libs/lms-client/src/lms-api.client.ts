@@ -25,9 +25,12 @@ export class LmsApiClient {
 
   /**
    * `baseUrl`: another API that trusts the LMS's tokens (a sibling service) instead of the LMS;
-   * `scope`: the scopes to ask the LMS for (its default, `read write`, when not given).
+   * `scope`: the scopes to ask the LMS for (its default, `read write`, when not given);
+   * `tokenType`: `jwt` (default; `Authorization: JWT`, what edx-drf-extensions' JwtAuthentication
+   * reads) or `bearer` (an opaque OAuth2 token, `Authorization: Bearer`, for LMS views that only
+   * take BearerAuthentication, such as the teams API).
    */
-  constructor(private readonly config: LmsClientConfig, private readonly options: { baseUrl?: string; scope?: string } = {}) {
+  constructor(private readonly config: LmsClientConfig, private readonly options: { baseUrl?: string; scope?: string; tokenType?: 'jwt' | 'bearer' } = {}) {
     this.baseUrl = options.baseUrl ?? config.LMS_BASE_URL;
   }
 
@@ -75,7 +78,7 @@ export class LmsApiClient {
     try {
       return await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `JWT ${token}` },
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `${this.options.tokenType === 'bearer' ? 'Bearer' : 'JWT'} ${token}` },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.config.LMS_TIMEOUT_MS),
       });
@@ -88,7 +91,8 @@ export class LmsApiClient {
   private async accessToken(): Promise<string> {
     if (this.token && this.token.expiresAt > Date.now() + 30_000) return this.token.value;
     const form = new URLSearchParams({
-      grant_type: 'client_credentials', client_id: this.config.LMS_OAUTH_CLIENT_ID, client_secret: this.config.LMS_OAUTH_CLIENT_SECRET, token_type: 'jwt',
+      grant_type: 'client_credentials', client_id: this.config.LMS_OAUTH_CLIENT_ID, client_secret: this.config.LMS_OAUTH_CLIENT_SECRET,
+      ...(this.options.tokenType === 'bearer' ? {} : { token_type: 'jwt' }),
       ...(this.options.scope ? { scope: this.options.scope } : {}),
     });
     let tokenRes: Response;

@@ -2,7 +2,7 @@ import { toCeTime, UserGroupData } from '@groups-sync/contracts';
 import { UserGroup } from './user-group.entity';
 
 /** `evaluateNow`: the evaluator evaluates the dynamic group at once (see UserGroupData). */
-export function userGroupData(group: UserGroup, changedBy: string | null, at: Date, evaluateNow = false): UserGroupData {
+export function userGroupData(group: UserGroup, changedBy: string | null, at: Date, evaluateNow = false, unlink = false): UserGroupData {
   return {
     user_group: {
       id: group.id,
@@ -21,6 +21,7 @@ export function userGroupData(group: UserGroup, changedBy: string | null, at: Da
       frozen: group.frozen,
       refresh_cadence_seconds: group.refreshCadenceSeconds,
       evaluate_now: evaluateNow,
+      unlink,
     },
   };
 }

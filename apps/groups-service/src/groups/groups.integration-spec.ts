@@ -336,6 +336,26 @@ describe('groups-service on a real database', () => {
         ctx: { actor: 'legacy-sync-service', trigger: 'legacy', origin: 'legacy', at: new Date() },
       }]));
 
+    it('applies an enrollment event\'s two changes to two track groups of a course in one batch: out of one track, into the other', async () => {
+      const track = async (mode: string) => (await create({ kind: 'legacy', criteria: [{ type: 'legacy_enrollment_track', config: { mode } }] })).body;
+      const [verified, audit] = [await track('verified'), await track('audit')];
+      const [learner] = await lmsUsers(['track_mover']);
+      const batch = (entries: Array<[string, 'added' | 'removed']>, at: Date) => inTransaction(db, (manager) => app.get(LegacyObservations).apply(manager, entries.map(([groupId, action], i) => ({
+        data: { group_id: groupId, course_key: COURSE, user_id: learner.user_id, username: learner.username, action, observed_at: at.toISOString(), source_event_id: `track-${at.getTime()}-${i}`, echo_of_change_at: null },
+        observedAt: at, ctx: { actor: 'lms', trigger: 'legacy' as const, origin: 'legacy' as const, at: new Date() },
+      }))));
+      const t = Date.now();
+      expect(await batch([[verified.id, 'added'], [audit.id, 'removed']], new Date(t))).toEqual(['applied', 'unchanged']);
+      expect(await activeGroups(learner.user_id)).toEqual([verified.id]);
+      // A mode change to audit: one event, two observations, both stand (tracks are not an exclusive set in groups-service).
+      expect(await batch([[verified.id, 'removed'], [audit.id, 'added']], new Date(t + 1000))).toEqual(['applied', 'applied']);
+      expect(await activeGroups(learner.user_id)).toEqual([audit.id]);
+      // The same event again, and the older one redelivered: nothing moves.
+      expect(await batch([[verified.id, 'removed'], [audit.id, 'added']], new Date(t + 1000))).toEqual(['stale', 'stale']);
+      expect(await batch([[verified.id, 'added'], [audit.id, 'removed']], new Date(t))).toEqual(['stale', 'stale']);
+      expect(await activeGroups(learner.user_id)).toEqual([audit.id]);
+    });
+
     it('drops an LMS observation no newer, on the LMS\'s clock, than the last one applied for the learner in the course', async () => {
       const [a, b] = [await cohortGroup(11), await cohortGroup(12)];
       const late = await user('late');

@@ -15,7 +15,7 @@ import { ListGroupsQuery } from './dto/list-groups.query';
 import { UpdateGroupDto } from './dto/update-group.dto';
 import { userGroupData } from './group-events';
 import { GroupsErrorCode, GroupsException } from './groups.exception';
-import { LEGACY_COHORT } from './legacy-link';
+import { LEGACY_COHORT, LEGACY_TEAM } from './legacy-link';
 import { normalizeScope } from './scope';
 import { UserGroup } from './user-group.entity';
 import { CriterionCatalogue } from './criterion-catalogue';
@@ -152,7 +152,8 @@ export class GroupsService {
 
   /**
    * Soft delete. The LMS cannot delete cohorts or enrollment tracks, so a group linked to one is
-   * kept unless the caller asks to unlink it, which leaves the legacy group untouched.
+   * kept unless the caller asks to unlink it, which leaves the legacy group untouched. A team-linked
+   * group's team is deleted with it (legacy-sync does it) unless the caller asks to unlink.
    */
   async delete(id: string, unlink: boolean, ctx: ChangeContext): Promise<void> {
     await this.write(null, async (manager) => {
@@ -166,7 +167,7 @@ export class GroupsService {
       group.version += 1;
       await manager.update(UserGroup, { id }, { deletedAt: ctx.at, version: group.version, updatedAt: ctx.at, updatedBy: ctx.actor });
       await appendAudit(manager, ctx, id, 'group_deleted', { unlinked: legacy === 'cohort' || legacy === 'enrollment_track' ? true : undefined, legacy });
-      await this.outbox.append(manager, EventType.UserGroupDeleted, userGroupData(group, ctx.actor, ctx.at), ctx);
+      await this.outbox.append(manager, EventType.UserGroupDeleted, userGroupData(group, ctx.actor, ctx.at, false, unlink), ctx);
     });
   }
 
@@ -191,15 +192,25 @@ export class GroupsService {
   }
 
   /** Records the cohort a group is linked to once legacy-sync has created or found it. */
-  async recordCohortLink(manager: EntityManager, groupId: string, cohortId: number, ctx: ChangeContext): Promise<boolean> {
+  recordCohortLink(manager: EntityManager, groupId: string, cohortId: number, ctx: ChangeContext): Promise<boolean> {
+    return this.recordLegacyLink(manager, groupId, 'cohort', cohortId, ctx);
+  }
+
+  /** Records the team a group mirrors once legacy-sync has found it, or created it in its teamset. */
+  recordTeamLink(manager: EntityManager, groupId: string, teamId: string, ctx: ChangeContext): Promise<boolean> {
+    return this.recordLegacyLink(manager, groupId, 'team', teamId, ctx);
+  }
+
+  private async recordLegacyLink(manager: EntityManager, groupId: string, type: 'cohort' | 'team', id: number | string, ctx: ChangeContext): Promise<boolean> {
+    const field = type === 'cohort' ? 'cohort_id' : 'team_id';
     const group = await manager.findOne(UserGroup, { where: { id: groupId }, lock: { mode: 'pessimistic_write' } });
-    const criterion = group && (await manager.findOne(Criterion, { where: { groupId, type: LEGACY_COHORT } }));
-    if (!group || !criterion || criterion.config?.cohort_id === cohortId) return false; // nothing changes, nothing is published
-    criterion.config = { ...(criterion.config ?? {}), cohort_id: cohortId };
+    const criterion = group && (await manager.findOne(Criterion, { where: { groupId, type: type === 'cohort' ? LEGACY_COHORT : LEGACY_TEAM } }));
+    if (!group || !criterion || criterion.config?.[field] === id) return false; // nothing changes, nothing is published
+    criterion.config = { ...(criterion.config ?? {}), [field]: id };
     await manager.update(Criterion, { id: criterion.id }, { config: criterion.config as never });
-    await appendAudit(manager, ctx, groupId, 'legacy_link_changed', { legacy_type: 'cohort', cohort_id: cohortId });
+    await appendAudit(manager, ctx, groupId, 'legacy_link_changed', { legacy_type: type, [field]: id });
     await this.outbox.append(manager, EventType.UserGroupLegacyLinkChanged, {
-      legacy_link: { group_id: groupId, legacy_type: 'cohort', legacy_id: String(cohortId), course_key: group.scopeKey, occurred_at: toCeTime(ctx.at) },
+      legacy_link: { group_id: groupId, legacy_type: type, legacy_id: String(id), course_key: group.scopeKey, occurred_at: toCeTime(ctx.at) },
     }, ctx);
     return true;
   }

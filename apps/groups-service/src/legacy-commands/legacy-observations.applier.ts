@@ -4,6 +4,7 @@ import { EntityManager } from 'typeorm';
 import { LegacyMembershipObservedData, MembershipOrigin } from '@groups-sync/contracts';
 import { metric } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
+import { cohortLink } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
 import { isFromTheLms, MembershipWriter, UserRef } from '../memberships/membership-writer';
 
@@ -68,7 +69,7 @@ export class LegacyObservations {
     };
 
     // Decide in order, on the rows as the earlier observations of the batch left them.
-    // Per learner and exclusive set (one partition carries many courses).
+    // One net change per learner and exclusive set (one partition carries many courses).
     const wanted = new Map<string, { group: UserGroup; action: 'added' | 'removed'; user: UserRef; ctx: ChangeContext }>();
     const results = observations.map((o): ObservationOutcome => {
       const group = locked.get(o.data.group_id);
@@ -106,13 +107,13 @@ export class LegacyObservations {
         const outcome = self.active ? (self.syncState === 'synced' ? 'unchanged' : 'confirmed') : 'applied';
         for (const x of set) if (x.r.active && x.g.id !== group.id) x.r.active = false;
         Object.assign(self, { active: true, syncState: 'synced', observedAt: at });
-        wanted.set(`${group.scopeType}|${group.scopeKey}|${user}`, { group, action: 'added', user: { user_id: user, username: o.data.username }, ctx: o.ctx });
+        wanted.set(netChangeKey(group, user), { group, action: 'added', user: { user_id: user, username: o.data.username }, ctx: o.ctx });
         return outcome;
       }
       self.observedAt = at;
       if (!self.active) return 'unchanged';
       self.active = false;
-      wanted.set(`${group.scopeType}|${group.scopeKey}|${user}`, { group, action: 'removed', user: { user_id: user, username: o.data.username }, ctx: o.ctx });
+      wanted.set(netChangeKey(group, user), { group, action: 'removed', user: { user_id: user, username: o.data.username }, ctx: o.ctx });
       return 'applied';
     });
 
@@ -147,4 +148,14 @@ export class LegacyObservations {
         chunk.flatMap((e) => [e.groupId, e.userId, e.at, e.supersededBy ?? null, e.supersededBy === undefined ? 0 : 1]));
     }
   }
+}
+
+/**
+ * A learner's net change is kept per exclusive set: the course's cohort-linked groups (one cohort
+ * per learner), a collection, or else the group alone (an enrollment event moves a learner out of
+ * one track group and into another: both changes stand).
+ */
+function netChangeKey(group: UserGroup, userId: number): string {
+  const set = cohortLink(group) !== null ? 'cohorts' : group.collection ? `collection:${group.collection}` : `group:${group.id}`;
+  return `${group.scopeType}|${group.scopeKey}|${set}|${userId}`;
 }

@@ -14,7 +14,7 @@ export interface SyncResult { data: LegacySyncCompletedData['sync_result']; ctx:
  * legacy-sync's answers to our writes, a batch at a time: `synced` clears the pending state in one
  * update; `rejected` reverts the membership with the reason (rare, row by row). An answer to an
  * older change than the membership's latest (both on groups-service's clock) is ignored: that
- * change gets its own answer. Link results record the cohort a group mirrors.
+ * change gets its own answer. Link results record the cohort or team a group mirrors.
  */
 @Injectable()
 export class SyncResults {
@@ -29,6 +29,7 @@ export class SyncResults {
     locked ??= await this.writer.lockGroupsById(manager, results.map((x) => x.data.group_id));
     for (const { data: r, ctx } of results.filter((x) => x.data.user_id === null)) {
       if (r.status === 'synced' && r.legacy_type === 'cohort' && r.legacy_id) await this.groups.recordCohortLink(manager, r.group_id, Number(r.legacy_id), ctx);
+      else if (r.status === 'synced' && r.legacy_type === 'team' && r.legacy_id) await this.groups.recordTeamLink(manager, r.group_id, r.legacy_id, ctx);
       else if (r.status === 'rejected') await appendAudit(manager, ctx, r.group_id, 'legacy_link_rejected', { legacy_type: r.legacy_type, error: r.error });
     }
     const answers = results.filter((x) => x.data.user_id !== null);

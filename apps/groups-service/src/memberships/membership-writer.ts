@@ -6,7 +6,7 @@ import { isDuplicateKeyError } from '@groups-sync/persistence';
 import { appendAuditMany } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
-import { cohortLink, LEGACY_COHORT } from '../groups/legacy-link';
+import { cohortLink, LEGACY_COHORT, writesToLegacyGroup } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
 import { SyncState } from './membership.entity';
 
@@ -113,7 +113,7 @@ export class MembershipWriter {
   ): Promise<Array<UserRef & { result: AddResult }>> {
     locked ??= await this.lockGroups(manager, [group]);
     const siblings = this.exclusiveSiblings(group, locked);
-    const state: SyncState | null = syncState ?? (cohortLink(group) !== null ? 'pending' : null);
+    const state: SyncState | null = syncState ?? (writesToLegacyGroup(group) ? 'pending' : null);
     const results = new Map<number, AddResult>();
     for (let i = 0; i < users.length; i += BATCH) {
       const batch = users.slice(i, i + BATCH);
@@ -190,7 +190,7 @@ export class MembershipWriter {
     // reconciliation found there), or a move into another cohort-linked group (the LMS moves the
     // learner itself), leaves nothing pending.
     const movedByLms = movedTo !== null && cohortLink(movedTo) !== null;
-    const syncState = !cohortLink(group) ? null : isFromTheLms(ctx.origin) || movedByLms ? 'synced' : 'pending';
+    const syncState = !writesToLegacyGroup(group) ? null : isFromTheLms(ctx.origin) || movedByLms ? 'synced' : 'pending';
     for (let i = 0; i < userIds.length; i += BATCH) {
       const members = await this.lockMembers(manager, [group.id], userIds.slice(i, i + BATCH), true);
       if (!members.length) continue;

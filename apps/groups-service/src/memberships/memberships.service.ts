@@ -5,6 +5,7 @@ import { inTransaction } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
 import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
 import { legacyKind } from '../groups/criteria-rules';
+import { teamLink } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
 import { UserDirectory, UserLookup, UserResolution } from '../users/user-directory';
 import { Membership } from './membership.entity';
@@ -104,6 +105,9 @@ function assertWritable(group: UserGroup): void {
   }
   if (legacyKind(group.criteria) === 'enrollment_track') {
     throw new GroupsException(GroupsErrorCode.MembersReadOnly, 'an enrollment-track group mirrors enrollment modes; change the enrollment in the LMS');
+  }
+  if (teamLink(group)?.wholeTeamset) {
+    throw new GroupsException(GroupsErrorCode.MembersReadOnly, 'this group mirrors every team of a teamset (read-only); change the teams in the LMS, or link a group to one team');
   }
 }
 

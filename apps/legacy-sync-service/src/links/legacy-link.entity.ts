@@ -2,6 +2,8 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { LegacyType } from '@groups-sync/contracts';
 
 export type LinkState = 'pending' | 'linked' | 'rejected';
+/** The LMS's legacy group types, and `teamset`: a read-only link to every team of a teamset. */
+export type LinkType = LegacyType | 'teamset';
 
 /** Which legacy group a User Group mirrors. */
 @Entity('legacy_link')
@@ -13,7 +15,7 @@ export class LegacyLink {
   courseKey: string;
 
   @Column({ name: 'legacy_type', type: 'varchar', length: 32 })
-  legacyType: LegacyType;
+  legacyType: LinkType;
 
   @Column({ name: 'legacy_id', type: 'varchar', length: 64, nullable: true })
   legacyId: string | null;

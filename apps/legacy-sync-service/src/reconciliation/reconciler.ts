@@ -12,14 +12,18 @@ import { LmsCohortsClient } from '../lms/lms-cohorts.client';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
 import { runLimited } from '../user-group-events/cohort-writes.service';
 import { CohortRoster, CourseRoster } from './cohort-roster';
-import { Difference, findDrift, GroupMembership, impliedByMoves } from './drift';
+import { Difference, findDrift, GroupMembership, impliedByMoves, LmsMember } from './drift';
+import { TrackRoster, TrackRosterOfCourse } from './track-roster';
+import { TeamRoster, TeamRosterOfLink } from './team-roster';
+import { LmsTeamsClient } from '../lms/lms-teams.client';
+import { teamRefusal } from '../user-group-events/cohort-writes.service';
 import { GroupMembershipsClient } from './group-memberships.client';
 
 /** Links compared per step: one LMS read and one groups-service read each. */
 const LINKS_PER_STEP = 500;
 
 export interface RunRow {
-  id: string; scope_type: 'group' | 'course' | 'all'; scope_key: string | null; dry_run: number | boolean;
+  id: string; scope_type: 'group' | 'course' | 'all' | 'teams'; scope_key: string | null; dry_run: number | boolean;
   trigger_kind: 'api' | 'schedule' | 'link'; requested_by: string;
 }
 
@@ -72,6 +76,9 @@ export class Reconciler {
   constructor(
     private readonly dataSource: DataSource,
     private readonly roster: CohortRoster,
+    private readonly tracks: TrackRoster,
+    private readonly teams: TeamRoster,
+    private readonly teamsApi: LmsTeamsClient,
     private readonly groups: GroupMembershipsClient,
     private readonly lms: LmsCohortsClient,
     private readonly directory: CohortDirectory,
@@ -131,15 +138,16 @@ export class Reconciler {
     return summary;
   }
 
-  /** Cohort links in scope that name a cohort; a site-wide run takes the courses with recent activity first. */
+  /** Links in scope that name their legacy group (cohorts, tracks, teams, teamsets); a site-wide run takes the courses with recent activity first. */
   private async linksInScope(run: RunRow): Promise<LegacyLink[]> {
-    const where = run.scope_type === 'group' ? 'AND l.group_id = ?' : run.scope_type === 'course' ? 'AND l.course_key = ?' : '';
+    const where = run.scope_type === 'group' ? 'AND l.group_id = ?' : run.scope_type === 'course' ? 'AND l.course_key = ?'
+      : run.scope_type === 'teams' ? `AND l.legacy_type IN ('team', 'teamset')` : '';
     const rows: Array<Record<string, string>> = await this.dataSource.query(
-      `SELECT l.group_id, l.course_key, l.legacy_id, l.legacy_name, l.group_name FROM legacy_link l LEFT JOIN course_reconciliation c ON c.course_key = l.course_key
-       WHERE l.legacy_type = 'cohort' AND l.state = 'linked' AND l.legacy_id IS NOT NULL ${where}
+      `SELECT l.group_id, l.course_key, l.legacy_type, l.legacy_id, l.legacy_name, l.group_name FROM legacy_link l LEFT JOIN course_reconciliation c ON c.course_key = l.course_key
+       WHERE l.legacy_type IN ('cohort', 'enrollment_track', 'team', 'teamset') AND l.state = 'linked' AND l.legacy_id IS NOT NULL ${where}
        ORDER BY c.last_activity_at IS NULL, c.last_activity_at DESC, l.course_key, l.group_id`, run.scope_key === null ? [] : [run.scope_key]);
     return rows.map((r) => Object.assign(new LegacyLink(), {
-      groupId: r.group_id, courseKey: r.course_key, legacyType: 'cohort', legacyId: r.legacy_id, legacyName: r.legacy_name, groupName: r.group_name, state: 'linked', lastError: null,
+      groupId: r.group_id, courseKey: r.course_key, legacyType: r.legacy_type, legacyId: r.legacy_id, legacyName: r.legacy_name, groupName: r.group_name, state: 'linked', lastError: null,
     }));
   }
 
@@ -150,10 +158,11 @@ export class Reconciler {
    */
   private async read(links: LegacyLink[], summary: RunSummary): Promise<StepRead> {
     const wanted = new Map<string, Set<number>>();
-    for (const l of links) {
+    for (const l of links.filter((x) => x.legacyType === 'cohort')) {
       if (!wanted.has(l.courseKey)) wanted.set(l.courseKey, new Set());
       wanted.get(l.courseKey)!.add(Number(l.legacyId));
     }
+    const trackCourses = [...new Set(links.filter((x) => x.legacyType === 'enrollment_track').map((x) => x.courseKey))];
     const readAt = new Date();
     const timed = async <T>(phase: 'lms_read' | 'groups_read', work: Promise<T>) => {
       const t = Date.now();
@@ -161,13 +170,15 @@ export class Reconciler {
       summary.timings_ms[phase] += Date.now() - t;
       return out;
     };
-    const [rosters, { memberships, missing }] = await Promise.all([
-      timed('lms_read', this.roster.read(wanted, readAt)), timed('groups_read', this.groups.of(links.map((l) => l.groupId))),
+    const teamLinks = links.filter((x) => x.legacyType === 'team' || x.legacyType === 'teamset');
+    const [[rosters, tracks, teams], { memberships, missing }] = await Promise.all([
+      timed('lms_read', Promise.all([this.roster.read(wanted, readAt), this.tracks.read(trackCourses, readAt), this.teams.read(teamLinks, readAt)])),
+      timed('groups_read', this.groups.of(links.map((l) => l.groupId))),
     ]);
-    return { rosters: new Map(rosters.map((r) => [r.courseKey, r])), memberships, missing };
+    return { rosters: new Map(rosters.map((r) => [r.courseKey, r])), tracks: new Map(tracks.map((t) => [t.courseKey, t])), teams, memberships, missing };
   }
 
-  private async reconcileStep(run: RunRow, links: LegacyLink[], { rosters, memberships, missing }: StepRead, dryRun: boolean, summary: RunSummary): Promise<ReportedDifference[]> {
+  private async reconcileStep(run: RunRow, links: LegacyLink[], { rosters, tracks, teams, memberships, missing }: StepRead, dryRun: boolean, summary: RunSummary): Promise<ReportedDifference[]> {
     let t = Date.now();
     const lap = (phase: keyof RunSummary['timings_ms']) => {
       summary.timings_ms[phase] += Date.now() - t;
@@ -182,8 +193,42 @@ export class Reconciler {
     const report = (l: LegacyLink, d: Omit<ReportedDifference, 'course_key' | 'group_id' | 'user_id' | 'username'>) =>
       reported.push({ course_key: l.courseKey, group_id: l.groupId, user_id: null, username: null, ...d });
     let differences: Difference[] = [];
+    const trackDifferences: Difference[] = [];
     const now = Date.now();
     for (const link of links) {
+      if (link.legacyType === 'team' || link.legacyType === 'teamset') {
+        // A team both ways (our writes may be in flight: the same rules as cohorts); a whole teamset read-only (the LMS wins).
+        const members = teams.get(link.groupId)?.members;
+        if (!members) {
+          report(link, { side: 'lms', kind: `${link.legacyType}_not_found`, reason: `${link.legacyType} ${link.legacyId} is not in the LMS`, action: 'none', outcome: 'reported' });
+        } else if (missing.has(link.groupId)) {
+          report(link, { side: 'group', kind: 'group_not_found', reason: 'groups-service has no such group (deleted); the link stays until its deletion event', action: 'none', outcome: 'reported' });
+        } else {
+          const own = byGroup.get(link.groupId) ?? [];
+          summary.groups_compared++;
+          summary.memberships_compared += new Set([...members.keys(), ...own.filter((m) => m.active).map((m) => m.username.toLowerCase())]).size;
+          trackDifferences.push(...findDrift({ groupId: link.groupId, courseKey: link.courseKey, cohortId: 0 }, members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000)
+            .map((d) => ({ ...d, reason: d.reason.replace('in the cohort', `in the ${link.legacyType}`) })));
+        }
+        continue;
+      }
+      if (link.legacyType === 'enrollment_track') {
+        const roster = tracks.get(link.courseKey)!;
+        if (!roster.found) {
+          report(link, { side: 'lms', kind: 'course_not_found', reason: `the LMS does not know course ${link.courseKey}`, action: 'none', outcome: 'reported' });
+        } else if (missing.has(link.groupId)) {
+          report(link, { side: 'group', kind: 'group_not_found', reason: 'groups-service has no such group (deleted); the link stays until its deletion event', action: 'none', outcome: 'reported' });
+        } else {
+          // Read-only: the learners whose active enrollment has the track's mode; the LMS always wins.
+          const members = roster.tracks.get(link.legacyId!) ?? new Map<string, LmsMember>();
+          const own = byGroup.get(link.groupId) ?? [];
+          summary.groups_compared++;
+          summary.memberships_compared += new Set([...members.keys(), ...own.filter((m) => m.active).map((m) => m.username.toLowerCase())]).size;
+          trackDifferences.push(...findDrift({ groupId: link.groupId, courseKey: link.courseKey, cohortId: 0 }, members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000)
+            .map((d) => ({ ...d, reason: d.reason.replace('in the cohort', `in the ${link.legacyId} track`) })));
+        }
+        continue;
+      }
       const roster = rosters.get(link.courseKey)!;
       const cohort = roster.cohorts.get(Number(link.legacyId));
       if (!roster.found) {
@@ -211,9 +256,13 @@ export class Reconciler {
     for (const roster of rosters.values()) {
       if (roster.found) this.directory.replace(roster.courseKey, [...roster.cohorts].map(([id, c]) => ({ id, name: c.name })));
     }
-    differences = impliedByMoves(differences, (course, username) => rosters.get(course)?.cohortOf.get(username.toLowerCase()));
+    // A learner has one cohort per course; tracks are only exclusive through the mode, so each of their differences stands.
+    differences = [...impliedByMoves(differences, (course, username) => rosters.get(course)?.cohortOf.get(username.toLowerCase())), ...trackDifferences];
     lap('compare');
-    const outcomes = dryRun ? new Map<Difference, string>() : await this.repair(run, differences, rosters, new Map(links.map((l) => [l.groupId, l])));
+    // Every read of a step starts at the same time.
+    const readAt = new Map([...[...rosters.values()].map((r) => [r.courseKey, r.readAt] as const), ...[...tracks.values()].map((t) => [t.courseKey, t.readAt] as const),
+      ...links.filter((l) => teams.has(l.groupId)).map((l) => [l.courseKey, teams.get(l.groupId)!.readAt] as const)]);
+    const outcomes = dryRun ? new Map<Difference, string>() : await this.repair(run, differences, readAt, new Map(links.map((l) => [l.groupId, l])));
     lap('repair');
     for (const d of differences) {
       reported.push({
@@ -225,7 +274,7 @@ export class Reconciler {
   }
 
   /** Carries out the repairs; answers the outcome of each difference that did not end `repaired`. */
-  private async repair(run: RunRow, differences: Difference[], rosters: Map<string, CourseRoster>, links: Map<string, LegacyLink>): Promise<Map<Difference, string>> {
+  private async repair(run: RunRow, differences: Difference[], readAt: Map<string, Date>, links: Map<string, LegacyLink>): Promise<Map<Difference, string>> {
     const outcomes = new Map<Difference, string>();
     // Group side: the REST path lists no user ids; ask the accounts API for the learners to add.
     const toGroup = differences.filter((d) => d.action === 'add_to_group' || d.action === 'remove_from_group');
@@ -243,7 +292,7 @@ export class Reconciler {
       observations.push({
         observation: {
           group_id: d.groupId, course_key: d.courseKey, user_id: d.userId, username: d.username, action: d.action === 'add_to_group' ? 'added' : 'removed',
-          observed_at: rosters.get(d.courseKey)!.readAt.toISOString(), source_event_id: `reconciliation:${run.id}`, echo_of_change_at: null,
+          observed_at: readAt.get(d.courseKey)!.toISOString(), source_event_id: `reconciliation:${run.id}`, echo_of_change_at: null,
           // Importing a linked cohort's members is the LMS's own doing (origin `legacy`), not a repair.
           reconciliation_run_id: run.trigger_kind === 'link' ? null : run.id,
         },
@@ -261,6 +310,10 @@ export class Reconciler {
         continue;
       }
       const link = links.get(d.groupId)!;
+      if (link.legacyType === 'team') {
+        calls.push(() => this.writeTeam(run, d, link, results));
+        continue;
+      }
       if (d.action === 'remove_in_lms') {
         calls.push(async () => {
           try {
@@ -306,6 +359,26 @@ export class Reconciler {
     return outcomes;
   }
 
+  /** One learner into or out of a team (the teams API has no bulk form); an add is recorded as a pending write first. */
+  private async writeTeam(run: RunRow, d: Difference, link: LegacyLink, results: LegacySyncCompletedData[]): Promise<void> {
+    const pending = d.action === 'add_in_lms' ? await this.dataSource.getRepository(PendingLmsWrite).insert({
+      groupId: d.groupId, courseKey: d.courseKey, legacyId: link.legacyId!, userId: d.userId!, action: 'added' as const,
+      sourceEventId: `reconciliation:${run.id}`, changeOccurredAt: d.changedAt, confirmedAt: null,
+    }) : null;
+    const echo = d.action === 'add_in_lms' && this.config.LMS_EMITS_TEAM_EVENTS;
+    try {
+      if (d.action === 'add_in_lms') await this.teamsApi.addMember(link.legacyId!, d.username);
+      else await this.teamsApi.removeMember(link.legacyId!, d.username);
+      results.push(syncResult(d, link, 'synced', null, echo));
+    } catch (error) {
+      if (!(error instanceof LmsRejectedError)) throw error;
+      if (d.action === 'remove_in_lms' && error.status === 404) results.push(syncResult(d, link, 'synced', null, false));
+      else results.push(syncResult(d, link, 'rejected', teamRefusal(error), false));
+    } finally {
+      if (pending && !echo) await this.dataSource.getRepository(PendingLmsWrite).delete(pending.identifiers.map((x) => String(x.id)));
+    }
+  }
+
   /** One cohort add for many learners, recorded as pending writes first so that their echoes are known. */
   private async addInLms(run: RunRow, chunk: Difference[], link: LegacyLink, results: LegacySyncCompletedData[]): Promise<void> {
     const inserted = await this.dataSource.getRepository(PendingLmsWrite).insert(chunk.map((d) => ({
@@ -345,13 +418,15 @@ export class Reconciler {
 function syncResult(d: Difference, link: LegacyLink, status: 'synced' | 'rejected', error: string | null, echoExpected: boolean): LegacySyncCompletedData {
   return {
     sync_result: {
-      group_id: d.groupId, user_id: d.userId, status, error, legacy_type: 'cohort', legacy_id: link.legacyId,
+      group_id: d.groupId, user_id: d.userId, status, error, legacy_type: link.legacyType === 'team' ? 'team' : 'cohort', legacy_id: link.legacyId,
       occurred_at: toCeTime(new Date()), change_occurred_at: d.changedAt, lms_echo_expected: echoExpected,
     },
   };
 }
 
-interface StepRead { rosters: Map<string, CourseRoster>; memberships: GroupMembership[]; missing: Set<string> }
+interface StepRead {
+  rosters: Map<string, CourseRoster>; tracks: Map<string, TrackRosterOfCourse>; teams: Map<string, TeamRosterOfLink>; memberships: GroupMembership[]; missing: Set<string>;
+}
 
 /** Whole courses per step, about LINKS_PER_STEP links each. */
 function* steps(links: LegacyLink[]): Generator<LegacyLink[]> {

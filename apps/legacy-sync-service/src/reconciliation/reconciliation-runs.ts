@@ -5,7 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { Reconciler, RunRow, runDuration } from './reconciler';
 
-export type RunScope = { scope_type: 'group' | 'course'; scope_key: string } | { scope_type: 'all'; scope_key: null };
+export type RunScope = { scope_type: 'group' | 'course'; scope_key: string } | { scope_type: 'all' | 'teams'; scope_key: null };
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 /** A run whose instance stopped heart-beating this long ago is taken over by another. */
@@ -76,7 +76,25 @@ export class ReconciliationRuns implements OnApplicationShutdown {
     const result = await this.dataSource.query(
       `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status)
        SELECT ?, 'all', NULL, 0, 'schedule', 'legacy-sync-service', 'queued' FROM DUAL
-       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'schedule' AND created_at > NOW(6) - INTERVAL ? MINUTE)`, [randomUUID(), every]);
+       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'schedule' AND scope_type = 'all' AND created_at > NOW(6) - INTERVAL ? MINUTE)`, [randomUUID(), every]);
+    if (result.affectedRows) void this.work();
+  }
+
+  /**
+   * The team-linked groups, every RECONCILE_TEAMS_EVERY_SECONDS: the LMS emits no team events, so
+   * this is how a change made in the LMS's teams reaches the groups. Queued only when team links
+   * exist and no such run is queued or was scheduled that recently.
+   */
+  @Interval(5_000)
+  async scheduleTeams(): Promise<void> {
+    const every = this.config.RECONCILE_TEAMS_EVERY_SECONDS;
+    if (!every || this.stopping) return;
+    const result = await this.dataSource.query(
+      `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status)
+       SELECT ?, 'teams', NULL, 0, 'schedule', 'legacy-sync-service', 'queued' FROM DUAL
+       WHERE EXISTS (SELECT 1 FROM legacy_link WHERE legacy_type IN ('team', 'teamset') AND state = 'linked')
+         AND NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE scope_type = 'teams' AND (status IN ('queued', 'running') OR created_at > NOW(6) - INTERVAL ? SECOND))`,
+      [randomUUID(), every]);
     if (result.affectedRows) void this.work();
   }
 

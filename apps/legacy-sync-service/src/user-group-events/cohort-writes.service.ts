@@ -7,6 +7,7 @@ import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
+import { LmsTeamsClient } from '../lms/lms-teams.client';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
 import { recordCourseActivity } from '../reconciliation/course-activity';
 import { GroupMembershipsClient } from '../reconciliation/group-memberships.client';
@@ -23,12 +24,12 @@ export function isForTheLms(m: Membership): boolean {
 export interface Write { event: MembershipEvent; link: LegacyLink; result?: SyncResult; pendingId?: string; echoExpected?: boolean }
 
 /**
- * Membership changes of cohort-linked groups → the LMS cohorts API, a batch at a time.
+ * Membership changes of cohort- and team-linked groups → the LMS cohorts and teams APIs, a batch at a time.
  * - The batch is cut into waves in which each learner appears once: a wave's calls may then run
  *   side by side without reordering anyone's changes, and waves run one after the other.
  * - Within a wave, the adds to one cohort go in one call of the cohorts API (it takes a list;
- *   `LMS_COHORT_ADD_MAX_USERS` per call); removals are one DELETE each (the LMS has no bulk
- *   removal). At most `LMS_CONCURRENCY` calls are in flight.
+ *   `LMS_COHORT_ADD_MAX_USERS` per call); team adds are one POST each and removals one DELETE each
+ *   (the LMS has no bulk form of them). At most `LMS_CONCURRENCY` calls are in flight.
  * - Adds are recorded as pending writes (committed before the call) so the LMS's echo is known.
  * - Each wave's results (synced or rejected, naming the change they answer) and inbox rows are
  *   written in one transaction; an LMS outage throws before that, and the wave is retried.
@@ -46,6 +47,7 @@ export class CohortWrites {
     private readonly config: LegacySyncServiceConfig,
     private readonly pauses: LmsWritePauses,
     private readonly groups: GroupMembershipsClient,
+    private readonly teams: LmsTeamsClient,
   ) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncUserGroups);
   }
@@ -78,7 +80,7 @@ export class CohortWrites {
     // An operator's pause holds the wave (and the partition behind it) until resumed, in order.
     for (const course of new Set(wave.map((w) => w.link.courseKey))) await this.pauses.assertWritable(course);
     for (const w of wave) {
-      if (!w.link.legacyId) w.result = this.result(w, 'rejected', `the group's cohort is not linked: ${w.link.lastError ?? 'unknown reason'}`);
+      if (!w.link.legacyId) w.result = this.result(w, 'rejected', `the group's ${w.link.legacyType} is not linked: ${w.link.lastError ?? 'unknown reason'}`);
     }
     const adds = wave.filter((w) => !w.result && w.event.data.membership.action === 'added');
     const removals = wave.filter((w) => !w.result && w.event.data.membership.action === 'removed');
@@ -93,6 +95,10 @@ export class CohortWrites {
     const calls: Array<() => Promise<void>> = [];
     const byCohort = new Map<string, Write[]>();
     for (const w of adds) {
+      if (w.link.legacyType === 'team') {
+        calls.push(() => this.addToTeam(w)); // the teams API adds one learner a call
+        continue;
+      }
       const k = `${w.link.courseKey}|${w.link.legacyId}`;
       if (!byCohort.has(k)) byCohort.set(k, []);
       byCohort.get(k)!.push(w);
@@ -103,7 +109,7 @@ export class CohortWrites {
         calls.push(() => this.add(chunk));
       }
     }
-    for (const w of removals) calls.push(() => this.remove(w));
+    for (const w of removals) calls.push(() => (w.link.legacyType === 'team' ? this.removeFromTeam(w) : this.remove(w)));
     const failures = await runLimited(calls, this.config.LMS_CONCURRENCY);
     // A pending write with no echo to come would swallow a genuine LMS change for this user.
     const unconfirmable = adds.filter((w) => !w.echoExpected).map((w) => w.pendingId!);
@@ -154,13 +160,45 @@ export class CohortWrites {
     }
   }
 
+  /**
+   * One learner into a team. Refusals (team full, already on a team of the teamset, not enrolled,
+   * an instructor-managed teamset) come back as 400/403 with the LMS's message: the membership is
+   * reverted with it. An echo comes only from an LMS that emits the proposed team events.
+   */
+  private async addToTeam(w: Write): Promise<void> {
+    try {
+      await this.teams.addMember(w.link.legacyId!, w.event.data.membership.username);
+      w.echoExpected = this.config.LMS_EMITS_TEAM_EVENTS;
+      w.result = { ...this.result(w, 'synced', null), lms_echo_expected: w.echoExpected };
+    } catch (error) {
+      if (!(error instanceof LmsRejectedError)) throw error;
+      w.result = this.result(w, 'rejected', teamRefusal(error));
+    }
+  }
+
+  private async removeFromTeam(w: Write): Promise<void> {
+    try {
+      await this.teams.removeMember(w.link.legacyId!, w.event.data.membership.username);
+      w.result = this.result(w, 'synced', null);
+    } catch (error) {
+      if (!(error instanceof LmsRejectedError)) throw error;
+      // Not on the team (404): the state we wanted.
+      w.result = error.status === 404 ? this.result(w, 'synced', null) : this.result(w, 'rejected', teamRefusal(error));
+    }
+  }
+
   private result(w: Write, status: SyncResult['status'], error: string | null): SyncResult {
     const m = w.event.data.membership;
     return {
-      group_id: m.group_id, user_id: m.user_id, status, error, legacy_type: 'cohort', legacy_id: w.link.legacyId,
+      group_id: m.group_id, user_id: m.user_id, status, error, legacy_type: w.link.legacyType === 'team' ? 'team' : 'cohort', legacy_id: w.link.legacyId,
       occurred_at: toCeTime(new Date()), change_occurred_at: m.occurred_at,
     };
   }
+}
+
+/** The LMS's reason, without the request line (`LMS POST /api/team/v0/team_membership/: 400 This team is already full.`). */
+export function teamRefusal(error: LmsRejectedError): string {
+  return error.message.replace(/^LMS \w+ \S+: \d{3} /, '') || `refused by the LMS (${error.status})`;
 }
 
 /**
@@ -177,7 +215,7 @@ export function cutWaves(events: MembershipEvent[], links: Map<string, LegacyLin
     const link = links.get(m.group_id);
     const target = m.moved_to_group_id ? links.get(m.moved_to_group_id) : undefined;
     let wave = waves[waves.length - 1];
-    if (!isForTheLms(m) || !link || link.legacyType !== 'cohort'
+    if (!isForTheLms(m) || !link || (link.legacyType !== 'cohort' && link.legacyType !== 'team')
       || (m.action === 'removed' && target?.legacyType === 'cohort' && target.courseKey === link.courseKey)) {
       wave.recordable.push(event);
       continue;

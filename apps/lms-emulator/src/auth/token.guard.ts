@@ -18,8 +18,8 @@ export class TokenGuard implements CanActivate {
   }
 
   /**
-   * Global staff (user.is_staff) is what a JWT's `administrator` claim carries. An opaque token
-   * speaks for the OAuth2 client's service user, which is staff: the product's client must be.
+   * Global staff (user.is_staff) is what a JWT's `administrator` claim carries. An opaque client
+   * token speaks for the OAuth2 client's service user, which is staff: the product's client must be.
    */
   async caller(req: Request): Promise<Caller> {
     const match = /^(JWT|Bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
@@ -29,9 +29,12 @@ export class TokenGuard implements CanActivate {
       if (!claims) throw new UnauthorizedException('Invalid token.');
       return { staff: claims.administrator === true };
     }
-    const [row] = await this.dataSource.query('SELECT client_id FROM oauth2_provider_accesstoken WHERE token = ? AND expires > ?', [match[2], new Date()]);
+    const [row] = await this.dataSource.query(
+      `SELECT t.client_id, t.user_id, u.is_staff FROM oauth2_provider_accesstoken t LEFT JOIN auth_user u ON u.id = t.user_id
+       WHERE t.token = ? AND t.expires > ?`, [match[2], new Date()]);
     if (!row) throw new UnauthorizedException('Invalid token.');
-    return { staff: row.client_id === this.config.LMS_OAUTH_CLIENT_ID };
+    // A user's token (/emulator/tokens with token_type bearer) speaks for that user.
+    return { staff: row.user_id === null ? row.client_id === this.config.LMS_OAUTH_CLIENT_ID : !!row.is_staff };
   }
 }
 

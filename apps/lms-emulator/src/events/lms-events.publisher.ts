@@ -1,9 +1,11 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import {
   CohortMembershipChangedData, CourseEnrollmentData, EncodedMessage, EventCodec, EventDataMap, EventType, newEventMetadata, PersistentCourseGradeData, SessionLoginCompletedData,
+  TeamMembershipChangedData,
 } from '@groups-sync/contracts';
 import { MessageProducer } from '@groups-sync/messaging';
 import { LmsEmulatorConfig } from '../lms-emulator.config';
+import { EmulatorSwitches } from './emulator-switches';
 import { EventFaults } from './event-faults';
 
 /**
@@ -19,6 +21,7 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
 
   constructor(
     private readonly codec: EventCodec, private readonly producer: MessageProducer, private readonly config: LmsEmulatorConfig, private readonly faults: EventFaults,
+    private readonly switches: EmulatorSwitches,
   ) {}
 
   async cohortMembershipChanged(data: CohortMembershipChangedData): Promise<void> {
@@ -56,6 +59,16 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
   /** PERSISTENT_GRADE_SUMMARY_CHANGED, sent by `PersistentCourseGrade.update_or_create()` after the grade row is saved. */
   async gradeChanged(data: PersistentCourseGradeData, username: string): Promise<void> {
     await this.publishOne(EventType.PersistentGradeSummaryChanged, data, username, `grade in ${data.grade.course.course_key}`);
+  }
+
+  /**
+   * The proposed TEAM_MEMBERSHIP_ADDED / _REMOVED (edx-platform sends no team event), only while
+   * `emit_team_events` is on. Sent once the membership change has committed.
+   */
+  async teamMembershipChanged(type: EventType.TeamMembershipAdded | EventType.TeamMembershipRemoved, data: TeamMembershipChangedData): Promise<void> {
+    if (!this.switches.get().emit_team_events) return;
+    const { user, course, team } = data.team_membership;
+    await this.publishOne(type, data, user.pii.username, `team membership (${type === EventType.TeamMembershipAdded ? 'added' : 'removed'}, ${team.team_id} in ${course.course_key})`);
   }
 
   private async publishOne<T extends EventType>(type: T, data: EventDataMap[T], username: string, what: string): Promise<void> {

@@ -1,12 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Put, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { EventType, toCeTime } from '@groups-sync/contracts';
+import { toCeTime } from '@groups-sync/contracts';
 import { JwtIssuer } from '../auth/jwt-issuer';
 import { CourseSettingsService } from '../cohorts/course-settings.service';
+import { EnrollmentsService } from '../enrollments/enrollments.service';
 import { EventFaults } from '../events/event-faults';
 import { LmsEventsPublisher } from '../events/lms-events.publisher';
 import { LmsErrorFilter, LmsHttpError } from '../lms-http.error';
+import { TeamsConfigService } from '../teams/teams-config.service';
 
 const USERNAME = /^[\w.@+-]{2,150}$/;
 
@@ -17,7 +20,7 @@ const USERNAME = /^[\w.@+-]{2,150}$/;
 export class EmulatorController {
   constructor(
     private readonly dataSource: DataSource, private readonly issuer: JwtIssuer, private readonly courses: CourseSettingsService, private readonly faults: EventFaults,
-    private readonly events: LmsEventsPublisher,
+    private readonly events: LmsEventsPublisher, private readonly enrollments: EnrollmentsService, private readonly teamsConfigs: TeamsConfigService,
   ) {}
 
   /** One user (`{username, email?, name?}`), or many at once (`{users: [...]}`); an existing username is kept as it is. */
@@ -48,13 +51,30 @@ export class EmulatorController {
 
   /**
    * A user's access token, as the LMS would mint it after a login with the profile and user_id
-   * scopes: `administrator` for global staff, and our `course_staff:<course key>` roles.
+   * scopes: `administrator` for global staff, and our `course_staff:<course key>` roles, which also
+   * become the user's CourseStaffRole (`student_courseaccessrole`, role `staff`: what the teams API
+   * checks). `token_type: "bearer"` mints an opaque django-oauth-toolkit token for the user instead
+   * (the only kind the teams API takes); it speaks for the account, so `administrator` makes the
+   * account global staff (`auth_user.is_staff`).
    */
   @Post('tokens')
   async token(@Body() body: Record<string, unknown>) {
     const [user] = await this.dataSource.query('SELECT id, username, email, is_staff FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
     if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
-    const roles = Array.isArray(body?.course_staff) ? (body.course_staff as unknown[]).map((c) => `course_staff:${String(c)}`) : [];
+    const courseStaff = Array.isArray(body?.course_staff) ? (body.course_staff as unknown[]).map(String) : [];
+    for (const courseId of courseStaff) {
+      await this.dataSource.query(
+        "INSERT IGNORE INTO student_courseaccessrole (org, course_id, role, user_id) VALUES (?, ?, 'staff', ?)", [courseOrg(courseId), courseId, user.id]);
+    }
+    if (body?.token_type === 'bearer') {
+      if (body.administrator === true) await this.dataSource.query('UPDATE auth_user SET is_staff = 1 WHERE id = ?', [user.id]);
+      const token = randomBytes(24).toString('hex');
+      await this.dataSource.query('INSERT INTO oauth2_provider_accesstoken (token, expires, client_id, user_id) VALUES (?, ?, ?, ?)', [
+        token, new Date(Date.now() + 3600_000), 'login', user.id,
+      ]);
+      return { access_token: token, token_type: 'Bearer', expires_in: 3600 };
+    }
+    const roles = courseStaff.map((c) => `course_staff:${c}`);
     const administrator = body?.administrator === true || !!user.is_staff;
     const token = await this.issuer.sign({
       preferred_username: user.username, user_id: user.id, email: user.email, administrator, roles,
@@ -67,8 +87,9 @@ export class EmulatorController {
    * Enrolls (or reactivates) a learner, `{username, course_id, mode?, cohorted?}`, or many at once
    * (`{enrollments: [...], cohorted?}`, up to 20,000), and makes their courses known. A new course
    * is cohorted unless `cohorted: false`: edx-platform's default is not cohorted, but tests and
-   * demos nearly always want cohorts. A course known already keeps its settings. The event side of
-   * enrollments comes with the enrollment issue.
+   * demos nearly always want cohorts. A course known already keeps its settings. One enrollment is
+   * announced (`is_active: false` unenrolls, another mode on an active one changes it: see
+   * EnrollmentsService); the bulk form is for seeding and announces nothing.
    */
   @Post('enrollments')
   async enroll(@Body() body: Record<string, unknown>) {
@@ -93,39 +114,27 @@ export class EmulatorController {
       }
       return { enrollments: specs.map((e) => ({ user_id: ids.get(e.username.toLowerCase()), course_id: e.courseId, mode: e.mode, is_active: true })) };
     }
-    // One enrollment: written and announced as edx-platform's update_enrollment() and enroll() do.
+    // One enrollment: written and announced as edx-platform's enroll() or update_enrollment() (EnrollmentsService).
     const spec = enrollmentSpec(body);
     const active = body.is_active !== false;
-    const [user] = await this.dataSource.query('SELECT id, username, email, first_name, last_name, is_active FROM auth_user WHERE username = ?', [spec.username]);
+    const [user] = await this.dataSource.query('SELECT username FROM auth_user WHERE username = ?', [spec.username]);
     if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
     await this.courses.ensure([spec.courseId], cohorted);
-    const [before] = await this.dataSource.query('SELECT mode, is_active, created FROM student_courseenrollment WHERE user_id = ? AND course_id = ?', [user.id, spec.courseId]);
-    await this.dataSource.query(
-      `INSERT INTO student_courseenrollment (course_id, created, is_active, mode, user_id) VALUES (?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE is_active = VALUES(is_active), mode = VALUES(mode)`, [spec.courseId, new Date(), active ? 1 : 0, spec.mode, user.id]);
-    const [after] = await this.dataSource.query('SELECT mode, is_active, created FROM student_courseenrollment WHERE user_id = ? AND course_id = ?', [user.id, spec.courseId]);
-    const changed = !before || before.mode !== after.mode || !!before.is_active !== active;
-    const types = [
-      ...(changed ? [EventType.CourseEnrollmentChanged as const] : []),
-      ...(active && (!before || !before.is_active) ? [EventType.CourseEnrollmentCreated as const] : []),
-      ...(!active && before?.is_active ? [EventType.CourseUnenrollmentCompleted as const] : []),
-    ];
-    await this.events.enrollmentChanged(types, {
-      enrollment: {
-        user: { id: user.id, is_active: !!user.is_active, pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() } },
-        course: { course_key: spec.courseId, display_name: '', start: null, end: null },
-        mode: spec.mode, is_active: active, creation_date: new Date(after.created).toISOString(), created_by: null,
-      },
-    });
-    return { user_id: user.id, course_id: spec.courseId, mode: spec.mode, is_active: active };
+    return this.enrollments.write(user.username, spec.courseId, spec.mode, active);
   }
 
-  /** Makes a course known without enrolling anyone (`{course_id, cohorted?}`, cohorted by default as above); idempotent. */
+  /**
+   * Makes a course known without enrolling anyone (`{course_id, cohorted?, teams_configuration?}`,
+   * cohorted by default as above); idempotent. `teams_configuration` is the course's advanced
+   * setting (`{max_team_size?, topics: [{id, name, description?, type?, max_team_size?}]}`), set
+   * whole each time it is given, answered cleaned as edx-platform's TeamsConfig reads it.
+   */
   @Post('courses')
   async course(@Body() body: Record<string, unknown>) {
     const courseId = courseIdOf(body);
     await this.courses.ensure([courseId], cohortedFlag(body));
-    return { course_id: courseId, is_cohorted: (await this.courses.get(courseId)).is_cohorted };
+    const teams = body.teams_configuration === undefined ? {} : { teams_configuration: (await this.teamsConfigs.set(courseId, body.teams_configuration)).cleanedData() };
+    return { course_id: courseId, is_cohorted: (await this.courses.get(courseId)).is_cohorted, ...teams };
   }
 
   /**
@@ -209,6 +218,11 @@ export class EmulatorController {
 /** The schema's timestamps are plain strings: an unset one (a grade not passed) is sent empty. */
 function ceTimeOrEmpty(value: Date | null): string {
   return value ? toCeTime(new Date(value)) : '';
+}
+
+/** CourseAccessRole.org: the course key's organization. */
+function courseOrg(courseId: string): string {
+  return /^course-v1:([^+]+)\+/.exec(courseId)?.[1] ?? courseId.split('/')[0];
 }
 
 function userSpec(body: Record<string, unknown>) {

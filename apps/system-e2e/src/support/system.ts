@@ -1,5 +1,5 @@
 import { createConnection } from 'mysql2/promise';
-import { ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
+import { ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata, toCeTime } from '@groups-sync/contracts';
 import { createKafka, MessageProducer } from '@groups-sync/messaging';
 import { dropDatabase, parseMysqlUrl } from '@groups-sync/persistence';
 import { spawn } from 'node:child_process';
@@ -121,6 +121,20 @@ export class System {
         name: cohortName,
       },
     }, newEventMetadata(EventType.CohortMembershipChanged, 'lms'))));
+  }
+
+  /** An enrollment event as edx-platform's event bus frames it, with its own ce_id and ce_time (for duplicates and late redeliveries). */
+  async enrollmentEvent(
+    type: EventType.CourseEnrollmentCreated | EventType.CourseEnrollmentChanged | EventType.CourseUnenrollmentCompleted,
+    user: { id: number; username: string }, mode: string, isActive: boolean, time: Date, id?: string,
+  ): Promise<EncodedMessage> {
+    const codec = new EventCodec(new ConfluentSchemaRegistry(this.env.SCHEMA_REGISTRY_URL), this.prefix);
+    return codec.encode(type, {
+      enrollment: {
+        user: { id: user.id, is_active: true, pii: { username: user.username, email: `${user.username}@example.com`, name: user.username } },
+        course: { course_key: COURSE, display_name: '', start: null, end: null }, mode, is_active: isActive, creation_date: time.toISOString(), created_by: null,
+      },
+    }, newEventMetadata(type, 'lms', { time: toCeTime(time), ...(id ? { id } : {}) }));
   }
 
   async produce(messages: EncodedMessage[]): Promise<void> {

@@ -24,7 +24,8 @@ export function configSchemaOf(spec: CriterionTypeSpec): Record<string, unknown>
   return {
     type: 'object', additionalProperties: false,
     properties: Object.fromEntries(Object.entries(fields).map(([name, kind]) => [name,
-      kind === 'positive_integer' ? { type: 'integer', minimum: 1 } : kind === 'enrollment_mode' ? { type: 'string', enum: ENROLLMENT_MODES } : { type: 'string', minLength: 1, maxLength: 255 }])),
+      kind === 'positive_integer' ? { type: 'integer', minimum: 1 } : kind === 'enrollment_mode' ? { type: 'string', enum: ENROLLMENT_MODES }
+        : kind === 'boolean' ? { type: 'boolean' } : { type: 'string', minLength: 1, maxLength: 255 }])),
     ...(spec.legacy?.oneOf ? { oneOf: spec.legacy.oneOf.map((f) => ({ required: [f] })) } : {}),
   };
 }

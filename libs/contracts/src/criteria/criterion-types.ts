@@ -26,7 +26,11 @@ export interface CriterionTypeSpec {
   /** Events that can change who matches, so a user is re-evaluated when one arrives. */
   staleOn: string[];
   /** Legacy criteria link a group to a legacy group instead of selecting users. */
-  legacy?: { kind: 'cohort' | 'team' | 'enrollment_track'; config: Record<string, 'positive_integer' | 'string' | 'enrollment_mode'>; oneOf?: string[]; readOnly?: boolean };
+  legacy?: {
+    kind: 'cohort' | 'team' | 'enrollment_track'; config: Record<string, 'positive_integer' | 'string' | 'enrollment_mode' | 'boolean'>; oneOf?: string[]; readOnly?: boolean;
+    /** A config field that, when true, makes the link read-only (a whole teamset) and needs this other field. */
+    readOnlyFlag?: { field: string; requires: string };
+  };
 }
 
 const LOGIN_COMPLETED = 'org.openedx.learning.auth.session.login.completed.v1';
@@ -86,9 +90,9 @@ export const CRITERION_TYPES: Record<string, CriterionTypeSpec> = {
     legacy: { kind: 'cohort', config: { cohort_id: 'positive_integer' } },
   },
   legacy_team: {
-    id: 'legacy_team', version: 1, description: 'Mirrors a team, or the teams of a teamset',
+    id: 'legacy_team', version: 1, description: 'Mirrors a team (team_id; or a new team in teamset_id), or read-only the union of a teamset\'s teams (teamset_id with whole_teamset)',
     scopes: ['course'], valueType: 'none', operators: ['='], backend: 'legacy', defaultRefreshSeconds: null, staleOn: [],
-    legacy: { kind: 'team', config: { team_id: 'string', teamset_id: 'string' }, oneOf: ['team_id', 'teamset_id'] },
+    legacy: { kind: 'team', config: { team_id: 'string', teamset_id: 'string', whole_teamset: 'boolean' }, oneOf: ['team_id', 'teamset_id'], readOnlyFlag: { field: 'whole_teamset', requires: 'teamset_id' } },
   },
   legacy_enrollment_track: {
     id: 'legacy_enrollment_track', version: 1, description: 'Mirrors an enrollment track (read-only)',

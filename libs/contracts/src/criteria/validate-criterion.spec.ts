@@ -16,6 +16,8 @@ describe('validateCriterion', () => {
     [{ type: 'legacy_cohort', config: {} }, 'course'],
     [{ type: 'legacy_cohort', config: { cohort_id: 12 } }, 'course'],
     [{ type: 'legacy_team', config: { teamset_id: 'projects' } }, 'course'],
+    [{ type: 'legacy_team', config: { teamset_id: 'projects', whole_teamset: true } }, 'course'],
+    [{ type: 'legacy_team', config: { team_id: 'red-1a2b' } }, 'course'],
     [{ type: 'legacy_enrollment_track', config: { mode: 'verified' } }, 'course'],
   ] as const)('accepts %j in %s scope', (input, scope) => {
     expect(validateCriterion(input, scope)).toEqual([]);
@@ -35,6 +37,8 @@ describe('validateCriterion', () => {
     [{ type: 'legacy_cohort', config: { cohort: 1 } }, 'course', 'criteria[0].config.cohort', 'unknown field'],
     [{ type: 'legacy_team', config: { team_id: 'a', teamset_id: 'b' } }, 'course', 'criteria[0].config', 'exactly one of team_id, teamset_id'],
     [{ type: 'legacy_enrollment_track', config: { mode: 'gold' } }, 'course', 'criteria[0].config.mode', 'expected one of'],
+    [{ type: 'legacy_team', config: { team_id: 'red-1a2b', whole_teamset: true } }, 'course', 'criteria[0].config.whole_teamset', 'needs teamset_id'],
+    [{ type: 'legacy_team', config: { teamset_id: 'projects', whole_teamset: 'yes' } }, 'course', 'criteria[0].config.whole_teamset', 'true or false'],
     [{ type: 'legacy_cohort', config: {} }, 'instance', 'criteria[0].type', 'not available for instance scope'],
     [{ type: 'last_login', operator: '<', value: 3, config: { x: 1 } }, 'course', 'criteria[0].config', 'takes no config'],
     [{ type: 'days_since_last_activity', operator: '>', value: 7 }, 'org', 'criteria[0].type', 'not available for org scope'],

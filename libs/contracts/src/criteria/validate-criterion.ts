@@ -71,6 +71,11 @@ function configErrors(spec: CriterionTypeSpec, config: unknown, at: string): Cri
     else if (kind === 'positive_integer' && !(Number.isSafeInteger(value) && (value as number) > 0)) errors.push({ field: `${at}.config.${key}`, message: 'expected a positive integer' });
     else if (kind === 'string' && !(typeof value === 'string' && value.length > 0 && value.length <= 255)) errors.push({ field: `${at}.config.${key}`, message: 'expected a non-empty string of at most 255 characters' });
     else if (kind === 'enrollment_mode' && !ENROLLMENT_MODES.includes(value as string)) errors.push({ field: `${at}.config.${key}`, message: `expected one of ${ENROLLMENT_MODES.join(', ')}` });
+    else if (kind === 'boolean' && typeof value !== 'boolean') errors.push({ field: `${at}.config.${key}`, message: 'expected true or false' });
+  }
+  const flag = legacy.readOnlyFlag;
+  if (flag && entries.some(([k, v]) => k === flag.field && v === true) && !entries.some(([k]) => k === flag.requires)) {
+    errors.push({ field: `${at}.config.${flag.field}`, message: `${flag.field} needs ${flag.requires}` });
   }
   if (legacy.oneOf) {
     const given = legacy.oneOf.filter((k) => entries.some(([e]) => e === k));
