@@ -13,7 +13,7 @@ export class LmsEnrollmentsClient {
     this.api = new LmsApiClient(config);
   }
 
-  /** `GET /api/enrollment/v1/course/{course_id}?include_expired=1`: the course's modes (404 for a course the LMS does not know). */
+  /** `GET /api/enrollment/v1/course/{course_id}?include_expired=1`: the course's modes (400 "No course found" for a course the LMS does not know). */
   async courseModes(courseKey: string): Promise<string[]> {
     const res = await this.api.call<{ course_modes: Array<{ slug: string }> }>('GET', `/api/enrollment/v1/course/${courseKey}?include_expired=1`);
     return (res?.course_modes ?? []).map((m) => m.slug);

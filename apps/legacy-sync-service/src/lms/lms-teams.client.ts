@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { LmsApiClient } from '@groups-sync/lms-client';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 
-export interface LmsTeam { id: string; name: string; course_id: string; topic_id: string; team_size?: number }
+export interface LmsTeam { id: string; name: string; course_id: string; topic_id: string }
 
 /**
  * The LMS teams API v0 (edx-platform lms/djangoapps/teams/views.py). Its views authenticate with

@@ -158,7 +158,8 @@ export class UserGroupEventsConsumer {
             : this.result(group.id, null, 'synced', null, mode, null, 'enrollment_track');
       } catch (error) {
         if (!(error instanceof LmsRejectedError)) throw error; // LMS down: retry with backoff
-        result = reject(error.status === 404 ? `the LMS does not know course ${group.scope_key}: ${error.message}` : error.message);
+        // edx-platform answers 400 "No course found for course ID" for a course it does not know.
+        result = reject(error.status === 404 || /no course found/i.test(error.message) ? `the LMS does not know course ${group.scope_key}: ${error.message}` : error.message);
       }
     }
     const link = {

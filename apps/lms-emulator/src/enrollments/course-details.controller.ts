@@ -9,8 +9,8 @@ const DEFAULT_MODES = ['audit', 'verified'];
 /**
  * GET /api/enrollment/v1/course/{course_id} (EnrollmentCourseDetailView,
  * openedx/core/djangoapps/enrollments/views.py): open to anyone (no authentication), the course's
- * enrollment details with its `course_modes` (unexpired ones, all with `include_expired=1`); 404
- * `{"message": "No course found for course ID \\"...\\""}` for a course it does not know. The emulator
+ * enrollment details with its `course_modes` (unexpired ones, all with `include_expired=1`); 400
+ * `{"message": "No course found for course ID '...'"}` for a course it does not know (views.py @85f323f). The emulator
  * has no CourseMode table: a course offers the default modes and every mode a learner is enrolled in.
  */
 @ApiTags('lms: enrollment v1')
@@ -22,7 +22,7 @@ export class CourseDetailsController {
   @Get(':courseId')
   async details(@Param('courseId') courseId: string, @Query('include_expired') _includeExpired?: string) {
     const [known] = await this.dataSource.query('SELECT 1 AS found FROM course_groups_coursecohortssettings WHERE course_id = ?', [courseId]);
-    if (!known) throw new LmsHttpError(404, { message: `No course found for course ID "${courseId}"` });
+    if (!known) throw new LmsHttpError(400, { message: `No course found for course ID '${courseId}'` });
     const enrolled: Array<{ mode: string }> = await this.dataSource.query('SELECT DISTINCT mode FROM student_courseenrollment WHERE course_id = ?', [courseId]);
     const modes = [...new Set([...DEFAULT_MODES, ...enrolled.map((r) => r.mode)])];
     return {
