@@ -321,6 +321,35 @@ async function main(): Promise<void> {
     }
   }
 
+  // Enrollment events → a verified track group: a burst of COURSE_ENROLLMENT_CHANGED (verified) for
+  // fresh learners, framed as the LMS sends them, beside raw Kafka at the same offered rate.
+  {
+    const track = await api('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name: `Load track ${uniqueSuffix()}`, kind: 'legacy', criteria: [{ type: 'legacy_enrollment_track', config: { mode: 'verified' } }] });
+    if (track.status !== 201) throw new Error(`track group: ${track.status} ${JSON.stringify(track.body)}`);
+    // Linked in legacy-sync before the events come (they would find no track to move learners in).
+    const syncDb = await db(process.env.LEGACY_SYNC_DB_NAME ?? 'legacy_sync');
+    await waitUntil(async () => ((await syncDb.query("SELECT 1 FROM legacy_link WHERE group_id = ? AND state = 'linked'", [track.body.id]))[0] as unknown[]).length > 0, 30_000);
+    await syncDb.end();
+    const events = await Promise.all(Array.from({ length: BURST }, async () => {
+      const id = nextUserId++;
+      const message = await codec.encode(EventType.CourseEnrollmentChanged, {
+        enrollment: {
+          user: { id, is_active: true, pii: { username: `load_${id}`, email: `load_${id}@example.com`, name: '' } },
+          course: { course_key: COURSE, display_name: '', start: null, end: null }, mode: 'verified', is_active: true, creation_date: new Date().toISOString(), created_by: null,
+        },
+      }, newEventMetadata(EventType.CourseEnrollmentChanged, 'lms'));
+      return { id, message };
+    }));
+    const raw = await rawKafka(producer, BURST, events[0].message.value.length, Infinity);
+    const watcher = new Watcher(groupsDb, 'SELECT id AS row, user_id AS id FROM membership WHERE group_id = ? AND active = 1 AND id > ?', [track.body.id]).start();
+    const sentAt = await produce(producer, events.map((e) => e.message as EncodedMessage), Infinity);
+    await waitUntil(() => watcher.seen.size >= BURST, 180_000);
+    await watcher.stop();
+    const real = summarize(sentAt, (i) => watcher.seen.get(events[i].id));
+    add({ path: `enrollment events → track group, burst of ${BURST}`, figure: 'enrollments/s', value: Math.round(real.rate), unit: '/s', raw: Math.round(raw.rate) });
+    add({ path: `enrollment events → track group, burst of ${BURST}`, figure: 'last lands after', value: ms(Math.max(...real.samples.map((x) => x.latencyMs))), unit: 'ms', raw: ms(Math.max(...raw.samples.map((x) => x.latencyMs))) });
+  }
+
   // User Group → LMS: one bulk add through the API, until the LMS's cohort holds every member.
   {
     const group = await cohortGroup(`Load bulk ${uniqueSuffix()}`);

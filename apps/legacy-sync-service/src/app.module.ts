@@ -31,7 +31,7 @@ import { Reconciler } from './reconciliation/reconciler';
 import { ReconciliationRuns } from './reconciliation/reconciliation-runs';
 import { ReconciliationsController } from './reconciliation/reconciliations.controller';
 import { StatusController } from './status/status.controller';
-import { CohortWrites } from './user-group-events/cohort-writes.service';
+import { LegacyWrites } from './user-group-events/legacy-writes.service';
 import { UserGroupEventsConsumer } from './user-group-events/user-group-events.consumer';
 
 export const SERVICE = 'legacy-sync-service';
@@ -53,7 +53,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
   controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, EnrollmentTrackConsumer, TeamMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, TrackRoster, TeamRoster, CohortDirectory, CohortWrites, PendingWritesJanitor, LmsWritePauses,
+    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, TrackRoster, TeamRoster, CohortDirectory, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
     CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, DeadLetters,
   ],
 })

@@ -7,9 +7,11 @@ import { System } from './support/system';
 /**
  * Random interleavings of edits on both sides (API adds, removals and moves; LMS adds, moves and
  * removals; renames; lost events; phantoms; redelivered events; a restart of legacy-sync), each in
- * a course of its own with two cohort-linked groups and a cohort no group mirrors. After the system
- * is quiet and one reconciliation has run, every group holds exactly its cohort's learners, and
- * the messages stayed bounded: nothing more is published once quiet (no ping-pong).
+ * a course of its own with two cohort-linked groups and a cohort no group mirrors, a team-linked
+ * group (its team and another team of the same teamset; team events on or off), and a group
+ * mirroring the verified track (mode changes, unenrollments, lost enrollment events). After the
+ * system is quiet and one reconciliation has run, every group holds exactly its legacy group's
+ * learners, and the messages stayed bounded: nothing more is published once quiet (no ping-pong).
  * PROPERTY_RUNS sets the number of cases (50 here; `npm run test:property` runs more).
  */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 50);
@@ -21,7 +23,10 @@ type Command =
   | { t: 'lmsRemove'; c: number; u: number }
   | { t: 'rename'; c: number }
   | { t: 'redeliver'; c: number; u: number }
-  | { t: 'restart' };
+  | { t: 'restart' }
+  | { t: 'teamApi'; add: boolean; u: number }
+  | { t: 'teamLms'; join: boolean; team: number; u: number }
+  | { t: 'enroll'; mode: 'audit' | 'verified' | 'credit' | 'unenrolled'; lost: boolean; u: number };
 
 const learner = fc.integer({ min: 0, max: LEARNERS - 1 });
 const cohort = fc.integer({ min: 0, max: 2 }); // 2: the cohort no group mirrors
@@ -32,6 +37,9 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('rename' as const), c: cohort }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('redeliver' as const), c: cohort, u: learner }), weight: 1 },
   { arbitrary: fc.constant({ t: 'restart' as const }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('teamApi' as const), add: fc.boolean(), u: learner }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('teamLms' as const), join: fc.boolean(), team: fc.integer({ min: 0, max: 1 }), u: learner }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('enroll' as const), mode: fc.constantFrom('audit' as const, 'verified' as const, 'credit' as const, 'unenrolled' as const), lost: fc.boolean(), u: learner }), weight: 3 },
 );
 
 describe('convergence under random interleavings of both sides (property)', () => {
@@ -67,12 +75,16 @@ describe('convergence under random interleavings of both sides (property)', () =
   }
 
   it(`converges after one reconciliation, with bounded messages (${RUNS} cases)`, async () => {
-    await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 8 }), async (commands) => {
+    await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 8 }), fc.boolean(), async (commands, teamEvents) => {
       const k = ++n;
       const course = `course-v1:Prop+C${k}+2026`;
       const usernames = Array.from({ length: LEARNERS }, (_, i) => `p${k}u${i}`);
-      await http('POST', `${system.lmsEmulator.url}/emulator/courses`, { course_id: course });
+      await http('POST', `${system.lmsEmulator.url}/emulator/courses`, { course_id: course, teams_configuration: { max_team_size: 3, team_sets: [{ id: 'p', name: 'P', type: 'open' }] } });
       const created = await http('POST', `${system.lmsEmulator.url}/emulator/users`, { users: usernames.map((username) => ({ username })) });
+      // Everyone starts enrolled (audit); the team group and the verified track group come with the cohort groups.
+      await http('POST', `${system.lmsEmulator.url}/emulator/enrollments`, { enrollments: usernames.map((username) => ({ username, course_id: course, mode: 'audit' })) });
+      await http('PUT', `${system.lmsEmulator.url}/emulator/settings`, { emit_team_events: teamEvents });
+      const emulator = (method: string, path: string, body?: unknown) => http(method, `${system.lmsEmulator.url}/emulator${path}`, body);
       const ids = new Map<string, number>(created.body.users.map((u: { username: string; id: number }) => [u.username, u.id]));
       const lms = (method: string, path: string, body?: unknown) =>
         system.accessToken().then((token) => http(method, `${system.lmsEmulator.url}/api/cohorts/v1/courses/${course}${path}`, body, { authorization: `JWT ${token}` }));
@@ -84,6 +96,10 @@ describe('convergence under random interleavings of both sides (property)', () =
       const cohorts: number[] = [];
       for (const g of groups) cohorts.push(await expectEventually(async () => (await system.group(g)).legacy_link?.cohort_id ?? Promise.reject(new Error('not linked'))));
       cohorts.push((await lms('POST', '/cohorts/', { name: 'Unmirrored', assignment_type: 'manual' })).body.id);
+      const teamGroup = (await system.groups('POST', '/groups', { scope_type: 'course', scope_key: course, name: 'T', kind: 'legacy', criteria: [{ type: 'legacy_team', config: { teamset_id: 'p' } }] })).body.id;
+      const trackGroup = (await system.groups('POST', '/groups', { scope_type: 'course', scope_key: course, name: 'V', kind: 'legacy', criteria: [{ type: 'legacy_enrollment_track', config: { mode: 'verified' } }] })).body.id;
+      const teams = [await expectEventually(async () => (await system.group(teamGroup)).legacy_link?.team_id ?? Promise.reject(new Error('not linked')))];
+      teams.push((await emulator('POST', '/teams', { course_id: course, topic_id: 'p', name: 'Other', description: 'not mirrored' })).body.id);
       const names = new Map<number, string>(cohorts.map((c, i) => [c, i === 2 ? 'Unmirrored' : ['A', 'B'][i]]));
 
       for (const cmd of commands) {
@@ -105,6 +121,19 @@ describe('convergence under random interleavings of both sides (property)', () =
           // An LMS event delivered twice (same ce_id), for a change the LMS may not hold.
           const [message] = await system.cohortEvents(names.get(cohorts[cmd.c])!, [{ id: ids.get(usernames[cmd.u])!, username: usernames[cmd.u] }], course);
           await system.produce([message, { ...message } as EncodedMessage]);
+        } else if (cmd.t === 'teamApi') {
+          const u = usernames[cmd.u];
+          if (cmd.add) await system.groups('POST', `/groups/${teamGroup}/members`, { members: [{ user_id: ids.get(u), username: u }] });
+          else await system.groups('POST', `/groups/${teamGroup}/members/remove`, { members: [{ user_id: ids.get(u) }] });
+        } else if (cmd.t === 'teamLms') {
+          // The LMS's rules apply (one team per teamset, enrolled, size): a refused change changes nothing.
+          if (cmd.join) await emulator('POST', '/team-memberships', { team_id: teams[cmd.team], username: usernames[cmd.u] });
+          else await emulator('DELETE', `/team-memberships/${teams[cmd.team]},${usernames[cmd.u]}`);
+        } else if (cmd.t === 'enroll') {
+          const u = usernames[cmd.u];
+          if (cmd.lost) await system.lmsFaults({ drop_events_for: [u] });
+          await emulator('POST', '/enrollments', { username: u, course_id: course, mode: cmd.mode === 'unenrolled' ? 'audit' : cmd.mode, is_active: cmd.mode !== 'unenrolled' });
+          if (cmd.lost) await http('DELETE', `${system.lmsEmulator.url}/emulator/faults`);
         } else {
           await system.legacySync.stop();
           await system.legacySync.start();
@@ -119,9 +148,18 @@ describe('convergence under random interleavings of both sides (property)', () =
         const inLms = (await lms('GET', `/cohorts/${cohorts[i]}/users/?page_size=100`)).body.results.map((r: { username: string }) => r.username).sort();
         expect({ group: i, members: await system.activeUsernames(groups[i]) }).toEqual({ group: i, members: inLms });
       }
+      const inTeam = (await system.query(system.lmsDatabase,
+        'SELECT u.username FROM teams_courseteammembership m JOIN teams_courseteam t ON t.id = m.team_id JOIN auth_user u ON u.id = m.user_id WHERE t.team_id = ?', [teams[0]]))
+        .map((r: { username: string }) => r.username).sort();
+      expect({ group: 'team', members: await system.activeUsernames(teamGroup) }).toEqual({ group: 'team', members: inTeam });
+      const verified = (await system.query(system.lmsDatabase,
+        `SELECT u.username FROM student_courseenrollment e JOIN auth_user u ON u.id = e.user_id WHERE e.course_id = ? AND e.is_active = 1 AND e.mode IN ('verified', 'credit')`, [course]))
+        .map((r: { username: string }) => r.username).sort();
+      expect({ group: 'track', members: await system.activeUsernames(trackGroup) }).toEqual({ group: 'track', members: verified });
+      groups.push(teamGroup, trackGroup);
       // Bounded, and nothing more once quiet: no ping-pong between the two sides.
       const messages = await published(groups);
-      expect(messages).toBeLessThanOrEqual(12 * commands.length + 40);
+      expect(messages).toBeLessThanOrEqual(12 * commands.length + 60);
       await new Promise((r) => setTimeout(r, 1500));
       expect(await published(groups)).toBe(messages);
     }), { numRuns: RUNS, endOnFailure: true, verbose: 1 });

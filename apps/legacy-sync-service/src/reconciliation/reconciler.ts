@@ -10,13 +10,13 @@ import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
-import { runLimited } from '../user-group-events/cohort-writes.service';
+import { runLimited } from '../user-group-events/legacy-writes.service';
 import { CohortRoster, CourseRoster } from './cohort-roster';
 import { Difference, findDrift, GroupMembership, impliedByMoves, LmsMember } from './drift';
 import { TrackRoster, TrackRosterOfCourse } from './track-roster';
 import { TeamRoster, TeamRosterOfLink } from './team-roster';
 import { LmsTeamsClient } from '../lms/lms-teams.client';
-import { teamRefusal } from '../user-group-events/cohort-writes.service';
+import { teamRefusal } from '../user-group-events/legacy-writes.service';
 import { GroupMembershipsClient } from './group-memberships.client';
 
 /** Links compared per step: one LMS read and one groups-service read each. */

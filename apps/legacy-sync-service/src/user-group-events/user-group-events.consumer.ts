@@ -15,14 +15,14 @@ import { LinkType } from '../links/legacy-link.entity';
 import { trackRefusal } from '../tracks/enrollment-tracks';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
 import { ReconciliationRuns } from '../reconciliation/reconciliation-runs';
-import { CohortWrites, isForTheLms, MembershipEvent } from './cohort-writes.service';
+import { LegacyWrites, isForTheLms, MembershipEvent } from './legacy-writes.service';
 
 type SyncResult = LegacySyncCompletedData['sync_result'];
 interface TeamConfig { team_id?: string | null; teamset_id?: string | null; whole_teamset?: boolean | null }
 
 /**
  * User Group → LMS. Creates or finds the cohort a new cohort-linked group mirrors, renames it, and
- * hands membership changes to CohortWrites in batches. LMS calls are set-valued ("ensure in
+ * hands membership changes to LegacyWrites in batches. LMS calls are set-valued ("ensure in
  * cohort"), so a redelivered event repeats them harmlessly; the inbox keeps the recorded effects single.
  */
 @Controller()
@@ -36,7 +36,7 @@ export class UserGroupEventsConsumer {
     private readonly directory: CohortDirectory,
     private readonly outbox: OutboxWriter,
     private readonly relay: OutboxRelay,
-    private readonly writes: CohortWrites,
+    private readonly writes: LegacyWrites,
     private readonly pauses: LmsWritePauses,
     private readonly reconciliations: ReconciliationRuns,
     private readonly enrollments: LmsEnrollmentsClient,
@@ -295,6 +295,8 @@ export class UserGroupEventsConsumer {
   private async record(event: DecodedEvent, work: (manager: EntityManager) => Promise<unknown>): Promise<void> {
     await this.inbox.process(event, async (manager) => { await work(manager); });
     this.relay.notify();
+    // A link's import run, queued in that transaction, starts now rather than at the worker's next poll.
+    if (event.type === EventType.UserGroupCreated) void this.reconciliations.work();
   }
 
   private result(

@@ -35,8 +35,8 @@ export interface Write { event: MembershipEvent; link: LegacyLink; result?: Sync
  *   written in one transaction; an LMS outage throws before that, and the wave is retried.
  */
 @Injectable()
-export class CohortWrites {
-  private readonly logger = new Logger(CohortWrites.name);
+export class LegacyWrites {
+  private readonly logger = new Logger(LegacyWrites.name);
   private readonly inbox: Inbox;
 
   constructor(

@@ -1,6 +1,6 @@
 import { DecodedEvent, EventType, MembershipOrigin, newEventMetadata } from '@groups-sync/contracts';
 import { LegacyLink } from '../links/legacy-link.entity';
-import { cutWaves, MembershipEvent } from './cohort-writes.service';
+import { cutWaves, MembershipEvent } from './legacy-writes.service';
 
 const COURSE = 'course-v1:T+W+1';
 
