@@ -39,6 +39,8 @@ start_app() {
     export GROUPS_SERVICE_URL="http://127.0.0.1:$GROUPS_SERVICE_PORT"
     # evaluator-service reads learners' data from the LMS's tables: here, the emulator's database.
     [ "$app" = evaluator-service ] && export LMS_DB_URL="${MYSQL_URL%/}/lms_emulator"
+    # The emulator is this stack's test peer: its fixtures (/emulator/*) and token endpoint are on.
+    [ "$app" = lms-emulator ] && export LMS_EMULATOR_TEST_PEER=true
     cd "$ROOT" && exec nohup node -r ./tools/register-paths.js "dist/apps/$app/src/main.js" >> "$RUN_DIR/$app.log" 2>&1
   ) &
   echo $! > "$RUN_DIR/$app.pid"

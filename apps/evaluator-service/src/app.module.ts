@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
+import { InboxEntry, MessagingHealth, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { AspectsClickHouse } from './criteria/aspects/aspects-clickhouse';
@@ -30,7 +30,7 @@ export const config = loadConfig(EvaluatorServiceConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, DynamicGroups1764200000400, GroupCadence1764300000200],
+      migrations: [...MESSAGING_MIGRATIONS, DynamicGroups1764200000400, GroupCadence1764300000200],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
   ],

@@ -1,4 +1,5 @@
-import { describeComposeService } from '@groups-sync/testing';
+import { describeComposeService, describeProductionComposeService } from '@groups-sync/testing';
 import { EvaluatorServiceConfig } from './evaluator-service.config';
 
 describeComposeService('evaluator-service', EvaluatorServiceConfig);
+describeProductionComposeService('evaluator-service', EvaluatorServiceConfig);

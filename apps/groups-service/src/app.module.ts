@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
+import { InboxEntry, MessagingHealth, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
+import { Pagination } from './api/pagination';
 import { AuditEvent } from './audit/audit-event.entity';
 import { AuditService } from './audit/audit.service';
 import { AuthModule } from '@groups-sync/auth';
@@ -35,6 +36,9 @@ import { EvaluationChunks1763900000200 } from './migrations/1763900000200-evalua
 import { LegacyOrdering1764000000100 } from './migrations/1764000000100-legacy-ordering.migration';
 import { EvaluationError1764200000100 } from './migrations/1764200000100-evaluation-error.migration';
 import { CriterionTypes1764300000100 } from './migrations/1764300000100-criterion-types.migration';
+import { RetiredUsers1764400000100 } from './migrations/1764400000100-retired-users.migration';
+import { RetirementController } from './retirement/retirement.controller';
+import { UserRetirementService } from './retirement/user-retirement.service';
 import { CriterionCatalogue } from './groups/criterion-catalogue';
 import { LmsAccountsClient } from './users/lms-accounts.client';
 import { UserAccount } from './users/user-account.entity';
@@ -52,16 +56,16 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [UserGroup, Criterion, Membership, AuditEvent, UserAccount, EvaluationChunk, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100, EvaluationError1764200000100, CriterionTypes1764300000100],
+      migrations: [...MESSAGING_MIGRATIONS, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100, EvaluationError1764200000100, CriterionTypes1764300000100, RetiredUsers1764400000100],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),
     ScheduleModule.forRoot(),
   ],
-  controllers: [GroupsController, CriterionTypesController, MembersController, MembershipsSearchController, UserGroupsController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
+  controllers: [GroupsController, CriterionTypesController, MembersController, MembershipsSearchController, UserGroupsController, RetirementController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
-    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor, CriterionCatalogue],
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor, CriterionCatalogue, Pagination, UserRetirementService],
 })
 export class AppModule {
   constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {

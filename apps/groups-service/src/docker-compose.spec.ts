@@ -1,4 +1,5 @@
-import { describeComposeService } from '@groups-sync/testing';
+import { describeComposeService, describeProductionComposeService } from '@groups-sync/testing';
 import { GroupsServiceConfig } from './groups-service.config';
 
 describeComposeService('groups-service', GroupsServiceConfig);
+describeProductionComposeService('groups-service', GroupsServiceConfig);

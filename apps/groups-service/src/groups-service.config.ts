@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { LmsClientConfig } from '@groups-sync/lms-client';
 
 /** The LMS settings (LMS_BASE_URL, LMS_OAUTH_*) serve the user directory: usernames and emails to accounts; JWT_* its API's callers. */
@@ -12,4 +12,15 @@ export class GroupsServiceConfig extends LmsClientConfig {
   /** How long an account the LMS described is trusted before it is asked again. */
   @Type(() => Number) @IsInt() @Min(0) @Max(30 * 86_400)
   USER_DIRECTORY_TTL_SECONDS = 86_400;
+
+  /**
+   * This API's root as its clients reach it (behind a proxy, its public URL, with any path prefix):
+   * pagination links start with it, never with the request's Host header. Unset: http://127.0.0.1:PORT.
+   */
+  @IsOptional() @Matches(/^https?:\/\/[^\s?#]+$/, { message: 'must be an http(s) URL without query or fragment, e.g. https://groups.example.com' })
+  PUBLIC_BASE_URL?: string = undefined;
+
+  /** The LMS user whose token Open edX's retirement pipeline calls with (the LMS's RETIREMENT_SERVICE_WORKER_USERNAME): the only caller of POST /retire. */
+  @IsString() @MinLength(1)
+  RETIREMENT_SERVICE_WORKER_USERNAME = 'retirement_service_worker';
 }

@@ -8,7 +8,7 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from '@groups-sync/auth';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingHealth, MessagingModule, MessagingTables1763700000000, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
+import { InboxEntry, MessagingHealth, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
 import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
@@ -25,11 +25,14 @@ import { LmsWritesController } from './lms-writes/lms-writes.controller';
 import { LegacySync1763700000300 } from './migrations/1763700000300-legacy-sync.migration';
 import { PendingWriteChangeTime1764000000300 } from './migrations/1764000000300-pending-write-change-time.migration';
 import { Reconciliation1764100000300 } from './migrations/1764100000300-reconciliation.migration';
+import { PendingWritePruneIndex1764400000300 } from './migrations/1764400000300-pending-write-prune-index.migration';
 import { CohortRoster } from './reconciliation/cohort-roster';
 import { GroupMembershipsClient } from './reconciliation/group-memberships.client';
 import { Reconciler } from './reconciliation/reconciler';
 import { ReconciliationRuns } from './reconciliation/reconciliation-runs';
 import { ReconciliationsController } from './reconciliation/reconciliations.controller';
+import { RetirementController } from './retirement/retirement.controller';
+import { UserRetirementService } from './retirement/user-retirement.service';
 import { StatusController } from './status/status.controller';
 import { LegacyWrites } from './user-group-events/legacy-writes.service';
 import { UserGroupEventsConsumer } from './user-group-events/user-group-events.consumer';
@@ -45,16 +48,16 @@ export const config = loadConfig(LegacySyncServiceConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [LegacyLink, PendingLmsWrite, OutboxMessage, InboxEntry],
-      migrations: [MessagingTables1763700000000, LegacySync1763700000300, PendingWriteChangeTime1764000000300, Reconciliation1764100000300],
+      migrations: [...MESSAGING_MIGRATIONS, LegacySync1763700000300, PendingWriteChangeTime1764000000300, Reconciliation1764100000300, PendingWritePruneIndex1764400000300],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),
   ],
-  controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, EnrollmentTrackConsumer, TeamMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController],
+  controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, EnrollmentTrackConsumer, TeamMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController, RetirementController],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
     LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, TrackRoster, TeamRoster, CohortDirectory, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
-    CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, DeadLetters,
+    CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, DeadLetters, UserRetirementService,
   ],
 })
 export class AppModule {

@@ -1,4 +1,5 @@
-import { describeComposeService } from '@groups-sync/testing';
+import { describeComposeService, describeProductionComposeService } from '@groups-sync/testing';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
 
 describeComposeService('legacy-sync-service', LegacySyncServiceConfig);
+describeProductionComposeService('legacy-sync-service', LegacySyncServiceConfig);

@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { LmsClientConfig } from '@groups-sync/lms-client';
 
 export class LegacySyncServiceConfig extends LmsClientConfig {
@@ -50,4 +50,8 @@ export class LegacySyncServiceConfig extends LmsClientConfig {
   /** A write still pending this long never reached the LMS (it was dead-lettered or lost): reconciliation sends it again. */
   @Type(() => Number) @IsInt() @Min(0) @Max(7 * 86_400)
   RECONCILE_PENDING_GRACE_SECONDS = 600;
+
+  /** The LMS user whose token Open edX's retirement pipeline calls with (the LMS's RETIREMENT_SERVICE_WORKER_USERNAME): the only caller of POST /retire. */
+  @IsString() @MinLength(1)
+  RETIREMENT_SERVICE_WORKER_USERNAME = 'retirement_service_worker';
 }

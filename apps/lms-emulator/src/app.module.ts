@@ -51,8 +51,10 @@ export const config = loadConfig(LmsEmulatorConfig);
     MessagingModule.forService('lms', config, { outbox: false }),
   ],
   controllers: [
-    OAuthController, AccountsController, CohortsController, CohortSettingsController, EmulatorController, EmulatorSettingsController, EnrollmentsController, CourseDetailsController,
-    EnrollmentFixturesController, TeamsController, TopicsController, TeamMembershipController, TeamsFixturesController,
+    OAuthController, AccountsController, CohortsController, CohortSettingsController, EnrollmentsController, CourseDetailsController, TeamsController, TopicsController,
+    TeamMembershipController,
+    // Fixtures, faults, switches and any user's token: only for a test peer (404 otherwise).
+    ...(config.LMS_EMULATOR_TEST_PEER ? [EmulatorController, EmulatorSettingsController, EnrollmentFixturesController, TeamsFixturesController] : []),
   ],
   providers: [
     { provide: LmsEmulatorConfig, useValue: config }, JwtIssuer, TokenGuard, StaffGuard, KnownCourseGuard, CourseSettingsService, CohortsService,

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsString, Matches, MinLength } from 'class-validator';
-import { ServiceConfig } from '@groups-sync/config';
+import { DevelopmentDefault, InProduction, ServiceConfig } from '@groups-sync/config';
 
 export class LmsEmulatorConfig extends ServiceConfig {
   override PORT = 18000;
@@ -12,7 +12,7 @@ export class LmsEmulatorConfig extends ServiceConfig {
   @IsString() @MinLength(1)
   LMS_OAUTH_CLIENT_ID = 'groups-sync';
 
-  @IsString() @MinLength(1)
+  @DevelopmentDefault() @IsString() @MinLength(1)
   LMS_OAUTH_CLIENT_SECRET = 'groups-sync-secret';
 
   /** `iss` of the JWTs it issues (the LMS's is `<LMS root>/oauth2`); services verifying them must expect it. */
@@ -21,6 +21,14 @@ export class LmsEmulatorConfig extends ServiceConfig {
 
   @Matches(/^\S+$/)
   LMS_JWT_AUDIENCE = 'openedx';
+
+  /**
+   * Runs as a test peer: the fixture endpoints (`/emulator/*`, among them `/emulator/tokens`, which
+   * mints any user's token, administrators' too) exist only then. Never with NODE_ENV=production.
+   */
+  @Transform(({ value }) => value === true || value === 'true')
+  @IsBoolean() @InProduction((on) => on !== true, 'must be false: a test peer mints tokens for anyone')
+  LMS_EMULATOR_TEST_PEER = false;
 
   /** Emit COHORT_MEMBERSHIP_CHANGED like an LMS with the event bus configured. */
   @Transform(({ value }) => value === true || value === 'true')

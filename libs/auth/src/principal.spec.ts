@@ -1,6 +1,6 @@
 import { ScopeType } from '@groups-sync/contracts';
 import { AuthErrorCode, AuthException } from './auth.exception';
-import { Access, assertCanManageScope, canManageScope, principalFromClaims } from './principal';
+import { Access, assertCanManageScope, assertRetirementWorker, canManageScope, principalFromClaims } from './principal';
 import { courseStaffClaims, globalStaffClaims, lmsUserClaims, serviceClaims } from './testing/lms-claims';
 
 const COURSE = 'course-v1:DemoX+Sync+2026';
@@ -108,5 +108,21 @@ describe('assertCanManageScope', () => {
 
   it('returns quietly when access is allowed', () => {
     expect(() => assertCanManageScope(principalFromClaims(courseStaffClaims(COURSE)), 'course', COURSE, 'write')).not.toThrow();
+  });
+});
+
+describe('assertRetirementWorker', () => {
+  const worker = 'retirement_service_worker';
+  it('lets the retirement pipeline\'s service worker through', () => {
+    expect(() => assertRetirementWorker(principalFromClaims(serviceClaims([], { preferred_username: worker })), worker)).not.toThrow();
+  });
+
+  it.each([
+    ['global staff', globalStaffClaims()],
+    ['a service with user_groups:write', serviceClaims(['user_groups:write'])],
+    ['a restricted application of the worker', serviceClaims([], { preferred_username: worker, is_restricted: true })],
+    ['a token naming no user', { scopes: [] }],
+  ])('refuses %s with FORBIDDEN_SCOPE', (_name, claims) => {
+    expect(() => assertRetirementWorker(principalFromClaims(claims), worker)).toThrow(expect.objectContaining({ code: AuthErrorCode.ForbiddenScope, kind: 'forbidden' }));
   });
 });

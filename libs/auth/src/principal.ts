@@ -106,6 +106,17 @@ export function assertOperator(principal: Principal): void {
   if (!ok) throw new AuthException(AuthErrorCode.ForbiddenScope, 'global staff, or a service client with the user_groups:write scope, only');
 }
 
+/**
+ * Retiring users (Open edX's retirement pipeline): its service worker only, as the LMS's
+ * `CanRetireUser` allows, by the username in its token; not superusers (a person never calls
+ * this), and never a restricted application.
+ */
+export function assertRetirementWorker(principal: Principal, workerUsername: string): void {
+  if (principal.isRestricted || principal.username === null || principal.username !== workerUsername) {
+    throw new AuthException(AuthErrorCode.ForbiddenScope, 'only the service worker of the user retirement pipeline may retire users');
+  }
+}
+
 /** How records name a caller: the username (an OAuth client's is its service user's). */
 export function callerName(principal: Principal): string {
   return principal.username ?? (principal.isService ? 'unnamed service client' : `user ${principal.userId}`);

@@ -1,2 +1,3 @@
 export * from './load-config';
 export * from './service.config';
+export * from './config-validators';

@@ -1,25 +1,67 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidationArguments } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy, ValidationArguments } from 'class-validator';
+import { BothOrNeither, DEPLOYMENT_ENVIRONMENTS, DevelopmentDefault, InProduction, NotAbove } from './config-validators';
 
 /** What every service reads: HTTP port, MySQL, Kafka, schema registry, logging. */
 export class ServiceConfig {
+  /**
+   * `production` (the Docker image's): no development default applies (secrets and endpoints must be
+   * given, each also as `<NAME>_FILE`), MySQL needs a password, the JWKS is fetched over https only.
+   */
+  @IsIn(DEPLOYMENT_ENVIRONMENTS, { message: `must be one of ${DEPLOYMENT_ENVIRONMENTS.join(', ')}` })
+  NODE_ENV: string = 'development';
+
   @Type(() => Number) @IsInt() @Min(1) @Max(65535)
   PORT = 3000;
 
+  @DevelopmentDefault()
   @Matches(/^mysql:\/\/[^\s]+$/, { message: 'must look like mysql://user[:password]@host[:port]' })
+  @InProduction((url) => /^mysql:\/\/[^:@/\s]+:[^@/\s]+@/.test(String(url)), 'must carry a password: mysql://user:password@host[:port]')
   MYSQL_URL = 'mysql://root@127.0.0.1:3306';
 
-  /** Comma-separated host:port list. */
+  /** Comma-separated host:port list (event-bus-kafka's EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS). */
+  @DevelopmentDefault()
   @Matches(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, { message: 'must be a comma-separated list of host:port' })
   KAFKA_BROKERS = '127.0.0.1:9092';
+
+  /**
+   * PLAINTEXT or SASL_SSL (SASL PLAIN over TLS). Unset: SASL_SSL when EVENT_BUS_KAFKA_API_KEY and
+   * EVENT_BUS_KAFKA_API_SECRET are set, as event-bus-kafka decides, else PLAINTEXT.
+   */
+  @IsOptional() @IsIn(['PLAINTEXT', 'SASL_SSL']) @KafkaCredentialsFit()
+  KAFKA_SECURITY_PROTOCOL?: string = undefined;
+
+  /** The SASL PLAIN username (a Confluent Cloud API key), as event-bus-kafka's setting of the same name. */
+  @IsOptional() @IsString() @MinLength(1) @BothOrNeither('EVENT_BUS_KAFKA_API_SECRET')
+  EVENT_BUS_KAFKA_API_KEY?: string = undefined;
+
+  @IsOptional() @IsString() @MinLength(1) @BothOrNeither('EVENT_BUS_KAFKA_API_KEY')
+  EVENT_BUS_KAFKA_API_SECRET?: string = undefined;
+
+  /** Replicas of each topic this product creates (1 locally; 3 in production). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(32)
+  KAFKA_TOPIC_REPLICATION_FACTOR = 1;
+
+  /** `min.insync.replicas` of each topic created: what `acks=all` waits for (2 of 3 in production). */
+  @Type(() => Number) @IsInt() @Min(1) @NotAbove('KAFKA_TOPIC_REPLICATION_FACTOR')
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS = 1;
 
   /** As in openedx/event-bus-kafka: topics are named `{prefix}-{topic}` when set. */
   @IsOptional() @Matches(/^[A-Za-z0-9._-]{1,100}$/, { message: 'may contain only letters, digits, ".", "_" and "-"' })
   EVENT_BUS_TOPIC_PREFIX?: string = undefined;
 
+  /** event-bus-kafka's EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL. */
+  @DevelopmentDefault()
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL of a Confluent-compatible registry' })
   SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
+
+  /** Basic auth with the registry, as event-bus-kafka's settings of the same names. */
+  @IsOptional() @IsString() @MinLength(1) @BothOrNeither('EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET')
+  EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY?: string = undefined;
+
+  @IsOptional() @IsString() @MinLength(1) @BothOrNeither('EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY')
+  EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET?: string = undefined;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
@@ -40,6 +82,23 @@ export class ServiceConfig {
   /** Address the HTTP server binds; 127.0.0.1 unless deployed behind a proxy or in a container. */
   @IsString()
   HOST = '127.0.0.1';
+}
+
+/** SASL_SSL needs the API key and secret; PLAINTEXT would never send them, so it refuses them. */
+function KafkaCredentialsFit(): PropertyDecorator {
+  return ValidateBy({
+    name: 'kafkaCredentialsFit',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => {
+        const config = args?.object as ServiceConfig;
+        const credentials = !!config.EVENT_BUS_KAFKA_API_KEY && !!config.EVENT_BUS_KAFKA_API_SECRET;
+        return value === 'SASL_SSL' ? credentials : !(config.EVENT_BUS_KAFKA_API_KEY || config.EVENT_BUS_KAFKA_API_SECRET);
+      },
+      defaultMessage: (args?: ValidationArguments) => args?.value === 'SASL_SSL'
+        ? 'SASL_SSL needs EVENT_BUS_KAFKA_API_KEY and EVENT_BUS_KAFKA_API_SECRET'
+        : 'PLAINTEXT sends no credentials: unset EVENT_BUS_KAFKA_API_KEY/SECRET or use SASL_SSL',
+    },
+  });
 }
 
 /** Fails when both this field and `other` are set: one source of verification keys, never two. */

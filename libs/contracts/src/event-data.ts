@@ -33,7 +33,8 @@ export interface TeamMembershipChangedData {
 }
 
 export type MembershipAction = 'added' | 'removed';
-export type MembershipOrigin = 'api' | 'csv' | 'criteria' | 'legacy' | 'reconciliation';
+/** `retirement`: the user was retired (Open edX's retirement pipeline retires the LMS's side itself). */
+export type MembershipOrigin = 'api' | 'csv' | 'criteria' | 'legacy' | 'reconciliation' | 'retirement';
 export type LegacyType = 'cohort' | 'team' | 'enrollment_track';
 
 export interface UserGroupCriterionData { type: string; operator: string; value: string; config: string }

@@ -27,7 +27,14 @@ export class ConfluentSchemaRegistry implements SchemaRegistryClient {
   /** Schema objects are shared and immutable: serialise each once, not on every publish. */
   private readonly texts = new WeakMap<object, string>();
 
-  constructor(private readonly url: string, private readonly timeoutMs = 5000) {}
+  private readonly timeoutMs: number;
+  private readonly authorization?: string;
+
+  /** `auth`: HTTP basic auth, as event-bus-kafka sends `basic.auth.user.info` (API key and secret). */
+  constructor(private readonly url: string, options: { timeoutMs?: number; auth?: { key: string; secret: string } } = {}) {
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    if (options.auth) this.authorization = `Basic ${Buffer.from(`${options.auth.key}:${options.auth.secret}`).toString('base64')}`;
+  }
 
   register(subject: string, schema: avro.Schema): Promise<number> {
     let text = typeof schema === 'object' ? this.texts.get(schema as object) : undefined;
@@ -58,7 +65,10 @@ export class ConfluentSchemaRegistry implements SchemaRegistryClient {
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.url.replace(/\/$/, '')}${path}`, {
       method,
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/vnd.schemaregistry.v1+json, application/json' },
+      headers: {
+        'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/vnd.schemaregistry.v1+json, application/json',
+        ...(this.authorization ? { authorization: this.authorization } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(this.timeoutMs),
     });

@@ -37,3 +37,31 @@ describe('JWT settings of LmsClientConfig', () => {
     expect(error.fields.map((f) => f.split(' ')[0])).toEqual(expect.arrayContaining(['JWT_JWKS_URL', 'JWT_PUBLIC_KEY']));
   });
 });
+
+describe('LmsClientConfig in production (NODE_ENV=production)', () => {
+  const PRODUCTION = {
+    NODE_ENV: 'production', MYSQL_URL: 'mysql://sync:pw@db:3306', KAFKA_BROKERS: 'kafka:9092', SCHEMA_REGISTRY_URL: 'https://registry.example.com',
+    LMS_BASE_URL: 'https://lms.example.com', LMS_OAUTH_CLIENT_SECRET: 'from-the-lms-admin',
+  };
+
+  it('boots with the OAuth2 client secret given and an https key set', () => {
+    expect(loadConfig(LmsClientConfig, { ...PRODUCTION, JWT_JWKS_URL: 'https://lms.example.com/oauth2/jwks.json' }).LMS_OAUTH_CLIENT_SECRET).toBe('from-the-lms-admin');
+  });
+
+  it('refuses to boot without the OAuth2 client secret or the LMS URL: no default outside development and tests', () => {
+    const fields = configError(Object.fromEntries(Object.entries(PRODUCTION).filter(([k]) => !['LMS_OAUTH_CLIENT_SECRET', 'LMS_BASE_URL'].includes(k)))).fields;
+    expect(fields.map((f) => f.split(' ')[0]).sort()).toEqual(['LMS_BASE_URL', 'LMS_OAUTH_CLIENT_SECRET']);
+    expect(fields.join('\n')).toMatch(/LMS_OAUTH_CLIENT_SECRET \(unset\): required with NODE_ENV=production/);
+  });
+
+  it('refuses a key set URL over plain http', () => {
+    const error = configError({ ...PRODUCTION, JWT_JWKS_URL: 'http://lms-emulator:18000/oauth2/jwks.json' });
+    expect(error.fields).toEqual([expect.stringMatching(/^JWT_JWKS_URL \(<hidden>\): must be an https URL/)]);
+  });
+
+  it('still takes an http key set in development and tests (the local emulator)', () => {
+    for (const NODE_ENV of ['development', 'test']) {
+      expect(loadConfig(LmsClientConfig, { NODE_ENV, JWT_JWKS_URL: 'http://127.0.0.1:18000/oauth2/jwks.json' }).LMS_OAUTH_CLIENT_SECRET).toBe('groups-sync-secret');
+    }
+  });
+});

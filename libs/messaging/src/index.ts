@@ -4,6 +4,7 @@ export * from './consumer/dead-letter-topics';
 export * from './consumer/event-consumer';
 export * from './inbox/inbox';
 export * from './inbox/inbox-entry.entity';
+export * from './inbox/inbox-prune-index.migration';
 export * from './kafka/kafka-client';
 export * from './kafka/message-producer';
 export * from './kafka/topic-reader';

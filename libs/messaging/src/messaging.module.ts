@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { allTopicSpecs, ConfluentSchemaRegistry, EVENT_TYPES, EventCodec, EventType, fullTopicName, retryTopic } from '@groups-sync/contracts';
 import { DeadLetterTopics } from './consumer/dead-letter-topics';
 import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
-import { consumerLag, createKafka, kafkaReachable, provisionTopics } from './kafka/kafka-client';
+import { consumerLag, createKafka, kafkaReachable, KafkaSettings, provisionTopics, SINGLE_BROKER, TopicReplication } from './kafka/kafka-client';
 import { MessageProducer } from './kafka/message-producer';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxWriter } from './outbox/outbox.writer';
@@ -17,8 +17,14 @@ export interface MessagingOptions {
   /** Service name: Kafka client id, `ce_source`, relay lease name. */
   service: string;
   brokers: string[];
+  /** SASL_SSL and its credentials (event-bus-kafka's settings); PLAINTEXT when unset. */
+  kafkaSecurity?: Pick<KafkaSettings, 'securityProtocol' | 'apiKey' | 'apiSecret'>;
+  /** Replication of the topics this service creates; one broker's when unset. */
+  topicReplication?: TopicReplication;
   topicPrefix?: string | null;
   schemaRegistryUrl: string;
+  /** Basic auth with the registry (event-bus-kafka's EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY / _SECRET). */
+  schemaRegistryAuth?: { key: string; secret: string };
   /** Services that own state publish through an outbox; the LMS emulator publishes directly. */
   outbox: boolean;
   outboxPollIntervalMs?: number;
@@ -106,7 +112,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix));
+    const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix), this.options.topicReplication ?? SINGLE_BROKER);
     if (created.length) this.logger.log(`created topics: ${created.join(', ')}`);
     // Warm up what the first publish would otherwise pay for; neither is required to start.
     const published = (Object.keys(EVENT_TYPES) as EventType[]).filter((t) => EVENT_TYPES[t].source === this.options.service);
@@ -125,20 +131,34 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
   }
 }
 
+/** The usual options from a service's validated config. */
+export function messagingOptions(service: string, config: ServiceConfig, options: { outbox: boolean }): MessagingOptions {
+  return {
+    service,
+    brokers: config.KAFKA_BROKERS.split(','),
+    kafkaSecurity: {
+      securityProtocol: config.KAFKA_SECURITY_PROTOCOL as KafkaSettings['securityProtocol'],
+      apiKey: config.EVENT_BUS_KAFKA_API_KEY,
+      apiSecret: config.EVENT_BUS_KAFKA_API_SECRET,
+    },
+    topicReplication: { replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS },
+    topicPrefix: config.EVENT_BUS_TOPIC_PREFIX,
+    schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+    schemaRegistryAuth: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY && config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET
+      ? { key: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY, secret: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET }
+      : undefined,
+    outbox: options.outbox,
+    outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    consumerMaxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    consumerBackoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
+  };
+}
+
 @Module({})
 export class MessagingModule {
   /** The usual wiring from a service's validated config. */
   static forService(service: string, config: ServiceConfig, options: { outbox: boolean }): DynamicModule {
-    return MessagingModule.forRoot({
-      service,
-      brokers: config.KAFKA_BROKERS.split(','),
-      topicPrefix: config.EVENT_BUS_TOPIC_PREFIX,
-      schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
-      outbox: options.outbox,
-      outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-      consumerMaxAttempts: config.CONSUMER_MAX_ATTEMPTS,
-      consumerBackoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
-    });
+    return MessagingModule.forRoot(messagingOptions(service, config, options));
   }
 
   static forRoot(options: MessagingOptions): DynamicModule {
@@ -147,8 +167,11 @@ export class MessagingModule {
       global: true,
       providers: [
         { provide: MESSAGING_OPTIONS, useValue: options },
-        { provide: KAFKA, useFactory: () => createKafka({ clientId: options.service, brokers: options.brokers }) },
-        { provide: EventCodec, useFactory: () => new EventCodec(new ConfluentSchemaRegistry(options.schemaRegistryUrl), options.topicPrefix) },
+        { provide: KAFKA, useFactory: () => createKafka({ clientId: options.service, brokers: options.brokers, ...options.kafkaSecurity }) },
+        {
+          provide: EventCodec,
+          useFactory: () => new EventCodec(new ConfluentSchemaRegistry(options.schemaRegistryUrl, { auth: options.schemaRegistryAuth }), options.topicPrefix),
+        },
         { provide: MessageProducer, useFactory: (kafka: Kafka) => new MessageProducer(kafka), inject: [KAFKA] },
         { provide: OutboxWriter, useFactory: () => new OutboxWriter(options.service) },
         {

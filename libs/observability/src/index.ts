@@ -4,3 +4,4 @@ export * from './metrics.controller';
 export * from './observability.module';
 export * from './domain-exception';
 export * from './domain-exception.filter';
+export * from './personal-data';

@@ -12,6 +12,8 @@ export interface ObservabilityOptions {
 }
 
 export const CORRELATION_HEADER = 'x-correlation-id';
+/** A caller's correlation id is kept if it fits where it is stored (64 characters) and logs safely; else the request gets its own. */
+const CORRELATION_ID = /^[\x21-\x7e]{1,64}$/;
 
 /** Structured JSON logs with correlation ids, Prometheus metrics, liveness and readiness. */
 @Global()
@@ -31,7 +33,8 @@ export class ObservabilityModule {
             level: options.logLevel,
             base: { service: options.service },
             genReqId: (req, res) => {
-              const id = (req.headers[CORRELATION_HEADER] as string | undefined) ?? randomUUID();
+              const given = req.headers[CORRELATION_HEADER];
+              const id = typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
               res.setHeader(CORRELATION_HEADER, id);
               return id;
             },

@@ -1,6 +1,7 @@
 import { createConnection } from 'mysql2/promise';
 import { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 import { parseMysqlUrl } from './mysql-url';
+import { utcSessionsDriver } from './utc-sessions';
 
 function connect(url: string) {
   const { host, port, username, password } = parseMysqlUrl(url);
@@ -51,6 +52,7 @@ export function dataSourceOptions(settings: DataSourceSettings): DataSourceOptio
   return {
     type: settings.flavor,
     connectorPackage: 'mysql2',
+    driver: utcSessionsDriver(),
     host: conn.host,
     port: conn.port,
     username: conn.username,

@@ -4,3 +4,5 @@ export * from './mysql-url';
 export * from './transaction';
 export * from './database.module';
 export * from './prune';
+export * from './scrub';
+export * from './migration-lock';

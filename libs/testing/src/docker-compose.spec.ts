@@ -10,6 +10,17 @@ describe('docker-compose.yml', () => {
     expect(services.mysql.image).toBe('mysql:8.4');
   });
 
+  it('publishes every port on 127.0.0.1 only: the local stack has no password and plaintext Kafka', () => {
+    const published = Object.values(services).flatMap((s) => s.ports ?? []).map(String);
+    expect(published.length).toBeGreaterThan(0);
+    for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+  });
+
+  it('runs the apps for development, the emulator as a test peer', () => {
+    for (const app of apps) expect(composeEnvironment(app).NODE_ENV).toBe('development');
+    expect(composeEnvironment('lms-emulator').LMS_EMULATOR_TEST_PEER).toBe('true');
+  });
+
   it('points every app at the broker listener, database and registry it defines', () => {
     const internalListener = String(composeEnvironment('kafka').KAFKA_ADVERTISED_LISTENERS).match(/INTERNAL:\/\/([^,]+)/)![1];
     const registryPort = composeContainerPorts('schema-registry')[0];

@@ -1,5 +1,6 @@
 export * from './docker-compose';
 export * from './expect-eventually';
 export * from './http';
+export * from './rows-containing';
 export * from './service-process';
 export * from './stack-env';

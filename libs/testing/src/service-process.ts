@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { expectEventually } from './expect-eventually';
 import { WORKSPACE_ROOT } from './stack-env';
 
+/** What tests and benchmarks start is a test setup: the LMS emulator runs as a test peer (its fixture and token endpoints). */
+const TEST_SETUP: Record<string, Record<string, string>> = { 'lms-emulator': { LMS_EMULATOR_TEST_PEER: 'true' } };
+
 /**
  * One of our apps as a separate OS process, built under dist/ (scripts/test.sh builds first).
  * Logs go to .cache/test-logs/<name>.log for post-mortems.
@@ -26,7 +29,7 @@ export class ServiceProcess {
     const log = createWriteStream(join(logDir, `${this.logName}.log`), { flags: 'a' });
     this.child = spawn(process.execPath, ['-r', './tools/register-paths.js', `dist/apps/${this.app}/src/main.js`], {
       cwd: WORKSPACE_ROOT,
-      env: { ...process.env, ...this.env, PORT: String(this.port), LOG_LEVEL: this.env.LOG_LEVEL ?? 'info' },
+      env: { ...process.env, ...TEST_SETUP[this.app], ...this.env, PORT: String(this.port), LOG_LEVEL: this.env.LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.pipe(log);

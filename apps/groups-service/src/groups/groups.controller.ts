@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Patch, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Request, Response } from 'express';
-import { pageWindow, toPage } from '../api/pagination';
+import { pageWindow, Pagination } from '../api/pagination';
 import { auditView, AuditService } from '../audit/audit.service';
 import { CurrentPrincipal, JwtAuthGuard, Principal, assertCanManageScope } from '@groups-sync/auth';
 import { GroupAccess } from '../auth/group-access';
@@ -33,13 +33,14 @@ const DETAIL_MEMBERS = 100;
 export class GroupsController {
   constructor(
     private readonly groups: GroupsService, private readonly memberships: MembershipQueries, private readonly audit: AuditService, private readonly access: GroupAccess,
+    private readonly pagination: Pagination,
   ) {}
 
   @Get()
   async list(@Query() query: ListGroupsQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     const window = pageWindow(query);
     const { count, groups } = await this.groups.list(query, window.offset, window.size, readableScopes(principal));
-    return toPage(req, window, count, groups.map((g) => groupView(g)));
+    return this.pagination.page(req, window, count, groups.map((g) => groupView(g)));
   }
 
   @Post()
@@ -85,7 +86,7 @@ export class GroupsController {
     await this.access.require(id, principal, 'read');
     const window = pageWindow(query);
     const { count, events } = await this.audit.history(id, window.offset, window.size);
-    return toPage(req, window, count, events.map(auditView));
+    return this.pagination.page(req, window, count, events.map(auditView));
   }
 
   /** 202: the evaluator refreshes the group asynchronously; history shows who asked and when it completed. */

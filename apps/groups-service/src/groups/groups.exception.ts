@@ -15,6 +15,7 @@ export enum GroupsErrorCode {
   InvalidEtag = 'INVALID_ETAG',
   PageNotFound = 'PAGE_NOT_FOUND',
   NotRefreshable = 'GROUP_NOT_REFRESHABLE',
+  CollectionConflict = 'COLLECTION_CONFLICT',
 }
 
 const KIND: Record<GroupsErrorCode, DomainErrorKind> = {
@@ -32,6 +33,7 @@ const KIND: Record<GroupsErrorCode, DomainErrorKind> = {
   [GroupsErrorCode.InvalidEtag]: 'invalid',
   [GroupsErrorCode.PageNotFound]: 'not_found',
   [GroupsErrorCode.NotRefreshable]: 'conflict',
+  [GroupsErrorCode.CollectionConflict]: 'conflict',
 };
 
 export class GroupsException extends DomainException {

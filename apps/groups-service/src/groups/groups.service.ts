@@ -66,16 +66,17 @@ export class GroupsService {
       qb.andWhere(new Brackets((w) => {
         w.where('1 = 0');
         if (readable.courseKeys.length) w.orWhere(`(g.scope_type = 'course' AND g.scope_key IN (:...courseKeys))`, { courseKeys: readable.courseKeys });
+        // An org from a token is matched literally: `_` and `%` in it are no wildcards.
         readable.orgs.forEach((org, i) => w.orWhere(
-          `((g.scope_type = 'org' AND g.scope_key = :org${i}) OR (g.scope_type = 'course' AND (g.scope_key LIKE :v1org${i} OR g.scope_key LIKE :oldorg${i})))`,
-          { [`org${i}`]: org, [`v1org${i}`]: `course-v1:${org}+%`, [`oldorg${i}`]: `${org}/%` }));
+          `((g.scope_type = 'org' AND g.scope_key = :org${i}) OR (g.scope_type = 'course' AND (g.scope_key LIKE :v1org${i} ESCAPE '\\\\' OR g.scope_key LIKE :oldorg${i} ESCAPE '\\\\')))`,
+          { [`org${i}`]: org, [`v1org${i}`]: `course-v1:${escapeLike(org)}+%`, [`oldorg${i}`]: `${escapeLike(org)}/%` }));
       }));
     }
     if (query.scope_type) qb.andWhere('g.scope_type = :scopeType', { scopeType: query.scope_type });
     if (query.scope_key !== undefined) qb.andWhere('g.scope_key = :scopeKey', { scopeKey: query.scope_key });
     if (query.kind) qb.andWhere('g.kind = :kind', { kind: query.kind });
     if (query.enabled !== undefined) qb.andWhere('g.enabled = :enabled', { enabled: query.enabled ? 1 : 0 });
-    if (query.name) qb.andWhere(`g.name LIKE :name ESCAPE '\\\\'`, { name: `%${query.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+    if (query.name) qb.andWhere(`g.name LIKE :name ESCAPE '\\\\'`, { name: `%${escapeLike(query.name)}%` });
     if (query.stale !== undefined) qb.andWhere(query.stale ? `(${STALE_SQL})` : `NOT (${STALE_SQL})`);
     const [groups, count] = await qb.orderBy('g.created_at', 'ASC').addOrderBy('g.id', 'ASC').skip(offset).take(limit).getManyAndCount();
     if (groups.length) {
@@ -92,7 +93,13 @@ export class GroupsService {
    */
   async update(id: string, expectedVersion: number, dto: UpdateGroupDto, ctx: ChangeContext, evaluate = true): Promise<UserGroup> {
     const { catalogue } = await this.criterionTypes.installed();
+    const collection = dto.collection === undefined ? undefined : dto.collection?.trim() || null;
     return this.write(null, async (manager) => {
+      if (collection) {
+        // Joining a collection locks the scope's groups before this one's row (the writers' id order).
+        const seen = await this.get(id, manager);
+        if (collection !== seen.collection) await this.lockScope(manager, seen);
+      }
       const group = await this.get(id, manager, true);
       if (group.version !== expectedVersion) {
         throw new GroupsException(GroupsErrorCode.VersionMismatch, `the group changed since version ${expectedVersion}; read it again`, { current_version: group.version });
@@ -103,6 +110,7 @@ export class GroupsService {
       if (dto.kind !== undefined && dto.kind !== group.kind) {
         throw new GroupsException(GroupsErrorCode.KindImmutable, 'the kind of a group never changes', { field: 'kind' });
       }
+      if (collection && collection !== group.collection) await this.assertCanJoinCollection(manager, group, collection);
       const changes: Record<string, { from: unknown; to: unknown }> = {};
       const set = <K extends keyof UserGroup>(key: K, value: UserGroup[K] | undefined, field: string) => {
         if (value === undefined || value === group[key]) return;
@@ -114,7 +122,7 @@ export class GroupsService {
       set('enabled', dto.enabled, 'enabled');
       set('frozen', dto.frozen, 'frozen');
       set('refreshCadenceSeconds', dto.refresh_cadence_seconds, 'refresh_cadence_seconds');
-      set('collection', dto.collection === undefined ? undefined : dto.collection?.trim() || null, 'collection');
+      set('collection', collection, 'collection');
       let newCriteria: CriterionValues[] | null = null;
       if (dto.criteria !== undefined) {
         const checked = checkCriteria(group.kind, group.scopeType, dto.criteria, catalogue);
@@ -148,6 +156,33 @@ export class GroupsService {
       await this.outbox.append(manager, EventType.UserGroupUpdated, userGroupData(group, ctx.actor, ctx.at, reevaluate), ctx);
       return group;
     });
+  }
+
+  /**
+   * A group joins a collection only if none of its members is in another group of it: a user is in
+   * at most one group of a collection. Every group of the scope is locked first, in id order (the
+   * writers' order, and a superset of any sibling set), so neither an add nor another group moving
+   * into the collection can slip between this check and the change.
+   */
+  private async assertCanJoinCollection(manager: EntityManager, group: UserGroup, collection: string): Promise<void> {
+    const scope = await this.lockScope(manager, group);
+    const siblings = scope.filter((g) => g.id !== group.id && !g.deletedAt && g.collection === collection).map((g) => g.id);
+    if (!siblings.length) return;
+    const overlap = 'FROM membership m JOIN membership o ON o.user_id = m.user_id AND o.active = 1 AND o.group_id IN (?) WHERE m.group_id = ? AND m.active = 1';
+    const [{ n }] = await manager.query(`SELECT COUNT(DISTINCT m.user_id) AS n ${overlap}`, [siblings, group.id]);
+    const count = Number(n);
+    if (!count) return;
+    const examples: Array<{ user_id: string; group_id: string }> = await manager.query(`SELECT o.user_id, o.group_id ${overlap} ORDER BY o.user_id, o.group_id LIMIT 10`, [siblings, group.id]);
+    throw new GroupsException(GroupsErrorCode.CollectionConflict,
+      `${count} ${count === 1 ? 'member of this group is' : 'members of this group are'} in another group of collection "${collection}" already, `
+      + 'and a user may be in one group of a collection: remove them from one of the groups first', {
+        field: 'collection', collection, overlapping_members: count, examples: examples.map((e) => ({ user_id: Number(e.user_id), group_id: e.group_id })),
+      });
+  }
+
+  /** Every group of the group's scope, deleted ones too, locked in id order. */
+  private lockScope(manager: EntityManager, group: UserGroup): Promise<UserGroup[]> {
+    return manager.find(UserGroup, { where: { scopeType: group.scopeType, scopeKey: group.scopeKey }, order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } });
   }
 
   /**
@@ -228,4 +263,9 @@ export class GroupsService {
       throw error;
     }
   }
+}
+
+/** A value for LIKE ... ESCAPE '\\' that matches itself only. */
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

@@ -7,7 +7,7 @@ import { stringify } from 'csv-stringify';
 import { Request, Response } from 'express';
 import type {} from 'multer'; // Express.Multer.File
 import { DomainException } from '@groups-sync/observability';
-import { pageWindow, toPage } from '../api/pagination';
+import { pageWindow, Pagination } from '../api/pagination';
 import { CurrentPrincipal, JwtAuthGuard, Principal } from '@groups-sync/auth';
 import { GroupAccess } from '../auth/group-access';
 import { apiContext } from '../audit/request-context';
@@ -27,14 +27,16 @@ const EXPORT_PAGE = 5000;
 @UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/groups/:id/members')
 export class MembersController {
-  constructor(private readonly memberships: MembershipsService, private readonly queries: MembershipQueries, private readonly access: GroupAccess) {}
+  constructor(
+    private readonly memberships: MembershipsService, private readonly queries: MembershipQueries, private readonly access: GroupAccess, private readonly pagination: Pagination,
+  ) {}
 
   @Get()
   async list(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: ListMembersQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'read');
     const window = pageWindow(query, 100);
     const { count, members } = await this.queries.list(id, query.status ?? 'active', window.offset, window.size);
-    return toPage(req, window, count, members.map(memberView));
+    return this.pagination.page(req, window, count, members.map(memberView));
   }
 
   /** Idempotent: per user `added`, `already_member`, `unknown` or `refused` (with a reason). */

@@ -8,6 +8,7 @@ import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { cohortLink, LEGACY_COHORT, writesToLegacyGroup } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
+import { retiredAmong } from '../retirement/retired-users';
 import { SyncState } from './membership.entity';
 
 export type AddResult = 'added' | 'already_member' | 'unknown' | 'refused';
@@ -49,9 +50,25 @@ export class MembershipWriter {
    * Locks these groups' rows in id order, with their exclusive siblings: the same named collection
    * in the same scope, and for a cohort-linked group the course's other cohort-linked groups (the
    * LMS keeps one cohort per learner and course). Answers every locked group with its criteria.
+   * Siblings are read again once the rows are locked: a group moved into the collection since the
+   * first read (PATCH) is locked too, so no writer misses a sibling.
    */
   async lockGroups(manager: EntityManager, groups: UserGroup[]): Promise<Map<string, UserGroup>> {
-    const ids = new Set(groups.map((g) => g.id));
+    const requested = new Set(groups.map((g) => g.id));
+    const ids = new Set([...requested, ...(await this.siblingIds(manager, groups))]);
+    for (;;) {
+      const locked = await manager.find(UserGroup, { where: { id: In([...ids]) }, order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } });
+      const criteria = await manager.find(Criterion, { where: { groupId: In(locked.map((g) => g.id)) }, order: { position: 'ASC' } });
+      for (const g of locked) g.criteria = criteria.filter((c) => c.groupId === g.id);
+      const missing = [...(await this.siblingIds(manager, locked.filter((g) => requested.has(g.id) && !g.deletedAt)))].filter((id) => !ids.has(id));
+      if (!missing.length) return new Map(locked.filter((g) => !g.deletedAt).map((g) => [g.id, g]));
+      for (const id of missing) ids.add(id);
+    }
+  }
+
+  /** The live groups exclusive with these: the same collection in the same scope, the course's cohort-linked groups for a cohort-linked one. */
+  private async siblingIds(manager: EntityManager, groups: UserGroup[]): Promise<Set<string>> {
+    const ids = new Set<string>();
     for (const group of groups) {
       const cohort = cohortLink(group) !== null;
       if (!cohort && !group.collection) continue;
@@ -64,10 +81,7 @@ export class MembershipWriter {
         }));
       for (const row of await qb.getRawMany<{ id: string }>()) ids.add(row.id);
     }
-    const locked = await manager.find(UserGroup, { where: { id: In([...ids]) }, order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } });
-    const criteria = await manager.find(Criterion, { where: { groupId: In(locked.map((g) => g.id)) }, order: { position: 'ASC' } });
-    for (const g of locked) g.criteria = criteria.filter((c) => c.groupId === g.id);
-    return new Map(locked.filter((g) => !g.deletedAt).map((g) => [g.id, g]));
+    return ids;
   }
 
   /** Reads and locks the memberships of these users in these groups (only active ones if asked). */
@@ -116,7 +130,10 @@ export class MembershipWriter {
     const state: SyncState | null = syncState ?? (writesToLegacyGroup(group) ? 'pending' : null);
     const results = new Map<number, AddResult>();
     for (let i = 0; i < users.length; i += BATCH) {
-      const batch = users.slice(i, i + BATCH);
+      // A retired user joins no group again, whichever way the add came (API, LMS, evaluation).
+      const retired = await retiredAmong(manager, users.slice(i, i + BATCH).map((u) => u.user_id));
+      for (const id of retired) results.set(id, 'refused');
+      const batch = users.slice(i, i + BATCH).filter((u) => !retired.has(u.user_id));
       const existing = known ?? new Map((await this.lockMembers(manager, [group.id], batch.map((u) => u.user_id))).map((m) => [m.userId, m]));
       const added: UserRef[] = [];
       const fresh: UserRef[] = [];
@@ -187,10 +204,10 @@ export class MembershipWriter {
   ): Promise<Map<number, RemoveResult>> {
     const results = new Map<number, RemoveResult>(userIds.map((id) => [id, 'not_member']));
     // Only a cohort-linked group has a sync state. A change from the LMS (an event, or a difference
-    // reconciliation found there), or a move into another cohort-linked group (the LMS moves the
-    // learner itself), leaves nothing pending.
+    // reconciliation found there), a retirement (the LMS retires its side itself), or a move into
+    // another cohort-linked group (the LMS moves the learner itself), leaves nothing pending.
     const movedByLms = movedTo !== null && cohortLink(movedTo) !== null;
-    const syncState = !writesToLegacyGroup(group) ? null : isFromTheLms(ctx.origin) || movedByLms ? 'synced' : 'pending';
+    const syncState = !writesToLegacyGroup(group) ? null : isFromTheLms(ctx.origin) || ctx.origin === 'retirement' || movedByLms ? 'synced' : 'pending';
     for (let i = 0; i < userIds.length; i += BATCH) {
       const members = await this.lockMembers(manager, [group.id], userIds.slice(i, i + BATCH), true);
       if (!members.length) continue;

@@ -114,7 +114,10 @@ function assertWritable(group: UserGroup): void {
 function describe<R extends string>(ref: UserLookup, resolution: UserResolution, outcome: Map<number, R>): MemberResult<R | 'unknown' | 'refused'> {
   const email = ref.email !== undefined ? { email: ref.email } : {};
   if (resolution.status === 'found') {
-    return { user_id: resolution.account.id, username: resolution.account.username || ref.username || null, ...email, result: outcome.get(resolution.account.id)! };
+    const result = outcome.get(resolution.account.id)!;
+    // The writer refuses one reason only: an account retired since the lookup.
+    const reason = result === 'refused' ? { reason: 'this account was retired' } : {};
+    return { user_id: resolution.account.id, username: resolution.account.username || ref.username || null, ...email, result, ...reason };
   }
   const given = { user_id: ref.user_id ?? null, username: ref.username ?? null, ...email };
   return resolution.status === 'unknown' ? { ...given, result: 'unknown' } : { ...given, result: 'refused', reason: resolution.reason };

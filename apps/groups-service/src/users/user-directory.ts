@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { LmsRejectedError, LmsUnavailableError } from '@groups-sync/lms-client';
 import { DomainException } from '@groups-sync/observability';
 import { GroupsServiceConfig } from '../groups-service.config';
+import { retiredAmong } from '../retirement/retired-users';
 import { LmsAccount, LmsAccountsClient } from './lms-accounts.client';
 
 /** A user as a caller names them: by id, username or email, or several of them (which must agree). */
@@ -54,8 +55,13 @@ export class UserDirectory {
       for (const a of byId) known.add(a);
       fetched.push(...byId);
     }
-    await this.remember(fetched);
-    return lookups.map((l) => known.match(l));
+    // A retired account is not cached again (its old name and email would come back with it) and joins nothing.
+    const retired = await retiredAmong(this.dataSource.manager, [...known.byId.keys()]);
+    await this.remember(fetched.filter((a) => !retired.has(a.id)));
+    return lookups.map((l) => {
+      const resolution = known.match(l);
+      return resolution.status === 'found' && retired.has(resolution.account.id) ? { status: 'refused', reason: 'this account was retired' } : resolution;
+    });
   }
 
   private async fromLms(lookup: () => Promise<LmsAccount[]>): Promise<LmsAccount[]> {

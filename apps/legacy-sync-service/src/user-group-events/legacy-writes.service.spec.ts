@@ -29,9 +29,10 @@ describe('cutting a batch of membership changes into waves', () => {
     expect(waves.map(users)).toEqual([['1:g1', '2:g1'], ['1:g2', '3:g2'], ['1:g1']]);
   });
 
-  it('only records what has nothing to write: changes from the LMS, unmirrored groups, the removal half of a move between cohorts', () => {
+  it('only records what has nothing to write: changes from the LMS, retirements, unmirrored groups, the removal half of a move between cohorts', () => {
     const events = [
       change(1, 'g1', 'added', { origin: 'legacy' }), change(2, 'other', 'added', { linked: false }), change(3, 'g1', 'removed', { movedTo: 'g2' }), change(3, 'g2', 'added'),
+      change(5, 'g1', 'removed', { origin: 'retirement' }),
     ];
     const waves = cutWaves(events, links);
     expect(waves.map(users)).toEqual([['3:g2']]);

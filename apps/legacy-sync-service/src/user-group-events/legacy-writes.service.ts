@@ -3,6 +3,7 @@ import { DataSource, In } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, UserGroupMembershipChangedData } from '@groups-sync/contracts';
 import { Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
 import { LmsRejectedError } from '@groups-sync/lms-client';
+import { redactPersonalData } from '@groups-sync/observability';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
@@ -16,9 +17,12 @@ export type MembershipEvent = DecodedEvent<EventType.UserGroupMembershipChanged>
 type Membership = UserGroupMembershipChangedData['membership'];
 type SyncResult = LegacySyncCompletedData['sync_result'];
 
-/** Changes that came from the LMS are there already; groups that mirror nothing have nothing to write. */
+/**
+ * Changes that came from the LMS are there already; the LMS retires a retired user's side itself;
+ * groups that mirror nothing have nothing to write.
+ */
 export function isForTheLms(m: Membership): boolean {
-  return m.origin !== 'legacy' && m.origin !== 'reconciliation' && m.legacy_linked !== false;
+  return m.origin !== 'legacy' && m.origin !== 'reconciliation' && m.origin !== 'retirement' && m.legacy_linked !== false;
 }
 
 export interface Write { event: MembershipEvent; link: LegacyLink; result?: SyncResult; pendingId?: string; echoExpected?: boolean }
@@ -124,7 +128,10 @@ export class LegacyWrites {
     });
     this.relay.notify();
     for (const w of wave) {
-      if (w.result?.status === 'rejected') this.logger.warn(`LMS refused ${w.event.data.membership.action} of user ${w.event.data.membership.user_id} in group ${w.link.groupId}: ${w.result.error}`);
+      if (w.result?.status === 'rejected') {
+        const { action, user_id: userId, username } = w.event.data.membership;
+        this.logger.warn(`LMS refused ${action} of user ${userId} in group ${w.link.groupId}: ${redactPersonalData(w.result.error ?? '', [username])}`);
+      }
     }
   }
 

@@ -29,7 +29,7 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
     const { user, course } = data.cohort;
     // As an LMS whose producer failed: the change commits, the event is lost (and only logged).
     if (this.faults.dropsEventOf(user.pii.username)) {
-      this.logger.warn(`COHORT_MEMBERSHIP_CHANGED of ${user.pii.username} in ${course.course_key} dropped by fault injection`);
+      this.logger.warn(`COHORT_MEMBERSHIP_CHANGED of user ${user.id} in ${course.course_key} dropped by fault injection`);
       return;
     }
     this.queue.push(await this.codec.encode(EventType.CohortMembershipChanged, data, newEventMetadata(EventType.CohortMembershipChanged, 'lms')));
@@ -44,7 +44,7 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
   async enrollmentChanged(types: Array<EventType.CourseEnrollmentCreated | EventType.CourseEnrollmentChanged | EventType.CourseUnenrollmentCompleted>, data: CourseEnrollmentData): Promise<void> {
     if (!this.config.EMIT_EVENTS || !types.length) return;
     if (this.faults.dropsEventOf(data.enrollment.user.pii.username)) {
-      this.logger.warn(`enrollment events of ${data.enrollment.user.pii.username} in ${data.enrollment.course.course_key} dropped by fault injection`);
+      this.logger.warn(`enrollment events of user ${data.enrollment.user.id} in ${data.enrollment.course.course_key} dropped by fault injection`);
       return;
     }
     for (const type of types) this.queue.push(await this.codec.encode(type, data, newEventMetadata(type, 'lms')));
@@ -53,12 +53,12 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
 
   /** SESSION_LOGIN_COMPLETED, sent by the login view once the session is made and `last_login` written. */
   async loginCompleted(data: SessionLoginCompletedData): Promise<void> {
-    await this.publishOne(EventType.SessionLoginCompleted, data, data.user.pii.username, 'login');
+    await this.publishOne(EventType.SessionLoginCompleted, data, { id: data.user.id, username: data.user.pii.username }, 'login');
   }
 
   /** PERSISTENT_GRADE_SUMMARY_CHANGED, sent by `PersistentCourseGrade.update_or_create()` after the grade row is saved. */
   async gradeChanged(data: PersistentCourseGradeData, username: string): Promise<void> {
-    await this.publishOne(EventType.PersistentGradeSummaryChanged, data, username, `grade in ${data.grade.course.course_key}`);
+    await this.publishOne(EventType.PersistentGradeSummaryChanged, data, { id: data.grade.user_id, username }, `grade in ${data.grade.course.course_key}`);
   }
 
   /**
@@ -68,13 +68,13 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
   async teamMembershipChanged(type: EventType.TeamMembershipAdded | EventType.TeamMembershipRemoved, data: TeamMembershipChangedData): Promise<void> {
     if (!this.switches.get().emit_team_events) return;
     const { user, course, team } = data.team_membership;
-    await this.publishOne(type, data, user.pii.username, `team membership (${type === EventType.TeamMembershipAdded ? 'added' : 'removed'}, ${team.team_id} in ${course.course_key})`);
+    await this.publishOne(type, data, { id: user.id, username: user.pii.username }, `team membership (${type === EventType.TeamMembershipAdded ? 'added' : 'removed'}, ${team.team_id} in ${course.course_key})`);
   }
 
-  private async publishOne<T extends EventType>(type: T, data: EventDataMap[T], username: string, what: string): Promise<void> {
+  private async publishOne<T extends EventType>(type: T, data: EventDataMap[T], user: { id: number; username: string }, what: string): Promise<void> {
     if (!this.config.EMIT_EVENTS) return;
-    if (this.faults.dropsEventOf(username)) {
-      this.logger.warn(`${what} event of ${username} dropped by fault injection`);
+    if (this.faults.dropsEventOf(user.username)) {
+      this.logger.warn(`${what} event of user ${user.id} dropped by fault injection`);
       return;
     }
     this.queue.push(await this.codec.encode(type, data, newEventMetadata(type, 'lms')));

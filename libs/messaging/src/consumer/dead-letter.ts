@@ -1,4 +1,6 @@
-/** Headers a dead-lettered message carries on top of its original ones, so an operator can see why. */
+import { redactPersonalData } from '@groups-sync/observability';
+
+/** Headers a dead-lettered message carries on top of its original ones, so an operator can see why: ids, never usernames or emails. */
 export const DeadLetterHeader = {
   ErrorClass: 'dlq_error_class',
   ErrorMessage: 'dlq_error_message',
@@ -21,12 +23,14 @@ export interface DeadLetterInfo {
   attempts: number;
   firstFailureTime: Date;
   consumerGroup: string;
+  /** Usernames, emails and names the message carries: kept out of the error message. */
+  personal?: Iterable<string>;
 }
 
 export function deadLetterHeaders(info: DeadLetterInfo): Record<string, string> {
   return {
     [DeadLetterHeader.ErrorClass]: info.error.name || info.error.constructor.name,
-    [DeadLetterHeader.ErrorMessage]: (info.error.message || '').slice(0, 2000),
+    [DeadLetterHeader.ErrorMessage]: redactPersonalData(info.error.message || '', info.personal).slice(0, 2000),
     [DeadLetterHeader.Reason]: info.reason,
     [DeadLetterHeader.OriginalTopic]: info.topic,
     [DeadLetterHeader.OriginalPartition]: String(info.partition),

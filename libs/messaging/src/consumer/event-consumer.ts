@@ -4,6 +4,7 @@ import { Counter, Histogram } from 'prom-client';
 import {
   ConsumerGroup, deadLetterTopic, DecodedEvent, EventCodec, EventCodecError, EventType, fullTopicName, Header, isEventType, retryTopic, Topic,
 } from '@groups-sync/contracts';
+import { personalValues, redactPersonalData } from '@groups-sync/observability';
 import { headerText } from '../kafka/header-text';
 import { MessageProducer } from '../kafka/message-producer';
 import { metric } from '../metrics';
@@ -305,7 +306,7 @@ export class EventConsumer {
           const culprit = error instanceof PoisonMessageError ? remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined) : undefined;
           if (!culprit) throw error;
           const poison = error as PoisonMessageError;
-          await this.setAsideMessage(topic, partition, culprit.message, poison, poison.reason, state.attempt, state.firstFailure ?? new Date(), culprit.event.type);
+          await this.setAsideMessage(topic, partition, culprit.message, poison, poison.reason, state.attempt, state.firstFailure ?? new Date(), culprit.event.type, culprit.event);
           remaining = remaining.filter((x) => x !== culprit);
         }
       }
@@ -318,13 +319,14 @@ export class EventConsumer {
       if (this.stopping) return false; // left uncommitted: redelivered after the restart
       const dependencyDown = isDependencyUnavailable(error);
       const eventType = items[0]?.event.type ?? 'unknown';
+      const personal = () => items.reduce((found, x) => personalValues(x.event.data, found), new Set<string>());
       if (chunk.length > 1) {
         // Retried message by message over this range, so that attempts, budgets and a dead letter
         // fall on the message at fault; this delivery counts against nobody's budget.
         this.singleUntil.set(`${topic}|${partition}`, BigInt(last));
         this.retries.set(key, state);
         const delay = this.backoff(state.attempt);
-        this.logger.warn(`batch ${topic}[${partition}]@${first}..${last} failed, retrying message by message in ${delay} ms: ${err.message}`);
+        this.logger.warn(`batch ${topic}[${partition}]@${first}..${last} failed, retrying message by message in ${delay} ms: ${redactPersonalData(err.message, personal())}`);
         if (dependencyDown) waiting.inc({ group: this.options.group });
         this.retryLater(topic, partition, first, delay, pause);
         return false;
@@ -332,7 +334,7 @@ export class EventConsumer {
       if (!dependencyDown) state.counted++;
       if (state.counted >= this.options.maxAttempts) {
         // If the dead-letter topic cannot be written either, this throws: nothing is committed.
-        await this.setAsideMessage(topic, partition, chunk[0], new RetryBudgetExceededError(state.attempt, err), 'RETRY_BUDGET_EXCEEDED', state.attempt, state.firstFailure, eventType);
+        await this.setAsideMessage(topic, partition, chunk[0], new RetryBudgetExceededError(state.attempt, err), 'RETRY_BUDGET_EXCEEDED', state.attempt, state.firstFailure, eventType, items[0]?.event);
         this.completed(topic, partition, chunk, key);
         return true;
       }
@@ -340,7 +342,7 @@ export class EventConsumer {
       this.retries.set(key, state);
       const delay = this.backoff(state.attempt);
       const budget = dependencyDown ? 'dependency unavailable, not counted' : `${state.counted}/${this.options.maxAttempts}`;
-      this.logger.warn(`${eventType} at ${topic}[${partition}]@${first}${chunk.length > 1 ? `..${last}` : ''} failed (attempt ${state.attempt}, ${budget}), retrying in ${delay} ms: ${err.message}`);
+      this.logger.warn(`${eventType} at ${topic}[${partition}]@${first}${chunk.length > 1 ? `..${last}` : ''} failed (attempt ${state.attempt}, ${budget}), retrying in ${delay} ms: ${redactPersonalData(err.message, personal())}`);
       this.retryLater(topic, partition, first, delay, pause);
       return false;
     } finally {
@@ -378,9 +380,9 @@ export class EventConsumer {
   }
 
   private async setAsideMessage(
-    topic: string, partition: number, message: Message, error: Error, reason: string, attempts: number, firstFailure: Date, eventType: string,
+    topic: string, partition: number, message: Message, error: Error, reason: string, attempts: number, firstFailure: Date, eventType: string, event?: DecodedEvent,
   ): Promise<void> {
-    await this.deadLetter({ topic, partition, message }, error, reason, attempts, firstFailure);
+    await this.deadLetter({ topic, partition, message }, error, reason, attempts, firstFailure, event ? personalValues(event.data) : undefined);
     this.setAside.add(`${topic}|${partition}|${message.offset}`);
     handled.inc({ group: this.options.group, event_type: eventType, outcome: 'dead_lettered' });
   }
@@ -397,7 +399,7 @@ export class EventConsumer {
   }
 
   private async deadLetter(
-    source: { topic: string; partition: number; message: Message }, error: Error, reason: string, attempts: number, firstFailureTime: Date,
+    source: { topic: string; partition: number; message: Message }, error: Error, reason: string, attempts: number, firstFailureTime: Date, personal?: Set<string>,
   ): Promise<void> {
     const { topic, partition, message } = source;
     const original: Record<string, Buffer | string> = {};
@@ -406,11 +408,11 @@ export class EventConsumer {
     }
     const headers = {
       ...original,
-      ...deadLetterHeaders({ error, reason, topic, partition, offset: message.offset, attempts, firstFailureTime, consumerGroup: this.options.group }),
+      ...deadLetterHeaders({ error, reason, topic, partition, offset: message.offset, attempts, firstFailureTime, consumerGroup: this.options.group, personal }),
     };
     // If the dead-letter topic cannot be written either, this throws: the offset is not committed.
     await this.producer.send([{ topic: this.deadLetterTopic, key: message.key ?? null, value: message.value ?? null, headers }]);
     deadLettered.inc({ group: this.options.group, reason });
-    this.logger.warn(`dead-lettered ${topic}[${partition}]@${message.offset}: ${reason}: ${error.message}`);
+    this.logger.warn(`dead-lettered ${topic}[${partition}]@${message.offset}: ${reason}: ${redactPersonalData(error.message, personal)}`);
   }
 }

@@ -1,18 +1,26 @@
 import { Logger } from '@nestjs/common';
-import { Admin, Kafka, logLevel, LogEntry } from 'kafkajs';
+import { Admin, ITopicConfig, Kafka, KafkaConfig, logLevel, LogEntry } from 'kafkajs';
 import { TopicSpec } from '@groups-sync/contracts';
 
 export interface KafkaSettings {
   clientId: string;
   brokers: string[];
+  /** Unset: SASL_SSL when an API key and secret are given (event-bus-kafka's rule), else PLAINTEXT. */
+  securityProtocol?: 'PLAINTEXT' | 'SASL_SSL';
+  /** SASL PLAIN username and password: event-bus-kafka's EVENT_BUS_KAFKA_API_KEY / _SECRET. */
+  apiKey?: string;
+  apiSecret?: string;
 }
 
-// kafkajs is frozen upstream; every use of it stays in this library so the client can be swapped.
-export function createKafka(settings: KafkaSettings): Kafka {
+/** The client options: TLS and SASL PLAIN for SASL_SSL, as event-bus-kafka configures confluent-kafka. */
+export function kafkaClientConfig(settings: KafkaSettings): KafkaConfig {
   const logger = new Logger(`kafka:${settings.clientId}`);
-  return new Kafka({
+  const protocol = settings.securityProtocol ?? (settings.apiKey && settings.apiSecret ? 'SASL_SSL' : 'PLAINTEXT');
+  if (protocol === 'SASL_SSL' && !(settings.apiKey && settings.apiSecret)) throw new Error('Kafka SASL_SSL needs an API key and secret');
+  return {
     clientId: settings.clientId,
     brokers: settings.brokers,
+    ...(protocol === 'SASL_SSL' ? { ssl: true, sasl: { mechanism: 'plain', username: settings.apiKey!, password: settings.apiSecret! } } : {}),
     connectionTimeout: 3000,
     requestTimeout: 10_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
@@ -23,26 +31,44 @@ export function createKafka(settings: KafkaSettings): Kafka {
       if (entry.level <= logLevel.ERROR) logger.error(text);
       else logger.warn(text);
     },
-  });
+  };
+}
+
+// kafkajs is frozen upstream; every use of it stays in this library so the client can be swapped.
+export function createKafka(settings: KafkaSettings): Kafka {
+  return new Kafka(kafkaClientConfig(settings));
+}
+
+/** How the topics we create are replicated; `acks=all` waits for `minInsyncReplicas` of them. */
+export interface TopicReplication {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+}
+
+/** One broker, as locally. */
+export const SINGLE_BROKER: TopicReplication = { replicationFactor: 1, minInsyncReplicas: 1 };
+
+export function topicCreation(spec: TopicSpec, replication: TopicReplication): ITopicConfig {
+  return {
+    topic: spec.name,
+    numPartitions: spec.partitions,
+    replicationFactor: replication.replicationFactor,
+    configEntries: [
+      { name: 'min.insync.replicas', value: String(replication.minInsyncReplicas) },
+      ...(spec.retentionMs ? [{ name: 'retention.ms', value: String(spec.retentionMs) }] : []),
+    ],
+  };
 }
 
 /** Creates any missing topic; existing ones are left as they are. Auto-creation is off on our brokers. */
-export async function provisionTopics(kafka: Kafka, specs: TopicSpec[]): Promise<string[]> {
+export async function provisionTopics(kafka: Kafka, specs: TopicSpec[], replication: TopicReplication = SINGLE_BROKER): Promise<string[]> {
   const admin: Admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.name));
     if (missing.length) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.name,
-          numPartitions: s.partitions,
-          replicationFactor: 1,
-          configEntries: s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : [],
-        })),
-      });
+      await admin.createTopics({ waitForLeaders: true, topics: missing.map((s) => topicCreation(s, replication)) });
     }
     return missing.map((s) => s.name);
   } finally {

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { InboxPruneIndex1764400000000 } from '../inbox/inbox-prune-index.migration';
 
 /** The outbox and inbox tables; every service that produces or consumes includes this migration. */
 export class MessagingTables1763700000000 implements MigrationInterface {
@@ -36,3 +37,6 @@ export class MessagingTables1763700000000 implements MigrationInterface {
     await q.query('DROP TABLE IF EXISTS outbox');
   }
 }
+
+/** Every migration of the messaging tables, in order: each service that produces or consumes runs them all. */
+export const MESSAGING_MIGRATIONS = [MessagingTables1763700000000, InboxPruneIndex1764400000000];

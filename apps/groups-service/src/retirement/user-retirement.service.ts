@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { OutboxRelay } from '@groups-sync/messaging';
+import { inTransaction, maxKey, Replacement, retiredIdentifiers, scrubRows, ScrubTarget } from '@groups-sync/persistence';
+import { ChangeContext } from '../audit/change-context';
+import { MembershipWriter } from '../memberships/membership-writer';
+
+const audit = (where?: ScrubTarget['where']): ScrubTarget => ({
+  table: 'audit_event', key: 'id', where, columns: [{ name: 'actor', kind: 'identity' }, { name: 'details', kind: 'json' }],
+});
+const OUTBOX: ScrubTarget = { table: 'outbox', key: 'id', columns: [{ name: 'payload', kind: 'json' }] };
+const CHUNKS: ScrubTarget = { table: 'evaluation_chunk', key: "CONCAT(run_id, '#', LPAD(chunk, 10, '0'))", columns: [{ name: 'members', kind: 'json' }] };
+
+/**
+ * Retires a user as Open edX's retirement pipeline asks each service that holds their data: they
+ * leave every group, and their username and email are replaced everywhere groups-service keeps
+ * them (memberships, audit rows, the outbox, pending evaluation chunks, the user directory cache);
+ * ids stay, as Open edX keeps them. The removals are published with origin `retirement`:
+ * legacy-sync sends them to no LMS (the pipeline retires the LMS's side itself). The user joins no
+ * group again (`retired_user`). Idempotent: a second call finds nothing left to change.
+ */
+@Injectable()
+export class UserRetirementService {
+  constructor(private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly relay: OutboxRelay) {}
+
+  async retire(userId: number, originalUsername: string | null, ctx: ChangeContext): Promise<void> {
+    const retired = retiredIdentifiers(userId);
+    const replacements = await this.identifiersOf(userId, originalUsername);
+    const names = replacements.filter((r) => r.to === retired.username).map((r) => r.from);
+    const byUser = (): ScrubTarget['where'] => ({ sql: names.length ? 'user_id = ? OR actor IN (?)' : 'user_id = ?', params: names.length ? [userId, names] : [userId] });
+    // History is scanned outside the transaction, so no group stays locked meanwhile; the rows
+    // written since are scrubbed inside it.
+    const upTo = { audit: await maxKey(this.dataSource, 'audit_event'), outbox: await maxKey(this.dataSource, 'outbox') };
+    await scrubRows(this.dataSource, audit(byUser()), replacements, { upTo: upTo.audit });
+    await scrubRows(this.dataSource, OUTBOX, replacements, { upTo: upTo.outbox });
+
+    await inTransaction(this.dataSource, async (manager) => {
+      // The writers' lock order: every group the user is or was in, or made as staff (with exclusive
+      // siblings, in id order), then membership rows.
+      const groupIds: Array<{ id: string }> = await manager.query(
+        `SELECT DISTINCT group_id AS id FROM membership WHERE user_id = ?${names.length ? ' UNION SELECT id FROM user_group WHERE created_by IN (?) OR updated_by IN (?)' : ''}`,
+        names.length ? [userId, names, names] : [userId]);
+      const locked = await this.writer.lockGroupsById(manager, groupIds.map((g) => g.id));
+      await manager.query('INSERT IGNORE INTO retired_user (user_id) VALUES (?)', [userId]);
+      // Renamed first, so the removals' audit rows and events carry the retired name.
+      await manager.query('UPDATE membership SET username = ? WHERE user_id = ?', [retired.username, userId]);
+      await scrubRows(manager, { table: 'membership', key: 'id', where: { sql: 'user_id = ?', params: [userId] }, columns: [{ name: 'sync_error', kind: 'text' }] }, replacements);
+      const active: Array<{ group_id: string }> = await manager.query('SELECT group_id FROM membership WHERE user_id = ? AND active = 1', [userId]);
+      for (const { group_id: groupId } of active) {
+        const group = locked.get(groupId);
+        if (group) await this.writer.deactivateMany(manager, group, [userId], ctx, null);
+        // A deleted group publishes nothing more; its row just ends.
+        else await manager.query('UPDATE membership SET active = 0, left_at = ?, changed_at = ?, origin = ? WHERE group_id = ? AND user_id = ?', [ctx.at, ctx.at, ctx.origin, groupId, userId]);
+      }
+      if (names.length) {
+        await scrubRows(manager, {
+          table: 'user_group', key: 'id', where: { sql: 'created_by IN (?) OR updated_by IN (?)', params: [names, names] },
+          columns: [{ name: 'created_by', kind: 'identity' }, { name: 'updated_by', kind: 'identity' }],
+        }, replacements);
+      }
+      await scrubRows(manager, audit(byUser()), replacements, { above: upTo.audit });
+      await scrubRows(manager, OUTBOX, replacements, { above: upTo.outbox });
+      await scrubRows(manager, CHUNKS, replacements);
+      await manager.query('UPDATE user_account SET username = ?, email = ? WHERE id = ?', [retired.username, retired.email, userId]);
+    });
+    this.relay.notify();
+  }
+
+  /** The user's usernames and emails as our rows know them (and as the caller gave it), each with its retired form; none once retired. */
+  private async identifiersOf(userId: number, originalUsername: string | null): Promise<Replacement[]> {
+    const retired = retiredIdentifiers(userId);
+    const names = new Map<string, string>();
+    const emails = new Map<string, string>();
+    const add = (into: Map<string, string>, value: string | null | undefined) => {
+      if (value && value.toLowerCase() !== retired.username && value.toLowerCase() !== retired.email) into.set(value.toLowerCase(), value);
+    };
+    add(names, originalUsername);
+    const rows: Array<{ username: string }> = await this.dataSource.query('SELECT DISTINCT username FROM membership WHERE user_id = ?', [userId]);
+    for (const r of rows) add(names, r.username);
+    const [account]: Array<{ username: string; email: string | null }> = await this.dataSource.query('SELECT username, email FROM user_account WHERE id = ?', [userId]);
+    add(names, account?.username);
+    add(emails, account?.email);
+    return [...[...emails.values()].map((from) => ({ from, to: retired.email })), ...[...names.values()].map((from) => ({ from, to: retired.username }))];
+  }
+}

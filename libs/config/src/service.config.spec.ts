@@ -1,0 +1,78 @@
+import { ConfigValidationError, loadConfig } from './load-config';
+import { ServiceConfig } from './service.config';
+
+/** What a production deployment gives every service: its endpoints and a MySQL user with a password. */
+const PRODUCTION = {
+  NODE_ENV: 'production', MYSQL_URL: 'mysql://sync:pw@db.internal:3306', KAFKA_BROKERS: 'b1.example.com:9092,b2.example.com:9092',
+  SCHEMA_REGISTRY_URL: 'https://registry.example.com',
+};
+
+function failures(env: Record<string, string>): string[] {
+  try {
+    loadConfig(ServiceConfig, env);
+  } catch (e) {
+    if (e instanceof ConfigValidationError) return e.fields;
+    throw e;
+  }
+  throw new Error('expected a validation error');
+}
+const failing = (env: Record<string, string>) => failures(env).map((f) => f.split(/[ :]/)[0]);
+
+describe('ServiceConfig in production (NODE_ENV=production)', () => {
+  it('boots with its endpoints and a MySQL password given', () => {
+    expect(loadConfig(ServiceConfig, PRODUCTION)).toMatchObject({ NODE_ENV: 'production', KAFKA_TOPIC_REPLICATION_FACTOR: 1 });
+  });
+
+  it('refuses to boot on development defaults, naming each setting and its _FILE form', () => {
+    const fields = failures({ NODE_ENV: 'production' });
+    expect(fields.map((f) => f.split(' ')[0]).sort()).toEqual(['KAFKA_BROKERS', 'MYSQL_URL', 'SCHEMA_REGISTRY_URL']);
+    expect(fields.find((f) => f.startsWith('MYSQL_URL'))).toMatch(/required with NODE_ENV=production \(set MYSQL_URL or MYSQL_URL_FILE\)/);
+  });
+
+  it('keeps the development defaults in development and tests', () => {
+    for (const NODE_ENV of ['development', 'test']) expect(loadConfig(ServiceConfig, { NODE_ENV }).MYSQL_URL).toBe('mysql://root@127.0.0.1:3306');
+  });
+
+  it('refuses a MySQL user without a password', () => {
+    expect(failures({ ...PRODUCTION, MYSQL_URL: 'mysql://root@db.internal:3306' })).toEqual([expect.stringMatching(/^MYSQL_URL \(<hidden>\): must carry a password/)]);
+  });
+
+  it('refuses a NODE_ENV it does not know', () => {
+    expect(failing({ NODE_ENV: 'prod' })).toEqual(['NODE_ENV']);
+  });
+});
+
+describe('Kafka and schema registry credentials', () => {
+  it('takes an API key and secret together, the way event-bus-kafka does', () => {
+    const config = loadConfig(ServiceConfig, { EVENT_BUS_KAFKA_API_KEY: 'key', EVENT_BUS_KAFKA_API_SECRET: 'secret' });
+    expect(config).toMatchObject({ EVENT_BUS_KAFKA_API_KEY: 'key', EVENT_BUS_KAFKA_API_SECRET: 'secret', KAFKA_SECURITY_PROTOCOL: undefined });
+  });
+
+  it('refuses a key without its secret, and a registry secret without its key', () => {
+    expect(failing({ EVENT_BUS_KAFKA_API_KEY: 'key' })).toEqual(['EVENT_BUS_KAFKA_API_KEY']);
+    expect(failing({ EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET: 'secret' })).toEqual(['EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET']);
+  });
+
+  it('refuses SASL_SSL without credentials and PLAINTEXT with them', () => {
+    expect(failures({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL' })).toEqual([expect.stringMatching(/SASL_SSL needs EVENT_BUS_KAFKA_API_KEY and EVENT_BUS_KAFKA_API_SECRET/)]);
+    expect(failures({ KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', EVENT_BUS_KAFKA_API_KEY: 'k', EVENT_BUS_KAFKA_API_SECRET: 's' }))
+      .toEqual([expect.stringMatching(/PLAINTEXT sends no credentials/)]);
+  });
+
+  it('never prints a credential in its errors', () => {
+    const text = failures({ EVENT_BUS_KAFKA_API_KEY: 'AKIA-key-value', EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET: 'hunter2' }).join('\n');
+    expect(text).not.toMatch(/AKIA-key-value|hunter2/);
+  });
+});
+
+describe('topic replication', () => {
+  it('defaults to 1 replica and 1 in-sync replica, for the one local broker', () => {
+    expect(loadConfig(ServiceConfig, {})).toMatchObject({ KAFKA_TOPIC_REPLICATION_FACTOR: 1, KAFKA_TOPIC_MIN_INSYNC_REPLICAS: 1 });
+  });
+
+  it('takes 3 replicas with 2 in sync, and refuses more in-sync replicas than replicas', () => {
+    expect(loadConfig(ServiceConfig, { KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' }))
+      .toMatchObject({ KAFKA_TOPIC_REPLICATION_FACTOR: 3, KAFKA_TOPIC_MIN_INSYNC_REPLICAS: 2 });
+    expect(failures({ KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' })).toEqual([expect.stringMatching(/^KAFKA_TOPIC_MIN_INSYNC_REPLICAS \("2"\): must not be above KAFKA_TOPIC_REPLICATION_FACTOR/)]);
+  });
+});
