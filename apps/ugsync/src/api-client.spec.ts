@@ -11,4 +11,10 @@ describe('endpointsFromEnv', () => {
     const e = endpointsFromEnv({ UGSYNC_LEGACY_SYNC_URL: 'https://sync.example.com', LEGACY_SYNC_SERVICE_PORT: '9', UGSYNC_CLIENT_ID: 'ops', UGSYNC_TOKEN: 'jwt' });
     expect(e).toMatchObject({ legacySync: 'https://sync.example.com', clientId: 'ops', token: 'jwt' });
   });
+
+  it('has no default client secret in production', () => {
+    expect(() => endpointsFromEnv({ NODE_ENV: 'production' })).toThrow('UGSYNC_CLIENT_SECRET');
+    expect(endpointsFromEnv({ NODE_ENV: 'production', UGSYNC_CLIENT_SECRET: 's3cret' }).clientSecret).toBe('s3cret');
+    expect(endpointsFromEnv({ NODE_ENV: 'production', UGSYNC_TOKEN: 'jwt' }).token).toBe('jwt');
+  });
 });

@@ -8,13 +8,21 @@ export interface Endpoints {
   token?: string;
 }
 
+/** The local stack's client secret; with NODE_ENV=production there is no default (as for the services). */
+function clientSecret(env: NodeJS.ProcessEnv): string {
+  const given = env.UGSYNC_CLIENT_SECRET ?? env.LMS_OAUTH_CLIENT_SECRET;
+  if (given) return given;
+  if (env.NODE_ENV === 'production' && !env.UGSYNC_TOKEN) throw new Error('UGSYNC_CLIENT_SECRET (or UGSYNC_TOKEN) is required with NODE_ENV=production');
+  return 'groups-sync-secret';
+}
+
 export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoints {
   return {
     legacySync: env.UGSYNC_LEGACY_SYNC_URL ?? `http://127.0.0.1:${env.LEGACY_SYNC_SERVICE_PORT ?? 3002}`,
     groups: env.UGSYNC_GROUPS_URL ?? `http://127.0.0.1:${env.GROUPS_SERVICE_PORT ?? 3001}`,
     lms: env.UGSYNC_LMS_URL ?? env.LMS_BASE_URL ?? `http://127.0.0.1:${env.LMS_EMULATOR_PORT ?? 18000}`,
     clientId: env.UGSYNC_CLIENT_ID ?? env.LMS_OAUTH_CLIENT_ID ?? 'groups-sync',
-    clientSecret: env.UGSYNC_CLIENT_SECRET ?? env.LMS_OAUTH_CLIENT_SECRET ?? 'groups-sync-secret',
+    clientSecret: clientSecret(env),
     token: env.UGSYNC_TOKEN,
   };
 }
