@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       const fillMs = Date.now() - t1;
       // The fill's membership events then leave through groups-service's outbox relay: how long until all are on Kafka.
       const tRelay = Date.now();
-      await waitFor(async () => Number(((await groupsDb.query('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL')) as any)[0][0].n) === 0, `relay of ${size.label}`);
+      await waitFor(async () => Number(((await groupsDb.query('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL')) as any)[0][0].n) === 0, `relay of ${size.label}`);
       relayed.push(`${expected.toLocaleString()} membership events on Kafka ${seconds(Date.now() - t1)} after the request (${Math.round(expected / ((Date.now() - tRelay + fillMs) / 1000)).toLocaleString()}/s from the request)`);
 
       // A refresh with nothing changed.

@@ -2,10 +2,14 @@
 # Runs the whole product locally with embedded defaults: infrastructure (scripts/infra.sh), then the
 # three services and the LMS emulator as background processes. Idempotent: what answers is reused.
 #   stack.sh start | stop | status | reset
+# INSTANCES=N (1 by default) runs N processes of each service, in the same consumer groups and on
+# the same database; instance n listens on the service's port + 10*(n-1) (3001, 3011, ...). One LMS emulator.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APPS=(lms-emulator groups-service legacy-sync-service evaluator-service)
+INSTANCES="${INSTANCES:-1}"
+[[ "$INSTANCES" =~ ^[1-9]$ ]] || die "INSTANCES must be 1 to 9, not \"$INSTANCES\""
 app_port() {
   case "$1" in
     lms-emulator) echo "$LMS_EMULATOR_PORT" ;;
@@ -14,21 +18,28 @@ app_port() {
     evaluator-service) echo "$EVALUATOR_SERVICE_PORT" ;;
   esac
 }
+# Instances of an app: the emulator runs once, each service INSTANCES times.
+instance_count() { [ "$1" = lms-emulator ] && echo 1 || echo "$INSTANCES"; }
+# Instance 1 keeps the plain name (pid file, log); instance n is <app>-n.
+instance_name() { [ "$2" = 1 ] && echo "$1" || echo "$1-$2"; }
+instance_port() { echo $(( $(app_port "$1") + 10 * ($2 - 1) )); }
+# Every instance that has a pid file, whatever INSTANCES was when it started.
+instance_pidfiles() { ls "$RUN_DIR/$1.pid" "$RUN_DIR/$1"-[0-9].pid 2>/dev/null || true; }
 ready() { curl -sf -m 3 "http://127.0.0.1:$1/health/ready" >/dev/null; }
 
 start_app() {
-  local app=$1 port; port=$(app_port "$1")
-  if pid_alive "$RUN_DIR/$app.pid" && port_open "$port"; then
+  local app=$1 n=$2 name port; name=$(instance_name "$1" "$2"); port=$(instance_port "$1" "$2")
+  if pid_alive "$RUN_DIR/$name.pid" && port_open "$port"; then
     # Reuse it, unless the code was rebuilt since it started.
-    if [ "$ROOT/dist/.tsbuildinfo" -nt "$RUN_DIR/$app.pid" ]; then
-      log "$app: code changed since it started, restarting"
-      stop_pidfile "$RUN_DIR/$app.pid" "$app"
+    if [ "$ROOT/dist/.tsbuildinfo" -nt "$RUN_DIR/$name.pid" ]; then
+      log "$name: code changed since it started, restarting"
+      stop_pidfile "$RUN_DIR/$name.pid" "$name"
     else
-      log "$app already running on :$port"; return 0
+      log "$name already running on :$port"; return 0
     fi
   fi
-  port_open "$port" && die "port $port (for $app) is taken by another process; set its *_PORT variable"
-  log "starting $app on :$port"
+  port_open "$port" && die "port $port (for $name) is taken by another process; set its *_PORT variable"
+  log "starting $name on :$port"
   (
     set -a; source "$STACK_ENV"; set +a
     export PORT="$port" LMS_BASE_URL="http://127.0.0.1:$LMS_EMULATOR_PORT"
@@ -41,9 +52,19 @@ start_app() {
     [ "$app" = evaluator-service ] && export LMS_DB_URL="${MYSQL_URL%/}/lms_emulator"
     # The emulator is this stack's test peer: its fixtures (/emulator/*) and token endpoint are on.
     [ "$app" = lms-emulator ] && export LMS_EMULATOR_TEST_PEER=true
-    cd "$ROOT" && exec nohup node -r ./tools/register-paths.js "dist/apps/$app/src/main.js" >> "$RUN_DIR/$app.log" 2>&1
+    cd "$ROOT" && exec nohup node -r ./tools/register-paths.js "dist/apps/$app/src/main.js" >> "$RUN_DIR/$name.log" 2>&1
   ) &
-  echo $! > "$RUN_DIR/$app.pid"
+  echo $! > "$RUN_DIR/$name.pid"
+}
+
+# Stops the instances beyond INSTANCES left by an earlier start with more.
+stop_extra_instances() {
+  local app=$1 f n
+  for f in $(instance_pidfiles "$app"); do
+    n=${f##*/$app-}; n=${n%.pid}
+    [[ "$n" =~ ^[0-9]$ ]] && [ "$n" -gt "$(instance_count "$app")" ] && stop_pidfile "$f" "$app-$n"
+  done
+  return 0
 }
 
 case "${1:-start}" in
@@ -52,19 +73,27 @@ case "${1:-start}" in
     bash "$ROOT/scripts/infra.sh" up
     build_workspace
     (set -a; source "$STACK_ENV"; set +a; cd "$ROOT" && node -r ./tools/register-paths.js dist/tools/provision-topics.js)
-    for app in "${APPS[@]}"; do start_app "$app"; done
     for app in "${APPS[@]}"; do
-      port=$(app_port "$app")
-      wait_until 90 "$app" ready "$port" || { tail -20 "$RUN_DIR/$app.log"; die "$app did not become ready (log: $RUN_DIR/$app.log)"; }
+      stop_extra_instances "$app"
+      for n in $(seq 1 "$(instance_count "$app")"); do start_app "$app" "$n"; done
+    done
+    for app in "${APPS[@]}"; do
+      for n in $(seq 1 "$(instance_count "$app")"); do
+        name=$(instance_name "$app" "$n"); port=$(instance_port "$app" "$n")
+        wait_until 90 "$name" ready "$port" || { tail -20 "$RUN_DIR/$name.log"; die "$name did not become ready (log: $RUN_DIR/$name.log)"; }
+      done
     done
     set -a; source "$STACK_ENV"; set +a
+    more=""
+    [ "$INSTANCES" -gt 1 ] && more="
+  $INSTANCES instances of each service: instance n on the port above + 10*(n-1), same consumer groups and database"
     cat <<INFO
 
 openedx-groups-sync is running:
   groups-service       http://127.0.0.1:$GROUPS_SERVICE_PORT   (API /api/user-groups/v1/, docs /api/docs)
   legacy-sync-service  http://127.0.0.1:$LEGACY_SYNC_SERVICE_PORT   (API /api/legacy-sync/v1/, docs /api/docs; npm run --silent ugsync -- status)
   evaluator-service    http://127.0.0.1:$EVALUATOR_SERVICE_PORT   (/health/ready, /metrics)
-  lms-emulator         http://127.0.0.1:$LMS_EMULATOR_PORT  (cohorts API /api/cohorts/v1/, docs /api/docs)
+  lms-emulator         http://127.0.0.1:$LMS_EMULATOR_PORT  (cohorts API /api/cohorts/v1/, docs /api/docs)$more
   Kafka                $KAFKA_BROKERS
   schema registry      $SCHEMA_REGISTRY_URL
   MySQL                ${MYSQL_URL}
@@ -72,7 +101,9 @@ Logs: $RUN_DIR/*.log    Stop: npm stop
 INFO
     ;;
   stop)
-    for app in "${APPS[@]}"; do stop_pidfile "$RUN_DIR/$app.pid" "$app"; done
+    for app in "${APPS[@]}"; do
+      for f in $(instance_pidfiles "$app"); do stop_pidfile "$f" "$(basename "$f" .pid)"; done
+    done
     bash "$ROOT/scripts/infra.sh" down
     ;;
   reset)
@@ -86,8 +117,10 @@ INFO
     ;;
   status)
     for app in "${APPS[@]}"; do
-      port=$(app_port "$app")
-      if ready "$port"; then echo "$app: ready on :$port"; else echo "$app: not ready"; fi
+      for n in $(seq 1 "$(instance_count "$app")"); do
+        name=$(instance_name "$app" "$n"); port=$(instance_port "$app" "$n")
+        if ready "$port"; then echo "$name: ready on :$port"; else echo "$name: not ready"; fi
+      done
     done
     bash "$ROOT/scripts/infra.sh" status
     ;;

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingHealth, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
-import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
+import { InboxEntry, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage } from '@groups-sync/messaging';
+import { ObservabilityModule } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { AspectsClickHouse } from './criteria/aspects/aspects-clickhouse';
 import { aspectsBackend } from './criteria/aspects/days-since-last-activity.plugin';
@@ -51,8 +51,4 @@ export const config = loadConfig(EvaluatorServiceConfig);
     RefreshRuns, RefreshScheduler, CriterionAnnouncer,
   ],
 })
-export class AppModule {
-  constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {
-    registerMessagingReadiness((name, check) => readiness.add(name, check), health, relay);
-  }
-}
+export class AppModule {}

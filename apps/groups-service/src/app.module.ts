@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingHealth, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
-import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
+import { InboxEntry, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage } from '@groups-sync/messaging';
+import { ObservabilityModule } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { Pagination } from './api/pagination';
 import { AuditEvent } from './audit/audit-event.entity';
@@ -67,8 +67,4 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
     { provide: GroupsServiceConfig, useValue: config },
     GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor, CriterionCatalogue, Pagination, UserRetirementService],
 })
-export class AppModule {
-  constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {
-    registerMessagingReadiness((name, check) => readiness.add(name, check), health, relay);
-  }
-}
+export class AppModule {}

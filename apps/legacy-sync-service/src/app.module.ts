@@ -8,8 +8,8 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from '@groups-sync/auth';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingHealth, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage, OutboxRelay, registerMessagingReadiness } from '@groups-sync/messaging';
-import { ObservabilityModule, ReadinessChecks } from '@groups-sync/observability';
+import { InboxEntry, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage } from '@groups-sync/messaging';
+import { ObservabilityModule } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
@@ -60,8 +60,4 @@ export const config = loadConfig(LegacySyncServiceConfig);
     CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, DeadLetters, UserRetirementService,
   ],
 })
-export class AppModule {
-  constructor(readiness: ReadinessChecks, health: MessagingHealth, relay: OutboxRelay) {
-    registerMessagingReadiness((name, check) => readiness.add(name, check), health, relay);
-  }
-}
+export class AppModule {}

@@ -60,7 +60,7 @@ describe('convergence under random interleavings of both sides (property)', () =
         expect(Object.values(lag).every((v) => v === 0)).toBe(true);
       }
       for (const db of [system.groupsDatabase, system.legacySyncDatabase]) {
-        const [{ n: unsent }] = await system.query(db, 'SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL');
+        const [{ n: unsent }] = await system.query(db, 'SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL');
         expect(Number(unsent)).toBe(0);
       }
     }, { timeoutMs: 60_000, intervalMs: 300 });

@@ -45,3 +45,51 @@ describe('with the LMS down', () => {
     }
   }, 120_000);
 });
+
+describe('with the LMS down for longer than the outage budget', () => {
+  const system = new System(14, { CONSUMER_MAX_ATTEMPTS: '3', CONSUMER_BACKOFF_MAX_MS: '500', CONSUMER_OUTAGE_BUDGET_SECONDS: '3' });
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${system.legacySync.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`group="${ConsumerGroup.LegacySyncUserGroups}"`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+
+  beforeAll(() => system.start(), 180_000);
+  afterAll(() => system.stop(), 120_000);
+
+  it('dead-letters the stalled change with the reason after the budget, alerts through the metrics, and reconciliation sends it once the LMS is back', async () => {
+    const userId = await system.learner('ida');
+    const groupId = await system.createCohortGroup('Long outage');
+    const cohortId = await expectEventually(() => system.cohortIdOf(groupId));
+    const manual = await system.groups('POST', '/groups', { scope_type: 'course', scope_key: 'course-v1:DemoX+Sync+2026', name: 'Warm-up', kind: 'manual' });
+    await system.groups('POST', `/groups/${manual.body.id}/members`, { members: [{ username: 'ida' }] });
+    await system.accessToken();
+
+    await system.lmsEmulator.stop();
+    await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username: 'ida' }] });
+    const kafka = createKafka({ clientId: 'e2e-dlq', brokers: system.env.KAFKA_BROKERS.split(',') });
+    const dlq = new TopicReader(kafka, [fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncUserGroups), system.prefix)]);
+    await dlq.start();
+    try {
+      await expectEventually(async () => expect(await metric('consumer_stalled_seconds')).toBeGreaterThan(1), { timeoutMs: 20_000, intervalMs: 200 });
+      const [stall] = await system.query(system.legacySyncDatabase, 'SELECT consumer_group, last_error FROM consumer_stall');
+      expect(stall.consumer_group).toBe(fullTopicName(ConsumerGroup.LegacySyncUserGroups, system.prefix));
+      const letter = await expectEventually(() => dlq.messages.find((m) => m.headers.dlq_reason === 'OUTAGE_BUDGET_EXCEEDED')!.headers, { timeoutMs: 30_000 });
+      expect(letter.dlq_error_message).toMatch(/^dependency unavailable for 3 s: /);
+      expect(letter.ce_type).toBe('org.openedx.learning.user_group.membership.changed.v1');
+      expect(await metric('consumer_outage_dead_lettered_total')).toBe(1);
+      await expectEventually(async () => expect(await metric('consumer_stalled_seconds')).toBe(0));
+      expect(await system.query(system.legacySyncDatabase, 'SELECT * FROM consumer_stall')).toEqual([]);
+
+      // The write never reached the LMS: reconciliation sends it once the LMS answers again.
+      await system.lmsEmulator.start();
+      system.forgetToken();
+      await expectEventually(async () => {
+        await system.reconcile({ course_key: 'course-v1:DemoX+Sync+2026' });
+        expect(await system.cohortUsernames(cohortId)).toEqual(['ida']);
+      }, { timeoutMs: 60_000, intervalMs: 1000 });
+    } finally {
+      await dlq.stop();
+    }
+  }, 180_000);
+});

@@ -73,8 +73,22 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(10) @Max(600_000)
   CONSUMER_BACKOFF_MAX_MS = 30_000;
 
+  /**
+   * How long a message waits for an unavailable dependency (LMS timeouts, 429, 502-504, a lost
+   * database), from its first failure, before it is dead-lettered and its partition moves on.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(7 * 86_400)
+  CONSUMER_OUTAGE_BUDGET_SECONDS = 3600;
+
   @Type(() => Number) @IsInt() @Min(5) @Max(60_000)
   OUTBOX_POLL_INTERVAL_MS = 50;
+
+  /**
+   * The outbox relay's lease: the longest a dead, stopped or cut-off instance keeps the others from
+   * publishing. Renewed every third of it; a holder stops sending when less than a third is left.
+   */
+  @Type(() => Number) @IsInt() @Min(2) @Max(600)
+  RELAY_LEASE_SECONDS = 15;
 
   @IsString()
   INSTANCE_ID = `${process.pid}`;

@@ -1,10 +1,13 @@
 import {
-  BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap,
+  BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnModuleInit, Optional,
 } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka } from 'kafkajs';
 import { ServiceConfig } from '@groups-sync/config';
+import { ReadinessChecks } from '@groups-sync/observability';
 import { DataSource } from 'typeorm';
 import { allTopicSpecs, ConfluentSchemaRegistry, EVENT_TYPES, EventCodec, EventType, fullTopicName, retryTopic } from '@groups-sync/contracts';
+import { ConsumerStalls } from './consumer/consumer-stalls';
 import { DeadLetterTopics } from './consumer/dead-letter-topics';
 import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
 import { consumerLag, createKafka, kafkaReachable, KafkaSettings, provisionTopics, SINGLE_BROKER, TopicReplication } from './kafka/kafka-client';
@@ -28,23 +31,97 @@ export interface MessagingOptions {
   /** Services that own state publish through an outbox; the LMS emulator publishes directly. */
   outbox: boolean;
   outboxPollIntervalMs?: number;
+  /** RELAY_LEASE_SECONDS: how long a relay that stopped renewing keeps the others from publishing. */
+  outboxLeaseSeconds?: number;
   consumerMaxAttempts: number;
   consumerBackoffMaxMs: number;
+  /** How long a message waits for an unavailable dependency before it is dead-lettered; one hour when unset. */
+  consumerOutageBudgetSeconds?: number;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 export const KAFKA = Symbol('KAFKA');
 
-/** Creates the service's consumers and owns their lifecycle: started after boot, drained on shutdown. */
+/** Between attempts to reach a broker that was down at boot. */
+const KAFKA_RETRY_MIN_MS = 1000;
+const KAFKA_RETRY_MAX_MS = 30_000;
+
+/**
+ * The service's topics, created once Kafka answers: at boot when it is up, else in the background,
+ * retrying, so that a service boots and serves its API while the broker is down (the outbox keeps
+ * the changes); consumers start once the topics exist.
+ */
+@Injectable()
+export class TopicProvisioning {
+  private readonly logger = new Logger('Messaging');
+  private stopped = false;
+  private done?: Promise<void>;
+  private provisionedNow = false;
+  private triedOnce!: () => void;
+  private readonly firstAttempt = new Promise<void>((resolve) => (this.triedOnce = resolve));
+
+  constructor(@Inject(KAFKA) private readonly kafka: Kafka, @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions) {}
+
+  get provisioned(): boolean {
+    return this.provisionedNow;
+  }
+
+  /** Starts provisioning; resolves after the first attempt, whether it succeeded (`provisioned`) or goes on in the background. */
+  start(): Promise<void> {
+    void this.whenProvisioned();
+    return this.firstAttempt;
+  }
+
+  /** Resolves once the topics exist; never rejects (it keeps trying until stop()). */
+  whenProvisioned(): Promise<void> {
+    this.done ??= this.provisionUntilDone();
+    return this.done;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async provisionUntilDone(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        // A quick probe first: kafkajs's own retries would hold the boot for half a minute.
+        if (await kafkaReachable(this.kafka)) {
+          const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix), this.options.topicReplication ?? SINGLE_BROKER);
+          if (created.length) this.logger.log(`created topics: ${created.join(', ')}`);
+          this.provisionedNow = true;
+          return;
+        }
+        if (attempt === 0) this.logger.warn('Kafka is not reachable: the API serves meanwhile (changes wait in the outbox); consumers start once it answers');
+      } catch (error) {
+        this.logger.warn(`provisioning topics failed, retrying: ${(error as Error).message}`);
+      } finally {
+        this.triedOnce();
+      }
+      await sleep(Math.min(KAFKA_RETRY_MAX_MS, KAFKA_RETRY_MIN_MS * 2 ** Math.min(attempt, 10)));
+    }
+    await new Promise<never>(() => undefined); // stopped: never provisioned
+  }
+}
+
+/**
+ * Creates the service's consumers and owns their lifecycle: started after boot (at once when Kafka
+ * answered at boot; else in the background once it answers), drained on shutdown.
+ */
 @Injectable()
 export class EventConsumers {
+  private readonly logger = new Logger('Messaging');
   readonly all: EventConsumer[] = [];
+  private stopping = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     private readonly codec: EventCodec,
     private readonly producer: MessageProducer,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
+    private readonly topics: TopicProvisioning,
+    // The service's database keeps stalls (ConsumerStall migration), as it keeps the inbox.
+    @Optional() private readonly dataSource?: DataSource,
   ) {}
 
   register(options: Omit<EventConsumerOptions, 'topicPrefix' | 'maxAttempts' | 'backoffMaxMs'> & Partial<EventConsumerOptions>): EventConsumer {
@@ -52,18 +129,35 @@ export class EventConsumers {
       topicPrefix: this.options.topicPrefix,
       maxAttempts: this.options.consumerMaxAttempts,
       backoffMaxMs: this.options.consumerBackoffMaxMs,
+      outageBudgetMs: (this.options.consumerOutageBudgetSeconds ?? 3600) * 1000,
+      stalls: this.dataSource ? new ConsumerStalls(this.dataSource) : undefined,
       ...options,
     });
     this.all.push(consumer);
     return consumer;
   }
 
+  /** Waits for the consumers only when Kafka answered at boot: a broker that is down holds no boot. */
   async startAll(): Promise<void> {
-    await Promise.all(this.all.map((c) => c.start()));
+    const started = this.topics.whenProvisioned().then(() => Promise.all(this.all.map((c) => this.keepStarting(c))));
+    if (this.topics.provisioned) await started;
   }
 
   async stopAll(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.all.map((c) => c.stop().catch(() => undefined)));
+  }
+
+  private async keepStarting(consumer: EventConsumer): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      try {
+        await consumer.start();
+        return;
+      } catch (error) {
+        this.logger.warn(`consumer ${consumer.group} could not start, retrying: ${(error as Error).message}`);
+        await sleep(Math.min(KAFKA_RETRY_MAX_MS, KAFKA_RETRY_MIN_MS * 2 ** Math.min(attempt, 10)));
+      }
+    }
   }
 }
 
@@ -84,16 +178,35 @@ export class ConsumerLag {
   }
 }
 
-/** What readiness checks need to know about messaging, without handing out the Kafka client. */
+/**
+ * The service's Kafka side, on `/health/consumers` (not `/health/ready`: the API serves while Kafka
+ * is down): the broker answers and every consumer has joined its group (`kafka`), the outbox relay
+ * has no error (`outbox`).
+ */
 @Injectable()
-export class MessagingHealth {
-  constructor(@Inject(KAFKA) private readonly kafka: Kafka, private readonly consumers: EventConsumers) {}
+export class MessagingHealth implements OnModuleInit {
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    private readonly consumers: EventConsumers,
+    @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
+    @Optional() private readonly checks?: ReadinessChecks,
+  ) {}
+
+  onModuleInit(): void {
+    this.checks?.add('kafka', async () => {
+      const consumers = this.consumerStates();
+      const reachable = await this.brokerReachable();
+      return { up: reachable && consumers.every((c) => c.joined), details: { reachable, consumers } };
+    }, 'consumers');
+    const relay = this.relay;
+    if (relay) this.checks?.add('outbox', async () => ({ up: !relay.status().lastError, details: { ...(await relay.backlogStats()), ...relay.status() } }), 'consumers');
+  }
 
   brokerReachable(): Promise<boolean> {
     return kafkaReachable(this.kafka);
   }
 
-  consumerStates(): Array<{ joined: boolean; crashed?: string }> {
+  consumerStates(): Array<ReturnType<EventConsumer['status']>> {
     return this.consumers.all.map((c) => c.status());
   }
 }
@@ -103,28 +216,31 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
   private readonly logger = new Logger('Messaging');
 
   constructor(
-    @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
     private readonly consumers: EventConsumers,
     private readonly producer: MessageProducer,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
     private readonly codec: EventCodec,
+    private readonly topics: TopicProvisioning,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix), this.options.topicReplication ?? SINGLE_BROKER);
-    if (created.length) this.logger.log(`created topics: ${created.join(', ')}`);
+    // One attempt at boot (quick when Kafka is down); then in the background until it answers.
+    await this.topics.start();
     // Warm up what the first publish would otherwise pay for; neither is required to start.
     const published = (Object.keys(EVENT_TYPES) as EventType[]).filter((t) => EVENT_TYPES[t].source === this.options.service);
+    const warmUp = () => this.producer.warmUp().catch((e: Error) => this.logger.warn(`producer not connected yet: ${e.message}`));
     await Promise.all([
-      this.producer.warmUp().catch((e: Error) => this.logger.warn(`producer not connected yet: ${e.message}`)),
+      this.topics.provisioned ? warmUp() : undefined,
       this.codec.prepare(published).catch((e: Error) => this.logger.warn(`schemas not registered yet: ${e.message}`)),
     ]);
-    // Consumers start with the event transport (startEventConsumers), once the app is up.
+    // Consumers start with the event transport (startEventConsumers), once the app is up; the relay
+    // now: while Kafka is down it keeps retrying, and the outbox keeps the changes.
     this.relay?.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.topics.stop();
     await this.consumers.stopAll();
     await this.relay?.stop();
     await this.producer.disconnect();
@@ -149,8 +265,10 @@ export function messagingOptions(service: string, config: ServiceConfig, options
       : undefined,
     outbox: options.outbox,
     outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    outboxLeaseSeconds: config.RELAY_LEASE_SECONDS,
     consumerMaxAttempts: config.CONSUMER_MAX_ATTEMPTS,
     consumerBackoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
+    consumerOutageBudgetSeconds: config.CONSUMER_OUTAGE_BUDGET_SECONDS,
   };
 }
 
@@ -178,10 +296,13 @@ export class MessagingModule {
           provide: OutboxRelay,
           useFactory: (dataSource: DataSource, codec: EventCodec, producer: MessageProducer) =>
             options.outbox
-              ? new OutboxRelay(dataSource, codec, producer, { service: options.service, pollIntervalMs: options.outboxPollIntervalMs ?? 50 })
+              ? new OutboxRelay(dataSource, codec, producer, {
+                service: options.service, pollIntervalMs: options.outboxPollIntervalMs ?? 50, leaseSeconds: options.outboxLeaseSeconds,
+              })
               : null,
           inject: [DataSource, EventCodec, MessageProducer],
         },
+        TopicProvisioning,
         EventConsumers,
         {
           provide: DeadLetterTopics,

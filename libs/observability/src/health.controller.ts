@@ -1,15 +1,28 @@
-import { Controller, Get, Injectable } from '@nestjs/common';
+import { Controller, Get, Injectable, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorResult, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Response } from 'express';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorResult, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 
 export type ReadinessCheck = () => Promise<{ up: boolean; details?: Record<string, unknown> }>;
 
-/** Modules register what "ready" means for them (Kafka consumers joined, relay healthy...). */
+/**
+ * Which probe a check belongs to. `ready`: the instance can serve its API (MySQL, and any check
+ * registered so). `consumers`: its Kafka side (broker, consumers, outbox relay), reported apart,
+ * because the API keeps serving while Kafka is down: the outbox holds the changes.
+ */
+export type HealthProbe = 'ready' | 'consumers';
+
+/** Modules register their checks with the probe they belong to (MessagingModule: the Kafka side). */
 @Injectable()
 export class ReadinessChecks {
-  readonly checks = new Map<string, ReadinessCheck>();
-  add(name: string, check: ReadinessCheck): void {
-    this.checks.set(name, check);
+  readonly checks = new Map<string, { probe: HealthProbe; check: ReadinessCheck }>();
+
+  add(name: string, check: ReadinessCheck, probe: HealthProbe = 'ready'): void {
+    this.checks.set(name, { probe, check });
+  }
+
+  of(probe: HealthProbe): Array<[string, ReadinessCheck]> {
+    return [...this.checks].filter(([, c]) => c.probe === probe).map(([name, c]) => [name, c.check]);
   }
 }
 
@@ -26,25 +39,44 @@ export class HealthController {
   /** The process is alive and serving HTTP. */
   @Get('live')
   @HealthCheck()
-  live() {
-    return this.health.check([]);
+  live(@Res({ passthrough: true }) res: Response) {
+    return this.probe(res, []);
   }
 
-  /** MySQL answers and every registered check passes; 503 otherwise. */
+  /** Ready to serve the API: MySQL answers (and every `ready` check passes); 503 otherwise. Kafka is not asked. */
   @Get('ready')
   @HealthCheck()
-  ready() {
-    return this.health.check([
-      () => this.db.pingCheck('mysql', { timeout: 2000 }),
-      ...[...this.readiness.checks].map(([name, check]) => async (): Promise<HealthIndicatorResult> => {
-        const session = this.indicator.check(name);
-        try {
-          const { up, details } = await check();
-          return up ? session.up(details) : session.down(details);
-        } catch (error) {
-          return session.down({ error: (error as Error).message });
-        }
-      }),
-    ]);
+  ready(@Res({ passthrough: true }) res: Response) {
+    return this.probe(res, [() => this.db.pingCheck('mysql', { timeout: 2000 }), ...this.indicators('ready')]);
+  }
+
+  /** The Kafka side: the broker answers, every consumer has joined its group, the outbox relay publishes; 503 otherwise. */
+  @Get('consumers')
+  @HealthCheck()
+  consumers(@Res({ passthrough: true }) res: Response) {
+    return this.probe(res, this.indicators('consumers'));
+  }
+
+  /** Terminus's body either way: a 503 answers which check is down and why, not the API's error body. */
+  private async probe(res: Response, indicators: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(indicators);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      res.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
+  }
+
+  private indicators(probe: HealthProbe) {
+    return this.readiness.of(probe).map(([name, check]) => async (): Promise<HealthIndicatorResult> => {
+      const session = this.indicator.check(name);
+      try {
+        const { up, details } = await check();
+        return up ? session.up(details) : session.down(details);
+      } catch (error) {
+        return session.down({ error: (error as Error).message });
+      }
+    });
   }
 }

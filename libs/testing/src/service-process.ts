@@ -39,10 +39,16 @@ export class ServiceProcess {
     await Promise.race([exited, this.waitReady(60_000)]);
   }
 
+  /**
+   * Ready to serve (`/health/ready`, which does not wait for Kafka) and its consumers in their
+   * groups (`/health/consumers`): tests expect events to flow from the start.
+   */
   async waitReady(timeoutMs = 60_000): Promise<void> {
     await expectEventually(async () => {
-      const res = await fetch(`${this.url}/health/ready`);
-      if (res.status !== 200) throw new Error(`${this.app} not ready: ${res.status} ${await res.text()}`);
+      for (const probe of ['ready', 'consumers']) {
+        const res = await fetch(`${this.url}/health/${probe}`);
+        if (res.status !== 200) throw new Error(`${this.app} not ${probe}: ${res.status} ${await res.text()}`);
+      }
     }, { timeoutMs, intervalMs: 250 });
   }
 
@@ -53,6 +59,15 @@ export class ServiceProcess {
     const done = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await done;
+  }
+
+  /** SIGSTOP: the process freezes with its connections open (a hung host, a long GC pause); `resume()` sends SIGCONT. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   /** SIGTERM, as an orchestrator would; waits for the graceful shutdown. */

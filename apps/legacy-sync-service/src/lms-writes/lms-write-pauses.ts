@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { DependencyUnavailableError, metric } from '@groups-sync/messaging';
+import { HeldByOperatorError, metric } from '@groups-sync/messaging';
 
 /** Every course: the row an operator's site-wide pause writes. */
 export const ALL_COURSES = '*';
@@ -13,8 +13,8 @@ const paused = metric('lms_writes_paused', () => new Gauge({
 
 export interface Pause { course_key: string; paused_by: string; paused_at: Date }
 
-/** Thrown before a write to a paused course: the consumer waits (in order, no retry budget spent) and changes queue in Kafka. */
-export class LmsWritesPausedError extends DependencyUnavailableError {
+/** Thrown before a write to a paused course: the consumer waits (in order, no retry or outage budget spent) and changes queue in Kafka. */
+export class LmsWritesPausedError extends HeldByOperatorError {
   constructor(courseKey: string) {
     super(`writes to the LMS are paused${courseKey === ALL_COURSES ? '' : ` for ${courseKey}`} (ugsync resume)`);
     this.name = 'LmsWritesPausedError';

@@ -31,7 +31,7 @@ export class StatusController {
     return {
       consumer_lag: lag,
       dead_letters: deadLetters,
-      outbox: { 'legacy-sync-service': { backlog: outbox.backlog, oldest_age_seconds: outbox.oldestAgeSeconds } },
+      outbox: { 'legacy-sync-service': { backlog: outbox.backlog, oldest_age_seconds: outbox.oldestAgeSeconds, parked: outbox.parked, held: outbox.held } },
       lms_writes: { paused: pauses.length > 0, pauses },
       reconciliations: { recent: await this.runs.list(10), last_per_course: lastReconciliations },
     };

@@ -1,3 +1,4 @@
 export * from './jwks-server';
 export * from './lms-claims';
 export * from './token-minter';
+export * from './rejected-tokens';

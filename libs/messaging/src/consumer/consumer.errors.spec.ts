@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, isDependencyUnavailable, PoisonMessageError } from './consumer.errors';
+import { DependencyUnavailableError, HeldByOperatorError, isDependencyUnavailable, isHeldByOperator, OutageBudgetExceededError, PoisonMessageError } from './consumer.errors';
 
 describe('isDependencyUnavailable', () => {
   it('recognises the marker, the marker class and lost database connections', () => {
@@ -14,5 +14,20 @@ describe('isDependencyUnavailable', () => {
     expect(isDependencyUnavailable(Object.assign(new Error('dup'), { code: 'ER_DUP_ENTRY' }))).toBe(false);
     expect(isDependencyUnavailable(new PoisonMessageError('INVALID_DATA', 'no'))).toBe(false);
     expect(isDependencyUnavailable(undefined)).toBe(false);
+  });
+});
+
+describe('isHeldByOperator', () => {
+  it('tells an operator\'s hold, waited for without an outage budget, from an outage', () => {
+    expect(isHeldByOperator(new HeldByOperatorError('writes paused'))).toBe(true);
+    expect(isDependencyUnavailable(new HeldByOperatorError('writes paused'))).toBe(true);
+    expect(isHeldByOperator(new DependencyUnavailableError('LMS down'))).toBe(false);
+    expect(isHeldByOperator(undefined)).toBe(false);
+  });
+});
+
+describe('OutageBudgetExceededError', () => {
+  it('says how long the dependency was waited for, and its last error', () => {
+    expect(new OutageBudgetExceededError(3600, new Error('LMS answered 504')).message).toBe('dependency unavailable for 3600 s: LMS answered 504');
   });
 });

@@ -20,11 +20,20 @@ export class RetryBudgetExceededError extends Error {
   }
 }
 
+/** A message whose dependency stayed unavailable for the whole outage budget, from its first failure. */
+export class OutageBudgetExceededError extends Error {
+  constructor(readonly budgetSeconds: number, readonly lastError: Error) {
+    super(`dependency unavailable for ${budgetSeconds} s: ${lastError.message}`);
+    this.name = 'OutageBudgetExceededError';
+  }
+}
+
 /**
  * Thrown (or marked with `dependencyUnavailable: true`) when something the handler needs is down:
  * the LMS, the database. Such failures do not spend the message's retry budget: the partition waits
  * for the dependency, in order, instead of dead-lettering every message an outage touches (which
- * would also break per-key order when the dead letters are replayed).
+ * would also break per-key order when the dead letters are replayed). Only the outage budget
+ * (an hour by default) ends the wait: a dependency that never answers must not hold its partition forever.
  */
 export class DependencyUnavailableError extends Error {
   readonly dependencyUnavailable = true;
@@ -33,6 +42,23 @@ export class DependencyUnavailableError extends Error {
     super(message);
     this.name = 'DependencyUnavailableError';
   }
+}
+
+/**
+ * The partition is held on purpose (an operator paused writes for a maintenance window): waited
+ * for like an outage, but for as long as the hold lasts; the outage budget does not run.
+ */
+export class HeldByOperatorError extends DependencyUnavailableError {
+  readonly heldByOperator = true;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'HeldByOperatorError';
+  }
+}
+
+export function isHeldByOperator(error: unknown): boolean {
+  return !!error && typeof error === 'object' && (error as { heldByOperator?: unknown }).heldByOperator === true;
 }
 
 /** Connection-level failures of the database driver: the server, not the message, is the problem. */

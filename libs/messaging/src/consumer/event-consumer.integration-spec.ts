@@ -5,8 +5,11 @@ import {
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { expectConsistently, expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { Kafka } from 'kafkajs';
+import { register } from 'prom-client';
 import { EventConsumer } from './event-consumer';
-import { DependencyUnavailableError, PoisonMessageError } from './consumer.errors';
+import { DependencyUnavailableError, HeldByOperatorError, PoisonMessageError } from './consumer.errors';
+import { ConsumerStall1764600000000 } from './consumer-stall.migration';
+import { ConsumerStalls } from './consumer-stalls';
 import { DeadLetterHeader } from './dead-letter';
 import { DeadLetterTopics } from './dead-letter-topics';
 import { consumerLag, createKafka, provisionTopics } from '../kafka/kafka-client';
@@ -17,6 +20,14 @@ import { InboxEntry } from '../inbox/inbox-entry.entity';
 import { MessagingTables1763700000000 } from '../outbox/messaging-tables.migration';
 
 const env = stackEnv();
+
+/** A metric's value for some labels, as /metrics would show it (0 when absent). */
+async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
+  const found = register.getSingleMetric(name);
+  if (!found) return 0;
+  const { values } = await found.get();
+  return values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))?.value ?? 0;
+}
 
 function cohortEvent(user: number) {
   return {
@@ -46,7 +57,7 @@ describe('EventConsumer on a real broker', () => {
     producer = new MessageProducer(kafka);
     codec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), prefix);
     const flavor = await ensureDatabase(env.MYSQL_URL, dbName);
-    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [InboxEntry], migrations: [MessagingTables1763700000000] })).initialize();
+    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [InboxEntry], migrations: [MessagingTables1763700000000, ConsumerStall1764600000000] })).initialize();
   });
 
   afterEach(async () => {
@@ -68,10 +79,21 @@ describe('EventConsumer on a real broker', () => {
     return consumer.start();
   }
 
-  async function readDeadLetters() {
-    dlq = new TopicReader(kafka, [fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncLmsEvents), prefix)]);
+  async function readDeadLetters(topicPrefix = prefix) {
+    dlq = new TopicReader(kafka, [fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncLmsEvents), topicPrefix)]);
     await dlq.start();
     return dlq;
+  }
+
+  /** Topics of their own (one partition) and a codec for them: a consumer group that starts empty. */
+  async function ownTopics(name: string) {
+    const own = `${prefix}-${name}`;
+    await provisionTopics(kafka, allTopicSpecs(own, 1));
+    const ownCodec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), own);
+    const send = async (user: number, id: string) => producer.send([
+      await ownCodec.encode(EventType.CohortMembershipChanged, cohortEvent(user), newEventMetadata(EventType.CohortMembershipChanged, 'lms', { id })),
+    ]);
+    return { prefix: own, codec: ownCodec, send, groupId: fullTopicName(ConsumerGroup.LegacySyncLmsEvents, own) };
   }
 
   it('dead-letters a garbage value and an unknown ce_type with their reasons, and still applies the next good message', async () => {
@@ -147,6 +169,117 @@ describe('EventConsumer on a real broker', () => {
     await expectEventually(() => expect(seen.filter((s) => /^[78]#/.test(s))).toEqual(['7#1', '7#2', '7#3', '7#4', '7#5', '7#6', '7#7', '8#1']));
     const reader = await readDeadLetters();
     await expectConsistently(() => expect(reader.messages.map((m) => m.headers.ce_id)).not.toContain('outage-7'), { durationMs: 1500 });
+  });
+
+  it('dead-letters a message whose dependency stays down past the outage budget, with the reason, and then handles the next ones', async () => {
+    const own = await ownTopics('outage');
+    await own.send(20, 'outage-20');
+    await own.send(21, 'outage-21');
+    const failures: number[] = [];
+    const applied: number[] = [];
+    const before = await metricValue('consumer_outage_dead_lettered_total', { group: ConsumerGroup.LegacySyncLmsEvents });
+    consumer = new EventConsumer(kafka, own.codec, producer, {
+      group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: own.prefix, topics: [Topic.LmsCohortMembership], maxAttempts: 3, backoffInitialMs: 20, backoffMaxMs: 100,
+      outageBudgetMs: 1500, stalls: new ConsumerStalls(dataSource),
+      handlers: {
+        [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>) => {
+          if (e.data.cohort.user.id === 20) {
+            failures.push(Date.now());
+            throw new DependencyUnavailableError('LMS answered 504');
+          }
+          applied.push(e.data.cohort.user.id);
+        },
+      },
+    });
+    await consumer.start();
+    const reader = await readDeadLetters(own.prefix);
+
+    await expectEventually(() => expect(applied).toEqual([21]), { timeoutMs: 20_000 });
+    const letter = await expectEventually(() => reader.messages.find((m) => m.headers.ce_id === 'outage-20')!.headers);
+    expect(letter).toMatchObject({
+      [DeadLetterHeader.Reason]: 'OUTAGE_BUDGET_EXCEEDED', [DeadLetterHeader.ErrorClass]: 'OutageBudgetExceededError',
+      [DeadLetterHeader.ErrorMessage]: 'dependency unavailable for 1.5 s: LMS answered 504',
+    });
+    // It waited the outage out first, far beyond its retry budget of 3 attempts.
+    expect(failures.length).toBeGreaterThan(3);
+    expect(Date.parse(letter[DeadLetterHeader.DeadLetteredAt]) - failures[0]).toBeGreaterThanOrEqual(1400);
+    expect(await metricValue('consumer_outage_dead_lettered_total', { group: ConsumerGroup.LegacySyncLmsEvents })).toBe(before + 1);
+    await expectEventually(async () => expect(await dataSource.query('SELECT * FROM consumer_stall WHERE consumer_group = ?', [own.groupId])).toEqual([]));
+  });
+
+  it('counts the outage budget from the message\'s first failure, kept in the database across a restart of the consumer', async () => {
+    const own = await ownTopics('outage-restart');
+    await own.send(30, 'outage-30');
+    await own.send(31, 'outage-31');
+    const failures: number[] = [];
+    const applied: number[] = [];
+    const budgetMs = 6000;
+    const newConsumer = () => new EventConsumer(kafka, own.codec, producer, {
+      group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: own.prefix, topics: [Topic.LmsCohortMembership], maxAttempts: 3, backoffInitialMs: 20, backoffMaxMs: 200,
+      outageBudgetMs: budgetMs, stalls: new ConsumerStalls(dataSource),
+      handlers: {
+        [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>) => {
+          if (e.data.cohort.user.id === 30) {
+            failures.push(Date.now());
+            throw new DependencyUnavailableError('LMS timed out');
+          }
+          applied.push(e.data.cohort.user.id);
+        },
+      },
+    });
+    consumer = newConsumer();
+    await consumer.start();
+    await expectEventually(async () => expect(await metricValue('consumer_stalled_seconds', { group: ConsumerGroup.LegacySyncLmsEvents })).toBeGreaterThan(0));
+    await expectEventually(() => expect(Date.now() - failures[0]).toBeGreaterThan(3000), { timeoutMs: 10_000, intervalMs: 200 });
+    await consumer.stop();
+    const [stall] = await dataSource.query('SELECT `offset`, first_failed_at, last_error FROM consumer_stall WHERE consumer_group = ?', [own.groupId]);
+    expect(stall.last_error).toBe('LMS timed out');
+    expect(Math.abs(new Date(stall.first_failed_at).getTime() - failures[0])).toBeLessThan(1000);
+    const failedBeforeRestart = failures.length;
+
+    // A new member of the group takes the partition: the message's budget goes on where it was.
+    consumer = newConsumer();
+    await consumer.start();
+    const reader = await readDeadLetters(own.prefix);
+    await expectEventually(() => expect(applied).toEqual([31]), { timeoutMs: 30_000 });
+    const letter = reader.messages.find((m) => m.headers.ce_id === 'outage-30')!.headers;
+    expect(letter[DeadLetterHeader.Reason]).toBe('OUTAGE_BUDGET_EXCEEDED');
+    expect(Math.abs(Date.parse(letter[DeadLetterHeader.FirstFailureTime]) - failures[0])).toBeLessThan(1000);
+    const firstAfterRestart = failures[failedBeforeRestart];
+    // A budget started afresh at the restart would have run until firstAfterRestart + 6 s.
+    expect(Date.parse(letter[DeadLetterHeader.DeadLetteredAt]) - firstAfterRestart).toBeLessThan(budgetMs - 1500);
+    expect(await metricValue('consumer_stalled_seconds', { group: ConsumerGroup.LegacySyncLmsEvents })).toBe(0);
+  });
+
+  it('waits for as long as an operator holds the partition, however far past the outage budget, then handles it in order', async () => {
+    const own = await ownTopics('held');
+    await own.send(40, 'held-40');
+    await own.send(41, 'held-41');
+    let held = true;
+    const holds: number[] = [];
+    const applied: number[] = [];
+    consumer = new EventConsumer(kafka, own.codec, producer, {
+      group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: own.prefix, topics: [Topic.LmsCohortMembership], maxAttempts: 3, backoffInitialMs: 20, backoffMaxMs: 100,
+      outageBudgetMs: 300, stalls: new ConsumerStalls(dataSource),
+      handlers: {
+        [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>) => {
+          if (held) {
+            holds.push(Date.now());
+            throw new HeldByOperatorError('writes to the LMS are paused');
+          }
+          applied.push(e.data.cohort.user.id);
+        },
+      },
+    });
+    await consumer.start();
+    const reader = await readDeadLetters(own.prefix);
+    await expectEventually(() => expect(holds.length > 5 && Date.now() - holds[0] > 1500).toBe(true), { timeoutMs: 20_000 });
+    await expectConsistently(() => expect(reader.messages).toEqual([]), { durationMs: 1000 });
+    expect(await metricValue('consumer_stalled_seconds', { group: ConsumerGroup.LegacySyncLmsEvents })).toBe(0);
+
+    held = false;
+    await expectEventually(() => expect(applied).toEqual([40, 41]));
+    expect(reader.messages).toEqual([]);
   });
 
   it('holds only the failing message\'s partition while it retries; the others go on', async () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import {
   ConsumerGroup, deadLetterTopic, DecodedEvent, EventCodec, EventCodecError, EventType, fullTopicName, Header, isEventType, retryTopic, Topic,
 } from '@groups-sync/contracts';
@@ -8,7 +8,8 @@ import { personalValues, redactPersonalData } from '@groups-sync/observability';
 import { headerText } from '../kafka/header-text';
 import { MessageProducer } from '../kafka/message-producer';
 import { metric } from '../metrics';
-import { isDependencyUnavailable, PoisonMessageError, RetryBudgetExceededError } from './consumer.errors';
+import { isDependencyUnavailable, isHeldByOperator, OutageBudgetExceededError, PoisonMessageError, RetryBudgetExceededError } from './consumer.errors';
+import { ConsumerStalls } from './consumer-stalls';
 import { deadLetterHeaders } from './dead-letter';
 
 export interface HandlerContext {
@@ -47,6 +48,10 @@ export interface EventConsumerOptions {
   batch?: BatchHandler;
   /** Attempts for a failing message before it is dead-lettered. Failures of an unavailable dependency do not count. */
   maxAttempts: number;
+  /** How long a message may wait for an unavailable dependency, from its first failure, before it is dead-lettered (one hour by default). */
+  outageBudgetMs?: number;
+  /** Keeps each stalled message's first failure across rebalances and restarts; without it, only in this member's memory. */
+  stalls?: ConsumerStalls;
   backoffInitialMs?: number;
   backoffMaxMs: number;
   partitionsConsumedConcurrently?: number;
@@ -63,6 +68,22 @@ const deadLettered = metric('dead_letters_total', () => new Counter({
 }));
 const waiting = metric('consumer_dependency_waits_total', () => new Counter({
   name: 'consumer_dependency_waits_total', help: 'Retries spent waiting for an unavailable dependency (not counted against a message)', labelNames: ['group'],
+}));
+const outageDeadLettered = metric('consumer_outage_dead_lettered_total', () => new Counter({
+  name: 'consumer_outage_dead_lettered_total', help: 'Messages dead-lettered after their dependency stayed unavailable for the whole outage budget', labelNames: ['group'],
+}));
+/** Consumers running in this process, which the stall gauge reads when scraped. */
+const running = new Set<EventConsumer>();
+metric('consumer_stalled_seconds', () => new Gauge({
+  name: 'consumer_stalled_seconds',
+  help: 'How long the message a partition of the group is stuck on has been failing, for the longest-stuck partition (0: none)',
+  labelNames: ['group'],
+  collect() {
+    const worst = new Map<string, number>();
+    for (const c of running) worst.set(c.group, Math.max(worst.get(c.group) ?? 0, c.stalledSeconds()));
+    this.reset();
+    for (const [group, seconds] of worst) this.set({ group }, seconds);
+  },
 }));
 const duration = metric('consumer_handle_seconds', () => new Histogram({
   name: 'consumer_handle_seconds', help: 'Time to handle one delivery of a message', labelNames: ['group'],
@@ -81,6 +102,7 @@ function eventHeaders(headers: IHeaders | undefined): Record<string, string> {
 const COMMIT_INTERVAL_MS = 200;
 /** Heartbeats while a handler runs (the session timeout is 30 s). */
 const HEARTBEAT_MS = 3000;
+const DEFAULT_OUTAGE_BUDGET_MS = 3600_000;
 
 interface RetryState { attempt: number; counted: number; firstFailure?: Date }
 
@@ -112,7 +134,9 @@ function perMessage(handlers: EventHandlers): BatchHandler {
  *   the partition waits, in order, while the instance's other partitions go on. The failed range is
  *   retried message by message, so attempts, the retry budget and a dead letter fall on the message
  *   at fault. A dependency that is down (DependencyUnavailableError, a lost database connection) is
- *   waited for without spending budget.
+ *   waited for without spending budget, up to the outage budget counted from the message's first
+ *   failure (kept in ConsumerStalls, so a rebalance or a restart does not start it afresh); an
+ *   operator's hold (HeldByOperatorError) is waited for as long as it lasts.
  * - Poison messages (undecodable, unknown type, invalid data) and messages over their retry budget
  *   go to the group's dead-letter topic with the reason in headers, alone: the rest of their batch
  *   still applies, in order.
@@ -135,6 +159,11 @@ export class EventConsumer {
   private readonly singleUntil = new Map<string, bigint>();
   /** Messages dead-lettered from a batch that has not completed yet, by `topic|partition|offset`. */
   private readonly setAside = new Set<string>();
+  /** The message each failing partition is stuck on and since when, by `topic|partition`. */
+  private readonly stalled = new Map<string, { offset: string; since: Date }>();
+  /** Partitions with no stall row left in ConsumerStalls, as far as this member knows, by `topic|partition`. */
+  private readonly unstalled = new Set<string>();
+  private readonly groupId: string;
   private readonly handler: BatchHandler;
 
   constructor(
@@ -146,8 +175,9 @@ export class EventConsumer {
     this.logger = new Logger(`consumer:${options.group}`);
     if (!options.batch === !options.handlers) throw new Error('a consumer takes either handlers or a batch handler');
     this.handler = options.batch ?? perMessage(options.handlers!);
+    this.groupId = fullTopicName(options.group, options.topicPrefix);
     this.consumer = kafka.consumer({
-      groupId: fullTopicName(options.group, options.topicPrefix),
+      groupId: this.groupId,
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
       allowAutoTopicCreation: false,
@@ -166,6 +196,9 @@ export class EventConsumer {
       this.toCommit.clear();
       this.retries.clear();
       this.singleUntil.clear();
+      // Stalls too: a partition kept is read again from ConsumerStalls at its next failure.
+      this.stalled.clear();
+      this.unstalled.clear();
       // setAside stays: it is keyed by offset, so a message dead-lettered before the rebalance is
       // not dead-lettered again when this member still owns its partition.
     });
@@ -186,15 +219,35 @@ export class EventConsumer {
     return fullTopicName(deadLetterTopic(this.options.group), this.options.topicPrefix);
   }
 
-  status(): { joined: boolean; crashed?: string } {
-    return { joined: this.joined, crashed: this.crashed };
+  get group(): string {
+    return this.options.group;
   }
 
+  status(): { group: string; joined: boolean; crashed?: string; stalledSeconds: number } {
+    return { group: this.options.group, joined: this.joined, crashed: this.crashed, stalledSeconds: this.stalledSeconds() };
+  }
+
+  /** How long the longest-stuck of this member's partitions has been failing on one message (0: none). */
+  stalledSeconds(): number {
+    let oldest = Infinity;
+    for (const { since } of this.stalled.values()) oldest = Math.min(oldest, since.getTime());
+    return oldest === Infinity ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
+  }
+
+  /** Connects and joins the group; throws if the broker does not answer, and may then be called again. */
   async start(): Promise<void> {
-    if (this.started) return;
+    if (this.started || this.stopping) return;
     this.started = true;
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    running.add(this);
+    try {
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    } catch (error) {
+      this.started = false;
+      running.delete(this);
+      await this.consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
     this.commitTimer = setInterval(() => void this.commit(), COMMIT_INTERVAL_MS);
     await this.consumer.run({
       autoCommit: false,
@@ -211,6 +264,7 @@ export class EventConsumer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    running.delete(this);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
     clearInterval(this.commitTimer);
@@ -311,7 +365,7 @@ export class EventConsumer {
         }
       }
       for (const x of remaining) handled.inc({ group: this.options.group, event_type: x.event.type, outcome: 'handled' });
-      this.completed(topic, partition, chunk, key);
+      await this.completed(topic, partition, chunk, key);
       return true;
     } catch (error) {
       state.firstFailure ??= new Date();
@@ -335,13 +389,32 @@ export class EventConsumer {
       if (state.counted >= this.options.maxAttempts) {
         // If the dead-letter topic cannot be written either, this throws: nothing is committed.
         await this.setAsideMessage(topic, partition, chunk[0], new RetryBudgetExceededError(state.attempt, err), 'RETRY_BUDGET_EXCEEDED', state.attempt, state.firstFailure, eventType, items[0]?.event);
-        this.completed(topic, partition, chunk, key);
+        await this.completed(topic, partition, chunk, key);
+        return true;
+      }
+      const held = isHeldByOperator(error);
+      let since = state.firstFailure;
+      if (held) {
+        // A hold lasts as long as the operator wants: no outage budget runs, and none is left over for after it.
+        await this.clearStall(topic, partition, first);
+      } else {
+        if (dependencyDown) since = await this.outageStart(topic, partition, first, state.firstFailure, redactPersonalData(err.message, personal()));
+        this.stalled.set(`${topic}|${partition}`, { offset: first, since });
+      }
+      const outageBudgetMs = this.options.outageBudgetMs ?? DEFAULT_OUTAGE_BUDGET_MS;
+      if (dependencyDown && !held && Date.now() - since.getTime() >= outageBudgetMs) {
+        // Waited for long enough: this message goes aside so the partition moves on (the next one gets a budget of its own).
+        await this.setAsideMessage(topic, partition, chunk[0], new OutageBudgetExceededError(outageBudgetMs / 1000, err), 'OUTAGE_BUDGET_EXCEEDED', state.attempt, since, eventType, items[0]?.event);
+        outageDeadLettered.inc({ group: this.options.group });
+        await this.completed(topic, partition, chunk, key);
         return true;
       }
       if (dependencyDown) waiting.inc({ group: this.options.group });
       this.retries.set(key, state);
       const delay = this.backoff(state.attempt);
-      const budget = dependencyDown ? 'dependency unavailable, not counted' : `${state.counted}/${this.options.maxAttempts}`;
+      const budget = held ? 'held by an operator, not counted'
+        : dependencyDown ? `dependency unavailable for ${Math.floor((Date.now() - since.getTime()) / 1000)}/${outageBudgetMs / 1000} s, not counted`
+          : `${state.counted}/${this.options.maxAttempts}`;
       this.logger.warn(`${eventType} at ${topic}[${partition}]@${first}${chunk.length > 1 ? `..${last}` : ''} failed (attempt ${state.attempt}, ${budget}), retrying in ${delay} ms: ${redactPersonalData(err.message, personal())}`);
       this.retryLater(topic, partition, first, delay, pause);
       return false;
@@ -369,7 +442,7 @@ export class EventConsumer {
     return Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** Math.min(attempt - 1, 20));
   }
 
-  private completed(topic: string, partition: number, chunk: Message[], retryKey: string): void {
+  private async completed(topic: string, partition: number, chunk: Message[], retryKey: string): Promise<void> {
     const tp = `${topic}|${partition}`;
     const last = chunk[chunk.length - 1].offset;
     this.retries.delete(retryKey);
@@ -377,6 +450,40 @@ export class EventConsumer {
     const single = this.singleUntil.get(tp);
     if (single !== undefined && BigInt(last) >= single) this.singleUntil.delete(tp);
     this.done(topic, partition, last);
+    await this.clearStall(topic, partition, last);
+  }
+
+  /**
+   * When the message first failed for an unavailable dependency: the stall row's time, which a
+   * previous owner of the partition may have written; `fallback` (this member's) if the database
+   * cannot answer, or is the earlier.
+   */
+  private async outageStart(topic: string, partition: number, offset: string, fallback: Date, error: string): Promise<Date> {
+    if (!this.options.stalls) return fallback;
+    try {
+      const since = await this.options.stalls.failed(this.groupId, topic, partition, offset, error, fallback);
+      this.unstalled.delete(`${topic}|${partition}`);
+      return since < fallback ? since : fallback;
+    } catch (e) {
+      this.logger.warn(`recording the stall of ${topic}[${partition}]@${offset} failed: ${(e as Error).message}`);
+      return fallback;
+    }
+  }
+
+  /** The partition is past `offset` (or held): its stall, if any, ends; the stall row goes, one delete per partition and stall. */
+  private async clearStall(topic: string, partition: number, offset: string): Promise<void> {
+    const tp = `${topic}|${partition}`;
+    const stall = this.stalled.get(tp);
+    if (stall && BigInt(stall.offset) <= BigInt(offset)) this.stalled.delete(tp);
+    if (!this.options.stalls || this.unstalled.has(tp)) return;
+    // One attempt even if it fails: a database that is down must not slow every batch. A row left
+    // behind names a message already past, and the partition's next stall replaces it.
+    this.unstalled.add(tp);
+    try {
+      await this.options.stalls.cleared(this.groupId, topic, partition, offset);
+    } catch (e) {
+      this.logger.warn(`clearing the stall of ${topic}[${partition}] failed: ${(e as Error).message}`);
+    }
   }
 
   private async setAsideMessage(

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Admin, ITopicConfig, Kafka, KafkaConfig, logLevel, LogEntry } from 'kafkajs';
+import { Admin, AssignerProtocol, ITopicConfig, Kafka, KafkaConfig, logLevel, LogEntry } from 'kafkajs';
 import { TopicSpec } from '@groups-sync/contracts';
 
 export interface KafkaSettings {
@@ -124,6 +124,31 @@ export async function consumerLag(kafka: Kafka, groupId: string, topics: string[
       }, 0);
     }
     return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface ConsumerGroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  /** Partitions it holds, per topic. */
+  partitions: Record<string, number[]>;
+}
+
+/** Who is in a consumer group now and which partitions each member holds (several instances share a group). */
+export async function consumerGroupMembers(kafka: Kafka, groupId: string): Promise<ConsumerGroupMember[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return (groups[0]?.members ?? []).map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      host: m.clientHost,
+      partitions: m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {} : {},
+    }));
   } finally {
     await admin.disconnect();
   }

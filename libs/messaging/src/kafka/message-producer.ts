@@ -10,6 +10,22 @@ function messageBytes(m: EncodedMessage | RawMessage): number {
   return size;
 }
 
+/** The broker refused a message as larger than the topic takes (`max.message.bytes`): sending it again cannot succeed. */
+export class MessageTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+/** kafkajs reports it as a protocol error, sometimes wrapped (retries, several partitions). */
+function isTooLarge(error: unknown, depth = 0): boolean {
+  const e = error as { type?: string; cause?: unknown; originalError?: unknown; errors?: unknown[] } | undefined;
+  if (!e || depth > 4) return false;
+  if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+  return isTooLarge(e.cause, depth + 1) || isTooLarge(e.originalError, depth + 1) || (Array.isArray(e.errors) && e.errors.some((x) => isTooLarge(x, depth + 1)));
+}
+
 export interface RawMessage {
   topic: string;
   key: Buffer | null;
@@ -50,7 +66,8 @@ export class MessageProducer {
    * Sends in the given order; resolves only when every message is acknowledged by all in-sync
    * replicas. Cut into requests of at most SEND_MAX_BYTES, one after the other: the broker refuses
    * a partition's batch over its `message.max.bytes` (1 MB by default), and a relay that retried such
-   * a batch would stall (twenty 100 KB evaluation chunks did).
+   * a batch would stall (twenty 100 KB evaluation chunks did). Throws `MessageTooLargeError` when
+   * the broker refuses a request for its size (the messages before it are sent).
    */
   async send(messages: Array<EncodedMessage | RawMessage>): Promise<void> {
     if (!messages.length) return;
@@ -79,7 +96,12 @@ export class MessageProducer {
       if (last && last.topic === m.topic) last.messages.push(entry);
       else topicMessages.push({ topic: m.topic, messages: [entry] });
     }
-    await this.producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+    try {
+      await this.producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+    } catch (error) {
+      if (isTooLarge(error)) throw new MessageTooLargeError((error as Error).message);
+      throw error;
+    }
   }
 
   async disconnect(): Promise<void> {

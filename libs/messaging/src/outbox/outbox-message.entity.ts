@@ -3,6 +3,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 /** An event waiting to be published, written in the same transaction as the change it describes. */
 @Entity('outbox')
 @Index('ix_outbox_unsent', ['sentAt', 'id'])
+@Index('ix_outbox_parked', ['parkedAt', 'orderKey'])
 export class OutboxMessage {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;
@@ -17,6 +18,10 @@ export class OutboxMessage {
   /** The aggregate id the Kafka key is built from (for logs and queries; the codec derives the key). */
   @Column({ name: 'aggregate_id', type: 'varchar', length: 255 })
   aggregateId: string;
+
+  /** Topic and Kafka key, hashed: rows sharing it are published in id order, and wait behind a parked one. */
+  @Column({ name: 'order_key', type: 'char', length: 40, nullable: true })
+  orderKey: string | null;
 
   @Column({ type: 'json' })
   payload: unknown;
@@ -36,10 +41,14 @@ export class OutboxMessage {
   @Column({ name: 'sent_at', type: 'datetime', precision: 6, nullable: true })
   sentAt: Date | null;
 
-  /** Set when the row can never be encoded (a bug): it is skipped so the relay does not stall. */
-  @Column({ name: 'failed_at', type: 'datetime', precision: 6, nullable: true })
-  failedAt: Date | null;
+  /**
+   * Set when the row can never be published (it does not encode, the registry refuses its schema, the
+   * broker refuses its size): later rows with its order key wait until an operator releases or drops it.
+   */
+  @Column({ name: 'parked_at', type: 'datetime', precision: 6, nullable: true })
+  parkedAt: Date | null;
 
+  /** Why it was parked. */
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
 }

@@ -6,7 +6,7 @@ import { Kafka } from 'kafkajs';
 import { createKafka, provisionTopics } from '../kafka/kafka-client';
 import { MessageProducer } from '../kafka/message-producer';
 import { TopicReader } from '../kafka/topic-reader';
-import { MessagingTables1763700000000 } from './messaging-tables.migration';
+import { MESSAGING_MIGRATIONS } from './messaging-tables.migration';
 import { OutboxMessage } from './outbox-message.entity';
 import { OutboxRelay } from './outbox-relay';
 import { OutboxWriter } from './outbox.writer';
@@ -31,7 +31,7 @@ describe('OutboxRelay on a real broker and database', () => {
     await provisionTopics(kafka, allTopicSpecs(prefix, 3));
     codec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), prefix);
     const flavor = await ensureDatabase(env.MYSQL_URL, dbName);
-    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [OutboxMessage], migrations: [MessagingTables1763700000000] })).initialize();
+    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [OutboxMessage], migrations: MESSAGING_MIGRATIONS })).initialize();
   });
 
   afterAll(async () => {
@@ -87,7 +87,7 @@ describe('OutboxRelay on a real broker and database', () => {
     await expectEventually(async () => expect((await dataSource.query("SELECT sent_at FROM outbox WHERE aggregate_id = 'g-old'"))[0].sent_at).not.toBeNull());
     await dataSource.query("UPDATE outbox SET sent_at = NOW(6) - INTERVAL 8 DAY WHERE aggregate_id = 'g-old'");
     await dataSource.query("INSERT INTO outbox (event_id, event_type, aggregate_id, payload, occurred_at) VALUES (UUID(), 't', 'g-unsent', '{}', 'x')");
-    await dataSource.query("UPDATE outbox SET failed_at = NOW(6) WHERE aggregate_id = 'g-unsent'"); // keep the running relays off it
+    await dataSource.query("UPDATE outbox SET parked_at = NOW(6) WHERE aggregate_id = 'g-unsent'"); // keep the running relays off it
 
     const pruned = await relays[0].prune();
 

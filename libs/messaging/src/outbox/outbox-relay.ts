@@ -1,12 +1,12 @@
 import { deleteOlderThan } from '@groups-sync/persistence';
 import { Logger } from '@nestjs/common';
-import { hostname } from 'node:os';
 import { Gauge, Counter } from 'prom-client';
-import { DataSource, QueryRunner } from 'typeorm';
-import { EventCodec, EventCodecError, EventType, newEventMetadata, EncodedMessage } from '@groups-sync/contracts';
-import { MessageProducer } from '../kafka/message-producer';
+import { DataSource } from 'typeorm';
+import { EventCodec, EventCodecError, EventType, newEventMetadata, EncodedMessage, SchemaRegistryHttpError } from '@groups-sync/contracts';
+import { MessageProducer, MessageTooLargeError } from '../kafka/message-producer';
 import { metric } from '../metrics';
-import { OutboxMessage } from './outbox-message.entity';
+import { outboxOrderKey } from './outbox-order-key';
+import { DEFAULT_RELAY_LEASE_SECONDS, OutboxRelayLease } from './outbox-relay-lease';
 
 export interface OutboxRelayOptions {
   service: string;
@@ -16,24 +16,54 @@ export interface OutboxRelayOptions {
   sentRetentionDays?: number;
   /** Inbox rows must outlive any redelivery: longer than the topics' retention (7 days by default). */
   inboxRetentionDays?: number;
+  /** The longest a dead, stopped or cut-off holder keeps the other instances from publishing (RELAY_LEASE_SECONDS). */
+  leaseSeconds?: number;
 }
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
-const backlog = metric('outbox_backlog', () => new Gauge({ name: 'outbox_backlog', help: 'Outbox rows not yet published', labelNames: ['service'] }));
-const oldestAge = metric('outbox_oldest_age_seconds', () => new Gauge({ name: 'outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row', labelNames: ['service'] }));
+const backlog = metric('outbox_backlog', () => new Gauge({ name: 'outbox_backlog', help: 'Outbox rows not yet published (parked ones aside)', labelNames: ['service'] }));
+const oldestAge = metric('outbox_oldest_age_seconds', () => new Gauge({ name: 'outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row (parked ones aside)', labelNames: ['service'] }));
 const published = metric('outbox_published_total', () => new Counter({ name: 'outbox_published_total', help: 'Outbox rows published', labelNames: ['service'] }));
-const failed = metric('outbox_failed_total', () => new Counter({ name: 'outbox_failed_total', help: 'Outbox rows that could not be encoded and were set aside', labelNames: ['service'] }));
+const parkedTotal = metric('outbox_parked_total', () => new Counter({ name: 'outbox_parked_total', help: 'Outbox rows parked because they can never be published', labelNames: ['service'] }));
+const parkedNow = metric('outbox_parked', () => new Gauge({ name: 'outbox_parked', help: 'Outbox rows parked, waiting for an operator', labelNames: ['service'] }));
+const heldNow = metric('outbox_held', () => new Gauge({ name: 'outbox_held', help: 'Outbox rows held back behind a parked row with their key', labelNames: ['service'] }));
+
+interface Row {
+  id: string;
+  eventId: string;
+  eventType: string;
+  orderKey: string | null;
+  payload: unknown;
+  occurredAt: string;
+  correlationId: string | null;
+  causationId: string | null;
+}
+
+interface Encoded {
+  row: Row;
+  key: string;
+  message: EncodedMessage;
+}
+
+/** Why a row can never be published, or undefined when the failure may pass (registry or broker down). */
+function unpublishable(error: unknown): string | undefined {
+  if (error instanceof EventCodecError) return `${error.code}: ${error.message}`;
+  // 409: incompatible with the subject's earlier versions; 422: a schema it cannot take.
+  if (error instanceof SchemaRegistryHttpError && (error.status === 409 || error.status === 422)) return error.message;
+  if (error instanceof MessageTooLargeError) return `MESSAGE_TOO_LARGE: ${error.message}`;
+  return undefined;
+}
 
 /**
- * Publishes outbox rows in id order. One relay per service is active at a time: it holds a MySQL
- * GET_LOCK lease on a dedicated connection, and checks it still owns it before each batch, so
- * per-key order holds even with several instances.
+ * Publishes outbox rows in id order. One relay per service is active at a time: the holder of the
+ * service's lease (OutboxRelayLease), which it must hold when each send starts, so per-key order
+ * holds with several instances. A row that can never be published is parked; later rows with its
+ * order key (topic and Kafka key) wait behind it, and the others go on.
  */
 export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
-  private readonly lockName: string;
-  private lockRunner?: QueryRunner;
+  private readonly lease: OutboxRelayLease;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -48,12 +78,13 @@ export class OutboxRelay {
     private readonly producer: MessageProducer,
     private readonly options: OutboxRelayOptions,
   ) {
-    this.lockName = `outbox-relay:${options.service}:${dataSource.options.database}`;
+    this.lease = new OutboxRelayLease(dataSource, options.service, options.leaseSeconds ?? DEFAULT_RELAY_LEASE_SECONDS, () => this.notify());
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lease.start();
     this.loop = this.run();
   }
 
@@ -67,25 +98,41 @@ export class OutboxRelay {
     this.running = false;
     this.wake?.();
     await this.loop;
-    await this.releaseLease();
+    await this.lease.stop();
   }
 
   get isLeader(): boolean {
-    return !!this.lockRunner;
+    return this.lease.valid;
   }
 
-  status(): { leader: boolean; lastError?: string; msSinceLastPublish: number } {
-    return { leader: this.isLeader, lastError: this.lastError, msSinceLastPublish: Date.now() - this.lastPublishAt };
+  /** The lease row's name (at most 64 characters) and this instance's holder id. */
+  get leaseName(): string {
+    return this.lease.name;
   }
 
-  async backlogStats(): Promise<{ backlog: number; oldestAgeSeconds: number }> {
+  get holder(): string {
+    return this.lease.holder;
+  }
+
+  status(): { leader: boolean; holder: string; lastError?: string; msSinceLastPublish: number } {
+    return { leader: this.isLeader, holder: this.lease.holder, lastError: this.lastError, msSinceLastPublish: Date.now() - this.lastPublishAt };
+  }
+
+  async backlogStats(): Promise<{ backlog: number; oldestAgeSeconds: number; parked: number; held: number }> {
     const [row] = await this.dataSource.query(
-      'SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL',
+      `SELECT COUNT(*) - COUNT(parked_at) AS backlog, COUNT(parked_at) AS parked, MIN(IF(parked_at IS NULL, created_at, NULL)) AS oldest
+       FROM outbox WHERE sent_at IS NULL`,
     );
+    const parked = Number(row.parked);
+    const held = parked ? Number((await this.dataSource.query(
+      `SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
+       AND order_key IN (SELECT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL)`))[0].n) : 0;
     const oldest = row.oldest ? new Date(row.oldest).getTime() : Date.now();
-    const stats = { backlog: Number(row.backlog), oldestAgeSeconds: Math.max(0, (Date.now() - oldest) / 1000) };
+    const stats = { backlog: Number(row.backlog), oldestAgeSeconds: Math.max(0, (Date.now() - oldest) / 1000), parked, held };
     backlog.set({ service: this.options.service }, stats.backlog);
     oldestAge.set({ service: this.options.service }, stats.oldestAgeSeconds);
+    parkedNow.set({ service: this.options.service }, parked);
+    heldNow.set({ service: this.options.service }, held);
     return stats;
   }
 
@@ -96,8 +143,7 @@ export class OutboxRelay {
     while (this.running) {
       let published = 0;
       try {
-        // A leader re-checks its lease in publishBatch, right before sending.
-        if (this.isLeader || (await this.holdLease())) published = await this.publishBatch();
+        if (this.lease.valid) published = await this.publishBatch();
         failures = 0;
         this.lastError = undefined;
         if (Date.now() - lastStats > 5000) {
@@ -112,44 +158,97 @@ export class OutboxRelay {
         failures++;
         this.lastError = (error as Error).message;
         if (failures === 1 || failures % 20 === 0) this.logger.warn(`outbox relay: ${this.lastError} (attempt ${failures})`);
-        await this.releaseLease().catch(() => undefined);
+        // Another instance may do better (this one's producer may be the trouble).
+        await this.lease.release();
       }
       if (published === 0) await this.sleep(failures ? Math.min(5000, this.options.pollIntervalMs * 2 ** failures) : this.options.pollIntervalMs);
     }
   }
 
   private async publishBatch(): Promise<number> {
-    const repo = this.dataSource.getRepository(OutboxMessage);
+    // Parked rows are few: their keys, then the rows not behind them.
+    const held = new Set<string>((await this.dataSource.query('SELECT DISTINCT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL AND order_key IS NOT NULL'))
+      .map((r: { order_key: string }) => r.order_key));
     // Plain SQL: hydrating hundreds of entities per batch cost more CPU than publishing them.
     const found: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT id, event_id, event_type, payload, occurred_at, correlation_id, causation_id FROM outbox
-       WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT ?`, [this.options.batchSize ?? 500]);
+      `SELECT id, event_id, event_type, order_key, payload, occurred_at, correlation_id, causation_id FROM outbox
+       WHERE sent_at IS NULL AND parked_at IS NULL${held.size ? ' AND (order_key IS NULL OR order_key NOT IN (?))' : ''} ORDER BY id LIMIT ?`,
+      held.size ? [[...held], this.options.batchSize ?? 500] : [this.options.batchSize ?? 500]);
     if (!found.length) return 0;
-    const rows = found.map((r) => ({
-      id: String(r.id), eventId: String(r.event_id), eventType: String(r.event_type),
-      payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, occurredAt: String(r.occurred_at),
-      correlationId: (r.correlation_id as string | null) ?? null, causationId: (r.causation_id as string | null) ?? null,
-    }));
-    const messages: EncodedMessage[] = [];
-    const sentIds: string[] = [];
-    for (const row of rows) {
+    const batch: Encoded[] = [];
+    for (const r of found) {
+      const row: Row = {
+        id: String(r.id), eventId: String(r.event_id), eventType: String(r.event_type), orderKey: (r.order_key as string | null) ?? null,
+        payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, occurredAt: String(r.occurred_at),
+        correlationId: (r.correlation_id as string | null) ?? null, causationId: (r.causation_id as string | null) ?? null,
+      };
+      let key = row.orderKey;
+      if (!key) {
+        // Written before order keys were: computed now, and kept if it must wait.
+        try {
+          key = outboxOrderKey(row.eventType, row.payload);
+        } catch (error) {
+          await this.park(row, null, `NO_KEY: ${(error as Error).message}`);
+          continue;
+        }
+        if (held.has(key)) await this.dataSource.query('UPDATE outbox SET order_key = ? WHERE id = ?', [key, row.id]);
+      }
+      if (held.has(key)) continue;
       try {
-        messages.push(await this.encode(row));
-        sentIds.push(row.id);
+        batch.push({ row, key, message: await this.encode(row) });
       } catch (error) {
-        if (!(error instanceof EventCodecError)) throw error; // registry down: retry the whole batch later
-        this.logger.error(`outbox row ${row.id} (${row.eventType}) cannot be encoded and is set aside: ${error.message}`);
-        await repo.update({ id: row.id }, { failedAt: new Date(), lastError: error.message });
-        failed.inc({ service: this.options.service });
+        const reason = unpublishable(error);
+        if (!reason) throw error; // registry down: the whole batch again later
+        await this.park(row, key, reason);
+        held.add(key);
       }
     }
-    // Re-check the lease right before publishing: another instance may have taken over.
-    if (!(await this.holdLease())) return 0;
-    await this.producer.send(messages);
-    if (sentIds.length) await this.dataSource.query('UPDATE outbox SET sent_at = ? WHERE id IN (?)', [new Date(), sentIds]);
-    published.inc({ service: this.options.service }, sentIds.length);
-    this.lastPublishAt = Date.now();
-    return rows.length;
+    // Checked right before sending: another instance may have the lease now.
+    if (!this.lease.valid) return 0;
+    const sentIds: string[] = [];
+    try {
+      await this.send(batch, sentIds);
+    } finally {
+      if (sentIds.length) {
+        await this.dataSource.query('UPDATE outbox SET sent_at = ? WHERE id IN (?)', [new Date(), sentIds]);
+        published.inc({ service: this.options.service }, sentIds.length);
+        this.lastPublishAt = Date.now();
+      }
+    }
+    return found.length;
+  }
+
+  /**
+   * The batch in one send; when the broker refuses it for its size, one row at a time, parking those
+   * it refuses (rows of that batch already on Kafka go again: consumers apply each ce_id once).
+   */
+  private async send(batch: Encoded[], sentIds: string[]): Promise<void> {
+    try {
+      await this.producer.send(batch.map((b) => b.message));
+      sentIds.push(...batch.map((b) => b.row.id));
+      return;
+    } catch (error) {
+      if (!(error instanceof MessageTooLargeError)) throw error;
+    }
+    const refused = new Set<string>();
+    for (const b of batch) {
+      if (refused.has(b.key)) continue;
+      if (!this.lease.valid) return;
+      try {
+        await this.producer.send([b.message]);
+        sentIds.push(b.row.id);
+      } catch (error) {
+        if (!(error instanceof MessageTooLargeError)) throw error;
+        await this.park(b.row, b.key, unpublishable(error)!);
+        refused.add(b.key);
+      }
+    }
+  }
+
+  private async park(row: Row, key: string | null, reason: string): Promise<void> {
+    await this.dataSource.query('UPDATE outbox SET parked_at = NOW(6), last_error = ?, order_key = COALESCE(order_key, ?) WHERE id = ?', [reason.slice(0, 4000), key, row.id]);
+    parkedTotal.inc({ service: this.options.service });
+    this.logger.error(`outbox row ${row.id} (${row.eventType}) can never be published and is parked; later rows with its key wait: ${reason}`);
   }
 
   /** Deletes delivered history in small batches; only the leader does it. */
@@ -162,7 +261,7 @@ export class OutboxRelay {
     return { outbox, inbox };
   }
 
-  private encode(row: Pick<OutboxMessage, 'eventId' | 'eventType' | 'payload' | 'occurredAt' | 'correlationId' | 'causationId'>): Promise<EncodedMessage> {
+  private encode(row: Row): Promise<EncodedMessage> {
     const metadata = newEventMetadata(row.eventType, this.options.service, {
       id: row.eventId,
       time: row.occurredAt,
@@ -170,33 +269,6 @@ export class OutboxRelay {
       causationId: row.causationId ?? undefined,
     });
     return this.codec.encode(row.eventType as EventType, row.payload as never, metadata);
-  }
-
-  private async holdLease(): Promise<boolean> {
-    if (this.lockRunner) {
-      const [row] = await this.lockRunner.query('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [this.lockName]);
-      if (Number(row.mine) === 1) return true;
-      await this.releaseLease();
-      return false;
-    }
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    const [row] = await runner.query('SELECT GET_LOCK(?, 0) AS got', [this.lockName]);
-    if (Number(row.got) === 1) {
-      this.lockRunner = runner;
-      this.logger.log(`outbox relay lease taken by ${hostname()}/${process.pid}`);
-      return true;
-    }
-    await runner.release();
-    return false;
-  }
-
-  private async releaseLease(): Promise<void> {
-    const runner = this.lockRunner;
-    this.lockRunner = undefined;
-    if (!runner) return;
-    await runner.query('SELECT RELEASE_LOCK(?)', [this.lockName]).catch(() => undefined);
-    await runner.release().catch(() => undefined);
   }
 
   private sleep(ms: number): Promise<void> {

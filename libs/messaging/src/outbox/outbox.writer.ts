@@ -1,6 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { aggregateValue, EventDataMap, EventType, toCeTime } from '@groups-sync/contracts';
+import { outboxOrderKey } from './outbox-order-key';
 
 /** Rows per INSERT statement. */
 const INSERT_ROWS = 1000;
@@ -29,10 +30,12 @@ export class OutboxWriter {
   async appendMany<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<string[]> {
     if (!events.length) return [];
     const occurredAt = toCeTime(new Date());
-    const rows = events.map((data) => [randomUUID(), type, aggregateValue(type, data), JSON.stringify(data), occurredAt, context.correlationId ?? null, context.causationId ?? null]);
+    const rows = events.map((data) => [
+      randomUUID(), type, aggregateValue(type, data), outboxOrderKey(type, data), JSON.stringify(data), occurredAt, context.correlationId ?? null, context.causationId ?? null,
+    ]);
     for (let i = 0; i < rows.length; i += INSERT_ROWS) {
       await manager.query(
-        'INSERT INTO outbox (event_id, event_type, aggregate_id, payload, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
+        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
     }
     return rows.map((r) => r[0] as string);
   }
