@@ -1,3 +1,4 @@
+import { LmsDatabase } from './reconciliation/lms-database';
 import { EnrollmentTrackConsumer } from './lms-events/enrollment-track.consumer';
 import { TeamMembershipConsumer } from './lms-events/team-membership.consumer';
 import { LmsTeamsClient } from './lms/lms-teams.client';
@@ -56,7 +57,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
   controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, EnrollmentTrackConsumer, TeamMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController, RetirementController],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, TrackRoster, TeamRoster, CohortDirectory, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
+    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, TrackRoster, TeamRoster, LmsDatabase, CohortDirectory, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
     CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, DeadLetters, UserRetirementService,
   ],
 })

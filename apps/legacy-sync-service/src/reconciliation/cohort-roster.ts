@@ -1,10 +1,9 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { createPool, Pool } from 'mysql2/promise';
+import { Injectable } from '@nestjs/common';
+import { Pool } from 'mysql2/promise';
 import { LmsRejectedError } from '@groups-sync/lms-client';
-import { parseMysqlUrl } from '@groups-sync/persistence';
-import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
 import { LmsMember } from './drift';
+import { LmsDatabase } from './lms-database';
 
 /** The cohorts of one course as the LMS holds them at `readAt`. */
 export interface CourseRoster {
@@ -19,19 +18,12 @@ export interface CourseRoster {
 
 /** Reads cohorts and their members from the LMS, through its database (fast) or its REST API. */
 @Injectable()
-export class CohortRoster implements OnModuleDestroy {
-  private readonly logger = new Logger(CohortRoster.name);
+export class CohortRoster {
   private readonly pool: Pool | null;
   readonly source: 'database' | 'rest';
 
-  constructor(private readonly lms: LmsCohortsClient, config: LegacySyncServiceConfig) {
-    if (config.LMS_DB_URL) {
-      const url = new URL(config.LMS_DB_URL);
-      const { host, port, username, password } = parseMysqlUrl(config.LMS_DB_URL);
-      this.pool = createPool({ host, port, user: username, password, database: decodeURIComponent(url.pathname.slice(1)), connectionLimit: 2, supportBigNumbers: true });
-    } else {
-      this.pool = null;
-    }
+  constructor(private readonly lms: LmsCohortsClient, database: LmsDatabase) {
+    this.pool = database.pool;
     this.source = this.pool ? 'database' : 'rest';
   }
 
@@ -104,9 +96,5 @@ export class CohortRoster implements OnModuleDestroy {
       out.push(roster);
     }
     return out;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.pool?.end().catch((e: Error) => this.logger.warn(`LMS database pool: ${e.message}`));
   }
 }

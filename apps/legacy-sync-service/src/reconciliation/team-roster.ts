@@ -1,29 +1,21 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { createPool, Pool } from 'mysql2/promise';
+import { Injectable } from '@nestjs/common';
+import { Pool } from 'mysql2/promise';
 import { LmsRejectedError } from '@groups-sync/lms-client';
-import { parseMysqlUrl } from '@groups-sync/persistence';
-import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { LmsTeamsClient } from '../lms/lms-teams.client';
 import { LmsMember } from './drift';
+import { LmsDatabase } from './lms-database';
 
 /** A team's (or a whole teamset's) learners as the LMS holds them at `readAt`, by lower-case username; null when the LMS has no such team or teamset. */
 export interface TeamRosterOfLink { groupId: string; readAt: Date; members: Map<string, LmsMember> | null }
 
 /** Reads team memberships from the LMS, through its database (edx-platform's teams_* tables) or the teams API. */
 @Injectable()
-export class TeamRoster implements OnModuleDestroy {
-  private readonly logger = new Logger(TeamRoster.name);
+export class TeamRoster {
   private readonly pool: Pool | null;
 
-  constructor(private readonly lms: LmsTeamsClient, config: LegacySyncServiceConfig) {
-    if (config.LMS_DB_URL) {
-      const url = new URL(config.LMS_DB_URL);
-      const { host, port, username, password } = parseMysqlUrl(config.LMS_DB_URL);
-      this.pool = createPool({ host, port, user: username, password, database: decodeURIComponent(url.pathname.slice(1)), connectionLimit: 2, supportBigNumbers: true });
-    } else {
-      this.pool = null;
-    }
+  constructor(private readonly lms: LmsTeamsClient, database: LmsDatabase) {
+    this.pool = database.pool;
   }
 
   /** `links`: team and teamset links (legacy_id: the team's team_id, or the teamset's id). */
@@ -60,9 +52,5 @@ export class TeamRoster implements OnModuleDestroy {
       return null;
     }
     return members;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.pool?.end().catch((e: Error) => this.logger.warn(`LMS database pool: ${e.message}`));
   }
 }

@@ -1,11 +1,10 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { createPool, Pool } from 'mysql2/promise';
+import { Injectable } from '@nestjs/common';
+import { Pool } from 'mysql2/promise';
 import { LmsRejectedError } from '@groups-sync/lms-client';
-import { parseMysqlUrl } from '@groups-sync/persistence';
-import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LmsEnrollmentsClient } from '../lms/lms-enrollments.client';
 import { trackOf } from '../tracks/enrollment-tracks';
 import { LmsMember } from './drift';
+import { LmsDatabase } from './lms-database';
 
 /** The enrollment tracks of one course as the LMS holds them at `readAt`: track → learners (lower-case username). */
 export interface TrackRosterOfCourse {
@@ -18,18 +17,11 @@ export interface TrackRosterOfCourse {
 
 /** Reads who is in each enrollment track from the LMS, through its database (fast) or the enrollment API. */
 @Injectable()
-export class TrackRoster implements OnModuleDestroy {
-  private readonly logger = new Logger(TrackRoster.name);
+export class TrackRoster {
   private readonly pool: Pool | null;
 
-  constructor(private readonly lms: LmsEnrollmentsClient, config: LegacySyncServiceConfig) {
-    if (config.LMS_DB_URL) {
-      const url = new URL(config.LMS_DB_URL);
-      const { host, port, username, password } = parseMysqlUrl(config.LMS_DB_URL);
-      this.pool = createPool({ host, port, user: username, password, database: decodeURIComponent(url.pathname.slice(1)), connectionLimit: 2, supportBigNumbers: true });
-    } else {
-      this.pool = null;
-    }
+  constructor(private readonly lms: LmsEnrollmentsClient, database: LmsDatabase) {
+    this.pool = database.pool;
   }
 
   async read(courses: string[], readAt = new Date()): Promise<TrackRosterOfCourse[]> {
@@ -59,9 +51,5 @@ export class TrackRoster implements OnModuleDestroy {
       }
     }
     return [...rosters.values()];
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.pool?.end().catch((e: Error) => this.logger.warn(`LMS database pool: ${e.message}`));
   }
 }
