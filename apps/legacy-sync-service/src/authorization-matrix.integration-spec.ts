@@ -1,13 +1,12 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { createServer } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { JwksServer, outsiderTokens, rejectedTokens, TokenMinter } from '@groups-sync/auth/testing';
 import { startEventConsumers } from '@groups-sync/messaging';
 import { configureHttp } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
-import { expectEventually, httpRoutes, stackEnv, tableChecksums, uniqueSuffix } from '@groups-sync/testing';
+import { expectEventually, freePort, httpRoutes, stackEnv, tableChecksums, uniqueSuffix } from '@groups-sync/testing';
 
 const API = '/api/legacy-sync/v1';
 const COURSE = 'course-v1:MatrixOrg+Authz+2026';
@@ -33,14 +32,6 @@ const CASES: Record<string, (f: Fixture) => { path: string; body?: unknown }> = 
   'GET /api/legacy-sync/v1/status': () => ({ path: `${API}/status` }),
   'POST /api/legacy-sync/v1/retire': () => ({ path: `${API}/retire`, body: { edx_lms_user_id: 5 } }),
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('legacy-sync-service: every endpoint against every caller who must be refused', () => {
   const database = `legacy_authz_${uniqueSuffix()}_test`;

@@ -1,6 +1,7 @@
 export * from './docker-compose';
 export * from './expect-eventually';
 export * from './http';
+export * from './free-port';
 export * from './http-routes';
 export * from './rows-containing';
 export * from './service-process';

@@ -7,16 +7,7 @@ import { globalStaffClaims, TokenMinter } from '@groups-sync/auth/testing';
 import { startEventConsumers } from '@groups-sync/messaging';
 import { configureHttp } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
-import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
-
-/** A port nothing listens on yet. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { expectEventually, freePort, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 
 /**
  * The broker as the service sees it: refused until `open()`, then forwarded to the stack's broker

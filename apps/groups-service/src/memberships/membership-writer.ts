@@ -66,17 +66,26 @@ export class MembershipWriter {
     }
   }
 
-  /** The live groups exclusive with these: the same collection in the same scope, the course's cohort-linked groups for a cohort-linked one. */
+  /**
+   * The live groups exclusive with these: the same collection in the same scope, the course's
+   * cohort-linked groups for a cohort-linked one. One query per distinct scope, collection and
+   * cohort link (a batch's groups are mostly the cohorts of one course).
+   */
   private async siblingIds(manager: EntityManager, groups: UserGroup[]): Promise<Set<string>> {
     const ids = new Set<string>();
+    const sets = new Map<string, { scopeType: string; scopeKey: string; collection: string | null; cohort: boolean }>();
     for (const group of groups) {
       const cohort = cohortLink(group) !== null;
       if (!cohort && !group.collection) continue;
+      sets.set(JSON.stringify([group.scopeType, group.scopeKey, group.collection ?? null, cohort]),
+        { scopeType: group.scopeType, scopeKey: group.scopeKey, collection: group.collection ?? null, cohort });
+    }
+    for (const { scopeType, scopeKey, collection, cohort } of sets.values()) {
       const qb = manager.createQueryBuilder(UserGroup, 'g').select('g.id', 'id')
         .leftJoin(Criterion, 'c', 'c.group_id = g.id AND c.type = :cohortType', { cohortType: LEGACY_COHORT })
-        .where('g.scope_type = :scopeType AND g.scope_key = :scopeKey AND g.deleted_at IS NULL', { scopeType: group.scopeType, scopeKey: group.scopeKey })
+        .where('g.scope_type = :scopeType AND g.scope_key = :scopeKey AND g.deleted_at IS NULL', { scopeType, scopeKey })
         .andWhere(new Brackets((w) => {
-          if (group.collection) w.orWhere('g.collection = :collection', { collection: group.collection });
+          if (collection) w.orWhere('g.collection = :collection', { collection });
           if (cohort) w.orWhere('c.id IS NOT NULL');
         }));
       for (const row of await qb.getRawMany<{ id: string }>()) ids.add(row.id);
