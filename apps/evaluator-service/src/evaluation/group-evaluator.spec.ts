@@ -45,11 +45,6 @@ describe('GroupEvaluator with an Aspects criterion', () => {
     expect(await ids(evaluator(clickHouse([2, 4, 9])).members(COURSE, [activity('>')]))).toEqual([1, 3, 5, 6]);
   });
 
-  it('counts what it then streams', async () => {
-    const counted = await evaluator(clickHouse([2, 4])).counted(COURSE, [activity('!=')], new Date(), async (count, members) => ({ count, ids: await ids(members) }));
-    expect(counted).toEqual({ count: 4, ids: [1, 3, 5, 6] });
-  });
-
   it('re-evaluates one user with a query narrowed to them', async () => {
     const aspects = clickHouse([4]);
     expect(await evaluator(aspects).selects(COURSE, [activity('>=')], 4)).toBe(false);

@@ -1,6 +1,6 @@
 import { CriterionPlugin, CriterionValues, EvaluationScope, isExcept } from '@groups-sync/criteria-sdk';
 import { CriteriaRegistry } from '../criteria/criteria-registry';
-import { LmsReplica, ReplicaSession } from './lms-replica';
+import { LmsReplica } from './lms-replica';
 import { memberQuery } from './member-query';
 import { intersectSorted, subtractSorted } from './sorted-streams';
 
@@ -27,29 +27,10 @@ export class GroupEvaluator {
     return this.lmsReplica;
   }
 
-  members(scope: EvaluationScope, criteria: CriterionValues[], now = new Date(), session?: ReplicaSession): AsyncGenerator<Member> {
+  members(scope: EvaluationScope, criteria: CriterionValues[], now = new Date()): AsyncGenerator<Member> {
     const { query, elsewhere } = this.plan(scope, criteria, now);
-    const base = session ? session.stream<Member>(query.sql, query.params) : this.replica.stream<Member>(query.sql, query.params);
-    return narrowed(base, elsewhere, scope, now);
-  }
-
-  /**
-   * How many members, then the members, from one consistent read of the LMS. With criteria on
-   * other backends the count is only known by counting the intersection: the stream is read twice.
-   */
-  async counted<R>(scope: EvaluationScope, criteria: CriterionValues[], now: Date, work: (count: number, members: AsyncGenerator<Member>) => Promise<R>): Promise<R> {
-    const { query, elsewhere } = this.plan(scope, criteria, now);
-    return this.replica.consistent(async (session) => {
-      let count: number;
-      if (!elsewhere.length) {
-        const [row] = await session.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM (${query.sql}) matched`, query.params);
-        count = Number(row.n);
-      } else {
-        count = 0;
-        for await (const member of this.members(scope, criteria, now, session)) if (member) count++;
-      }
-      return work(count, this.members(scope, criteria, now, session));
-    });
+    // One statement: InnoDB reads it from one consistent snapshot, whatever the LMS writes meanwhile.
+    return narrowed(this.replica.stream<Member>(query.sql, query.params), elsewhere, scope, now);
   }
 
   /** Whether the criteria select this one user now (a re-evaluation after an LMS event). */

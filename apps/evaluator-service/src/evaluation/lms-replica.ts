@@ -1,11 +1,6 @@
 import { createPool, Pool, PoolConnection } from 'mysql2';
 import { parseMysqlUrl } from '@groups-sync/persistence';
 
-export interface ReplicaSession {
-  query<T>(sql: string, params?: unknown[]): Promise<T>;
-  stream<T>(sql: string, params: unknown[]): AsyncGenerator<T>;
-}
-
 /**
  * A read-only connection to the LMS's database (an operator's read replica; here, the emulator's
  * tables with edx-platform's names). Rows are streamed: a group of 500,000 is never one array.
@@ -19,32 +14,6 @@ export class LmsReplica {
       host, port, user: username, password, database: decodeURIComponent(new URL(url).pathname.slice(1)), connectionLimit: poolSize,
       supportBigNumbers: true, timezone: 'Z', dateStrings: false,
     });
-  }
-
-  /**
-   * Runs `work` in one read-only transaction with a consistent snapshot: a count and the stream of
-   * the same rows agree, whatever the LMS writes meanwhile.
-   */
-  async consistent<R>(work: (session: ReplicaSession) => Promise<R>): Promise<R> {
-    const connection = await new Promise<PoolConnection>((resolve, reject) => this.pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
-    const query = <T>(sql: string, params: unknown[] = []) => new Promise<T>((resolve, reject) => connection.query(sql, params, (e, rows) => (e ? reject(e) : resolve(rows as T))));
-    try {
-      await query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      await query('START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT');
-      const result = await work({
-        query,
-        stream: async function* <T>(sql: string, params: unknown[]) {
-          for await (const row of connection.query(sql, params).stream({ highWaterMark: 2000 })) yield row as T;
-        },
-      });
-      await query('COMMIT');
-      return result;
-    } catch (error) {
-      await query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      connection.release();
-    }
   }
 
   async *stream<T>(sql: string, params: unknown[]): AsyncGenerator<T> {

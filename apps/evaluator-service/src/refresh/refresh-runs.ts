@@ -49,28 +49,29 @@ export class RefreshRuns {
     try {
       const criteria = JSON.parse(group.criteria) as CriterionValues[];
       // A savepoint: chunks written before a failure are rolled back with it, the error is recorded.
-      const members = await manager.transaction((run) => this.evaluator.counted({ type: group.scope_type, key: group.scope_key }, criteria, now, async (count, stream) => {
+      const members = await manager.transaction(async (run) => {
+        // One pass over the LMS: each chunk goes to the outbox as soon as it is full, and the run's
+        // chunk count, known at the end, is set on them all before the commit (nothing is sent before).
         const size = this.config.EVALUATION_CHUNK_SIZE;
-        const chunks = Math.max(1, Math.ceil(count / size));
-        let chunk = 0;
+        const eventIds: string[] = [];
         let batch: Array<{ user_id: number; username: string }> = [];
         const flush = async () => {
           const data: EvaluationSnapshotData = {
-            snapshot: { run_id: runId, group_id: group.group_id, chunk: chunk++, chunks, members: batch, trigger, requested_by: requestedBy, evaluated_at: toCeTime(now) },
+            snapshot: { run_id: runId, group_id: group.group_id, chunk: eventIds.length, chunks: 0, members: batch, trigger, requested_by: requestedBy, evaluated_at: toCeTime(now) },
           };
-          await this.outbox.append(run, EventType.EvaluationSnapshot, data, { correlationId: runId });
+          eventIds.push(await this.outbox.append(run, EventType.EvaluationSnapshot, data, { correlationId: runId }));
           batch = [];
         };
         let seen = 0;
-        for await (const m of stream) {
+        for await (const m of this.evaluator.members({ type: group.scope_type, key: group.scope_key }, criteria, now)) {
           batch.push({ user_id: Number(m.id), username: m.username });
           seen++;
           if (batch.length === size) await flush();
         }
-        if (batch.length || chunk === 0) await flush();
-        if (seen !== count) throw new Error(`counted ${count} members but read ${seen}`);
+        if (batch.length || !eventIds.length) await flush();
+        await this.outbox.setNumber(run, eventIds, 'snapshot.chunks', eventIds.length);
         return seen;
-      }));
+      });
       await manager.query('UPDATE dynamic_group SET last_run_id = ?, last_evaluated_at = ?, last_member_count = ?, last_error = NULL WHERE group_id = ?', [runId, now, members, group.group_id]);
       runs.inc({ outcome: 'sent' });
       const took = end();

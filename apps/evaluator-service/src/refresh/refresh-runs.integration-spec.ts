@@ -1,0 +1,89 @@
+import { DataSource } from 'typeorm';
+import { EventType } from '@groups-sync/contracts';
+import { MESSAGING_MIGRATIONS, OutboxWriter } from '@groups-sync/messaging';
+import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
+import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
+import { EvaluatorServiceConfig } from '../evaluator-service.config';
+import { GroupEvaluator, Member } from '../evaluation/group-evaluator';
+import { DynamicGroups1764200000400 } from '../migrations/1764200000400-dynamic-groups.migration';
+import { GroupCadence1764300000200 } from '../migrations/1764300000200-group-cadence.migration';
+import { RefreshRuns } from './refresh-runs';
+
+/**
+ * A full refresh as it lands in the evaluator's outbox, on its real schema: one pass over the
+ * members, in chunks that each carry the run's chunk count (known only at the end), or nothing at
+ * all when the evaluation fails halfway.
+ */
+const env = stackEnv();
+const DB = `evaluator_refresh_runs_test_${uniqueSuffix()}`;
+const GROUP = '00000000-0000-4000-8000-000000000001';
+let dataSource: DataSource;
+
+/** Stands in for the LMS: streams the members once (a second pass would be counted), failing after `failAfter` if asked. */
+class StreamedMembers {
+  passes = 0;
+  constructor(private readonly ids: number[], private readonly failAfter?: number) {}
+  async *members(): AsyncGenerator<Member> {
+    this.passes++;
+    for (const [i, id] of this.ids.entries()) {
+      if (i === this.failAfter) throw new Error('the LMS replica answered garbage');
+      yield { id, username: `u${id}` };
+    }
+  }
+}
+
+function runs(members: StreamedMembers) {
+  const config = Object.assign(new EvaluatorServiceConfig(), { EVALUATION_CHUNK_SIZE: 100 });
+  return new RefreshRuns(members as unknown as GroupEvaluator, new OutboxWriter('evaluator-service'), config);
+}
+
+async function snapshots(runId: string) {
+  const rows: Array<{ payload: string | object }> = await dataSource.query('SELECT payload FROM outbox WHERE event_type = ? AND correlation_id = ? ORDER BY id', [EventType.EvaluationSnapshot, runId]);
+  return rows.map((r) => (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload).snapshot);
+}
+
+beforeAll(async () => {
+  const flavor = await ensureDatabase(env.MYSQL_URL, DB);
+  dataSource = await new DataSource(dataSourceOptions({
+    url: env.MYSQL_URL, database: DB, flavor, entities: [], migrations: [...MESSAGING_MIGRATIONS, DynamicGroups1764200000400, GroupCadence1764300000200],
+  })).initialize();
+  await dataSource.query(`INSERT INTO dynamic_group (group_id, scope_type, scope_key, criteria, enabled, frozen, version) VALUES (?, 'instance', '', '[]', 1, 0, 1)`, [GROUP]);
+}, 60_000);
+
+afterAll(async () => {
+  await dataSource?.destroy();
+  await dropDatabase(env.MYSQL_URL, DB);
+});
+
+const group = { group_id: GROUP, scope_type: 'instance' as const, scope_key: '', criteria: '[]', enabled: 1, version: 1 };
+
+it('reads the LMS once and sends every chunk with the run\'s chunk count, the members in order', async () => {
+  const ids = Array.from({ length: 250 }, (_, i) => 3 * i + 1);
+  const members = new StreamedMembers(ids);
+  const result = await dataSource.transaction((manager) => runs(members).run(manager, group, 'user', 'staff'));
+
+  expect(result).toEqual({ runId: expect.any(String), members: 250 });
+  expect(members.passes).toBe(1);
+  const sent = await snapshots((result as { runId: string }).runId);
+  expect(sent.map((s) => [s.chunk, s.chunks, s.members.length])).toEqual([[0, 3, 100], [1, 3, 100], [2, 3, 50]]);
+  expect(sent.flatMap((s) => s.members.map((m: { user_id: number }) => m.user_id))).toEqual(ids);
+});
+
+it('sends one empty chunk for a group nobody matches, and exactly full chunks with no empty one after them', async () => {
+  const none = await dataSource.transaction((manager) => runs(new StreamedMembers([])).run(manager, group, 'user', null));
+  expect((await snapshots((none as { runId: string }).runId)).map((s) => [s.chunk, s.chunks, s.members.length])).toEqual([[0, 1, 0]]);
+
+  const full = await dataSource.transaction((manager) => runs(new StreamedMembers(Array.from({ length: 200 }, (_, i) => i + 1))).run(manager, group, 'user', null));
+  expect((await snapshots((full as { runId: string }).runId)).map((s) => [s.chunk, s.chunks])).toEqual([[0, 2], [1, 2]]);
+});
+
+it('sends nothing of a run that fails halfway, and records why', async () => {
+  const count = async () => Number((await dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE event_type = ?', [EventType.EvaluationSnapshot]))[0].n);
+  const before = await count();
+  const result = await dataSource.transaction((manager) => runs(new StreamedMembers(Array.from({ length: 250 }, (_, i) => i + 1), 220)).run(manager, group, 'user', null));
+
+  expect(result).toEqual({ error: 'the LMS replica answered garbage' });
+  expect(await count()).toBe(before); // two full chunks were written, and rolled back
+  const [failed] = await dataSource.query('SELECT payload FROM outbox WHERE event_type = ? ORDER BY id DESC LIMIT 1', [EventType.EvaluationFailed]);
+  expect((typeof failed.payload === 'string' ? JSON.parse(failed.payload) : failed.payload).failure.error).toBe('the LMS replica answered garbage');
+});
