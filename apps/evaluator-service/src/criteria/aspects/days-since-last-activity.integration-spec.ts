@@ -3,7 +3,7 @@ import { CriterionOperator } from '@groups-sync/contracts';
 import { isDependencyUnavailable } from '@groups-sync/messaging';
 import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { GroupEvaluator, Member } from '../../evaluation/group-evaluator';
-import { LmsReplica, ReplicaSession } from '../../evaluation/lms-replica';
+import { LmsReplica } from '../../evaluation/lms-replica';
 import { CriteriaRegistry } from '../criteria-registry';
 import { AspectsClickHouse } from './aspects-clickhouse';
 import { aspectsBackend } from './days-since-last-activity.plugin';
@@ -81,8 +81,7 @@ function lms(enrolled: Map<string, number[]>): LmsReplica {
     const [course, only] = params as [string, number | undefined];
     for (const id of enrolled.get(course) ?? []) if (only === undefined || id === only) yield { id, username: `u${id}` } as T;
   }
-  const session: ReplicaSession = { query: async <T>() => [] as T, stream };
-  return { stream, consistent: async <R>(work: (s: ReplicaSession) => Promise<R>) => work(session) } as unknown as LmsReplica;
+  return { stream } as unknown as LmsReplica;
 }
 
 async function ids(members: AsyncIterable<Member | number>): Promise<number[]> {
