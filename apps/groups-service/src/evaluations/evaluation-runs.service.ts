@@ -6,8 +6,7 @@ import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { UserGroup } from '../groups/user-group.entity';
-import { MembershipWriter, UserRef } from '../memberships/membership-writer';
-import { dedupe } from '../memberships/memberships.service';
+import { MembershipWriter } from '../memberships/membership-writer';
 import { EvaluationChunk } from './evaluation-chunk.entity';
 
 export type ChunkOutcome = 'waiting' | 'applied' | 'discarded';
@@ -40,10 +39,6 @@ export class EvaluationRuns {
     const locked = found ? await this.writer.lockGroups(manager, [found]) : new Map<string, UserGroup>();
     const group = locked.get(s.group_id) ?? found;
 
-    const chunks = await manager.find(EvaluationChunk, { where: { runId: s.run_id }, order: { chunk: 'ASC' } });
-    // This run and any older, unfinished ones of the same group are done with.
-    await manager.delete(EvaluationChunk, { runId: s.run_id });
-    await manager.delete(EvaluationChunk, { groupId: s.group_id, evaluatedAt: LessThanOrEqual(evaluatedAt) });
     const refresh = { group_id: s.group_id, run_id: s.run_id, trigger: s.trigger, requested_by: s.requested_by };
 
     const reason = !group || group.deletedAt ? 'the group no longer exists'
@@ -52,15 +47,20 @@ export class EvaluationRuns {
           : group.frozen ? 'the group is frozen'
             : group.lastRefreshedAt && group.lastRefreshedAt.getTime() >= evaluatedAt.getTime() ? 'a newer evaluation was applied already'
               : null;
-    if (reason) {
-      this.logger.log(`evaluation run ${s.run_id} for group ${s.group_id} discarded: ${reason}`);
-      if (group) await appendAudit(manager, ctx, group.id, 'refresh_discarded', { ...refresh, reason });
+    // A savepoint: a run found out of order halfway is undone and discarded, not half applied.
+    const started = Date.now();
+    const applied = reason ? null : await manager.transaction((run) => this.applySnapshot(run, group!, s.run_id, s.chunks, ctx, locked))
+      .catch((error) => { if (error instanceof UnorderedRunError) return error; throw error; });
+    // This run and any older, unfinished ones of the same group are done with.
+    await manager.delete(EvaluationChunk, { runId: s.run_id });
+    await manager.delete(EvaluationChunk, { groupId: s.group_id, evaluatedAt: LessThanOrEqual(evaluatedAt) });
+    if (!applied || applied instanceof UnorderedRunError) {
+      const why = reason ?? (applied as UnorderedRunError).message;
+      this.logger.log(`evaluation run ${s.run_id} for group ${s.group_id} discarded: ${why}`);
+      if (group) await appendAudit(manager, ctx, group.id, 'refresh_discarded', { ...refresh, reason: why });
       return 'discarded';
     }
-
-    const desired = chunks.flatMap((c) => c.members);
-    const started = Date.now();
-    const { added, removed, memberCount } = await this.applySnapshot(manager, group!, desired, ctx, locked);
+    const { added, removed, memberCount } = applied;
     this.logger.log(`evaluation run ${s.run_id} applied to group ${s.group_id}: +${added} -${removed}, ${memberCount} members, in ${Date.now() - started} ms (${Date.now() - evaluatedAt.getTime()} ms after the evaluation)`);
     await manager.update(UserGroup, { id: group!.id }, { lastRefreshedAt: evaluatedAt, evaluationError: null, evaluationFailedAt: null });
     await appendAudit(manager, ctx, group!.id, 'refresh_completed', { ...refresh, added, removed, member_count: memberCount });
@@ -110,20 +110,40 @@ export class EvaluationRuns {
   }
 
   /**
-   * Makes the group's active members exactly `desired`. Joins and leaves are ordinary membership
-   * changes (audit rows, events) with the context's origin; members who stay are not touched, so an
-   * unchanged result publishes nothing.
+   * Makes the group's active members exactly the run's, a chunk at a time: chunks hold ascending,
+   * disjoint ranges of user ids (the snapshot contract), so chunk k decides the members between the
+   * last id of chunk k-1 and its own last id (the last chunk, up to any id). Only that range's rows
+   * are read and locked, so memory stays flat whatever the group's size. Joins and leaves are
+   * ordinary membership changes (audit rows, events) with the context's origin; members who stay
+   * are not touched, so an unchanged result publishes nothing.
    */
-  private async applySnapshot(manager: EntityManager, group: UserGroup, desired: UserRef[], ctx: ChangeContext, locked: Map<string, UserGroup>) {
-    const wanted = dedupe(desired);
-    const wantedIds = new Set(wanted.map((u) => u.user_id));
-    // Every row of the group at once (former members too): the joins then need no read of their own.
-    const rows = await this.writer.lockAllMembers(manager, group.id);
-    const currentIds = new Set([...rows.values()].filter((m) => m.active).map((m) => m.userId));
-    const joining = wanted.filter((u) => !currentIds.has(u.user_id));
-    const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, rows) : [];
-    const leaving = [...currentIds].filter((userId) => !wantedIds.has(userId));
-    const removed = [...(await this.writer.deactivateMany(manager, group, leaving, ctx, null)).values()].filter((r) => r === 'removed').length;
-    return { added: results.filter((r) => r.result === 'added').length, removed, memberCount: wanted.length };
+  private async applySnapshot(manager: EntityManager, group: UserGroup, runId: string, chunks: number, ctx: ChangeContext, locked: Map<string, UserGroup>) {
+    let added = 0;
+    let removed = 0;
+    let memberCount = 0;
+    let above = 0; // user ids are positive
+    for (let k = 0; k < chunks; k++) {
+      const chunk = await manager.findOne(EvaluationChunk, { where: { runId, chunk: k } });
+      const wanted = chunk?.members ?? [];
+      if (wanted.length && wanted[0].user_id <= above) throw new UnorderedRunError(k, above);
+      const upTo = k === chunks - 1 ? Number.MAX_SAFE_INTEGER : wanted.length ? wanted[wanted.length - 1].user_id : above;
+      const rows = await this.writer.lockMemberRange(manager, group.id, above, upTo);
+      const joining = wanted.filter((u) => !rows.get(u.user_id)?.active);
+      const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, rows) : [];
+      added += results.filter((r) => r.result === 'added').length;
+      const wantedIds = new Set(wanted.map((u) => u.user_id));
+      const leaving = [...rows.values()].filter((m) => m.active && !wantedIds.has(m.userId)).map((m) => m.userId);
+      if (leaving.length) removed += [...(await this.writer.deactivateMany(manager, group, leaving, ctx, null)).values()].filter((r) => r === 'removed').length;
+      memberCount += wanted.length;
+      above = upTo;
+    }
+    return { added, removed, memberCount };
+  }
+}
+
+/** A run whose chunks do not hold ascending, disjoint user ids: it cannot be applied range by range. */
+class UnorderedRunError extends Error {
+  constructor(chunk: number, above: number) {
+    super(`the run's chunks are not in ascending user id order (chunk ${chunk} starts at or below ${above})`);
   }
 }

@@ -69,7 +69,8 @@ export class EvaluationSnapshotsConsumer {
             : Number.isNaN(new Date(s.evaluated_at).getTime()) ? `evaluated_at "${s.evaluated_at}" is not a time`
               : !TRIGGERS.includes(s.trigger) ? `trigger "${s.trigger}" is not one of ${TRIGGERS.join(', ')}`
                 : s.members.find((m) => !(m.user_id >= 1) || !m.username) ? 'every member needs a positive user_id and a username'
-                  : null;
+                  : s.members.some((m, i) => i > 0 && m.user_id <= s.members[i - 1].user_id) ? 'members must be in ascending user_id order, each once (a run is applied range by range)'
+                    : null;
     if (problem) throw new PoisonMessageError('INVALID_DATA', problem, event);
     const ctx: ChangeContext = {
       actor: s.requested_by ?? event.metadata.source, trigger: s.trigger, origin: 'criteria', at: new Date(),

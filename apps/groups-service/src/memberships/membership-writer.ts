@@ -101,9 +101,13 @@ export class MembershipWriter {
     return rows.map(toMemberRow);
   }
 
-  /** Every membership row of one group, active or not, locked: for a caller that is about to rewrite most of them (a refresh). */
-  async lockAllMembers(manager: EntityManager, groupId: string): Promise<Map<number, MemberRow>> {
-    const rows: Array<Record<string, unknown>> = await manager.query(`SELECT ${MEMBER_COLUMNS} FROM membership WHERE group_id = ? ORDER BY id FOR UPDATE`, [groupId]);
+  /**
+   * The membership rows of one group with user ids in (above, upTo], active or not, locked: for a
+   * caller about to rewrite most of that range (a refresh, range by range).
+   */
+  async lockMemberRange(manager: EntityManager, groupId: string, above: number, upTo: number): Promise<Map<number, MemberRow>> {
+    const rows: Array<Record<string, unknown>> = await manager.query(
+      `SELECT ${MEMBER_COLUMNS} FROM membership WHERE group_id = ? AND user_id > ? AND user_id <= ? ORDER BY user_id FOR UPDATE`, [groupId, above, upTo]);
     return new Map(rows.map((r) => { const m = toMemberRow(r); return [m.userId, m]; }));
   }
 
@@ -128,7 +132,7 @@ export class MembershipWriter {
    * Makes users active members, a thousand at a time: one locking read, one update for the
    * reactivated, multi-row inserts for new memberships, audit rows and events, and one removal per
    * exclusive sibling the users leave. Locks the group and its siblings first, unless the caller did;
-   * `known` is every row of the group, locked by the caller (`lockAllMembers`), which saves the per-batch read.
+   * `known` holds every row of these users, locked by the caller (`lockMemberRange`), which saves the per-batch read.
    */
   async activateMany(
     manager: EntityManager, group: UserGroup, users: UserRef[], ctx: ChangeContext, syncState?: 'synced', locked?: Map<string, UserGroup>,
