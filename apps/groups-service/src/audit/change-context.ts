@@ -9,4 +9,6 @@ export interface ChangeContext {
   at: Date;
   correlationId?: string | null;
   causationId?: string | null;
+  /** A bulk change (a refresh): its membership events are packed into few outbox rows. */
+  packEvents?: boolean;
 }

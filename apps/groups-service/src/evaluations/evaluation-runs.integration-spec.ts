@@ -50,7 +50,7 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
   const audit = async (groupId: string, action: string) =>
     (await db.query('SELECT actor, `trigger`, details FROM audit_event WHERE group_id = ? AND action = ? ORDER BY id', [groupId, action]))
       .map((r: { details: unknown }) => ({ ...r, details: typeof r.details === 'string' ? JSON.parse(r.details) : r.details }));
-  const outbox = async (groupId: string, type: EventType) => Number((await db.query('SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND event_type = ?', [groupId, type]))[0].n);
+  const outbox = async (groupId: string, type: EventType) => Number((await db.query('SELECT COALESCE(SUM(event_count), 0) AS n FROM outbox WHERE aggregate_id = ? AND event_type = ?', [groupId, type]))[0].n);
 
   it('applies a run only when all its chunks are in, then publishes refresh completed', async () => {
     const g = await dynamicGroup();

@@ -49,7 +49,7 @@ export class EvaluationRuns {
               : null;
     // A savepoint: a run found out of order halfway is undone and discarded, not half applied.
     const started = Date.now();
-    const applied = reason ? null : await manager.transaction((run) => this.applySnapshot(run, group!, s.run_id, s.chunks, ctx, locked))
+    const applied = reason ? null : await manager.transaction((run) => this.applySnapshot(run, group!, s.run_id, s.chunks, { ...ctx, packEvents: true }, locked))
       .catch((error) => { if (error instanceof UnorderedRunError) return error; throw error; });
     // This run and any older, unfinished ones of the same group are done with.
     await manager.delete(EvaluationChunk, { runId: s.run_id });

@@ -194,8 +194,7 @@ export class MembershipWriter {
       }
       for (const user of added) results.set(user.user_id, 'added');
       await appendAuditMany(manager, ctx, group.id, 'member_added', added.map((u) => ({ userId: u.user_id, details: { origin: ctx.origin } })));
-      await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged,
-        added.map((u) => this.membershipEvent(group, { userId: u.user_id, username: u.username }, 'added', ctx, null)), ctx);
+      await this.appendEvents(manager, added.map((u) => this.membershipEvent(group, { userId: u.user_id, username: u.username }, 'added', ctx, null)), ctx);
       if (siblings.length && added.length) {
         const elsewhere = await this.lockMembers(manager, siblings.map((g) => g.id), added.map((u) => u.user_id), true);
         for (const sibling of siblings) {
@@ -227,10 +226,15 @@ export class MembershipWriter {
       await manager.query('UPDATE membership SET active = 0, left_at = ?, changed_at = ?, origin = ?, sync_state = ?, sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)',
         [ctx.at, ctx.at, ctx.origin, syncState, members.map((m) => m.id)]);
       await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => ({ userId: m.userId, details: { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null } })));
-      await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged, members.map((m) => this.membershipEvent(group, m, 'removed', ctx, movedTo?.id ?? null)), ctx);
+      await this.appendEvents(manager, members.map((m) => this.membershipEvent(group, m, 'removed', ctx, movedTo?.id ?? null)), ctx);
       for (const m of members) results.set(m.userId, 'removed');
     }
     return results;
+  }
+
+  private async appendEvents(manager: EntityManager, events: Array<ReturnType<MembershipWriter['membershipEvent']>>, ctx: ChangeContext): Promise<void> {
+    if (ctx.packEvents) await this.outbox.appendPacked(manager, EventType.UserGroupMembershipChanged, events, ctx);
+    else await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged, events, ctx);
   }
 
   membershipEvent(group: UserGroup, m: Pick<MemberRow, 'userId' | 'username'>, action: 'added' | 'removed', ctx: ChangeContext, movedTo: string | null) {

@@ -26,6 +26,10 @@ export class OutboxMessage {
   @Column({ type: 'json' })
   payload: unknown;
 
+  /** More than one: a packed row (`outbox-batch.ts`), whose events the relay publishes one by one. */
+  @Column({ name: 'event_count', type: 'int', default: 1 })
+  eventCount: number;
+
   @Column({ name: 'occurred_at', type: 'varchar', length: 40 })
   occurredAt: string;
 

@@ -7,6 +7,7 @@ import { createKafka, provisionTopics } from '../kafka/kafka-client';
 import { MessageProducer } from '../kafka/message-producer';
 import { TopicReader } from '../kafka/topic-reader';
 import { MESSAGING_MIGRATIONS } from './messaging-tables.migration';
+import { packedEventId } from './outbox-batch';
 import { OutboxMessage } from './outbox-message.entity';
 import { OutboxRelay } from './outbox-relay';
 import { OutboxWriter } from './outbox.writer';
@@ -80,6 +81,36 @@ describe('OutboxRelay on a real broker and database', () => {
     await reader.stop();
   });
 
+  it('publishes a packed row as its events, each with an id derived from the row\'s, in order with the rows around it; parks a damaged one', async () => {
+    const writer = new OutboxWriter('it');
+    const reader = new TopicReader(kafka, [fullTopicName(Topic.UserGroupLifecycle, prefix)]);
+    await reader.start();
+    if (!relays.some((r) => r.isLeader)) relay().start();
+    await dataSource.transaction(async (manager) => {
+      await writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-pack', 0));
+      await writer.appendPacked(manager, EventType.UserGroupLegacyLinkChanged, Array.from({ length: 2500 }, (_, i) => linkChanged('g-pack', i + 1)));
+      await writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-pack', 2501));
+    });
+    const rows: Array<{ event_id: string; event_count: number }> = await dataSource.query("SELECT event_id, event_count FROM outbox WHERE aggregate_id = 'g-pack' ORDER BY id");
+    expect(rows.map((r) => Number(r.event_count))).toEqual([1, 1000, 1000, 500, 1]);
+
+    const ofGroup = () => reader.messages.filter((m) => m.headers.ce_id && String(m.value).includes('g-pack'));
+    await expectEventually(() => expect(ofGroup()).toHaveLength(2502), { timeoutMs: 30_000 });
+    const decoded = await Promise.all(ofGroup().map((m) => codec.decode(m.value, m.headers, m.key)));
+    expect(decoded.map((e) => Number((e.data as ReturnType<typeof linkChanged>).legacy_link.legacy_id))).toEqual(Array.from({ length: 2502 }, (_, i) => i));
+    const expectedIds = [rows[0].event_id, ...rows.slice(1, 4).flatMap((r) => Array.from({ length: Number(r.event_count) }, (_, i) => packedEventId(r.event_id, i))), rows[4].event_id];
+    expect(ofGroup().map((m) => m.headers.ce_id)).toEqual(expectedIds);
+    await expectEventually(async () => expect(Number((await dataSource.query("SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = 'g-pack' AND sent_at IS NULL"))[0].n)).toBe(0));
+
+    // A row that says it packs more events than it does can never be published: parked, with the reason.
+    await dataSource.query(
+      "INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, event_count, occurred_at) SELECT UUID(), event_type, 'g-damaged', NULL, payload, 1001, occurred_at FROM outbox WHERE aggregate_id = 'g-pack' AND event_count = 1000 LIMIT 1");
+    await expectEventually(async () => expect((await dataSource.query("SELECT parked_at, last_error FROM outbox WHERE aggregate_id = 'g-damaged'"))[0])
+      .toEqual({ parked_at: expect.any(Date), last_error: 'INVALID_PACKED_ROW: the row says 1001 events and packs 1000' }));
+    await dataSource.query("DELETE FROM outbox WHERE aggregate_id = 'g-damaged'"); // as an operator would: it holds back its key's later rows
+    await reader.stop();
+  });
+
   it('prunes sent rows past their retention and keeps unsent ones', async () => {
     const writer = new OutboxWriter('it');
     await dataSource.transaction((manager) => writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged('g-old', 1)));
@@ -110,7 +141,7 @@ describe('OutboxRelay on a real broker and database', () => {
     let eventId: string | undefined;
     dataSource.query = (async (sql: string, params?: unknown[]) => {
       const rows = await query(sql, params);
-      if (/^SELECT id, event_id/.test(sql) && !rows.length && !eventId) {
+      if (/^SELECT o\.id, o\.event_id/.test(sql) && !rows.length && !eventId) {
         eventId = await append(1);
         r.notify();
       }

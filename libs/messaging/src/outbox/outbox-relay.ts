@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { EventCodec, EventCodecError, EventType, newEventMetadata, EncodedMessage, SchemaRegistryHttpError } from '@groups-sync/contracts';
 import { MessageProducer, MessageTooLargeError } from '../kafka/message-producer';
 import { metric } from '../metrics';
+import { PackedEvents, packedEventId, unpackEvents } from './outbox-batch';
 import { outboxOrderKey } from './outbox-order-key';
 import { DEFAULT_RELAY_LEASE_SECONDS, OutboxRelayLease } from './outbox-relay-lease';
 
@@ -24,7 +25,7 @@ const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 const backlog = metric('outbox_backlog', () => new Gauge({ name: 'outbox_backlog', help: 'Outbox rows not yet published (parked ones aside)', labelNames: ['service'] }));
 const oldestAge = metric('outbox_oldest_age_seconds', () => new Gauge({ name: 'outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row (parked ones aside)', labelNames: ['service'] }));
-const published = metric('outbox_published_total', () => new Counter({ name: 'outbox_published_total', help: 'Outbox rows published', labelNames: ['service'] }));
+const published = metric('outbox_published_total', () => new Counter({ name: 'outbox_published_total', help: 'Events published from the outbox (a packed row counts its events)', labelNames: ['service'] }));
 const parkedTotal = metric('outbox_parked_total', () => new Counter({ name: 'outbox_parked_total', help: 'Outbox rows parked because they can never be published', labelNames: ['service'] }));
 const parkedNow = metric('outbox_parked', () => new Gauge({ name: 'outbox_parked', help: 'Outbox rows parked, waiting for an operator', labelNames: ['service'] }));
 const heldNow = metric('outbox_held', () => new Gauge({ name: 'outbox_held', help: 'Outbox rows held back behind a parked row with their key', labelNames: ['service'] }));
@@ -35,6 +36,8 @@ interface Row {
   eventType: string;
   orderKey: string | null;
   payload: unknown;
+  /** More than one: the payload packs that many events (outbox-batch.ts). */
+  eventCount: number;
   occurredAt: string;
   correlationId: string | null;
   causationId: string | null;
@@ -43,12 +46,17 @@ interface Row {
 interface Encoded {
   row: Row;
   key: string;
-  message: EncodedMessage;
+  /** One per event: a packed row has many. */
+  messages: EncodedMessage[];
 }
+
+/** A packed row whose payload does not hold its events (written by hand, or damaged). */
+class PackedRowError extends Error {}
 
 /** Why a row can never be published, or undefined when the failure may pass (registry or broker down). */
 function unpublishable(error: unknown): string | undefined {
   if (error instanceof EventCodecError) return `${error.code}: ${error.message}`;
+  if (error instanceof PackedRowError) return `INVALID_PACKED_ROW: ${error.message}`;
   // 409: incompatible with the subject's earlier versions; 422: a schema it cannot take.
   if (error instanceof SchemaRegistryHttpError && (error.status === 409 || error.status === 422)) return error.message;
   if (error instanceof MessageTooLargeError) return `MESSAGE_TOO_LARGE: ${error.message}`;
@@ -169,24 +177,30 @@ export class OutboxRelay {
     // Parked rows are few: their keys, then the rows not behind them.
     const held = new Set<string>((await this.dataSource.query('SELECT DISTINCT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL AND order_key IS NOT NULL'))
       .map((r: { order_key: string }) => r.order_key));
-    // Plain SQL: hydrating hundreds of entities per batch cost more CPU than publishing them.
+    // Plain SQL: hydrating hundreds of entities per batch cost more CPU than publishing them. The
+    // next rows up to `batchSize` events (packed rows hold many; at least one row), payloads read
+    // only for those.
+    const batchSize = this.options.batchSize ?? 500;
     const found: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT id, event_id, event_type, order_key, payload, occurred_at, correlation_id, causation_id FROM outbox
-       WHERE sent_at IS NULL AND parked_at IS NULL${held.size ? ' AND (order_key IS NULL OR order_key NOT IN (?))' : ''} ORDER BY id LIMIT ?`,
-      held.size ? [[...held], this.options.batchSize ?? 500] : [this.options.batchSize ?? 500]);
+      `SELECT o.id, o.event_id, o.event_type, o.order_key, o.payload, o.event_count, o.occurred_at, o.correlation_id, o.causation_id
+       FROM (SELECT id, SUM(event_count) OVER (ORDER BY id) AS upto FROM (
+         SELECT id, event_count FROM outbox
+         WHERE sent_at IS NULL AND parked_at IS NULL${held.size ? ' AND (order_key IS NULL OR order_key NOT IN (?))' : ''} ORDER BY id LIMIT ?) head) head
+       JOIN outbox o ON o.id = head.id WHERE head.upto - o.event_count < ? ORDER BY o.id`,
+      held.size ? [[...held], batchSize, batchSize] : [batchSize, batchSize]);
     if (!found.length) return 0;
     const batch: Encoded[] = [];
     for (const r of found) {
       const row: Row = {
         id: String(r.id), eventId: String(r.event_id), eventType: String(r.event_type), orderKey: (r.order_key as string | null) ?? null,
-        payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, occurredAt: String(r.occurred_at),
+        payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, eventCount: Number(r.event_count ?? 1), occurredAt: String(r.occurred_at),
         correlationId: (r.correlation_id as string | null) ?? null, causationId: (r.causation_id as string | null) ?? null,
       };
       let key = row.orderKey;
       if (!key) {
-        // Written before order keys were: computed now, and kept if it must wait.
+        // Written before order keys were (or by hand): computed now, and kept if it must wait.
         try {
-          key = outboxOrderKey(row.eventType, row.payload);
+          key = outboxOrderKey(row.eventType, row.eventCount > 1 ? (row.payload as PackedEvents | null)?.first : row.payload);
         } catch (error) {
           await this.park(row, null, `NO_KEY: ${(error as Error).message}`);
           continue;
@@ -195,7 +209,7 @@ export class OutboxRelay {
       }
       if (held.has(key)) continue;
       try {
-        batch.push({ row, key, message: await this.encode(row) });
+        batch.push({ row, key, messages: await this.encode(row) });
       } catch (error) {
         const reason = unpublishable(error);
         if (!reason) throw error; // registry down: the whole batch again later
@@ -211,7 +225,8 @@ export class OutboxRelay {
     } finally {
       if (sentIds.length) {
         await this.dataSource.query('UPDATE outbox SET sent_at = ? WHERE id IN (?)', [new Date(), sentIds]);
-        published.inc({ service: this.options.service }, sentIds.length);
+        const sent = new Set(sentIds);
+        published.inc({ service: this.options.service }, batch.filter((b) => sent.has(b.row.id)).reduce((n, b) => n + b.messages.length, 0));
         this.lastPublishAt = Date.now();
       }
     }
@@ -224,7 +239,7 @@ export class OutboxRelay {
    */
   private async send(batch: Encoded[], sentIds: string[]): Promise<void> {
     try {
-      await this.producer.send(batch.map((b) => b.message));
+      await this.producer.send(batch.flatMap((b) => b.messages));
       sentIds.push(...batch.map((b) => b.row.id));
       return;
     } catch (error) {
@@ -235,7 +250,8 @@ export class OutboxRelay {
       if (refused.has(b.key)) continue;
       if (!this.lease.valid) return;
       try {
-        await this.producer.send([b.message]);
+        // A packed row is sent only whole: one refused event parks it (events sent before go again).
+        for (const message of b.messages) await this.producer.send([message]);
         sentIds.push(b.row.id);
       } catch (error) {
         if (!(error instanceof MessageTooLargeError)) throw error;
@@ -261,14 +277,21 @@ export class OutboxRelay {
     return { outbox, inbox };
   }
 
-  private encode(row: Row): Promise<EncodedMessage> {
-    const metadata = newEventMetadata(row.eventType, this.options.service, {
-      id: row.eventId,
-      time: row.occurredAt,
-      correlationId: row.correlationId ?? undefined,
-      causationId: row.causationId ?? undefined,
-    });
-    return this.codec.encode(row.eventType as EventType, row.payload as never, metadata);
+  private async encode(row: Row): Promise<EncodedMessage[]> {
+    const one = (data: unknown, id: string) => this.codec.encode(row.eventType as EventType, data as never, newEventMetadata(row.eventType, this.options.service, {
+      id, time: row.occurredAt, correlationId: row.correlationId ?? undefined, causationId: row.causationId ?? undefined,
+    }));
+    if (row.eventCount <= 1) return [await one(row.payload, row.eventId)];
+    let events: unknown[];
+    try {
+      events = unpackEvents(row.payload as PackedEvents);
+    } catch (error) {
+      throw new PackedRowError(`a packed row that cannot be unpacked: ${(error as Error).message}`);
+    }
+    if (events.length !== row.eventCount) throw new PackedRowError(`the row says ${row.eventCount} events and packs ${events.length}`);
+    const messages: EncodedMessage[] = [];
+    for (const [i, data] of events.entries()) messages.push(await one(data, packedEventId(row.eventId, i)));
+    return messages;
   }
 
   private sleep(ms: number): Promise<void> {

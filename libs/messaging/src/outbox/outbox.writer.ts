@@ -1,10 +1,13 @@
 import { EntityManager } from 'typeorm';
 import { randomUUID } from 'node:crypto';
-import { aggregateValue, EventDataMap, EventType, toCeTime } from '@groups-sync/contracts';
+import { aggregateValue, EventDataMap, EventType, keyValue, toCeTime } from '@groups-sync/contracts';
+import { packEvents } from './outbox-batch';
 import { outboxOrderKey } from './outbox-order-key';
 
 /** Rows per INSERT statement. */
 const INSERT_ROWS = 1000;
+/** Events per packed row (`appendPacked`): a few tens of kilobytes of payload. */
+const PACKED_EVENTS = 1000;
 
 export interface OutboxContext {
   correlationId?: string | null;
@@ -38,6 +41,39 @@ export class OutboxWriter {
         'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
     }
     return rows.map((r) => r[0] as string);
+  }
+
+  /**
+   * Many events of one type for a bulk change, packed a thousand to a row (`outbox-batch.ts`): the
+   * relay publishes each as its own message, in order, with an id derived from the row's. Only
+   * consecutive events with the same aggregate and order key (topic and Kafka key) share a row, so
+   * per-key order and parking work as for single rows.
+   */
+  async appendPacked<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<void> {
+    const occurredAt = toCeTime(new Date());
+    const rows: unknown[][] = [];
+    let run: Array<EventDataMap[T]> = [];
+    let runKey = '';
+    const close = () => {
+      if (!run.length) return;
+      const packed = run.length > 1 ? packEvents(run) : null;
+      const payloads = packed ? [JSON.stringify(packed)] : run.map((data) => JSON.stringify(data));
+      for (const payload of payloads) {
+        rows.push([randomUUID(), type, aggregateValue(type, run[0]), outboxOrderKey(type, run[0]), payload, packed ? run.length : 1, occurredAt, context.correlationId ?? null, context.causationId ?? null]);
+      }
+      run = [];
+    };
+    for (const data of events) {
+      const key = `${aggregateValue(type, data)}\n${keyValue(type, data)}`;
+      if (key !== runKey || run.length === PACKED_EVENTS) close();
+      runKey = key;
+      run.push(data);
+    }
+    close();
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+      await manager.query(
+        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, event_count, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
+    }
   }
 
   /**

@@ -1,0 +1,40 @@
+import fc from 'fast-check';
+import { packedEventId, packEvents, unpackEvents } from './outbox-batch';
+
+/** Events of one shape: the fields a membership event has, any of them varying or not. */
+const leaf = fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 }));
+const events = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.constant(0), { minKeys: 1, maxKeys: 5 }))
+  .chain(([n, keys]) => fc.array(fc.record(Object.fromEntries(Object.keys(keys).map((k) => [k, leaf]))), { minLength: n, maxLength: n })
+    .map((rows) => rows.map((fields) => ({ membership: { ...fields }, version: 1 }))));
+
+describe('packed outbox rows', () => {
+  it('unpack(pack(events)) gives the events back, in order', () => {
+    fc.assert(fc.property(events, (list) => {
+      const packed = packEvents(list);
+      expect(packed).not.toBeNull();
+      expect(unpackEvents(JSON.parse(JSON.stringify(packed)))).toEqual(list);
+    }));
+  });
+
+  it('keeps each shared field once and a column per varying field', () => {
+    const list = [1, 2, 3].map((id) => ({ membership: { group_id: 'g', user_id: id, username: `u${id}`, action: 'added' } }));
+    expect(packEvents(list)).toEqual({
+      first: list[0], varying: [['membership', 'user_id'], ['membership', 'username']], values: [[1, 'u1'], [2, 'u2'], [3, 'u3']],
+    });
+  });
+
+  it('does not pack events of different shapes', () => {
+    expect(packEvents([{ a: { b: 1 } }, { a: { c: 1 } }])).toBeNull();
+    expect(packEvents([{ a: 1, b: 2 }, { b: 2, a: 1 }])).toBeNull();
+    expect(packEvents([{ a: { b: 1 } }, { a: 1 }])).toBeNull();
+  });
+
+  it('derives each event\'s id from the row\'s: the same on a second send, distinct within the row, UUID-shaped', () => {
+    const row = '4b3c9a0e-1f2d-4e5a-9b8c-7d6e5f4a3b2c';
+    const ids = Array.from({ length: 1000 }, (_, i) => packedEventId(row, i));
+    expect(new Set(ids).size).toBe(1000);
+    expect(packedEventId(row, 7)).toBe(ids[7]);
+    expect(packedEventId('another-row', 7)).not.toBe(ids[7]);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
