@@ -75,6 +75,10 @@ export interface UserGroupRefreshCompletedData {
   };
 }
 
+/**
+ * One chunk of an evaluation run's member set. Members ascend by user id within a chunk, and chunk
+ * k's ids are above chunk k-1's: groups-service applies a run range by range.
+ */
 export interface EvaluationSnapshotData {
   snapshot: {
     run_id: string; group_id: string; chunk: number; chunks: number; members: Array<{ user_id: number; username: string }>;

@@ -30,6 +30,10 @@ export class OutboxMessage {
   @Column({ name: 'event_count', type: 'int', default: 1 })
   eventCount: number;
 
+  /** The payload's size as written: the relay bounds a send by it. */
+  @Column({ name: 'payload_bytes', type: 'int', default: 0 })
+  payloadBytes: number;
+
   @Column({ name: 'occurred_at', type: 'varchar', length: 40 })
   occurredAt: string;
 

@@ -1,14 +1,18 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** `event_count`: how many events a row holds (more than one: a packed row, `outbox-batch.ts`). */
+/**
+ * `event_count`: how many events a row holds (more than one: a packed row, `outbox-batch.ts`);
+ * `payload_bytes`: the payload's size as written, so that the relay can bound a send by bytes
+ * without reading payloads (0 for rows written before).
+ */
 export class OutboxPackedRows1764700000000 implements MigrationInterface {
   name = 'OutboxPackedRows1764700000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox ADD COLUMN event_count INT NOT NULL DEFAULT 1 AFTER payload');
+    await q.query('ALTER TABLE outbox ADD COLUMN event_count INT NOT NULL DEFAULT 1 AFTER payload, ADD COLUMN payload_bytes INT NOT NULL DEFAULT 0 AFTER event_count');
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox DROP COLUMN event_count');
+    await q.query('ALTER TABLE outbox DROP COLUMN payload_bytes, DROP COLUMN event_count');
   }
 }

@@ -13,6 +13,11 @@ export interface OutboxRelayOptions {
   service: string;
   pollIntervalMs: number;
   batchSize?: number;
+  /**
+   * Payload bytes per send, at most (at least one row): bounds the relay's memory and stays under
+   * the broker's default 1 MB record batch (an evaluation chunk is some 250 kB).
+   */
+  batchBytes?: number;
   /** Sent outbox rows are kept this long for inspection, then deleted. */
   sentRetentionDays?: number;
   /** Inbox rows must outlive any redelivery: longer than the topics' retention (7 days by default). */
@@ -178,16 +183,18 @@ export class OutboxRelay {
     const held = new Set<string>((await this.dataSource.query('SELECT DISTINCT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL AND order_key IS NOT NULL'))
       .map((r: { order_key: string }) => r.order_key));
     // Plain SQL: hydrating hundreds of entities per batch cost more CPU than publishing them. The
-    // next rows up to `batchSize` events (packed rows hold many; at least one row), payloads read
-    // only for those.
+    // next rows up to `batchSize` events (packed rows hold many) and `batchBytes` of payload, and
+    // the first row whatever its size (its running sum is its own count); payloads are read only for those.
     const batchSize = this.options.batchSize ?? 500;
+    const batchBytes = this.options.batchBytes ?? 900_000;
     const found: Array<Record<string, unknown>> = await this.dataSource.query(
       `SELECT o.id, o.event_id, o.event_type, o.order_key, o.payload, o.event_count, o.occurred_at, o.correlation_id, o.causation_id
-       FROM (SELECT id, SUM(event_count) OVER (ORDER BY id) AS upto FROM (
-         SELECT id, event_count FROM outbox
-         WHERE sent_at IS NULL AND parked_at IS NULL${held.size ? ' AND (order_key IS NULL OR order_key NOT IN (?))' : ''} ORDER BY id LIMIT ?) head) head
-       JOIN outbox o ON o.id = head.id WHERE head.upto - o.event_count < ? ORDER BY o.id`,
-      held.size ? [[...held], batchSize, batchSize] : [batchSize, batchSize]);
+       FROM (SELECT id, SUM(event_count) OVER w AS events, SUM(payload_bytes) OVER w AS bytes FROM (
+         SELECT id, event_count, payload_bytes FROM outbox
+         WHERE sent_at IS NULL AND parked_at IS NULL${held.size ? ' AND (order_key IS NULL OR order_key NOT IN (?))' : ''} ORDER BY id LIMIT ?) head
+         WINDOW w AS (ORDER BY id)) head
+       JOIN outbox o ON o.id = head.id WHERE (head.events <= ? AND head.bytes <= ?) OR head.events = o.event_count ORDER BY o.id`,
+      held.size ? [[...held], batchSize, batchSize, batchBytes] : [batchSize, batchSize, batchBytes]);
     if (!found.length) return 0;
     const batch: Encoded[] = [];
     for (const r of found) {

@@ -33,12 +33,13 @@ export class OutboxWriter {
   async appendMany<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<string[]> {
     if (!events.length) return [];
     const occurredAt = toCeTime(new Date());
-    const rows = events.map((data) => [
-      randomUUID(), type, aggregateValue(type, data), outboxOrderKey(type, data), JSON.stringify(data), occurredAt, context.correlationId ?? null, context.causationId ?? null,
-    ]);
+    const rows = events.map((data) => {
+      const payload = JSON.stringify(data);
+      return [randomUUID(), type, aggregateValue(type, data), outboxOrderKey(type, data), payload, Buffer.byteLength(payload), occurredAt, context.correlationId ?? null, context.causationId ?? null];
+    });
     for (let i = 0; i < rows.length; i += INSERT_ROWS) {
       await manager.query(
-        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
+        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, payload_bytes, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
     }
     return rows.map((r) => r[0] as string);
   }
@@ -59,7 +60,7 @@ export class OutboxWriter {
       const packed = run.length > 1 ? packEvents(run) : null;
       const payloads = packed ? [JSON.stringify(packed)] : run.map((data) => JSON.stringify(data));
       for (const payload of payloads) {
-        rows.push([randomUUID(), type, aggregateValue(type, run[0]), outboxOrderKey(type, run[0]), payload, packed ? run.length : 1, occurredAt, context.correlationId ?? null, context.causationId ?? null]);
+        rows.push([randomUUID(), type, aggregateValue(type, run[0]), outboxOrderKey(type, run[0]), payload, Buffer.byteLength(payload), packed ? run.length : 1, occurredAt, context.correlationId ?? null, context.causationId ?? null]);
       }
       run = [];
     };
@@ -72,7 +73,7 @@ export class OutboxWriter {
     close();
     for (let i = 0; i < rows.length; i += INSERT_ROWS) {
       await manager.query(
-        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, event_count, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
+        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, payload_bytes, event_count, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
     }
   }
 
