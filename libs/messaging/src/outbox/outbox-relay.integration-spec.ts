@@ -134,7 +134,7 @@ describe('OutboxRelay on a real broker and database', () => {
     const sends: number[][] = [];
     const send = producer.send.bind(producer);
     producer.send = async (messages) => {
-      sends.push(messages.map((m) => m.value.length));
+      sends.push(messages.map((m) => m.value?.length ?? 0));
       return send(messages);
     };
     const writer = new OutboxWriter('it');
