@@ -127,12 +127,15 @@ export class EvaluationRuns {
       const wanted = chunk?.members ?? [];
       if (wanted.length && wanted[0].user_id <= above) throw new UnorderedRunError(k, above);
       const upTo = k === chunks - 1 ? Number.MAX_SAFE_INTEGER : wanted.length ? wanted[wanted.length - 1].user_id : above;
-      const rows = await this.writer.lockMemberRange(manager, group.id, above, upTo);
-      const joining = wanted.filter((u) => !rows.get(u.user_id)?.active);
-      const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, rows) : [];
+      const present = await this.writer.lockMemberRange(manager, group.id, above, upTo);
+      const joining = wanted.filter((u) => !present.get(u.user_id));
+      // Former members come back on their own rows: only those are read whole.
+      const former = joining.filter((u) => present.has(u.user_id)).map((u) => u.user_id);
+      const known = new Map((await this.writer.lockMembers(manager, [group.id], former)).map((m) => [m.userId, m]));
+      const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, known) : [];
       added += results.filter((r) => r.result === 'added').length;
       const wantedIds = new Set(wanted.map((u) => u.user_id));
-      const leaving = [...rows.values()].filter((m) => m.active && !wantedIds.has(m.userId)).map((m) => m.userId);
+      const leaving = [...present].filter(([userId, active]) => active && !wantedIds.has(userId)).map(([userId]) => userId);
       if (leaving.length) removed += [...(await this.writer.deactivateMany(manager, group, leaving, ctx, null)).values()].filter((r) => r === 'removed').length;
       memberCount += wanted.length;
       above = upTo;

@@ -102,13 +102,14 @@ export class MembershipWriter {
   }
 
   /**
-   * The membership rows of one group with user ids in (above, upTo], active or not, locked: for a
-   * caller about to rewrite most of that range (a refresh, range by range).
+   * Which users of one group, with ids in (above, upTo], have a membership row, and whether it is
+   * active; the rows are locked. Only two columns: a refresh reads every row of the group this way,
+   * range by range, and rewrites few of them.
    */
-  async lockMemberRange(manager: EntityManager, groupId: string, above: number, upTo: number): Promise<Map<number, MemberRow>> {
-    const rows: Array<Record<string, unknown>> = await manager.query(
-      `SELECT ${MEMBER_COLUMNS} FROM membership WHERE group_id = ? AND user_id > ? AND user_id <= ? ORDER BY user_id FOR UPDATE`, [groupId, above, upTo]);
-    return new Map(rows.map((r) => { const m = toMemberRow(r); return [m.userId, m]; }));
+  async lockMemberRange(manager: EntityManager, groupId: string, above: number, upTo: number): Promise<Map<number, boolean>> {
+    const rows: Array<{ user_id: string | number; active: number }> = await manager.query(
+      'SELECT user_id, active FROM membership WHERE group_id = ? AND user_id > ? AND user_id <= ? ORDER BY user_id FOR UPDATE', [groupId, above, upTo]);
+    return new Map(rows.map((r) => [Number(r.user_id), !!r.active]));
   }
 
   /** `lockGroups` for groups known by id (with their criteria read first). */
@@ -132,7 +133,7 @@ export class MembershipWriter {
    * Makes users active members, a thousand at a time: one locking read, one update for the
    * reactivated, multi-row inserts for new memberships, audit rows and events, and one removal per
    * exclusive sibling the users leave. Locks the group and its siblings first, unless the caller did;
-   * `known` holds every row of these users, locked by the caller (`lockMemberRange`), which saves the per-batch read.
+   * `known` holds every existing row of these users, locked by the caller (a user it lacks has none), which saves the per-batch read.
    */
   async activateMany(
     manager: EntityManager, group: UserGroup, users: UserRef[], ctx: ChangeContext, syncState?: 'synced', locked?: Map<string, UserGroup>,
