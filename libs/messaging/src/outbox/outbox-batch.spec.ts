@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { packedEventId, packEvents, unpackEvents } from './outbox-batch';
+import { replaceInJson } from '@groups-sync/persistence';
+import { PackedEvents, packedEventId, packEvents, unpackEvents } from './outbox-batch';
 
 /** Events of one shape: the fields a membership event has, any of them varying or not. */
 const leaf = fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 }));
@@ -16,11 +17,18 @@ describe('packed outbox rows', () => {
     }));
   });
 
-  it('keeps each shared field once and a column per varying field', () => {
+  it('keeps the first event whole and, per event, only the fields that vary, under their own keys', () => {
     const list = [1, 2, 3].map((id) => ({ membership: { group_id: 'g', user_id: id, username: `u${id}`, action: 'added' } }));
     expect(packEvents(list)).toEqual({
-      first: list[0], varying: [['membership', 'user_id'], ['membership', 'username']], values: [[1, 'u1'], [2, 'u2'], [3, 'u3']],
+      first: list[0], items: [1, 2, 3].map((id) => ({ membership: { user_id: id, username: `u${id}` } })),
     });
+  });
+
+  it('leaves nothing for retirement to miss: a scrub of `username` keys reaches every packed event', () => {
+    const list = [1, 2, 3].map((id) => ({ membership: { group_id: 'g', user_id: id, username: `learner${id}`, action: 'added' } }));
+    const scrubbed = replaceInJson(JSON.parse(JSON.stringify(packEvents(list))), [{ from: 'learner2', to: 'retired_user_2' }]);
+    expect(JSON.stringify(scrubbed)).not.toContain('learner2');
+    expect((unpackEvents(scrubbed as PackedEvents) as typeof list).map((e) => e.membership.username)).toEqual(['learner1', 'retired_user_2', 'learner3']);
   });
 
   it('does not pack events of different shapes', () => {

@@ -3,20 +3,21 @@ import { createHash } from 'node:crypto';
 /**
  * Many events of one type in one outbox row: a bulk change (an evaluation run adding 100,000
  * learners) writes a row per thousand events instead of one per event, and the relay publishes
- * each event as its own Kafka message. The row's payload holds the first event whole and, for the
- * fields that differ between events (a member's id and name), one column of values per field.
+ * each event as its own Kafka message. The row's payload holds the first event whole and, for each
+ * event, the fields that differ between events (a member's id and name), nested under their own
+ * keys: JSON tools that look for a key (retirement's scrub of `username`) find them there too.
  */
 export interface PackedEvents {
   first: unknown;
-  /** Paths (object keys from the root) of the fields whose values differ between the events. */
-  varying: string[][];
-  /** One row per event: its values at the `varying` paths, in their order. */
-  values: unknown[][];
+  /** One per event, in order: its values of the fields that vary, at their paths in the event. */
+  items: unknown[];
 }
 
+type Leaf = [string[], unknown];
+
 /** The leaves of an event, in key order: paths into nested plain objects (arrays and null are leaves). */
-function leaves(value: unknown, path: string[] = [], out: Array<[string[], unknown]> = []): Array<[string[], unknown]> {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+function leaves(value: unknown, path: string[] = [], out: Leaf[] = []): Leaf[] {
+  if (isPlainObject(value)) {
     for (const [key, child] of Object.entries(value)) leaves(child, [...path, key], out);
   } else {
     out.push([path, value]);
@@ -24,33 +25,51 @@ function leaves(value: unknown, path: string[] = [], out: Array<[string[], unkno
   return out;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 const same = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 
 /** Packs events of one shape (the same fields, in the same order); null when their shapes differ. */
 export function packEvents(events: unknown[]): PackedEvents | null {
-  if (!events.length || events[0] === null || typeof events[0] !== 'object' || Array.isArray(events[0])) return null;
+  if (!events.length || !isPlainObject(events[0])) return null;
   const firstLeaves = leaves(events[0]);
   const shape = JSON.stringify(firstLeaves.map(([path]) => path));
-  const all: unknown[][] = [];
+  const all: Leaf[][] = [];
   for (const event of events) {
     const own = leaves(event);
     if (own.length !== firstLeaves.length || JSON.stringify(own.map(([path]) => path)) !== shape) return null;
-    all.push(own.map(([, v]) => v));
+    all.push(own);
   }
-  const varying = firstLeaves.map((_, i) => i).filter((i) => all.some((values) => !same(values[i], all[0][i])));
-  return { first: events[0], varying: varying.map((i) => firstLeaves[i][0]), values: all.map((values) => varying.map((i) => values[i])) };
+  const varying = firstLeaves.map((_, i) => i).filter((i) => all.some((own) => !same(own[i][1], firstLeaves[i][1])));
+  const items = all.map((own) => {
+    const item: Record<string, unknown> = {};
+    for (const i of varying) {
+      const [path, value] = own[i];
+      let node = item;
+      for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+      node[path[path.length - 1]] = value;
+    }
+    return item;
+  });
+  return { first: events[0], items };
+}
+
+/** Writes `item`'s leaves over `target`, path by path. */
+function overlay(target: Record<string, unknown>, item: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(item)) {
+    if (isPlainObject(value) && isPlainObject(target[key])) overlay(target[key] as Record<string, unknown>, value);
+    else target[key] = value;
+  }
 }
 
 /** The events a packed row holds, in order. */
 export function unpackEvents(packed: PackedEvents): unknown[] {
   const template = JSON.stringify(packed.first);
-  return packed.values.map((values) => {
+  return packed.items.map((item) => {
     const event = JSON.parse(template);
-    packed.varying.forEach((path, i) => {
-      let node = event;
-      for (const key of path.slice(0, -1)) node = node[key];
-      node[path[path.length - 1]] = values[i];
-    });
+    overlay(event, item as Record<string, unknown>);
     return event;
   });
 }
