@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { LmsClientConfig } from '@groups-sync/lms-client';
 
 /** The LMS settings (LMS_BASE_URL, LMS_OAUTH_*) serve the user directory: usernames and emails to accounts; JWT_* its API's callers. */
@@ -23,4 +23,13 @@ export class GroupsServiceConfig extends LmsClientConfig {
   /** The LMS user whose token Open edX's retirement pipeline calls with (the LMS's RETIREMENT_SERVICE_WORKER_USERNAME): the only caller of POST /retire. */
   @IsString() @MinLength(1)
   RETIREMENT_SERVICE_WORKER_USERNAME = 'retirement_service_worker';
+
+  /**
+   * A refresh packs its membership events a thousand to an outbox row (ADR 0009). When instances
+   * are upgraded one by one from a version without packed rows, false until all run this one: an
+   * older instance's relay cannot publish a packed row and parks it (release it afterwards).
+   */
+  @Transform(({ value }) => value === undefined || value === true || value === 'true')
+  @IsBoolean()
+  OUTBOX_PACK_EVENTS = true;
 }

@@ -22,7 +22,7 @@ let dataSource: DataSource;
 /** Stands in for the LMS: streams the members once (a second pass would be counted), failing after `failAfter` if asked. */
 class StreamedMembers {
   passes = 0;
-  constructor(private readonly ids: number[], private readonly failAfter?: number) {}
+  constructor(readonly ids: number[], private readonly failAfter?: number) {}
   async *members(): AsyncGenerator<Member> {
     this.passes++;
     for (const [i, id] of this.ids.entries()) {
@@ -86,4 +86,16 @@ it('sends nothing of a run that fails halfway, and records why', async () => {
   expect(await count()).toBe(before); // two full chunks were written, and rolled back
   const [failed] = await dataSource.query('SELECT payload FROM outbox WHERE event_type = ? ORDER BY id DESC LIMIT 1', [EventType.EvaluationFailed]);
   expect((typeof failed.payload === 'string' ? JSON.parse(failed.payload) : failed.payload).failure.error).toBe('the LMS replica answered garbage');
+});
+
+it('drops a learner a plugin\'s join repeats, and fails a run whose ids go down, saying why, sending nothing', async () => {
+  const repeated = await dataSource.transaction((manager) => runs(new StreamedMembers([1, 2, 2, 3, 3, 3, 4])).run(manager, group, 'user', null));
+  expect(repeated).toEqual({ runId: expect.any(String), members: 4 });
+  expect((await snapshots((repeated as { runId: string }).runId)).flatMap((s) => s.members.map((m: { user_id: number }) => m.user_id))).toEqual([1, 2, 3, 4]);
+
+  const count = async () => Number((await dataSource.query('SELECT COUNT(*) AS n FROM outbox WHERE event_type = ?', [EventType.EvaluationSnapshot]))[0].n);
+  const before = await count();
+  const unordered = await dataSource.transaction((manager) => runs(new StreamedMembers([...Array.from({ length: 150 }, (_, i) => i + 10), 5])).run(manager, group, 'user', null));
+  expect(unordered).toEqual({ error: 'the criteria\'s members are not in ascending user id order (5 after 159): a plugin must stream ids ascending' });
+  expect(await count()).toBe(before);
 });

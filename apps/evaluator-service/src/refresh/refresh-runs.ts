@@ -63,8 +63,15 @@ export class RefreshRuns {
           batch = [];
         };
         let seen = 0;
+        let last = 0;
         for await (const m of this.evaluator.members({ type: group.scope_type, key: group.scope_key }, criteria, now)) {
-          batch.push({ user_id: Number(m.id), username: m.username });
+          // groups-service applies a run range by range: ids must ascend. A plugin's join that
+          // matches a learner twice repeats them (dropped); ids that go down are a plugin's bug.
+          const id = Number(m.id);
+          if (id === last) continue;
+          if (id < last) throw new Error(`the criteria's members are not in ascending user id order (${id} after ${last}): a plugin must stream ids ascending`);
+          last = id;
+          batch.push({ user_id: id, username: m.username });
           seen++;
           if (batch.length === size) await flush();
         }

@@ -106,6 +106,12 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     await expectEventually(async () => expect(await audit(g.id, 'refresh_completed')).toHaveLength(2));
     expect(await active(g.id)).toEqual([2, 4, 7, 9]);
     expect((await audit(g.id, 'refresh_completed'))[1].details).toMatchObject({ added: 1, removed: 6, member_count: 4 });
+
+    // An empty last chunk decides every id above the chunk before it.
+    const last = randomUUID();
+    await send({ group_id: g.id, run_id: last, chunk: 0, chunks: 2, members: users(2, 4), evaluated_at: new Date().toISOString() });
+    await send({ group_id: g.id, run_id: last, chunk: 1, chunks: 2, members: [], evaluated_at: new Date().toISOString() });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([2, 4]));
   });
 
   it('discards a run whose chunks are not in ascending user order, changing nothing; dead-letters a chunk that is not', async () => {
@@ -120,6 +126,13 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
       .toBe('the run\'s chunks are not in ascending user id order (chunk 1 starts at or below 6)'));
     expect(await active(g.id)).toEqual([1, 5]);
     expect(await audit(g.id, 'member_added')).toHaveLength(2);
+
+    // Chunks that disagree on the run's chunk count leave one out: discarded, not applied as empty.
+    const disagreeing = randomUUID();
+    await send({ group_id: g.id, run_id: disagreeing, chunk: 2, chunks: 3, members: users(9), evaluated_at: new Date().toISOString() });
+    await send({ group_id: g.id, run_id: disagreeing, chunk: 1, chunks: 2, members: users(7), evaluated_at: new Date().toISOString() });
+    await expectEventually(async () => expect((await audit(g.id, 'refresh_discarded'))[1]?.details.reason).toBe('chunk 0 of 2 is missing (the run\'s chunks disagree on their count)'));
+    expect(await active(g.id)).toEqual([1, 5]);
 
     const dlq = new TopicReader(kafka, [fullTopicName(deadLetterTopic(ConsumerGroup.GroupsEvaluationCommands), prefix)]);
     await dlq.start();
@@ -177,6 +190,7 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
       await expectEventually(async () => expect(await active(g.id)).toEqual([7]));
       await expectEventually(() => expect(dlq.messages.map((m) => [m.headers[DeadLetterHeader.Reason], m.headers[DeadLetterHeader.ErrorMessage]]))
         .toContainEqual(['INVALID_DATA', 'chunk 3 is outside 0..1']));
+      expect(dlq.messages.filter((m) => m.headers[DeadLetterHeader.ErrorMessage] === 'chunk 3 is outside 0..1')).toHaveLength(1);
     } finally {
       await dlq.stop();
     }

@@ -7,6 +7,7 @@ import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { UserGroup } from '../groups/user-group.entity';
 import { MembershipWriter } from '../memberships/membership-writer';
+import { GroupsServiceConfig } from '../groups-service.config';
 import { EvaluationChunk } from './evaluation-chunk.entity';
 
 export type ChunkOutcome = 'waiting' | 'applied' | 'discarded';
@@ -22,7 +23,7 @@ export type ChunkOutcome = 'waiting' | 'applied' | 'discarded';
 export class EvaluationRuns {
   private readonly logger = new Logger(EvaluationRuns.name);
 
-  constructor(private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter) {}
+  constructor(private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter, private readonly config: GroupsServiceConfig) {}
 
   async receive(manager: EntityManager, data: EvaluationSnapshotData, ctx: ChangeContext): Promise<ChunkOutcome> {
     const s = data.snapshot;
@@ -49,13 +50,13 @@ export class EvaluationRuns {
               : null;
     // A savepoint: a run found out of order halfway is undone and discarded, not half applied.
     const started = Date.now();
-    const applied = reason ? null : await manager.transaction((run) => this.applySnapshot(run, group!, s.run_id, s.chunks, { ...ctx, packEvents: true }, locked))
-      .catch((error) => { if (error instanceof UnorderedRunError) return error; throw error; });
+    const applied = reason ? null : await manager.transaction((run) => this.applySnapshot(run, group!, s.run_id, s.chunks, { ...ctx, packEvents: this.config.OUTBOX_PACK_EVENTS }, locked))
+      .catch((error) => { if (error instanceof MalformedRunError) return error; throw error; });
     // This run and any older, unfinished ones of the same group are done with.
     await manager.delete(EvaluationChunk, { runId: s.run_id });
     await manager.delete(EvaluationChunk, { groupId: s.group_id, evaluatedAt: LessThanOrEqual(evaluatedAt) });
-    if (!applied || applied instanceof UnorderedRunError) {
-      const why = reason ?? (applied as UnorderedRunError).message;
+    if (!applied || applied instanceof MalformedRunError) {
+      const why = reason ?? (applied as MalformedRunError).message;
       this.logger.log(`evaluation run ${s.run_id} for group ${s.group_id} discarded: ${why}`);
       if (group) await appendAudit(manager, ctx, group.id, 'refresh_discarded', { ...refresh, reason: why });
       return 'discarded';
@@ -124,9 +125,12 @@ export class EvaluationRuns {
     let above = 0; // user ids are positive
     for (let k = 0; k < chunks; k++) {
       const chunk = await manager.findOne(EvaluationChunk, { where: { runId, chunk: k } });
-      const wanted = chunk?.members ?? [];
-      if (wanted.length && wanted[0].user_id <= above) throw new UnorderedRunError(k, above);
-      const upTo = k === chunks - 1 ? Number.MAX_SAFE_INTEGER : wanted.length ? wanted[wanted.length - 1].user_id : above;
+      // Only chunks that disagree on the run's chunk count can leave one out.
+      if (!chunk) throw new MalformedRunError(`chunk ${k} of ${chunks} is missing (the run's chunks disagree on their count)`);
+      const wanted = chunk.members;
+      if (wanted.length && wanted[0].user_id <= above) throw new MalformedRunError(`the run's chunks are not in ascending user id order (chunk ${k} starts at or below ${above})`);
+      // The last chunk decides every id above: no upper bound.
+      const upTo = k === chunks - 1 ? null : wanted.length ? wanted[wanted.length - 1].user_id : above;
       const present = await this.writer.lockMemberRange(manager, group.id, above, upTo);
       const joining = wanted.filter((u) => !present.get(u.user_id));
       // Former members come back on their own rows: only those are read whole.
@@ -138,15 +142,11 @@ export class EvaluationRuns {
       const leaving = [...present].filter(([userId, active]) => active && !wantedIds.has(userId)).map(([userId]) => userId);
       if (leaving.length) removed += [...(await this.writer.deactivateMany(manager, group, leaving, ctx, null)).values()].filter((r) => r === 'removed').length;
       memberCount += wanted.length;
-      above = upTo;
+      above = upTo ?? above;
     }
     return { added, removed, memberCount };
   }
 }
 
-/** A run whose chunks do not hold ascending, disjoint user ids: it cannot be applied range by range. */
-class UnorderedRunError extends Error {
-  constructor(chunk: number, above: number) {
-    super(`the run's chunks are not in ascending user id order (chunk ${chunk} starts at or below ${above})`);
-  }
-}
+/** A run that cannot be applied range by range: chunks out of order, or one missing. */
+class MalformedRunError extends Error {}

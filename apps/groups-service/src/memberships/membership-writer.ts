@@ -102,13 +102,14 @@ export class MembershipWriter {
   }
 
   /**
-   * Which users of one group, with ids in (above, upTo], have a membership row, and whether it is
-   * active; the rows are locked. Only two columns: a refresh reads every row of the group this way,
-   * range by range, and rewrites few of them.
+   * Which users of one group, with ids in (above, upTo] (upTo null: every id above), have a
+   * membership row, and whether it is active; the rows are locked. Only two columns: a refresh
+   * reads every row of the group this way, range by range, and rewrites few of them.
    */
-  async lockMemberRange(manager: EntityManager, groupId: string, above: number, upTo: number): Promise<Map<number, boolean>> {
+  async lockMemberRange(manager: EntityManager, groupId: string, above: number, upTo: number | null): Promise<Map<number, boolean>> {
     const rows: Array<{ user_id: string | number; active: number }> = await manager.query(
-      'SELECT user_id, active FROM membership WHERE group_id = ? AND user_id > ? AND user_id <= ? ORDER BY user_id FOR UPDATE', [groupId, above, upTo]);
+      `SELECT user_id, active FROM membership WHERE group_id = ? AND user_id > ?${upTo === null ? '' : ' AND user_id <= ?'} ORDER BY user_id FOR UPDATE`,
+      upTo === null ? [groupId, above] : [groupId, above, upTo]);
     return new Map(rows.map((r) => [Number(r.user_id), !!r.active]));
   }
 

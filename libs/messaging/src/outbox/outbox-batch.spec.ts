@@ -4,9 +4,12 @@ import { PackedEvents, packedEventId, packEvents, unpackEvents } from './outbox-
 
 /** Events of one shape: the fields a membership event has, any of them varying or not. */
 const leaf = fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 }));
-const events = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.constant(0), { minKeys: 1, maxKeys: 5 }))
-  .chain(([n, keys]) => fc.array(fc.record(Object.fromEntries(Object.keys(keys).map((k) => [k, leaf]))), { minLength: n, maxLength: n })
-    .map((rows) => rows.map((fields) => ({ membership: { ...fields }, version: 1 }))));
+const key = fc.string({ minLength: 1, maxLength: 6 });
+const events = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.dictionary(key, fc.constant(0), { minKeys: 1, maxKeys: 5 }), fc.dictionary(key, fc.constant(0), { maxKeys: 3 }))
+  .chain(([n, keys, nested]) => fc.array(fc.record({
+    ...Object.fromEntries(Object.keys(keys).map((k) => [k, leaf])),
+    deeper: fc.record(Object.fromEntries(Object.keys(nested).map((k) => [k, leaf]))),
+  }), { minLength: n, maxLength: n }).map((rows) => rows.map(({ deeper, ...fields }) => ({ membership: { ...fields, deeper }, version: 1 }))));
 
 describe('packed outbox rows', () => {
   it('unpack(pack(events)) gives the events back, in order', () => {
@@ -29,6 +32,17 @@ describe('packed outbox rows', () => {
     const scrubbed = replaceInJson(JSON.parse(JSON.stringify(packEvents(list))), [{ from: 'learner2', to: 'retired_user_2' }]);
     expect(JSON.stringify(scrubbed)).not.toContain('learner2');
     expect((unpackEvents(scrubbed as PackedEvents) as typeof list).map((e) => e.membership.username)).toEqual(['learner1', 'retired_user_2', 'learner3']);
+  });
+
+  it('does not pack events of different shapes: one field fewer, or one more, anywhere', () => {
+    fc.assert(fc.property(events.filter((list) => list.length > 1), fc.nat(), (list, pick) => {
+      const changed = JSON.parse(JSON.stringify(list));
+      const target = changed[pick % changed.length].membership;
+      const keys = Object.keys(target);
+      if (pick % 2) delete target[keys[pick % keys.length]];
+      else target[`extra${pick}`] = 1;
+      expect(packEvents(changed)).toBeNull();
+    }));
   });
 
   it('does not pack events of different shapes', () => {

@@ -15,9 +15,12 @@ export interface PackedEvents {
 
 type Leaf = [string[], unknown];
 
-/** The leaves of an event, in key order: paths into nested plain objects (arrays and null are leaves). */
+/**
+ * The leaves of an event, in key order: paths into nested plain objects (arrays, null and empty
+ * objects are leaves, so that an empty object's presence is part of the shape).
+ */
 function leaves(value: unknown, path: string[] = [], out: Leaf[] = []): Leaf[] {
-  if (isPlainObject(value)) {
+  if (isPlainObject(value) && Object.keys(value).length) {
     for (const [key, child] of Object.entries(value)) leaves(child, [...path, key], out);
   } else {
     out.push([path, value]);

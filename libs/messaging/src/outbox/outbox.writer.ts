@@ -84,7 +84,7 @@ export class OutboxWriter {
    */
   async setNumber(manager: EntityManager, eventIds: string[], path: string, value: number): Promise<void> {
     for (let i = 0; i < eventIds.length; i += INSERT_ROWS) {
-      await manager.query('UPDATE outbox SET payload = JSON_SET(payload, ?, ?) WHERE event_id IN (?)', [`$.${path}`, value, eventIds.slice(i, i + INSERT_ROWS)]);
+      await manager.query('UPDATE outbox SET payload = JSON_SET(payload, ?, ?), payload_bytes = LENGTH(payload) WHERE event_id IN (?)', [`$.${path}`, value, eventIds.slice(i, i + INSERT_ROWS)]);
     }
   }
 }
