@@ -5,6 +5,8 @@
 // peak RSS of the evaluator and groups-service, and one learner's re-evaluation latency after an
 // enrollment event. Each figure beside the floor of the same run: reading the same rows with SQL.
 //   npm run bench:evaluator [-- --users 1000000 --events 100 --sizes 1k,100k,500k] (--quick: 100,000 users)
+//   --heap-mb N caps the evaluator's and groups-service's V8 heap (--max-old-space-size): a run that
+//   held a group's member set whole would die of it.
 import { createConnection, Connection } from 'mysql2/promise';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,7 +18,7 @@ import { GroupEvaluator } from '../apps/evaluator-service/src/evaluation/group-e
 import { LmsReplica } from '../apps/evaluator-service/src/evaluation/lms-replica';
 import { operator, runBench } from './bench-support';
 
-const { values: args } = parseArgs({ options: { users: { type: 'string' }, events: { type: 'string', default: '100' }, quick: { type: 'boolean' }, sizes: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { users: { type: 'string' }, events: { type: 'string', default: '100' }, quick: { type: 'boolean' }, sizes: { type: 'string' }, 'heap-mb': { type: 'string' } } });
 const USERS = Number(args.users ?? (args.quick ? 100_000 : 1_000_000));
 const EVENTS = Number(args.events);
 const COURSE = 'course-v1:BenchX+Eval+2026';
@@ -47,12 +49,13 @@ async function bulk(conn: Connection, head: string, total: number, row: (i: numb
 
 async function main(): Promise<void> {
   const common = { ...env, EVENT_BUS_TOPIC_PREFIX: prefix, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
+  const heap: Record<string, string> = args['heap-mb'] ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${Number(args['heap-mb'])}`.trim() } : {};
   const lmsUrl = `http://127.0.0.1:${PORT}`;
   const lms = new ServiceProcess('lms-emulator', PORT, { ...common, DB_NAME: db.lms, LMS_JWT_ISSUER: `${lmsUrl}/oauth2` }, `${prefix}-lms`);
   const groups = new ServiceProcess('groups-service', PORT + 1, {
-    ...common, DB_NAME: db.groups, JWT_JWKS_URL: `${lmsUrl}/oauth2/jwks.json`, JWT_ISSUER: `${lmsUrl}/oauth2`, LMS_BASE_URL: lmsUrl,
+    ...common, ...heap, DB_NAME: db.groups, JWT_JWKS_URL: `${lmsUrl}/oauth2/jwks.json`, JWT_ISSUER: `${lmsUrl}/oauth2`, LMS_BASE_URL: lmsUrl,
   }, `${prefix}-groups`);
-  const evaluator = new ServiceProcess('evaluator-service', PORT + 3, { ...common, DB_NAME: db.evaluator, LMS_DB_URL: `${env.MYSQL_URL.replace(/\/$/, '')}/${db.lms}` }, `${prefix}-evaluator`);
+  const evaluator = new ServiceProcess('evaluator-service', PORT + 3, { ...common, ...heap, DB_NAME: db.evaluator, LMS_DB_URL: `${env.MYSQL_URL.replace(/\/$/, '')}/${db.lms}` }, `${prefix}-evaluator`);
   const conns: Connection[] = [];
   try {
     await lms.start();
@@ -173,7 +176,7 @@ async function main(): Promise<void> {
     }
     alone.sort((a, b) => a - b);
 
-    console.log(`\nevaluation of dynamic groups over ${USERS.toLocaleString()} learners (times: request → memberships committed in groups-service)`);
+    console.log(`\nevaluation of dynamic groups over ${USERS.toLocaleString()} learners (times: request → memberships committed in groups-service)${args['heap-mb'] ? `, V8 heap capped at ${args['heap-mb']} MB` : ''}`);
     console.log('| group | first fill | refresh, nothing changed | refresh, 1 % changed | floor: the same rows read with SQL |');
     console.log('| --- | --- | --- | --- | --- |');
     for (const r of rows) console.log(r);
