@@ -48,7 +48,7 @@ export class EvaluationRuns {
           : group.frozen ? 'the group is frozen'
             : group.lastRefreshedAt && group.lastRefreshedAt.getTime() >= evaluatedAt.getTime() ? 'a newer evaluation was applied already'
               : null;
-    // A savepoint: a run found out of order halfway is undone and discarded, not half applied.
+    // A savepoint: a run found malformed halfway (out of order, a chunk missing) is undone and discarded, not half applied.
     const started = Date.now();
     const applied = reason ? null : await manager.transaction((run) => this.applySnapshot(run, group!, s.run_id, s.chunks, { ...ctx, packEvents: this.config.OUTBOX_PACK_EVENTS }, locked))
       .catch((error) => { if (error instanceof MalformedRunError) return error; throw error; });
