@@ -29,7 +29,7 @@ function stoppable(dataSource: DataSource, producer: MessageProducer) {
   dataSource.query = (async (sql: string, params?: unknown[]) => {
     await halted();
     const rows = await query(sql, params);
-    if (armed && /^SELECT o\.id, o\.event_id/.test(sql) && rows.length) {
+    if (armed && /^SELECT id, event_id/.test(sql) && rows.length) {
       armed = false;
       stopped = true;
       gate = new Promise<void>((r) => (open = r));

@@ -164,7 +164,7 @@ describe('OutboxRelay on a real broker and database', () => {
     let eventId: string | undefined;
     dataSource.query = (async (sql: string, params?: unknown[]) => {
       const rows = await query(sql, params);
-      if (/^SELECT o\.id, o\.event_id/.test(sql) && !rows.length && !eventId) {
+      if (/^SELECT id, event_count, payload_bytes/.test(sql) && !rows.length && !eventId) {
         eventId = await append(1);
         r.notify();
       }

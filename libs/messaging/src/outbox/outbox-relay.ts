@@ -182,19 +182,26 @@ export class OutboxRelay {
     // Parked rows are few: their keys, then the rows not behind them.
     const held = new Set<string>((await this.dataSource.query('SELECT DISTINCT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL AND order_key IS NOT NULL'))
       .map((r: { order_key: string }) => r.order_key));
-    // Plain SQL: hydrating hundreds of entities per batch cost more CPU than publishing them. The
-    // next rows up to `batchSize` events (packed rows hold many) and `batchBytes` of payload, and
-    // the first row whatever its size (its running sum is its own count); payloads are read only for those.
+    // Plain SQL: hydrating hundreds of entities per batch cost more CPU than publishing them.
+    // First the next rows' sizes, then the payloads of those that fit in `batchSize` events (packed
+    // rows hold many) and `batchBytes` of payload, the first row whatever its size. (One query with
+    // window sums did the same, and cost the 1000/s path a third of its throughput.)
     const batchSize = this.options.batchSize ?? 500;
     const batchBytes = this.options.batchBytes ?? 900_000;
+    const unsent = `sent_at IS NULL AND parked_at IS NULL${held.size ? ' AND (order_key IS NULL OR order_key NOT IN (?))' : ''}`;
+    const heldParams = held.size ? [[...held]] : [];
+    const sizes: Array<{ id: string; event_count: number; payload_bytes: number }> = await this.dataSource.query(
+      `SELECT id, event_count, payload_bytes FROM outbox WHERE ${unsent} ORDER BY id LIMIT ?`, [...heldParams, batchSize]);
+    if (!sizes.length) return 0;
+    let last = 0;
+    for (let events = 0, bytes = 0; last < sizes.length; last++) {
+      events += Number(sizes[last].event_count);
+      bytes += Number(sizes[last].payload_bytes);
+      if (last > 0 && (events > batchSize || bytes > batchBytes)) break;
+    }
     const found: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT o.id, o.event_id, o.event_type, o.order_key, o.payload, o.event_count, o.occurred_at, o.correlation_id, o.causation_id
-       FROM (SELECT id, SUM(event_count) OVER w AS events, SUM(payload_bytes) OVER w AS bytes FROM (
-         SELECT id, event_count, payload_bytes FROM outbox
-         WHERE sent_at IS NULL AND parked_at IS NULL${held.size ? ' AND (order_key IS NULL OR order_key NOT IN (?))' : ''} ORDER BY id LIMIT ?) head
-         WINDOW w AS (ORDER BY id)) head
-       JOIN outbox o ON o.id = head.id WHERE (head.events <= ? AND head.bytes <= ?) OR head.events = o.event_count ORDER BY o.id`,
-      held.size ? [[...held], batchSize, batchSize, batchBytes] : [batchSize, batchSize, batchBytes]);
+      `SELECT id, event_id, event_type, order_key, payload, event_count, occurred_at, correlation_id, causation_id FROM outbox
+       WHERE id BETWEEN ? AND ? AND ${unsent} ORDER BY id`, [sizes[0].id, sizes[last - 1].id, ...heldParams]);
     if (!found.length) return 0;
     const batch: Encoded[] = [];
     for (const r of found) {
