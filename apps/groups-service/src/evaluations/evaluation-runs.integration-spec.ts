@@ -64,6 +64,9 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     const [done] = await audit(g.id, 'refresh_completed');
     expect(done).toMatchObject({ actor: 'staff', trigger: 'user', details: expect.objectContaining({ run_id: run, added: 4, removed: 0, member_count: 4 }) });
     expect(await outbox(g.id, EventType.UserGroupRefreshCompleted)).toBe(1);
+    // Each chunk's joins share one packed outbox row (OUTBOX_PACK_EVENTS).
+    const rows = await db.query('SELECT event_count FROM outbox WHERE aggregate_id = ? AND event_type = ?', [g.id, EventType.UserGroupMembershipChanged]);
+    expect(rows.map((r: { event_count: number }) => Number(r.event_count))).toEqual([2, 2]);
     const origins = await db.query('SELECT DISTINCT origin FROM membership WHERE group_id = ?', [g.id]);
     expect(origins).toEqual([{ origin: 'criteria' }]);
     const view = (await api().get(`${API}/groups/${g.id}`)).body;

@@ -31,17 +31,7 @@ export class OutboxWriter {
    * TypeORM's insert builder costs more CPU than the database does for a few hundred rows.
    */
   async appendMany<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<string[]> {
-    if (!events.length) return [];
-    const occurredAt = toCeTime(new Date());
-    const rows = events.map((data) => {
-      const payload = JSON.stringify(data);
-      return [randomUUID(), type, aggregateValue(type, data), outboxOrderKey(type, data), payload, Buffer.byteLength(payload), occurredAt, context.correlationId ?? null, context.causationId ?? null];
-    });
-    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
-      await manager.query(
-        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, payload_bytes, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
-    }
-    return rows.map((r) => r[0] as string);
+    return this.insert(manager, type, events.map((data) => ({ first: data, payload: JSON.stringify(data), count: 1 })), context);
   }
 
   /**
@@ -51,30 +41,40 @@ export class OutboxWriter {
    * per-key order and parking work as for single rows.
    */
   async appendPacked<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<void> {
-    const occurredAt = toCeTime(new Date());
-    const rows: unknown[][] = [];
+    const rows: Array<{ first: EventDataMap[T]; payload: string; count: number }> = [];
     let run: Array<EventDataMap[T]> = [];
     let runKey = '';
     const close = () => {
-      if (!run.length) return;
       const packed = run.length > 1 ? packEvents(run) : null;
-      const payloads = packed ? [JSON.stringify(packed)] : run.map((data) => JSON.stringify(data));
-      for (const payload of payloads) {
-        rows.push([randomUUID(), type, aggregateValue(type, run[0]), outboxOrderKey(type, run[0]), payload, Buffer.byteLength(payload), packed ? run.length : 1, occurredAt, context.correlationId ?? null, context.causationId ?? null]);
-      }
+      if (packed) rows.push({ first: run[0], payload: JSON.stringify(packed), count: run.length });
+      else rows.push(...run.map((data) => ({ first: data, payload: JSON.stringify(data), count: 1 })));
       run = [];
     };
     for (const data of events) {
       const key = `${aggregateValue(type, data)}\n${keyValue(type, data)}`;
-      if (key !== runKey || run.length === PACKED_EVENTS) close();
+      if (run.length && (key !== runKey || run.length === PACKED_EVENTS)) close();
       runKey = key;
       run.push(data);
     }
-    close();
-    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+    if (run.length) close();
+    await this.insert(manager, type, rows, context);
+  }
+
+  /** Outbox rows, each with its event id, aggregate, order key and sizes; `first` is the (first) event it holds. */
+  private async insert<T extends EventType>(
+    manager: EntityManager, type: T, rows: Array<{ first: EventDataMap[T]; payload: string; count: number }>, context: OutboxContext,
+  ): Promise<string[]> {
+    const occurredAt = toCeTime(new Date());
+    const values = rows.map((r) => [
+      randomUUID(), type, aggregateValue(type, r.first), outboxOrderKey(type, r.first), r.payload, r.count, Buffer.byteLength(r.payload),
+      occurredAt, context.correlationId ?? null, context.causationId ?? null,
+    ]);
+    for (let i = 0; i < values.length; i += INSERT_ROWS) {
       await manager.query(
-        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, payload_bytes, event_count, occurred_at, correlation_id, causation_id) VALUES ?', [rows.slice(i, i + INSERT_ROWS)]);
+        'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, event_count, payload_bytes, occurred_at, correlation_id, causation_id) VALUES ?',
+        [values.slice(i, i + INSERT_ROWS)]);
     }
+    return values.map((v) => v[0] as string);
   }
 
   /**
