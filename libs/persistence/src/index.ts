@@ -6,3 +6,4 @@ export * from './database.module';
 export * from './prune';
 export * from './scrub';
 export * from './migration-lock';
+export * from './json-rows';

@@ -13,17 +13,15 @@ export interface PackedEvents {
   items: unknown[];
 }
 
-type Leaf = [string[], unknown];
-
 /**
- * The leaves of an event, in key order: paths into nested plain objects (arrays, null and empty
+ * The paths to an event's leaves, in key order: into nested plain objects (arrays, null and empty
  * objects are leaves, so that an empty object's presence is part of the shape).
  */
-function leaves(value: unknown, path: string[] = [], out: Leaf[] = []): Leaf[] {
-  if (isPlainObject(value) && Object.keys(value).length) {
-    for (const [key, child] of Object.entries(value)) leaves(child, [...path, key], out);
+function leafPaths(value: unknown, path: string[] = [], out: string[][] = []): string[][] {
+  if (isNode(value)) {
+    for (const [key, child] of Object.entries(value)) leafPaths(child, [...path, key], out);
   } else {
-    out.push([path, value]);
+    out.push(path);
   }
   return out;
 }
@@ -32,31 +30,57 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+const isNode = (value: unknown): value is Record<string, unknown> => nodeKeys(value) !== null;
+
+/** A plain, non-empty object's keys; null for a leaf. */
+function nodeKeys(value: unknown): string[] | null {
+  if (!isPlainObject(value)) return null;
+  const keys = Object.keys(value);
+  return keys.length ? keys : null;
+}
+
+/**
+ * Whether two events have the same leaves at the same paths, in the same key order. Walks both
+ * without building paths: a refresh packs 100,000 events, and allocations cost more than compares.
+ */
+function sameShape(a: unknown, b: unknown): boolean {
+  const keys = nodeKeys(a);
+  const others = nodeKeys(b);
+  if (!keys || !others) return !keys && !others;
+  if (keys.length !== others.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] !== others[i] || !sameShape((a as Record<string, unknown>)[keys[i]], (b as Record<string, unknown>)[keys[i]])) return false;
+  }
+  return true;
+}
+
+function valueAt(event: unknown, path: string[]): unknown {
+  let node = event;
+  for (const key of path) node = (node as Record<string, unknown>)[key];
+  return node;
+}
+
 const same = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 
 /** Packs events of one shape (the same fields, in the same order); null when their shapes differ. */
 export function packEvents(events: unknown[]): PackedEvents | null {
   if (!events.length || !isPlainObject(events[0])) return null;
-  const firstLeaves = leaves(events[0]);
-  const shape = JSON.stringify(firstLeaves.map(([path]) => path));
-  const all: Leaf[][] = [];
-  for (const event of events) {
-    const own = leaves(event);
-    if (own.length !== firstLeaves.length || JSON.stringify(own.map(([path]) => path)) !== shape) return null;
-    all.push(own);
-  }
-  const varying = firstLeaves.map((_, i) => i).filter((i) => all.some((own) => !same(own[i][1], firstLeaves[i][1])));
-  const items = all.map((own) => {
+  const first = events[0];
+  for (const event of events) if (!sameShape(first, event)) return null;
+  const paths = leafPaths(first);
+  const firstValues = paths.map((path) => valueAt(first, path));
+  const varying = paths.map((_, i) => i).filter((i) => events.some((event) => !same(valueAt(event, paths[i]), firstValues[i])));
+  const items = events.map((event) => {
     const item: Record<string, unknown> = {};
     for (const i of varying) {
-      const [path, value] = own[i];
+      const path = paths[i];
       let node = item;
-      for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
-      node[path[path.length - 1]] = value;
+      for (let k = 0; k < path.length - 1; k++) node = (node[path[k]] ??= {}) as Record<string, unknown>;
+      node[path[path.length - 1]] = valueAt(event, path);
     }
     return item;
   });
-  return { first: events[0], items };
+  return { first, items };
 }
 
 /** Writes `item`'s leaves over `target`, path by path. */
