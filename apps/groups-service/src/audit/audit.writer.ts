@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { insertJsonRows } from '@groups-sync/persistence';
+import { insertJsonRows, JsonColumn } from '@groups-sync/persistence';
 import { ChangeContext } from './change-context';
 
 export async function appendAudit(
@@ -14,12 +14,13 @@ const AUDIT_ROWS = 10_000;
 export async function appendAuditMany(
   manager: EntityManager, ctx: ChangeContext, groupId: string, action: string, entries: Array<{ userId: number | null; details?: Record<string, unknown> }>,
 ): Promise<void> {
-  const same = { group_id: groupId, action, actor: ctx.actor, trigger: ctx.trigger, correlation_id: ctx.correlationId ?? null, at: ctx.at };
-  // Entries of one change usually share their details object: written as text once.
-  const texts = new Map<object | undefined, string>();
-  const text = (details?: Record<string, unknown>) => texts.get(details) ?? texts.set(details, JSON.stringify(details ?? {})).get(details)!;
+  const same: Record<string, unknown> = { group_id: groupId, action, actor: ctx.actor, trigger: ctx.trigger, correlation_id: ctx.correlationId ?? null, at: ctx.at };
+  // Entries of one change usually share one details object: then it is bound once, not sent per row.
+  const shared = entries.every((e) => e.details === entries[0]?.details);
+  if (shared) same.details = JSON.stringify(entries[0]?.details ?? {});
+  const columns: JsonColumn[] = shared ? [['user_id', 'BIGINT']] : [['user_id', 'BIGINT'], ['details', 'LONGTEXT']];
   for (let i = 0; i < entries.length; i += AUDIT_ROWS) {
-    await insertJsonRows(manager, 'audit_event', same, [['user_id', 'BIGINT'], ['details', 'LONGTEXT']],
-      entries.slice(i, i + AUDIT_ROWS).map((e) => [e.userId, text(e.details)]));
+    await insertJsonRows(manager, 'audit_event', same, columns,
+      entries.slice(i, i + AUDIT_ROWS).map((e) => (shared ? [e.userId] : [e.userId, JSON.stringify(e.details ?? {})])));
   }
 }
