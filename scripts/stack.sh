@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole product locally with embedded defaults: infrastructure (scripts/infra.sh), then the
 # three services and the LMS emulator as background processes. Idempotent: what answers is reused.
-#   stack.sh start | stop | status | reset
+#   stack.sh start | prepare | stop | status | reset
 # INSTANCES=N (1 by default) runs N processes of each service, in the same consumer groups and on
 # the same database; instance n listens on the service's port + 10*(n-1) (3001, 3011, ...). One LMS emulator.
 set -euo pipefail
@@ -67,12 +67,20 @@ stop_extra_instances() {
   return 0
 }
 
+prepare() {
+  ensure_node_modules
+  bash "$ROOT/scripts/infra.sh" up
+  build_workspace
+  (set -a; source "$STACK_ENV"; set +a; cd "$ROOT" && node -r ./tools/register-paths.js dist/tools/provision-topics.js)
+}
+
 case "${1:-start}" in
+  prepare)
+    # Everything but the services: for benchmarks that start services of their own.
+    prepare
+    ;;
   start)
-    ensure_node_modules
-    bash "$ROOT/scripts/infra.sh" up
-    build_workspace
-    (set -a; source "$STACK_ENV"; set +a; cd "$ROOT" && node -r ./tools/register-paths.js dist/tools/provision-topics.js)
+    prepare
     for app in "${APPS[@]}"; do
       stop_extra_instances "$app"
       for n in $(seq 1 "$(instance_count "$app")"); do start_app "$app" "$n"; done
@@ -124,5 +132,5 @@ INFO
     done
     bash "$ROOT/scripts/infra.sh" status
     ;;
-  *) die "usage: stack.sh start|stop|status|reset" ;;
+  *) die "usage: stack.sh start|prepare|stop|status|reset" ;;
 esac
