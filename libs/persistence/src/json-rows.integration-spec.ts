@@ -31,18 +31,21 @@ describe('insertJsonRows', () => {
       [3, null, '{}'],
     ];
     await insertJsonRows(dataSource.manager, 'row_sink', { group_id: 'g-1', trigger: 'schedule', at },
-      [['user_id', 'BIGINT'], ['username', 'VARCHAR(150)'], ['details', 'LONGTEXT']], rows);
+      [['user_id', 'BIGINT'], ['username', 'TEXT'], ['details', 'LONGTEXT']], rows);
     const read = await dataSource.query('SELECT group_id, `trigger`, at, CAST(user_id AS CHAR) AS user_id, username, details FROM row_sink ORDER BY id');
     expect(read.map((r: Record<string, unknown>) => [r.user_id === null ? null : Number(r.user_id), r.username, JSON.parse(String(r.details))]))
       .toEqual(rows.map(([id, name, details]) => [id, name, JSON.parse(String(details))]));
     for (const r of read) expect({ group_id: r.group_id, trigger: r.trigger, at: (r.at as Date).toISOString() }).toEqual({ group_id: 'g-1', trigger: 'schedule', at: at.toISOString() });
   });
 
-  it('writes nothing for no rows, and fails a row the column rejects instead of storing it', async () => {
+  it('writes nothing for no rows, and fails a row the column rejects instead of storing it cut or invalid', async () => {
     const before = Number((await dataSource.query('SELECT COUNT(*) AS n FROM row_sink'))[0].n);
-    await insertJsonRows(dataSource.manager, 'row_sink', { group_id: 'g-2', trigger: 'user', at: new Date() }, [['user_id', 'BIGINT']], []);
-    await expect(insertJsonRows(dataSource.manager, 'row_sink', { group_id: 'g-2', trigger: 'user', at: new Date() },
-      [['user_id', 'BIGINT'], ['details', 'LONGTEXT']], [[1, 'not json']])).rejects.toThrow(/CONSTRAINT|check/i);
+    const same = { group_id: 'g-2', trigger: 'user', at: new Date() };
+    await insertJsonRows(dataSource.manager, 'row_sink', same, [['user_id', 'BIGINT']], []);
+    await expect(insertJsonRows(dataSource.manager, 'row_sink', same, [['user_id', 'BIGINT'], ['details', 'LONGTEXT']], [[1, 'not json']]))
+      .rejects.toThrow(/CONSTRAINT|check/i);
+    await expect(insertJsonRows(dataSource.manager, 'row_sink', same, [['user_id', 'BIGINT'], ['username', 'TEXT']], [[1, 'u'.repeat(151)]]))
+      .rejects.toThrow(/too long/i);
     expect(Number((await dataSource.query('SELECT COUNT(*) AS n FROM row_sink'))[0].n)).toBe(before);
   });
 });

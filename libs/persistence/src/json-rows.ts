@@ -1,6 +1,10 @@
 import { EntityManager } from 'typeorm';
 
-/** A column filled per row from the JSON rows: its name and the SQL type JSON_TABLE reads it as. */
+/**
+ * A column filled per row from the JSON rows: its name and the SQL type JSON_TABLE reads it as.
+ * Give strings `TEXT`, not the table's `VARCHAR(n)`: JSON_TABLE cuts a longer value to n with a
+ * mere warning, while the table's own column, in strict mode, rejects it.
+ */
 export type JsonColumn = [name: string, type: string];
 
 /**

@@ -183,7 +183,7 @@ export class MembershipWriter {
         const insert = 'INSERT INTO membership (group_id, user_id, username, active, joined_at, left_at, origin, changed_at, sync_state, sync_error) VALUES ?';
         try {
           await insertJsonRows(manager, 'membership', { group_id: group.id, active: 1, joined_at: ctx.at, origin: ctx.origin, changed_at: ctx.at, sync_state: state },
-            [['user_id', 'BIGINT'], ['username', 'VARCHAR(150)']], fresh.map((u) => [u.user_id, u.username]));
+            [['user_id', 'BIGINT'], ['username', 'TEXT']], fresh.map((u) => [u.user_id, u.username]));
           added.push(...fresh);
         } catch (error) {
           // Only without the group lock (a plain group) can another add have inserted some first.
