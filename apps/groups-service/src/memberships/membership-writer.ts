@@ -200,8 +200,7 @@ export class MembershipWriter {
         }
       }
       for (const user of added) results.set(user.user_id, 'added');
-      const details = { origin: ctx.origin };
-      await appendAuditMany(manager, ctx, group.id, 'member_added', added.map((u) => ({ userId: u.user_id, details })));
+      await appendAuditMany(manager, ctx, group.id, 'member_added', added.map((u) => u.user_id), { origin: ctx.origin });
       await this.appendEvents(manager, this.membershipEvents(group, added.map((u) => ({ userId: u.user_id, username: u.username })), 'added', ctx, null), ctx);
       if (siblings.length && added.length) {
         const elsewhere = await this.lockMembers(manager, siblings.map((g) => g.id), added.map((u) => u.user_id), true);
@@ -233,8 +232,7 @@ export class MembershipWriter {
       if (!members.length) continue;
       await manager.query('UPDATE membership SET active = 0, left_at = ?, changed_at = ?, origin = ?, sync_state = ?, sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)',
         [ctx.at, ctx.at, ctx.origin, syncState, members.map((m) => m.id)]);
-      const details = { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null };
-      await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => ({ userId: m.userId, details })));
+      await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => m.userId), { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null });
       await this.appendEvents(manager, this.membershipEvents(group, members, 'removed', ctx, movedTo?.id ?? null), ctx);
       for (const m of members) results.set(m.userId, 'removed');
     }
