@@ -67,6 +67,9 @@ it('reads the LMS once and sends every chunk with the run\'s chunk count, the me
   const sent = await snapshots((result as { runId: string }).runId);
   expect(sent.map((s) => [s.chunk, s.chunks, s.members.length])).toEqual([[0, 3, 100], [1, 3, 100], [2, 3, 50]]);
   expect(sent.flatMap((s) => s.members.map((m: { user_id: number }) => m.user_id))).toEqual(ids);
+  // The relay bounds a send by the sizes recorded: they are the payloads' as finally written.
+  const sizes = await dataSource.query('SELECT payload_bytes, LENGTH(payload) AS actual FROM outbox WHERE correlation_id = ?', [(result as { runId: string }).runId]);
+  expect(sizes.map((r: { payload_bytes: number; actual: number }) => Number(r.payload_bytes) - Number(r.actual))).toEqual([0, 0, 0]);
 });
 
 it('sends one empty chunk for a group nobody matches, and exactly full chunks with no empty one after them', async () => {
