@@ -32,4 +32,17 @@ export class GroupsServiceConfig extends LmsClientConfig {
   @Transform(({ value }) => value === undefined || value === true || value === 'true')
   @IsBoolean()
   OUTBOX_PACK_EVENTS = true;
+
+  /**
+   * A refresh's chunks are applied as they arrive, in one transaction held until its last chunk
+   * (ADR 0010), so the apply overlaps the evaluation. False: each run is applied when its last
+   * chunk is in, from the staged chunks.
+   */
+  @Transform(({ value }) => value === undefined || value === true || value === 'true')
+  @IsBoolean()
+  EVALUATION_APPLY_AS_CHUNKS_ARRIVE = true;
+
+  /** An open run whose next chunk does not come within this time is closed (its locks released); its last chunk then applies the staged chunks. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(600_000)
+  EVALUATION_OPEN_RUN_IDLE_MS = 10_000;
 }

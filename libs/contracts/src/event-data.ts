@@ -77,7 +77,9 @@ export interface UserGroupRefreshCompletedData {
 
 /**
  * One chunk of an evaluation run's member set. Members ascend by user id within a chunk, and chunk
- * k's ids are above chunk k-1's: groups-service applies a run range by range.
+ * k's ids are above chunk k-1's: groups-service applies a run range by range. `chunks` is the run's
+ * chunk count on its last chunk, and 0 on the chunks sent before the evaluator knew it (it sends
+ * them as it reads, so that groups-service applies them while the evaluation goes on).
  */
 export interface EvaluationSnapshotData {
   snapshot: {

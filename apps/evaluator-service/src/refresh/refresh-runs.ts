@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter, Histogram } from 'prom-client';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { CriterionOperator, EvaluationSnapshotData, EventType, ScopeType, toCeTime, UserGroupCriterionData } from '@groups-sync/contracts';
 import { CriterionValues } from '@groups-sync/criteria-sdk';
-import { isDependencyUnavailable, metric, OutboxWriter } from '@groups-sync/messaging';
+import { isDependencyUnavailable, metric, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
 import { EvaluatorServiceConfig } from '../evaluator-service.config';
 import { GroupEvaluator } from '../evaluation/group-evaluator';
 
@@ -30,17 +30,22 @@ export function criteriaOf(criteria: UserGroupCriterionData[]): CriterionValues[
 
 /**
  * A full refresh: the group's members as its criteria select them now, sent to groups-service as
- * `evaluation.snapshot.v1` chunks under one run id, written with the caller's transaction (the
- * inbox row of the request): a run that fails halfway sends nothing, and groups-service applies a
- * run only when all its chunks are in. Members are streamed from one consistent read of the LMS
- * and written a chunk at a time. A criterion that cannot be evaluated (no plugin, a plugin's error)
- * records the error on the group and sends nothing: the group keeps its members.
+ * `evaluation.snapshot.v1` chunks under one run id. Members are streamed from one consistent read
+ * of the LMS, and each chunk but the last is sent as soon as the next member shows it was not the
+ * last (`chunks` 0, committed on its own), so that groups-service applies it while the evaluation
+ * goes on. The last chunk carries the count and is written with the caller's transaction (the inbox
+ * row of the request): groups-service applies a run only when its last chunk is in, so a run that
+ * fails halfway changes nothing there. A criterion that cannot be evaluated (no plugin, a plugin's
+ * error) records the error on the group and sends no last chunk: the group keeps its members.
  */
 @Injectable()
 export class RefreshRuns {
   private readonly logger = new Logger(RefreshRuns.name);
 
-  constructor(private readonly evaluator: GroupEvaluator, private readonly outbox: OutboxWriter, private readonly config: EvaluatorServiceConfig) {}
+  constructor(
+    private readonly evaluator: GroupEvaluator, private readonly outbox: OutboxWriter, private readonly config: EvaluatorServiceConfig,
+    private readonly dataSource: DataSource, private readonly relay: OutboxRelay,
+  ) {}
 
   async run(manager: EntityManager, group: DynamicGroupRow, trigger: RefreshTrigger, requestedBy: string | null): Promise<{ runId: string; members: number } | { error: string }> {
     const runId = randomUUID();
@@ -48,20 +53,14 @@ export class RefreshRuns {
     const end = seconds.startTimer();
     try {
       const criteria = JSON.parse(group.criteria) as CriterionValues[];
-      // A savepoint: chunks written before a failure are rolled back with it, the error is recorded.
+      // A savepoint: the last chunk, written before a failure, is rolled back with it, the error is recorded.
       const members = await manager.transaction(async (run) => {
-        // One pass over the LMS: each chunk goes to the outbox as soon as it is full, and the run's
-        // chunk count, known at the end, is set on them all before the commit (nothing is sent before).
         const size = this.config.EVALUATION_CHUNK_SIZE;
-        const eventIds: string[] = [];
+        let chunk = 0;
         let batch: Array<{ user_id: number; username: string }> = [];
-        const flush = async () => {
-          const data: EvaluationSnapshotData = {
-            snapshot: { run_id: runId, group_id: group.group_id, chunk: eventIds.length, chunks: 0, members: batch, trigger, requested_by: requestedBy, evaluated_at: toCeTime(now) },
-          };
-          eventIds.push(await this.outbox.append(run, EventType.EvaluationSnapshot, data, { correlationId: runId }));
-          batch = [];
-        };
+        const snapshot = (chunks: number): EvaluationSnapshotData => ({
+          snapshot: { run_id: runId, group_id: group.group_id, chunk, chunks, members: batch, trigger, requested_by: requestedBy, evaluated_at: toCeTime(now) },
+        });
         let seen = 0;
         let last = 0;
         for await (const m of this.evaluator.members({ type: group.scope_type, key: group.scope_key }, criteria, now)) {
@@ -71,12 +70,18 @@ export class RefreshRuns {
           if (id === last) continue;
           if (id < last) throw new Error(`the criteria's members are not in ascending user id order (${id} after ${last}): a plugin must stream ids ascending`);
           last = id;
+          if (batch.length === size) {
+            // A full chunk with a member after it is not the last: it goes now, on its own.
+            const full = snapshot(0);
+            await this.dataSource.transaction((own) => this.outbox.append(own, EventType.EvaluationSnapshot, full, { correlationId: runId }));
+            this.relay.notify();
+            chunk++;
+            batch = [];
+          }
           batch.push({ user_id: id, username: m.username });
           seen++;
-          if (batch.length === size) await flush();
         }
-        if (batch.length || !eventIds.length) await flush();
-        await this.outbox.setNumber(run, eventIds, 'snapshot.chunks', eventIds.length);
+        await this.outbox.append(run, EventType.EvaluationSnapshot, snapshot(chunk + 1), { correlationId: runId });
         return seen;
       });
       await manager.query('UPDATE dynamic_group SET last_run_id = ?, last_evaluated_at = ?, last_member_count = ?, last_error = NULL WHERE group_id = ?', [runId, now, members, group.group_id]);

@@ -3,11 +3,14 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import {
-  ConfluentSchemaRegistry, ConsumerGroup, deadLetterTopic, EvaluationSnapshotData, EventCodec, EventType, fullTopicName, newEventMetadata,
+  ConfluentSchemaRegistry, ConsumerGroup, deadLetterTopic, EvaluationSnapshotData, EvaluationUserResultData, EventCodec, EventType, fullTopicName,
+  newEventMetadata, UserGroupMembershipChangedData,
 } from '@groups-sync/contracts';
-import { createKafka, DeadLetterHeader, MessageProducer, TopicReader } from '@groups-sync/messaging';
+import { createKafka, DeadLetterHeader, MessageProducer, TopicReader, unpackEvents } from '@groups-sync/messaging';
 import { expectConsistently, expectEventually, stackEnv } from '@groups-sync/testing';
+import { GroupsServiceConfig } from '../groups-service.config';
 import { GroupsApp, startGroupsApp } from '../test/groups-app';
+import { EvaluationRuns } from './evaluation-runs.service';
 import { EvaluationChunksJanitor } from './evaluation-chunks.janitor';
 
 const API = '/api/user-groups/v1';
@@ -41,9 +44,22 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
   const users = (...ids: number[]) => ids.map((id) => ({ user_id: id, username: `u${id}` }));
   async function send(snapshot: Partial<EvaluationSnapshotData['snapshot']> & { group_id: string }) {
     const data = { snapshot: { run_id: randomUUID(), chunk: 0, chunks: 1, members: [], trigger: 'scheduled', requested_by: null, evaluated_at: new Date().toISOString(), ...snapshot } } as EvaluationSnapshotData;
-    await producer.send([await codec.encode(EventType.EvaluationSnapshot, data, newEventMetadata(EventType.EvaluationSnapshot, 'evaluator-service'))]);
-    return data.snapshot;
+    const metadata = newEventMetadata(EventType.EvaluationSnapshot, 'evaluator-service');
+    await producer.send([await codec.encode(EventType.EvaluationSnapshot, data, metadata)]);
+    return { ...data.snapshot, event_id: metadata.id };
   }
+  const staged = async (runId: string) => Number((await db.query('SELECT COUNT(*) AS n FROM evaluation_chunk WHERE run_id = ?', [runId]))[0].n);
+  /** The message each join's event names as its cause, by user. */
+  const causes = async (groupId: string) => {
+    const rows = await db.query('SELECT causation_id, payload FROM outbox WHERE aggregate_id = ? AND event_type = ? ORDER BY id', [groupId, EventType.UserGroupMembershipChanged]);
+    const byUser = new Map<number, string>();
+    for (const r of rows) {
+      const payload = typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload;
+      const events = (payload.first ? unpackEvents(payload) : [payload]) as UserGroupMembershipChangedData[];
+      for (const e of events) if (e.membership.action === 'added') byUser.set(e.membership.user_id, r.causation_id);
+    }
+    return byUser;
+  };
   const active = async (groupId: string) =>
     (await db.query('SELECT user_id FROM membership WHERE group_id = ? AND active = 1 ORDER BY user_id', [groupId])).map((r: { user_id: string }) => Number(r.user_id));
   /** Audit rows, with details parsed (MariaDB's JSON is text on the wire). */
@@ -58,7 +74,8 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     const at = new Date().toISOString();
     await send({ group_id: g.id, run_id: run, chunk: 1, chunks: 2, members: users(3, 4), evaluated_at: at, trigger: 'user', requested_by: 'staff' });
     await expectConsistently(async () => expect(await active(g.id)).toEqual([]), { durationMs: 1500 });
-    await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 2, members: users(1, 2), evaluated_at: at, trigger: 'user', requested_by: 'staff' });
+    // Sent before the evaluator knew the count (0): the last chunk, staged already, says it.
+    await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 0, members: users(1, 2), evaluated_at: at, trigger: 'user', requested_by: 'staff' });
     await expectEventually(async () => expect(await active(g.id)).toEqual([1, 2, 3, 4]));
 
     const [done] = await audit(g.id, 'refresh_completed');
@@ -72,6 +89,71 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     const view = (await api().get(`${API}/groups/${g.id}`)).body;
     expect([view.last_refreshed_at, view.is_stale]).toEqual([at, false]);
     expect(Number((await db.query('SELECT COUNT(*) AS n FROM evaluation_chunk WHERE run_id = ?', [run]))[0].n)).toBe(0);
+  });
+
+  it('applies a run\'s chunks as they arrive, in one transaction its last chunk commits: nothing shows before, readers are not held', async () => {
+    const g = await dynamicGroup();
+    await send({ group_id: g.id, members: users(1, 5, 7) });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([1, 5, 7]));
+    const run = randomUUID();
+    const at = new Date().toISOString();
+    const first = await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 0, members: users(2, 3), evaluated_at: at });
+    const second = await send({ group_id: g.id, run_id: run, chunk: 1, chunks: 0, members: users(4, 6), evaluated_at: at });
+    // Both applied in the run's open transaction (its next chunk is 2): 1 and 5 have left there, 2, 3, 4 and 6 joined.
+    await expectEventually(async () => expect(await staged(run)).toBe(2));
+    await expectEventually(() => expect(app.get(EvaluationRuns).openRunLocks().has(g.id)).toBe(true));
+    await expectConsistently(async () => {
+      expect(await active(g.id)).toEqual([1, 5, 7]);
+      expect((await api().get(`${API}/groups/${g.id}/members`)).body.results.map((m: { user_id: number }) => m.user_id)).toEqual([1, 5, 7]);
+    }, { durationMs: 1000 });
+    const last = await send({ group_id: g.id, run_id: run, chunk: 2, chunks: 3, members: users(9), evaluated_at: at });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([2, 3, 4, 6, 9]));
+    expect((await audit(g.id, 'refresh_completed'))[1].details).toMatchObject({ run_id: run, added: 5, removed: 3, member_count: 5 });
+    // Each join names the chunk that carried it: applied as it came, not when the run was complete.
+    const cause = await causes(g.id);
+    expect([2, 3, 4, 6, 9].map((u) => cause.get(u))).toEqual([first.event_id, first.event_id, second.event_id, second.event_id, last.event_id]);
+    expect(await staged(run)).toBe(0);
+    expect(app.get(EvaluationRuns).openRunLocks().size).toBe(0);
+  });
+
+  it('closes an open run whose next chunk does not come, releasing the group, and applies it from its staged chunks when its last one does', async () => {
+    const config = app.get(GroupsServiceConfig);
+    const idle = config.EVALUATION_OPEN_RUN_IDLE_MS;
+    config.EVALUATION_OPEN_RUN_IDLE_MS = 500;
+    try {
+      const g = await dynamicGroup();
+      const run = randomUUID();
+      const at = new Date().toISOString();
+      await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 0, members: users(1, 2), evaluated_at: at });
+      await expectEventually(async () => expect(await staged(run)).toBe(1));
+      await expectEventually(() => expect(app.get(EvaluationRuns).openRunLocks().has(g.id)).toBe(false));
+      // The group's row is free again: a writer does not wait for a stopped evaluator.
+      await db.transaction(async (m) => expect(await m.query('SELECT id FROM user_group WHERE id = ? FOR UPDATE NOWAIT', [g.id])).toHaveLength(1));
+      expect(await active(g.id)).toEqual([]);
+      const last = await send({ group_id: g.id, run_id: run, chunk: 1, chunks: 2, members: users(3), evaluated_at: at });
+      await expectEventually(async () => expect(await active(g.id)).toEqual([1, 2, 3]));
+      // Applied the staged way: every join names the last chunk.
+      expect([...(await causes(g.id)).values()]).toEqual([last.event_id, last.event_id, last.event_id]);
+    } finally {
+      config.EVALUATION_OPEN_RUN_IDLE_MS = idle;
+    }
+  });
+
+  it('closes an open run for a user result of its group, which applies at once instead of waiting for the run\'s locks', async () => {
+    const g = await dynamicGroup();
+    const run = randomUUID();
+    const at = new Date().toISOString();
+    await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 0, members: users(1, 2), evaluated_at: at });
+    await expectEventually(() => expect(app.get(EvaluationRuns).openRunLocks().has(g.id)).toBe(true));
+    const result: EvaluationUserResultData = { result: { group_id: g.id, user_id: 40, username: 'u40', member: true, evaluated_at: new Date(Date.now() + 1000).toISOString() } };
+    await producer.send([await codec.encode(EventType.EvaluationUserResult, result, newEventMetadata(EventType.EvaluationUserResult, 'evaluator-service'))]);
+    // Well within the run's idle time (10 s) and the database's lock wait (50 s).
+    await expectEventually(async () => expect(await active(g.id)).toEqual([40]), { timeoutMs: 5000 });
+    expect(app.get(EvaluationRuns).openRunLocks().has(g.id)).toBe(false);
+    await send({ group_id: g.id, run_id: run, chunk: 1, chunks: 2, members: users(3), evaluated_at: at });
+    await expectEventually(async () => expect(await audit(g.id, 'refresh_completed')).toHaveLength(1));
+    // The run is older than the user's result, which a full refresh overrides (as with a staged run).
+    expect(await active(g.id)).toEqual([1, 2, 3]);
   });
 
   it('applies only the difference; an unchanged result changes no membership', async () => {

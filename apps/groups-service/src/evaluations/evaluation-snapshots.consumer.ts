@@ -4,7 +4,7 @@ import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/cont
 import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
 import { CriterionCatalogue } from '../groups/criterion-catalogue';
-import { EvaluationRuns } from './evaluation-runs.service';
+import { ChunkOutcome, EvaluationRuns } from './evaluation-runs.service';
 
 const MAX_CHUNKS = 10_000;
 const TRIGGERS = ['user', 'scheduled', 'event'];
@@ -22,6 +22,10 @@ export class EvaluationSnapshotsConsumer {
   @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot, EventType.EvaluationFailed, EventType.EvaluationUserResult, EventType.CriterionTypesAnnounced] })
   async onBatch(events: DecodedEvent[]): Promise<void> {
     for (const event of events) {
+      // A message that would wait for the open run's locks closes it first: this consumer is what the run waits for.
+      const groupId = event.type === EventType.EvaluationUserResult ? (event as DecodedEvent<EventType.EvaluationUserResult>).data.result.group_id
+        : event.type === EventType.EvaluationFailed ? (event as DecodedEvent<EventType.EvaluationFailed>).data.failure.group_id : null;
+      if (groupId && this.runs.openRunLocks().has(groupId)) await this.runs.closeOpenRun(`a ${event.type} message for group ${groupId} came between its chunks`);
       if (event.type === EventType.CriterionTypesAnnounced) await this.onAnnouncement(event as DecodedEvent<EventType.CriterionTypesAnnounced>);
       else if (event.type === EventType.EvaluationFailed) await this.onFailure(event as DecodedEvent<EventType.EvaluationFailed>);
       else if (event.type === EventType.EvaluationUserResult) await this.onUserResult(event as DecodedEvent<EventType.EvaluationUserResult>);
@@ -64,8 +68,8 @@ export class EvaluationSnapshotsConsumer {
     const s = event.data.snapshot;
     const problem = !s.run_id || s.run_id.length > 64 ? 'run_id must be 1 to 64 characters'
       : !/^[0-9a-f-]{36}$/i.test(s.group_id) ? `group_id "${s.group_id}" is not a uuid`
-        : !(s.chunks >= 1 && s.chunks <= MAX_CHUNKS) ? `chunks must be 1 to ${MAX_CHUNKS}`
-          : !(s.chunk >= 0 && s.chunk < s.chunks) ? `chunk ${s.chunk} is outside 0..${s.chunks - 1}`
+        : !(Number.isInteger(s.chunks) && s.chunks >= 0 && s.chunks <= MAX_CHUNKS) ? `chunks must be 1 to ${MAX_CHUNKS} (0 on a chunk sent before the run's count was known)`
+          : !(Number.isInteger(s.chunk) && s.chunk >= 0 && s.chunk < (s.chunks || MAX_CHUNKS)) ? `chunk ${s.chunk} is outside 0..${(s.chunks || MAX_CHUNKS) - 1}`
             : Number.isNaN(new Date(s.evaluated_at).getTime()) ? `evaluated_at "${s.evaluated_at}" is not a time`
               : !TRIGGERS.includes(s.trigger) ? `trigger "${s.trigger}" is not one of ${TRIGGERS.join(', ')}`
                 : s.members.find((m) => !(m.user_id >= 1) || !m.username) ? 'every member needs a positive user_id and a username'
@@ -76,7 +80,17 @@ export class EvaluationSnapshotsConsumer {
       actor: s.requested_by ?? event.metadata.source, trigger: s.trigger, origin: 'criteria', at: new Date(),
       correlationId: event.metadata.correlationId, causationId: event.metadata.id,
     };
-    await this.inbox.process(event, (manager) => this.runs.receive(manager, event.data, ctx).then(() => undefined));
+    // A run's last chunk commits its open run, if it has one; otherwise it applies the staged chunks.
+    const last = s.chunk === s.chunks - 1;
+    if (last && await this.runs.finish(this.inbox, event, ctx)) return void this.relay.notify();
+    let outcome: ChunkOutcome | null = null;
+    try {
+      await this.inbox.process(event, async (manager) => { outcome = await this.runs.receive(manager, event.data, ctx); });
+    } catch (error) {
+      if (!last) await this.runs.closeOpenRun(`chunk ${s.chunk} could not be staged`);
+      throw error;
+    }
+    if (outcome === 'waiting') await this.runs.advance(event.data, ctx);
     this.relay.notify();
   }
 }

@@ -36,16 +36,23 @@ export class Inbox {
    * transaction rolls back and the batch is retried, finding the event seen.
    */
   processBatch<E extends DecodedEvent>(events: E[], work: (manager: EntityManager, fresh: E[]) => Promise<void>): Promise<E[]> {
-    return inTransaction(this.dataSource, async (manager) => {
-      const fresh = await this.unseen(events, manager);
-      if (!fresh.length) return [];
-      await manager.query('INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ?', [fresh.map((e) => [this.consumerGroup, e.metadata.id, e.type])]);
-      await work(manager, fresh);
-      return fresh;
-    });
+    return inTransaction(this.dataSource, (manager) => this.processBatchIn(manager, events, work));
   }
 
   async process(event: DecodedEvent, work: (manager: EntityManager) => Promise<void>): Promise<InboxOutcome> {
     return (await this.processBatch([event], (manager) => work(manager))).length ? 'applied' : 'duplicate';
+  }
+
+  /** `process` inside a transaction the caller holds and commits (one that spans several messages). */
+  async processIn(manager: EntityManager, event: DecodedEvent, work: (manager: EntityManager) => Promise<void>): Promise<InboxOutcome> {
+    return (await this.processBatchIn(manager, [event], (m) => work(m))).length ? 'applied' : 'duplicate';
+  }
+
+  private async processBatchIn<E extends DecodedEvent>(manager: EntityManager, events: E[], work: (manager: EntityManager, fresh: E[]) => Promise<void>): Promise<E[]> {
+    const fresh = await this.unseen(events, manager);
+    if (!fresh.length) return [];
+    await manager.query('INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ?', [fresh.map((e) => [this.consumerGroup, e.metadata.id, e.type])]);
+    await work(manager, fresh);
+    return fresh;
   }
 }

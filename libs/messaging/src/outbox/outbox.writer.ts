@@ -76,15 +76,4 @@ export class OutboxWriter {
     }
     return values.map((v) => v[0] as string);
   }
-
-  /**
-   * Sets one numeric field of events appended earlier in the same transaction: a figure known only
-   * once they are all written (an evaluation run's chunk count), so that the writer need not hold
-   * them in memory until then. Nothing is published before the commit, so no reader sees the old value.
-   */
-  async setNumber(manager: EntityManager, eventIds: string[], path: string, value: number): Promise<void> {
-    for (let i = 0; i < eventIds.length; i += INSERT_ROWS) {
-      await manager.query('UPDATE outbox SET payload = JSON_SET(payload, ?, ?), payload_bytes = LENGTH(payload) WHERE event_id IN (?)', [`$.${path}`, value, eventIds.slice(i, i + INSERT_ROWS)]);
-    }
-  }
 }
