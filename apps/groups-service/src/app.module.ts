@@ -37,6 +37,7 @@ import { LegacyOrdering1764000000100 } from './migrations/1764000000100-legacy-o
 import { EvaluationError1764200000100 } from './migrations/1764200000100-evaluation-error.migration';
 import { CriterionTypes1764300000100 } from './migrations/1764300000100-criterion-types.migration';
 import { RetiredUsers1764400000100 } from './migrations/1764400000100-retired-users.migration';
+import { GroupIdCollation1764500000100 } from './migrations/1764500000100-group-id-collation.migration';
 import { RetirementController } from './retirement/retirement.controller';
 import { UserRetirementService } from './retirement/user-retirement.service';
 import { CriterionCatalogue } from './groups/criterion-catalogue';
@@ -56,7 +57,7 @@ export const HTTP_OPTIONS = { jsonBodyLimit: '5mb' };
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [UserGroup, Criterion, Membership, AuditEvent, UserAccount, EvaluationChunk, OutboxMessage, InboxEntry],
-      migrations: [...MESSAGING_MIGRATIONS, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100, EvaluationError1764200000100, CriterionTypes1764300000100, RetiredUsers1764400000100],
+      migrations: [...MESSAGING_MIGRATIONS, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100, EvaluationError1764200000100, CriterionTypes1764300000100, RetiredUsers1764400000100, GroupIdCollation1764500000100],
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Patch, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseBoolPipe, Patch, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Request, Response } from 'express';
 import { pageWindow, Pagination } from '../api/pagination';
@@ -14,6 +14,7 @@ import { UpdateGroupDto } from './dto/update-group.dto';
 import { groupView } from './group-view';
 import { GroupsErrorCode, GroupsException } from './groups.exception';
 import { GroupsService } from './groups.service';
+import { GroupIdPipe } from '../api/group-id.pipe';
 
 /** `"3"`, `W/"3"` or `3` → 3. */
 function parseIfMatch(header: string | undefined): number {
@@ -54,7 +55,7 @@ export class GroupsController {
   }
 
   @Get(':id')
-  async read(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
+  async read(@Param('id', GroupIdPipe) id: string, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
     const group = await this.access.require(id, principal, 'read');
     res.setHeader('ETag', `"${group.version}"`);
     const { count, members } = await this.groups.activeMembers(id, DETAIL_MEMBERS);
@@ -64,7 +65,7 @@ export class GroupsController {
   @Patch(':id')
   @ApiHeader({ name: 'If-Match', required: true, description: 'The ETag of the version you are changing' })
   @ApiQuery({ name: 'evaluate', required: false, type: Boolean, description: 'false: do not re-evaluate the group at once after a change of its criteria, enabling or unfreezing (default true)' })
-  async update(@Param('id', new ParseUUIDPipe()) id: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: UpdateGroupDto,
+  async update(@Param('id', GroupIdPipe) id: string, @Headers('if-match') ifMatch: string | undefined, @Body() dto: UpdateGroupDto,
     @Query('evaluate', new ParseBoolPipe({ optional: true })) evaluate: boolean | undefined,
     @Req() req: Request, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'write');
@@ -75,14 +76,14 @@ export class GroupsController {
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('id', new ParseUUIDPipe()) id: string, @Query('unlink', new ParseBoolPipe({ optional: true })) unlink: boolean | undefined,
+  async remove(@Param('id', GroupIdPipe) id: string, @Query('unlink', new ParseBoolPipe({ optional: true })) unlink: boolean | undefined,
     @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'write');
     await this.groups.delete(id, unlink === true, apiContext(req, principal));
   }
 
   @Get(':id/history')
-  async history(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: PageQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+  async history(@Param('id', GroupIdPipe) id: string, @Query() query: PageQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'read');
     const window = pageWindow(query);
     const { count, events } = await this.audit.history(id, window.offset, window.size);
@@ -92,13 +93,13 @@ export class GroupsController {
   /** 202: the evaluator refreshes the group asynchronously; history shows who asked and when it completed. */
   @Post(':id/refresh')
   @HttpCode(202)
-  async refresh(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+  async refresh(@Param('id', GroupIdPipe) id: string, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'write');
     return this.groups.requestRefresh(id, apiContext(req, principal));
   }
 
   @Get(':id/sync-status')
-  async syncStatus(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() principal: Principal) {
+  async syncStatus(@Param('id', GroupIdPipe) id: string, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'read');
     return this.memberships.syncStatus(id);
   }

@@ -182,6 +182,19 @@ describe('groups-service on a real database', () => {
     });
   });
 
+  describe('ids', () => {
+    it('finds a group and its members by its id in any case (ids are stored in lower case and compared byte for byte)', async () => {
+      const g = (await create({})).body;
+      const u = await user('upper_case_id');
+      expect((await api().post(`${API}/groups/${g.id.toUpperCase()}/members`).send({ members: [u] })).body.results[0].result).toBe('added');
+      const read = await api().get(`${API}/groups/${g.id.toUpperCase()}`);
+      expect([read.status, read.body.id]).toEqual([200, g.id]);
+      expect((await api().get(`${API}/groups/${g.id.toUpperCase()}/members`)).body.results.map((m: { username: string }) => m.username)).toEqual([u.username]);
+      const search = await api().post(`${API}/memberships/search`).send({ group_ids: [g.id.toUpperCase()] });
+      expect([search.body.group_ids, search.body.memberships.map((m: { username: string }) => m.username)]).toEqual([[g.id], [u.username]]);
+    });
+  });
+
   describe('PATCH with If-Match', () => {
     it('needs the current version, bumps it, and publishes one update', async () => {
       const { body: group } = await create({});

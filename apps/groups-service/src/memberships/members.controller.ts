@@ -1,5 +1,5 @@
 import {
-  Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Req, Res, UploadedFile, UseGuards, UseInterceptors,
+  Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res, UploadedFile, UseGuards, UseInterceptors,
 } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
@@ -19,6 +19,7 @@ import { RemoveMembersDto } from './dto/remove-members.dto';
 import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv } from './members-csv';
 import { MembershipQueries } from './membership-queries';
 import { MembershipsService } from './memberships.service';
+import { GroupIdPipe } from '../api/group-id.pipe';
 
 const EXPORT_PAGE = 5000;
 
@@ -32,7 +33,7 @@ export class MembersController {
   ) {}
 
   @Get()
-  async list(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: ListMembersQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+  async list(@Param('id', GroupIdPipe) id: string, @Query() query: ListMembersQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'read');
     const window = pageWindow(query, 100);
     const { count, members } = await this.queries.list(id, query.status ?? 'active', window.offset, window.size);
@@ -42,7 +43,7 @@ export class MembersController {
   /** Idempotent: per user `added`, `already_member`, `unknown` or `refused` (with a reason). */
   @Post()
   @HttpCode(200)
-  async add(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AddMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+  async add(@Param('id', GroupIdPipe) id: string, @Body() dto: AddMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     const group = await this.access.require(id, principal, 'write');
     return { results: await this.memberships.add(group, dto.members, apiContext(req, principal)) };
   }
@@ -50,7 +51,7 @@ export class MembersController {
   /** Bulk removal, idempotent: per user `removed`, `not_member`, `unknown` or `refused`. */
   @Post('remove')
   @HttpCode(200)
-  async removeMany(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RemoveMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+  async removeMany(@Param('id', GroupIdPipe) id: string, @Body() dto: RemoveMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     const group = await this.access.require(id, principal, 'write');
     return { results: await this.memberships.remove(group, dto.members, apiContext(req, principal)) };
   }
@@ -62,7 +63,7 @@ export class MembersController {
   @HttpCode(200)
   @UseInterceptors(FileInterceptor('file', { limits: { fileSize: CSV_MAX_BYTES, files: 1 } }))
   async importCsv(
-    @Param('id', new ParseUUIDPipe()) id: string, @UploadedFile() file: Express.Multer.File | undefined,
+    @Param('id', GroupIdPipe) id: string, @UploadedFile() file: Express.Multer.File | undefined,
     @Query() query: CsvImportQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal,
   ) {
     const group = await this.access.require(id, principal, 'write');
@@ -80,7 +81,7 @@ export class MembersController {
   @ApiOperation({ summary: 'The members as CSV: user_id, username, email, joined_at, left_at, origin, sync_state' })
   @ApiProduces('text/csv')
   @Get('csv')
-  async exportCsv(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: ListMembersQuery, @Res() res: Response, @CurrentPrincipal() principal: Principal) {
+  async exportCsv(@Param('id', GroupIdPipe) id: string, @Query() query: ListMembersQuery, @Res() res: Response, @CurrentPrincipal() principal: Principal) {
     const group = await this.access.require(id, principal, 'read');
     const status = query.status ?? 'active';
     const columns = ['user_id', 'username', 'email', 'joined_at', 'left_at', 'origin', 'sync_state', ...(status === 'all' ? ['active'] : [])];
@@ -104,7 +105,7 @@ export class MembersController {
 
   @Delete(':userId')
   @HttpCode(200)
-  async remove(@Param('id', new ParseUUIDPipe()) id: string, @Param('userId', ParseIntPipe) userId: number, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+  async remove(@Param('id', GroupIdPipe) id: string, @Param('userId', ParseIntPipe) userId: number, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     const group = await this.access.require(id, principal, 'write');
     const [result] = await this.memberships.remove(group, [{ user_id: userId }], apiContext(req, principal));
     return result;

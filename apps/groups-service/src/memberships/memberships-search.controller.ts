@@ -1,12 +1,15 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsUUID } from 'class-validator';
 import { CurrentPrincipal, JwtAuthGuard, Principal, canManageScope } from '@groups-sync/auth';
+import { lowerUuid } from '../api/group-id.pipe';
 import { MembershipQueries } from './membership-queries';
 
 export const SEARCH_MAX_GROUPS = 1000;
 
 class MembershipSearchDto {
+  @Transform(({ value }) => (Array.isArray(value) ? value.map(lowerUuid) : value))
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(SEARCH_MAX_GROUPS) @IsUUID('all', { each: true })
   group_ids: string[];
 
