@@ -42,7 +42,15 @@ export class GroupsServiceConfig extends LmsClientConfig {
   @IsBoolean()
   EVALUATION_APPLY_AS_CHUNKS_ARRIVE = true;
 
-  /** An open run whose next chunk does not come within this time is closed (its locks released); its last chunk then applies the staged chunks. */
-  @Type(() => Number) @IsInt() @Min(100) @Max(600_000)
-  EVALUATION_OPEN_RUN_IDLE_MS = 10_000;
+  /**
+   * An open run whose next chunk does not come within this time, or that stays open longer than
+   * the maximum, is closed (its locks released); its last chunk then applies the staged chunks.
+   * Both stay below the database's lock wait (innodb_lock_wait_timeout, 50 s by default), so a
+   * writer waiting for the run's group gets it before giving up.
+   */
+  @Type(() => Number) @IsInt() @Min(100) @Max(30_000)
+  EVALUATION_OPEN_RUN_IDLE_MS = 5_000;
+
+  @Type(() => Number) @IsInt() @Min(1_000) @Max(45_000)
+  EVALUATION_OPEN_RUN_MAX_MS = 30_000;
 }

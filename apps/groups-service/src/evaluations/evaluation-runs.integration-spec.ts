@@ -10,6 +10,7 @@ import { createKafka, DeadLetterHeader, MessageProducer, TopicReader, unpackEven
 import { expectConsistently, expectEventually, stackEnv } from '@groups-sync/testing';
 import { GroupsServiceConfig } from '../groups-service.config';
 import { GroupsApp, startGroupsApp } from '../test/groups-app';
+import { UserRetirementService } from '../retirement/user-retirement.service';
 import { EvaluationRuns } from './evaluation-runs.service';
 import { EvaluationChunksJanitor } from './evaluation-chunks.janitor';
 
@@ -101,7 +102,7 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     const second = await send({ group_id: g.id, run_id: run, chunk: 1, chunks: 0, members: users(4, 6), evaluated_at: at });
     // Both applied in the run's open transaction (its next chunk is 2): 1 and 5 have left there, 2, 3, 4 and 6 joined.
     await expectEventually(async () => expect(await staged(run)).toBe(2));
-    await expectEventually(() => expect(app.get(EvaluationRuns).openRunLocks().has(g.id)).toBe(true));
+    await expectEventually(() => expect(app.get(EvaluationRuns).openRun()?.groupId).toBe(g.id));
     await expectConsistently(async () => {
       expect(await active(g.id)).toEqual([1, 5, 7]);
       expect((await api().get(`${API}/groups/${g.id}/members`)).body.results.map((m: { user_id: number }) => m.user_id)).toEqual([1, 5, 7]);
@@ -113,7 +114,7 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     const cause = await causes(g.id);
     expect([2, 3, 4, 6, 9].map((u) => cause.get(u))).toEqual([first.event_id, first.event_id, second.event_id, second.event_id, last.event_id]);
     expect(await staged(run)).toBe(0);
-    expect(app.get(EvaluationRuns).openRunLocks().size).toBe(0);
+    expect(app.get(EvaluationRuns).openRun()).toBeNull();
   });
 
   it('closes an open run whose next chunk does not come, releasing the group, and applies it from its staged chunks when its last one does', async () => {
@@ -126,7 +127,7 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
       const at = new Date().toISOString();
       await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 0, members: users(1, 2), evaluated_at: at });
       await expectEventually(async () => expect(await staged(run)).toBe(1));
-      await expectEventually(() => expect(app.get(EvaluationRuns).openRunLocks().has(g.id)).toBe(false));
+      await expectEventually(() => expect(app.get(EvaluationRuns).openRun()).toBeNull());
       // The group's row is free again: a writer does not wait for a stopped evaluator.
       await db.transaction(async (m) => expect(await m.query('SELECT id FROM user_group WHERE id = ? FOR UPDATE NOWAIT', [g.id])).toHaveLength(1));
       expect(await active(g.id)).toEqual([]);
@@ -139,21 +140,62 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     }
   });
 
+  it('closes a run open longer than the maximum, though its chunks keep coming, and applies it from its staged chunks', async () => {
+    const config = app.get(GroupsServiceConfig);
+    const max = config.EVALUATION_OPEN_RUN_MAX_MS;
+    config.EVALUATION_OPEN_RUN_MAX_MS = 1000;
+    try {
+      const g = await dynamicGroup();
+      const run = randomUUID();
+      const at = new Date().toISOString();
+      for (let k = 0; k < 4; k++) {
+        await send({ group_id: g.id, run_id: run, chunk: k, chunks: 0, members: users(10 * k + 1), evaluated_at: at });
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      await expectEventually(async () => expect(await staged(run)).toBe(4));
+      expect(app.get(EvaluationRuns).openRun()).toBeNull();
+      const last = await send({ group_id: g.id, run_id: run, chunk: 4, chunks: 5, members: users(41), evaluated_at: at });
+      await expectEventually(async () => expect(await active(g.id)).toEqual([1, 11, 21, 31, 41]));
+      expect(new Set((await causes(g.id)).values())).toEqual(new Set([last.event_id]));
+    } finally {
+      config.EVALUATION_OPEN_RUN_MAX_MS = max;
+    }
+  });
+
   it('closes an open run for a user result of its group, which applies at once instead of waiting for the run\'s locks', async () => {
     const g = await dynamicGroup();
     const run = randomUUID();
     const at = new Date().toISOString();
     await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 0, members: users(1, 2), evaluated_at: at });
-    await expectEventually(() => expect(app.get(EvaluationRuns).openRunLocks().has(g.id)).toBe(true));
+    await expectEventually(() => expect(app.get(EvaluationRuns).openRun()?.groupId).toBe(g.id));
     const result: EvaluationUserResultData = { result: { group_id: g.id, user_id: 40, username: 'u40', member: true, evaluated_at: new Date(Date.now() + 1000).toISOString() } };
     await producer.send([await codec.encode(EventType.EvaluationUserResult, result, newEventMetadata(EventType.EvaluationUserResult, 'evaluator-service'))]);
     // Well within the run's idle time (10 s) and the database's lock wait (50 s).
     await expectEventually(async () => expect(await active(g.id)).toEqual([40]), { timeoutMs: 5000 });
-    expect(app.get(EvaluationRuns).openRunLocks().has(g.id)).toBe(false);
+    expect(app.get(EvaluationRuns).openRun()).toBeNull();
     await send({ group_id: g.id, run_id: run, chunk: 1, chunks: 2, members: users(3), evaluated_at: at });
     await expectEventually(async () => expect(await audit(g.id, 'refresh_completed')).toHaveLength(1));
     // The run is older than the user's result, which a full refresh overrides (as with a staged run).
     expect(await active(g.id)).toEqual([1, 2, 3]);
+  });
+
+  it('closes the open run when a user is retired, rather than have retirement wait for it: the run applies without them, and never names them', async () => {
+    const g = await dynamicGroup();
+    const run = randomUUID();
+    const at = new Date().toISOString();
+    await send({ group_id: g.id, run_id: run, chunk: 0, chunks: 0, members: users(71, 72), evaluated_at: at });
+    // Chunk 0 applied in the open run: 71's membership is there, uncommitted.
+    await expectEventually(() => expect(app.get(EvaluationRuns).openRun()).toMatchObject({ groupId: g.id, next: 1 }));
+    const started = Date.now();
+    await app.get(UserRetirementService).retire(71, 'u71', { actor: 'retirement_service_worker', trigger: 'user', origin: 'retirement', at: new Date() });
+    // Not held until the run's idle time (5 s) closed it.
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(app.get(EvaluationRuns).openRun()).toBeNull();
+    await send({ group_id: g.id, run_id: run, chunk: 1, chunks: 2, members: users(73), evaluated_at: at });
+    await expectEventually(async () => expect(await audit(g.id, 'refresh_completed')).toHaveLength(1));
+    expect(await active(g.id)).toEqual([72, 73]);
+    expect([...(await causes(g.id)).keys()]).toEqual([72, 73]);
+    expect(Number((await db.query('SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND payload LIKE ?', [g.id, '%"u71"%']))[0].n)).toBe(0);
   });
 
   it('applies only the difference; an unchanged result changes no membership', async () => {

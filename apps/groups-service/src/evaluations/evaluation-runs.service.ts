@@ -29,6 +29,7 @@ interface OpenRun {
   progress: RunProgress;
   /** The chunk it applies next. */
   next: number;
+  openedAt: number;
   idle?: NodeJS.Timeout;
 }
 
@@ -43,7 +44,10 @@ interface OpenRun {
 @Injectable()
 export class EvaluationRuns implements OnApplicationShutdown {
   private readonly logger = new Logger(EvaluationRuns.name);
-  /** At most one: a consumer applies one partition's messages in order. */
+  /**
+   * At most one, whichever partition its chunks come from: the consumer's other partitions'
+   * runs apply the staged way meanwhile.
+   */
   private open: OpenRun | null = null;
   /** Open runs are used by the consumer and closed by a timer: one step at a time. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -57,9 +61,15 @@ export class EvaluationRuns implements OnApplicationShutdown {
     await this.closeOpenRun('the service is stopping');
   }
 
-  /** The group ids the open run holds locked (with its exclusive siblings), if one is open. */
-  openRunLocks(): ReadonlySet<string> {
-    return new Set(this.open ? this.open.locked.keys() : []);
+  /**
+   * Closes the open run if it holds this group locked (itself or an exclusive sibling): a message
+   * about the group would otherwise wait for locks that only this consumer's next messages release.
+   * In the queue, so no run opens between the check and the close.
+   */
+  closeOpenRunHolding(groupId: string, why: string): Promise<void> {
+    return this.serial(async () => {
+      if (this.open?.locked.has(groupId)) await this.rollback(why);
+    });
   }
 
   /**
@@ -75,8 +85,9 @@ export class EvaluationRuns implements OnApplicationShutdown {
         if (this.open.runId !== s.run_id) return;
         await this.rollback(`chunk ${s.chunk} came when chunk ${this.open.next} was expected`);
       }
-      if (!this.open && (s.chunk !== 0 || !(await this.openRun(s, ctx)))) return;
+      if (!this.open && (s.chunk !== 0 || !(await this.begin(s, ctx)))) return;
       const open = this.open!;
+      if (Date.now() - open.openedAt > this.config.EVALUATION_OPEN_RUN_MAX_MS) return void await this.rollback(`open for more than ${this.config.EVALUATION_OPEN_RUN_MAX_MS} ms`);
       try {
         await this.applyRange(open.runner.manager, open.group, s.members, s.chunk, false, open.progress, this.bulk(ctx), open.locked);
         open.next++;
@@ -117,7 +128,16 @@ export class EvaluationRuns implements OnApplicationShutdown {
     });
   }
 
-  /** Closes the open run, if any: its last chunk will apply the staged chunks. */
+  /** The open run, if any: which, for which group, and the chunk it waits for. */
+  openRun(): { runId: string; groupId: string; next: number } | null {
+    return this.open && { runId: this.open.runId, groupId: this.open.group.id, next: this.open.next };
+  }
+
+  /**
+   * Closes the open run, if any: its last chunk will apply the staged chunks. Retirement does so
+   * first: it scrubs staged chunks, and a user joined in the open transaction would come out of
+   * it under the name retirement replaces.
+   */
   closeOpenRun(why: string): Promise<void> {
     return this.serial(() => this.rollback(why));
   }
@@ -197,7 +217,7 @@ export class EvaluationRuns implements OnApplicationShutdown {
   }
 
   /** Opens a run at its chunk 0: its transaction, with the group's lock; none if the run cannot apply. */
-  private async openRun(s: EvaluationSnapshotData['snapshot'], ctx: ChangeContext): Promise<boolean> {
+  private async begin(s: EvaluationSnapshotData['snapshot'], ctx: ChangeContext): Promise<boolean> {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
@@ -209,7 +229,7 @@ export class EvaluationRuns implements OnApplicationShutdown {
         await runner.release();
         return false;
       }
-      this.open = { runId: s.run_id, runner, group: group!, locked, progress: { added: 0, removed: 0, memberCount: 0, above: 0 }, next: 0 };
+      this.open = { runId: s.run_id, runner, group: group!, locked, progress: { added: 0, removed: 0, memberCount: 0, above: 0 }, next: 0, openedAt: Date.now() };
       this.logger.debug(`evaluation run ${s.run_id} for group ${s.group_id} open (${ctx.causationId ?? 'no message id'})`);
       return true;
     } catch (error) {
@@ -220,12 +240,20 @@ export class EvaluationRuns implements OnApplicationShutdown {
     }
   }
 
-  /** A run whose next chunk does not come within the idle time is closed: its locks are not held for a stopped evaluator. */
+  /**
+   * A run whose next chunk does not come within the idle time, or that has been open for the
+   * longest time allowed, is closed: its locks are not held for a stopped evaluator or a moved
+   * partition, nor past other writers' lock wait.
+   */
   private keepOpen(open: OpenRun): void {
     clearTimeout(open.idle);
+    const idle = this.config.EVALUATION_OPEN_RUN_IDLE_MS;
+    const left = open.openedAt + this.config.EVALUATION_OPEN_RUN_MAX_MS - Date.now();
     open.idle = setTimeout(() => {
-      if (this.open === open) void this.closeOpenRun(`no chunk came for ${this.config.EVALUATION_OPEN_RUN_IDLE_MS} ms`);
-    }, this.config.EVALUATION_OPEN_RUN_IDLE_MS);
+      void this.serial(async () => {
+        if (this.open === open) await this.rollback(left < idle ? `open for more than ${this.config.EVALUATION_OPEN_RUN_MAX_MS} ms` : `no chunk came for ${idle} ms`);
+      });
+    }, Math.max(0, Math.min(idle, left)));
     open.idle.unref();
   }
 

@@ -9,6 +9,17 @@ import { ChunkOutcome, EvaluationRuns } from './evaluation-runs.service';
 const MAX_CHUNKS = 10_000;
 const TRIGGERS = ['user', 'scheduled', 'event'];
 
+/** Group ids are stored and compared in lower case: a sender's upper-case id names the same group. */
+function lowerGroupId(event: DecodedEvent): string | null {
+  const data = event.data as { result?: { group_id?: unknown }; failure?: { group_id?: unknown }; snapshot?: { group_id?: unknown } };
+  const holder = event.type === EventType.EvaluationUserResult ? data.result : event.type === EventType.EvaluationFailed ? data.failure
+    : event.type === EventType.EvaluationSnapshot ? data.snapshot : undefined;
+  if (!holder || typeof holder.group_id !== 'string') return null;
+  const id = holder.group_id.toLowerCase();
+  holder.group_id = id;
+  return id;
+}
+
 /** Dynamic groups' member sets as evaluator-service computed them, a chunk per message; the groups it could not evaluate; the criterion types it has installed. */
 @Controller()
 export class EvaluationSnapshotsConsumer {
@@ -22,10 +33,9 @@ export class EvaluationSnapshotsConsumer {
   @ConsumeEvents({ group: ConsumerGroup.GroupsEvaluationCommands, topics: [Topic.UserGroupEvaluationCommands], types: [EventType.EvaluationSnapshot, EventType.EvaluationFailed, EventType.EvaluationUserResult, EventType.CriterionTypesAnnounced] })
   async onBatch(events: DecodedEvent[]): Promise<void> {
     for (const event of events) {
+      const groupId = lowerGroupId(event);
       // A message that would wait for the open run's locks closes it first: this consumer is what the run waits for.
-      const groupId = event.type === EventType.EvaluationUserResult ? (event as DecodedEvent<EventType.EvaluationUserResult>).data.result.group_id
-        : event.type === EventType.EvaluationFailed ? (event as DecodedEvent<EventType.EvaluationFailed>).data.failure.group_id : null;
-      if (groupId && this.runs.openRunLocks().has(groupId)) await this.runs.closeOpenRun(`a ${event.type} message for group ${groupId} came between its chunks`);
+      if (groupId && event.type !== EventType.EvaluationSnapshot) await this.runs.closeOpenRunHolding(groupId, `a ${event.type} message for group ${groupId} came between its chunks`);
       if (event.type === EventType.CriterionTypesAnnounced) await this.onAnnouncement(event as DecodedEvent<EventType.CriterionTypesAnnounced>);
       else if (event.type === EventType.EvaluationFailed) await this.onFailure(event as DecodedEvent<EventType.EvaluationFailed>);
       else if (event.type === EventType.EvaluationUserResult) await this.onUserResult(event as DecodedEvent<EventType.EvaluationUserResult>);

@@ -25,14 +25,26 @@ export class GroupIdCollation1764500000100 implements MigrationInterface {
     await this.collate(q, 'utf8mb4_unicode_ci');
   }
 
+  /** Re-runnable step by step: DDL commits as it goes, so a migration stopped halfway is run again from the start. */
   private async collate(q: QueryRunner, collation: string): Promise<void> {
+    const keys = async () => new Set((await q.query(
+      'SELECT CONSTRAINT_NAME AS name FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()',
+    ) as Array<{ name: string }>).map((k) => k.name));
     // A column a foreign key joins cannot change under it: the keys are dropped and made again.
-    for (const [table, key] of FOREIGN_KEYS) await q.query(`ALTER TABLE ${table} DROP FOREIGN KEY ${key}`);
+    const present = await keys();
+    for (const [table, key] of FOREIGN_KEYS) if (present.has(key)) await q.query(`ALTER TABLE ${table} DROP FOREIGN KEY ${key}`);
     const byTable = new Map<string, string[]>();
     for (const [table, column, nullable] of COLUMNS) {
       byTable.set(table, [...(byTable.get(table) ?? []), `MODIFY \`${column}\` CHAR(36) CHARACTER SET utf8mb4 COLLATE ${collation} ${nullable ? 'NULL' : 'NOT NULL'}`]);
     }
     for (const [table, changes] of byTable) await q.query(`ALTER TABLE ${table} ${changes.join(', ')}`);
-    for (const [table, key] of FOREIGN_KEYS) await q.query(`ALTER TABLE ${table} ADD CONSTRAINT ${key} FOREIGN KEY (group_id) REFERENCES user_group (id)`);
+    // The rows are the ones the keys held a moment ago: not checked again (a copy of the table).
+    await q.query('SET foreign_key_checks = 0');
+    try {
+      const now = await keys();
+      for (const [table, key] of FOREIGN_KEYS) if (!now.has(key)) await q.query(`ALTER TABLE ${table} ADD CONSTRAINT ${key} FOREIGN KEY (group_id) REFERENCES user_group (id)`);
+    } finally {
+      await q.query('SET foreign_key_checks = 1');
+    }
   }
 }

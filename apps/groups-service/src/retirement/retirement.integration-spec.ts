@@ -29,6 +29,8 @@ describe('user retirement (Open edX retirement pipeline)', () => {
   let n = 0;
   const create = async (body: Record<string, unknown>, token = staffToken) =>
     (await as(token).post(`${API}/groups?evaluate=false`).send({ scope_type: 'course', scope_key: COURSE, kind: 'manual', name: `Retire ${++n}`, ...body }).expect(201)).body as { id: string };
+  const outboxRemovals = async (groupId: string) =>
+    Number((await db.query('SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND event_type = ? AND payload LIKE ?', [groupId, EventType.UserGroupMembershipChanged, '%"removed"%']))[0].n);
   const count = async (table: string) => Number((await db.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
 
   beforeAll(async () => {
@@ -128,5 +130,33 @@ describe('user retirement (Open edX retirement pipeline)', () => {
     }]));
     expect(await db.query('SELECT id FROM membership WHERE user_id = ?', [gone.user_id])).toEqual([]);
     expect(await rowsContaining(db, gone.username)).toEqual({});
+  });
+
+  it('waits for a writer that added the user before the retirement began, and takes them out of that group too', async () => {
+    const [late] = await lmsUsers([`late_${suffix}`]);
+    const group = await create({});
+    // A writer (an API add, an evaluation run) that checked the user was not retired and added them, not yet committed.
+    const writer = db.createQueryRunner();
+    await writer.connect();
+    await writer.startTransaction('READ COMMITTED');
+    try {
+      await writer.query(
+        `INSERT INTO membership (group_id, user_id, username, active, joined_at, origin, changed_at) VALUES (?, ?, ?, 1, NOW(6), 'api', NOW(6))`, [group.id, late.user_id, late.username]);
+      let retired = false;
+      const retiring = as(workerToken).post(`${API}/retire`).send({ edx_lms_user_id: late.user_id, original_username: late.username }).then((res) => { retired = true; return res; });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(retired).toBe(false);
+      await writer.commitTransaction();
+      expect((await retiring).status).toBe(204);
+    } finally {
+      if (writer.isTransactionActive) await writer.rollbackTransaction();
+      await writer.release();
+    }
+    expect(await db.query('SELECT active FROM membership WHERE user_id = ?', [late.user_id])).toEqual([{ active: 0 }]);
+    // Removed as a member of a live group is: in its history, and published for legacy-sync.
+    expect(await db.query('SELECT action, details FROM audit_event WHERE group_id = ? AND user_id = ?', [group.id, late.user_id]))
+      .toEqual([{ action: 'member_removed', details: expect.stringContaining('"origin":"retirement"') }]);
+    expect(await outboxRemovals(group.id)).toBe(1);
+    expect(await rowsContaining(db, late.username)).toEqual({});
   });
 });

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { OutboxRelay } from '@groups-sync/messaging';
 import { inTransaction, maxKey, Replacement, retiredIdentifiers, scrubRows, ScrubTarget } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
+import { EvaluationRuns } from '../evaluations/evaluation-runs.service';
 import { MembershipWriter } from '../memberships/membership-writer';
 
 const audit = (where?: ScrubTarget['where']): ScrubTarget => ({
@@ -21,10 +22,20 @@ const CHUNKS: ScrubTarget = { table: 'evaluation_chunk', key: "CONCAT(run_id, '#
  */
 @Injectable()
 export class UserRetirementService {
-  constructor(private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly relay: OutboxRelay) {}
+  constructor(
+    private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly relay: OutboxRelay, private readonly runs: EvaluationRuns,
+  ) {}
 
   async retire(userId: number, originalUsername: string | null, ctx: ChangeContext): Promise<void> {
     const retired = retiredIdentifiers(userId);
+    // An evaluation run open in this instance may hold the user's new membership uncommitted: it
+    // applies from its staged chunks instead, which are scrubbed below.
+    await this.runs.closeOpenRun(`user ${userId} is being retired`);
+    // Retired first, on its own: no add that starts from now on lets the user in. Then a locking read
+    // of their memberships waits for the writers that added them before (a run, an API call) to
+    // commit, so that what follows sees every group they are in. Retrying after a failure finishes it.
+    await this.dataSource.query('INSERT IGNORE INTO retired_user (user_id) VALUES (?)', [userId]);
+    await inTransaction(this.dataSource, (manager) => manager.query('SELECT group_id FROM membership WHERE user_id = ? LOCK IN SHARE MODE', [userId]));
     const replacements = await this.identifiersOf(userId, originalUsername);
     const names = replacements.filter((r) => r.to === retired.username).map((r) => r.from);
     const byUser = (): ScrubTarget['where'] => ({ sql: names.length ? 'user_id = ? OR actor IN (?)' : 'user_id = ?', params: names.length ? [userId, names] : [userId] });
