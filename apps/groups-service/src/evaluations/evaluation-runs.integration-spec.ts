@@ -198,6 +198,12 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     expect(Number((await db.query('SELECT COUNT(*) AS n FROM outbox WHERE aggregate_id = ? AND payload LIKE ?', [g.id, '%"u71"%']))[0].n)).toBe(0);
   });
 
+  it('reads a group id sent in upper case as the group\'s own (ids are compared byte for byte, in lower case)', async () => {
+    const g = await dynamicGroup();
+    await send({ group_id: g.id.toUpperCase(), members: users(5, 6) });
+    await expectEventually(async () => expect(await active(g.id)).toEqual([5, 6]));
+  });
+
   it('applies only the difference; an unchanged result changes no membership', async () => {
     const g = await dynamicGroup();
     await send({ group_id: g.id, members: users(1, 2, 3) });

@@ -100,7 +100,7 @@ export class EvaluationSnapshotsConsumer {
       if (!last) await this.runs.closeOpenRun(`chunk ${s.chunk} could not be staged`);
       throw error;
     }
-    if (outcome === 'waiting') await this.runs.advance(event.data, ctx);
+    if (outcome === 'waiting' && !last) await this.runs.advance(event.data, ctx);
     this.relay.notify();
   }
 }
