@@ -71,9 +71,9 @@ export class RefreshRuns {
           if (id < last) throw new Error(`the criteria's members are not in ascending user id order (${id} after ${last}): a plugin must stream ids ascending`);
           last = id;
           if (batch.length === size) {
-            // A full chunk with a member after it is not the last: it goes now, on its own.
+            // A full chunk with a member after it is not the last: it goes now, committed on its own (one statement).
             const full = snapshot(0);
-            await this.dataSource.transaction((own) => this.outbox.append(own, EventType.EvaluationSnapshot, full, { correlationId: runId }));
+            await this.outbox.append(this.dataSource.manager, EventType.EvaluationSnapshot, full, { correlationId: runId });
             this.relay.notify();
             chunk++;
             batch = [];

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import {
-  ConfluentSchemaRegistry, ConsumerGroup, deadLetterTopic, EvaluationSnapshotData, EvaluationUserResultData, EventCodec, EventType, fullTopicName,
+  ConfluentSchemaRegistry, ConsumerGroup, deadLetterTopic, EvaluationFailedData, EvaluationSnapshotData, EvaluationUserResultData, EventCodec, EventType, fullTopicName,
   newEventMetadata, UserGroupMembershipChangedData,
 } from '@groups-sync/contracts';
 import { createKafka, DeadLetterHeader, MessageProducer, TopicReader, unpackEvents } from '@groups-sync/messaging';
@@ -48,6 +48,17 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     const metadata = newEventMetadata(EventType.EvaluationSnapshot, 'evaluator-service');
     await producer.send([await codec.encode(EventType.EvaluationSnapshot, data, metadata)]);
     return { ...data.snapshot, event_id: metadata.id };
+  }
+  /** Runs `test` with these settings of the running service, then puts the old ones back. */
+  async function withConfig(settings: Partial<GroupsServiceConfig>, test: () => Promise<void>) {
+    const config = app.get(GroupsServiceConfig);
+    const before = Object.fromEntries(Object.keys(settings).map((k) => [k, config[k as keyof GroupsServiceConfig]]));
+    Object.assign(config, settings);
+    try {
+      await test();
+    } finally {
+      Object.assign(config, before);
+    }
   }
   const staged = async (runId: string) => Number((await db.query('SELECT COUNT(*) AS n FROM evaluation_chunk WHERE run_id = ?', [runId]))[0].n);
   /** The message each join's event names as its cause, by user. */
@@ -118,10 +129,7 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
   });
 
   it('closes an open run whose next chunk does not come, releasing the group, and applies it from its staged chunks when its last one does', async () => {
-    const config = app.get(GroupsServiceConfig);
-    const idle = config.EVALUATION_OPEN_RUN_IDLE_MS;
-    config.EVALUATION_OPEN_RUN_IDLE_MS = 500;
-    try {
+    await withConfig({ EVALUATION_OPEN_RUN_IDLE_MS: 500 }, async () => {
       const g = await dynamicGroup();
       const run = randomUUID();
       const at = new Date().toISOString();
@@ -135,16 +143,11 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
       await expectEventually(async () => expect(await active(g.id)).toEqual([1, 2, 3]));
       // Applied the staged way: every join names the last chunk.
       expect([...(await causes(g.id)).values()]).toEqual([last.event_id, last.event_id, last.event_id]);
-    } finally {
-      config.EVALUATION_OPEN_RUN_IDLE_MS = idle;
-    }
+    });
   });
 
   it('closes a run open longer than the maximum, though its chunks keep coming, and applies it from its staged chunks', async () => {
-    const config = app.get(GroupsServiceConfig);
-    const max = config.EVALUATION_OPEN_RUN_MAX_MS;
-    config.EVALUATION_OPEN_RUN_MAX_MS = 1000;
-    try {
+    await withConfig({ EVALUATION_OPEN_RUN_MAX_MS: 1000 }, async () => {
       const g = await dynamicGroup();
       const run = randomUUID();
       const at = new Date().toISOString();
@@ -157,9 +160,7 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
       const last = await send({ group_id: g.id, run_id: run, chunk: 4, chunks: 5, members: users(41), evaluated_at: at });
       await expectEventually(async () => expect(await active(g.id)).toEqual([1, 11, 21, 31, 41]));
       expect(new Set((await causes(g.id)).values())).toEqual(new Set([last.event_id]));
-    } finally {
-      config.EVALUATION_OPEN_RUN_MAX_MS = max;
-    }
+    });
   });
 
   it('closes an open run for a user result of its group, which applies at once instead of waiting for the run\'s locks', async () => {
@@ -177,6 +178,26 @@ describe('evaluation snapshots from Kafka, applied to dynamic groups', () => {
     await expectEventually(async () => expect(await audit(g.id, 'refresh_completed')).toHaveLength(1));
     // The run is older than the user's result, which a full refresh overrides (as with a staged run).
     expect(await active(g.id)).toEqual([1, 2, 3]);
+  });
+
+  it('closes an open run for a failure message of its group, and on the service\'s stop, releasing the group each time', async () => {
+    const runs = app.get(EvaluationRuns);
+    const g = await dynamicGroup();
+    const open = async () => {
+      await send({ group_id: g.id, run_id: randomUUID(), chunk: 0, chunks: 0, members: users(1) });
+      await expectEventually(() => expect(runs.openRun()?.groupId).toBe(g.id));
+    };
+    await open();
+    const failure: EvaluationFailedData = { failure: { group_id: g.id, run_id: randomUUID(), error: 'replica gone', trigger: 'scheduled', requested_by: null, failed_at: new Date().toISOString() } };
+    await producer.send([await codec.encode(EventType.EvaluationFailed, failure, newEventMetadata(EventType.EvaluationFailed, 'evaluator-service'))]);
+    // Recorded well within the run's idle time (5 s): it did not wait for the run's lock.
+    await expectEventually(async () => expect((await api().get(`${API}/groups/${g.id}`)).body.evaluation_error?.error).toBe('replica gone'), { timeoutMs: 3000 });
+    expect(runs.openRun()).toBeNull();
+
+    await open();
+    await runs.onApplicationShutdown();
+    expect(runs.openRun()).toBeNull();
+    await db.transaction(async (m) => expect(await m.query('SELECT id FROM user_group WHERE id = ? FOR UPDATE NOWAIT', [g.id])).toHaveLength(1));
   });
 
   it('closes the open run when a user is retired, rather than have retirement wait for it: the run applies without them, and never names them', async () => {

@@ -52,7 +52,6 @@ export class UserRetirementService {
         `SELECT DISTINCT group_id AS id FROM membership WHERE user_id = ?${names.length ? ' UNION SELECT id FROM user_group WHERE created_by IN (?) OR updated_by IN (?)' : ''}`,
         names.length ? [userId, names, names] : [userId]);
       const locked = await this.writer.lockGroupsById(manager, groupIds.map((g) => g.id));
-      await manager.query('INSERT IGNORE INTO retired_user (user_id) VALUES (?)', [userId]);
       // Renamed first, so the removals' audit rows and events carry the retired name.
       await manager.query('UPDATE membership SET username = ? WHERE user_id = ?', [retired.username, userId]);
       await scrubRows(manager, { table: 'membership', key: 'id', where: { sql: 'user_id = ?', params: [userId] }, columns: [{ name: 'sync_error', kind: 'text' }] }, replacements);
