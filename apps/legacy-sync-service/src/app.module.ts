@@ -31,6 +31,7 @@ import { CohortRoster } from './reconciliation/cohort-roster';
 import { GroupMembershipsClient } from './reconciliation/group-memberships.client';
 import { Reconciler } from './reconciliation/reconciler';
 import { ReconciliationRuns } from './reconciliation/reconciliation-runs';
+import { StreamGapsListener } from './reconciliation/stream-gaps.listener';
 import { ReconciliationsController } from './reconciliation/reconciliations.controller';
 import { RetirementController } from './retirement/retirement.controller';
 import { UserRetirementService } from './retirement/user-retirement.service';
@@ -58,7 +59,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
     LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, TrackRoster, TeamRoster, LmsDatabase, CohortDirectory, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
-    CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, DeadLetters, UserRetirementService,
+    CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, StreamGapsListener, DeadLetters, UserRetirementService,
   ],
 })
 export class AppModule {}

@@ -1,5 +1,5 @@
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsString, Matches, MinLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsString, Matches, Min, MinLength } from 'class-validator';
 import { DevelopmentDefault, InProduction, ServiceConfig } from '@groups-sync/config';
 
 export class LmsEmulatorConfig extends ServiceConfig {
@@ -29,6 +29,10 @@ export class LmsEmulatorConfig extends ServiceConfig {
   @Transform(({ value }) => value === true || value === 'true')
   @IsBoolean() @InProduction((on) => on !== true, 'must be false: a test peer mints tokens for anyone')
   LMS_EMULATOR_TEST_PEER = false;
+
+  /** event-bus-redis's EVENT_BUS_REDIS_STREAM_MAX_LEN: each XADD trims its stream to about this many entries. */
+  @Type(() => Number) @IsInt() @Min(1)
+  EVENT_BUS_REDIS_STREAM_MAX_LEN = 10_000;
 
   /** Emit COHORT_MEMBERSHIP_CHANGED like an LMS with the event bus configured. */
   @Transform(({ value }) => value === true || value === 'true')

@@ -93,9 +93,32 @@ export class ServiceConfig {
   @IsString()
   INSTANCE_ID = `${process.pid}`;
 
+  /**
+   * Where the LMS publishes its events: `kafka` (event-bus-kafka), `redis` (event-bus-redis, what
+   * Tutor configures), or `both` while a site moves from one to the other. Only the LMS's topics move:
+   * this product's own topics stay on Kafka.
+   */
+  @IsIn(['kafka', 'redis', 'both']) @RedisUrlFitsBus()
+  LMS_EVENT_BUS = 'kafka';
+
+  /** event-bus-redis's setting: `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. Needed unless LMS_EVENT_BUS is kafka. */
+  @IsOptional() @Matches(/^rediss?:\/\/\S*$/, { message: 'must look like redis://[[user]:password@]host[:port][/db] (or rediss:// for TLS)' })
+  EVENT_BUS_REDIS_CONNECTION_URL?: string = undefined;
+
   /** Address the HTTP server binds; 127.0.0.1 unless deployed behind a proxy or in a container. */
   @IsString()
   HOST = '127.0.0.1';
+}
+
+/** A bus that includes Redis needs its URL. */
+function RedisUrlFitsBus(): PropertyDecorator {
+  return ValidateBy({
+    name: 'redisUrlFitsBus',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => value === 'kafka' || !!(args?.object as ServiceConfig).EVENT_BUS_REDIS_CONNECTION_URL,
+      defaultMessage: () => 'redis and both need EVENT_BUS_REDIS_CONNECTION_URL (event-bus-redis\'s setting)',
+    },
+  });
 }
 
 /** SASL_SSL needs the API key and secret; PLAINTEXT would never send them, so it refuses them. */

@@ -2,7 +2,7 @@ import * as avro from 'avsc';
 import { EventCodecError, EventCodecErrorCode } from './event-codec.error';
 import { EventDataMap } from './event-data';
 import { EVENT_TYPES, EventType, isEventType } from './event-types';
-import { buildHeaders, EventMetadata, MissingHeaderError, parseHeaders } from './headers';
+import { buildHeaders, EventMetadata, Header, MissingHeaderError, parseHeaders, SCHEMALESS } from './headers';
 import { SchemaRegistryClient, SchemaRegistryHttpError } from './schema-registry';
 import { eventAvroType, eventSchema, keyAvroType, keySchema, keySubject, keyValue, valueSubject } from './schemas';
 import { fullTopicName } from './topics';
@@ -38,6 +38,16 @@ export function unframe(bytes: Buffer): { schemaId: number; payload: Buffer } {
     throw new EventCodecError(EventCodecErrorCode.BadFraming, 'value is not in Confluent wire format (magic byte 0 + schema id)');
   }
   return { schemaId: bytes.readUInt32BE(1), payload: bytes.subarray(HEADER_LENGTH) };
+}
+
+function readAvro<T extends EventType>(eventType: T, readerType: avro.Type, payload: Buffer, resolver: avro.Resolver | undefined, writer: string): EventDataMap[T] {
+  try {
+    const { value: decoded, offset } = readerType.decode(payload, 0, resolver);
+    if (decoded === undefined || offset !== payload.length) throw new Error(`truncated or trailing bytes (read ${offset} of ${payload.length})`);
+    return JSON.parse(JSON.stringify(decoded, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  } catch (error) {
+    throw new EventCodecError(EventCodecErrorCode.UndecodableValue, `cannot decode ${eventType} with ${writer}: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -87,6 +97,25 @@ export class EventCodec {
     };
   }
 
+  /** The event data as event-bus-redis writes it: plain Avro of the bundled schema, no framing. */
+  encodeSchemaless<T extends EventType>(eventType: T, data: EventDataMap[T]): Buffer {
+    const valueType = eventAvroType(eventType);
+    const invalid: string[] = [];
+    if (!valueType.isValid(data, { errorHook: (path) => invalid.push(path.join('.')) })) {
+      throw new EventCodecError(EventCodecErrorCode.InvalidData, `${eventType} data does not match its schema at: ${invalid.join(', ')}`);
+    }
+    return valueType.toBuffer(data);
+  }
+
+  /**
+   * An event read from a Redis stream: the writer schema is the event type's own, as event-bus-redis
+   * assumes on both sides (it rebuilds the schema from the signal; no registry is involved).
+   */
+  decodeSchemaless(metadata: EventMetadata, payload: Buffer, key: string | null = null): DecodedEvent {
+    if (!isEventType(metadata.type)) throw new EventCodecError(EventCodecErrorCode.UnknownEventType, `unknown event type "${metadata.type}"`);
+    return { type: metadata.type, data: readAvro(metadata.type, eventAvroType(metadata.type), payload, undefined, 'its bundled schema'), metadata, key };
+  }
+
   async decode(value: Buffer | null, headers: Record<string, string | undefined>, key?: Buffer | null): Promise<DecodedEvent> {
     let metadata: EventMetadata;
     try {
@@ -99,18 +128,10 @@ export class EventCodec {
       throw new EventCodecError(EventCodecErrorCode.UnknownEventType, `unknown ce_type "${metadata.type}"`);
     }
     if (!value) throw new EventCodecError(EventCodecErrorCode.BadFraming, 'message has no value');
+    if (headers[Header.ValueFraming] === SCHEMALESS) return this.decodeSchemaless(metadata, value, await this.decodeKey(key));
     const { schemaId, payload } = unframe(value);
     const resolver = await this.resolver(metadata.type, schemaId);
-    let data: unknown;
-    try {
-      const readerType = eventAvroType(metadata.type);
-      const { value: decoded, offset } = readerType.decode(payload, 0, resolver);
-      if (decoded === undefined || offset !== payload.length) throw new Error(`truncated or trailing bytes (read ${offset} of ${payload.length})`);
-      data = JSON.parse(JSON.stringify(decoded, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
-    } catch (error) {
-      throw new EventCodecError(EventCodecErrorCode.UndecodableValue, `cannot decode ${metadata.type} with schema ${schemaId}: ${(error as Error).message}`);
-    }
-    return { type: metadata.type, data: data as EventDataMap[EventType], metadata, key: await this.decodeKey(key) };
+    return { type: metadata.type, data: readAvro(metadata.type, eventAvroType(metadata.type), payload, resolver, `schema ${schemaId}`), metadata, key: await this.decodeKey(key) };
   }
 
   private async decodeKey(key?: Buffer | null): Promise<string | null> {

@@ -28,7 +28,14 @@ export const Header = {
   DataContentType: 'ce_datacontenttype',
   CorrelationId: 'correlation_id',
   CausationId: 'causation_id',
+  /**
+   * Ours: `schemaless` on a message whose value is plain Avro of the bundled schema (an LMS event read
+   * from a Redis stream and dead-lettered to Kafka as it came); absent means Confluent framing.
+   */
+  ValueFraming: 'value_framing',
 } as const;
+
+export const SCHEMALESS = 'schemaless';
 
 const AVRO = 'application/avro';
 /** The openedx-events release whose schemas we ship; the LMS puts its version in `sourcelib`. */

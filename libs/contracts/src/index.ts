@@ -8,3 +8,4 @@ export * from './schemas';
 export * from './topics';
 export * from './criteria';
 export * from './course-key';
+export * from './stream-entry';

@@ -29,6 +29,15 @@ export enum Topic {
   UserGroupEvaluationCommands = 'user-groups-evaluation-commands',
 }
 
+/** The topics the LMS publishes: on Kafka, or on Redis streams of the same names (event-bus-redis). */
+export const LMS_TOPICS: readonly Topic[] = [
+  Topic.LmsCohortMembership, Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment, Topic.LmsUserLogin, Topic.LmsCourseGrade, Topic.LmsTeamMembership,
+];
+
+export function isLmsTopic(topic: Topic): boolean {
+  return LMS_TOPICS.includes(topic);
+}
+
 /** Consumer groups, one per consuming capability. Each owns a dead-letter and a retry topic. */
 export enum ConsumerGroup {
   GroupsLegacyCommands = 'groups-service.legacy-commands',

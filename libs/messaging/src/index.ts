@@ -23,3 +23,7 @@ export * from './outbox/outbox-relay-lease';
 export * from './outbox/outbox-relay-lease.migration';
 export * from './outbox/outbox.writer';
 export * from './transport/event-consumers.transport';
+export * from './redis/redis-connection';
+export * from './redis/stream-consumer';
+export * from './redis/stream-lease';
+export * from './redis/stream-producer';

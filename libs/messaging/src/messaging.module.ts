@@ -6,7 +6,7 @@ import { Kafka } from 'kafkajs';
 import { ServiceConfig } from '@groups-sync/config';
 import { ReadinessChecks } from '@groups-sync/observability';
 import { DataSource } from 'typeorm';
-import { allTopicSpecs, ConfluentSchemaRegistry, EVENT_TYPES, EventCodec, EventType, fullTopicName, retryTopic } from '@groups-sync/contracts';
+import { allTopicSpecs, ConfluentSchemaRegistry, deadLetterTopic, EVENT_TYPES, EventCodec, EventType, fullTopicName, isLmsTopic, retryTopic } from '@groups-sync/contracts';
 import { ConsumerStalls } from './consumer/consumer-stalls';
 import { DeadLetterTopics } from './consumer/dead-letter-topics';
 import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
@@ -15,6 +15,11 @@ import { MessageProducer } from './kafka/message-producer';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxWriter } from './outbox/outbox.writer';
 import { EventConsumersTransport } from './transport/event-consumers.transport';
+import { DEFAULT_STREAM_LEASE_MS, StreamConsumer, StreamGap } from './redis/stream-consumer';
+import { connectRedis, infoReply as infoReplyOf } from './redis/redis-connection';
+
+/** Where the LMS's events come from: event-bus-kafka, event-bus-redis (Tutor's default), or both while moving from one to the other. */
+export type LmsEventBus = 'kafka' | 'redis' | 'both';
 
 export interface MessagingOptions {
   /** Service name: Kafka client id, `ce_source`, relay lease name. */
@@ -37,6 +42,14 @@ export interface MessagingOptions {
   consumerBackoffMaxMs: number;
   /** How long a message waits for an unavailable dependency before it is dead-lettered; one hour when unset. */
   consumerOutageBudgetSeconds?: number;
+  /** The bus the LMS publishes on; the services' own topics are always on Kafka. Kafka when unset. */
+  lmsEventBus?: LmsEventBus;
+  /** EVENT_BUS_REDIS_CONNECTION_URL, when the LMS publishes to Redis streams. */
+  redisUrl?: string;
+  /** Names this process among the readers of a Redis consumer group. */
+  instanceId?: string;
+  /** How long a dead instance's streams wait before another instance takes them over. */
+  streamLeaseMs?: number;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
@@ -112,7 +125,10 @@ export class TopicProvisioning {
 export class EventConsumers {
   private readonly logger = new Logger('Messaging');
   readonly all: EventConsumer[] = [];
+  /** Readers of the LMS's Redis streams, when the LMS publishes there. */
+  readonly streams: StreamConsumer[] = [];
   private stopping = false;
+  private gapListeners: Array<(gap: StreamGap) => Promise<void>> = [];
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -124,7 +140,15 @@ export class EventConsumers {
     @Optional() private readonly dataSource?: DataSource,
   ) {}
 
+  /**
+   * A consumer group over its topics. The LMS's topics are read from Kafka, from Redis streams of
+   * the same names, or both (LMS_EVENT_BUS); the group's retry topic, where operators replay dead
+   * letters, and the services' own topics are always on Kafka.
+   */
   register(options: Omit<EventConsumerOptions, 'topicPrefix' | 'maxAttempts' | 'backoffMaxMs'> & Partial<EventConsumerOptions>): EventConsumer {
+    const bus = this.options.lmsEventBus ?? 'kafka';
+    const fromRedis = bus === 'kafka' ? [] : options.topics.filter(isLmsTopic);
+    const kafkaTopics = bus === 'redis' ? options.topics.filter((t) => !isLmsTopic(t)) : options.topics;
     const consumer = new EventConsumer(this.kafka, this.codec, this.producer, {
       topicPrefix: this.options.topicPrefix,
       maxAttempts: this.options.consumerMaxAttempts,
@@ -132,23 +156,56 @@ export class EventConsumers {
       outageBudgetMs: (this.options.consumerOutageBudgetSeconds ?? 3600) * 1000,
       stalls: this.dataSource ? new ConsumerStalls(this.dataSource) : undefined,
       ...options,
+      topics: kafkaTopics,
     });
     this.all.push(consumer);
+    if (fromRedis.length) {
+      if (!this.options.redisUrl) throw new Error(`LMS_EVENT_BUS=${bus} needs EVENT_BUS_REDIS_CONNECTION_URL`);
+      const handler = options.batch ?? consumer.batchHandler;
+      const prefix = this.options.topicPrefix;
+      this.streams.push(new StreamConsumer(this.options.redisUrl, this.codec, this.producer, {
+        group: options.group,
+        groupName: fullTopicName(options.group, prefix),
+        streams: fromRedis.map((t) => fullTopicName(t, prefix)),
+        handler,
+        instanceId: this.options.instanceId ?? String(process.pid),
+        deadLetterTopic: fullTopicName(deadLetterTopic(options.group), prefix),
+        maxAttempts: this.options.consumerMaxAttempts,
+        backoffMaxMs: this.options.consumerBackoffMaxMs,
+        outageBudgetMs: (this.options.consumerOutageBudgetSeconds ?? 3600) * 1000,
+        leaseMs: this.options.streamLeaseMs ?? DEFAULT_STREAM_LEASE_MS,
+        gapsKey: streamGapsKey(prefix),
+        onGap: (gap) => this.streamGap(gap),
+      }));
+    }
     return consumer;
+  }
+
+  /** Called when a Redis stream lost entries before a group read them: the service reconciles what they would have told it. */
+  onStreamGap(listener: (gap: StreamGap) => Promise<void>): void {
+    this.gapListeners.push(listener);
+  }
+
+  private async streamGap(gap: StreamGap): Promise<void> {
+    for (const listener of this.gapListeners) {
+      await listener(gap).catch((e: Error) => this.logger.error(`handling the gap in ${gap.stream} failed: ${e.message}`));
+    }
   }
 
   /** Waits for the consumers only when Kafka answered at boot: a broker that is down holds no boot. */
   async startAll(): Promise<void> {
+    // Redis streams do not wait for Kafka, except to dead-letter (which retries until it answers).
+    for (const stream of this.streams) void this.keepStarting(stream);
     const started = this.topics.whenProvisioned().then(() => Promise.all(this.all.map((c) => this.keepStarting(c))));
     if (this.topics.provisioned) await started;
   }
 
   async stopAll(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.all.map((c) => c.stop().catch(() => undefined)));
+    await Promise.all([...this.all, ...this.streams].map((c) => c.stop().catch(() => undefined)));
   }
 
-  private async keepStarting(consumer: EventConsumer): Promise<void> {
+  private async keepStarting(consumer: EventConsumer | StreamConsumer): Promise<void> {
     for (let attempt = 0; !this.stopping; attempt++) {
       try {
         await consumer.start();
@@ -157,6 +214,45 @@ export class EventConsumers {
         this.logger.warn(`consumer ${consumer.group} could not start, retrying: ${(error as Error).message}`);
         await sleep(Math.min(KAFKA_RETRY_MAX_MS, KAFKA_RETRY_MIN_MS * 2 ** Math.min(attempt, 10)));
       }
+    }
+  }
+}
+
+/** The Redis hash where stream readers record the last gap of each group and stream, for `ugsync status`. */
+export function streamGapsKey(prefix?: string | null): string {
+  return fullTopicName('groups-sync:stream-gaps', prefix);
+}
+
+/** The LMS's Redis streams as operators see them: each group's backlog and the last gap found. */
+@Injectable()
+export class StreamStatus {
+  constructor(@Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions) {}
+
+  get enabled(): boolean {
+    return (this.options.lmsEventBus ?? 'kafka') !== 'kafka' && !!this.options.redisUrl;
+  }
+
+  /** Per group and stream: entries not yet delivered (`lag`), delivered but unacknowledged (`pending`); and the gaps recorded. */
+  async read(readers: Record<string, string[]>): Promise<{ lag: Record<string, Record<string, number | null>>; gaps: StreamGap[] }> {
+    if (!this.enabled) return { lag: {}, gaps: [] };
+    const redis = connectRedis(this.options.redisUrl!, 'status');
+    try {
+      await redis.connect();
+      const prefix = this.options.topicPrefix;
+      const lag: Record<string, Record<string, number | null>> = {};
+      for (const [group, topics] of Object.entries(readers)) {
+        for (const topic of topics.filter((t) => isLmsTopic(t as never))) {
+          const stream = fullTopicName(topic, prefix);
+          const groups = await redis.xinfo('GROUPS', stream).catch(() => [] as unknown[]);
+          const info = (groups as unknown[]).map(infoReplyOf).find((g) => g.name === fullTopicName(group, prefix));
+          if (!info) continue;
+          (lag[group] ??= {})[stream] = info.lag === null || info.lag === undefined ? null : Number(info.lag) + Number(info.pending ?? 0);
+        }
+      }
+      const recorded = await redis.hvals(streamGapsKey(prefix));
+      return { lag, gaps: recorded.map((g) => JSON.parse(g) as StreamGap).sort((a, b) => b.at.localeCompare(a.at)) };
+    } finally {
+      redis.disconnect();
     }
   }
 }
@@ -208,6 +304,10 @@ export class MessagingHealth implements OnModuleInit {
 
   consumerStates(): Array<ReturnType<EventConsumer['status']>> {
     return this.consumers.all.map((c) => c.status());
+  }
+
+  streamStates(): Array<ReturnType<StreamConsumer['status']>> {
+    return this.consumers.streams.map((c) => c.status());
   }
 }
 
@@ -269,6 +369,9 @@ export function messagingOptions(service: string, config: ServiceConfig, options
     consumerMaxAttempts: config.CONSUMER_MAX_ATTEMPTS,
     consumerBackoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
     consumerOutageBudgetSeconds: config.CONSUMER_OUTAGE_BUDGET_SECONDS,
+    lmsEventBus: config.LMS_EVENT_BUS as LmsEventBus,
+    redisUrl: config.EVENT_BUS_REDIS_CONNECTION_URL,
+    instanceId: config.INSTANCE_ID,
   };
 }
 
@@ -312,9 +415,10 @@ export class MessagingModule {
         { provide: EventConsumersTransport, useFactory: (consumers: EventConsumers) => new EventConsumersTransport(consumers), inject: [EventConsumers] },
         MessagingHealth,
         ConsumerLag,
+        StreamStatus,
         MessagingLifecycle,
       ],
-      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, EventConsumersTransport, MessagingHealth, DeadLetterTopics, ConsumerLag],
+      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, EventConsumersTransport, MessagingHealth, DeadLetterTopics, ConsumerLag, StreamStatus],
     };
   }
 }

@@ -24,7 +24,7 @@ const LINKS_PER_STEP = 500;
 
 export interface RunRow {
   id: string; scope_type: 'group' | 'course' | 'all' | 'teams'; scope_key: string | null; dry_run: number | boolean;
-  trigger_kind: 'api' | 'schedule' | 'link'; requested_by: string;
+  trigger_kind: 'api' | 'schedule' | 'link' | 'stream_gap'; requested_by: string;
 }
 
 /** A difference as the report shows it: where, who, why, and what was done. */

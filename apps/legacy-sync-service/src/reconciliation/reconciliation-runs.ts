@@ -68,6 +68,19 @@ export class ReconciliationRuns implements OnApplicationShutdown {
       'SELECT course_key, last_run_id, last_success_at, last_activity_at FROM course_reconciliation ORDER BY last_success_at IS NULL, last_success_at DESC LIMIT ?', [limit]);
   }
 
+  /**
+   * LMS events were lost before they were read (a Redis stream trimmed or deleted): a site-wide run
+   * at once, unless one for a gap is still queued.
+   */
+  async afterStreamGap(stream: string): Promise<void> {
+    if (this.stopping) return;
+    const result = await this.dataSource.query(
+      `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status)
+       SELECT ?, 'all', NULL, 0, 'stream_gap', ?, 'queued' FROM DUAL
+       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'stream_gap' AND status = 'queued')`, [randomUUID(), `gap in ${stream}`.slice(0, 255)]);
+    if (result.affectedRows) setTimeout(() => void this.work().catch(() => undefined), 50);
+  }
+
   /** The site-wide run, every RECONCILE_EVERY_MINUTES, unless one was scheduled that recently. */
   @Interval(60_000)
   async schedule(): Promise<void> {

@@ -1,28 +1,38 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import {
-  CohortMembershipChangedData, CourseEnrollmentData, EncodedMessage, EventCodec, EventDataMap, EventType, newEventMetadata, PersistentCourseGradeData, SessionLoginCompletedData,
+  CohortMembershipChangedData, CourseEnrollmentData, EventCodec, EventDataMap, EventMetadata, EventType, newEventMetadata, PersistentCourseGradeData, SessionLoginCompletedData,
   TeamMembershipChangedData,
 } from '@groups-sync/contracts';
-import { MessageProducer } from '@groups-sync/messaging';
+import { MessageProducer, StreamProducer } from '@groups-sync/messaging';
 import { LmsEmulatorConfig } from '../lms-emulator.config';
 import { EmulatorSwitches } from './emulator-switches';
 import { EventFaults } from './event-faults';
 
+type Pending = { type: EventType; data: EventDataMap[EventType]; metadata: EventMetadata };
+
 /**
- * Publishes the way openedx-events' signal handler does with event-bus-kafka: at signal time, no
- * outbox, and without waiting for the broker (it produces and polls, logging delivery errors). The
- * messages are queued in the order their signals fired and sent in that order, many per request.
+ * Publishes the way openedx-events' signal handler does: at signal time, no outbox, and without
+ * waiting for the bus (event-bus-kafka produces and polls, event-bus-redis XADDs; both log errors and
+ * never raise). LMS_EVENT_BUS picks the producer, as EVENT_BUS_PRODUCER does: Kafka (Confluent
+ * framing, registry, key) or Redis streams (schemaless, no key, MAXLEN ~ 10,000); `both` sends to
+ * both, which no LMS does, to show that a service reading both applies each event once. Events are
+ * queued in the order their signals fired and sent in that order, many per request.
  */
 @Injectable()
 export class LmsEventsPublisher implements OnApplicationShutdown {
   private readonly logger = new Logger(LmsEventsPublisher.name);
-  private readonly queue: EncodedMessage[] = [];
+  private readonly queue: Pending[] = [];
   private draining?: Promise<void>;
+  private readonly streams?: StreamProducer;
 
   constructor(
     private readonly codec: EventCodec, private readonly producer: MessageProducer, private readonly config: LmsEmulatorConfig, private readonly faults: EventFaults,
     private readonly switches: EmulatorSwitches,
-  ) {}
+  ) {
+    if (config.LMS_EVENT_BUS !== 'kafka') {
+      this.streams = new StreamProducer(config.EVENT_BUS_REDIS_CONNECTION_URL!, codec, config.EVENT_BUS_TOPIC_PREFIX, config.EVENT_BUS_REDIS_STREAM_MAX_LEN);
+    }
+  }
 
   async cohortMembershipChanged(data: CohortMembershipChangedData): Promise<void> {
     if (!this.config.EMIT_EVENTS) return;
@@ -32,7 +42,7 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
       this.logger.warn(`COHORT_MEMBERSHIP_CHANGED of user ${user.id} in ${course.course_key} dropped by fault injection`);
       return;
     }
-    this.queue.push(await this.codec.encode(EventType.CohortMembershipChanged, data, newEventMetadata(EventType.CohortMembershipChanged, 'lms')));
+    this.queue.push({ type: EventType.CohortMembershipChanged, data, metadata: newEventMetadata(EventType.CohortMembershipChanged, 'lms') });
     this.draining ??= this.drain();
   }
 
@@ -47,7 +57,7 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
       this.logger.warn(`enrollment events of user ${data.enrollment.user.id} in ${data.enrollment.course.course_key} dropped by fault injection`);
       return;
     }
-    for (const type of types) this.queue.push(await this.codec.encode(type, data, newEventMetadata(type, 'lms')));
+    for (const type of types) this.queue.push({ type, data, metadata: newEventMetadata(type, 'lms') });
     this.draining ??= this.drain();
   }
 
@@ -77,19 +87,24 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
       this.logger.warn(`${what} event of user ${user.id} dropped by fault injection`);
       return;
     }
-    this.queue.push(await this.codec.encode(type, data, newEventMetadata(type, 'lms')));
+    this.queue.push({ type, data: data as EventDataMap[EventType], metadata: newEventMetadata(type, 'lms') });
     this.draining ??= this.drain();
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length) {
       const batch = this.queue.splice(0, 500);
-      await this.producer.send(batch).catch((error: Error) => this.logger.error(`${batch.length} LMS events not delivered: ${error.message}`));
+      const lost = (error: Error) => this.logger.error(`${batch.length} LMS events not delivered: ${error.message}`);
+      if (this.config.LMS_EVENT_BUS !== 'redis') {
+        await Promise.all(batch.map((e) => this.codec.encode(e.type, e.data, e.metadata))).then((messages) => this.producer.send(messages)).catch(lost);
+      }
+      if (this.streams) await this.streams.send(batch).catch(lost);
     }
     this.draining = undefined;
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.draining;
+    await this.streams?.disconnect();
   }
 }

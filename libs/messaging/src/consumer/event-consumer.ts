@@ -223,6 +223,11 @@ export class EventConsumer {
     return this.options.group;
   }
 
+  /** The handler this runner feeds, for a reader of the same group on another bus. */
+  get batchHandler(): BatchHandler {
+    return this.handler;
+  }
+
   status(): { group: string; joined: boolean; crashed?: string; stalledSeconds: number } {
     return { group: this.options.group, joined: this.joined, crashed: this.crashed, stalledSeconds: this.stalledSeconds() };
   }

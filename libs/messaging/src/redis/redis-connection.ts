@@ -1,0 +1,42 @@
+import Redis from 'ioredis';
+
+/**
+ * A client for event-bus-redis's EVENT_BUS_REDIS_CONNECTION_URL: `redis://[[user]:password@]host[:port][/db]`
+ * or `rediss://` (TLS), as redis-py's `from_url` reads it (Tutor's is `redis://@redis:6379/`).
+ * Commands fail fast while the server is down (no offline queue): the caller retries, in order.
+ */
+export function connectRedis(url: string, name: string): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+/** The server's address without the password, for logs. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'an unparseable Redis URL';
+  }
+}
+
+/** Stream entry ids `ms-seq` compared as numbers (string order is wrong: "9-0" > "10-0"). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map((x) => BigInt(x || '0'));
+  const [bm, bs] = b.split('-').map((x) => BigInt(x || '0'));
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}
+
+/** XINFO's flat [name, value, name, value…] reply as an object. */
+export function infoReply(reply: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!Array.isArray(reply)) return out;
+  for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = reply[i + 1];
+  return out;
+}
