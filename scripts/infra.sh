@@ -95,6 +95,26 @@ mysql_up() {
   MYSQL_URL="mysql://root@127.0.0.1:$PRIVATE_MYSQL_PORT"
 }
 
+# ---------- Redis (the bus Tutor configures for the LMS's events: event-bus-redis) ----------
+redis_ping() { # <port>
+  if command -v redis-cli >/dev/null; then [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]; else port_open "$1"; fi
+}
+
+redis_up() {
+  if [ -n "${EVENT_BUS_REDIS_CONNECTION_URL:-}" ]; then log "using EVENT_BUS_REDIS_CONNECTION_URL"; return 0; fi
+  if redis_ping "$SYSTEM_REDIS_PORT"; then EVENT_BUS_REDIS_CONNECTION_URL="redis://127.0.0.1:$SYSTEM_REDIS_PORT/0"; log "using Redis on 127.0.0.1:$SYSTEM_REDIS_PORT"; return 0; fi
+  EVENT_BUS_REDIS_CONNECTION_URL="redis://127.0.0.1:$PRIVATE_REDIS_PORT/0"
+  if redis_ping "$PRIVATE_REDIS_PORT"; then log "reusing private Redis on 127.0.0.1:$PRIVATE_REDIS_PORT"; return 0; fi
+  local server; server=$(command -v redis-server || true)
+  [ -n "$server" ] || die "no Redis answers on 127.0.0.1:$SYSTEM_REDIS_PORT and redis-server is not installed (apt-get install redis-server)"
+  log "starting a private Redis on 127.0.0.1:$PRIVATE_REDIS_PORT"
+  mkdir -p "$CACHE/redis"
+  nohup "$server" --port "$PRIVATE_REDIS_PORT" --bind 127.0.0.1 --dir "$CACHE/redis" --save '' --appendonly no \
+    > "$RUN_DIR/redis.log" 2>&1 &
+  echo $! > "$RUN_DIR/redis.pid"
+  wait_until 30 "Redis" redis_ping "$PRIVATE_REDIS_PORT" || { tail -20 "$RUN_DIR/redis.log"; die "Redis did not start"; }
+}
+
 # ---------- Schema registry ----------
 registry_ready() { curl -sf -m 2 "http://127.0.0.1:$SCHEMA_REGISTRY_PORT/apis/ccompat/v7/subjects" >/dev/null; }
 
@@ -131,6 +151,7 @@ write_env() {
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 MYSQL_URL=$MYSQL_URL
 SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL
+EVENT_BUS_REDIS_CONNECTION_URL=$EVENT_BUS_REDIS_CONNECTION_URL
 CLICKHOUSE_URL=http://127.0.0.1:$CLICKHOUSE_HTTP_PORT
 ENV
 }
@@ -141,6 +162,7 @@ case "${1:-up}" in
     registry_up & registry_job=$!
     kafka_up
     mysql_up
+    redis_up
     wait "$registry_job" || die "schema registry failed"
     # Only the Aspects integration test needs it: without it the rest still runs, and that test says why it fails.
     bash "$ROOT/scripts/clickhouse.sh" up || log "warning: ClickHouse did not start; the Aspects integration test will fail"
@@ -151,6 +173,7 @@ case "${1:-up}" in
     stop_pidfile "$RUN_DIR/schema-registry.pid" "schema registry"
     stop_pidfile "$RUN_DIR/kafka.pid" "Kafka"
     stop_pidfile "$RUN_DIR/mariadb.pid" "private MariaDB"
+    stop_pidfile "$RUN_DIR/redis.pid" "private Redis"
     bash "$ROOT/scripts/clickhouse.sh" down
     ;;
   reset)

@@ -13,6 +13,8 @@ APICURIO_VERSION="${APICURIO_VERSION:-3.0.9}"
 SCHEMA_REGISTRY_PORT="${SCHEMA_REGISTRY_PORT:-8081}"
 SYSTEM_MYSQL_PORT="${SYSTEM_MYSQL_PORT:-3306}"   # a server already running, used when it answers
 PRIVATE_MYSQL_PORT="${PRIVATE_MYSQL_PORT:-3307}" # else a private mariadbd started by infra.sh
+SYSTEM_REDIS_PORT="${SYSTEM_REDIS_PORT:-6379}"   # a Redis already running, used when it answers
+PRIVATE_REDIS_PORT="${PRIVATE_REDIS_PORT:-6380}" # else a private redis-server started by infra.sh
 CLICKHOUSE_HTTP_PORT="${CLICKHOUSE_HTTP_PORT:-18123}" # a private ClickHouse (clickhouse.sh) for the Aspects test
 CLICKHOUSE_TCP_PORT="${CLICKHOUSE_TCP_PORT:-19000}"
 

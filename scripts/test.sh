@@ -21,7 +21,7 @@ step "unit tests" npx nx run-many -t test --parallel=2 --skip-nx-cache --outputS
 
 # Stop afterwards only what this run started; a stack the developer had running is left alone.
 started=()
-for s in kafka schema-registry mariadb clickhouse; do pid_alive "$RUN_DIR/$s.pid" || started+=("$s"); done
+for s in kafka schema-registry mariadb redis clickhouse; do pid_alive "$RUN_DIR/$s.pid" || started+=("$s"); done
 if bash "$ROOT/scripts/infra.sh" up; then
   set -a; source "$STACK_ENV"; set +a
   # One suite at a time: they share one broker and one database server on 2 cores.
@@ -35,6 +35,7 @@ for s in "${started[@]}"; do
     kafka) stop_pidfile "$RUN_DIR/kafka.pid" Kafka ;;
     schema-registry) stop_pidfile "$RUN_DIR/schema-registry.pid" "schema registry" ;;
     mariadb) stop_pidfile "$RUN_DIR/mariadb.pid" "private MariaDB" ;;
+    redis) stop_pidfile "$RUN_DIR/redis.pid" "private Redis" ;;
     clickhouse) stop_pidfile "$RUN_DIR/clickhouse.pid" ClickHouse ;;
   esac
 done

@@ -14,6 +14,8 @@ export interface StackEnv {
   KAFKA_BROKERS: string;
   MYSQL_URL: string;
   SCHEMA_REGISTRY_URL: string;
+  /** The Redis that carries the LMS's events when it publishes with event-bus-redis. */
+  EVENT_BUS_REDIS_CONNECTION_URL: string;
   /** A ClickHouse for the Aspects backend's integration test (scripts/clickhouse.sh); no service reads it. */
   CLICKHOUSE_URL: string;
 }
@@ -33,6 +35,7 @@ export function stackEnv(): StackEnv {
     KAFKA_BROKERS: pick('KAFKA_BROKERS', '127.0.0.1:9092'),
     MYSQL_URL: pick('MYSQL_URL', 'mysql://root@127.0.0.1:3306'),
     SCHEMA_REGISTRY_URL: pick('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7'),
+    EVENT_BUS_REDIS_CONNECTION_URL: pick('EVENT_BUS_REDIS_CONNECTION_URL', 'redis://127.0.0.1:6379/0'),
     CLICKHOUSE_URL: pick('CLICKHOUSE_URL', 'http://127.0.0.1:18123'),
   };
 }

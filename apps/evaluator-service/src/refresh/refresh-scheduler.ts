@@ -38,13 +38,15 @@ export class RefreshScheduler implements OnModuleInit {
     if (this.running) return 0;
     this.running = true;
     const gapAt = this.dueBefore;
+    let full = false;
     const due = gapAt
       ? { sql: '(last_evaluated_at IS NULL OR last_evaluated_at < ?)', params: [gapAt] }
       : { sql: `${CADENCE} IS NOT NULL AND (last_evaluated_at IS NULL OR last_evaluated_at < NOW(6) - INTERVAL ${CADENCE} SECOND)`, params: [] };
     try {
       const groups: DynamicGroupRow[] = await this.dataSource.query(
         `SELECT * FROM dynamic_group WHERE enabled = 1 AND frozen = 0 AND last_error IS NULL AND ${due.sql} ORDER BY last_evaluated_at LIMIT 100`, due.params);
-      if (gapAt && groups.length < 100 && this.dueBefore === gapAt) this.dueBefore = null;
+      full = groups.length === 100;
+      if (gapAt && !full && this.dueBefore === gapAt) this.dueBefore = null;
       let refreshed = 0;
       for (const group of groups) {
         const claimed = await this.dataSource.query(
@@ -63,7 +65,7 @@ export class RefreshScheduler implements OnModuleInit {
     } finally {
       this.running = false;
       // More groups than one pass takes: the next pass at once, not in a minute.
-      if (gapAt && this.dueBefore === gapAt) setTimeout(() => void this.tick().catch(() => undefined), 0);
+      if (gapAt && full) setTimeout(() => void this.tick().catch(() => undefined), 0);
     }
   }
 }

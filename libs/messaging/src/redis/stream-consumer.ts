@@ -23,6 +23,8 @@ export interface StreamGap {
   /** The group's position before the gap, and the newest entry known lost. */
   lastDeliveredId: string;
   lostUpToId: string | null;
+  /** How many entries were lost, when Redis counts them. */
+  lost?: number;
   at: string;
 }
 
@@ -106,7 +108,7 @@ export class StreamConsumer {
 
   async reportGap(gap: StreamGap): Promise<void> {
     gaps.inc({ group: gap.group, stream: gap.stream, reason: gap.reason });
-    this.logger.error(`entries of stream ${gap.stream} were lost before group ${gap.group} read them (${gap.reason}, after ${gap.lastDeliveredId}${gap.lostUpToId ? ` up to ${gap.lostUpToId}` : ''}): reconciling`);
+    this.logger.error(`${gap.lost ?? 'some'} entries of stream ${gap.stream} were lost before group ${gap.group} read them (${gap.reason}, after ${gap.lastDeliveredId}): reconciling`);
     await this.control.hset(this.options.gapsKey, `${gap.group}|${gap.stream}`, JSON.stringify(gap)).catch(() => undefined);
     await this.options.onGap?.(gap);
   }
@@ -225,23 +227,34 @@ class StreamReader {
   }
 
   /**
-   * Entries trimmed (MAXLEN) after the group's last delivered one: Redis 7 keeps the largest id ever
-   * deleted from a stream, so the test is exact while producers only trim.
+   * Entries trimmed (MAXLEN) before the group read them. Trimming takes the oldest entries, so they
+   * can only be lost when the oldest entry left is past the group's position; then the entries not
+   * yet read (added − read, Redis 7 counters) outnumber those left. A group that never counted what it
+   * read (new, or moved by hand) has lost entries when the stream ever held more than it holds now.
    */
   private async checkGap(): Promise<void> {
     if (Date.now() - this.lastGapCheck < GAP_CHECK_MS) return;
     this.lastGapCheck = Date.now();
     const { groupName } = this.owner.options;
-    const info = infoReply(await this.redis.xinfo('STREAM', this.stream));
-    const maxDeleted = info['max-deleted-entry-id'];
-    if (typeof maxDeleted !== 'string') return; // Redis before 7.0 does not say
+    const info = infoReply(await this.redis.xinfo('STREAM', this.stream).catch((error: Error) => {
+      // The stream is gone, and its group with it.
+      throw /no such key/i.test(error.message) ? new Error(`NOGROUP ${error.message}`) : error;
+    }));
     const group = ((await this.redis.xinfo('GROUPS', this.stream)) as unknown[]).map(infoReply).find((g) => g.name === groupName);
     if (!group) throw new Error('NOGROUP the group is gone');
+    if (info['entries-added'] === undefined) return; // Redis before 7.0 does not count
+    const first = Array.isArray(info['first-entry']) ? String(info['first-entry'][0]) : null;
     const lastDelivered = String(group['last-delivered-id']);
-    if (compareStreamIds(maxDeleted, lastDelivered) <= 0) return;
-    // Past the hole first, so a crash before the report is repeated at most once.
-    await this.redis.xgroup('SETID', this.stream, groupName, maxDeleted);
-    await this.owner.reportGap({ group: this.owner.group, stream: this.stream, reason: 'trimmed', lastDeliveredId: lastDelivered, lostUpToId: maxDeleted, at: new Date().toISOString() });
+    if (!first || compareStreamIds(first, lastDelivered) <= 0) return;
+    const added = Number(info['entries-added']);
+    const length = Number(info.length);
+    const read = group['entries-read'] === null || group['entries-read'] === undefined ? null : Number(group['entries-read']);
+    if (added - (read ?? 0) <= length) return;
+    // Counted as read past the hole first, so a crash before the report repeats it at most once.
+    await this.redis.xgroup('SETID', this.stream, groupName, lastDelivered, 'ENTRIESREAD', added - length);
+    await this.owner.reportGap({
+      group: this.owner.group, stream: this.stream, reason: 'trimmed', lastDeliveredId: lastDelivered, lostUpToId: null, lost: added - (read ?? 0) - length, at: new Date().toISOString(),
+    });
   }
 
   private async read(): Promise<Entry[]> {
