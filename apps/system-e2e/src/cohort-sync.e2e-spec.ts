@@ -1,5 +1,4 @@
 import { ConfluentSchemaRegistry, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
-import { createKafka, MessageProducer } from '@groups-sync/messaging';
 import { expectConsistently, expectEventually } from '@groups-sync/testing';
 import { COURSE, System } from './support/system';
 
@@ -116,8 +115,6 @@ describe('cohort sync, both ways, with the services as processes', () => {
     const userId = await system.learner('fay');
     const groupId = await system.createCohortGroup('Section I');
     await expectEventually(() => system.cohortIdOf(groupId));
-    const kafka = createKafka({ clientId: 'e2e', brokers: system.env.KAFKA_BROKERS.split(',') });
-    const producer = new MessageProducer(kafka);
     const codec = new EventCodec(new ConfluentSchemaRegistry(system.env.SCHEMA_REGISTRY_URL), system.prefix);
     const message = await codec.encode(EventType.CohortMembershipChanged, {
       cohort: {
@@ -127,9 +124,8 @@ describe('cohort sync, both ways, with the services as processes', () => {
       },
     }, newEventMetadata(EventType.CohortMembershipChanged, 'lms'));
 
-    await producer.send([message]);
-    await producer.send([message]);
-    await producer.disconnect();
+    await system.produce([message]);
+    await system.produce([message]);
 
     await expectEventually(async () => expect(await system.activeUsernames(groupId)).toEqual(['fay']));
     await expectConsistently(async () => {

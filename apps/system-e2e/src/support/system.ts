@@ -1,5 +1,8 @@
 import { createConnection } from 'mysql2/promise';
-import { ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata, toCeTime } from '@groups-sync/contracts';
+import {
+  ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata, parseHeaders, streamEntryFields, toCeTime, unframe,
+} from '@groups-sync/contracts';
+import Redis from 'ioredis';
 import { createKafka, MessageProducer } from '@groups-sync/messaging';
 import { dropDatabase, parseMysqlUrl } from '@groups-sync/persistence';
 import { spawn } from 'node:child_process';
@@ -14,6 +17,8 @@ export const COURSE = 'course-v1:DemoX+Sync+2026';
 export class System {
   readonly prefix = `e2e-${uniqueSuffix()}`;
   readonly env = stackEnv();
+  /** The bus the LMS (emulator) publishes on and the services read its events from: E2E_LMS_EVENT_BUS, Kafka by default. */
+  readonly lmsEventBus = process.env.E2E_LMS_EVENT_BUS === 'redis' ? 'redis' : 'kafka';
   private readonly databases = {
     groups: `groups_${this.prefix.replace(/-/g, '_')}_test`,
     sync: `sync_${this.prefix.replace(/-/g, '_')}_test`,
@@ -29,7 +34,7 @@ export class System {
 
   constructor(portBase: number, serviceEnv: Record<string, string> = {}, options: { evaluator?: boolean; evaluatorEnv?: Record<string, string> } = {}) {
     const common = {
-      ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info', ...serviceEnv,
+      ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info', LMS_EVENT_BUS: this.lmsEventBus, ...serviceEnv,
     };
     const lms = `http://127.0.0.1:${testPort(portBase)}`;
     this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms, LMS_JWT_ISSUER: `${lms}/oauth2` }, `${this.prefix}-lms-emulator`);
@@ -63,6 +68,13 @@ export class System {
   async stop(): Promise<void> {
     await Promise.all([this.groupsService.stop(), this.legacySync.stop(), this.lmsEmulator.stop(), this.evaluator?.stop()]);
     for (const db of Object.values(this.databases)) await dropDatabase(this.env.MYSQL_URL, db).catch(() => undefined);
+    if (this.lmsEventBus === 'redis') {
+      // The run's streams, consumer groups, leases and gap records.
+      const redis = new Redis(this.env.EVENT_BUS_REDIS_CONNECTION_URL);
+      const keys = await redis.keys(`${this.prefix}-*`).catch(() => [] as string[]);
+      if (keys.length) await redis.del(...keys).catch(() => undefined);
+      redis.disconnect();
+    }
   }
 
   get groupsDatabase(): string {
@@ -137,7 +149,24 @@ export class System {
     }, newEventMetadata(type, 'lms', { time: toCeTime(time), ...(id ? { id } : {}) }));
   }
 
+  /**
+   * Publishes LMS events as the LMS would on the bus this run uses: Kafka messages as they are, or
+   * (LMS_EVENT_BUS=redis) one XADD each of event-bus-redis's fields, the same Avro unframed.
+   */
   async produce(messages: EncodedMessage[]): Promise<void> {
+    if (this.lmsEventBus === 'redis') {
+      const redis = new Redis(this.env.EVENT_BUS_REDIS_CONNECTION_URL);
+      try {
+        for (let i = 0; i < messages.length; i += 500) {
+          const pipeline = redis.pipeline();
+          for (const m of messages.slice(i, i + 500)) pipeline.xadd(m.topic, 'MAXLEN', '~', 10_000, '*', ...streamEntryFields(parseHeaders(m.headers), unframe(m.value).payload).flat());
+          await pipeline.exec();
+        }
+      } finally {
+        redis.disconnect();
+      }
+      return;
+    }
     const producer = new MessageProducer(createKafka({ clientId: 'e2e', brokers: this.env.KAFKA_BROKERS.split(',') }));
     try {
       for (let i = 0; i < messages.length; i += 500) await producer.send(messages.slice(i, i + 500));
