@@ -175,9 +175,13 @@ function statusText(s: any): string {
   const dead = Object.entries(s.dead_letters as Record<string, Record<string, { total: number; open: number }>>).flatMap(([group, reasons]) =>
     Object.entries(reasons).map(([reason, c]) => ({ group, reason, total: c.total, open: c.open })));
   const outbox = Object.entries(s.outbox as Record<string, any>).map(([service, o]) => ({ service, backlog: o.backlog ?? o.error, oldest_age_seconds: o.oldest_age_seconds }));
+  const streamLag = Object.entries((s.lms_streams?.lag ?? {}) as Record<string, Record<string, number | null>>).flatMap(([group, streams]) =>
+    Object.entries(streams).map(([stream, n]) => ({ group, stream, unread: n ?? 'unknown' })));
+  const gaps = ((s.lms_streams?.gaps ?? []) as any[]).map((g) => ({ group: g.group, stream: g.stream, reason: g.reason, lost: g.lost ?? 'unknown', at: g.at }));
   const last = (s.reconciliations.last_per_course as any[]).slice(0, 20).map((c) => ({ course: c.course_key, last_success: c.last_success_at, last_activity: c.last_activity_at }));
   return [
     `consumer lag\n${table(lag)}`,
+    ...(s.lms_streams?.enabled ? [`LMS Redis streams (unread)\n${table(streamLag) || '(no group yet)'}`, `LMS events lost to stream trimming\n${table(gaps) || '(none)'}`] : []),
     `dead letters\n${table(dead) || '(none)'}`,
     `outbox backlog\n${table(outbox)}`,
     `writes to the LMS: ${s.lms_writes.paused ? `PAUSED for ${s.lms_writes.pauses.map((p: any) => p.course_key).join(', ')}` : 'running'}`,

@@ -245,7 +245,8 @@ class StreamReader {
     if (info['entries-added'] === undefined) return; // Redis before 7.0 does not count
     const first = Array.isArray(info['first-entry']) ? String(info['first-entry'][0]) : null;
     const lastDelivered = String(group['last-delivered-id']);
-    if (!first || compareStreamIds(first, lastDelivered) <= 0) return;
+    // Trimming takes the oldest first: nothing past the group's position can be gone while an entry at or before it is left.
+    if (first && compareStreamIds(first, lastDelivered) <= 0) return;
     const added = Number(info['entries-added']);
     const length = Number(info.length);
     const read = group['entries-read'] === null || group['entries-read'] === undefined ? null : Number(group['entries-read']);
