@@ -1,11 +1,12 @@
 // The sync under load, the way users feel it, on the running stack (`npm start`), with the raw
-// Kafka figures of the same run beside every figure. Prints a table, writes JSON and latency charts
+// Kafka (or, for the LMS's events on Redis streams, raw Redis) figures of the same run beside every figure. Prints a table, writes JSON and latency charts
 // under .cache/bench/. Asserts nothing.   npm run bench:load [-- --quick]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection, Connection } from 'mysql2/promise';
-import { ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
+import Redis from 'ioredis';
+import { ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata, parseHeaders, streamEntryFields, unframe } from '@groups-sync/contracts';
 import { createKafka, MessageProducer, provisionTopics, TopicReader } from '@groups-sync/messaging';
 import { parseMysqlUrl } from '@groups-sync/persistence';
 import { http, stackEnv, uniqueSuffix } from '@groups-sync/testing';
@@ -26,7 +27,7 @@ const COURSE = `course-v1:Bench+Load+${run}`;
 let nextUserId = 2_000_000_000 + Math.floor(Math.random() * 100_000_000);
 
 interface Sample { sentAt: number; latencyMs: number }
-interface Figure { path: string; figure: string; value: number; unit: string; raw?: number; target?: string; met?: boolean }
+interface Figure { path: string; figure: string; value: number; unit: string; raw?: number; rawOf?: 'Kafka' | 'Redis'; target?: string; met?: boolean }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs: number[], q: number) => {
@@ -95,6 +96,72 @@ async function rawKafka(producer: MessageProducer, count: number, size: number, 
   }
   await waitUntil(() => received.size >= count, 60_000);
   await reader.stop();
+  return summarize(sentAt, (i) => received.get(i));
+}
+
+type StreamEntry = { stream: string; fields: Array<[string, string | Buffer]> };
+
+/** As `produce`, to Redis streams the way event-bus-redis writes them: pipelined `XADD … MAXLEN ~ 10000`. */
+async function produceRedis(redis: Redis, entries: StreamEntry[], rate: number): Promise<number[]> {
+  const send = async (chunk: StreamEntry[]) => {
+    const pipeline = redis.pipeline();
+    for (const e of chunk) pipeline.xadd(e.stream, 'MAXLEN', '~', 10_000, '*', ...e.fields.flat());
+    await pipeline.exec();
+  };
+  const sentAt: number[] = new Array(entries.length);
+  if (rate === Infinity) {
+    for (let i = 0; i < entries.length; i += 500) {
+      const t = performance.now();
+      for (let k = i; k < Math.min(entries.length, i + 500); k++) sentAt[k] = t;
+      await send(entries.slice(i, i + 500));
+    }
+    return sentAt;
+  }
+  const t0 = performance.now();
+  for (let next = 0; next < entries.length;) {
+    const now = performance.now();
+    let due = next;
+    while (due < entries.length && t0 + (due * 1000) / rate <= now) {
+      sentAt[due] = t0 + (due * 1000) / rate;
+      due++;
+    }
+    if (due > next) {
+      await send(entries.slice(next, due));
+      next = due;
+    } else {
+      await sleep(Math.min(5, t0 + (next * 1000) / rate - now));
+    }
+  }
+  return sentAt;
+}
+
+/**
+ * Raw Redis: XADD of `count` entries of `size` bytes, read back by one XREADGROUP reader (COUNT 500,
+ * BLOCK) that acknowledges each batch, as the services' reader does without the work in between.
+ */
+async function rawRedis(redis: Redis, count: number, size: number, rate: number): Promise<{ samples: Sample[]; rate: number }> {
+  const stream = `bench-raw-${uniqueSuffix()}`;
+  await redis.xgroup('CREATE', stream, 'raw', '$', 'MKSTREAM');
+  const reader = redis.duplicate();
+  const received = new Map<number, number>();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const reply = (await reader.xreadgroup('GROUP', 'raw', 'r', 'COUNT', 500, 'BLOCK', 200, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]> | null;
+      const entries = reply?.[0]?.[1] ?? [];
+      const now = performance.now();
+      for (const [, fields] of entries) received.set(Number(fields[1]), now);
+      if (entries.length) await reader.xack(stream, 'raw', ...entries.map(([id]) => id));
+    }
+  })();
+  const data = Buffer.alloc(size, 1);
+  const entries = Array.from({ length: count }, (_, i) => ({ stream, fields: [['i', String(i)], ['event_data', data]] as Array<[string, string | Buffer]> }));
+  const sentAt = await produceRedis(redis, entries, rate);
+  await waitUntil(() => received.size >= count, 60_000);
+  stopped = true;
+  await loop;
+  reader.disconnect();
+  await redis.del(stream);
   return summarize(sentAt, (i) => received.get(i));
 }
 
@@ -225,6 +292,7 @@ async function main(): Promise<void> {
   const producer = new MessageProducer(kafka);
   await producer.warmUp();
   const codec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), process.env.EVENT_BUS_TOPIC_PREFIX);
+  const redis = new Redis(env.EVENT_BUS_REDIS_CONNECTION_URL);
 
   const cohortGroup = async (name: string) => {
     const res = await api('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name, kind: 'legacy', criteria: [{ type: 'legacy_cohort' }] });
@@ -259,13 +327,28 @@ async function main(): Promise<void> {
     return summarize(sentAt, (i) => watcher.seen.get(events[i].id));
   };
 
+  /** The same event as event-bus-redis writes it: its fields, the Avro without framing. */
+  const asStreamEntry = (m: EncodedMessage): StreamEntry => ({ stream: m.topic, fields: streamEntryFields(parseHeaders(m.headers), unframe(m.value).payload) });
+
+  /** LMS → User Group through Redis streams (the services read LMS_EVENT_BUS=both in `npm start`). */
+  const redisToGroups = async (count: number, rate: number) => {
+    const group = await cohortGroup(`Load redis ${rate} ${uniqueSuffix()}`);
+    const events = await lmsEvents(group.name, count);
+    const watcher = new Watcher(groupsDb, 'SELECT id AS row, user_id AS id FROM membership WHERE group_id = ? AND active = 1 AND id > ?', [group.id]).start();
+    const sentAt = await produceRedis(redis, events.map((e) => asStreamEntry(e.message)), rate);
+    const landed = await waitUntil(() => watcher.seen.size >= count, 180_000);
+    await watcher.stop();
+    if (!landed) throw new Error(`only ${watcher.seen.size} of ${count} LMS events from Redis landed: do the services read Redis (LMS_EVENT_BUS both or redis)?`);
+    return summarize(sentAt, (i) => watcher.seen.get(events[i].id));
+  };
+
   const size = (await lmsEvents('size probe', 1))[0].message.value.length;
   const figures: Figure[] = [];
   const charts: Record<string, Array<{ name: string; samples: Sample[] }>> = { in: [], out: [] };
   const ms = (v: number) => Math.round(v * 10) / 10;
   const add = (f: Figure) => {
     figures.push(f);
-    console.error(`  ${f.path}: ${f.figure} = ${f.value} ${f.unit}${f.raw !== undefined ? ` (raw ${f.raw})` : ''}`);
+    console.error(`  ${f.path}: ${f.figure} = ${f.value} ${f.unit}${f.raw !== undefined ? ` (raw ${f.rawOf ?? 'Kafka'} ${f.raw})` : ''}`);
   };
 
   console.error(`bench:load on ${COURSE}; LMS event ${size} bytes`);
@@ -318,6 +401,27 @@ async function main(): Promise<void> {
       add({ path: `LMS → User Group, ${label}`, figure: 'p50', value: ms(quantile(lat, 0.5)), unit: 'ms', raw: ms(quantile(rawLat, 0.5)) });
       add({ path: `LMS → User Group, ${label}`, figure: 'p95', value: ms(quantile(lat, 0.95)), unit: 'ms', raw: ms(quantile(rawLat, 0.95)) });
       add({ path: `LMS → User Group, ${label}`, figure: 'p99', value: ms(quantile(lat, 0.99)), unit: 'ms', raw: ms(quantile(rawLat, 0.99)), ...(rate === 200 ? { target: '≤ 150 ms', met: quantile(lat, 0.99) <= 150 } : {}) });
+    }
+  }
+
+  // The same LMS → User Group path with the LMS on event-bus-redis (Tutor's bus), beside raw Redis
+  // (XADD → XREADGROUP of entries of the same size) at the same offered rate; target: at least the
+  // Kafka path's figure of this run.
+  const kafkaBurst = figures.find((f) => f.path === `LMS → User Group, burst of ${BURST}` && f.figure === 'changes/s')?.value ?? NaN;
+  for (const { rate, count } of [PACED[1], { rate: Infinity, count: BURST }]) {
+    const rawR = await rawRedis(redis, count, size - 5, rate);
+    const real = await redisToGroups(count, rate);
+    const label = rate === Infinity ? `burst of ${count}` : `${count} at ${rate}/s`;
+    const lat = real.samples.map((x) => x.latencyMs);
+    const rawLat = rawR.samples.map((x) => x.latencyMs);
+    const path = `LMS → User Group from Redis, ${label}`;
+    if (rate === Infinity) {
+      add({ path, figure: 'changes/s', value: Math.round(real.rate), unit: '/s', raw: Math.round(rawR.rate), rawOf: 'Redis', target: `≥ the Kafka path's ${Math.round(kafkaBurst)}/s`, met: real.rate >= kafkaBurst });
+      add({ path, figure: 'last lands after', value: ms(Math.max(...lat)), unit: 'ms', raw: ms(Math.max(...rawLat)), rawOf: 'Redis' });
+    } else {
+      add({ path, figure: 'sustained', value: Math.round(real.rate), unit: '/s', raw: Math.round(rawR.rate), rawOf: 'Redis' });
+      add({ path, figure: 'p50', value: ms(quantile(lat, 0.5)), unit: 'ms', raw: ms(quantile(rawLat, 0.5)), rawOf: 'Redis' });
+      add({ path, figure: 'p99', value: ms(quantile(lat, 0.99)), unit: 'ms', raw: ms(quantile(rawLat, 0.99)), rawOf: 'Redis' });
     }
   }
 
@@ -405,13 +509,14 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(OUT, `load-${stamp}.json`), JSON.stringify({ at: new Date().toISOString(), course: COURSE, quick: QUICK, eventBytes: size, figures }, null, 2));
 
-  const rows = figures.map((f) => [f.path, f.figure, `${f.value} ${f.unit}`, f.raw === undefined ? '' : `${f.raw} ${f.unit}`,
+  const rows = figures.map((f) => [f.path, f.figure, `${f.value} ${f.unit}`, f.raw === undefined ? '' : `${f.raw} ${f.unit}${f.rawOf === 'Redis' ? ' (Redis)' : ''}`,
     f.raw ? (f.unit === 'ms' ? `${(f.value / f.raw).toFixed(1)}× raw` : `${((f.value / f.raw) * 100).toFixed(0)} % of raw`) : '',
     f.target ? `${f.target} ${f.met ? 'met' : 'NOT met'}` : '']);
-  console.log('| path | figure | value | raw Kafka, same run | ratio | target |\n| --- | --- | --- | --- | --- | --- |');
+  console.log('| path | figure | value | raw Kafka (or Redis), same run | ratio | target |\n| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log(`\nJSON and charts: ${OUT}/load-${stamp}.json, load-lms-to-user-group.svg, load-user-group-to-lms.svg`);
   await producer.disconnect();
+  redis.disconnect();
   await groupsDb.end();
   await lmsDb.end();
 }

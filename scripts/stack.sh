@@ -52,6 +52,9 @@ start_app() {
     [ "$app" = evaluator-service ] && export LMS_DB_URL="${MYSQL_URL%/}/lms_emulator"
     # The emulator is this stack's test peer: its fixtures (/emulator/*) and token endpoint are on.
     [ "$app" = lms-emulator ] && export LMS_EMULATOR_TEST_PEER=true
+    # LMS_EVENT_BUS: the bus the emulator publishes the LMS's events on (kafka unless set) and the one
+    # the services read them from (both unless set: Kafka and the Redis streams event-bus-redis writes).
+    if [ "$app" = lms-emulator ]; then export LMS_EVENT_BUS="${LMS_EVENT_BUS:-kafka}"; else export LMS_EVENT_BUS="${LMS_EVENT_BUS:-both}"; fi
     cd "$ROOT" && exec nohup node -r ./tools/register-paths.js "dist/apps/$app/src/main.js" >> "$RUN_DIR/$name.log" 2>&1
   ) &
   echo $! > "$RUN_DIR/$name.pid"
