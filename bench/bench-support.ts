@@ -13,7 +13,7 @@ export function percentiles(ms: number[]): string {
 export async function accessToken(): Promise<string> {
   const res = await fetch(`${LMS}/oauth2/access_token`, {
     method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'read write user_groups:write' }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt' }),
   });
   if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -23,7 +23,7 @@ export async function accessToken(): Promise<string> {
 export async function operator(lmsUrl: string): Promise<Record<string, string>> {
   const res = await fetch(`${lmsUrl}/oauth2/access_token`, {
     method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'user_groups:write' }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt' }),
   });
   if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
   return { authorization: `JWT ${((await res.json()) as { access_token: string }).access_token}` };

@@ -45,6 +45,9 @@ start_app() {
     export PORT="$port" LMS_BASE_URL="http://127.0.0.1:$LMS_EMULATOR_PORT"
     # groups-service trusts the tokens the LMS (here, its emulator) signs, through its JWKS.
     export LMS_JWT_ISSUER="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2" JWT_ISSUER="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2"
+    # HS256 tokens (the LMS's default) with its shared secret, as edx-drf-extensions' JWT_ISSUERS;
+    # asymmetric ones (asymmetric_jwt) with the key set the emulator also serves.
+    export JWT_ISSUERS="[{\"ISSUER\": \"$JWT_ISSUER\", \"AUDIENCE\": \"openedx\", \"SECRET_KEY\": \"lms-emulator-jwt-secret-key-for-development\"}]"
     export JWT_JWKS_URL="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2/jwks.json"
     # legacy-sync-service reads the groups' memberships from groups-service when it reconciles.
     export GROUPS_SERVICE_URL="http://127.0.0.1:$GROUPS_SERVICE_PORT"

@@ -20,13 +20,8 @@ export class LegacySyncServiceConfig extends LmsClientConfig {
   @Matches(/^https?:\/\/\S+$/, { message: 'must be the root URL of groups-service, e.g. http://groups-service:3001' })
   GROUPS_SERVICE_URL = 'http://127.0.0.1:3001';
 
-  /**
-   * A read-only connection to the LMS's own database (`mysql://reader:pw@replica:3306/edxapp`, an
-   * analytics replica will do): reconciliation then reads the `course_groups_*` tables directly,
-   * which is what makes site-wide runs fast. Unset: it reads the cohorts REST API.
-   */
-  @IsOptional() @Matches(/^mysql:\/\/\S+\/[A-Za-z0-9_$]+$/, { message: 'must look like mysql://user[:password]@host[:port]/database' })
-  LMS_DB_URL?: string = undefined;
+  // LMS_DB_URL (LmsClientConfig): with it, reconciliation reads the `course_groups_*` tables directly,
+  // which is what makes site-wide runs fast; without it, the cohorts REST API.
 
   /** A site-wide reconciliation this often (minutes); 0 turns the schedule off. */
   @Type(() => Number) @IsInt() @Min(0) @Max(7 * 24 * 60)

@@ -16,6 +16,7 @@ import { CohortsService } from './cohorts/cohorts.service';
 import { CourseSettingsService, KnownCourseGuard } from './cohorts/course-settings.service';
 import { EnrollmentFixturesController } from './enrollments/enrollment-fixtures.controller';
 import { EnrollmentsApiGuard, EnrollmentsController } from './enrollments/enrollments.controller';
+import { RolesController } from './enrollments/roles.controller';
 import { EnrollmentsService } from './enrollments/enrollments.service';
 import { EmulatorSettingsController } from './events/emulator-settings.controller';
 import { EmulatorSwitches } from './events/emulator-switches';
@@ -51,7 +52,7 @@ export const config = loadConfig(LmsEmulatorConfig);
     MessagingModule.forService('lms', config, { outbox: false }),
   ],
   controllers: [
-    OAuthController, AccountsController, CohortsController, CohortSettingsController, EnrollmentsController, CourseDetailsController, TeamsController, TopicsController,
+    OAuthController, AccountsController, CohortsController, CohortSettingsController, EnrollmentsController, RolesController, CourseDetailsController, TeamsController, TopicsController,
     TeamMembershipController,
     // Fixtures, faults, switches and any user's token: only for a test peer (404 otherwise).
     ...(config.LMS_EMULATOR_TEST_PEER ? [EmulatorController, EmulatorSettingsController, EnrollmentFixturesController, TeamsFixturesController] : []),

@@ -3,6 +3,7 @@ import { LmsEmulatorConfig } from './lms-emulator.config';
 
 const PRODUCTION = {
   NODE_ENV: 'production', MYSQL_URL: 'mysql://lms:pw@db:3306', KAFKA_BROKERS: 'kafka:9092', SCHEMA_REGISTRY_URL: 'https://registry.example.com', LMS_OAUTH_CLIENT_SECRET: 'chosen',
+  LMS_JWT_SECRET_KEY: 'a-secret-chosen-by-the-operator',
 };
 
 function failing(env: Record<string, string>): string[] {

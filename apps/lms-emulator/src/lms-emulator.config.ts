@@ -15,6 +15,18 @@ export class LmsEmulatorConfig extends ServiceConfig {
   @DevelopmentDefault() @IsString() @MinLength(1)
   LMS_OAUTH_CLIENT_SECRET = 'groups-sync-secret';
 
+  /** The OAuth2 application's service user (global staff): a client_credentials token names it in `preferred_username`. */
+  @IsString() @MinLength(1)
+  LMS_OAUTH_CLIENT_USERNAME = 'groups_sync_worker';
+
+  /** Scopes the operator added to OAUTH2_PROVIDER['SCOPES'] (e.g. `user_groups:read user_groups:write`); none on an unmodified LMS. */
+  @IsString()
+  LMS_OAUTH_EXTRA_SCOPES = '';
+
+  /** JWT_AUTH['JWT_SECRET_KEY']: signs the HS256 tokens; services verify them with it (JWT_ISSUERS). */
+  @DevelopmentDefault() @IsString() @MinLength(16)
+  LMS_JWT_SECRET_KEY = 'lms-emulator-jwt-secret-key-for-development';
+
   /** `iss` of the JWTs it issues (the LMS's is `<LMS root>/oauth2`); services verifying them must expect it. */
   @Matches(/^\S+$/)
   LMS_JWT_ISSUER = 'http://127.0.0.1:18000/oauth2';

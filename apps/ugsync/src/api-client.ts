@@ -73,7 +73,7 @@ export class ApiClient {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
-        grant_type: 'client_credentials', client_id: this.endpoints.clientId, client_secret: this.endpoints.clientSecret, token_type: 'jwt', scope: 'user_groups:read user_groups:write',
+        grant_type: 'client_credentials', client_id: this.endpoints.clientId, client_secret: this.endpoints.clientSecret, token_type: 'jwt',
       }),
       signal: AbortSignal.timeout(10_000),
     }).catch((error: Error) => {

@@ -6,6 +6,8 @@ export enum AuthErrorCode {
   TokenExpired = 'AUTH_TOKEN_EXPIRED',
   NotConfigured = 'AUTH_NOT_CONFIGURED',
   KeysUnavailable = 'AUTH_KEYS_UNAVAILABLE',
+  RolesUnavailable = 'AUTH_ROLES_UNAVAILABLE',
+  CsrfFailed = 'CSRF_FAILED',
   ForbiddenScope = 'FORBIDDEN_SCOPE',
 }
 
@@ -17,6 +19,9 @@ const KIND: Record<AuthErrorCode, DomainErrorKind> = {
   [AuthErrorCode.NotConfigured]: 'unauthenticated',
   // The key set could not be fetched: our outage, not a bad token, so clients should not re-login.
   [AuthErrorCode.KeysUnavailable]: 'unavailable',
+  [AuthErrorCode.RolesUnavailable]: 'unavailable',
+  // A cookie-authenticated write without the CSRF token (as Django answers: 403).
+  [AuthErrorCode.CsrfFailed]: 'forbidden',
   [AuthErrorCode.ForbiddenScope]: 'forbidden',
 };
 

@@ -4,4 +4,6 @@ export * from './auth.module';
 export * from './current-principal.decorator';
 export * from './jwt-auth.guard';
 export * from './jwt-verifier';
+export * from './course-roles';
+export * from './csrf-token.controller';
 export * from './principal';

@@ -1,9 +1,11 @@
-import { Controller, Get, INestApplication, UseGuards } from '@nestjs/common';
+import { Controller, Get, INestApplication, Post, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DomainExceptionFilter } from '@groups-sync/observability';
 import { JwtAuthSettings } from './auth.config';
 import { AuthErrorCode } from './auth.exception';
 import { AuthModule } from './auth.module';
+import { CourseRoles } from './course-roles';
+import { ClaimCourseRoles } from './testing/claim-course-roles';
 import { CurrentPrincipal } from './current-principal.decorator';
 import { JwtAuthGuard, tokenFromHeader } from './jwt-auth.guard';
 import { assertCanManageScope, Principal } from './principal';
@@ -25,10 +27,18 @@ class ProbeController {
     assertCanManageScope(principal, 'course', COURSE, 'write');
     return { ok: true };
   }
+
+  @Post('write-course')
+  writeCourseByPost(@CurrentPrincipal() principal: Principal) {
+    assertCanManageScope(principal, 'course', COURSE, 'write');
+    return { ok: true };
+  }
 }
 
 async function startApp(settings: JwtAuthSettings): Promise<{ app: INestApplication; url: string }> {
-  const moduleRef = await Test.createTestingModule({ imports: [AuthModule.forRoot(settings)], controllers: [ProbeController] }).compile();
+  // The minter's tokens carry their course roles (ClaimCourseRoles); LmsCourseRoles has tests of its own.
+  const moduleRef = await Test.createTestingModule({ imports: [AuthModule.forRoot(settings)], controllers: [ProbeController] })
+    .overrideProvider(CourseRoles).useValue(new ClaimCourseRoles()).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   app.useGlobalFilters(new DomainExceptionFilter());
   await app.listen(0, '127.0.0.1');
@@ -131,4 +141,46 @@ describe('tokenFromHeader', () => {
   it.each([[undefined], [''], ['Bearer'], ['Bearer '], ['Token abc'], ['Bearer a b']])('treats %p as no token', (header) => {
     expect(() => tokenFromHeader(header)).toThrow(expect.objectContaining({ code: AuthErrorCode.TokenMissing }));
   });
+
 });
+
+describe('JwtAuthGuard with the LMS\'s JWT cookies (a browser on the LMS\'s domain)', () => {
+    let minter: TokenMinter;
+    let app: INestApplication;
+    let url: string;
+
+    beforeAll(async () => {
+      minter = await TokenMinter.create();
+      ({ app, url } = await startApp(minter.settings));
+    });
+
+    afterAll(() => app.close());
+
+    const cookieHeaders = async (extra: Record<string, string> = {}) => {
+      const [header, payload, signature] = (await minter.mint(lmsUserClaims())).split('.');
+      return { cookie: `edx-jwt-cookie-header-payload=${header}.${payload}; edx-jwt-cookie-signature=${signature}; csrftoken=abc123`, ...extra };
+    };
+
+    it('authenticates a read with the two cookies, joined as edx-drf-extensions joins them', async () => {
+      const res = await fetch(`${url}/probe/me`, { headers: await cookieHeaders() });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ username: 'learner' });
+    });
+
+    it('refuses a write by cookie without the CSRF double submit (403), and lets it through with it', async () => {
+      const post = async (headers: Record<string, string>) => fetch(`${url}/probe/write-course`, { method: 'POST', headers });
+      const without = await post(await cookieHeaders());
+      expect(without.status).toBe(403);
+      expect(await without.json()).toMatchObject({ code: AuthErrorCode.CsrfFailed });
+      expect((await post(await cookieHeaders({ 'x-csrftoken': 'wrong1' }))).status).toBe(403);
+      // Through the guard and the CSRF check; the learner then is not allowed to write the course (403 FORBIDDEN_SCOPE).
+      const withToken = await post(await cookieHeaders({ 'x-csrftoken': 'abc123' }));
+      expect(await withToken.json()).toMatchObject({ code: AuthErrorCode.ForbiddenScope });
+    });
+
+    it('answers 401 when only one of the two cookies is sent', async () => {
+      const { cookie } = await cookieHeaders();
+      const res = await fetch(`${url}/probe/me`, { headers: { cookie: cookie.split(';')[0] } });
+      expect(res.status).toBe(401);
+    });
+  });

@@ -100,7 +100,7 @@ describe('JwtVerifier configuration', () => {
 
   it('will not start with both a key set URL and a public key', async () => {
     const minter = await TokenMinter.create();
-    await expect(JwtVerifier.create({ ...minter.settings, JWT_JWKS_URL: 'http://127.0.0.1:1/oauth2/jwks.json' })).rejects.toThrow(/not both/);
+    await expect(JwtVerifier.create({ ...minter.settings, JWT_JWKS_URL: 'http://127.0.0.1:1/oauth2/jwks.json' })).rejects.toThrow(/not several/);
   });
 
   it('will not start with a public key that cannot be parsed', async () => {
@@ -150,5 +150,61 @@ describe('JwtVerifier with a JWKS URL', () => {
     const url = gone.url;
     await gone.close();
     await expect((await verifierFor(url)).verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.KeysUnavailable, 'unavailable'));
+  });
+});
+
+describe('JwtVerifier with the LMS\'s own settings (edx-drf-extensions JWT_ISSUERS, JWT_PUBLIC_SIGNING_JWK_SET)', () => {
+  const SECRET = 'the-lms-jwt-secret-key';
+  const ISSUER = 'https://lms.example.com/oauth2';
+  const issuers = JSON.stringify([{ ISSUER, AUDIENCE: 'lms-audience', SECRET_KEY: SECRET }, { ISSUER: 'https://other.example.com/oauth2', AUDIENCE: 'other' }]);
+  const hs256 = (claims: Record<string, unknown>, options: { secret?: string; issuer?: string; audience?: string; alg?: string } = {}) =>
+    new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' }).setIssuer(options.issuer ?? ISSUER).setAudience(options.audience ?? 'lms-audience')
+      .setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(options.secret ?? SECRET));
+  let minter: TokenMinter;
+  let verifier: JwtVerifier;
+
+  beforeAll(async () => {
+    minter = await TokenMinter.create({ issuer: ISSUER, audience: 'lms-audience' });
+    verifier = await JwtVerifier.create({
+      JWT_ISSUERS: issuers, JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify(minter.jwks), JWT_ISSUER: 'unused', JWT_AUDIENCE: 'unused',
+    });
+  });
+
+  it('accepts the HS256 token an LMS issues by default, signed with its JWT_SECRET_KEY', async () => {
+    await expect(verifier.verify(await hs256(lmsUserClaims()))).resolves.toMatchObject({ user_id: 42, iss: ISSUER });
+  });
+
+  it('accepts the RS512 token it issues for asymmetric_jwt, from its public key set', async () => {
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({ user_id: 42 });
+  });
+
+  it.each([
+    ['signed with another secret', () => hs256(lmsUserClaims(), { secret: 'not-the-lms-secret' })],
+    ['of an issuer without a secret', () => hs256(lmsUserClaims(), { issuer: 'https://other.example.com/oauth2', audience: 'other' })],
+    ['of an issuer not configured', () => hs256(lmsUserClaims(), { issuer: 'https://evil.example.com/oauth2' })],
+    ['with another audience', () => hs256(lmsUserClaims(), { audience: 'other' })],
+    ['HS384, an algorithm the LMS does not use', () => hs256(lmsUserClaims(), { alg: 'HS384' })],
+    ['alg none', async () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ ...lmsUserClaims(), iss: ISSUER, aud: 'lms-audience', exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000) })}.`],
+    ['RS512 with the other issuer\'s audience', () => minter.mint(lmsUserClaims(), { alg: 'RS512', audience: 'other' })],
+    ['signed HS256 with the public key as its secret (key confusion)', async () => hs256(lmsUserClaims(), { secret: JSON.stringify(minter.publicJwk) })],
+  ])('refuses a token %s with 401 AUTH_TOKEN_INVALID', async (_name, token) => {
+    await expect(verifier.verify(await token())).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('refuses an ES256 token against an RSA key as invalid (401), not as a server error', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    const pem = await JwtVerifier.create({ JWT_PUBLIC_KEY: minter.publicKeyPem, JWT_ISSUER: ISSUER, JWT_AUDIENCE: 'lms-audience' });
+    const token = await new SignJWT(lmsUserClaims()).setProtectedHeader({ alg: 'ES256' }).setIssuer(ISSUER).setAudience('lms-audience').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    await expect(pem.verify(token)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    await expect(verifier.verify(token)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+  });
+
+  it('will not start with JWT_ISSUERS that are not a list of issuers', async () => {
+    await expect(JwtVerifier.create({ JWT_ISSUERS: '{"ISSUER": "x"}', JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' })).rejects.toThrow(/JWT_ISSUERS/);
+    await expect(JwtVerifier.create({ JWT_ISSUERS: 'not json', JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' })).rejects.toThrow(/not JSON/);
+  });
+
+  it('counts as configured with a secret alone (an LMS that only issues HS256)', async () => {
+    expect((await JwtVerifier.create({ JWT_ISSUERS: issuers, JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' })).configured).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { ScopeType } from '@groups-sync/contracts';
 import { AuthErrorCode, AuthException } from './auth.exception';
-import { Access, assertCanManageScope, assertRetirementWorker, canManageScope, principalFromClaims } from './principal';
+import { Access, assertCanManageScope, assertRetirementWorker, canManageScope, parseServiceUsers, principalFromClaims } from './principal';
+import { ClaimCourseRoles } from './testing/claim-course-roles';
 import { courseStaffClaims, globalStaffClaims, lmsUserClaims, serviceClaims } from './testing/lms-claims';
 
 const COURSE = 'course-v1:DemoX+Sync+2026';
@@ -16,6 +17,7 @@ describe('principalFromClaims', () => {
       courseRoles: [],
       scopes: ['user_id', 'email', 'profile'],
       isService: false,
+      serviceAccess: null,
       isRestricted: false,
       contentOrgs: [],
     });
@@ -34,18 +36,25 @@ describe('principalFromClaims', () => {
     expect(principalFromClaims(claims).userId).toBeNull();
   });
 
-  it('keeps course roles whose context is a course key, splitting at the first colon only', () => {
-    const principal = principalFromClaims(
-      lmsUserClaims({ roles: [`course_instructor:${COURSE}`, 'course_staff:DemoX/Old/2013', 'enterprise_admin:e156c8d1', 'course_staff:not a key', 'course_staff', 'course_staff:*'] }),
-    );
-    expect(principal.courseRoles).toEqual([
-      { role: 'course_instructor', courseKey: COURSE },
-      { role: 'course_staff', courseKey: 'DemoX/Old/2013' },
-    ]);
+  it('takes no course role from the token: the LMS puts none there (its `roles` are edx-rbac roles)', () => {
+    expect(principalFromClaims(lmsUserClaims({ roles: [`course_instructor:${COURSE}`, `course_staff:${COURSE}`] })).courseRoles).toEqual([]);
   });
 
-  it('marks a client_credentials token as a service', () => {
+  it('marks a client_credentials token as a service, in either spelling of the grant (the LMS writes client-credentials)', () => {
     expect(principalFromClaims(serviceClaims(['user_groups:read'])).isService).toBe(true);
+    expect(principalFromClaims(serviceClaims([], { grant_type: 'client-credentials' })).isService).toBe(true);
+  });
+
+  it('admits a service user listed in SERVICE_USERS by its username or client id, with the access listed', () => {
+    const users = parseServiceUsers('groups_sync_worker, reporting:read, some-client-id:write');
+    expect(principalFromClaims(serviceClaims([]), users)).toMatchObject({ isService: true, serviceAccess: 'write' });
+    expect(principalFromClaims(lmsUserClaims({ preferred_username: 'reporting' }), users)).toMatchObject({ isService: true, serviceAccess: 'read' });
+    expect(principalFromClaims(serviceClaims([], { preferred_username: 'other', client_id: 'some-client-id' }), users).serviceAccess).toBe('write');
+    expect(principalFromClaims(serviceClaims([], { preferred_username: 'other' }), users).serviceAccess).toBeNull();
+  });
+
+  it('refuses a SERVICE_USERS entry with an access it does not know', () => {
+    expect(() => parseServiceUsers('worker:admin')).toThrow(/worker:admin/);
   });
 
   it('marks a token that names no user as a service', () => {
@@ -63,6 +72,14 @@ describe('principalFromClaims', () => {
   });
 });
 
+const SERVICE_USERS_OF_TESTS = parseServiceUsers('writer_worker:write,reporting:read');
+/** As the guard makes it: the service users of the tests, course roles as the test tokens carry them. */
+async function principalOf(claims: Record<string, unknown>) {
+  const principal = principalFromClaims(claims, SERVICE_USERS_OF_TESTS);
+  principal.courseRoles = await new ClaimCourseRoles().of(principal, '', claims);
+  return principal;
+}
+
 describe('canManageScope', () => {
   const cases: [string, Record<string, unknown>, ScopeType, string, Access, boolean][] = [
     ['global staff may write groups of any course', globalStaffClaims(), 'course', OTHER_COURSE, 'write', true],
@@ -79,7 +96,10 @@ describe('canManageScope', () => {
     ['a service with user_groups:read may read', serviceClaims(['user_groups:read']), 'course', COURSE, 'read', true],
     ['a service with only user_groups:read may not write', serviceClaims(['user_groups:read']), 'course', COURSE, 'write', false],
     ['a service without a user_groups scope may not read', serviceClaims(['email', 'profile']), 'course', COURSE, 'read', false],
-    ['a service whose user is staff still needs a user_groups scope', serviceClaims(['profile'], { administrator: true }), 'course', COURSE, 'read', false],
+    ['a service whose user is staff still needs a user_groups scope or SERVICE_USERS', serviceClaims(['profile'], { preferred_username: 'unlisted', administrator: true }), 'course', COURSE, 'read', false],
+    ['a service user listed with write may write any group, no scope needed', serviceClaims(['read', 'write', 'email', 'profile'], { preferred_username: 'writer_worker', grant_type: 'client-credentials' }), 'instance', '', 'write', true],
+    ['a service user listed read-only may read', serviceClaims([], { preferred_username: 'reporting' }), 'course', COURSE, 'read', true],
+    ['a service user listed read-only may not write', serviceClaims([], { preferred_username: 'reporting' }), 'course', COURSE, 'write', false],
     ['a learner may not read groups of a course', lmsUserClaims(), 'course', COURSE, 'read', false],
     ['a learner holding user_groups:write is still not allowed to write', lmsUserClaims({ scopes: ['user_groups:write'] }), 'course', COURSE, 'write', false],
     ['a restricted application with the scope and its org filter may write that org\'s course', serviceClaims(['user_groups:write'], { is_restricted: true, filters: ['content_org:DemoX'] }), 'course', COURSE, 'write', true],
@@ -88,8 +108,8 @@ describe('canManageScope', () => {
     ['a restricted application may not write instance-wide groups', serviceClaims(['user_groups:write'], { is_restricted: true, filters: ['content_org:DemoX'] }), 'instance', '', 'write', false],
   ];
 
-  it.each(cases)('%s', (_name, claims, scopeType, scopeKey, needed, allowed) => {
-    expect(canManageScope(principalFromClaims(claims), scopeType, scopeKey, needed)).toBe(allowed);
+  it.each(cases)('%s', async (_name, claims, scopeType, scopeKey, needed, allowed) => {
+    expect(canManageScope(await principalOf(claims), scopeType, scopeKey, needed)).toBe(allowed);
   });
 });
 
@@ -106,8 +126,15 @@ describe('assertCanManageScope', () => {
     expect(error).toMatchObject({ code: AuthErrorCode.ForbiddenScope, kind: 'forbidden', details: { scope_type: 'course', scope_key: COURSE, needed: 'write' } });
   });
 
-  it('returns quietly when access is allowed', () => {
-    expect(() => assertCanManageScope(principalFromClaims(courseStaffClaims(COURSE)), 'course', COURSE, 'write')).not.toThrow();
+  it('returns quietly when access is allowed', async () => {
+    const staff = await principalOf(courseStaffClaims(COURSE));
+    expect(() => assertCanManageScope(staff, 'course', COURSE, 'write')).not.toThrow();
+  });
+
+  it('answers 503 (roles unavailable), not 403, when the LMS could not say whether a user is course staff', () => {
+    const learner = { ...principalFromClaims(lmsUserClaims()), courseRolesUnavailable: true };
+    expect(() => assertCanManageScope(learner, 'course', COURSE, 'write')).toThrow(expect.objectContaining({ code: AuthErrorCode.RolesUnavailable, kind: 'unavailable' }));
+    expect(() => assertCanManageScope(learner, 'instance', '', 'write')).toThrow(expect.objectContaining({ code: AuthErrorCode.ForbiddenScope }));
   });
 });
 

@@ -41,7 +41,7 @@ describe('JWT settings of LmsClientConfig', () => {
 describe('LmsClientConfig in production (NODE_ENV=production)', () => {
   const PRODUCTION = {
     NODE_ENV: 'production', MYSQL_URL: 'mysql://sync:pw@db:3306', KAFKA_BROKERS: 'kafka:9092', SCHEMA_REGISTRY_URL: 'https://registry.example.com',
-    LMS_BASE_URL: 'https://lms.example.com', LMS_OAUTH_CLIENT_SECRET: 'from-the-lms-admin',
+    LMS_BASE_URL: 'https://lms.example.com', LMS_OAUTH_CLIENT_SECRET: 'from-the-lms-admin', SERVICE_USERS: 'groups_sync_worker',
   };
 
   it('boots with the OAuth2 client secret given and an https key set', () => {
@@ -52,6 +52,15 @@ describe('LmsClientConfig in production (NODE_ENV=production)', () => {
     const fields = configError(Object.fromEntries(Object.entries(PRODUCTION).filter(([k]) => !['LMS_OAUTH_CLIENT_SECRET', 'LMS_BASE_URL'].includes(k)))).fields;
     expect(fields.map((f) => f.split(' ')[0]).sort()).toEqual(['LMS_BASE_URL', 'LMS_OAUTH_CLIENT_SECRET']);
     expect(fields.join('\n')).toMatch(/LMS_OAUTH_CLIENT_SECRET \(unset\): required with NODE_ENV=production/);
+  });
+
+  it('takes no default SERVICE_USERS in production: the operator names the service users', () => {
+    const { SERVICE_USERS: _unset, ...without } = PRODUCTION;
+    expect(configError(without).fields).toEqual([expect.stringMatching(/^SERVICE_USERS \(unset\): required with NODE_ENV=production/)]);
+  });
+
+  it('refuses SERVICE_USERS that are not <name>[:read|:write]', () => {
+    expect(configError({ ...PRODUCTION, SERVICE_USERS: 'worker:admin' }).fields).toEqual([expect.stringMatching(/^SERVICE_USERS/)]);
   });
 
   it('refuses a key set URL over plain http', () => {

@@ -22,7 +22,19 @@ export class LmsClientConfig extends ServiceConfig {
   @Type(() => Number) @IsInt() @Min(100) @Max(120_000)
   LMS_TIMEOUT_MS = 10_000;
 
-  /** Where the LMS publishes its JWT signing keys, e.g. `https://lms.example.com/oauth2/jwks.json`. */
+  /**
+   * edx-drf-extensions' JWT_ISSUERS as JSON, `[{"ISSUER": "<LMS root>/oauth2", "AUDIENCE": "<JWT_AUTH
+   * JWT_AUDIENCE>", "SECRET_KEY": "<JWT_AUTH JWT_SECRET_KEY>"}]`: what verifies the HS256 tokens an LMS
+   * issues by default. Unset: JWT_ISSUER and JWT_AUDIENCE, asymmetric tokens only.
+   */
+  @IsOptional() @IsString() @MinLength(2)
+  JWT_ISSUERS?: string = undefined;
+
+  /** The LMS's JWT_PUBLIC_SIGNING_JWK_SET (JSON): the public keys of the RS512 tokens it issues when asked for `asymmetric_jwt`. */
+  @IsOptional() @IsString() @MinLength(2) @NotWith('JWT_JWKS_URL') @NotWith('JWT_PUBLIC_KEY')
+  JWT_PUBLIC_SIGNING_JWK_SET?: string = undefined;
+
+  /** Or a URL serving that key set (the emulator's /oauth2/jwks.json; the LMS itself no longer serves one). */
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL of a JSON Web Key Set' }) @NotWith('JWT_PUBLIC_KEY')
   @InProduction((url) => String(url).startsWith('https://'), 'must be an https URL: keys fetched over plain http can be swapped on the way')
   JWT_JWKS_URL?: string = undefined;
@@ -36,4 +48,24 @@ export class LmsClientConfig extends ServiceConfig {
 
   @IsString() @MinLength(1)
   JWT_AUDIENCE = DEFAULT_JWT_AUDIENCE;
+
+  /**
+   * Service clients admitted by who they are, without custom OAuth scopes: comma-separated
+   * `<username or client id>[:read|:write]` (write when unsaid). A client_credentials JWT of the LMS
+   * names its OAuth application's user in `preferred_username`: list that user (deploy/openedx).
+   */
+  @DevelopmentDefault() @IsString() @Matches(/^\s*([^\s,:]+(:(read|write))?\s*(,\s*|$))*$/, { message: 'must be a comma-separated list of <name>[:read|:write]' })
+  SERVICE_USERS = 'groups_sync_worker:write';
+
+  /**
+   * A read-only connection to the LMS's own database (`mysql://reader:pw@replica:3306/edxapp`): course
+   * roles are read from student_courseaccessrole (and legacy-sync reads the cohort tables). Unset:
+   * the LMS's REST APIs.
+   */
+  @IsOptional() @Matches(/^mysql:\/\/\S+\/[A-Za-z0-9_$]+$/, { message: 'must look like mysql://user[:password]@host[:port]/database' })
+  LMS_DB_URL?: string = undefined;
+
+  /** How long a user's course roles read from the LMS are trusted. */
+  @Type(() => Number) @IsInt() @Min(0) @Max(3600)
+  COURSE_ROLES_CACHE_SECONDS = 60;
 }

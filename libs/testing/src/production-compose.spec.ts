@@ -51,6 +51,8 @@ describe(PRODUCTION_COMPOSE, () => {
     expect(Object.keys(example).filter((k) => SECRET_NAME.test(k))).toEqual([]);
     for (const value of Object.values(example)) expect(value).not.toMatch(CREDENTIALS_IN_URL);
     expect(example).toMatchObject({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' });
-    expect(example.JWT_JWKS_URL).toMatch(/^https:\/\//);
+    // The LMS's asymmetric keys as its JWT_PUBLIC_SIGNING_JWK_SET; its HS256 secret is a secret file (jwt_issuers).
+    expect(JSON.parse(example.JWT_PUBLIC_SIGNING_JWK_SET)).toMatchObject({ keys: [expect.objectContaining({ kty: 'RSA' })] });
+    expect(example.SERVICE_USERS).toBeTruthy();
   });
 });

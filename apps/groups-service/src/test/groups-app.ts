@@ -5,7 +5,7 @@ import { startEventConsumers } from '@groups-sync/messaging';
 import { configureHttp } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
-import { TokenMinter, globalStaffClaims } from '@groups-sync/auth/testing';
+import { courseRolesFromClaims, TokenMinter, globalStaffClaims } from '@groups-sync/auth/testing';
 
 export interface LmsUser { user_id: number; username: string; email: string }
 
@@ -41,6 +41,8 @@ export async function startGroupsApp(portOffset = 0): Promise<GroupsApp> {
   const { AppModule, HTTP_OPTIONS } = await import('../app.module');
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
   configureHttp(app, HTTP_OPTIONS);
+  // The minter's tokens carry their course roles; the LMS path has tests of its own.
+  courseRolesFromClaims(app);
   await app.init();
   await startEventConsumers(app);
   const dataSource = app.get(DataSource);

@@ -7,14 +7,14 @@ const GROUPS_PER_CALL = 500;
 
 /**
  * groups-service's memberships, read through its API (it owns them) with a token the LMS issues to
- * our OAuth client for the `user_groups:read` scope.
+ * our OAuth client (its service user, admitted by SERVICE_USERS).
  */
 @Injectable()
 export class GroupMembershipsClient {
   private readonly api: LmsApiClient;
 
   constructor(config: LegacySyncServiceConfig) {
-    this.api = new LmsApiClient(config, { baseUrl: config.GROUPS_SERVICE_URL, scope: 'user_groups:read' });
+    this.api = new LmsApiClient(config, { baseUrl: config.GROUPS_SERVICE_URL });
   }
 
   /** Every membership (active or not) of these groups, and the groups groups-service does not have (deleted). */

@@ -59,7 +59,11 @@ export class DrfAuthentication {
   private async jwt(token: string): Promise<ApiUser> {
     const claims = await this.issuer.verify(token);
     if (!claims) throw new AuthenticationFailed('Error decoding signature.');
-    const [user] = await this.dataSource.query('SELECT id, username FROM auth_user WHERE username = ?', [String(claims.preferred_username ?? '')]);
-    return { id: user?.id ?? null, username: user?.username ?? null, staff: claims.administrator === true };
+    const username = String(claims.preferred_username ?? '');
+    const [user] = await this.dataSource.query('SELECT id, username, is_staff FROM auth_user WHERE username = ?', [username]);
+    // JwtAuthentication copies `administrator` onto the user when the token has it (the `profile`
+    // scope); without it the account's own is_staff stands (the OAuth application's user is staff).
+    const staff = typeof claims.administrator === 'boolean' ? claims.administrator : !!user?.is_staff || username === this.config.LMS_OAUTH_CLIENT_USERNAME;
+    return { id: user?.id ?? null, username: user?.username ?? null, staff };
   }
 }

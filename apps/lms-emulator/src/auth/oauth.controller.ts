@@ -7,8 +7,13 @@ import { LmsEmulatorConfig } from '../lms-emulator.config';
 import { JwtIssuer } from './jwt-issuer';
 
 const EXPIRES_IN = 3600;
-/** Scopes the emulator's OAuth2 application may be granted (its "allowed scopes"). */
-const ALLOWED_SCOPES = ['read', 'write', 'email', 'profile', 'user_id', 'user_groups:read', 'user_groups:write'];
+/**
+ * The scopes of an unmodified LMS (OAUTH2_PROVIDER['SCOPES']); anything else is `invalid_scope`
+ * unless the operator added it (LMS_OAUTH_EXTRA_SCOPES). Asked for nothing, the LMS grants its
+ * default scopes.
+ */
+const LMS_SCOPES = ['read', 'write', 'email', 'profile', 'user_id'];
+const DEFAULT_SCOPES = 'read write email profile';
 
 /** The LMS's `/oauth2/access_token` (client_credentials grant) and `/oauth2/jwks.json`. */
 @ApiExcludeController()
@@ -33,18 +38,22 @@ export class OAuthController {
       res.status(401);
       return { error: 'invalid_client' };
     }
-    const requested = (body.scope ?? 'read write').split(/\s+/).filter(Boolean);
-    const refused = requested.filter((s) => !ALLOWED_SCOPES.includes(s));
+    const requested = (body.scope || DEFAULT_SCOPES).split(/\s+/).filter(Boolean);
+    const allowed = [...LMS_SCOPES, ...this.config.LMS_OAUTH_EXTRA_SCOPES.split(/[\s,]+/).filter(Boolean)];
+    const refused = requested.filter((s) => !allowed.includes(s));
     if (refused.length) {
       res.status(400);
       return { error: 'invalid_scope', error_description: `not allowed: ${refused.join(' ')}` };
     }
     if (body.token_type?.toLowerCase() === 'jwt') {
-      // The client's service user is global staff (the cohorts API needs it): oauth_dispatch puts
-      // user.is_staff in the `administrator` claim.
+      // The token speaks for the application's service user (dot_overrides' save_bearer_token), who
+      // is global staff (the cohorts API needs it): oauth_dispatch puts user.is_staff in
+      // `administrator` only with the `profile` scope. HS256 unless `asymmetric_jwt` is asked for
+      // (any non-empty value, as the LMS reads it).
       const token = await this.issuer.sign({
-        preferred_username: `${body.client_id}_worker`, sub: body.client_id, scopes: requested, grant_type: 'client_credentials', administrator: true,
-      }, EXPIRES_IN);
+        preferred_username: this.config.LMS_OAUTH_CLIENT_USERNAME, sub: body.client_id, scopes: requested, grant_type: 'client-credentials',
+        ...(requested.includes('profile') ? { administrator: true, superuser: false } : {}),
+      }, EXPIRES_IN, { asymmetric: !!body.asymmetric_jwt });
       return { access_token: token, token_type: 'JWT', expires_in: EXPIRES_IN, scope: requested.join(' ') };
     }
     const token = randomBytes(24).toString('hex');

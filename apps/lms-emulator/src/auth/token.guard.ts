@@ -27,7 +27,9 @@ export class TokenGuard implements CanActivate {
     if (match[2].split('.').length === 3) {
       const claims = await this.issuer.verify(match[2]);
       if (!claims) throw new UnauthorizedException('Invalid token.');
-      return { staff: claims.administrator === true };
+      if (typeof claims.administrator === 'boolean') return { staff: claims.administrator };
+      const [user] = await this.dataSource.query('SELECT is_staff FROM auth_user WHERE username = ?', [String(claims.preferred_username ?? '')]);
+      return { staff: !!user?.is_staff || claims.preferred_username === this.config.LMS_OAUTH_CLIENT_USERNAME };
     }
     const [row] = await this.dataSource.query(
       `SELECT t.client_id, t.user_id, u.is_staff FROM oauth2_provider_accesstoken t LEFT JOIN auth_user u ON u.id = t.user_id

@@ -51,9 +51,9 @@ export class EmulatorController {
 
   /**
    * A user's access token, as the LMS would mint it after a login with the profile and user_id
-   * scopes: `administrator` for global staff, and our `course_staff:<course key>` roles, which also
-   * become the user's CourseStaffRole (`student_courseaccessrole`, role `staff`: what the teams API
-   * checks). `token_type: "bearer"` mints an opaque django-oauth-toolkit token for the user instead
+   * scopes: `administrator` for global staff; HS256 unless `asymmetric_jwt`. `course_staff: [course
+   * keys]` makes the user CourseStaffRole there (`student_courseaccessrole`, role `staff`), which the
+   * roles API answers and the teams API checks; the token itself carries no course role, as the LMS's. `token_type: "bearer"` mints an opaque django-oauth-toolkit token for the user instead
    * (the only kind the teams API takes); it speaks for the account, so `administrator` makes the
    * account global staff (`auth_user.is_staff`).
    */
@@ -74,12 +74,11 @@ export class EmulatorController {
       ]);
       return { access_token: token, token_type: 'Bearer', expires_in: 3600 };
     }
-    const roles = courseStaff.map((c) => `course_staff:${c}`);
     const administrator = body?.administrator === true || !!user.is_staff;
     const token = await this.issuer.sign({
-      preferred_username: user.username, user_id: user.id, email: user.email, administrator, roles,
+      preferred_username: user.username, user_id: user.id, email: user.email, administrator,
       scopes: ['user_id', 'email', 'profile'], grant_type: 'password',
-    }, 3600);
+    }, 3600, { asymmetric: !!body?.asymmetric_jwt });
     return { access_token: token, token_type: 'JWT', expires_in: 3600 };
   }
 

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix, WORKSPACE_ROOT } from '@groups-sync/testing';
 
 export const COURSE = 'course-v1:DemoX+Sync+2026';
+const LMS_JWT_SECRET_KEY = 'e2e-lms-jwt-secret-key-of-this-run';
 
 /**
  * The product as separate processes (groups-service, legacy-sync-service, lms-emulator) on the real
@@ -37,14 +38,16 @@ export class System {
       ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info', LMS_EVENT_BUS: this.lmsEventBus, ...serviceEnv,
     };
     const lms = `http://127.0.0.1:${testPort(portBase)}`;
-    this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms, LMS_JWT_ISSUER: `${lms}/oauth2` }, `${this.prefix}-lms-emulator`);
+    // The LMS's HS256 tokens with its shared secret (JWT_ISSUERS), its asymmetric ones with its key set.
+    const jwtIssuers = JSON.stringify([{ ISSUER: `${lms}/oauth2`, AUDIENCE: 'openedx', SECRET_KEY: LMS_JWT_SECRET_KEY }]);
+    this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms, LMS_JWT_ISSUER: `${lms}/oauth2`, LMS_JWT_SECRET_KEY }, `${this.prefix}-lms-emulator`);
     // groups-service trusts the emulator's tokens exactly as it would the LMS's: through its JWKS.
     this.groupsService = new ServiceProcess('groups-service', testPort(portBase + 1), {
-      ...common, DB_NAME: this.databases.groups, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`, LMS_BASE_URL: lms,
+      ...common, DB_NAME: this.databases.groups, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`, JWT_ISSUERS: jwtIssuers, LMS_BASE_URL: lms,
     }, `${this.prefix}-groups-service`);
     this.legacySync = new ServiceProcess('legacy-sync-service', testPort(portBase + 2), {
       RECONCILE_EVERY_MINUTES: '0', RECONCILE_PENDING_GRACE_SECONDS: '3',
-      ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: lms, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`,
+      ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: lms, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`, JWT_ISSUERS: jwtIssuers,
       GROUPS_SERVICE_URL: `http://127.0.0.1:${testPort(portBase + 1)}`,
     }, `${this.prefix}-legacy-sync-service`);
     if (options.evaluator) {
@@ -233,7 +236,7 @@ export class System {
     if (!this.token) {
       const res = await fetch(`${this.lmsEmulator.url}/oauth2/access_token`, {
         method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', scope: 'read write user_groups:write' }),
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt' }),
       });
       this.token = ((await res.json()) as { access_token: string }).access_token;
     }
