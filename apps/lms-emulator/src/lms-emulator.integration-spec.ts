@@ -94,6 +94,43 @@ describe('lms-emulator on a real database and broker', () => {
     await request(server()).delete('/emulator/settings');
   });
 
+  describe('tokens as a real LMS issues them (oauth_dispatch)', () => {
+    const header = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString()) as { alg: string };
+    const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+    const ask = (form: Record<string, string>) => request(server()).post('/oauth2/access_token').type('form')
+      .send({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt', ...form });
+
+    it('signs HS256 with its secret unless asymmetric_jwt is asked for, then RS512 from the key it publishes', async () => {
+      const symmetric = (await ask({})).body.access_token as string;
+      expect(header(symmetric).alg).toBe('HS256');
+      // The service user of the application, default scopes (read write email profile): `administrator` with profile.
+      expect(claimsOf(symmetric)).toMatchObject({ preferred_username: 'groups_sync_worker', grant_type: 'client-credentials', administrator: true, scopes: ['read', 'write', 'email', 'profile'] });
+      expect(claimsOf(symmetric)).not.toHaveProperty('roles');
+      const asymmetric = (await ask({ asymmetric_jwt: 'true' })).body.access_token as string;
+      expect(header(asymmetric).alg).toBe('RS512');
+      // Both are accepted by its own APIs.
+      for (const token of [symmetric, asymmetric]) expect((await request(server()).get(cohorts(COURSE)).set({ authorization: `JWT ${token}` })).status).toBe(200);
+    });
+
+    it('answers invalid_scope for user_groups:* scopes, which an unmodified LMS does not have', async () => {
+      const res = await ask({ scope: 'read write user_groups:write' });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'invalid_scope' });
+    });
+
+    it('answers a user\'s own course roles on the roles API, and no one else\'s; user tokens carry no course role', async () => {
+      const [teacher, learner] = await learners([unique('teacher'), unique('learner')]);
+      const teacherToken = (await fixture('tokens', { username: teacher.username, course_staff: [COURSE] })).access_token as string;
+      expect(claimsOf(teacherToken)).not.toHaveProperty('roles');
+      const mine = await request(server()).get('/api/enrollment/v1/roles/').set({ authorization: `JWT ${teacherToken}` });
+      expect(mine.status).toBe(200);
+      expect(mine.body).toEqual({ roles: [{ org: 'EmuX', course_id: COURSE, role: 'staff' }], is_staff: false });
+      const learnerToken = (await fixture('tokens', { username: learner.username })).access_token as string;
+      expect((await request(server()).get('/api/enrollment/v1/roles/').set({ authorization: `JWT ${learnerToken}` })).body).toEqual({ roles: [], is_staff: false });
+      expect((await request(server()).get('/api/enrollment/v1/roles/')).status).toBe(401);
+    });
+  });
+
   describe('who may call the cohorts API', () => {
     it('answers 403 to a valid token of a user who is not global staff, on cohorts and settings, and keeps the accounts API open to it', async () => {
       const [learner] = await learners([unique('learner')]);
