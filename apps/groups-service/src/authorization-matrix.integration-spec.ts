@@ -10,8 +10,8 @@ const COURSE = 'course-v1:MatrixOrg+Authz+2026';
 /** What the relay renews on its own: not a change anyone's request made. */
 const BOOKKEEPING_TABLES = ['outbox_relay_lease'];
 
-/** Reached without a token, on purpose: probes and Prometheus. */
-const PUBLIC_ROUTES = ['GET /health/consumers', 'GET /health/live', 'GET /health/ready', 'GET /metrics'];
+/** Reached without a token, on purpose: probes, Prometheus, and the CSRF token a browser asks before a write (edx-drf-extensions' CsrfTokenView). */
+const PUBLIC_ROUTES = ['GET /csrf/api/v1/token', 'GET /health/consumers', 'GET /health/live', 'GET /health/ready', 'GET /metrics'];
 
 /**
  * Who may do what, per route, for callers outside the group's course and organization:

@@ -46,6 +46,7 @@ export async function outsiderTokens(minter: TokenMinter, others: { foreignCours
     'restricted application of another org': await minter.mint(serviceClaims(['user_groups:read', 'user_groups:write'], {
       is_restricted: true, filters: [`content_org:${others.foreignOrg}`],
     })),
-    'read-only service client': await minter.mint(serviceClaims(['user_groups:read'])),
+    // Not a SERVICE_USERS entry: read access by the optional user_groups:read scope only.
+    'read-only service client': await minter.mint(serviceClaims(['user_groups:read'], { preferred_username: 'reporting_worker' })),
   };
 }
