@@ -1,0 +1,18 @@
+-- A read-only MySQL user on the LMS's database (edxapp), for the services' LMS_DB_URL:
+--   legacy-sync-service: cohorts and teams (reconciliation), course roles (who may manage groups);
+--   groups-service: course roles;
+--   evaluator-service: the learner data its built-in criteria read.
+-- An analytics replica will do. Run as an administrator of the LMS's MySQL; change the password.
+CREATE USER IF NOT EXISTS 'groups_sync_reader'@'%' IDENTIFIED BY 'change-me';
+GRANT SELECT ON edxapp.auth_user TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.auth_userprofile TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.student_courseaccessrole TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.student_courseenrollment TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.course_groups_courseusergroup TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.course_groups_cohortmembership TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.course_groups_coursecohort TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.course_groups_coursecohortssettings TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.teams_courseteam TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.teams_courseteammembership TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.user_api_userpreference TO 'groups_sync_reader'@'%';
+GRANT SELECT ON edxapp.grades_persistentcoursegrade TO 'groups_sync_reader'@'%';
