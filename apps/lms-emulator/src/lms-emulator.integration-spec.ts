@@ -262,12 +262,28 @@ describe('lms-emulator on a real database and broker', () => {
       await put({ username: ben.username, grades: { [COURSE]: 80 }, last_login: new Date().toISOString() });
       await put({ username: ben.username, grades: { [COURSE]: 60 } });
       // Events are sent in the order they fired: once the marker's is in, any of ben's before it are too.
-      await put({ username: marker.username, grades: { [COURSE]: 10 } });
+      await put({ username: marker.username, grades: { [COURSE]: 90 } });
       await expectEventually(async () => expect(await sentAbout(EventType.PersistentGradeSummaryChanged, marker.id)).toHaveLength(1));
       const sent = await sentAbout(EventType.PersistentGradeSummaryChanged, ben.id);
       expect(sent.map((e) => [e.key, (e as DecodedEvent<EventType.PersistentGradeSummaryChanged>).data.grade.percent_grade])).toEqual([[COURSE, 0.8], [COURSE, 0.6]]);
-      expect((sent[0] as DecodedEvent<EventType.PersistentGradeSummaryChanged>).data.grade).toMatchObject({ user_id: ben.id, course: { course_key: COURSE }, passed_timestamp: '' });
+      expect((sent[0] as DecodedEvent<EventType.PersistentGradeSummaryChanged>).data.grade).toMatchObject({ user_id: ben.id, course: { course_key: COURSE }, letter_grade: 'Pass' });
+      // Passed once, the time stays: both events carry the first pass's time.
+      const passedAt = sent.map((e) => (e as DecodedEvent<EventType.PersistentGradeSummaryChanged>).data.grade.passed_timestamp);
+      expect(passedAt[0]).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(passedAt[1]).toBe(passedAt[0]);
       expect(await sentAbout(EventType.SessionLoginCompleted, ben.id)).toEqual([]);
+    });
+
+    it('sends no grade event for a learner who has not passed (passed_timestamp None cannot be serialized: the LMS logs and drops it)', async () => {
+      const [failing, marker] = await learners([unique('failing'), unique('marker')]);
+      const put = (body: object) => request(server()).put('/emulator/learner-data').send(body).expect(200);
+      await put({ username: failing.username, grades: { [COURSE]: 30 } });
+      await put({ username: failing.username, grades: { [COURSE]: 45 } });
+      await put({ username: marker.username, grades: { [COURSE]: 95 } });
+      await expectEventually(async () => expect(await sentAbout(EventType.PersistentGradeSummaryChanged, marker.id)).toHaveLength(1));
+      expect(await sentAbout(EventType.PersistentGradeSummaryChanged, failing.id)).toEqual([]);
+      // The grade itself is written: criteria read it on their schedule.
+      expect(Number((await db.query('SELECT percent_grade FROM grades_persistentcoursegrade WHERE user_id = ?', [failing.id]))[0].percent_grade)).toBeCloseTo(0.45);
     });
 
     it('drop: a learner\'s login is written but its event is not sent', async () => {

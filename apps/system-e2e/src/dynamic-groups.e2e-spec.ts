@@ -114,4 +114,17 @@ describe('dynamic groups: evaluated from the LMS\'s data', () => {
     await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_grade_event', grades: { [COURSE]: 60 } });
     await expectEventually(async () => expect(await system.activeUsernames(groupId)).not.toContain('dyn_grade_event'), { timeoutMs: 5000, intervalMs: 50 });
   });
+
+  it('keeps a "grade at least 40" group right for learners who have not passed, whose grades the LMS never sends: their refresh reads the grade', async () => {
+    await enroll('dyn_not_passed', 'audit', null);
+    await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_not_passed', grades: { [COURSE]: 30 } });
+    const groupId = await filledGroup('Grade at least 40', [{ type: 'course_grade', operator: '>=', value: 40 }]);
+    expect(await system.activeUsernames(groupId)).not.toContain('dyn_not_passed');
+    // 45 %: above the group's bar, below the course's pass mark: no PERSISTENT_GRADE_SUMMARY_CHANGED (None passed_timestamp).
+    await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'dyn_not_passed', grades: { [COURSE]: 45 } });
+    await expectConsistently(async () => expect(await system.activeUsernames(groupId)).not.toContain('dyn_not_passed'), { durationMs: 1500 });
+    // The group's refresh (scheduled by its cadence, here asked for) reads the grade table: right again.
+    expect((await system.groups('POST', `/groups/${groupId}/refresh`)).status).toBe(202);
+    await expectEventually(async () => expect(await system.activeUsernames(groupId)).toContain('dyn_not_passed'), { timeoutMs: 20_000 });
+  });
 });

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Post, Put, UseFilters } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Logger, Post, Put, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -18,6 +18,7 @@ const USERNAME = /^[\w.@+-]{2,150}$/;
 @UseFilters(LmsErrorFilter)
 @Controller('emulator')
 export class EmulatorController {
+  private readonly logger = new Logger('LmsEvents');
   constructor(
     private readonly dataSource: DataSource, private readonly issuer: JwtIssuer, private readonly courses: CourseSettingsService, private readonly faults: EventFaults,
     private readonly events: LmsEventsPublisher, private readonly enrollments: EnrollmentsService, private readonly teamsConfigs: TeamsConfigService,
@@ -180,11 +181,22 @@ export class EmulatorController {
     for (const [courseId, percent] of Object.entries((body.grades ?? {}) as Record<string, unknown>)) {
       if (typeof percent !== 'number' || percent < 0 || percent > 100) throw new LmsHttpError(400, { grades: ['Percentages from 0 to 100.'] });
       const [before] = await this.dataSource.query('SELECT percent_grade FROM grades_persistentcoursegrade WHERE user_id = ? AND course_id = ?', [user.id, courseId]);
+      // PersistentCourseGrade.update_or_create: passed_timestamp is set the first time the learner
+      // passes (the default grading policy's cutoff, Pass at 50 %) and kept after.
+      const passed = percent / 100 >= PASS_CUTOFF;
       await this.dataSource.query(
-        `INSERT INTO grades_persistentcoursegrade (user_id, course_id, percent_grade) VALUES (?, ?, ?)
-         ON DUPLICATE KEY UPDATE percent_grade = VALUES(percent_grade), modified = CURRENT_TIMESTAMP(6)`, [user.id, courseId, percent / 100]);
+        `INSERT INTO grades_persistentcoursegrade (user_id, course_id, percent_grade, letter_grade, passed_timestamp, course_edited_timestamp)
+         VALUES (?, ?, ?, ?, IF(?, CURRENT_TIMESTAMP(6), NULL), CURRENT_TIMESTAMP(6))
+         ON DUPLICATE KEY UPDATE percent_grade = VALUES(percent_grade), letter_grade = VALUES(letter_grade), modified = CURRENT_TIMESTAMP(6),
+           passed_timestamp = COALESCE(passed_timestamp, VALUES(passed_timestamp))`, [user.id, courseId, percent / 100, passed ? 'Pass' : '', passed ? 1 : 0]);
       if (before && Number(before.percent_grade) === percent / 100) continue;
       const [grade] = await this.dataSource.query('SELECT * FROM grades_persistentcoursegrade WHERE user_id = ? AND course_id = ?', [user.id, courseId]);
+      // openedx-events cannot serialize a None where PersistentCourseGradeData wants a datetime: the
+      // LMS's send fails, is logged, and the grade of a learner who never passed reaches no bus.
+      if (!grade.passed_timestamp || !grade.course_edited_timestamp) {
+        this.logger.warn(`PERSISTENT_GRADE_SUMMARY_CHANGED of user ${user.id} in ${courseId} not sent: passed_timestamp is None (as the LMS, which cannot serialize it)`);
+        continue;
+      }
       await this.events.gradeChanged({
         grade: {
           user_id: user.id, course: { course_key: courseId, display_name: '', start: null, end: null },
@@ -215,6 +227,9 @@ export class EmulatorController {
 }
 
 /** The schema's timestamps are plain strings: an unset one (a grade not passed) is sent empty. */
+/** The default grading policy's GRADE_CUTOFFS: {"Pass": 0.5}. */
+const PASS_CUTOFF = 0.5;
+
 function ceTimeOrEmpty(value: Date | null): string {
   return value ? toCeTime(new Date(value)) : '';
 }
