@@ -17,6 +17,7 @@ import { CourseSettingsService, KnownCourseGuard } from './cohorts/course-settin
 import { EnrollmentFixturesController } from './enrollments/enrollment-fixtures.controller';
 import { EnrollmentsApiGuard, EnrollmentsController } from './enrollments/enrollments.controller';
 import { RolesController } from './enrollments/roles.controller';
+import { EnrollmentThrottle } from './enrollments/enrollment-throttle';
 import { EnrollmentsService } from './enrollments/enrollments.service';
 import { EmulatorSettingsController } from './events/emulator-settings.controller';
 import { EmulatorSwitches } from './events/emulator-switches';
@@ -58,7 +59,7 @@ export const config = loadConfig(LmsEmulatorConfig);
     ...(config.LMS_EMULATOR_TEST_PEER ? [EmulatorController, EmulatorSettingsController, EnrollmentFixturesController, TeamsFixturesController] : []),
   ],
   providers: [
-    { provide: LmsEmulatorConfig, useValue: config }, JwtIssuer, TokenGuard, StaffGuard, KnownCourseGuard, CourseSettingsService, CohortsService,
+    { provide: LmsEmulatorConfig, useValue: config }, JwtIssuer, TokenGuard, StaffGuard, EnrollmentThrottle, KnownCourseGuard, CourseSettingsService, CohortsService,
     EventFaults, LmsEventsPublisher, EmulatorSwitches, DrfAuthentication, EnrollmentsApiGuard, EnrollmentsService, TeamsAuthGuard, TeamsAccess, TeamsConfigService,
     TeamsService,
   ],

@@ -46,6 +46,11 @@ export class LmsEmulatorConfig extends ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1)
   EVENT_BUS_REDIS_STREAM_MAX_LEN = 10_000;
 
+  /** The enrollment API's EnrollmentUserThrottle (staff 120 requests a minute, others 40), as the LMS. */
+  @Transform(({ value }) => value === undefined || value === true || value === 'true')
+  @IsBoolean()
+  LMS_ENROLLMENT_API_THROTTLE = true;
+
   /** Emit COHORT_MEMBERSHIP_CHANGED like an LMS with the event bus configured. */
   @Transform(({ value }) => value === true || value === 'true')
   @IsBoolean()

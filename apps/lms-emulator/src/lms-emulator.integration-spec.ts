@@ -10,7 +10,8 @@ import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 
 const env = stackEnv();
 const COURSE = 'course-v1:EmuX+Rules+2026';
-const NOT_ALLOWED = { detail: 'You do not have permission to perform this action.' };
+/** The cohorts API's views have DeveloperErrorViewMixin: DRF's refusal under developer_message. */
+const NOT_ALLOWED = { developer_message: 'You do not have permission to perform this action.' };
 
 /**
  * The emulator in this process on the real database and broker, with a test database and topic
@@ -128,6 +129,42 @@ describe('lms-emulator on a real database and broker', () => {
       const learnerToken = (await fixture('tokens', { username: learner.username })).access_token as string;
       expect((await request(server()).get('/api/enrollment/v1/roles/').set({ authorization: `JWT ${learnerToken}` })).body).toEqual({ roles: [], is_staff: false });
       expect((await request(server()).get('/api/enrollment/v1/roles/')).status).toBe(401);
+    });
+  });
+
+  describe('refusals as edx-platform answers them', () => {
+    it('401 and 403 bodies: developer_message on the cohorts API, DRF detail on the accounts API, with JwtAuthentication\'s challenge', async () => {
+      const anonymous = await request(server()).get(cohorts(COURSE));
+      expect({ status: anonymous.status, body: anonymous.body, challenge: anonymous.headers['www-authenticate'] })
+        .toEqual({ status: 401, body: { developer_message: 'Authentication credentials were not provided.' }, challenge: 'JWT realm="api"' });
+      const forged = await request(server()).get(cohorts(COURSE)).set({ authorization: 'JWT a.b.c' });
+      expect({ status: forged.status, body: forged.body }).toEqual({ status: 401, body: { developer_message: 'Invalid token.' } });
+      const accounts = await request(server()).get('/api/user/v1/accounts?username=x');
+      expect({ status: accounts.status, body: accounts.body }).toEqual({ status: 401, body: { detail: 'Authentication credentials were not provided.' } });
+    });
+
+    it('search_emails is for staff: anyone else gets its 404', async () => {
+      const [learner] = await learners([unique('searcher')]);
+      const token = (await fixture('tokens', { username: learner.username })).access_token;
+      const res = await request(server()).post('/api/user/v1/accounts/search_emails').set({ authorization: `JWT ${token}` }).send({ emails: [`${learner.username}@example.com`] });
+      expect({ status: res.status, body: res.body }).toEqual({ status: 404, body: { developer_message: 'not_found', user_message: 'Not Found' } });
+      const staff = await request(server()).post('/api/user/v1/accounts/search_emails').set(asStaff()).send({ emails: [`${learner.username}@example.com`] });
+      expect(staff.body).toEqual([{ email: `${learner.username}@example.com`, id: learner.id, username: learner.username }]);
+    });
+
+    it('throttles the enrollment API at 120 requests a minute for a staff user (40 for others): 429 with Retry-After', async () => {
+      const [admin, learner] = await learners([unique('throttled'), unique('throttled')]);
+      const token = (await fixture('tokens', { username: admin.username, administrator: true })).access_token;
+      const call = () => request(server()).get(`/api/enrollment/v1/enrollments/?course_id=${encodeURIComponent(COURSE)}`).set({ authorization: `JWT ${token}` });
+      for (let i = 0; i < 120; i++) expect((await call()).status).toBe(200);
+      const throttled = await call();
+      expect(throttled.status).toBe(429);
+      expect(throttled.body.detail).toMatch(/^Request was throttled\. Expected available in \d+ seconds\.$/);
+      expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+      const learnerToken = (await fixture('tokens', { username: learner.username })).access_token;
+      const roles = () => request(server()).get('/api/enrollment/v1/roles/').set({ authorization: `JWT ${learnerToken}` });
+      for (let i = 0; i < 40; i++) expect((await roles()).status).toBe(200);
+      expect((await roles()).status).toBe(429);
     });
   });
 

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { Request } from 'express';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { TokenGuard } from '../auth/token.guard';
@@ -27,7 +28,7 @@ function drfTime(at: Date | null, keepMicros = true): string | null {
 @UseFilters(LmsErrorFilter)
 @Controller('api/user/v1/accounts')
 export class AccountsController {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly dataSource: DataSource, private readonly tokens: TokenGuard) {}
 
   @Get()
   async list(@Query() query: Record<string, unknown>) {
@@ -53,9 +54,11 @@ export class AccountsController {
     return rows.map(account);
   }
 
+  /** Staff only (AccountViewSet.search_emails): anyone else gets the 404 edx-platform answers. */
   @Post('search_emails')
   @HttpCode(200)
-  async searchEmails(@Body() body: Record<string, unknown>) {
+  async searchEmails(@Body() body: Record<string, unknown>, @Req() req: Request) {
+    if (!(await this.tokens.caller(req)).staff) throw new LmsHttpError(404, { developer_message: 'not_found', user_message: 'Not Found' });
     if (!body || !('emails' in body)) {
       const message = "'emails' field is required";
       throw new LmsHttpError(400, { developer_message: message, user_message: message });

@@ -3,6 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { isCourseKey } from '@groups-sync/contracts';
+import { EnrollmentThrottle } from './enrollment-throttle';
 import { AuthenticationFailed, DrfAuthentication } from '../auth/drf-authentication';
 import { drfTime, linkTo } from '../drf';
 import { LmsErrorFilter, LmsHttpError } from '../lms-http.error';
@@ -18,7 +19,7 @@ const MAX_USERNAMES = 100;
  */
 @Injectable()
 export class EnrollmentsApiGuard implements CanActivate {
-  constructor(private readonly auth: DrfAuthentication) {}
+  constructor(private readonly auth: DrfAuthentication, private readonly throttle: EnrollmentThrottle) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     let user;
@@ -30,6 +31,7 @@ export class EnrollmentsApiGuard implements CanActivate {
     }
     if (!user) throw this.unauthorized(context, 'Authentication credentials were not provided.');
     if (!user.staff) throw new LmsHttpError(403, { developer_message: 'You do not have permission to perform this action.' });
+    this.throttle.check(context.switchToHttp().getResponse<Response>(), { key: user.username ?? `id:${user.id}`, staff: user.staff });
     return true;
   }
 

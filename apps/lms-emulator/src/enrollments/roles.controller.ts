@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { AuthenticationFailed, DrfAuthentication } from '../auth/drf-authentication';
+import { EnrollmentThrottle } from './enrollment-throttle';
 
 /**
  * GET /api/enrollment/v1/roles/ (EnrollmentUserRolesView, openedx/core/djangoapps/enrollments/views.py):
@@ -12,7 +13,7 @@ import { AuthenticationFailed, DrfAuthentication } from '../auth/drf-authenticat
 @ApiExcludeController()
 @Controller('api/enrollment/v1/roles')
 export class RolesController {
-  constructor(private readonly dataSource: DataSource, private readonly auth: DrfAuthentication) {}
+  constructor(private readonly dataSource: DataSource, private readonly auth: DrfAuthentication, private readonly throttle: EnrollmentThrottle) {}
 
   @Get()
   async roles(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Query('course_id') courseId?: string) {
@@ -28,6 +29,7 @@ export class RolesController {
       res.status(401).setHeader('WWW-Authenticate', 'JWT realm="api"');
       return { detail: 'Authentication credentials were not provided.' };
     }
+    this.throttle.check(res, { key: user.username ?? `id:${user.id}`, staff: user.staff });
     const rows: Array<{ org: string; course_id: string; role: string }> = await this.dataSource.query(
       `SELECT org, course_id, role FROM student_courseaccessrole WHERE user_id = ?${courseId ? ' AND course_id = ?' : ''} ORDER BY id`,
       courseId ? [user.id, courseId] : [user.id]);
