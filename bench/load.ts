@@ -457,23 +457,24 @@ async function main(): Promise<void> {
   // User Group → LMS: one bulk add through the API, until the LMS's cohort holds every member.
   {
     const group = await cohortGroup(`Load bulk ${uniqueSuffix()}`);
+    // Learners groups-service has never seen, named by user_id alone: each is resolved through the LMS.
     const members = accounts.slice(0, BULK);
     const watcher = new Watcher(lmsDb, 'SELECT id AS row, user_id AS id FROM course_groups_cohortmembership WHERE course_user_group_id = ? AND id > ?', [group.cohortId], 50).start();
     const t0 = performance.now();
-    const res = await api('POST', `/groups/${group.id}/members`, { members });
+    const res = await api('POST', `/groups/${group.id}/members`, { members: members.map((m) => ({ user_id: m.user_id })) });
     if (res.status !== 200) throw new Error(`bulk add: ${res.status}`);
     const answered = performance.now() - t0;
     await waitUntil(() => watcher.seen.size >= BULK, 600_000);
     await watcher.stop();
     const summary = summarize(members.map(() => t0), (i) => watcher.seen.get(members[i].user_id));
     charts.out.push({ name: `bulk add of ${BULK}`, samples: summary.samples });
-    add({ path: `User Group → LMS, bulk add of ${BULK}`, figure: 'members/s', value: Math.round(summary.rate), unit: '/s', target: '≥ 1,000/s', met: summary.rate >= 1000 });
-    add({ path: `User Group → LMS, bulk add of ${BULK}`, figure: 'API answered after', value: ms(answered), unit: 'ms' });
+    add({ path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`, figure: 'members/s', value: Math.round(summary.rate), unit: '/s', target: '≥ 1,000/s', met: summary.rate >= 1000 });
+    add({ path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`, figure: 'API answered after', value: ms(answered), unit: 'ms' });
     // The LMS's echoes of these adds still flow back; the next figures are taken once they have.
     const echoed = async () => Number(((await groupsDb.query(
       'SELECT COUNT(*) AS n FROM membership WHERE group_id = ? AND legacy_observed_at IS NOT NULL', [group.id]))[0] as Array<{ n: number }>)[0].n);
     await waitUntil(async () => (await echoed()) >= BULK, 300_000, 200);
-    add({ path: `User Group → LMS, bulk add of ${BULK}`, figure: 'every echo back in User Groups after', value: ms(performance.now() - t0), unit: 'ms' });
+    add({ path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`, figure: 'every echo back in User Groups after', value: ms(performance.now() - t0), unit: 'ms' });
   }
   // Single adds at 50/s, each its own request.
   {
