@@ -40,36 +40,44 @@ async function db(database: string): Promise<Connection> {
   return createConnection({ host, port, user: username, password, database });
 }
 
-/** Sends `messages` at `rate` per second (Infinity: in batches, as fast as the producer takes them); returns send times. */
-async function produce(producer: MessageProducer, messages: Array<{ topic: string; key: Buffer; value: Buffer; headers: Record<string, string> }>, rate: number): Promise<number[]> {
-  const sentAt: number[] = new Array(messages.length);
+/**
+ * Hands `items` to `send` at `rate` per second (Infinity: in batches of 500, as fast as `send` takes
+ * them); returns send times. Paced, every few ms whatever is due goes in one send (as a producer's
+ * linger would); an item's send time is when it was due, so a slow sender shows as latency, not as
+ * a lower rate.
+ */
+async function paced<T>(items: T[], rate: number, send: (chunk: T[]) => Promise<unknown>): Promise<number[]> {
+  const sentAt: number[] = new Array(items.length);
   if (rate === Infinity) {
-    for (let i = 0; i < messages.length; i += 500) {
-      const chunk = messages.slice(i, i + 500);
+    for (let i = 0; i < items.length; i += 500) {
+      const chunk = items.slice(i, i + 500);
       const t = performance.now();
       for (let k = 0; k < chunk.length; k++) sentAt[i + k] = t;
-      await producer.send(chunk);
+      await send(chunk);
     }
     return sentAt;
   }
-  // Paced: every few ms, whatever is due goes in one send (as a producer's linger would); a
-  // message's send time is when it was due, so a slow producer shows as latency, not as a lower rate.
   const t0 = performance.now();
-  for (let next = 0; next < messages.length;) {
+  for (let next = 0; next < items.length;) {
     const now = performance.now();
     let due = next;
-    while (due < messages.length && t0 + (due * 1000) / rate <= now) {
+    while (due < items.length && t0 + (due * 1000) / rate <= now) {
       sentAt[due] = t0 + (due * 1000) / rate;
       due++;
     }
     if (due > next) {
-      await producer.send(messages.slice(next, due));
+      await send(items.slice(next, due));
       next = due;
     } else {
       await sleep(Math.min(5, t0 + (next * 1000) / rate - now));
     }
   }
   return sentAt;
+}
+
+/** Kafka messages at `rate` per second. */
+function produce(producer: MessageProducer, messages: Array<{ topic: string; key: Buffer; value: Buffer; headers: Record<string, string> }>, rate: number): Promise<number[]> {
+  return paced(messages, rate, (chunk) => producer.send(chunk));
 }
 
 /** Raw kafkajs produce→consume of `count` messages of `size` bytes on a scratch topic (rate 0: one at a time). */
@@ -102,37 +110,12 @@ async function rawKafka(producer: MessageProducer, count: number, size: number, 
 type StreamEntry = { stream: string; fields: Array<[string, string | Buffer]> };
 
 /** As `produce`, to Redis streams the way event-bus-redis writes them: pipelined `XADD … MAXLEN ~ 10000`. */
-async function produceRedis(redis: Redis, entries: StreamEntry[], rate: number): Promise<number[]> {
-  const send = async (chunk: StreamEntry[]) => {
+function produceRedis(redis: Redis, entries: StreamEntry[], rate: number): Promise<number[]> {
+  return paced(entries, rate, (chunk) => {
     const pipeline = redis.pipeline();
     for (const e of chunk) pipeline.xadd(e.stream, 'MAXLEN', '~', 10_000, '*', ...e.fields.flat());
-    await pipeline.exec();
-  };
-  const sentAt: number[] = new Array(entries.length);
-  if (rate === Infinity) {
-    for (let i = 0; i < entries.length; i += 500) {
-      const t = performance.now();
-      for (let k = i; k < Math.min(entries.length, i + 500); k++) sentAt[k] = t;
-      await send(entries.slice(i, i + 500));
-    }
-    return sentAt;
-  }
-  const t0 = performance.now();
-  for (let next = 0; next < entries.length;) {
-    const now = performance.now();
-    let due = next;
-    while (due < entries.length && t0 + (due * 1000) / rate <= now) {
-      sentAt[due] = t0 + (due * 1000) / rate;
-      due++;
-    }
-    if (due > next) {
-      await send(entries.slice(next, due));
-      next = due;
-    } else {
-      await sleep(Math.min(5, t0 + (next * 1000) / rate - now));
-    }
-  }
-  return sentAt;
+    return pipeline.exec();
+  });
 }
 
 /**

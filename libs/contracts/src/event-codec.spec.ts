@@ -124,6 +124,28 @@ describe('EventCodec', () => {
   });
 });
 
+describe('EventCodec and event-bus-redis entries (schemaless Avro)', () => {
+  const codec = new EventCodec(new MemorySchemaRegistry());
+
+  it('writes the event data as event-bus-redis does: the same Avro, no magic byte, no schema id', () => {
+    expect(codec.encodeSchemaless(EventType.CohortMembershipChanged, DATA)).toEqual(AVRO_BODY);
+  });
+
+  it('reads an entry\'s event data with the bundled schema, and refuses trailing bytes or an unknown type', () => {
+    const metadata = newEventMetadata(EventType.CohortMembershipChanged, 'lms');
+    expect(codec.decodeSchemaless(metadata, AVRO_BODY).data).toEqual(DATA);
+    expect(() => codec.decodeSchemaless(metadata, Buffer.concat([AVRO_BODY, Buffer.from([1])]))).toThrow(expect.objectContaining({ code: EventCodecErrorCode.UndecodableValue }));
+    expect(() => codec.decodeSchemaless({ ...metadata, type: 'org.example.unknown.v1' }, AVRO_BODY)).toThrow(expect.objectContaining({ code: EventCodecErrorCode.UnknownEventType }));
+  });
+
+  it('decodes a dead-lettered entry replayed through Kafka by its value_framing header, not by guessing from its first byte', async () => {
+    const headers = { ...buildHeaders(newEventMetadata(EventType.CohortMembershipChanged, 'lms')), value_framing: 'schemaless' };
+    expect((await codec.decode(AVRO_BODY, headers)).data).toEqual(DATA);
+    // Without the header it is read as Confluent-framed, and this value is not.
+    await expect(codec.decode(AVRO_BODY, { ...headers, value_framing: undefined })).rejects.toThrow(EventCodecError);
+  });
+});
+
 describe('Confluent framing', () => {
   it('puts magic byte 0 and a 4-byte big-endian schema id in front', () => {
     expect(frame(258, Buffer.from([9]))).toEqual(Buffer.from([0, 0, 0, 1, 2, 9]));
