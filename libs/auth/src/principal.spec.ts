@@ -47,7 +47,7 @@ describe('principalFromClaims', () => {
 
   it('admits a service user listed in SERVICE_USERS by its username or client id, with the access listed', () => {
     const users = parseServiceUsers('groups_sync_worker, reporting:read, some-client-id:write');
-    expect(principalFromClaims(serviceClaims([]), users)).toMatchObject({ isService: true, serviceAccess: 'write' });
+    expect(principalFromClaims(serviceClaims([], { preferred_username: 'groups_sync_worker' }), users)).toMatchObject({ isService: true, serviceAccess: 'write' });
     expect(principalFromClaims(lmsUserClaims({ preferred_username: 'reporting' }), users)).toMatchObject({ isService: true, serviceAccess: 'read' });
     expect(principalFromClaims(serviceClaims([], { preferred_username: 'other', client_id: 'some-client-id' }), users).serviceAccess).toBe('write');
     expect(principalFromClaims(serviceClaims([], { preferred_username: 'other' }), users).serviceAccess).toBeNull();

@@ -29,7 +29,8 @@ export const courseStaffClaims = (courseKey: string, role: 'course_staff' | 'cou
 
 /** A backend service's client_credentials token: no profile claims unless the `profile` scope was granted. */
 export const serviceClaims = (scopes: string[], overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  preferred_username: 'groups_sync_worker',
+  // Not the SERVICE_USERS default (groups_sync_worker): a service judged by its scopes unless a test lists it.
+  preferred_username: 'some_service_worker',
   sub: '0a1b2c3d4e5f60718293a4b5c6d7e8f9',
   email_verified: true,
   scopes,
