@@ -57,7 +57,7 @@ describe('ugsync: dead letters, replay, pause and status', () => {
     const after = await ugsync('dlq', 'list', '--consumer-group', group, '--state', 'all');
     const same = after.results.find((l: { id: string }) => l.id === letter.id);
     expect(same.state).toBe('replayed');
-    expect(same.actions).toEqual([expect.objectContaining({ action: 'replayed', actor: 'groups-sync_worker', outcome: 'sent to the retry topic' })]);
+    expect(same.actions).toEqual([expect.objectContaining({ action: 'replayed', actor: 'groups_sync_worker', outcome: 'sent to the retry topic' })]);
     // Nothing open is left to replay; a forced second replay of the same ce_id applies nothing twice.
     expect(await ugsync('dlq', 'replay', '--consumer-group', group)).toMatchObject({ count: 0 });
     expect(await ugsync('dlq', 'replay', '--consumer-group', group, '--state', 'all')).toMatchObject({ count: 1 });
@@ -102,7 +102,7 @@ describe('ugsync: dead letters, replay, pause and status', () => {
     await expectConsistently(async () => expect(await system.cohortUsernames(cohortId)).toEqual([]), { durationMs: 3000, intervalMs: 500 });
 
     const status = await ugsync('status');
-    expect(status.lms_writes).toMatchObject({ paused: true, pauses: [expect.objectContaining({ course_key: COURSE, paused_by: 'groups-sync_worker' })] });
+    expect(status.lms_writes).toMatchObject({ paused: true, pauses: [expect.objectContaining({ course_key: COURSE, paused_by: 'groups_sync_worker' })] });
     expect(Object.keys(status.consumer_lag)).toEqual(expect.arrayContaining(Object.values(ConsumerGroup)));
     expect(status.dead_letters[group]).toBeDefined();
     expect(status.outbox['legacy-sync-service'].backlog).toEqual(expect.any(Number));
