@@ -51,8 +51,9 @@ start_app() {
     export JWT_JWKS_URL="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2/jwks.json"
     # legacy-sync-service reads the groups' memberships from groups-service when it reconciles.
     export GROUPS_SERVICE_URL="http://127.0.0.1:$GROUPS_SERVICE_PORT"
-    # evaluator-service reads learners' data from the LMS's tables: here, the emulator's database.
-    [ "$app" = evaluator-service ] && export LMS_DB_URL="${MYSQL_URL%/}/lms_emulator"
+    # evaluator-service reads learners' data from the LMS's tables, and groups-service course roles and
+    # unseen learners: here, the emulator's database (an operator's read-only user on the LMS's).
+    if [ "$app" = evaluator-service ] || [ "$app" = groups-service ]; then export LMS_DB_URL="${MYSQL_URL%/}/lms_emulator"; fi
     # The emulator is this stack's test peer: its fixtures (/emulator/*) and token endpoint are on.
     [ "$app" = lms-emulator ] && export LMS_EMULATOR_TEST_PEER=true
     # LMS_EVENT_BUS: the bus the emulator publishes the LMS's events on (kafka unless set) and the one
