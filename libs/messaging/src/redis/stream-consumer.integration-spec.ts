@@ -171,8 +171,12 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     await send(1, 2, 3);
     let stall!: () => void;
     let dead = false;
+    let stalled = false;
     const a = consumer(async (events) => {
-      await new Promise<void>((r) => (stall = r));
+      if (!stalled) {
+        stalled = true;
+        await new Promise<void>((r) => (stall = r));
+      }
       if (!dead) applied.push(...users(events).map((u) => ['a', u] as [string, number]));
     }, { instanceId: 'a', leaseMs: 1500 });
     await a.start();
@@ -183,10 +187,9 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     // b waits while a holds the lease.
     await new Promise((r) => setTimeout(r, 700));
     expect(applied).toEqual([]);
-    // "kill -9" of a: its lease is no longer renewed, its connections are gone.
-    const lease = await redis.keys(`${prefix}*lease*`);
-    (a as unknown as { readers: Array<{ lease: { release(): void; renew(): void } }> }).readers.forEach((r) => { r.lease.renew = async () => undefined; });
-    await redis.pexpire(lease[0], 1);
+    // "kill -9" of a: its lease is no longer renewed and lapses on Redis's clock (a itself stopped
+    // counting on it a third of the lease earlier); b takes the stream and a's pending entries over.
+    (a as unknown as { readers: Array<{ lease: { renew(): Promise<void> } }> }).readers.forEach((r) => { r.lease.renew = async () => undefined; });
     await expectEventually(() => expect(applied).toEqual([['b', 1], ['b', 2], ['b', 3], ['b', 4]]), { timeoutMs: 10_000 });
     dead = true;
     stall();
@@ -215,5 +218,27 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     await send(30);
     await expectEventually(() => expect(found.map((g) => g.reason)).toEqual(['trimmed', 'stream_recreated']), { timeoutMs: 10_000 });
     await expectEventually(() => expect(applied).toEqual([1, 17, 18, 19, 30]));
+  });
+
+  it('finds a gap opened while it reads, before it reads past it', async () => {
+    const found: StreamGap[] = [];
+    const applied: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await send(1);
+    await consumer(async (events) => {
+      if (users(events).includes(1)) await gate;
+      applied.push(...users(events));
+    }, { onGap: async (gap) => { found.push(gap); } }).start();
+    await expectEventually(async () => expect(await pendingCount()).toBe(1));
+    // The reader is busy with 1 while the LMS writes on and trims what it has not read.
+    for (let u = 40; u < 60; u++) await send(u);
+    await redis.xtrim(stream, 'MAXLEN', 3);
+    release();
+    await expectEventually(() => expect(found.map((g) => g.reason)).toEqual(['trimmed']));
+    await expectEventually(() => expect(applied.slice(-3)).toEqual([57, 58, 59]));
+    // Nothing read twice, in stream order.
+    expect(applied).toEqual([...applied].sort((a, b) => a - b));
+    expect(new Set(applied).size).toBe(applied.length);
   });
 });

@@ -61,7 +61,6 @@ interface Retry { firstId: string; attempt: number; counted: number; firstFailur
 
 export const DEFAULT_STREAM_LEASE_MS = 6000;
 const BLOCK_MS = 1000;
-const GAP_CHECK_MS = 1000;
 
 /**
  * Reads LMS events from Redis streams for one consumer group, at least once (event-bus-redis's own
@@ -123,11 +122,11 @@ class StreamReader {
   /** After a failed batch, entries up to this id are handled one at a time. */
   private singleUntil?: string;
   private retry?: Retry;
-  private lastGapCheck = 0;
   private error?: string;
   private readonly wake = new AbortController();
 
-  constructor(private readonly owner: StreamConsumer, private readonly redis: Redis, control: Redis, readonly stream: string, private readonly logger: Logger) {
+  /** Acknowledgements and gap checks go on the group's control connection: this one may be blocked in a prefetching read. */
+  constructor(private readonly owner: StreamConsumer, private readonly redis: Redis, private readonly control: Redis, readonly stream: string, private readonly logger: Logger) {
     const { groupName, instanceId, leaseMs } = owner.options;
     this.lease = new StreamLease(control, `${groupName}:lease:${stream}`, `${instanceId}:${randomUUID()}`, leaseMs ?? DEFAULT_STREAM_LEASE_MS);
   }
@@ -158,22 +157,38 @@ class StreamReader {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let prefetched: Promise<Entry[]> | undefined;
+    const drop = async () => {
+      // Its entries stay pending with this reader: read again from the pending list, or claimed by the next reader.
+      await prefetched?.catch(() => undefined);
+      prefetched = undefined;
+    };
     while (!this.stopping) {
       try {
         if (this.redis.status === 'wait') await this.redis.connect();
         if (!this.lease.valid) {
+          await drop();
           if (!(await this.lease.acquire())) {
             await this.pause(this.lease.ttlMs / 3);
             continue;
           }
           await this.takeOver();
         }
-        await this.checkGap();
-        const entries = await this.read();
-        if (entries.length && !this.stopping) await this.handle(entries);
+        const entries = prefetched ? await prefetched : await this.checkedRead();
+        prefetched = undefined;
+        if (entries.length && !this.stopping) {
+          // The next batch is fetched while this one is handled, as Kafka's fetcher does. When this one
+          // fails, the reader goes back to its pending entries, which hold both batches in order.
+          const next = this.pendingFirst || this.singleUntil ? undefined : this.checkedRead();
+          next?.catch(() => undefined);
+          prefetched = next;
+          await this.handle(entries);
+          if (this.pendingFirst || this.singleUntil) await drop();
+        }
         failures = 0;
         this.error = undefined;
       } catch (error) {
+        await drop();
         if (this.stopping) break;
         const message = (error as Error).message ?? String(error);
         if (/NOGROUP/.test(message)) {
@@ -203,7 +218,6 @@ class StreamReader {
       if (c.name !== this.consumerName && Number(c.pending) === 0) await this.redis.xgroup('DELCONSUMER', this.stream, groupName, String(c.name));
     }
     this.pendingFirst = true;
-    this.lastGapCheck = 0;
   }
 
   /** From the first entry the stream still has (as event-bus-redis's `check_backlog`); a new group on a stream that already lost entries reports the gap. */
@@ -233,14 +247,12 @@ class StreamReader {
    * read (new, or moved by hand) has lost entries when the stream ever held more than it holds now.
    */
   private async checkGap(): Promise<void> {
-    if (Date.now() - this.lastGapCheck < GAP_CHECK_MS) return;
-    this.lastGapCheck = Date.now();
     const { groupName } = this.owner.options;
-    const info = infoReply(await this.redis.xinfo('STREAM', this.stream).catch((error: Error) => {
+    const info = infoReply(await this.control.xinfo('STREAM', this.stream).catch((error: Error) => {
       // The stream is gone, and its group with it.
       throw /no such key/i.test(error.message) ? new Error(`NOGROUP ${error.message}`) : error;
     }));
-    const group = ((await this.redis.xinfo('GROUPS', this.stream)) as unknown[]).map(infoReply).find((g) => g.name === groupName);
+    const group = ((await this.control.xinfo('GROUPS', this.stream)) as unknown[]).map(infoReply).find((g) => g.name === groupName);
     if (!group) throw new Error('NOGROUP the group is gone');
     if (info['entries-added'] === undefined) return; // Redis before 7.0 does not count
     const first = Array.isArray(info['first-entry']) ? String(info['first-entry'][0]) : null;
@@ -252,10 +264,16 @@ class StreamReader {
     const read = group['entries-read'] === null || group['entries-read'] === undefined ? null : Number(group['entries-read']);
     if (added - (read ?? 0) <= length) return;
     // Counted as read past the hole first, so a crash before the report repeats it at most once.
-    await this.redis.xgroup('SETID', this.stream, groupName, lastDelivered, 'ENTRIESREAD', added - length);
+    await this.control.xgroup('SETID', this.stream, groupName, lastDelivered, 'ENTRIESREAD', added - length);
     await this.owner.reportGap({
       group: this.owner.group, stream: this.stream, reason: 'trimmed', lastDeliveredId: lastDelivered, lostUpToId: null, lost: added - (read ?? 0) - length, at: new Date().toISOString(),
     });
+  }
+
+  /** Every read is preceded by the gap check: a read past a hole would hide it. */
+  private async checkedRead(): Promise<Entry[]> {
+    await this.checkGap();
+    return this.read();
   }
 
   private async read(): Promise<Entry[]> {
@@ -282,7 +300,7 @@ class StreamReader {
   }
 
   private async ack(ids: string[]): Promise<void> {
-    if (ids.length) await this.redis.xack(this.stream, this.owner.options.groupName, ...ids);
+    if (ids.length) await this.control.xack(this.stream, this.owner.options.groupName, ...ids);
   }
 
   private async handle(entries: Entry[]): Promise<void> {
