@@ -174,7 +174,7 @@ class StreamReader {
           }
           await this.takeOver();
         }
-        const entries = prefetched ? await prefetched : await this.checkedRead();
+        const entries = prefetched ? await this.topUp(await prefetched) : await this.checkedRead();
         prefetched = undefined;
         if (entries.length && !this.stopping) {
           // The next batch is fetched while this one is handled, as Kafka's fetcher does. When this one
@@ -274,6 +274,17 @@ class StreamReader {
   private async checkedRead(): Promise<Entry[]> {
     await this.checkGap();
     return this.read();
+  }
+
+  /**
+   * A prefetching read returns as soon as the first entries arrive; what the producer added while
+   * the previous batch was handled joins them, up to a batch, so a burst goes in full batches.
+   */
+  private async topUp(entries: Entry[]): Promise<Entry[]> {
+    const max = this.owner.options.maxBatch ?? 500;
+    if (!entries.length || entries.length >= max || this.pendingFirst || this.singleUntil || this.stopping) return entries;
+    await this.checkGap();
+    return entries.concat(await this.xreadgroup(['COUNT', max - entries.length, 'STREAMS', this.stream, '>']));
   }
 
   private async read(): Promise<Entry[]> {
