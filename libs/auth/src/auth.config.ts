@@ -20,7 +20,7 @@ export interface JwtAuthSettings {
   JWT_AUDIENCE: string;
   /**
    * Service clients admitted by who they are, no custom OAuth scope needed: comma-separated
-   * `<username or client id>[:read|:write]` (write when unsaid). A client_credentials token names the
+   * `<username>[:read|:write]` (write when unsaid). A client_credentials token names the
    * OAuth application's service user in `preferred_username`.
    */
   SERVICE_USERS?: string;

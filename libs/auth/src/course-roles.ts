@@ -57,10 +57,12 @@ export class LmsCourseRoles extends CourseRoles {
   }
 
   private async fromDatabase(username: string): Promise<Array<{ course_id: string; role: string }>> {
-    this.pool ??= createPool({ uri: this.settings.LMS_DB_URL, connectionLimit: 2, connectTimeout: TIMEOUT_MS });
-    const [rows] = await this.pool.query(
-      `SELECT r.course_id, r.role FROM student_courseaccessrole r JOIN auth_user u ON u.id = r.user_id
-        WHERE u.username = ? AND r.role IN ('instructor', 'staff', 'limited_staff') AND r.course_id <> ''`, [username]);
+    this.pool ??= createPool({ uri: this.settings.LMS_DB_URL, connectionLimit: 2, connectTimeout: TIMEOUT_MS, queueLimit: 100 });
+    const [rows] = await this.pool.query({
+      sql: `SELECT r.course_id, r.role FROM student_courseaccessrole r JOIN auth_user u ON u.id = r.user_id
+        WHERE u.username = ? AND r.role IN ('instructor', 'staff', 'limited_staff') AND r.course_id <> ''`,
+      timeout: TIMEOUT_MS,
+    }, [username]);
     return rows as Array<{ course_id: string; role: string }>;
   }
 

@@ -59,7 +59,8 @@ export function tokenOf(req: Request): { token: string; fromCookies: boolean } {
   if (!SAFE_METHODS.has(req.method.toUpperCase())) {
     const expected = cookies.get(CSRF_COOKIE) ?? '';
     const given = String(req.headers[CSRF_HEADER] ?? '');
-    const same = expected.length > 0 && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+    const [a, b] = [Buffer.from(given), Buffer.from(expected)];
+    const same = b.length > 0 && a.length === b.length && timingSafeEqual(a, b);
     if (!same) throw new AuthException(AuthErrorCode.CsrfFailed, `CSRF Failed: send the ${CSRF_COOKIE} cookie's value as X-CSRFToken (GET /csrf/api/v1/token gives one)`);
   }
   return { token: `${headerPayload}.${signature}`, fromCookies: true };

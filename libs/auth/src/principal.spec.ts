@@ -45,11 +45,12 @@ describe('principalFromClaims', () => {
     expect(principalFromClaims(serviceClaims([], { grant_type: 'client-credentials' })).isService).toBe(true);
   });
 
-  it('admits a service user listed in SERVICE_USERS by its username or client id, with the access listed', () => {
-    const users = parseServiceUsers('groups_sync_worker, reporting:read, some-client-id:write');
+  it('admits a service user listed in SERVICE_USERS by its username, with the access listed', () => {
+    const users = parseServiceUsers('groups_sync_worker, reporting:read');
     expect(principalFromClaims(serviceClaims([], { preferred_username: 'groups_sync_worker' }), users)).toMatchObject({ isService: true, serviceAccess: 'write' });
     expect(principalFromClaims(lmsUserClaims({ preferred_username: 'reporting' }), users)).toMatchObject({ isService: true, serviceAccess: 'read' });
-    expect(principalFromClaims(serviceClaims([], { preferred_username: 'other', client_id: 'some-client-id' }), users).serviceAccess).toBe('write');
+    // A client id claim names no service user: only the username does.
+    expect(principalFromClaims(serviceClaims([], { preferred_username: 'other', client_id: 'groups_sync_worker' }), users).serviceAccess).toBeNull();
     expect(principalFromClaims(serviceClaims([], { preferred_username: 'other' }), users).serviceAccess).toBeNull();
   });
 

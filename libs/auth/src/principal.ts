@@ -29,7 +29,7 @@ export interface Principal {
   scopes: readonly string[];
   /** A client_credentials token, a configured service user, or a token that names no user: judged by what it was granted. */
   isService: boolean;
-  /** What SERVICE_USERS grants this caller, by its username (or client id); null when it is not listed. */
+  /** What SERVICE_USERS grants this caller, by its username; null when it is not listed. */
   serviceAccess: Access | null;
   /** A restricted OAuth application: judged by scopes and `content_org` filters, never by the user's roles. */
   isRestricted: boolean;
@@ -56,8 +56,9 @@ export function principalFromClaims(claims: Record<string, unknown>, serviceUser
   const username = typeof claims.preferred_username === 'string' && claims.preferred_username ? claims.preferred_username : null;
   // The LMS sends `scopes` (a list); a plain OAuth server sends `scope` (space-separated).
   const scopes = Array.isArray(claims.scopes) ? strings(claims.scopes) : typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
-  const clientId = typeof claims.client_id === 'string' ? claims.client_id : null;
-  const serviceAccess = (username !== null ? serviceUsers.get(username) : undefined) ?? (clientId !== null ? serviceUsers.get(clientId) : undefined) ?? null;
+  // By username only: the LMS's JWTs carry no client id, and a name that could also be a client id
+  // would let anyone who registered it as a username in as a service.
+  const serviceAccess = (username !== null ? serviceUsers.get(username) : undefined) ?? null;
   // oauth_dispatch writes the grant as django-oauth-toolkit names it, `client-credentials`.
   const clientCredentials = claims.grant_type === 'client-credentials' || claims.grant_type === 'client_credentials';
   return {

@@ -51,7 +51,7 @@ export class LmsClientConfig extends ServiceConfig {
 
   /**
    * Service clients admitted by who they are, without custom OAuth scopes: comma-separated
-   * `<username or client id>[:read|:write]` (write when unsaid). A client_credentials JWT of the LMS
+   * `<username>[:read|:write]` (write when unsaid). A client_credentials JWT of the LMS
    * names its OAuth application's user in `preferred_username`: list that user (deploy/openedx).
    */
   @DevelopmentDefault() @IsString() @Matches(/^\s*([^\s,:]+(:(read|write))?\s*(,\s*|$))*$/, { message: 'must be a comma-separated list of <name>[:read|:write]' })

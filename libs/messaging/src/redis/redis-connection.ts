@@ -5,12 +5,17 @@ import Redis from 'ioredis';
  * or `rediss://` (TLS), as redis-py's `from_url` reads it (Tutor's is `redis://@redis:6379/`).
  * Commands fail fast while the server is down (no offline queue): the caller retries, in order.
  */
-export function connectRedis(url: string, name: string): Redis {
+export function connectRedis(url: string, name: string, options: { commandTimeoutMs?: number } = {}): Redis {
   return new Redis(url, {
     connectionName: name,
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // A read in flight when the connection dropped is failed, not sent again: the server may have
+    // delivered its entries already, and the reader must go back to its pending list for them.
+    autoResendUnfulfilledCommands: false,
+    // A half-open socket would otherwise hold a command (and the reader, and its lease) for hours.
+    commandTimeout: options.commandTimeoutMs ?? 5000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
 }

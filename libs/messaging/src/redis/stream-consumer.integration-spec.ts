@@ -241,4 +241,23 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     expect(applied).toEqual([...applied].sort((a, b) => a - b));
     expect(new Set(applied).size).toBe(applied.length);
   });
+
+  it('reports the entries a dead reader held that were trimmed before the next reader claimed them', async () => {
+    const found: StreamGap[] = [];
+    await send(1, 2);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const a = consumer(async () => gate, { instanceId: 'a', leaseMs: 1500 });
+    await a.start();
+    await expectEventually(async () => expect(await pendingCount()).toBe(2));
+    (a as unknown as { readers: Array<{ lease: { renew(): Promise<void> } }> }).readers.forEach((r) => { r.lease.renew = async () => undefined; });
+    // The LMS writes on and trims the entries a held.
+    await send(3);
+    await redis.xtrim(stream, 'MAXLEN', 1);
+    const applied: number[] = [];
+    await consumer(async (events) => { applied.push(...users(events)); }, { instanceId: 'b', leaseMs: 1500, onGap: async (gap) => { found.push(gap); } }).start();
+    await expectEventually(() => expect(applied).toEqual([3]), { timeoutMs: 10_000 });
+    expect(found.filter((g) => g.reason === 'pending_entry_trimmed')).toHaveLength(2);
+    release(); // a, paused until now as a killed process would be, is stopped with the others
+  });
 });

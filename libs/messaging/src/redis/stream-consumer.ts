@@ -84,15 +84,17 @@ export class StreamConsumer {
   constructor(url: string, readonly codec: EventCodec, readonly producer: MessageProducer, readonly options: StreamConsumerOptions) {
     this.logger = new Logger(`stream-consumer:${options.group}`);
     this.control = connectRedis(url, `${options.groupName}:${options.instanceId}:control`);
-    this.readers = options.streams.map((stream) => new StreamReader(this, connectRedis(url, `${options.groupName}:${options.instanceId}:${stream}`), this.control, stream, this.logger));
+    this.readers = options.streams.map((stream) =>
+      new StreamReader(this, connectRedis(url, `${options.groupName}:${options.instanceId}:${stream}`, { commandTimeoutMs: BLOCK_MS + 5000 }), this.control, stream, this.logger));
   }
 
   get group(): string {
     return this.options.group;
   }
 
+  /** Starts the readers whether Redis answers yet or not: their loops retry, and ioredis reconnects by itself. */
   async start(): Promise<void> {
-    await this.control.connect();
+    if (this.control.status === 'wait') await this.control.connect().catch((e: Error) => this.logger.warn(`Redis is not reachable yet: ${e.message}`));
     for (const reader of this.readers) reader.start();
   }
 
@@ -188,11 +190,13 @@ class StreamReader {
         failures = 0;
         this.error = undefined;
       } catch (error) {
+        // Whatever was read and not acknowledged is read again, in order, from this reader's pending list.
+        this.pendingFirst = true;
         await drop();
         if (this.stopping) break;
         const message = (error as Error).message ?? String(error);
         if (/NOGROUP/.test(message)) {
-          await this.recreated().catch(() => undefined);
+          await this.recreated().catch(async () => this.pause(1000));
           continue;
         }
         this.error = message;
@@ -209,8 +213,12 @@ class StreamReader {
     await this.ensureGroup();
     let cursor = '0-0';
     do {
-      const reply = (await this.redis.xautoclaim(this.stream, groupName, this.consumerName, 0, cursor, 'COUNT', 500)) as [string, unknown[]];
+      const reply = (await this.redis.xautoclaim(this.stream, groupName, this.consumerName, 0, cursor, 'COUNT', 500, 'JUSTID')) as [string, unknown[], string[]?];
       cursor = reply[0];
+      // Entries a dead reader held that were trimmed meanwhile: Redis drops them from the pending list and names them here.
+      for (const id of reply[2] ?? []) {
+        await this.owner.reportGap({ group: this.owner.group, stream: this.stream, reason: 'pending_entry_trimmed', lastDeliveredId: id, lostUpToId: id, at: new Date().toISOString() });
+      }
     } while (cursor !== '0-0' && !this.stopping);
     // Readers of earlier processes that hold nothing any more.
     const consumers = ((await this.redis.xinfo('CONSUMERS', this.stream, groupName)) as unknown[]).map(infoReply);

@@ -12,6 +12,7 @@ export const DEFAULT_STREAM_MAX_LEN = 10_000;
  */
 export class StreamProducer {
   private readonly redis: Redis;
+  private connected?: Promise<void>;
 
   constructor(url: string, private readonly codec: EventCodec, private readonly prefix?: string | null, private readonly maxLen = DEFAULT_STREAM_MAX_LEN) {
     this.redis = connectRedis(url, 'lms-events-producer');
@@ -23,7 +24,9 @@ export class StreamProducer {
 
   /** Sends in order, one pipeline; resolves with the entry ids. */
   async send(events: Array<{ type: EventType; data: EventDataMap[EventType]; metadata: EventMetadata }>): Promise<string[]> {
-    if (this.redis.status === 'wait') await this.redis.connect();
+    // One connect for sends that start together (a second connect() would reject).
+    if (this.redis.status === 'wait') this.connected ??= this.redis.connect();
+    await this.connected;
     const pipeline = this.redis.pipeline();
     for (const { type, data, metadata } of events) {
       pipeline.xadd(this.streamFor(type), 'MAXLEN', '~', this.maxLen, '*', ...streamEntryFields(metadata, this.codec.encodeSchemaless(type, data)).flat());
