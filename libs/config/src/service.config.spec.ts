@@ -76,3 +76,14 @@ describe('topic replication', () => {
     expect(failures({ KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' })).toEqual([expect.stringMatching(/^KAFKA_TOPIC_MIN_INSYNC_REPLICAS \("2"\): must not be above KAFKA_TOPIC_REPLICATION_FACTOR/)]);
   });
 });
+
+describe('where the LMS publishes (LMS_EVENT_BUS)', () => {
+  it('reads Kafka by default, and takes redis or both only with event-bus-redis\'s URL', () => {
+    expect(loadConfig(ServiceConfig, {}).LMS_EVENT_BUS).toBe('kafka');
+    expect(failing({ LMS_EVENT_BUS: 'redis' })).toEqual(['LMS_EVENT_BUS']);
+    expect(failing({ LMS_EVENT_BUS: 'both' })).toEqual(['LMS_EVENT_BUS']);
+    expect(loadConfig(ServiceConfig, { LMS_EVENT_BUS: 'redis', EVENT_BUS_REDIS_CONNECTION_URL: 'rediss://:pw@redis.example.com:6380/0' }).LMS_EVENT_BUS).toBe('redis');
+    expect(failing({ LMS_EVENT_BUS: 'redis', EVENT_BUS_REDIS_CONNECTION_URL: 'http://redis:6379' })).toEqual(['EVENT_BUS_REDIS_CONNECTION_URL']);
+    expect(new Set(failing({ LMS_EVENT_BUS: 'kinesis' }))).toEqual(new Set(['LMS_EVENT_BUS']));
+  });
+});

@@ -16,7 +16,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxWriter } from './outbox/outbox.writer';
 import { EventConsumersTransport } from './transport/event-consumers.transport';
 import { DEFAULT_STREAM_LEASE_MS, StreamConsumer, StreamGap } from './redis/stream-consumer';
-import { connectRedis, infoReply as infoReplyOf } from './redis/redis-connection';
+import { connectRedis, infoReply } from './redis/redis-connection';
 
 /** Where the LMS's events come from: event-bus-kafka, event-bus-redis (Tutor's default), or both while moving from one to the other. */
 export type LmsEventBus = 'kafka' | 'redis' | 'both';
@@ -244,7 +244,7 @@ export class StreamStatus {
         for (const topic of topics.filter((t) => isLmsTopic(t as never))) {
           const stream = fullTopicName(topic, prefix);
           const groups = await redis.xinfo('GROUPS', stream).catch(() => [] as unknown[]);
-          const info = (groups as unknown[]).map(infoReplyOf).find((g) => g.name === fullTopicName(group, prefix));
+          const info = (groups as unknown[]).map(infoReply).find((g) => g.name === fullTopicName(group, prefix));
           if (!info) continue;
           (lag[group] ??= {})[stream] = info.lag === null || info.lag === undefined ? null : Number(info.lag) + Number(info.pending ?? 0);
         }
@@ -285,10 +285,18 @@ export class MessagingHealth implements OnModuleInit {
     @Inject(KAFKA) private readonly kafka: Kafka,
     private readonly consumers: EventConsumers,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
+    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
     @Optional() private readonly checks?: ReadinessChecks,
   ) {}
 
   onModuleInit(): void {
+    // The LMS's Redis streams, when the LMS publishes there: each reader's last error (one instance reads a stream at a time).
+    if ((this.options.lmsEventBus ?? 'kafka') !== 'kafka') {
+      this.checks?.add('lms_streams', async () => {
+        const streams = this.streamStates();
+        return { up: streams.every((c) => Object.values(c.streams).every((r) => !r.error)), details: { streams } };
+      }, 'consumers');
+    }
     this.checks?.add('kafka', async () => {
       const consumers = this.consumerStates();
       const reachable = await this.brokerReachable();

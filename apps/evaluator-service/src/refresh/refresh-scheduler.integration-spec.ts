@@ -1,7 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { MessagingTables1763700000000, OutboxRelay } from '@groups-sync/messaging';
+import { EventConsumers, MessagingTables1763700000000, OutboxRelay } from '@groups-sync/messaging';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
-import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
+import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { DynamicGroups1764200000400 } from '../migrations/1764200000400-dynamic-groups.migration';
 import { GroupCadence1764300000200 } from '../migrations/1764300000200-group-cadence.migration';
 import { DynamicGroupRow, RefreshRuns } from './refresh-runs';
@@ -76,4 +76,24 @@ it('refreshes the groups due by their own cadence or their criteria\'s, skips fr
   expect(await new RefreshScheduler(dataSource, again as unknown as RefreshRuns, relay).tick()).toBe(0);
   const claims = await dataSource.query('SELECT group_id FROM dynamic_group WHERE claimed_at IS NOT NULL');
   expect(claims.map((r: { group_id: string }) => r.group_id)).toEqual([id(8)]);
+}, 60_000);
+
+it('refreshes every enabled group at once after LMS events were lost from a stream, whatever its cadence, and then goes back to cadences', async () => {
+  await dataSource.query('DELETE FROM dynamic_group');
+  await group(id(21), { cadence: 3600, lastMinutesAgo: 1 }); // fresh by its cadence
+  await group(id(22), { cadence: null, lastMinutesAgo: 1 }); // no cadence at all
+  await group(id(23), { frozen: true, lastMinutesAgo: 1 });
+  await group(id(24), { enabled: false, lastMinutesAgo: 1 });
+  await group(id(25), { error: 'no plugin for criterion type x', lastMinutesAgo: 1 });
+  let onGap!: (gap: { stream: string }) => Promise<void>;
+  const consumers = { onStreamGap: (listener: typeof onGap) => { onGap = listener; } } as unknown as EventConsumers;
+  const runs = new RecordingRuns();
+  const scheduler = new RefreshScheduler(dataSource, runs as unknown as RefreshRuns, relay, consumers);
+  scheduler.onModuleInit();
+  expect(await scheduler.tick()).toBe(0);
+
+  await onGap({ stream: 'dev-learning-course-enrollment-lifecycle' });
+  await expectEventually(() => expect([...runs.refreshed].sort()).toEqual([id(21), id(22)]));
+  // Once done, cadences rule again.
+  expect(await scheduler.tick()).toBe(0);
 }, 60_000);
