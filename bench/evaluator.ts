@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     const pct = (q: number, list = latencies) => list[Math.min(list.length - 1, Math.floor(q * list.length))];
 
     // The evaluation alone, as the evaluator's event path runs it: one learner against the ~100k group's criteria, in the same process and pool.
-    const replica = new LmsReplica(`${env.MYSQL_URL.replace(/\/$/, '')}/${db.lms}`);
+    const replica = new LmsReplica(`${env.MYSQL_URL.replace(/\/$/, '')}/${db.lms}`, 0);
     const alone: number[] = [];
     try {
       const evaluatorAlone = new GroupEvaluator(new CriteriaRegistry(), replica);

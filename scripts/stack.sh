@@ -18,17 +18,26 @@ app_port() {
     evaluator-service) echo "$EVALUATOR_SERVICE_PORT" ;;
   esac
 }
+app_ops_port() {
+  case "$1" in
+    lms-emulator) echo "$LMS_EMULATOR_OPS_PORT" ;;
+    groups-service) echo "$GROUPS_SERVICE_OPS_PORT" ;;
+    legacy-sync-service) echo "$LEGACY_SYNC_SERVICE_OPS_PORT" ;;
+    evaluator-service) echo "$EVALUATOR_SERVICE_OPS_PORT" ;;
+  esac
+}
 # Instances of an app: the emulator runs once, each service INSTANCES times.
 instance_count() { [ "$1" = lms-emulator ] && echo 1 || echo "$INSTANCES"; }
 # Instance 1 keeps the plain name (pid file, log); instance n is <app>-n.
 instance_name() { [ "$2" = 1 ] && echo "$1" || echo "$1-$2"; }
 instance_port() { echo $(( $(app_port "$1") + 10 * ($2 - 1) )); }
+instance_ops_port() { echo $(( $(app_ops_port "$1") + 10 * ($2 - 1) )); }
 # Every instance that has a pid file, whatever INSTANCES was when it started.
 instance_pidfiles() { ls "$RUN_DIR/$1.pid" "$RUN_DIR/$1"-[0-9].pid 2>/dev/null || true; }
 ready() { curl -sf -m 3 "http://127.0.0.1:$1/health/ready" >/dev/null; }
 
 start_app() {
-  local app=$1 n=$2 name port; name=$(instance_name "$1" "$2"); port=$(instance_port "$1" "$2")
+  local app=$1 n=$2 name port ops_port; name=$(instance_name "$1" "$2"); port=$(instance_port "$1" "$2"); ops_port=$(instance_ops_port "$1" "$2")
   if pid_alive "$RUN_DIR/$name.pid" && port_open "$port"; then
     # Reuse it, unless the code was rebuilt since it started.
     if [ "$ROOT/dist/.tsbuildinfo" -nt "$RUN_DIR/$name.pid" ]; then
@@ -39,10 +48,11 @@ start_app() {
     fi
   fi
   port_open "$port" && die "port $port (for $name) is taken by another process; set its *_PORT variable"
-  log "starting $name on :$port"
+  port_open "$ops_port" && die "port $ops_port (operations, for $name) is taken by another process; set its *_OPS_PORT variable"
+  log "starting $name on :$port (operations :$ops_port)"
   (
     set -a; source "$STACK_ENV"; set +a
-    export PORT="$port" LMS_BASE_URL="http://127.0.0.1:$LMS_EMULATOR_PORT"
+    export PORT="$port" OPS_PORT="$ops_port" LMS_BASE_URL="http://127.0.0.1:$LMS_EMULATOR_PORT"
     # groups-service trusts the tokens the LMS (here, its emulator) signs, through its JWKS.
     export LMS_JWT_ISSUER="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2" JWT_ISSUER="http://127.0.0.1:$LMS_EMULATOR_PORT/oauth2"
     # HS256 tokens (the LMS's default) with its shared secret, as edx-drf-extensions' JWT_ISSUERS;
@@ -107,8 +117,13 @@ case "${1:-start}" in
 openedx-groups-sync is running:
   groups-service       http://127.0.0.1:$GROUPS_SERVICE_PORT   (API /api/user-groups/v1/, docs /api/docs)
   legacy-sync-service  http://127.0.0.1:$LEGACY_SYNC_SERVICE_PORT   (API /api/legacy-sync/v1/, docs /api/docs; npm run --silent ugsync -- status)
-  evaluator-service    http://127.0.0.1:$EVALUATOR_SERVICE_PORT   (/health/ready, /metrics)
+  evaluator-service    http://127.0.0.1:$EVALUATOR_SERVICE_PORT   (/health/ready)
   lms-emulator         http://127.0.0.1:$LMS_EMULATOR_PORT  (cohorts API /api/cohorts/v1/, docs /api/docs)$more
+  operations ports     (/metrics, /health/consumers, /health/ready with details; instance n at + 10*(n-1))
+    groups-service       http://127.0.0.1:$GROUPS_SERVICE_OPS_PORT
+    legacy-sync-service  http://127.0.0.1:$LEGACY_SYNC_SERVICE_OPS_PORT
+    evaluator-service    http://127.0.0.1:$EVALUATOR_SERVICE_OPS_PORT
+    lms-emulator         http://127.0.0.1:$LMS_EMULATOR_OPS_PORT
   Kafka                $KAFKA_BROKERS
   schema registry      $SCHEMA_REGISTRY_URL
   MySQL                ${MYSQL_URL}

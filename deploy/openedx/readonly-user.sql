@@ -16,3 +16,7 @@ GRANT SELECT ON edxapp.teams_courseteam TO 'groups_sync_reader'@'%';
 GRANT SELECT ON edxapp.teams_courseteammembership TO 'groups_sync_reader'@'%';
 GRANT SELECT ON edxapp.user_api_userpreference TO 'groups_sync_reader'@'%';
 GRANT SELECT ON edxapp.grades_persistentcoursegrade TO 'groups_sync_reader'@'%';
+-- On a replica: lets the services ask how far behind the primary it is (SHOW REPLICA STATUS), so
+-- their reads are dated by what it has applied. MySQL: REPLICATION CLIENT; MariaDB 10.5.9+: SLAVE
+-- MONITOR (use that line instead). Without it they assume LMS_DB_ASSUMED_LAG_SECONDS (30 s).
+GRANT REPLICATION CLIENT ON *.* TO 'groups_sync_reader'@'%';

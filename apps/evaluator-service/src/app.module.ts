@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage } from '@groups-sync/messaging';
+import { InboxEntry, MessagingModule, OutboxMessage } from '@groups-sync/messaging';
 import { ObservabilityModule } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { AspectsClickHouse } from './criteria/aspects/aspects-clickhouse';
@@ -10,8 +10,7 @@ import { CriteriaRegistry } from './criteria/criteria-registry';
 import { GroupEvaluator } from './evaluation/group-evaluator';
 import { LmsReplica } from './evaluation/lms-replica';
 import { EvaluatorServiceConfig } from './evaluator-service.config';
-import { DynamicGroups1764200000400 } from './migrations/1764200000400-dynamic-groups.migration';
-import { GroupCadence1764300000200 } from './migrations/1764300000200-group-cadence.migration';
+import { EVALUATOR_MIGRATIONS } from './migrations';
 import { CriterionAnnouncer } from './criteria/criterion-announcer';
 import { GroupEventsConsumer } from './refresh/group-events.consumer';
 import { LmsEventsConsumer } from './refresh/lms-events.consumer';
@@ -30,7 +29,9 @@ export const config = loadConfig(EvaluatorServiceConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [OutboxMessage, InboxEntry],
-      migrations: [...MESSAGING_MIGRATIONS, DynamicGroups1764200000400, GroupCadence1764300000200],
+      migrations: EVALUATOR_MIGRATIONS,
+      migrationsRun: config.DB_MIGRATIONS_RUN,
+      pool: config,
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
   ],
@@ -46,7 +47,7 @@ export const config = loadConfig(EvaluatorServiceConfig);
       ]),
     },
     // Without LMS_DB_URL every evaluation fails, with that reason recorded on the group.
-    { provide: LmsReplica, useFactory: () => (config.LMS_DB_URL ? new LmsReplica(config.LMS_DB_URL) : null) },
+    { provide: LmsReplica, useFactory: () => (config.LMS_DB_URL ? new LmsReplica(config.LMS_DB_URL, config.LMS_DB_ASSUMED_LAG_SECONDS) : null) },
     { provide: GroupEvaluator, useFactory: (r: CriteriaRegistry, l: LmsReplica) => new GroupEvaluator(r, l), inject: [CriteriaRegistry, LmsReplica] },
     RefreshRuns, RefreshScheduler, CriterionAnnouncer,
   ],

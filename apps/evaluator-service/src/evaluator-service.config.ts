@@ -4,6 +4,7 @@ import { ServiceConfig } from '@groups-sync/config';
 
 export class EvaluatorServiceConfig extends ServiceConfig {
   override PORT = 3003;
+  override OPS_PORT = 9303;
 
   @Matches(/^[a-z][a-z0-9_]{0,63}$/)
   DB_NAME = 'evaluator';
@@ -14,6 +15,13 @@ export class EvaluatorServiceConfig extends ServiceConfig {
    */
   @IsOptional() @Matches(/^mysql:\/\/\S+\/[A-Za-z0-9_$]+$/, { message: 'must look like mysql://user[:password]@host[:port]/database' })
   LMS_DB_URL?: string = undefined;
+
+  /**
+   * How far behind the primary LMS_DB_URL's replica is taken to be when it cannot be asked (no
+   * REPLICA MONITOR / REPLICATION CLIENT privilege): its reads are dated that far back.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(3600)
+  LMS_DB_ASSUMED_LAG_SECONDS = 30;
 
   /** Packages that add criterion types (comma-separated module names, each exporting `criterionPlugins`). */
   @IsOptional() @IsString()

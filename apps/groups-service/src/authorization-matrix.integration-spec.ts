@@ -3,6 +3,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { outsiderTokens, rejectedTokens, TokenMinter } from '@groups-sync/auth/testing';
 import { expectEventually, httpRoutes, tableChecksums } from '@groups-sync/testing';
+import { OperationsServer } from '@groups-sync/observability';
 import { startGroupsApp } from './test/groups-app';
 
 const API = '/api/user-groups/v1';
@@ -10,8 +11,13 @@ const COURSE = 'course-v1:MatrixOrg+Authz+2026';
 /** What the relay renews on its own: not a change anyone's request made. */
 const BOOKKEEPING_TABLES = ['outbox_relay_lease'];
 
-/** Reached without a token, on purpose: probes, Prometheus, and the CSRF token a browser asks before a write (edx-drf-extensions' CsrfTokenView). */
-const PUBLIC_ROUTES = ['GET /csrf/api/v1/token', 'GET /health/consumers', 'GET /health/live', 'GET /health/ready', 'GET /metrics'];
+/**
+ * Reached without a token, on purpose: the load balancer's probes (a status, no details) and the CSRF
+ * token a browser asks before a write (edx-drf-extensions' CsrfTokenView). /metrics and
+ * /health/consumers are on the operations port (OPS_PORT), not here.
+ */
+const PUBLIC_ROUTES = ['GET /csrf/api/v1/token', 'GET /health/live', 'GET /health/ready'];
+const OPERATIONS_ONLY = ['/metrics', '/health/consumers'];
 
 /**
  * Who may do what, per route, for callers outside the group's course and organization:
@@ -106,8 +112,15 @@ describe('groups-service: every endpoint against every caller who must be refuse
 
   it('serves the public routes without a token', async () => {
     for (const route of PUBLIC_ROUTES) {
-      // /health/consumers answers 200 once the consumers have joined their groups.
       await expectEventually(async () => expect({ route, status: (await request(app.getHttpServer()).get(route.split(' ')[1])).status }).toEqual({ route, status: 200 }));
+    }
+  });
+
+  it('answers 404 on this port for /metrics and /health/consumers, which the operations port serves', async () => {
+    for (const path of OPERATIONS_ONLY) {
+      expect({ path, status: (await request(app.getHttpServer()).get(path)).status }).toEqual({ path, status: 404 });
+      // /health/consumers answers 200 once the consumers have joined their groups.
+      await expectEventually(async () => expect({ path, status: (await request(app.get(OperationsServer).listener).get(path)).status }).toEqual({ path, status: 200 }));
     }
   });
 

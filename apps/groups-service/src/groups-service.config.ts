@@ -5,6 +5,7 @@ import { LmsClientConfig } from '@groups-sync/lms-client';
 /** The LMS settings (LMS_BASE_URL, LMS_OAUTH_*) serve the user directory: usernames and emails to accounts; JWT_* its API's callers. */
 export class GroupsServiceConfig extends LmsClientConfig {
   override PORT = 3001;
+  override OPS_PORT = 9301;
 
   @Matches(/^[a-z][a-z0-9_]{0,63}$/)
   DB_NAME = 'groups_service';
@@ -12,6 +13,18 @@ export class GroupsServiceConfig extends LmsClientConfig {
   /** How long an account the LMS described is trusted before it is asked again. */
   @Type(() => Number) @IsInt() @Min(0) @Max(30 * 86_400)
   USER_DIRECTORY_TTL_SECONDS = 86_400;
+
+  /**
+   * How long one request may wait for the LMS accounts API (a 10,000-user add is 10,000 by-id calls,
+   * and a throttled LMS asks to come back in 60 s): users it has not answered for by then are
+   * `refused`, to be sent again, and no Retry-After is waited past it.
+   */
+  @Type(() => Number) @IsInt() @Min(500) @Max(120_000)
+  USER_DIRECTORY_DEADLINE_MS = 30_000;
+
+  /** Calls to the LMS accounts API at once, all requests of this instance together. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  LMS_ACCOUNTS_CALLS_IN_FLIGHT = 16;
 
   /**
    * This API's root as its clients reach it (behind a proxy, its public URL, with any path prefix):

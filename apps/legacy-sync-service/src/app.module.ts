@@ -9,10 +9,11 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from '@groups-sync/auth';
 import { loadConfig } from '@groups-sync/config';
-import { InboxEntry, MessagingModule, MESSAGING_MIGRATIONS, OutboxMessage } from '@groups-sync/messaging';
+import { InboxEntry, MessagingModule, OutboxMessage } from '@groups-sync/messaging';
 import { ObservabilityModule } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
+import { LEGACY_SYNC_MIGRATIONS } from './migrations';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { DeadLetters } from './dead-letters/dead-letters.service';
 import { LegacyLink } from './links/legacy-link.entity';
@@ -23,10 +24,6 @@ import { CohortDirectory } from './lms/cohort-directory';
 import { LmsCohortsClient } from './lms/lms-cohorts.client';
 import { LmsWritePauses } from './lms-writes/lms-write-pauses';
 import { LmsWritesController } from './lms-writes/lms-writes.controller';
-import { LegacySync1763700000300 } from './migrations/1763700000300-legacy-sync.migration';
-import { PendingWriteChangeTime1764000000300 } from './migrations/1764000000300-pending-write-change-time.migration';
-import { Reconciliation1764100000300 } from './migrations/1764100000300-reconciliation.migration';
-import { PendingWritePruneIndex1764400000300 } from './migrations/1764400000300-pending-write-prune-index.migration';
 import { CohortRoster } from './reconciliation/cohort-roster';
 import { GroupMembershipsClient } from './reconciliation/group-memberships.client';
 import { Reconciler } from './reconciliation/reconciler';
@@ -50,7 +47,9 @@ export const config = loadConfig(LegacySyncServiceConfig);
       url: config.MYSQL_URL,
       database: config.DB_NAME,
       entities: [LegacyLink, PendingLmsWrite, OutboxMessage, InboxEntry],
-      migrations: [...MESSAGING_MIGRATIONS, LegacySync1763700000300, PendingWriteChangeTime1764000000300, Reconciliation1764100000300, PendingWritePruneIndex1764400000300],
+      migrations: LEGACY_SYNC_MIGRATIONS,
+      migrationsRun: config.DB_MIGRATIONS_RUN,
+      pool: config,
     }),
     MessagingModule.forService(SERVICE, config, { outbox: true }),
     AuthModule.forRoot(config),

@@ -13,8 +13,12 @@ const COURSE = 'course-v1:MatrixOrg+Authz+2026';
 /** What the relay renews on its own: not a change anyone's request made. */
 const BOOKKEEPING_TABLES = ['outbox_relay_lease'];
 
-/** Reached without a token, on purpose: probes, Prometheus, and the CSRF token a browser asks before a write (edx-drf-extensions' CsrfTokenView). */
-const PUBLIC_ROUTES = ['GET /csrf/api/v1/token', 'GET /health/consumers', 'GET /health/live', 'GET /health/ready', 'GET /metrics'];
+/**
+ * Reached without a token, on purpose: the load balancer's probes (a status, no details) and the CSRF
+ * token a browser asks before a write (edx-drf-extensions' CsrfTokenView). /metrics and
+ * /health/consumers are on the operations port (OPS_PORT), not here.
+ */
+const PUBLIC_ROUTES = ['GET /csrf/api/v1/token', 'GET /health/live', 'GET /health/ready'];
 
 interface Fixture { runId: string }
 /** Every route here is the operators' (global staff, or a service client with user_groups:write) or the retirement pipeline's. */

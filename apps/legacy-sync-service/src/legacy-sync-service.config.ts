@@ -4,6 +4,7 @@ import { LmsClientConfig } from '@groups-sync/lms-client';
 
 export class LegacySyncServiceConfig extends LmsClientConfig {
   override PORT = 3002;
+  override OPS_PORT = 9302;
 
   @Matches(/^[a-z][a-z0-9_]{0,63}$/)
   DB_NAME = 'legacy_sync';

@@ -49,7 +49,7 @@ describe('with the LMS down', () => {
 describe('with the LMS down for longer than the outage budget', () => {
   const system = new System(14, { CONSUMER_MAX_ATTEMPTS: '3', CONSUMER_BACKOFF_MAX_MS: '500', CONSUMER_OUTAGE_BUDGET_SECONDS: '3' });
   const metric = async (name: string) => {
-    const text = await (await fetch(`${system.legacySync.url}/metrics`)).text();
+    const text = await (await fetch(`${system.legacySync.opsUrl}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`group="${ConsumerGroup.LegacySyncUserGroups}"`));
     return line ? Number(line.split(' ').pop()) : 0;
   };

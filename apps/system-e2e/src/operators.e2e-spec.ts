@@ -107,7 +107,7 @@ describe('ugsync: dead letters, replay, pause and status', () => {
     expect(status.dead_letters[group]).toBeDefined();
     expect(status.outbox['legacy-sync-service'].backlog).toEqual(expect.any(Number));
     expect(status.outbox['groups-service'].backlog).toEqual(expect.any(Number));
-    const metrics = await (await fetch(`${system.legacySync.url}/metrics`)).text();
+    const metrics = await (await fetch(`${system.legacySync.opsUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^lms_writes_paused\\{course_key="${COURSE.replace(/[+]/g, '\\+')}"[^}]*\\} 1$`, 'm'));
 
     expect(await ugsync('resume', '--course', COURSE)).toMatchObject({ lifted: 1, pauses: [] });

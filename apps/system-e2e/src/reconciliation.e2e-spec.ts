@@ -198,7 +198,7 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
         ['db_gone', 'removed_in_lms', 'repaired'], ['db_lost', 'missing_in_group', 'repaired'],
       ]);
       await expectEventually(async () => expect(await members(groupId)).toEqual(['db_keep', 'db_lost']));
-      const metrics = await (await fetch(`${reader.url}/metrics`)).text();
+      const metrics = await (await fetch(`${reader.opsUrl}/metrics`)).text();
       expect(metrics).toMatch(/^reconciliation_drift_repaired_total\{kind="removed_in_lms"[^}]*\} 1$/m);
       expect(metrics).toMatch(new RegExp(`^reconciliation_last_success_timestamp_seconds\\{course_key="${COURSE.replace(/[+]/g, '\\+')}"`, 'm'));
     } finally {

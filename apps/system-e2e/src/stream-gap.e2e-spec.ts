@@ -42,10 +42,10 @@ describe('LMS events trimmed from a Redis stream before they were read', () => {
 
     const status = (await system.sync('GET', '/status')).body;
     expect(status.lms_streams.gaps).toEqual([expect.objectContaining({ group: ConsumerGroup.LegacySyncLmsEvents, stream, reason: 'trimmed', lost: 1 })]);
-    const metrics = await (await fetch(`${system.legacySync.url}/metrics`)).text();
+    const metrics = await (await fetch(`${system.legacySync.opsUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`stream_gaps_total\\{group="${ConsumerGroup.LegacySyncLmsEvents}",stream="${stream}",reason="trimmed"[^}]*\\} 1`));
     // Its readers report on /health/consumers, beside the Kafka consumers.
-    const health = await fetch(`${system.legacySync.url}/health/consumers`);
+    const health = await fetch(`${system.legacySync.opsUrl}/health/consumers`);
     expect(health.status).toBe(200);
     expect(JSON.stringify(await health.json())).toContain(`"${stream}":{"reading":true}`);
     const cli = await system.ugsync(['status']);

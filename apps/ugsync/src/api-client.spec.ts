@@ -3,7 +3,7 @@ import { endpointsFromEnv } from './api-client';
 describe('endpointsFromEnv', () => {
   it('defaults to the local stack, its ports and its OAuth client', () => {
     expect(endpointsFromEnv({})).toEqual({
-      legacySync: 'http://127.0.0.1:3002', groups: 'http://127.0.0.1:3001', lms: 'http://127.0.0.1:18000', clientId: 'groups-sync', clientSecret: 'groups-sync-secret', token: undefined,
+      legacySync: 'http://127.0.0.1:3002', groups: 'http://127.0.0.1:3001', groupsOps: 'http://127.0.0.1:9301', lms: 'http://127.0.0.1:18000', clientId: 'groups-sync', clientSecret: 'groups-sync-secret', token: undefined,
     });
   });
 

@@ -2,6 +2,8 @@
 export interface Endpoints {
   legacySync: string;
   groups: string;
+  /** groups-service's operations port (OPS_PORT), where its /metrics is. */
+  groupsOps: string;
   lms: string;
   clientId: string;
   clientSecret: string;
@@ -20,6 +22,7 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint
   return {
     legacySync: env.UGSYNC_LEGACY_SYNC_URL ?? `http://127.0.0.1:${env.LEGACY_SYNC_SERVICE_PORT ?? 3002}`,
     groups: env.UGSYNC_GROUPS_URL ?? `http://127.0.0.1:${env.GROUPS_SERVICE_PORT ?? 3001}`,
+    groupsOps: env.UGSYNC_GROUPS_OPS_URL ?? `http://127.0.0.1:${env.GROUPS_SERVICE_OPS_PORT ?? 9301}`,
     lms: env.UGSYNC_LMS_URL ?? env.LMS_BASE_URL ?? `http://127.0.0.1:${env.LMS_EMULATOR_PORT ?? 18000}`,
     clientId: env.UGSYNC_CLIENT_ID ?? env.LMS_OAUTH_CLIENT_ID ?? 'groups-sync',
     clientSecret: clientSecret(env),

@@ -5,22 +5,27 @@ import { ApiClient, ApiError, endpointsFromEnv } from './api-client';
 const USAGE = `ugsync: the operators' command line of openedx-groups-sync
 
   ugsync reconcile --group ID | --course KEY | --all [--dry-run] [--no-wait]
-  ugsync dlq list [--consumer-group G] [--reason R] [--since ISO] [--type T] [--state open|replayed|resolved|all]
+  ugsync dlq list [--consumer-group G] [--reason R] [--since ISO] [--type T] [--state open|replayed|resolved|all] [--limit N] [--after ID]
   ugsync dlq show TOPIC:PARTITION:OFFSET
-  ugsync dlq replay [filters] [--dry-run]
-  ugsync dlq resolve [filters] [--note TEXT] [--dry-run]
+  ugsync dlq replay [filters] [--dry-run] [--limit N] [--after ID]
+  ugsync dlq resolve [filters] [--note TEXT] [--dry-run] [--limit N] [--after ID]
   ugsync status
   ugsync pause [--course KEY]
   ugsync resume [--course KEY]
 
 Every command takes --json (machine-readable output) and --token JWT (else the OAuth2 client
 UGSYNC_CLIENT_ID / UGSYNC_CLIENT_SECRET gets one from the LMS). Endpoints: UGSYNC_LEGACY_SYNC_URL,
-UGSYNC_GROUPS_URL, UGSYNC_LMS_URL (the local stack's by default).`;
+UGSYNC_GROUPS_URL, UGSYNC_GROUPS_OPS_URL (its operations port, for /metrics), UGSYNC_LMS_URL (the local stack's by default).
+
+dlq list shows up to --limit letters (100) from --after on, and the --after of the rest; replay and
+resolve go through every page of --limit letters read (the most the API reads at once, 500, by
+default) from --after on.`;
 
 const OPTIONS = {
   json: { type: 'boolean' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   group: { type: 'string' }, course: { type: 'string' }, all: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' },
   'consumer-group': { type: 'string' }, reason: { type: 'string' }, since: { type: 'string' }, type: { type: 'string' }, state: { type: 'string' }, note: { type: 'string' },
+  limit: { type: 'string' }, after: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parse>['values'];
@@ -103,10 +108,24 @@ async function deadLetters(api: ApiClient, base: string, sub: string | undefined
     ...(flags['consumer-group'] ? { consumer_group: flags['consumer-group'] } : {}), ...(flags.reason ? { reason: flags.reason } : {}),
     ...(flags.since ? { since: flags.since } : {}), ...(flags.type ? { type: flags.type } : {}), ...(flags.state ? { state: flags.state } : {}),
   };
+  const limit = flags.limit === undefined ? undefined : Number(flags.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    process.stderr.write('--limit: a positive whole number\n');
+    return 2;
+  }
   switch (sub) {
     case 'list': {
-      const res = await api.call('GET', `${base}/dead-letters?${new URLSearchParams(filter)}`);
-      out(res, () => deadLettersText(res.results) || 'no dead letters');
+      // The API reads a page of letters and filters them: pages until enough letters are kept.
+      const wanted = limit ?? 100;
+      const results: any[] = [];
+      let after: string | null = flags.after ?? null;
+      do {
+        const page = await api.call('GET', `${base}/dead-letters?${new URLSearchParams({ ...filter, limit: String(Math.min(wanted - results.length, 500)), ...(after ? { after } : {}) })}`);
+        results.push(...page.results);
+        after = page.next_after;
+      } while (after && results.length < wanted);
+      const res = { count: results.length, results, next_after: after };
+      out(res, () => `${deadLettersText(results) || 'no dead letters'}${after ? `\nmore: --after ${after}` : ''}`);
       return 0;
     }
     case 'show': {
@@ -120,11 +139,20 @@ async function deadLetters(api: ApiClient, base: string, sub: string | undefined
     }
     case 'replay':
     case 'resolve': {
-      const res = await api.call('POST', `${base}/dead-letters/${sub === 'replay' ? 'replays' : 'resolutions'}`, {
-        ...filter, dry_run: !!flags['dry-run'], ...(flags.note ? { note: flags.note } : {}),
-      });
+      const res = { dry_run: !!flags['dry-run'], count: 0, dead_letters: [] as any[], not_replayed: [] as any[] };
+      let after: string | null = flags.after ?? null;
+      do {
+        const page = await api.call('POST', `${base}/dead-letters/${sub === 'replay' ? 'replays' : 'resolutions'}`, {
+          ...filter, dry_run: res.dry_run, ...(flags.note ? { note: flags.note } : {}), limit: limit ?? 500, ...(after ? { after } : {}),
+        });
+        res.count += page.count;
+        res.dead_letters.push(...page.dead_letters);
+        res.not_replayed.push(...(page.not_replayed ?? []));
+        after = page.next_after;
+      } while (after);
       const verb = sub === 'replay' ? 'replayed' : 'resolved';
-      out(res, () => `${res.dry_run ? `would be ${verb}` : verb}: ${res.count}\n${deadLettersText(res.dead_letters)}`);
+      const refused = res.not_replayed.length ? `\nnot replayed (the learner was retired; resolve them): ${res.not_replayed.map((r) => r.id).join(', ')}` : '';
+      out(res, () => `${res.dry_run ? `would be ${verb}` : verb}: ${res.count}\n${deadLettersText(res.dead_letters)}${refused}`);
       return 0;
     }
     default:
@@ -135,7 +163,7 @@ async function deadLetters(api: ApiClient, base: string, sub: string | undefined
 
 /** groups-service has no status API: its outbox backlog from its (public) metrics. */
 async function groupsOutbox(api: ApiClient) {
-  const text = await api.metrics(api.endpoints.groups);
+  const text = await api.metrics(api.endpoints.groupsOps);
   const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { backlog: value('outbox_backlog'), oldest_age_seconds: value('outbox_oldest_age_seconds') };
 }
@@ -172,8 +200,7 @@ function runText(run: any): string {
 function statusText(s: any): string {
   const lag = Object.entries(s.consumer_lag as Record<string, Record<string, number>>).flatMap(([group, topics]) =>
     Object.entries(topics).map(([topic, n]) => ({ group, topic, lag: n })));
-  const dead = Object.entries(s.dead_letters as Record<string, Record<string, { total: number; open: number }>>).flatMap(([group, reasons]) =>
-    Object.entries(reasons).map(([reason, c]) => ({ group, reason, total: c.total, open: c.open })));
+  const dead = Object.entries(s.dead_letters as Record<string, { total: number; open: number }>).map(([group, c]) => ({ group, total: c.total, open: c.open }));
   const outbox = Object.entries(s.outbox as Record<string, any>).map(([service, o]) => ({ service, backlog: o.backlog ?? o.error, oldest_age_seconds: o.oldest_age_seconds }));
   const streamLag = Object.entries((s.lms_streams?.lag ?? {}) as Record<string, Record<string, number | null>>).flatMap(([group, streams]) =>
     Object.entries(streams).map(([stream, n]) => ({ group, stream, unread: n ?? 'unknown' })));

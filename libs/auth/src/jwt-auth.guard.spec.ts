@@ -1,5 +1,6 @@
-import { Controller, Get, INestApplication, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, INestApplication, Logger, Post, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { generateKeyPair, SignJWT } from 'jose';
 import { DomainExceptionFilter } from '@groups-sync/observability';
 import { JwtAuthSettings } from './auth.config';
 import { AuthErrorCode } from './auth.exception';
@@ -109,6 +110,47 @@ describe('JwtAuthGuard', () => {
     const res = await get('/probe/write-course', `Bearer ${await minter.mint(lmsUserClaims())}`);
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ code: AuthErrorCode.ForbiddenScope });
+  });
+});
+
+describe('JwtAuthGuard with a token whose algorithm does not fit the configured key', () => {
+  const SECRET = 'the-lms-jwt-secret-key';
+  let minter: TokenMinter;
+
+  beforeAll(async () => {
+    minter = await TokenMinter.create();
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  const es256 = async () => new SignJWT(lmsUserClaims()).setProtectedHeader({ alg: 'ES256', kid: minter.publicJwk.kid }).setIssuer(minter.issuer)
+    .setAudience(minter.audience).setIssuedAt().setExpirationTime('5m').sign((await generateKeyPair('ES256')).privateKey);
+  /** An RS512 header over an HMAC signature made with the LMS's secret. */
+  const rs512OverHmac = async () => {
+    const hs = await new SignJWT(lmsUserClaims()).setProtectedHeader({ alg: 'HS256' }).setIssuer(minter.issuer).setAudience(minter.audience)
+      .setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+    const [, payload, signature] = hs.split('.');
+    return `${Buffer.from(JSON.stringify({ alg: 'RS512', typ: 'JWT' })).toString('base64url')}.${payload}.${signature}`;
+  };
+  const issuers = () => JSON.stringify([{ ISSUER: minter.issuer, AUDIENCE: minter.audience, SECRET_KEY: SECRET }]);
+
+  it.each([
+    ['an ES256 token against the RSA PEM', () => minter.settings, es256],
+    ['an ES256 token against the RSA key set', () => ({ JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience, JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify(minter.jwks) }), es256],
+    ['an RS512 header over an HMAC signature against the HS256 secret', () => ({ JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience, JWT_ISSUERS: issuers() }), rs512OverHmac],
+    ['an RS512 header over an HMAC signature against the secret and the RSA PEM', () => ({ ...minter.settings, JWT_ISSUERS: issuers() }), rs512OverHmac],
+  ])('answers %s with 401 AUTH_TOKEN_INVALID and the usual body, logging no error', async (_name, settings, token) => {
+    const errorLog = jest.spyOn(Logger.prototype, 'error');
+    const { app, url } = await startApp(settings());
+    try {
+      const res = await fetch(`${url}/probe/me`, { headers: { authorization: `Bearer ${await token()}` } });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+      expect(await res.json()).toEqual({ code: AuthErrorCode.TokenInvalid, message: expect.stringMatching(/^the token is not valid/), details: expect.any(Object) });
+      expect(errorLog).not.toHaveBeenCalled();
+    } finally {
+      await app.close();
+    }
   });
 });
 

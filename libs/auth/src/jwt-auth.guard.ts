@@ -105,3 +105,20 @@ export class JwtAuthGuard implements CanActivate {
     }
   }
 }
+
+/**
+ * Express middleware for the routes that take large bodies: a body parser runs before any guard,
+ * so without this anyone could make the service read megabytes. It checks only that the token is
+ * valid (the guard still decides who the caller is and what they may do).
+ */
+export function verifiedTokenBeforeBody(verifier: JwtVerifier): (req: Request, res: Response, next: (error?: unknown) => void) => void {
+  return (req, _res, next) => {
+    let token: string;
+    try {
+      token = tokenOf(req).token;
+    } catch (error) {
+      return next(error);
+    }
+    verifier.verify(token).then(() => next(), next);
+  };
+}

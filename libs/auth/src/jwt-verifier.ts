@@ -1,11 +1,11 @@
 import { createPublicKey } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import {
-  createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, importSPKI, JSONWebKeySet, JWTPayload, jwtVerify, JWTVerifyGetKey,
-  JWTVerifyOptions, KeyLike,
+  createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, importSPKI, JSONWebKeySet, JWTPayload, jwtVerify, JWTVerifyGetKey, JWTVerifyOptions, KeyLike,
 } from 'jose';
 import { JwtAuthSettings } from './auth.config';
 import { AuthErrorCode, AuthException } from './auth.exception';
+import { RemoteKeySet, RemoteKeySetOptions } from './remote-key-set';
 
 // As edx-drf-extensions' decoder (auth/jwt/decoder.py): HS256 with an issuer's SECRET_KEY, the
 // LMS's default (oauth_dispatch/jwt.py signs with JWT_SECRET_KEY unless asked for `asymmetric_jwt`);
@@ -43,7 +43,7 @@ export function parseIssuers(settings: Pick<JwtAuthSettings, 'JWT_ISSUERS' | 'JW
   return parsed as JwtIssuer[];
 }
 
-async function keySource(settings: JwtAuthSettings): Promise<KeySource | null> {
+async function keySource(settings: JwtAuthSettings, remote: RemoteKeySetOptions): Promise<KeySource | null> {
   const given = [settings.JWT_PUBLIC_SIGNING_JWK_SET, settings.JWT_JWKS_URL, settings.JWT_PUBLIC_KEY].filter(Boolean).length;
   if (given > 1) throw new Error('set one of JWT_PUBLIC_SIGNING_JWK_SET, JWT_JWKS_URL and JWT_PUBLIC_KEY, not several');
   if (settings.JWT_PUBLIC_SIGNING_JWK_SET) {
@@ -53,7 +53,7 @@ async function keySource(settings: JwtAuthSettings): Promise<KeySource | null> {
       throw new Error(`JWT_PUBLIC_SIGNING_JWK_SET is not a JSON Web Key Set: ${(e as Error).message}`);
     }
   }
-  if (settings.JWT_JWKS_URL) return { remote: createRemoteJWKSet(new URL(settings.JWT_JWKS_URL)) };
+  if (settings.JWT_JWKS_URL) return { remote: new RemoteKeySet(new URL(settings.JWT_JWKS_URL), remote).getKey };
   if (!settings.JWT_PUBLIC_KEY) return null;
   // Environment files often carry a PEM on one line with literal "\n".
   const pem = settings.JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
@@ -73,9 +73,9 @@ export class JwtVerifier {
     this.secrets = new Map(issuers.filter((i) => i.SECRET_KEY).map((i) => [i.ISSUER, { issuer: i, key: new TextEncoder().encode(i.SECRET_KEY) }]));
   }
 
-  /** Rejects (so the service does not boot) when a key or the issuers are set but unusable. */
-  static async create(settings: JwtAuthSettings): Promise<JwtVerifier> {
-    const verifier = new JwtVerifier(await keySource(settings), parseIssuers(settings));
+  /** Rejects (so the service does not boot) when a key or the issuers are set but unusable. `remote`: timings of JWT_JWKS_URL's cache (tests). */
+  static async create(settings: JwtAuthSettings, remote: RemoteKeySetOptions = {}): Promise<JwtVerifier> {
+    const verifier = new JwtVerifier(await keySource(settings, remote), parseIssuers(settings));
     if (!verifier.configured) new Logger(JwtVerifier.name).warn(`${NOT_CONFIGURED_MESSAGE}; every authenticated request will get 401`);
     return verifier;
   }
@@ -106,12 +106,12 @@ export class JwtVerifier {
     if (alg === SYMMETRIC) {
       const secret = iss === undefined ? undefined : this.secrets.get(iss);
       if (!secret) throw new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: no shared secret is configured for issuer "${iss}" (JWT_ISSUERS)`, { reason: 'unknown_issuer' });
-      payload = await this.run(() => jwtVerify(token, secret.key, options(secret.issuer, [SYMMETRIC])), false);
+      payload = await this.run(() => jwtVerify(token, secret.key, options(secret.issuer, [SYMMETRIC])));
     } else if (alg && ASYMMETRIC.includes(alg)) {
       const keys = this.keys;
       if (!keys) throw new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: ${alg} tokens need the LMS's public keys (JWT_PUBLIC_SIGNING_JWK_SET)`, { reason: 'no_public_keys' });
       const opts = options(this.issuers, ASYMMETRIC);
-      payload = await this.run(() => ('remote' in keys ? jwtVerify(token, keys.remote, opts) : 'set' in keys ? jwtVerify(token, keys.set, opts) : jwtVerify(token, keys.local, opts)), 'remote' in keys);
+      payload = await this.run(() => ('remote' in keys ? jwtVerify(token, keys.remote, opts) : 'set' in keys ? jwtVerify(token, keys.set, opts) : jwtVerify(token, keys.local, opts)));
       const issuer = this.issuers.find((i) => i.ISSUER === payload.iss);
       const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
       if (!issuer || !audiences.includes(issuer.AUDIENCE)) {
@@ -127,22 +127,19 @@ export class JwtVerifier {
     return payload;
   }
 
-  private async run(verify: () => Promise<{ payload: JWTPayload }>, remote: boolean): Promise<JWTPayload> {
+  private async run(verify: () => Promise<{ payload: JWTPayload }>): Promise<JWTPayload> {
     try {
       return (await verify()).payload;
     } catch (e) {
-      throw translate(e, remote);
+      throw translate(e);
     }
   }
 }
 
-function translate(e: unknown, remote: boolean): unknown {
+function translate(e: unknown): unknown {
+  // AUTH_KEYS_UNAVAILABLE from the remote key set: no keys could be fetched yet, not a bad token.
+  if (e instanceof AuthException) return e;
   if (e instanceof errors.JWTExpired) return new AuthException(AuthErrorCode.TokenExpired, 'the token has expired; get a new one from the LMS');
-  // Network failures, timeouts, non-200 or non-JSON key set responses: the key source is down, not the token bad.
-  const keySetDown = e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid || (remote && !(e instanceof errors.JOSEError)) || (e instanceof errors.JOSEError && e.code === 'ERR_JOSE_GENERIC');
-  if (remote && keySetDown) {
-    return new AuthException(AuthErrorCode.KeysUnavailable, 'the JWT signing keys could not be fetched; try again later');
-  }
   if (e instanceof errors.JOSEError) return new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: ${e.message}`, { reason: e.code });
   // A key that does not fit the token's algorithm (an EC token against an RSA key): the token's fault, not ours.
   return new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: ${(e as Error)?.message ?? String(e)}`, { reason: 'key_mismatch' });

@@ -87,3 +87,38 @@ describe('where the LMS publishes (LMS_EVENT_BUS)', () => {
     expect(new Set(failing({ LMS_EVENT_BUS: 'kinesis' }))).toEqual(new Set(['LMS_EVENT_BUS']));
   });
 });
+
+describe('ServiceConfig DB_MIGRATIONS_RUN', () => {
+  it('migrates at start unless told false, and refuses anything but true or false', () => {
+    expect(loadConfig(ServiceConfig, {}).DB_MIGRATIONS_RUN).toBe(true);
+    expect(loadConfig(ServiceConfig, { DB_MIGRATIONS_RUN: 'true' }).DB_MIGRATIONS_RUN).toBe(true);
+    expect(loadConfig(ServiceConfig, { DB_MIGRATIONS_RUN: 'false' }).DB_MIGRATIONS_RUN).toBe(false);
+    expect(failing({ DB_MIGRATIONS_RUN: 'no' })).toEqual(['DB_MIGRATIONS_RUN']);
+  });
+});
+
+describe('consumer group session (KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS)', () => {
+  it('lets a survivor take a dead instance\'s partitions within 10 s by default: a 6 s session (the broker\'s minimum), a heartbeat every second', () => {
+    expect(loadConfig(ServiceConfig, {})).toMatchObject({ KAFKA_SESSION_TIMEOUT_MS: 6000, KAFKA_HEARTBEAT_INTERVAL_MS: 1000 });
+  });
+
+  it('takes other values, and refuses a heartbeat slower than a third of the session', () => {
+    expect(loadConfig(ServiceConfig, { KAFKA_SESSION_TIMEOUT_MS: '45000', KAFKA_HEARTBEAT_INTERVAL_MS: '3000' }))
+      .toMatchObject({ KAFKA_SESSION_TIMEOUT_MS: 45_000, KAFKA_HEARTBEAT_INTERVAL_MS: 3000 });
+    expect(failures({ KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '2500' }))
+      .toEqual([expect.stringMatching(/^KAFKA_HEARTBEAT_INTERVAL_MS \("2500"\): must be at most a third of KAFKA_SESSION_TIMEOUT_MS/)]);
+    expect(failing({ KAFKA_SESSION_TIMEOUT_MS: '500' })).toContain('KAFKA_SESSION_TIMEOUT_MS');
+  });
+});
+
+describe('ServiceConfig OPS_PORT', () => {
+  it('serves operations on a port of its own, 9300 unless set', () => {
+    expect(loadConfig(ServiceConfig, {})).toMatchObject({ PORT: 3000, OPS_PORT: 9300 });
+    expect(loadConfig(ServiceConfig, { OPS_PORT: '9464' }).OPS_PORT).toBe(9464);
+  });
+
+  it('refuses an OPS_PORT that is the API\'s PORT, or no port', () => {
+    expect(failing({ PORT: '3001', OPS_PORT: '3001' })).toEqual(['OPS_PORT']);
+    expect(failing({ OPS_PORT: '70000' })).toEqual(['OPS_PORT']);
+  });
+});

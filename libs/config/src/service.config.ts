@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy, ValidationArguments } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, ValidateBy, ValidationArguments } from 'class-validator';
 import { BothOrNeither, DEPLOYMENT_ENVIRONMENTS, DevelopmentDefault, InProduction, NotAbove } from './config-validators';
 
 /** What every service reads: HTTP port, MySQL, Kafka, schema registry, logging. */
@@ -15,10 +15,46 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1) @Max(65535)
   PORT = 3000;
 
+  /**
+   * Operations port, on HOST beside PORT: /metrics and the detailed probes (/health/consumers,
+   * /health/ready with details). For Prometheus and operators on the private network; never publish it.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(65535) @DiffersFrom('PORT')
+  OPS_PORT = 9300;
+
   @DevelopmentDefault()
   @Matches(/^mysql:\/\/[^\s]+$/, { message: 'must look like mysql://user[:password]@host[:port]' })
   @InProduction((url) => /^mysql:\/\/[^:@/\s]+:[^@/\s]+@/.test(String(url)), 'must carry a password: mysql://user:password@host[:port]')
   MYSQL_URL = 'mysql://root@127.0.0.1:3306';
+
+  /**
+   * Migrate the schema at start, under a lock (replicas start together). False where a migrate step
+   * runs first (`npm run migrate`, the production stack's `migrate`): the service's user then needs no
+   * DDL, and a schema with migrations still pending stops the boot.
+   */
+  @Transform(({ value }) => ({ true: true, false: false } as Record<string, boolean>)[String(value ?? true)] ?? value)
+  @IsBoolean()
+  DB_MIGRATIONS_RUN = true;
+
+  /**
+   * Connections to the service's schema. The default is the work that holds one: the consumers
+   * (two per service at most, each taking up to 3 partitions at once: 6), the outbox relay's lease,
+   * an open evaluation run, and 8 for the API. Raise it with the consumers' partitions or the API's load.
+   */
+  @Type(() => Number) @IsInt() @Min(2) @Max(200)
+  DB_POOL_SIZE = 16;
+
+  /** A query waiting longer than this for a free connection fails (DB_POOL_TIMEOUT) instead of hanging. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(600_000)
+  DB_POOL_ACQUIRE_TIMEOUT_MS = 20_000;
+
+  /**
+   * The server stops a statement running longer (MariaDB max_statement_time, every statement;
+   * MySQL max_execution_time, SELECTs only). 0, the default: no limit (an evaluation's long
+   * transaction and the migrations must not be cut short by a guess).
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(3_600_000)
+  DB_STATEMENT_TIMEOUT_MS = 0;
 
   /** Comma-separated host:port list (event-bus-kafka's EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS). */
   @DevelopmentDefault()
@@ -80,6 +116,25 @@ export class ServiceConfig {
   @Type(() => Number) @IsInt() @Min(1) @Max(7 * 86_400)
   CONSUMER_OUTAGE_BUDGET_SECONDS = 3600;
 
+  /**
+   * How long dead letters (which hold the event, with usernames and emails) are kept: the
+   * dead-letter topics' retention.ms when they are created. An existing topic keeps its own.
+   */
+  @Type(() => Number) @IsInt() @Min(1) @Max(365)
+  DEAD_LETTER_RETENTION_DAYS = 30;
+
+  /**
+   * How long the group coordinator waits for a consumer's heartbeat before it gives the consumer's
+   * partitions to the others: what a `kill -9`ed instance's partitions stall for. 6 s is the
+   * broker's group.min.session.timeout.ms by default; long handlers heartbeat while they run.
+   */
+  @Type(() => Number) @IsInt() @Min(1000) @Max(300_000)
+  KAFKA_SESSION_TIMEOUT_MS = 6000;
+
+  /** How often consumers heartbeat; at most a third of the session, as Kafka advises. */
+  @Type(() => Number) @IsInt() @Min(100) @AtMostAThirdOf('KAFKA_SESSION_TIMEOUT_MS')
+  KAFKA_HEARTBEAT_INTERVAL_MS = 1000;
+
   @Type(() => Number) @IsInt() @Min(5) @Max(60_000)
   OUTBOX_POLL_INTERVAL_MS = 50;
 
@@ -108,6 +163,28 @@ export class ServiceConfig {
   /** Address the HTTP server binds; 127.0.0.1 unless deployed behind a proxy or in a container. */
   @IsString()
   HOST = '127.0.0.1';
+}
+
+/** A heartbeat interval that leaves the session room for two missed heartbeats. */
+function AtMostAThirdOf(other: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'atMostAThirdOf',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => typeof value !== 'number' || value * 3 <= Number((args?.object as Record<string, unknown>)[other]),
+      defaultMessage: () => `must be at most a third of ${other}`,
+    },
+  });
+}
+
+/** Two settings that must not hold the same value (two servers on one port). */
+function DiffersFrom(other: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'differsFrom',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => value !== (args?.object as Record<string, unknown>)[other],
+      defaultMessage: () => `must differ from ${other}`,
+    },
+  });
 }
 
 /** A bus that includes Redis needs its URL. */

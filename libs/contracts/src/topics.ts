@@ -77,17 +77,17 @@ export function retryTopic(group: ConsumerGroup | string): string {
 export interface TopicSpec {
   name: string;
   partitions: number;
-  /** Dead-letter topics keep their messages for operators: 30 days. */
+  /** Dead-letter topics keep their messages for operators: 30 days unless configured (DEAD_LETTER_RETENTION_DAYS). */
   retentionMs?: number;
 }
 
 const THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000;
 
 /** Every topic the product needs, with the prefix applied; created explicitly (auto-creation is off). */
-export function allTopicSpecs(prefix?: string | null, partitions = 3): TopicSpec[] {
+export function allTopicSpecs(prefix?: string | null, partitions = 3, deadLetterRetentionMs = THIRTY_DAYS_MS): TopicSpec[] {
   const base = Object.values(Topic).map((t) => ({ name: fullTopicName(t, prefix), partitions }));
   const perGroup = Object.values(ConsumerGroup).flatMap((g) => [
-    { name: fullTopicName(deadLetterTopic(g), prefix), partitions: 1, retentionMs: THIRTY_DAYS_MS },
+    { name: fullTopicName(deadLetterTopic(g), prefix), partitions: 1, retentionMs: deadLetterRetentionMs },
     { name: fullTopicName(retryTopic(g), prefix), partitions: 1 },
   ]);
   return [...base, ...perGroup];

@@ -1,12 +1,12 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { LmsApiClient, retryAfterMs } from './lms-api.client';
-import { LmsUnavailableError } from './lms-api.error';
+import { LmsDeadlineError, LmsUnavailableError } from './lms-api.error';
 import { LmsClientConfig } from './lms-client.config';
 
 describe('LmsApiClient and the LMS rate limit', () => {
   let server: Server;
-  let answers: Array<{ status: number; headers?: Record<string, string> }>;
+  let answers: Array<{ status: number; headers?: Record<string, string>; body?: string; stallBody?: boolean }>;
   const calls: number[] = [];
 
   beforeAll(async () => {
@@ -17,15 +17,23 @@ describe('LmsApiClient and the LMS rate limit', () => {
       }
       calls.push(Date.now());
       const next = answers.shift() ?? { status: 200 };
-      res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers }).end(JSON.stringify({ ok: next.status === 200 }));
+      res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
+      if (next.stallBody) {
+        res.write('{"ok":'); // headers and part of the body, then nothing until the client gives up
+        res.on('close', () => res.destroy());
+        return;
+      }
+      res.end(next.body ?? JSON.stringify({ ok: next.status === 200 }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   });
   afterAll(() => new Promise((r) => server.close(r)));
   beforeEach(() => (calls.length = 0));
 
-  function client() {
-    return new LmsApiClient(Object.assign(new LmsClientConfig(), { LMS_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+  function client(timeoutMs?: number) {
+    return new LmsApiClient(Object.assign(new LmsClientConfig(), {
+      LMS_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ...(timeoutMs ? { LMS_TIMEOUT_MS: timeoutMs } : {}),
+    }));
   }
 
   it('waits out a 429 for as long as Retry-After says, within the same call', async () => {
@@ -41,6 +49,30 @@ describe('LmsApiClient and the LMS rate limit', () => {
     expect(error).toBeInstanceOf(LmsUnavailableError);
     expect(error.dependencyUnavailable).toBe(true);
     expect(calls).toHaveLength(1);
+  });
+
+  it('treats a body that stops arriving before the timeout as the LMS being unavailable', async () => {
+    answers = [{ status: 200, stallBody: true }];
+    const error = (await client(300).call('GET', '/api/x').catch((e: unknown) => e)) as LmsUnavailableError;
+    expect(error).toBeInstanceOf(LmsUnavailableError);
+    expect(error.dependencyUnavailable).toBe(true);
+  });
+
+  it('treats a 2xx that is not JSON (a proxy\'s maintenance page) as the LMS being unavailable', async () => {
+    answers = [{ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>Down for maintenance</html>' }];
+    const error = (await client().call('GET', '/api/x').catch((e: unknown) => e)) as LmsUnavailableError;
+    expect(error).toBeInstanceOf(LmsUnavailableError);
+    expect(error.dependencyUnavailable).toBe(true);
+    expect(error.message).toMatch(/LMS GET \/api\/x: 200 answer is not JSON/);
+  });
+
+  it('never waits a Retry-After past the caller\'s deadline: it fails at once with LmsDeadlineError', async () => {
+    answers = [{ status: 429, headers: { 'retry-after': '60' } }, { status: 200 }];
+    const started = Date.now();
+    await expect(client().call('GET', '/api/x', undefined, { deadline: Date.now() + 2000 })).rejects.toBeInstanceOf(LmsDeadlineError);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(calls).toHaveLength(1);
+    answers = [];
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {

@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import { metric } from '@groups-sync/messaging';
 import { LmsClientConfig } from './lms-client.config';
-import { LmsRejectedError, LmsUnavailableError } from './lms-api.error';
+import { LmsDeadlineError, LmsRejectedError, LmsUnavailableError } from './lms-api.error';
 
 const apiErrors = metric('lms_api_errors_total', () => new Counter({ name: 'lms_api_errors_total', help: 'LMS API calls that failed', labelNames: ['kind'] }));
 
@@ -12,6 +12,10 @@ const RETRY_AFTER_MAX_MS = 60_000;
 export interface LmsCallOptions {
   /** Statuses that mean "nothing here" (answered with null) rather than an error. */
   emptyOn?: number[];
+  /** The same, only when the body is empty: edx-platform's AccountViewSet answers a staff caller a bare 403 for "no such user", DRF's permission denial has a `detail`. */
+  emptyWhenBodyless?: number[];
+  /** Epoch ms: no call starts after it and no Retry-After is waited past it (LmsDeadlineError). */
+  deadline?: number;
 }
 
 /**
@@ -38,7 +42,9 @@ export class LmsApiClient {
     let refreshed = false;
     let rateLimited = 0;
     for (;;) {
-      const res = await this.fetch(method, path, body, await this.accessToken());
+      const remaining = options.deadline === undefined ? Infinity : options.deadline - Date.now();
+      if (remaining <= 0) throw new LmsDeadlineError(`LMS ${method} ${path}: the request's deadline passed`);
+      const res = await this.fetch(method, path, body, await this.accessToken(), remaining);
       if (res.status === 401 && !refreshed) {
         refreshed = true;
         this.token = undefined; // expired or revoked: get a new one once
@@ -50,17 +56,22 @@ export class LmsApiClient {
       if (retryAfter !== null && rateLimited++ < RATE_LIMIT_RETRIES) {
         apiErrors.inc({ kind: 'rate_limited' });
         await res.text().catch(() => undefined);
-        await new Promise((r) => setTimeout(r, Math.min(retryAfter, RETRY_AFTER_MAX_MS)));
+        const wait = Math.min(retryAfter, RETRY_AFTER_MAX_MS);
+        if (options.deadline !== undefined && Date.now() + wait > options.deadline) {
+          throw new LmsDeadlineError(`LMS ${method} ${path}: rate limited for ${Math.ceil(wait / 1000)} s, past the request's deadline`);
+        }
+        await new Promise((r) => setTimeout(r, wait));
         continue;
       }
       if (options.emptyOn?.includes(res.status)) return null;
-      const text = await res.text();
+      const text = await this.body(res, `LMS ${method} ${path}`);
+      if (!text.trim() && options.emptyWhenBodyless?.includes(res.status)) return null;
       if (res.status >= 500 || res.status === 429) {
         apiErrors.inc({ kind: 'unavailable' });
         throw new LmsUnavailableError(`LMS ${method} ${path}: ${res.status}`, res.status !== 500);
       }
       if (res.status >= 400) {
-        apiErrors.inc({ kind: 'rejected' });
+        apiErrors.inc({ kind: res.status === 401 || res.status === 403 ? 'access_denied' : 'rejected' });
         let code: string | undefined;
         let message = text.slice(0, 500);
         try {
@@ -70,19 +81,39 @@ export class LmsApiClient {
         } catch { /* not JSON */ }
         throw new LmsRejectedError(res.status, code, `LMS ${method} ${path}: ${res.status} ${message}`);
       }
-      return (text ? JSON.parse(text) : null) as T;
+      try {
+        return (text ? JSON.parse(text) : null) as T;
+      } catch {
+        // A 2xx that is not JSON is a proxy's or load balancer's page (maintenance, login), not the LMS's answer.
+        apiErrors.inc({ kind: 'unavailable' });
+        throw new LmsUnavailableError(`LMS ${method} ${path}: ${res.status} answer is not JSON: ${text.slice(0, 100)}`, true);
+      }
     }
   }
 
-  private async fetch(method: string, path: string, body: unknown, token: string): Promise<Response> {
+  /** The body, read under the request's timeout: one that stops arriving is the LMS being unavailable, like a connection that fails. */
+  private async body(res: Response, what: string): Promise<string> {
+    try {
+      return await res.text();
+    } catch (error) {
+      apiErrors.inc({ kind: 'unreachable' });
+      throw new LmsUnavailableError(`${what}: reading the answer failed: ${(error as Error).message}`, true);
+    }
+  }
+
+  private async fetch(method: string, path: string, body: unknown, token: string, remaining = Infinity): Promise<Response> {
+    const timeout = Math.min(this.config.LMS_TIMEOUT_MS, remaining);
     try {
       return await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `${this.options.tokenType === 'bearer' ? 'Bearer' : 'JWT'} ${token}` },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.config.LMS_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeout),
       });
     } catch (error) {
+      if (timeout < this.config.LMS_TIMEOUT_MS && (error as Error).name === 'TimeoutError') {
+        throw new LmsDeadlineError(`LMS ${method} ${path}: no answer before the request's deadline`);
+      }
       apiErrors.inc({ kind: 'unreachable' });
       throw new LmsUnavailableError(`LMS ${method} ${path}: ${(error as Error).message}`, true);
     }
@@ -106,7 +137,13 @@ export class LmsApiClient {
     }
     if (tokenRes.status >= 500) throw new LmsUnavailableError(`LMS token: ${tokenRes.status}`, tokenRes.status !== 500);
     if (!tokenRes.ok) throw new LmsUnavailableError(`LMS token refused (${tokenRes.status}): check LMS_OAUTH_CLIENT_ID/SECRET`, true);
-    const json = (await tokenRes.json()) as { access_token: string; expires_in: number };
+    let json: { access_token: string; expires_in: number };
+    const text = await this.body(tokenRes, 'LMS token');
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      throw new LmsUnavailableError(`LMS token: ${tokenRes.status} answer is not JSON: ${text.slice(0, 100)}`, true);
+    }
     this.token = { value: json.access_token, expiresAt: Date.now() + json.expires_in * 1000 };
     return this.token.value;
   }

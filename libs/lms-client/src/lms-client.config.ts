@@ -65,6 +65,13 @@ export class LmsClientConfig extends ServiceConfig {
   @IsOptional() @Matches(/^mysql:\/\/\S+\/[A-Za-z0-9_$]+$/, { message: 'must look like mysql://user[:password]@host[:port]/database' })
   LMS_DB_URL?: string = undefined;
 
+  /**
+   * How far behind the primary LMS_DB_URL's replica is taken to be when it cannot be asked (no
+   * REPLICA MONITOR / REPLICATION CLIENT privilege): its reads are dated that far back.
+   */
+  @Type(() => Number) @IsInt() @Min(0) @Max(3600)
+  LMS_DB_ASSUMED_LAG_SECONDS = 30;
+
   /** How long a user's course roles read from the LMS are trusted. */
   @Type(() => Number) @IsInt() @Min(0) @Max(3600)
   COURSE_ROLES_CACHE_SECONDS = 60;

@@ -1,4 +1,6 @@
 export * from './consumer/consumer.errors';
+export * from './consumer/consumer-attempt.migration';
+export * from './consumer/consumer-attempts';
 export * from './consumer/consumer-stall.migration';
 export * from './consumer/consumer-stalls';
 export * from './consumer/dead-letter';
@@ -27,3 +29,4 @@ export * from './redis/redis-connection';
 export * from './redis/stream-consumer';
 export * from './redis/stream-lease';
 export * from './redis/stream-producer';
+export * from './kafka/dead-letter-pages';

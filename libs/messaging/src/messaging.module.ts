@@ -1,5 +1,5 @@
 import {
-  BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnModuleInit, Optional,
+  BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit, Optional,
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka } from 'kafkajs';
@@ -7,10 +7,13 @@ import { ServiceConfig } from '@groups-sync/config';
 import { ReadinessChecks } from '@groups-sync/observability';
 import { DataSource } from 'typeorm';
 import { allTopicSpecs, ConfluentSchemaRegistry, deadLetterTopic, EVENT_TYPES, EventCodec, EventType, fullTopicName, isLmsTopic, retryTopic } from '@groups-sync/contracts';
+import { ConsumerAttempts } from './consumer/consumer-attempts';
 import { ConsumerStalls } from './consumer/consumer-stalls';
 import { DeadLetterTopics } from './consumer/dead-letter-topics';
+import { DeadLetterPages } from './kafka/dead-letter-pages';
 import { EventConsumer, EventConsumerOptions } from './consumer/event-consumer';
 import { consumerLag, createKafka, kafkaReachable, KafkaSettings, provisionTopics, SINGLE_BROKER, TopicReplication } from './kafka/kafka-client';
+import { BrokerProbe } from './kafka/broker-probe';
 import { MessageProducer } from './kafka/message-producer';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxWriter } from './outbox/outbox.writer';
@@ -30,6 +33,8 @@ export interface MessagingOptions {
   /** Replication of the topics this service creates; one broker's when unset. */
   topicReplication?: TopicReplication;
   topicPrefix?: string | null;
+  /** retention.ms of the dead-letter topics this service creates; 30 days when unset. */
+  deadLetterRetentionMs?: number;
   schemaRegistryUrl: string;
   /** Basic auth with the registry (event-bus-kafka's EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY / _SECRET). */
   schemaRegistryAuth?: { key: string; secret: string };
@@ -42,6 +47,9 @@ export interface MessagingOptions {
   consumerBackoffMaxMs: number;
   /** How long a message waits for an unavailable dependency before it is dead-lettered; one hour when unset. */
   consumerOutageBudgetSeconds?: number;
+  /** KAFKA_SESSION_TIMEOUT_MS / KAFKA_HEARTBEAT_INTERVAL_MS of the consumer groups; 6 s and 1 s when unset. */
+  consumerSessionTimeoutMs?: number;
+  consumerHeartbeatIntervalMs?: number;
   /** The bus the LMS publishes on; the services' own topics are always on Kafka. Kafka when unset. */
   lmsEventBus?: LmsEventBus;
   /** EVENT_BUS_REDIS_CONNECTION_URL, when the LMS publishes to Redis streams. */
@@ -100,7 +108,7 @@ export class TopicProvisioning {
       try {
         // A quick probe first: kafkajs's own retries would hold the boot for half a minute.
         if (await kafkaReachable(this.kafka)) {
-          const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix), this.options.topicReplication ?? SINGLE_BROKER);
+          const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix, undefined, this.options.deadLetterRetentionMs), this.options.topicReplication ?? SINGLE_BROKER);
           if (created.length) this.logger.log(`created topics: ${created.join(', ')}`);
           this.provisionedNow = true;
           return;
@@ -136,7 +144,7 @@ export class EventConsumers {
     private readonly producer: MessageProducer,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
     private readonly topics: TopicProvisioning,
-    // The service's database keeps stalls (ConsumerStall migration), as it keeps the inbox.
+    // The service's database keeps stalls and attempts (ConsumerStall, ConsumerAttempt migrations), as it keeps the inbox.
     @Optional() private readonly dataSource?: DataSource,
   ) {}
 
@@ -154,7 +162,10 @@ export class EventConsumers {
       maxAttempts: this.options.consumerMaxAttempts,
       backoffMaxMs: this.options.consumerBackoffMaxMs,
       outageBudgetMs: (this.options.consumerOutageBudgetSeconds ?? 3600) * 1000,
+      sessionTimeoutMs: this.options.consumerSessionTimeoutMs,
+      heartbeatIntervalMs: this.options.consumerHeartbeatIntervalMs,
       stalls: this.dataSource ? new ConsumerStalls(this.dataSource) : undefined,
+      attempts: this.dataSource ? new ConsumerAttempts(this.dataSource) : undefined,
       ...options,
       topics: kafkaTopics,
     });
@@ -280,14 +291,18 @@ export class ConsumerLag {
  * has no error (`outbox`).
  */
 @Injectable()
-export class MessagingHealth implements OnModuleInit {
+export class MessagingHealth implements OnModuleInit, OnApplicationShutdown {
+  private readonly broker: BrokerProbe;
+
   constructor(
-    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(KAFKA) kafka: Kafka,
     private readonly consumers: EventConsumers,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
     @Optional() private readonly checks?: ReadinessChecks,
-  ) {}
+  ) {
+    this.broker = new BrokerProbe(kafka);
+  }
 
   onModuleInit(): void {
     // The LMS's Redis streams, when the LMS publishes there: each reader's last error (one instance reads a stream at a time).
@@ -307,7 +322,11 @@ export class MessagingHealth implements OnModuleInit {
   }
 
   brokerReachable(): Promise<boolean> {
-    return kafkaReachable(this.kafka);
+    return this.broker.reachable();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.broker.close();
   }
 
   consumerStates(): Array<ReturnType<EventConsumer['status']>> {
@@ -367,6 +386,7 @@ export function messagingOptions(service: string, config: ServiceConfig, options
     },
     topicReplication: { replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS },
     topicPrefix: config.EVENT_BUS_TOPIC_PREFIX,
+    deadLetterRetentionMs: config.DEAD_LETTER_RETENTION_DAYS * 86_400_000,
     schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
     schemaRegistryAuth: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY && config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET
       ? { key: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY, secret: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET }
@@ -377,6 +397,8 @@ export function messagingOptions(service: string, config: ServiceConfig, options
     consumerMaxAttempts: config.CONSUMER_MAX_ATTEMPTS,
     consumerBackoffMaxMs: config.CONSUMER_BACKOFF_MAX_MS,
     consumerOutageBudgetSeconds: config.CONSUMER_OUTAGE_BUDGET_SECONDS,
+    consumerSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    consumerHeartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
     lmsEventBus: config.LMS_EVENT_BUS as LmsEventBus,
     redisUrl: config.EVENT_BUS_REDIS_CONNECTION_URL,
     instanceId: config.INSTANCE_ID,
@@ -420,13 +442,14 @@ export class MessagingModule {
           useFactory: (kafka: Kafka, producer: MessageProducer, codec: EventCodec) => new DeadLetterTopics(kafka, producer, codec, options.topicPrefix),
           inject: [KAFKA, MessageProducer, EventCodec],
         },
+        { provide: DeadLetterPages, useFactory: (kafka: Kafka, topics: DeadLetterTopics) => new DeadLetterPages(kafka, topics), inject: [KAFKA, DeadLetterTopics] },
         { provide: EventConsumersTransport, useFactory: (consumers: EventConsumers) => new EventConsumersTransport(consumers), inject: [EventConsumers] },
         MessagingHealth,
         ConsumerLag,
         StreamStatus,
         MessagingLifecycle,
       ],
-      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, EventConsumersTransport, MessagingHealth, DeadLetterTopics, ConsumerLag, StreamStatus],
+      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, EventConsumersTransport, MessagingHealth, DeadLetterTopics, DeadLetterPages, ConsumerLag, StreamStatus],
     };
   }
 }

@@ -40,6 +40,13 @@ export class DomainExceptionFilter implements ExceptionFilter {
       res.status(clientError.status).json({ code, message: String(clientError.message ?? 'bad request'), details: {} });
       return;
     }
+    // Something the service needs is down or saturated (marked as consumers recognise it): the
+    // request may succeed later, and is the service's problem, not the caller's.
+    if ((exception as { dependencyUnavailable?: unknown })?.dependencyUnavailable === true) {
+      this.logger.warn(`answered 503: ${(exception as Error).message}`);
+      res.status(503).json({ code: 'SERVICE_UNAVAILABLE', message: 'a dependency of this service is unavailable or saturated; try again shortly', details: {} });
+      return;
+    }
     this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
     res.status(500).json({ code: 'INTERNAL_ERROR', message: 'unexpected error; see the service log', details: {} });
   }

@@ -1,7 +1,7 @@
 import { Controller, Get, Injectable, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Response } from 'express';
-import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorResult, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 
 export type ReadinessCheck = () => Promise<{ up: boolean; details?: Record<string, unknown> }>;
 
@@ -26,9 +26,11 @@ export class ReadinessChecks {
   }
 }
 
-@ApiExcludeController()
-@Controller('health')
-export class HealthController {
+export type HealthProbeName = 'live' | HealthProbe;
+
+/** Runs a probe's checks: Terminus's body with every check's details, and the status it answers with. */
+@Injectable()
+export class HealthProbes {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
@@ -36,35 +38,18 @@ export class HealthController {
     private readonly readiness: ReadinessChecks,
   ) {}
 
-  /** The process is alive and serving HTTP. */
-  @Get('live')
-  @HealthCheck()
-  live(@Res({ passthrough: true }) res: Response) {
-    return this.probe(res, []);
-  }
-
-  /** Ready to serve the API: MySQL answers (and every `ready` check passes); 503 otherwise. Kafka is not asked. */
-  @Get('ready')
-  @HealthCheck()
-  ready(@Res({ passthrough: true }) res: Response) {
-    return this.probe(res, [() => this.db.pingCheck('mysql', { timeout: 2000 }), ...this.indicators('ready')]);
-  }
-
-  /** The Kafka side: the broker answers, every consumer has joined its group, the outbox relay publishes; 503 otherwise. */
-  @Get('consumers')
-  @HealthCheck()
-  consumers(@Res({ passthrough: true }) res: Response) {
-    return this.probe(res, this.indicators('consumers'));
-  }
-
-  /** Terminus's body either way: a 503 answers which check is down and why, not the API's error body. */
-  private async probe(res: Response, indicators: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
+  /**
+   * `live`: the process serves HTTP. `ready`: MySQL answers (and every `ready` check passes); Kafka
+   * is not asked. `consumers`: the Kafka side (broker, consumers joined, outbox relay). 503 when down.
+   */
+  async check(probe: HealthProbeName): Promise<{ status: number; body: HealthCheckResult }> {
+    const indicators = probe === 'live' ? [] : probe === 'ready' ? [() => this.db.pingCheck('mysql', { timeout: 2000 }), ...this.indicators('ready')] : this.indicators('consumers');
     try {
-      return await this.health.check(indicators);
+      return { status: 200, body: await this.health.check(indicators) };
     } catch (error) {
+      // Terminus's body either way: a 503 says which check is down and why.
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      res.status(503);
-      return error.getResponse() as HealthCheckResult;
+      return { status: 503, body: error.getResponse() as HealthCheckResult };
     }
   }
 
@@ -78,5 +63,31 @@ export class HealthController {
         return session.down({ error: (error as Error).message });
       }
     });
+  }
+}
+
+/**
+ * The load balancer's probes on the API port: a status, no details (hosts and errors are for the
+ * operations port, OperationsServer, with /health/consumers and /metrics).
+ */
+@ApiExcludeController()
+@Controller('health')
+export class HealthController {
+  constructor(private readonly probes: HealthProbes) {}
+
+  @Get('live')
+  live(@Res({ passthrough: true }) res: Response) {
+    return this.answer(res, 'live');
+  }
+
+  @Get('ready')
+  ready(@Res({ passthrough: true }) res: Response) {
+    return this.answer(res, 'ready');
+  }
+
+  private async answer(res: Response, probe: HealthProbeName): Promise<{ status: string }> {
+    const { status, body } = await this.probes.check(probe);
+    res.status(status);
+    return { status: body.status };
   }
 }

@@ -1,6 +1,6 @@
 export * from './bootstrap';
 export * from './health.controller';
-export * from './metrics.controller';
+export * from './operations-server';
 export * from './observability.module';
 export * from './domain-exception';
 export * from './domain-exception.filter';

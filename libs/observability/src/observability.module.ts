@@ -3,8 +3,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
 import { collectDefaultMetrics, register } from 'prom-client';
-import { HealthController, ReadinessChecks } from './health.controller';
-import { MetricsController } from './metrics.controller';
+import { HealthController, HealthProbes, ReadinessChecks } from './health.controller';
+import { OperationsServer } from './operations-server';
 
 export interface ObservabilityOptions {
   service: string;
@@ -15,7 +15,7 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 /** A caller's correlation id is kept if it fits where it is stored (64 characters) and logs safely; else the request gets its own. */
 const CORRELATION_ID = /^[\x21-\x7e]{1,64}$/;
 
-/** Structured JSON logs with correlation ids, Prometheus metrics, liveness and readiness. */
+/** Structured JSON logs with correlation ids, Prometheus metrics, liveness and readiness (details and metrics on OperationsServer's port). */
 @Global()
 @Module({})
 export class ObservabilityModule {
@@ -45,9 +45,9 @@ export class ObservabilityModule {
           },
         }),
       ],
-      controllers: [HealthController, MetricsController],
-      providers: [ReadinessChecks],
-      exports: [ReadinessChecks],
+      controllers: [HealthController],
+      providers: [ReadinessChecks, HealthProbes, OperationsServer],
+      exports: [ReadinessChecks, OperationsServer],
     };
   }
 }

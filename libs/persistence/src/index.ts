@@ -7,3 +7,8 @@ export * from './prune';
 export * from './scrub';
 export * from './migration-lock';
 export * from './json-rows';
+export * from './replica-clock';
+export * from './migrate';
+export * from './migration.config';
+export * from './migrations.exception';
+export * from './pool-limits';

@@ -12,7 +12,16 @@ export interface ComposeService {
   env_file?: string[];
   secrets?: string[];
   healthcheck?: { test: string[] };
-  depends_on?: Record<string, unknown>;
+  depends_on?: Record<string, { condition?: string } | undefined>;
+  command?: string | string[];
+  restart?: string;
+  user?: string;
+  read_only?: boolean;
+  tmpfs?: string[];
+  cap_drop?: string[];
+  security_opt?: string[];
+  deploy?: { resources?: { limits?: { cpus?: string | number; memory?: string; pids?: number } } };
+  logging?: { driver?: string; options?: Record<string, string | number> };
 }
 
 export interface ComposeFile {
@@ -64,6 +73,10 @@ export function describeComposeService(service: string, configClass: new () => {
     it('publishes the port the service listens on', () => {
       expect(composeContainerPorts(service)).toEqual([loadConfig(configClass, env).PORT]);
     });
+
+    it('migrates its schema at start: the local stack has no migrate step', () => {
+      expect((loadConfig(configClass, env) as unknown as Record<string, unknown>).DB_MIGRATIONS_RUN).toBe(true);
+    });
   });
 }
 
@@ -72,11 +85,18 @@ const SAMPLE_SECRETS: Record<string, string> = {
   mysql_url: 'mysql://groups_sync:sample-password@mysql.internal:3306',
   lms_db_url: 'mysql://reader:sample-password@replica.internal:3306/edxapp',
 };
+/** A sample for a secret file, by the end of its name (`groups_service_mysql_url` → `mysql_url`). */
+const sampleSecret = (name: string) => SAMPLE_SECRETS[Object.keys(SAMPLE_SECRETS).find((k) => name === k || name.endsWith(`_${k}`)) ?? ''] ?? 'sample-value';
+
+/** Secrets every service may share: the bus and the registry are one principal each (not per service). */
+const SHARED_SECRETS = ['kafka_api_key', 'kafka_api_secret', 'schema_registry_api_key', 'schema_registry_api_secret', 'jwt_issuers', 'lms_db_url'];
 
 /**
  * Declares the checks of an app's entry in the production compose file: it reads only variables
  * the app's config class knows (or their `_FILE` forms, each a secret the service mounts), and with
- * the settings of deploy/production.env.example and its secret files the app boots in production.
+ * the settings of deploy/production.env.example and its secret files the app boots in production;
+ * it is reached through the operator's TLS proxy only, has a database user and an OAuth client of
+ * its own, and starts on a schema the migrate step has already brought up to date.
  */
 export function describeProductionComposeService(service: string, configClass: new () => { PORT: number }): void {
   describe(`${PRODUCTION_COMPOSE} for ${service}`, () => {
@@ -84,6 +104,9 @@ export function describeProductionComposeService(service: string, configClass: n
     const entry = compose.services[service];
     const env = composeEnvironment(service, PRODUCTION_COMPOSE);
     const settings = envFile(join(dirname(PRODUCTION_COMPOSE), 'production.env.example'));
+    const readFile = (path: string) => sampleSecret(path.replace('/run/secrets/', ''));
+    const boot = () => loadConfig(configClass, { ...settings, ...env }, readFile) as { PORT: number } & Record<string, unknown>;
+    const others = Object.entries(compose.services).filter(([name]) => name !== service);
 
     it('sets only variables the service reads, secrets as files it mounts', () => {
       const known = Object.keys(new configClass());
@@ -96,11 +119,47 @@ export function describeProductionComposeService(service: string, configClass: n
       }
     });
 
-    it('boots in production with the example settings and its secret files, and publishes only its API port', () => {
-      const readFile = (path: string) => SAMPLE_SECRETS[path.replace('/run/secrets/', '')] ?? 'sample-value';
-      const config = loadConfig(configClass, { ...settings, ...env }, readFile);
-      expect(config).toMatchObject({ NODE_ENV: 'production' });
-      expect(entry.ports).toEqual([`${config.PORT}:${config.PORT}`]);
+    it('boots in production with the example settings and its secret files', () => {
+      expect(boot()).toMatchObject({ NODE_ENV: 'production' });
+    });
+
+    it('publishes only its API port, on 127.0.0.1: plain HTTP stays on the host, TLS ends at the proxy in front', () => {
+      const { PORT } = boot();
+      expect(entry.ports).toEqual([`127.0.0.1:${PORT}:${PORT}`]);
+    });
+
+    it('connects to MySQL as a user of its own, which no other service mounts', () => {
+      const secret = env.MYSQL_URL_FILE?.replace('/run/secrets/', '');
+      expect(secret).toMatch(new RegExp(`^${env.DB_NAME}_mysql_url$`));
+      for (const [, other] of others) expect(other.secrets ?? []).not.toContain(secret);
+    });
+
+    it('runs no DDL at start: the migrate step has run, to completion, before it starts', () => {
+      expect(boot().DB_MIGRATIONS_RUN).toBe(false);
+      expect(entry.depends_on?.migrate).toEqual({ condition: 'service_completed_successfully' });
+    });
+
+    it('calls the LMS, if at all, as an OAuth client of its own', () => {
+      const config = boot();
+      if (!('LMS_OAUTH_CLIENT_ID' in config)) {
+        expect(Object.keys(env).filter((k) => k.startsWith('LMS_OAUTH_'))).toEqual([]);
+        return;
+      }
+      expect(env.LMS_OAUTH_CLIENT_ID).toBeTruthy();
+      expect('LMS_OAUTH_CLIENT_ID' in settings).toBe(false); // one shared value would override nothing, and mislead
+      const secret = env.LMS_OAUTH_CLIENT_SECRET_FILE?.replace('/run/secrets/', '');
+      expect(secret).toBeTruthy();
+      for (const [, other] of others) {
+        expect(other.environment?.LMS_OAUTH_CLIENT_ID).not.toBe(env.LMS_OAUTH_CLIENT_ID);
+        expect(other.secrets ?? []).not.toContain(secret);
+      }
+    });
+
+    it('shares no secret with another service but the bus, the registry and the LMS\'s keys and replica', () => {
+      for (const secret of entry.secrets ?? []) {
+        if (SHARED_SECRETS.includes(secret)) continue;
+        for (const [name, other] of others) expect(`${name}: ${(other.secrets ?? []).includes(secret)}`).toBe(`${name}: false`);
+      }
     });
   });
 }

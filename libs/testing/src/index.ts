@@ -7,3 +7,4 @@ export * from './rows-containing';
 export * from './service-process';
 export * from './stack-env';
 export * from './table-checksums';
+export * from './mariadb-replica';

@@ -14,9 +14,12 @@ const TEST_SETUP: Record<string, Record<string, string>> = { 'lms-emulator': { L
 export class ServiceProcess {
   private child?: ChildProcess;
   readonly url: string;
+  /** The operations port (OPS_PORT): /metrics and /health/consumers are there, not on `url`. */
+  readonly opsUrl: string;
 
-  constructor(readonly app: string, readonly port: number, readonly env: Record<string, string>, private readonly logName = app) {
+  constructor(readonly app: string, readonly port: number, readonly env: Record<string, string>, private readonly logName = app, readonly opsPort = opsPortOf(port)) {
     this.url = `http://127.0.0.1:${port}`;
+    this.opsUrl = `http://127.0.0.1:${opsPort}`;
   }
 
   get pid(): number | undefined {
@@ -29,7 +32,7 @@ export class ServiceProcess {
     const log = createWriteStream(join(logDir, `${this.logName}.log`), { flags: 'a' });
     this.child = spawn(process.execPath, ['-r', './tools/register-paths.js', `dist/apps/${this.app}/src/main.js`], {
       cwd: WORKSPACE_ROOT,
-      env: { ...process.env, ...TEST_SETUP[this.app], ...this.env, PORT: String(this.port), LOG_LEVEL: this.env.LOG_LEVEL ?? 'info' },
+      env: { ...process.env, ...TEST_SETUP[this.app], ...this.env, PORT: String(this.port), OPS_PORT: String(this.opsPort), LOG_LEVEL: this.env.LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.pipe(log);
@@ -46,7 +49,7 @@ export class ServiceProcess {
   async waitReady(timeoutMs = 60_000): Promise<void> {
     await expectEventually(async () => {
       for (const probe of ['ready', 'consumers']) {
-        const res = await fetch(`${this.url}/health/${probe}`);
+        const res = await fetch(`${this.opsUrl}/health/${probe}`);
         if (res.status !== 200) throw new Error(`${this.app} not ${probe}: ${res.status} ${await res.text()}`);
       }
     }, { timeoutMs, intervalMs: 250 });
@@ -89,4 +92,12 @@ export class ServiceProcess {
  */
 export function testPort(offset: number): number {
   return 61_000 + ((process.pid % 400) * 10) + offset;
+}
+
+/**
+ * A test service's operations port: 40,000 below its port, so test ports (61000 and up, testPort)
+ * get operations ports from 21000, below the ephemeral range too.
+ */
+export function opsPortOf(port: number): number {
+  return port > 40_000 ? port - 40_000 : port + 20_000;
 }

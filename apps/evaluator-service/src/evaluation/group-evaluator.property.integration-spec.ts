@@ -125,7 +125,7 @@ describe('GroupEvaluator against a brute-force filter (property, real MariaDB)',
     await emulator.start(); // creates edx-platform's tables in its database
     const { host, port, username, password } = parseMysqlUrl(env.MYSQL_URL);
     conn = await createConnection({ host, port, user: username, password, database });
-    replica = new LmsReplica(`${env.MYSQL_URL}/${database}`);
+    replica = new LmsReplica(`${env.MYSQL_URL}/${database}`, 0);
     evaluator = new GroupEvaluator(new CriteriaRegistry(), replica);
   }, 120_000);
 

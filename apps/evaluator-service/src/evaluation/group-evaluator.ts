@@ -43,6 +43,16 @@ export class GroupEvaluator {
     return selected;
   }
 
+  /**
+   * The time an evaluation starting now stands for: what the LMS replica has applied, not this
+   * process's clock (results are dated by it, and groups-service keeps any change newer than that).
+   * With `after` (an LMS event's time), first waits up to `maxWaitMs` for the replica to apply the
+   * event: evaluated earlier, it would read the state before the event.
+   */
+  async readAt(after?: Date, maxWaitMs = 5000): Promise<Date> {
+    return (await (after ? this.replica.positionAfter(after, maxWaitMs) : this.replica.position())).at;
+  }
+
   /** The LMS's username of a user id (grade events carry only the id); null for a user the LMS does not have. */
   async username(userId: number): Promise<string | null> {
     let username: string | null = null;

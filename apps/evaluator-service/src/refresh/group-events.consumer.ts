@@ -39,6 +39,13 @@ export class GroupEventsConsumer {
           return;
         }
         const g = (event as Lifecycle).data.user_group;
+        if (event.type === EventType.UserGroupDeleted) {
+          await manager.query('INSERT INTO deleted_group (group_id, version) VALUES (?, ?) ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))', [g.id, g.version]);
+        } else {
+          // A created or updated event older than the group's deletion (replayed, late): the group stays deleted.
+          const [deleted] = await manager.query('SELECT version FROM deleted_group WHERE group_id = ? FOR UPDATE', [g.id]) as Array<{ version: number }>;
+          if (deleted && deleted.version >= g.version) return void this.logger.log(`${event.type} of group ${g.id} (version ${g.version}) ignored: deleted at version ${deleted.version}`);
+        }
         if (event.type === EventType.UserGroupDeleted || g.kind !== 'dynamic') {
           await manager.query('DELETE FROM dynamic_group WHERE group_id = ?', [g.id]);
           return;

@@ -40,7 +40,9 @@ const grade = (userId: number, courseKey: string) => event(EventType.PersistentG
  * asks (all enabled groups, or those of a course, its org and the site), the evaluator says who is
  * selected, and the results written to the outbox are collected.
  */
-function harness(selected: (groupId: string) => boolean = () => true) {
+const REPLICA_AT = new Date('2026-11-22T05:00:00.000Z');
+
+function harness(selected: (groupId: string) => boolean = () => true, readAt: (after?: Date) => Promise<Date> = async () => REPLICA_AT) {
   const queries: Array<{ sql: string; params?: unknown[] }> = [];
   const query = jest.fn(async (sql: string, params?: unknown[]) => {
     queries.push({ sql, params });
@@ -53,6 +55,7 @@ function harness(selected: (groupId: string) => boolean = () => true) {
   const evaluator = {
     selects: jest.fn(async (scope: { type: string; key: string }, _criteria: unknown, _userId: number) => selected(GROUPS.find((g) => g.scope_key === scope.key && g.scope_type === scope.type)!.group_id)),
     username: jest.fn(async (id: number) => (id === user.id ? user.pii.username : null)),
+    readAt: jest.fn(readAt),
   };
   const written: EvaluationUserResultData[] = [];
   const outbox = { appendMany: jest.fn(async (_m: unknown, _type: EventType, data: EvaluationUserResultData[]) => void written.push(...data)) } as unknown as OutboxWriter;
@@ -98,6 +101,23 @@ describe('LmsEventsConsumer', () => {
     })]);
     expect(written).toEqual([]);
     expect(evaluator.selects).not.toHaveBeenCalled();
+  });
+
+  it('dates each result by what the LMS replica had applied, once it applied the event, not by the clock', async () => {
+    const { consumer, evaluator, written } = harness();
+    const event = login();
+    await consumer.onBatch([event]);
+    expect(evaluator.readAt).toHaveBeenCalledWith(new Date(event.metadata.time));
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.every((r) => Date.parse(r.result.evaluated_at) === REPLICA_AT.getTime())).toBe(true);
+  });
+
+  it('evaluates nothing while the replica has not applied the event: the wait is an outage, retried in order', async () => {
+    const behind = Object.assign(new Error('the LMS read replica has not applied the event yet'), { dependencyUnavailable: true });
+    const { consumer, evaluator, written } = harness(() => true, async () => { throw behind; });
+    await expect(consumer.onBatch([login()])).rejects.toBe(behind);
+    expect(evaluator.selects).not.toHaveBeenCalled();
+    expect(written).toEqual([]);
   });
 
   it('refuses a login without a user id, or a grade without a user id or a course key, as poison', async () => {

@@ -66,6 +66,8 @@ export class LmsEventsConsumer {
     if (!stale.length) return [];
     const name = username ?? await this.evaluator.username(userId);
     if (name === null) return []; // a user the LMS does not have (yet): left to the groups' next refresh
+    // Dated by what the replica has applied, once it has applied the event itself (or retried as an outage).
+    const readAt = await this.evaluator.readAt(new Date(event.metadata.time));
     const now = new Date();
     const results: EvaluationUserResultData[] = [];
     for (const group of stale) {
@@ -77,7 +79,7 @@ export class LmsEventsConsumer {
         continue; // a group that cannot be evaluated keeps its members (its full refresh reports why)
       }
       reevaluations.inc({ result: member ? 'member' : 'not_member' });
-      results.push({ result: { group_id: group.group_id, user_id: userId, username: name, member, evaluated_at: toCeTime(now), cause_event_id: event.metadata.id } });
+      results.push({ result: { group_id: group.group_id, user_id: userId, username: name, member, evaluated_at: toCeTime(readAt), cause_event_id: event.metadata.id } });
     }
     return results;
   }

@@ -24,6 +24,11 @@ let dataSource: DataSource;
 class StreamedMembers {
   passes = 0;
   constructor(readonly ids: number[], private readonly failAfter?: number) {}
+  /** A replica in step with its primary: reads stand for now. */
+  async readAt(): Promise<Date> {
+    return new Date();
+  }
+
   async *members(): AsyncGenerator<Member> {
     this.passes++;
     for (const [i, id] of this.ids.entries()) {

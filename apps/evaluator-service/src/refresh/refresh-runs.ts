@@ -53,13 +53,15 @@ export class RefreshRuns {
     const end = seconds.startTimer();
     try {
       const criteria = JSON.parse(group.criteria) as CriterionValues[];
+      // Results are dated by what the LMS replica has applied (behind `now` when it lags).
+      const readAt = await this.evaluator.readAt();
       // A savepoint: the last chunk, written before a failure, is rolled back with it, the error is recorded.
       const members = await manager.transaction(async (run) => {
         const size = this.config.EVALUATION_CHUNK_SIZE;
         let chunk = 0;
         let batch: Array<{ user_id: number; username: string }> = [];
         const snapshot = (chunks: number): EvaluationSnapshotData => ({
-          snapshot: { run_id: runId, group_id: group.group_id, chunk, chunks, members: batch, trigger, requested_by: requestedBy, evaluated_at: toCeTime(now) },
+          snapshot: { run_id: runId, group_id: group.group_id, chunk, chunks, members: batch, trigger, requested_by: requestedBy, evaluated_at: toCeTime(readAt) },
         });
         let seen = 0;
         let last = 0;

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { globalStaffClaims, TokenMinter } from '@groups-sync/auth/testing';
 import { startEventConsumers } from '@groups-sync/messaging';
-import { configureHttp } from '@groups-sync/observability';
+import { configureHttp, OperationsServer } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
 import { expectEventually, freePort, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 
@@ -66,9 +66,11 @@ describe('groups-service with the Kafka broker unreachable', () => {
   }, 60_000);
 
   it('boots, stays ready and takes writes into its outbox while /health/consumers answers 503; once the broker answers, its consumers join and the outbox drains', async () => {
-    const ready = await request(app.getHttpServer()).get('/health/ready');
+    const ops = app.get(OperationsServer).listener;
+    const ready = await request(ops).get('/health/ready');
     expect(ready.status).toBe(200);
     expect(Object.keys(ready.body.details)).toEqual(['mysql']);
+    expect((await request(app.getHttpServer()).get('/health/ready')).status).toBe(200);
 
     const created = await request(app.getHttpServer()).post('/api/user-groups/v1/groups').set('Authorization', `Bearer ${token}`)
       .send({ scope_type: 'course', scope_key: 'course-v1:Org+Outage+2026', kind: 'manual', name: 'Written while Kafka is down' });
@@ -76,7 +78,7 @@ describe('groups-service with the Kafka broker unreachable', () => {
     const unsent = () => db.query('SELECT event_type FROM outbox WHERE aggregate_id = ? AND sent_at IS NULL', [created.body.id]);
     expect(await unsent()).toEqual([{ event_type: 'org.openedx.learning.user_group.created.v1' }]);
 
-    const consumers = await request(app.getHttpServer()).get('/health/consumers');
+    const consumers = await request(ops).get('/health/consumers');
     expect(consumers.status).toBe(503);
     expect(consumers.body.details.kafka).toMatchObject({ status: 'down', reachable: false });
     expect(consumers.body.details.kafka.consumers.length).toBeGreaterThan(0);
@@ -84,7 +86,7 @@ describe('groups-service with the Kafka broker unreachable', () => {
 
     await door.open();
     await expectEventually(async () => {
-      const res = await request(app.getHttpServer()).get('/health/consumers');
+      const res = await request(ops).get('/health/consumers');
       expect({ status: res.status, joined: res.body.details?.kafka?.consumers?.map((c: { joined: boolean }) => c.joined) }).toEqual({ status: 200, joined: [true, true] });
     }, { timeoutMs: 60_000, intervalMs: 500 });
     await expectEventually(async () => expect(await unsent()).toEqual([]), { timeoutMs: 30_000 });

@@ -11,4 +11,12 @@ export function readableScopes(principal: Principal): ReadableScopes {
   return { all: false, courseKeys: principal.courseRoles.map((r) => r.courseKey), orgs: [] };
 }
 
+/**
+ * Site-wide diagnostics (the evaluator's plugin load errors): global staff and service clients with
+ * read access, those who may read instance-scope groups; never course staff or restricted applications.
+ */
+export function mayReadDiagnostics(principal: Principal): boolean {
+  return canManageScope(principal, 'instance', '', 'read');
+}
+
 export { canManageScope };

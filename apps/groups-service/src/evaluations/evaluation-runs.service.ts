@@ -250,9 +250,10 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const idle = this.config.EVALUATION_OPEN_RUN_IDLE_MS;
     const left = open.openedAt + this.config.EVALUATION_OPEN_RUN_MAX_MS - Date.now();
     open.idle = setTimeout(() => {
-      void this.serial(async () => {
+      // A timer has no caller to reject to: a failure here is logged, the run applies from its staged chunks.
+      this.serial(async () => {
         if (this.open === open) await this.rollback(left < idle ? `open for more than ${this.config.EVALUATION_OPEN_RUN_MAX_MS} ms` : `no chunk came for ${idle} ms`);
-      });
+      }).catch((error: Error) => this.logger.warn(`closing idle evaluation run ${open.runId}: ${error.message}`));
     }, Math.max(0, Math.min(idle, left)));
     open.idle.unref();
   }

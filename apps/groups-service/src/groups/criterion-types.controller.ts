@@ -1,6 +1,7 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { JwtAuthGuard } from '@groups-sync/auth';
+import { CurrentPrincipal, JwtAuthGuard, Principal } from '@groups-sync/auth';
+import { mayReadDiagnostics } from '../auth/readable-scopes';
 import { configSchemaOf, valueSchemaOf } from '@groups-sync/contracts';
 import { CriterionCatalogue } from './criterion-catalogue';
 
@@ -15,13 +16,14 @@ import { CriterionCatalogue } from './criterion-catalogue';
 export class CriterionTypesController {
   constructor(private readonly types: CriterionCatalogue) {}
 
-  @ApiOperation({ summary: 'Each installed criterion type with its scopes, operators, value type and schema, config schema, backend and default cadence' })
+  @ApiOperation({ summary: 'Each installed criterion type with its scopes, operators, value type and schema, config schema, backend and default cadence; plugin_load_errors for global staff and service clients with read access' })
   @Get()
-  async list() {
+  async list(@CurrentPrincipal() principal: Principal) {
     const installed = await this.types.installed();
     return {
       announced_at: installed.announcedAt,
-      plugin_load_errors: installed.loadErrors,
+      // Load errors name the evaluator's plugins and paths: for whoever runs the site, not for every user.
+      ...(mayReadDiagnostics(principal) ? { plugin_load_errors: installed.loadErrors } : {}),
       results: Object.values(installed.catalogue).map((spec) => ({
         id: spec.id, version: spec.version, description: spec.description, scopes: spec.scopes, operators: spec.operators,
         value_type: spec.valueType, value_schema: valueSchemaOf(spec), config_schema: configSchemaOf(spec), backend: spec.backend,

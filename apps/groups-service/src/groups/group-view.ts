@@ -39,6 +39,14 @@ export function groupView(group: UserGroup, members?: Membership[]) {
   };
 }
 
+/**
+ * What a learner sees of a group they are in, but may not manage: which group, never how staff
+ * describe it, its criteria or who made it.
+ */
+export function learnerGroupView(group: UserGroup) {
+  return { id: group.id, name: group.name, scope_type: group.scopeType, scope_key: group.scopeKey };
+}
+
 export function memberView(m: Membership) {
   return {
     user_id: m.userId,

@@ -14,6 +14,7 @@ export enum GroupsErrorCode {
   IfMatchRequired = 'IF_MATCH_REQUIRED',
   InvalidEtag = 'INVALID_ETAG',
   PageNotFound = 'PAGE_NOT_FOUND',
+  InvalidCursor = 'INVALID_CURSOR',
   NotRefreshable = 'GROUP_NOT_REFRESHABLE',
   CollectionConflict = 'COLLECTION_CONFLICT',
 }
@@ -32,6 +33,7 @@ const KIND: Record<GroupsErrorCode, DomainErrorKind> = {
   [GroupsErrorCode.IfMatchRequired]: 'precondition_required',
   [GroupsErrorCode.InvalidEtag]: 'invalid',
   [GroupsErrorCode.PageNotFound]: 'not_found',
+  [GroupsErrorCode.InvalidCursor]: 'invalid',
   [GroupsErrorCode.NotRefreshable]: 'conflict',
   [GroupsErrorCode.CollectionConflict]: 'conflict',
 };

@@ -61,6 +61,14 @@ function missingColumns(columns: string[]): DomainException {
   return csvError('CSV_COLUMNS_MISSING', 'the header row needs a username or an email column', { columns });
 }
 
+/** One result per row: a refused one for each malformed row, else the next of `added` (results of the valid rows, in order). */
+export function rowResults(rows: CsvMemberRow[], added: Array<MemberResult<AddResult>>): Array<MemberResult<AddResult>> {
+  let next = 0;
+  return rows.map((r) => (r.problem
+    ? { user_id: null, username: r.username ?? null, ...(r.email ? { email: r.email } : {}), result: 'refused' as const, reason: r.problem }
+    : added[next++]));
+}
+
 export function importReport(rows: CsvMemberRow[], results: Array<MemberResult<AddResult>>): CsvImportReport {
   const summary = { rows: rows.length, added: 0, already_member: 0, unknown: 0, refused: 0 };
   const lines = rows.map((row, i) => ({ row: row.row, ...results[i] }));

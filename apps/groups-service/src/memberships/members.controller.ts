@@ -1,8 +1,7 @@
 import {
   Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query, Req, Res, UploadedFile, UseGuards, UseInterceptors,
 } from '@nestjs/common';
-import { FileInterceptor } from '@nestjs/platform-express';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { stringify } from 'csv-stringify';
 import { Request, Response } from 'express';
 import type {} from 'multer'; // Express.Multer.File
@@ -10,13 +9,16 @@ import { DomainException } from '@groups-sync/observability';
 import { pageWindow, Pagination } from '../api/pagination';
 import { CurrentPrincipal, JwtAuthGuard, Principal } from '@groups-sync/auth';
 import { GroupAccess } from '../auth/group-access';
+import { GroupWriteGuard, WritableGroup } from '../auth/group-write.guard';
 import { apiContext } from '../audit/request-context';
 import { memberView } from '../groups/group-view';
+import { UserGroup } from '../groups/user-group.entity';
+import { CsvUploadInterceptor } from './csv-upload.interceptor';
 import { AddMembersDto } from './dto/add-members.dto';
 import { CsvImportQuery } from './dto/csv-import.query';
 import { ListMembersQuery } from './dto/list-members.query';
 import { RemoveMembersDto } from './dto/remove-members.dto';
-import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv } from './members-csv';
+import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv, rowResults } from './members-csv';
 import { MembershipQueries } from './membership-queries';
 import { MembershipsService } from './memberships.service';
 import { GroupIdPipe } from '../api/group-id.pipe';
@@ -59,23 +61,22 @@ export class MembersController {
   @ApiOperation({ summary: 'Adds the users of a CSV file (a username or an email column); answers a per-row report. dry_run=true reports what would happen and changes nothing' })
   @ApiConsumes('multipart/form-data', 'text/csv')
   @ApiBody({ schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } } } })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @Post('csv')
   @HttpCode(200)
-  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: CSV_MAX_BYTES, files: 1 } }))
+  // Access first, then the body: the guard runs before the upload is read (and before csvBody).
+  @UseGuards(GroupWriteGuard)
+  @UseInterceptors(CsvUploadInterceptor)
   async importCsv(
-    @Param('id', GroupIdPipe) id: string, @UploadedFile() file: Express.Multer.File | undefined,
+    @WritableGroup() group: UserGroup, @UploadedFile() file: Express.Multer.File | undefined,
     @Query() query: CsvImportQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal,
   ) {
-    const group = await this.access.require(id, principal, 'write');
     const text = file ? file.buffer.toString('utf8') : await csvBody(req);
     const rows = parseMembersCsv(text);
     const valid = rows.filter((r) => !r.problem);
     const dryRun = query.dry_run === 'true';
     const added = await this.memberships.add(group, valid.map((r) => ({ username: r.username, email: r.email })), { ...apiContext(req, principal), origin: 'csv' }, { dryRun });
-    const results = rows.map((r) => (r.problem
-      ? { user_id: null, username: r.username ?? null, ...(r.email ? { email: r.email } : {}), result: 'refused' as const, reason: r.problem }
-      : added[valid.indexOf(r)]));
-    return { dry_run: dryRun, ...importReport(rows, results) };
+    return { dry_run: dryRun, ...importReport(rows, rowResults(rows, added)) };
   }
 
   @ApiOperation({ summary: 'The members as CSV: user_id, username, email, joined_at, left_at, origin, sync_state' })

@@ -58,14 +58,18 @@ export class MembershipQueries {
   }
 
   /**
-   * Every membership of the groups with what reconciliation needs to judge it; times in ISO 8601
-   * (formatted by the database: a million rows are read at a time, and dates are the cost).
+   * One page of the memberships of the groups, in (group, user) order after `after`, with what
+   * reconciliation needs to judge them; times in ISO 8601 (formatted by the database: reconciliation
+   * reads a million rows a run, and dates are the cost).
    */
-  async syncStates(groupIds: string[], status: 'active' | 'all') {
+  async syncStates(groupIds: string[], status: 'active' | 'all', after: { groupId: string; userId: number } | null, limit: number) {
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
       `SELECT group_id, user_id, username, active, origin, sync_state,
          DATE_FORMAT(changed_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS changed_at, DATE_FORMAT(legacy_observed_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS legacy_observed_at
-       FROM membership WHERE group_id IN (?) ${status === 'active' ? 'AND active = 1' : ''}`, [groupIds]);
+       FROM membership WHERE group_id IN (?) ${status === 'active' ? 'AND active = 1' : ''}
+         ${after ? 'AND (group_id > ? OR (group_id = ? AND user_id > ?))' : ''}
+       ORDER BY group_id, user_id LIMIT ?`,
+      [groupIds, ...(after ? [after.groupId, after.groupId, after.userId] : []), limit]);
     return rows.map((r) => ({
       group_id: r.group_id as string, user_id: Number(r.user_id), username: r.username as string, active: !!r.active, origin: r.origin as string,
       sync_state: (r.sync_state as string | null) ?? null, changed_at: r.changed_at as string, legacy_observed_at: (r.legacy_observed_at as string | null) ?? null,

@@ -7,7 +7,7 @@ import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
 import { legacyKind } from '../groups/criteria-rules';
 import { teamLink } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
-import { UserDirectory, UserLookup, UserResolution } from '../users/user-directory';
+import { inSlices, UserDirectory, UserLookup, UserResolution } from '../users/user-directory';
 import { Membership } from './membership.entity';
 import { AddResult, MembershipWriter, RemoveResult, UserRef } from './membership-writer';
 
@@ -61,7 +61,9 @@ export class MembershipsService {
       for (const r of results) outcome.set(r.user_id, r.result);
       this.relay.notify();
     }
-    return refs.map((ref, i) => describe(ref, resolved[i], outcome));
+    const results: Array<MemberResult<AddResult>> = [];
+    await inSlices(refs, (ref) => results.push(describe(ref, resolved[results.length], outcome)));
+    return results;
   }
 
   /** Removes users named by id, username or email: `removed`, `not_member`, `unknown` or `refused`. */

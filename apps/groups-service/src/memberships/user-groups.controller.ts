@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { SCOPE_TYPES } from '@groups-sync/contracts';
 import { CurrentPrincipal, JwtAuthGuard, Principal, canManageScope } from '@groups-sync/auth';
-import { groupView } from '../groups/group-view';
+import { groupView, learnerGroupView } from '../groups/group-view';
 import { MembershipQueries } from './membership-queries';
 
 class UserGroupsQuery {
@@ -26,14 +26,13 @@ export class UserGroupsController {
   @ApiQuery({ name: 'scope', required: false, enum: SCOPE_TYPES })
   @ApiQuery({ name: 'scope_key', required: false })
   async groups(@Param('userId', ParseIntPipe) userId: number, @Query() query: UserGroupsQuery, @CurrentPrincipal() principal: Principal) {
-    // Learners see all their own groups; others see the groups they may read.
+    // Learners see all their own groups (by name and scope only); others see the groups they may read.
     const self = !principal.isService && principal.userId === userId;
-    const rows = (await this.memberships.groupsOfUser(userId, query.scope, query.scope_key))
-      .filter(({ group }) => self || canManageScope(principal, group.scopeType, group.scopeKey, 'read'));
-    return {
-      user_id: userId,
-      count: rows.length,
-      results: rows.map(({ group, membership }) => ({ ...groupView(group), origin: membership.origin, joined_at: membership.joinedAt })),
-    };
+    const results = [];
+    for (const { group, membership } of await this.memberships.groupsOfUser(userId, query.scope, query.scope_key)) {
+      if (canManageScope(principal, group.scopeType, group.scopeKey, 'read')) results.push({ ...groupView(group), origin: membership.origin, joined_at: membership.joinedAt });
+      else if (self) results.push({ ...learnerGroupView(group), joined_at: membership.joinedAt });
+    }
+    return { user_id: userId, count: results.length, results };
   }
 }

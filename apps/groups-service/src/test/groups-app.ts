@@ -25,9 +25,9 @@ export interface GroupsApp {
 /**
  * groups-service in this process on the real database and broker, with a test database and topic
  * prefix of its own, and the LMS emulator as a process beside it for the user directory. Config is
- * read when app.module loads, so the environment is set first.
+ * read when app.module loads, so the environment is set first; `env` overrides it (another LMS, a setting).
  */
-export async function startGroupsApp(portOffset = 0): Promise<GroupsApp> {
+export async function startGroupsApp(portOffset = 0, env: Record<string, string> = {}): Promise<GroupsApp> {
   const suffix = uniqueSuffix();
   const database = `groups_it_${suffix}_test`;
   const lmsDatabase = `lms_it_${suffix}_test`;
@@ -36,7 +36,7 @@ export async function startGroupsApp(portOffset = 0): Promise<GroupsApp> {
   await lms.start();
   Object.assign(process.env, stackEnv(), {
     DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`, LOG_LEVEL: 'warn', LMS_BASE_URL: lms.url,
-    JWT_PUBLIC_KEY: minter.publicKeyPem, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience,
+    JWT_PUBLIC_KEY: minter.publicKeyPem, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience, ...env,
   });
   const { AppModule, HTTP_OPTIONS } = await import('../app.module');
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });

@@ -1,10 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { assertOperator, callerName, CurrentPrincipal, JwtAuthGuard, Principal } from '@groups-sync/auth';
 import { ConsumerGroup } from '@groups-sync/contracts';
 import { DomainException } from '@groups-sync/observability';
-import { DeadLetterFilter, DeadLetters, deadLetterView } from './dead-letters.service';
+import { DEAD_LETTER_PAGE_MAX, DeadLetterFilter, DeadLetterPageRequest, DeadLetters, deadLetterView } from './dead-letters.service';
 
 class DeadLetterFilterDto {
   @IsOptional() @IsIn(Object.values(ConsumerGroup))
@@ -24,6 +25,14 @@ class DeadLetterFilterDto {
 
   @IsOptional() @IsIn(['open', 'replayed', 'resolved', 'all'])
   state?: 'open' | 'replayed' | 'resolved' | 'all';
+
+  /** Dead letters read for this page (the filters may keep fewer). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(DEAD_LETTER_PAGE_MAX)
+  limit?: number;
+
+  /** The previous page's `next_after`. */
+  @IsOptional() @IsString() @MaxLength(320) @Matches(/^[\w.-]+:\d+:\d+$/)
+  after?: string;
 }
 
 class DeadLetterActionDto extends DeadLetterFilterDto {
@@ -38,7 +47,14 @@ function filterOf(dto: DeadLetterFilterDto): DeadLetterFilter {
   return { consumerGroup: dto.consumer_group, reason: dto.reason, type: dto.type, since: dto.since ? new Date(dto.since) : undefined, id: dto.id, state: dto.state };
 }
 
-/** The dead letters of every consumer group: list, show, replay into the group's retry topic, resolve. */
+function pageOf(dto: DeadLetterFilterDto): DeadLetterPageRequest {
+  return { limit: dto.limit, after: dto.after };
+}
+
+/**
+ * The dead letters of every consumer group, a page at a time (`limit`, `after`: the previous page's
+ * `next_after`): list, show, replay into the group's retry topic, resolve.
+ */
 @ApiTags('dead letters')
 @ApiBearerAuth()
 @UseGuards(JwtAuthGuard)
@@ -49,8 +65,8 @@ export class DeadLettersController {
   @Get()
   async list(@Query() query: DeadLetterFilterDto, @CurrentPrincipal() principal: Principal) {
     assertOperator(principal);
-    const letters = await this.deadLetters.list(filterOf(query));
-    return { count: letters.length, results: letters.map(deadLetterView) };
+    const { letters, next } = await this.deadLetters.list(filterOf(query), pageOf(query));
+    return { count: letters.length, results: letters.map(deadLetterView), next_after: next };
   }
 
   @ApiOperation({ summary: 'One dead letter (`topic:partition:offset`), with its headers and its event decoded where it can be' })
@@ -63,19 +79,19 @@ export class DeadLettersController {
     return letter;
   }
 
-  @ApiOperation({ summary: 'Replays the open dead letters the filter selects into their consumer groups\' retry topics (same key, value and ce_* headers)' })
+  @ApiOperation({ summary: 'Replays the open dead letters of one page the filter selects into their consumer groups\' retry topics (same key, value and ce_* headers); a retired learner\'s are not replayed' })
   @Post('replays')
   @HttpCode(200)
   async replay(@Body() dto: DeadLetterActionDto, @CurrentPrincipal() principal: Principal) {
     assertOperator(principal);
-    return this.deadLetters.replay(filterOf(dto), callerName(principal), dto.dry_run === true);
+    return this.deadLetters.replay(filterOf(dto), callerName(principal), dto.dry_run === true, pageOf(dto));
   }
 
-  @ApiOperation({ summary: 'Marks the open dead letters the filter selects as handled, without replaying them' })
+  @ApiOperation({ summary: 'Marks the open dead letters of one page the filter selects as handled, without replaying them' })
   @Post('resolutions')
   @HttpCode(200)
   async resolve(@Body() dto: DeadLetterActionDto, @CurrentPrincipal() principal: Principal) {
     assertOperator(principal);
-    return this.deadLetters.resolve(filterOf(dto), callerName(principal), dto.note, dto.dry_run === true);
+    return this.deadLetters.resolve(filterOf(dto), callerName(principal), dto.note, dto.dry_run === true, pageOf(dto));
   }
 }

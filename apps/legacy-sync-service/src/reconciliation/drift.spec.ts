@@ -93,3 +93,23 @@ describe('impliedByMoves', () => {
     expect(r.reason).toContain('Cohort B');
   });
 });
+
+describe('findDrift: a read that stands for an earlier time (a lagging replica)', () => {
+  const readAt = NOW - 5_000; // the replica has applied the primary up to 5 s ago
+
+  it.each([
+    ['a fresh add the LMS confirmed inside the lag window, absent from the replica', lms(), member('ann', { origin: 'legacy', changed_at: ago(2_000), legacy_observed_at: ago(2_000) })],
+    ['a fresh removal the LMS confirmed inside the lag window, still in the replica', lms('ann'), member('ann', { active: false, changed_at: ago(2_000), legacy_observed_at: ago(2_000) })],
+  ])('leaves alone %s', (_, roster, membership) => {
+    expect(only(findDrift(link, roster, [membership], NOW, GRACE, readAt))).toMatchObject({ kind: 'changed_since_read', action: 'none' });
+  });
+
+  it('still repairs a membership whose latest change is older than the read', () => {
+    expect(only(findDrift(link, lms(), [member('ann', { changed_at: ago(60_000) })], NOW, GRACE, readAt))).toMatchObject({ kind: 'removed_in_lms', action: 'remove_from_group' });
+  });
+
+  it('dates by the read, not by the clock: the same add read "now" would be removed', () => {
+    const fresh = member('ann', { origin: 'legacy', changed_at: ago(2_000), legacy_observed_at: ago(2_000) });
+    expect(only(findDrift(link, lms(), [fresh], NOW, GRACE))).toMatchObject({ kind: 'removed_in_lms', action: 'remove_from_group' });
+  });
+});

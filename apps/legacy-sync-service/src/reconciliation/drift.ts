@@ -12,7 +12,7 @@ export type RepairAction = 'add_to_group' | 'remove_from_group' | 'add_in_lms' |
 
 export type DriftKind =
   | 'missing_in_group' | 'removed_in_lms' | 'unsent_add' | 'unsent_removal' | 'lms_newer_than_unsent_add' | 'lms_newer_than_unsent_removal'
-  | 'add_in_flight' | 'removal_in_flight' | 'rejected_by_lms' | 'stuck_pending' | 'moved_in_lms';
+  | 'add_in_flight' | 'removal_in_flight' | 'rejected_by_lms' | 'stuck_pending' | 'moved_in_lms' | 'changed_since_read';
 
 export interface Difference {
   groupId: string;
@@ -45,8 +45,10 @@ export interface LinkedCohort { groupId: string; courseKey: string; cohortId: nu
  * - in both: a membership still pending past the grace period is confirmed.
  * "In flight" means pending for less than `graceMs`; "newer" compares the LMS's time of its latest
  * observation of the learner with the time of our change.
+ * `readAt` is the time the LMS read stands for (a replica's: behind `now`). A membership that
+ * changed on either side after it cannot show in that read, so it is left alone until a later run.
  */
-export function findDrift(link: LinkedCohort, lms: Map<string, LmsMember>, memberships: GroupMembership[], now: number, graceMs: number): Difference[] {
+export function findDrift(link: LinkedCohort, lms: Map<string, LmsMember>, memberships: GroupMembership[], now: number, graceMs: number, readAt = now): Difference[] {
   const byName = new Map(memberships.map((m) => [m.username.toLowerCase(), m]));
   const out: Difference[] = [];
   const diff = (m: GroupMembership | undefined, lmsMember: LmsMember | undefined, d: Pick<Difference, 'side' | 'kind' | 'reason' | 'action'>) => out.push({
@@ -90,7 +92,12 @@ export function findDrift(link: LinkedCohort, lms: Map<string, LmsMember>, membe
       diff(m, undefined, { side: 'group_only', kind: 'removed_in_lms', reason: 'not in the cohort in the LMS (removed there, or an add the LMS never committed)', action: 'remove_from_group' });
     }
   }
-  return out;
+  return out.map((d) => {
+    const m = byName.get(d.username.toLowerCase());
+    const latest = m ? Math.max(Date.parse(m.changed_at), m.legacy_observed_at === null ? 0 : Date.parse(m.legacy_observed_at)) : 0;
+    return d.action === 'none' || latest <= readAt ? d
+      : { ...d, kind: 'changed_since_read', reason: `changed after the LMS read (${new Date(readAt).toISOString()}) was taken: ${d.reason}; left for a later run`, action: 'none' };
+  });
 }
 
 /**

@@ -11,6 +11,7 @@ import { CohortDirectory } from '../lms/cohort-directory';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
 import { runLimited } from '../user-group-events/legacy-writes.service';
+import { LmsDatabase } from './lms-database';
 import { CohortRoster, CourseRoster } from './cohort-roster';
 import { Difference, findDrift, GroupMembership, impliedByMoves, LmsMember } from './drift';
 import { TrackRoster, TrackRosterOfCourse } from './track-roster';
@@ -86,6 +87,7 @@ export class Reconciler {
     private readonly outbox: OutboxWriter,
     private readonly relay: OutboxRelay,
     private readonly config: LegacySyncServiceConfig,
+    private readonly lmsDatabase: LmsDatabase,
   ) {}
 
   async execute(run: RunRow, heartbeat: (done: number, total: number) => Promise<void>): Promise<RunSummary> {
@@ -163,7 +165,7 @@ export class Reconciler {
       wanted.get(l.courseKey)!.add(Number(l.legacyId));
     }
     const trackCourses = [...new Set(links.filter((x) => x.legacyType === 'enrollment_track').map((x) => x.courseKey))];
-    const readAt = new Date();
+    const readAt = await this.lmsDatabase.readAt();
     const timed = async <T>(phase: 'lms_read' | 'groups_read', work: Promise<T>) => {
       const t = Date.now();
       const out = await work;
@@ -207,7 +209,7 @@ export class Reconciler {
           const own = byGroup.get(link.groupId) ?? [];
           summary.groups_compared++;
           summary.memberships_compared += new Set([...members.keys(), ...own.filter((m) => m.active).map((m) => m.username.toLowerCase())]).size;
-          trackDifferences.push(...findDrift({ groupId: link.groupId, courseKey: link.courseKey, cohortId: 0 }, members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000)
+          trackDifferences.push(...findDrift({ groupId: link.groupId, courseKey: link.courseKey, cohortId: 0 }, members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000, teams.get(link.groupId)!.readAt.getTime())
             .map((d) => ({ ...d, reason: d.reason.replace('in the cohort', `in the ${link.legacyType}`) })));
         }
         continue;
@@ -224,7 +226,7 @@ export class Reconciler {
           const own = byGroup.get(link.groupId) ?? [];
           summary.groups_compared++;
           summary.memberships_compared += new Set([...members.keys(), ...own.filter((m) => m.active).map((m) => m.username.toLowerCase())]).size;
-          trackDifferences.push(...findDrift({ groupId: link.groupId, courseKey: link.courseKey, cohortId: 0 }, members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000)
+          trackDifferences.push(...findDrift({ groupId: link.groupId, courseKey: link.courseKey, cohortId: 0 }, members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000, roster.readAt.getTime())
             .map((d) => ({ ...d, reason: d.reason.replace('in the cohort', `in the ${link.legacyId} track`) })));
         }
         continue;
@@ -250,7 +252,7 @@ export class Reconciler {
       const own = byGroup.get(link.groupId) ?? [];
       summary.groups_compared++;
       summary.memberships_compared += new Set([...cohort.members.keys(), ...own.filter((m) => m.active).map((m) => m.username.toLowerCase())]).size;
-      differences.push(...findDrift({ groupId: link.groupId, courseKey: link.courseKey, cohortId: Number(link.legacyId) }, cohort.members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000));
+      differences.push(...findDrift({ groupId: link.groupId, courseKey: link.courseKey, cohortId: Number(link.legacyId) }, cohort.members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000, roster.readAt.getTime()));
     }
     // Every course read here refreshes its name → id cache (a rename has no event).
     for (const roster of rosters.values()) {

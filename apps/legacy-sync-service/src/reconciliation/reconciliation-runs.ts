@@ -78,7 +78,7 @@ export class ReconciliationRuns implements OnApplicationShutdown {
       `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status)
        SELECT ?, 'all', NULL, 0, 'stream_gap', ?, 'queued' FROM DUAL
        WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'stream_gap' AND status = 'queued')`, [randomUUID(), `gap in ${stream}`.slice(0, 255)]);
-    if (result.affectedRows) setTimeout(() => void this.work().catch(() => undefined), 50);
+    if (result.affectedRows) setTimeout(() => void this.work(), 50);
   }
 
   /** The site-wide run, every RECONCILE_EVERY_MINUTES, unless one was scheduled that recently. */
@@ -111,10 +111,15 @@ export class ReconciliationRuns implements OnApplicationShutdown {
     if (result.affectedRows) void this.work();
   }
 
-  /** Claims and executes queued runs, one at a time per instance. */
+  /**
+   * Claims and executes queued runs, one at a time per instance. Never rejects (callers start it
+   * without waiting): a database that fails between runs is logged, and the next poll tries again.
+   */
   @Interval(5_000)
   work(): Promise<void> {
-    this.working ??= this.drain().finally(() => (this.working = undefined));
+    this.working ??= this.drain()
+      .catch((error: Error) => this.logger.error(`reconciliation worker stopped until its next poll: ${error.message}`))
+      .finally(() => (this.working = undefined));
     return this.working;
   }
 
@@ -137,8 +142,9 @@ export class ReconciliationRuns implements OnApplicationShutdown {
         }
         end({ status: 'failed' });
         this.logger.error(`reconciliation ${run.id} failed: ${(error as Error).message}`);
+        // The database still down: the run stays `running` without heartbeats, and is taken over later.
         await this.dataSource.query(`UPDATE reconciliation_run SET status = 'failed', error = ?, finished_at = NOW(6) WHERE id = ?`, [(error as Error).message.slice(0, 2000), run.id])
-          .catch(() => undefined);
+          .catch((e: Error) => this.logger.warn(`reconciliation ${run.id} not marked failed: ${e.message}`));
       }
     }
   }

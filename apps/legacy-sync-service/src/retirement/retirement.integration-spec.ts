@@ -6,15 +6,12 @@ import { DataSource } from 'typeorm';
 import { AuthModule } from '@groups-sync/auth';
 import { TokenMinter, globalStaffClaims, serviceClaims } from '@groups-sync/auth/testing';
 import { EventType } from '@groups-sync/contracts';
-import { MESSAGING_MIGRATIONS, OutboxWriter } from '@groups-sync/messaging';
+import { OutboxWriter } from '@groups-sync/messaging';
 import { configureHttp } from '@groups-sync/observability';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { rowsContaining, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
-import { LegacySync1763700000300 } from '../migrations/1763700000300-legacy-sync.migration';
-import { PendingWriteChangeTime1764000000300 } from '../migrations/1764000000300-pending-write-change-time.migration';
-import { Reconciliation1764100000300 } from '../migrations/1764100000300-reconciliation.migration';
-import { PendingWritePruneIndex1764400000300 } from '../migrations/1764400000300-pending-write-prune-index.migration';
+import { LEGACY_SYNC_MIGRATIONS } from '../migrations';
 import { RetirementController } from './retirement.controller';
 import { UserRetirementService } from './user-retirement.service';
 
@@ -38,7 +35,7 @@ describe('legacy-sync: user retirement', () => {
       imports: [
         TypeOrmModule.forRoot(dataSourceOptions({
           url: env.MYSQL_URL, database, flavor, entities: [],
-          migrations: [...MESSAGING_MIGRATIONS, LegacySync1763700000300, PendingWriteChangeTime1764000000300, Reconciliation1764100000300, PendingWritePruneIndex1764400000300],
+          migrations: LEGACY_SYNC_MIGRATIONS,
         })),
         AuthModule.forRoot(config),
       ],
@@ -104,6 +101,12 @@ describe('legacy-sync: user retirement', () => {
     const before = await snapshot();
     await as(workerToken).post('/api/legacy-sync/v1/retire').send({ edx_lms_user_id: 4242 }).expect(204);
     expect(await snapshot()).toBe(before);
+  });
+
+  it('keeps the id as retired (its dead letters are then masked and never replayed), once however often it is called', async () => {
+    await as(workerToken).post('/api/legacy-sync/v1/retire').send({ edx_lms_user_id: 4545 }).expect(204);
+    await as(workerToken).post('/api/legacy-sync/v1/retire').send({ edx_lms_user_id: 4545 }).expect(204);
+    expect(await db.query('SELECT user_id FROM retired_user WHERE user_id = 4545')).toHaveLength(1);
   });
 
   it('finds the username from its own rows when the pipeline sends only the id', async () => {

@@ -6,7 +6,8 @@ import { inTransaction, Replacement, retiredIdentifiers, scrubRows } from '@grou
  * legacy-sync's part of retiring a user (Open edX's retirement pipeline calls it as a step of its
  * own, beside groups-service's): their username is replaced in reconciliation reports, in the
  * observations of the outbox, and where they acted as an operator. Pending LMS writes hold ids only
- * (ids stay, as Open edX keeps them). Idempotent.
+ * (ids stay, as Open edX keeps them). The id is kept as retired: their dead letters are then shown
+ * masked and never replayed. Idempotent.
  */
 @Injectable()
 export class UserRetirementService {
@@ -15,6 +16,8 @@ export class UserRetirementService {
   async retire(userId: number, originalUsername: string | null): Promise<void> {
     const retired = retiredIdentifiers(userId);
     await inTransaction(this.dataSource, async (manager) => {
+      // Dead letters are Kafka's to keep (DEAD_LETTER_RETENTION_DAYS): the id marks them as a retired learner's.
+      await manager.query('INSERT IGNORE INTO retired_user (user_id) VALUES (?)', [userId]);
       const known: Array<{ username: string }> = await manager.query('SELECT DISTINCT username FROM reconciliation_difference WHERE user_id = ? AND username IS NOT NULL', [userId]);
       const names = new Map<string, string>();
       for (const name of [originalUsername, ...known.map((r) => r.username)]) {

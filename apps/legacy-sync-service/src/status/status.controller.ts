@@ -22,7 +22,7 @@ export class StatusController {
     private readonly streams: StreamStatus,
   ) {}
 
-  @ApiOperation({ summary: 'Consumer lag per group, LMS Redis stream backlogs and gaps, dead letters per group and reason, outbox backlog, LMS write pauses, last reconciliation per course' })
+  @ApiOperation({ summary: 'Consumer lag per group, LMS Redis stream backlogs and gaps, dead letters per group (total and open, counted from the topic offsets, no letter read), outbox backlog, LMS write pauses, last reconciliation per course' })
   @Get()
   async status(@CurrentPrincipal() principal: Principal) {
     assertOperator(principal);

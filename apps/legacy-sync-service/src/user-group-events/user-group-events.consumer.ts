@@ -68,6 +68,7 @@ export class UserGroupEventsConsumer {
       }
       await this.writes.apply(run, replayed);
       run = [];
+      if (event.type !== EventType.UserGroupDeleted && await this.deletedAlready(event as DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated>)) continue;
       if (event.type === EventType.UserGroupCreated) await this.onGroupCreated(event as DecodedEvent<EventType.UserGroupCreated>);
       else if (event.type === EventType.UserGroupUpdated) await this.onGroupUpdated(event as DecodedEvent<EventType.UserGroupUpdated>);
       else await this.onGroupDeleted(event as DecodedEvent<EventType.UserGroupDeleted>);
@@ -283,7 +284,24 @@ export class UserGroupEventsConsumer {
       }
       if (outcome) this.logger.warn(outcome.error!);
     }
-    await this.record(event, (manager) => manager.delete(LegacyLink, { groupId: group.id }));
+    await this.record(event, async (manager) => {
+      await manager.query('INSERT INTO deleted_group (group_id, version) VALUES (?, ?) ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))', [group.id, group.version]);
+      await manager.delete(LegacyLink, { groupId: group.id });
+    });
+  }
+
+  /**
+   * A created or updated event no newer than the group's deletion (a dead letter replayed after its
+   * inbox row was pruned, a late delivery) would make a cohort or team and a link for a group that
+   * is gone: it is recorded as seen and does nothing.
+   */
+  private async deletedAlready(event: DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated>): Promise<boolean> {
+    const group = event.data.user_group;
+    const [deleted] = await this.dataSource.query('SELECT version FROM deleted_group WHERE group_id = ?', [group.id]) as Array<{ version: number }>;
+    if (!deleted || deleted.version < group.version) return false;
+    this.logger.log(`${event.type} of group ${group.id} (version ${group.version}) ignored: the group was deleted at version ${deleted.version}`);
+    await this.inbox.process(event, async () => undefined);
+    return true;
   }
 
   /** Find the cohort by name first: the v1 create answers 500 on a duplicate name. */

@@ -203,7 +203,7 @@ export class System {
   async ugsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const child = spawn('bash', ['scripts/ugsync.sh', ...args], {
       cwd: WORKSPACE_ROOT,
-      env: { ...process.env, UGSYNC_LEGACY_SYNC_URL: this.legacySync.url, UGSYNC_GROUPS_URL: this.groupsService.url, UGSYNC_LMS_URL: this.lmsEmulator.url },
+      env: { ...process.env, UGSYNC_LEGACY_SYNC_URL: this.legacySync.url, UGSYNC_GROUPS_URL: this.groupsService.url, UGSYNC_GROUPS_OPS_URL: this.groupsService.opsUrl, UGSYNC_LMS_URL: this.lmsEmulator.url },
     });
     let stdout = '';
     let stderr = '';

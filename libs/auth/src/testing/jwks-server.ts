@@ -5,6 +5,8 @@ import { AddressInfo } from 'node:net';
 export class JwksServer {
   /** Set to answer with something other than 200 and the key set. */
   status = 200;
+  /** Set to take requests and never answer them (an LMS that hangs). */
+  hang = false;
   requests = 0;
 
   private constructor(
@@ -13,6 +15,7 @@ export class JwksServer {
   ) {
     server.on('request', (_req, res) => {
       this.requests += 1;
+      if (this.hang) return;
       res.writeHead(this.status, { 'content-type': 'application/json' }).end(JSON.stringify(this.status === 200 ? this.body : { error: 'unavailable' }));
     });
   }

@@ -1,4 +1,5 @@
-import { DecodedEvent } from '@groups-sync/contracts';
+import { DecodedEvent, SchemaRegistryHttpError } from '@groups-sync/contracts';
+import { isDatabaseUnavailable } from '@groups-sync/persistence';
 
 /**
  * Thrown by a handler when the event can never be applied (invalid data, a reference that cannot
@@ -61,11 +62,27 @@ export function isHeldByOperator(error: unknown): boolean {
   return !!error && typeof error === 'object' && (error as { heldByOperator?: unknown }).heldByOperator === true;
 }
 
-/** Connection-level failures of the database driver: the server, not the message, is the problem. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN']);
+/** Connection-level failures of a network call (fetch reports them on `cause`): the host, not the message, is the problem. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+]);
 
+/**
+ * True for an outage: the marker (DependencyUnavailableError, `dependencyUnavailable: true`); the
+ * database down, read-only or out of lock time (isDatabaseUnavailable); a schema registry that
+ * answers 5xx, 408 or 429 (a schema it does not have, 404, is the message's defect); a host that
+ * refuses, does not resolve or times out. Anything else (a TypeError, an SQL error) is a defect.
+ */
 export function isDependencyUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
-  const e = error as { dependencyUnavailable?: unknown; code?: unknown; driverError?: { code?: unknown } };
-  return e.dependencyUnavailable === true || UNAVAILABLE_CODES.has(String(e.code)) || UNAVAILABLE_CODES.has(String(e.driverError?.code));
+  const e = error as { dependencyUnavailable?: unknown; name?: unknown; code?: unknown; cause?: unknown };
+  if (e.dependencyUnavailable !== undefined) return e.dependencyUnavailable === true;
+  if (isDatabaseUnavailable(error)) return true;
+  if (error instanceof SchemaRegistryHttpError) return error.status >= 500 || error.status === 408 || error.status === 429;
+  // AbortSignal.timeout(): the registry (or another HTTP dependency) did not answer in time.
+  if (e.name === 'TimeoutError') return true;
+  if (NETWORK_CODES.has(String(e.code))) return true;
+  const cause = e.cause as { code?: unknown; name?: unknown } | undefined;
+  return !!cause && typeof cause === 'object' && (NETWORK_CODES.has(String(cause.code)) || cause.name === 'TimeoutError' || cause.name === 'ConnectTimeoutError');
 }

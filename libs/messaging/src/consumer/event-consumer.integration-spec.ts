@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import {
   allTopicSpecs, ConfluentSchemaRegistry, ConsumerGroup, DecodedEvent, EventCodec, EventType, fullTopicName, deadLetterTopic, newEventMetadata, Topic,
@@ -8,6 +10,8 @@ import { Kafka } from 'kafkajs';
 import { register } from 'prom-client';
 import { EventConsumer } from './event-consumer';
 import { DependencyUnavailableError, HeldByOperatorError, PoisonMessageError } from './consumer.errors';
+import { ConsumerAttempt1764800000000 } from './consumer-attempt.migration';
+import { ConsumerAttempts } from './consumer-attempts';
 import { ConsumerStall1764600000000 } from './consumer-stall.migration';
 import { ConsumerStalls } from './consumer-stalls';
 import { DeadLetterHeader } from './dead-letter';
@@ -57,7 +61,7 @@ describe('EventConsumer on a real broker', () => {
     producer = new MessageProducer(kafka);
     codec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), prefix);
     const flavor = await ensureDatabase(env.MYSQL_URL, dbName);
-    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [InboxEntry], migrations: [MessagingTables1763700000000, ConsumerStall1764600000000] })).initialize();
+    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [InboxEntry], migrations: [MessagingTables1763700000000, ConsumerStall1764600000000, ConsumerAttempt1764800000000] })).initialize();
   });
 
   afterEach(async () => {
@@ -249,6 +253,79 @@ describe('EventConsumer on a real broker', () => {
     // A budget started afresh at the restart would have run until firstAfterRestart + 6 s.
     expect(Date.parse(letter[DeadLetterHeader.DeadLetteredAt]) - firstAfterRestart).toBeLessThan(budgetMs - 1500);
     expect(await metricValue('consumer_stalled_seconds', { group: ConsumerGroup.LegacySyncLmsEvents })).toBe(0);
+  });
+
+  it('dead-letters a message that failed N times once the total reaches the budget, though its consumer was stopped and created again in between', async () => {
+    const own = await ownTopics('attempts-restart');
+    await own.send(60, 'attempts-60');
+    await own.send(61, 'attempts-61');
+    const failures: number[] = [];
+    const applied: number[] = [];
+    const newConsumer = () => new EventConsumer(kafka, own.codec, producer, {
+      group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: own.prefix, topics: [Topic.LmsCohortMembership], maxAttempts: 5, backoffInitialMs: 20, backoffMaxMs: 100,
+      attempts: new ConsumerAttempts(dataSource),
+      handlers: {
+        [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>) => {
+          if (e.data.cohort.user.id === 60) {
+            failures.push(Date.now());
+            throw new TypeError('a defect in the handler');
+          }
+          applied.push(e.data.cohort.user.id);
+        },
+      },
+    });
+    consumer = newConsumer();
+    await consumer.start();
+    await expectEventually(() => expect(failures.length).toBeGreaterThanOrEqual(3), { timeoutMs: 20_000 });
+    await consumer.stop();
+    const failedBeforeRestart = failures.length;
+    const [row] = await dataSource.query('SELECT `offset`, attempts FROM consumer_attempt WHERE consumer_group = ?', [own.groupId]);
+    expect(Number(row.attempts)).toBeGreaterThanOrEqual(2); // the delivery its batch failed on counts nothing against it
+
+    consumer = newConsumer(); // a restart: nothing in memory
+    await consumer.start();
+    const reader = await readDeadLetters(own.prefix);
+    await expectEventually(() => expect(applied).toEqual([61]), { timeoutMs: 30_000 });
+    const letter = reader.messages.find((m) => m.headers.ce_id === 'attempts-60')!.headers;
+    expect(letter[DeadLetterHeader.Reason]).toBe('RETRY_BUDGET_EXCEEDED');
+    // A budget started afresh at the restart would have taken 5 more failures.
+    expect(failures.length - failedBeforeRestart).toBe(5 - Number(row.attempts));
+    await expectEventually(async () => expect(await dataSource.query('SELECT * FROM consumer_attempt WHERE consumer_group = ?', [own.groupId])).toEqual([]));
+  });
+
+  it('waits out a schema registry that answers 503 without spending the retry budget, even on a partition\'s first message (an empty schema cache)', async () => {
+    const own = await ownTopics('registry-down');
+    await own.send(70, 'registry-70');
+    let down = true;
+    let refused = 0;
+    // The registry as the consumer sees it: 503 while "down", else the real one.
+    const proxy = createServer((req, res) => {
+      if (down) {
+        refused++;
+        res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error_code: 50301, message: 'unavailable' }));
+        return;
+      }
+      void fetch(`${env.SCHEMA_REGISTRY_URL.replace(/\/$/, '')}${req.url}`).then(async (answer) => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text()));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const applied: number[] = [];
+    try {
+      consumer = new EventConsumer(kafka, new EventCodec(new ConfluentSchemaRegistry(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`), own.prefix), producer, {
+        group: ConsumerGroup.LegacySyncLmsEvents, topicPrefix: own.prefix, topics: [Topic.LmsCohortMembership], maxAttempts: 2, backoffInitialMs: 20, backoffMaxMs: 100,
+        handlers: { [EventType.CohortMembershipChanged]: async (e: DecodedEvent<EventType.CohortMembershipChanged>) => { applied.push(e.data.cohort.user.id); } },
+      });
+      await consumer.start();
+      const reader = await readDeadLetters(own.prefix);
+      // Far more failures than the retry budget of 2, none of them counted.
+      await expectEventually(() => expect(refused).toBeGreaterThan(6), { timeoutMs: 20_000 });
+      down = false;
+      await expectEventually(() => expect(applied).toEqual([70]), { timeoutMs: 20_000 });
+      expect(reader.messages.map((m) => m.headers.ce_id)).not.toContain('registry-70');
+    } finally {
+      await consumer?.stop();
+      consumer = undefined;
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('waits for as long as an operator holds the partition, however far past the outage budget, then handles it in order', async () => {

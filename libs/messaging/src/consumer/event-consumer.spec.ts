@@ -2,23 +2,33 @@ import { Logger } from '@nestjs/common';
 import { ConsumerGroup, EventCodec, EventType, Header, Topic } from '@groups-sync/contracts';
 import { Kafka } from 'kafkajs';
 import { MessageProducer } from '../kafka/message-producer';
-import { PoisonMessageError } from './consumer.errors';
-import { EventConsumer } from './event-consumer';
+import { DependencyUnavailableError, PoisonMessageError } from './consumer.errors';
+import { DeliveryAttempts } from './consumer-attempts';
+import { EventConsumer, EventConsumerOptions } from './event-consumer';
 
 /** The runner's bookkeeping, against a stand-in kafkajs consumer (no broker needed). */
-function runner(commitOffsets: jest.Mock) {
-  const consumer = { events: { GROUP_JOIN: 'join', CRASH: 'crash', DISCONNECT: 'disconnect' }, on: jest.fn(), commitOffsets };
-  const kafka = { consumer: () => consumer } as unknown as Kafka;
-  const runner = new EventConsumer(kafka, {} as EventCodec, {} as MessageProducer, {
-    group: ConsumerGroup.LegacySyncLmsEvents, topics: [Topic.LmsCohortMembership], handlers: {}, maxAttempts: 3, backoffMaxMs: 100,
+function runner(commitOffsets: jest.Mock, options: Partial<EventConsumerOptions> = {}) {
+  const listeners = new Map<string, (event: unknown) => void>();
+  const consumer = {
+    events: { GROUP_JOIN: 'join', CRASH: 'crash', DISCONNECT: 'disconnect' }, commitOffsets, seek: jest.fn(),
+    on: jest.fn((name: string, listener: (event: unknown) => void) => listeners.set(name, listener)),
+  };
+  const kafka = { consumer: jest.fn(() => consumer) };
+  const codec = { decode: jest.fn(async (_value: unknown, headers: Record<string, string>) => ({ type: EventType.CohortMembershipChanged, data: {}, metadata: { id: headers[Header.Id] } })) };
+  const runner = new EventConsumer(kafka as unknown as Kafka, codec as unknown as EventCodec, {} as MessageProducer, {
+    group: ConsumerGroup.LegacySyncLmsEvents, topics: [Topic.LmsCohortMembership], handlers: {}, maxAttempts: 3, backoffMaxMs: 100, ...options,
   });
   // Private steps, driven one at a time.
-  return runner as unknown as {
+  return Object.assign(runner as unknown as {
     done(topic: string, partition: number, offset: string): void;
     commit(): Promise<void>;
     withHeartbeats<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T>;
-  };
+    handleChunk(topic: string, partition: number, chunk: unknown[], heartbeat: () => Promise<void>, pause: () => () => void): Promise<boolean>;
+    handleBatch(payload: unknown): Promise<void>;
+  }, { rebalance: () => listeners.get('join')!({ payload: {} }), kafka, codec });
 }
+
+const message = (offset: string) => ({ offset, key: null, value: Buffer.from('v'), headers: { [Header.Type]: Buffer.from(EventType.CohortMembershipChanged), [Header.Id]: Buffer.from(`ce-${offset}`) } });
 
 describe('EventConsumer bookkeeping', () => {
   it('keeps offsets whose commit failed for the next commit, unless a newer one came meanwhile', async () => {
@@ -33,6 +43,63 @@ describe('EventConsumer bookkeeping', () => {
       { topic: 't', partition: 0, offset: '10' }, { topic: 't', partition: 1, offset: '6' },
     ]));
     expect(commitOffsets.mock.calls[1][0]).toHaveLength(2);
+  });
+
+  it('does not commit, after a rebalance, the offsets of a commit that failed before it', async () => {
+    let failCommit!: (error: Error) => void;
+    const commitOffsets = jest.fn()
+      .mockImplementationOnce(() => new Promise((_resolve, reject) => (failCommit = reject)))
+      .mockResolvedValue(undefined);
+    const r = runner(commitOffsets);
+    r.done('t', 0, '9');
+    const committing = r.commit();
+    // The group rebalances while the commit is on its way: partition 0 may be another member's now.
+    r.rebalance();
+    failCommit(new Error('The coordinator is not aware of this member'));
+    await committing;
+    await r.commit();
+    expect(commitOffsets).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not commit the offset of a batch that was handed over before a rebalance and ended after it', async () => {
+    const commitOffsets = jest.fn().mockResolvedValue(undefined);
+    let finish!: () => void;
+    const r = runner(commitOffsets, { batch: { types: [EventType.CohortMembershipChanged], handle: () => new Promise<void>((resolve) => (finish = resolve)) }, handlers: undefined });
+    const handling = r.handleChunk('t', 0, [message('5')], async () => undefined, () => () => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    r.rebalance(); // the partition went to another member meanwhile
+    finish();
+    await handling;
+    await r.commit();
+    expect(commitOffsets).not.toHaveBeenCalled();
+  });
+
+  it('joins with a session short enough for a survivor to take a dead member\'s partitions within 10 s, or the one configured', () => {
+    expect(runner(jest.fn()).kafka.consumer).toHaveBeenCalledWith(expect.objectContaining({ sessionTimeout: 6000, heartbeatInterval: 1000 }));
+    expect(runner(jest.fn(), { sessionTimeoutMs: 45_000, heartbeatIntervalMs: 3000 }).kafka.consumer)
+      .toHaveBeenCalledWith(expect.objectContaining({ sessionTimeout: 45_000, heartbeatInterval: 3000 }));
+  });
+
+  it('heartbeats while a batch waits on the schema registry, not only while its handler runs', async () => {
+    jest.useFakeTimers();
+    try {
+      const heartbeat = jest.fn().mockResolvedValue(undefined);
+      const r = runner(jest.fn(), { batch: { types: [EventType.CohortMembershipChanged], handle: async () => undefined }, handlers: undefined });
+      let answer!: () => void;
+      const decode = r.codec.decode.getMockImplementation()!;
+      r.codec.decode.mockImplementationOnce((...args) => new Promise((resolve) => (answer = () => resolve(decode(...args)))));
+      const resolveOffset = jest.fn();
+      const handling = r.handleBatch({
+        batch: { topic: 't', partition: 0, messages: [message('1')] }, heartbeat, pause: () => () => undefined, isRunning: () => true, isStale: () => false, resolveOffset,
+      });
+      await jest.advanceTimersByTimeAsync(5000); // a registry that answers within its 5 s timeout
+      expect(heartbeat.mock.calls.length).toBeGreaterThanOrEqual(4);
+      answer();
+      await handling;
+      expect(resolveOffset).toHaveBeenCalledWith('1');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('heartbeats while a long handler runs, and stops when it ends', async () => {
@@ -52,6 +119,118 @@ describe('EventConsumer bookkeeping', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+});
+
+/** ConsumerAttempts' rules over a map: the database the members of a group share, across restarts. */
+function sharedAttempts() {
+  const rows = new Map<string, DeliveryAttempts>();
+  const at = (group: string, topic: string, partition: number) => `${group}|${topic}|${partition}`;
+  return {
+    rows,
+    async get(group: string, topic: string, partition: number) {
+      const row = rows.get(at(group, topic, partition));
+      return row && { ...row };
+    },
+    async begin(group: string, topic: string, partition: number, offset: string, lastOffset: string) {
+      const row = rows.get(at(group, topic, partition));
+      if (!row || BigInt(row.offset) < BigInt(offset)) rows.set(at(group, topic, partition), { offset, lastOffset, attempts: 1 });
+      else if (row.offset === offset) Object.assign(row, { attempts: row.attempts + 1, lastOffset });
+      return { ...rows.get(at(group, topic, partition))! };
+    },
+    async set(group: string, topic: string, partition: number, offset: string, attempts: number) {
+      const row = rows.get(at(group, topic, partition));
+      if (!row || BigInt(row.offset) < BigInt(offset)) rows.set(at(group, topic, partition), { offset, lastOffset: offset, attempts });
+      else if (row.offset === offset) row.attempts = attempts;
+    },
+    async cleared(group: string, topic: string, partition: number, offset: string) {
+      const row = rows.get(at(group, topic, partition));
+      if (row && BigInt(row.offset) <= BigInt(offset)) rows.delete(at(group, topic, partition));
+    },
+  };
+}
+
+describe('EventConsumer retry budget across restarts (ConsumerAttempts)', () => {
+  const topic = 'learning-cohort-membership';
+  let sent: string[];
+  let handled: string[];
+  beforeEach(() => {
+    sent = [];
+    handled = [];
+    jest.useFakeTimers();
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    jest.clearAllTimers();
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  /** One member of the group, as a fresh process would start it; `behaviour` decides what handling each event does. */
+  function member(attempts: ReturnType<typeof sharedAttempts>, behaviour: (id: string) => 'ok' | 'fail' | 'down' | 'die', maxAttempts = 3) {
+    const producer = { send: jest.fn(async (records: Array<{ headers: Record<string, string> }>) => void sent.push(`${records[0].headers[Header.Id]}:${records[0].headers.dlq_reason}`)) };
+    const r = runner(jest.fn().mockResolvedValue(undefined), {
+      maxAttempts, backoffInitialMs: 10, backoffMaxMs: 10, handlers: undefined, attempts,
+      batch: {
+        types: [EventType.CohortMembershipChanged],
+        handle: async (events) => {
+          for (const e of events) {
+            const outcome = behaviour(e.metadata.id);
+            if (outcome === 'die') await new Promise(() => undefined); // the process is killed mid-handler: nothing after this runs
+            if (outcome === 'fail') throw new Error(`handler bug on ${e.metadata.id}`);
+            if (outcome === 'down') throw new DependencyUnavailableError('LMS unreachable');
+            handled.push(e.metadata.id);
+          }
+        },
+      },
+    } as Partial<EventConsumerOptions>);
+    (r as unknown as { producer: unknown }).producer = producer;
+    /** One delivery of the messages from `offsets`, as a fetch hands them over; settles when the batch ends (never, if the handler dies). */
+    const deliver = (...offsets: string[]) => r.handleBatch({
+      batch: { topic, partition: 0, messages: offsets.map(message) }, heartbeat: async () => undefined, pause: () => () => undefined,
+      isRunning: () => true, isStale: () => false, resolveOffset: () => undefined,
+    });
+    return { deliver };
+  }
+
+  it('dead-letters a message that failed N times once the total reaches the budget, though the consumer was stopped and created again in between', async () => {
+    const attempts = sharedAttempts();
+    const first = member(attempts, () => 'fail');
+    await first.deliver('7');
+    await first.deliver('7');
+    expect(sent).toEqual([]);
+    const second = member(attempts, () => 'fail'); // a restart: nothing in memory
+    await second.deliver('7');
+    expect(sent).toEqual(['ce-7:RETRY_BUDGET_EXCEEDED']);
+    expect(attempts.rows.size).toBe(0);
+  });
+
+  it('dead-letters a message that kills the process each time it is handled, without handling it again, once its deliveries reach the budget', async () => {
+    const attempts = sharedAttempts();
+    const deliveries: string[] = [];
+    const dies = (id: string) => {
+      deliveries.push(id);
+      return id === 'ce-2' ? 'die' : 'ok';
+    };
+    // Each member is killed while it handles ce-2; the next one starts from the same committed offset.
+    for (let restart = 0; restart < 6 && !sent.length; restart++) {
+      void member(attempts, dies).deliver('1', '2', '3');
+      await jest.advanceTimersByTimeAsync(50);
+    }
+    expect(sent).toEqual(['ce-2:RETRY_BUDGET_EXCEEDED']);
+    // Three deliveries of ce-2 alone were counted (its first, in a batch, was blamed on the batch's first message).
+    expect(deliveries.filter((id) => id === 'ce-2')).toHaveLength(4);
+    expect(handled).toEqual(expect.arrayContaining(['ce-1', 'ce-3']));
+  });
+
+  it('does not count waits for an unavailable dependency, and forgets a message\'s attempts once it is handled', async () => {
+    const attempts = sharedAttempts();
+    let down = 5;
+    const m = member(attempts, () => (down-- > 0 ? 'down' : 'ok'), 2);
+    for (let i = 0; i < 6; i++) await m.deliver('4');
+    expect(sent).toEqual([]);
+    expect(handled).toEqual(['ce-4']);
+    expect(attempts.rows.size).toBe(0);
   });
 });
 

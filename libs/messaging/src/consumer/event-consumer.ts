@@ -9,6 +9,7 @@ import { headerText } from '../kafka/header-text';
 import { MessageProducer } from '../kafka/message-producer';
 import { metric } from '../metrics';
 import { isDependencyUnavailable, isHeldByOperator, OutageBudgetExceededError, PoisonMessageError, RetryBudgetExceededError } from './consumer.errors';
+import { ConsumerAttempts, DeliveryAttempts } from './consumer-attempts';
 import { ConsumerStalls } from './consumer-stalls';
 import { deadLetterHeaders } from './dead-letter';
 
@@ -52,12 +53,18 @@ export interface EventConsumerOptions {
   outageBudgetMs?: number;
   /** Keeps each stalled message's first failure across rebalances and restarts; without it, only in this member's memory. */
   stalls?: ConsumerStalls;
+  /** Keeps each retried message's attempts across restarts and rebalances, counted before each delivery; without it, only in this member's memory. */
+  attempts?: Pick<ConsumerAttempts, 'get' | 'begin' | 'set' | 'cleared'>;
   backoffInitialMs?: number;
   backoffMaxMs: number;
   partitionsConsumedConcurrently?: number;
   /** Bounds of one handler call. */
   maxBatchMessages?: number;
   maxBatchBytes?: number;
+  /** KAFKA_SESSION_TIMEOUT_MS: how long a dead member keeps its partitions (6 s by default). */
+  sessionTimeoutMs?: number;
+  /** KAFKA_HEARTBEAT_INTERVAL_MS: also how often a running batch heartbeats (1 s by default). */
+  heartbeatIntervalMs?: number;
 }
 
 const handled = metric('consumer_messages_total', () => new Counter({
@@ -100,8 +107,9 @@ function eventHeaders(headers: IHeaders | undefined): Record<string, string> {
 
 /** How often handled offsets are committed (at-least-once: the inbox absorbs a redelivery). */
 const COMMIT_INTERVAL_MS = 200;
-/** Heartbeats while a handler runs (the session timeout is 30 s). */
-const HEARTBEAT_MS = 3000;
+/** A survivor takes a `kill -9`ed member's partitions after the session, plus a heartbeat and a rebalance: within 10 s. */
+const DEFAULT_SESSION_TIMEOUT_MS = 6000;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
 const DEFAULT_OUTAGE_BUDGET_MS = 3600_000;
 
 interface RetryState { attempt: number; counted: number; firstFailure?: Date }
@@ -155,6 +163,8 @@ export class EventConsumer {
   /** The next offset to commit, by `topic|partition`. */
   private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
   private commitTimer?: NodeJS.Timeout;
+  /** Counts assignments (GROUP_JOIN): offsets and retries of an earlier one may name partitions another member holds now. */
+  private generation = 0;
   /** After a failed batch, the partition goes message by message up to this offset. */
   private readonly singleUntil = new Map<string, bigint>();
   /** Messages dead-lettered from a batch that has not completed yet, by `topic|partition|offset`. */
@@ -163,6 +173,10 @@ export class EventConsumer {
   private readonly stalled = new Map<string, { offset: string; since: Date }>();
   /** Partitions with no stall row left in ConsumerStalls, as far as this member knows, by `topic|partition`. */
   private readonly unstalled = new Set<string>();
+  /** Partitions that committed an offset since the last assignment: until then their deliveries are counted (a killed process committed nothing). */
+  private readonly committed = new Set<string>();
+  /** The ConsumerAttempts row of each partition as this member last read or wrote it (null: none), by `topic|partition`. */
+  private readonly attemptRows = new Map<string, DeliveryAttempts | null>();
   private readonly groupId: string;
   private readonly handler: BatchHandler;
 
@@ -178,8 +192,8 @@ export class EventConsumer {
     this.groupId = fullTopicName(options.group, options.topicPrefix);
     this.consumer = kafka.consumer({
       groupId: this.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
+      sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+      heartbeatInterval: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       allowAutoTopicCreation: false,
       // A short long-poll: kafkajs often held a fetch for its whole wait although data had come
       // (measured: 200 changes/s took p50 250 ms end to end at 250 ms, 136 ms at 20 ms), and a
@@ -191,6 +205,7 @@ export class EventConsumer {
     this.consumer.on(GROUP_JOIN, () => {
       this.joined = true;
       this.crashed = undefined;
+      this.generation++;
       // A new assignment: offsets held for partitions this member may have lost are stale, and
       // the partitions it has start from their committed offsets.
       this.toCommit.clear();
@@ -199,6 +214,8 @@ export class EventConsumer {
       // Stalls too: a partition kept is read again from ConsumerStalls at its next failure.
       this.stalled.clear();
       this.unstalled.clear();
+      this.committed.clear();
+      this.attemptRows.clear();
       // setAside stays: it is keyed by offset, so a message dead-lettered before the rebalance is
       // not dead-lettered again when this member still owns its partition.
     });
@@ -281,18 +298,22 @@ export class EventConsumer {
     if (!this.toCommit.size) return;
     const offsets = [...this.toCommit.entries()];
     this.toCommit.clear();
+    const generation = this.generation;
     try {
       await this.consumer.commitOffsets(offsets.map(([, o]) => o));
+      if (generation === this.generation) for (const [key] of offsets) this.committed.add(key);
     } catch (error) {
       // Most likely a rebalance: the new owner starts from the last commit and the inbox skips
       // repeats. Kept for the next commit unless a newer offset came meanwhile (a quiet partition
-      // would otherwise never commit what it handled).
-      for (const [key, o] of offsets) if (!this.toCommit.has(key)) this.toCommit.set(key, o);
+      // would otherwise never commit what it handled). Not after a rebalance: the partition may be
+      // another member's now, and an old offset committed over its progress would rewind it.
+      if (generation === this.generation) for (const [key, o] of offsets) if (!this.toCommit.has(key)) this.toCommit.set(key, o);
       this.logger.warn(`committing offsets failed: ${(error as Error).message}`);
     }
   }
 
-  private done(topic: string, partition: number, offset: string): void {
+  private done(topic: string, partition: number, offset: string, generation = this.generation): void {
+    if (generation !== this.generation) return; // handed over before a rebalance: the partition's offsets are no longer this member's to commit
     this.toCommit.set(`${topic}|${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
   }
 
@@ -301,8 +322,18 @@ export class EventConsumer {
     const tp = `${topic}|${partition}`;
     const maxCount = this.options.maxBatchMessages ?? 500;
     const maxBytes = this.options.maxBatchBytes ?? 1024 * 1024;
+    const generation = this.generation;
+    if (this.options.attempts && !this.committed.has(tp) && messages.length) {
+      // A row naming a message of this batch: a delivery of it did not end (the process was killed
+      // mid-batch) or failed; its run goes message by message, so attempts fall on the one at fault.
+      const row = await this.attemptRow(topic, partition);
+      if (row && row.attempts > 0 && BigInt(row.offset) >= BigInt(messages[0].offset) && BigInt(row.offset) <= BigInt(messages[messages.length - 1].offset)) {
+        const until = BigInt(row.lastOffset);
+        if (until > (this.singleUntil.get(tp) ?? -1n)) this.singleUntil.set(tp, until);
+      }
+    }
     for (let i = 0; i < messages.length;) {
-      if (!isRunning() || isStale() || this.stopping) return;
+      if (!isRunning() || isStale() || this.stopping || generation !== this.generation) return;
       const single = this.singleUntil.get(tp);
       const chunk: Message[] = [];
       let bytes = 0;
@@ -313,7 +344,8 @@ export class EventConsumer {
         bytes += size;
         i++;
       }
-      if (!(await this.handleChunk(topic, partition, chunk, heartbeat, pause))) return;
+      // Decoding (the registry), the handler and dead letters all heartbeat: a chunk may outlast the session.
+      if (!(await this.withHeartbeats(heartbeat, () => this.handleChunk(topic, partition, chunk, heartbeat, pause, generation)))) return;
       // Where the next fetch starts (commits are ours, above).
       resolveOffset(chunk[chunk.length - 1].offset);
       await heartbeat();
@@ -322,7 +354,7 @@ export class EventConsumer {
 
   /** Handles a run of messages of one partition; false when the partition was paused for a retry. */
   private async handleChunk(
-    topic: string, partition: number, chunk: Message[], heartbeat: () => Promise<void>, pause: EachBatchPayload['pause'],
+    topic: string, partition: number, chunk: Message[], heartbeat: () => Promise<void>, pause: EachBatchPayload['pause'], generation = this.generation,
   ): Promise<boolean> {
     const first = chunk[0].offset;
     const last = chunk[chunk.length - 1].offset;
@@ -331,6 +363,18 @@ export class EventConsumer {
     state.attempt++;
     const endTimer = duration.startTimer({ group: this.options.group });
     const items: Array<{ message: Message; event: DecodedEvent }> = [];
+    // Counted before handling, so that a delivery the process does not survive counts too.
+    const begun = await this.beginDelivery(topic, partition, chunk, key);
+    const givenBack = () => this.giveBackDelivery(topic, partition, first, begun);
+    if (begun && chunk.length === 1) state.counted = begun.attempts - 1;
+    if (begun && chunk.length === 1 && state.counted >= this.options.maxAttempts) {
+      const declared = chunk[0].headers?.[Header.Type]?.toString() ?? 'unknown';
+      const lastError = new Error(`${state.counted} deliveries failed or did not finish (the process handling it stopped)`);
+      await this.setAsideMessage(topic, partition, chunk[0], new RetryBudgetExceededError(state.counted, lastError), 'RETRY_BUDGET_EXCEEDED', state.counted, state.firstFailure ?? new Date(), declared);
+      await this.completed(topic, partition, chunk, key, generation);
+      endTimer();
+      return true;
+    }
     try {
       for (const message of chunk) {
         if (this.setAside.has(`${topic}|${partition}|${message.offset}`)) continue;
@@ -359,7 +403,7 @@ export class EventConsumer {
       let remaining = items;
       while (remaining.length) {
         try {
-          await this.withHeartbeats(heartbeat, () => this.handler.handle(remaining.map((x) => x.event), { topic, replayed: topic.endsWith('.retry'), partition, offset: first, attempt: state.attempt, heartbeat }));
+          await this.handler.handle(remaining.map((x) => x.event), { topic, replayed: topic.endsWith('.retry'), partition, offset: first, attempt: state.attempt, heartbeat });
           break;
         } catch (error) {
           const culprit = error instanceof PoisonMessageError ? remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined) : undefined;
@@ -370,12 +414,16 @@ export class EventConsumer {
         }
       }
       for (const x of remaining) handled.inc({ group: this.options.group, event_type: x.event.type, outcome: 'handled' });
-      await this.completed(topic, partition, chunk, key);
+      await this.completed(topic, partition, chunk, key, generation);
       return true;
     } catch (error) {
       state.firstFailure ??= new Date();
       const err = error instanceof Error ? error : new Error(String(error));
-      if (this.stopping) return false; // left uncommitted: redelivered after the restart
+      if (this.stopping || generation !== this.generation) {
+        // Left uncommitted: redelivered after the restart, or from the committed offset to whoever holds the partition now.
+        await givenBack();
+        return false;
+      }
       const dependencyDown = isDependencyUnavailable(error);
       const eventType = items[0]?.event.type ?? 'unknown';
       const personal = () => items.reduce((found, x) => personalValues(x.event.data, found), new Set<string>());
@@ -384,17 +432,23 @@ export class EventConsumer {
         // fall on the message at fault; this delivery counts against nobody's budget.
         this.singleUntil.set(`${topic}|${partition}`, BigInt(last));
         this.retries.set(key, state);
+        await givenBack();
         const delay = this.backoff(state.attempt);
         this.logger.warn(`batch ${topic}[${partition}]@${first}..${last} failed, retrying message by message in ${delay} ms: ${redactPersonalData(err.message, personal())}`);
         if (dependencyDown) waiting.inc({ group: this.options.group });
         this.retryLater(topic, partition, first, delay, pause);
         return false;
       }
-      if (!dependencyDown) state.counted++;
+      if (dependencyDown) await givenBack();
+      else {
+        state.counted++;
+        // Begun deliveries are counted already; a first failure outside them is written now, for a restart to find.
+        if (!begun && state.counted < this.options.maxAttempts) await this.recordAttempts(topic, partition, first, state.counted);
+      }
       if (state.counted >= this.options.maxAttempts) {
         // If the dead-letter topic cannot be written either, this throws: nothing is committed.
         await this.setAsideMessage(topic, partition, chunk[0], new RetryBudgetExceededError(state.attempt, err), 'RETRY_BUDGET_EXCEEDED', state.attempt, state.firstFailure, eventType, items[0]?.event);
-        await this.completed(topic, partition, chunk, key);
+        await this.completed(topic, partition, chunk, key, generation);
         return true;
       }
       const held = isHeldByOperator(error);
@@ -411,7 +465,7 @@ export class EventConsumer {
         // Waited for long enough: this message goes aside so the partition moves on (the next one gets a budget of its own).
         await this.setAsideMessage(topic, partition, chunk[0], new OutageBudgetExceededError(outageBudgetMs / 1000, err), 'OUTAGE_BUDGET_EXCEEDED', state.attempt, since, eventType, items[0]?.event);
         outageDeadLettered.inc({ group: this.options.group });
-        await this.completed(topic, partition, chunk, key);
+        await this.completed(topic, partition, chunk, key, generation);
         return true;
       }
       if (dependencyDown) waiting.inc({ group: this.options.group });
@@ -434,7 +488,7 @@ export class EventConsumer {
    * learner's later change before this one's earlier change reaches the LMS.
    */
   private async withHeartbeats<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
-    const timer = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
     try {
       return await work();
     } finally {
@@ -447,15 +501,80 @@ export class EventConsumer {
     return Math.min(this.options.backoffMaxMs, (this.options.backoffInitialMs ?? 200) * 2 ** Math.min(attempt - 1, 20));
   }
 
-  private async completed(topic: string, partition: number, chunk: Message[], retryKey: string): Promise<void> {
+  private async completed(topic: string, partition: number, chunk: Message[], retryKey: string, generation: number): Promise<void> {
     const tp = `${topic}|${partition}`;
     const last = chunk[chunk.length - 1].offset;
     this.retries.delete(retryKey);
     for (const m of chunk) this.setAside.delete(`${tp}|${m.offset}`);
     const single = this.singleUntil.get(tp);
     if (single !== undefined && BigInt(last) >= single) this.singleUntil.delete(tp);
-    this.done(topic, partition, last);
+    this.done(topic, partition, last, generation);
     await this.clearStall(topic, partition, last);
+    await this.clearAttempts(topic, partition, last);
+  }
+
+  /** The partition's ConsumerAttempts row, read once per assignment; undefined when there is none or the database cannot answer. */
+  private async attemptRow(topic: string, partition: number): Promise<DeliveryAttempts | undefined> {
+    const tp = `${topic}|${partition}`;
+    if (!this.attemptRows.has(tp)) {
+      try {
+        this.attemptRows.set(tp, (await this.options.attempts!.get(this.groupId, topic, partition)) ?? null);
+      } catch (e) {
+        this.logger.warn(`reading the attempts of ${topic}[${partition}] failed: ${(e as Error).message}`);
+      }
+    }
+    return this.attemptRows.get(tp) ?? undefined;
+  }
+
+  /**
+   * Counts this delivery in ConsumerAttempts before it is handled, when the partition is being
+   * retried or has not committed since its assignment (a process killed mid-batch committed nothing,
+   * and its successor must not deliver the message forever). Answers the row when it names `first`.
+   */
+  private async beginDelivery(topic: string, partition: number, chunk: Message[], key: string): Promise<DeliveryAttempts | undefined> {
+    const tp = `${topic}|${partition}`;
+    if (!this.options.attempts || (this.committed.has(tp) && !this.singleUntil.has(tp) && !this.retries.has(key))) return undefined;
+    const first = chunk[0].offset;
+    try {
+      const row = await this.options.attempts.begin(this.groupId, topic, partition, first, chunk[chunk.length - 1].offset);
+      this.attemptRows.set(tp, row);
+      return row.offset === first ? row : undefined;
+    } catch (e) {
+      this.logger.warn(`counting the delivery of ${topic}[${partition}]@${first} failed: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** A begun delivery that must not count (a batch's, a wait for a dependency, a stop): given back. */
+  private async giveBackDelivery(topic: string, partition: number, offset: string, begun: DeliveryAttempts | undefined): Promise<void> {
+    if (begun) await this.recordAttempts(topic, partition, offset, begun.attempts - 1);
+  }
+
+  private async recordAttempts(topic: string, partition: number, offset: string, attempts: number): Promise<void> {
+    if (!this.options.attempts) return;
+    try {
+      await this.options.attempts.set(this.groupId, topic, partition, offset, attempts);
+      const row = this.attemptRows.get(`${topic}|${partition}`);
+      if (!row || BigInt(row.offset) < BigInt(offset)) this.attemptRows.set(`${topic}|${partition}`, { offset, lastOffset: offset, attempts });
+      else if (row.offset === offset) row.attempts = attempts;
+    } catch (e) {
+      this.logger.warn(`recording the attempts of ${topic}[${partition}]@${offset} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** The partition is past `offset`: its attempts row, if this member knows of one (or does not know), goes. */
+  private async clearAttempts(topic: string, partition: number, offset: string): Promise<void> {
+    const tp = `${topic}|${partition}`;
+    if (!this.options.attempts) return;
+    const row = this.attemptRows.get(tp);
+    if (row === null || (row && BigInt(row.offset) > BigInt(offset))) return;
+    // One attempt even if it fails, as for stalls: a row left behind names a message already past, and is replaced.
+    this.attemptRows.set(tp, null);
+    try {
+      await this.options.attempts.cleared(this.groupId, topic, partition, offset);
+    } catch (e) {
+      this.logger.warn(`clearing the attempts of ${topic}[${partition}] failed: ${(e as Error).message}`);
+    }
   }
 
   /**

@@ -34,6 +34,12 @@ describe('Kafka client options from config', () => {
     expect(messagingOptions('s', config, { outbox: false }).schemaRegistryAuth).toEqual({ key: 'SR', secret: 'pw' });
     expect(messagingOptions('s', loadConfig(ServiceConfig, {}), { outbox: false }).schemaRegistryAuth).toBeUndefined();
   });
+
+  it('hands the consumers their group session and heartbeat (KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS)', () => {
+    expect(messagingOptions('s', loadConfig(ServiceConfig, {}), { outbox: false })).toMatchObject({ consumerSessionTimeoutMs: 6000, consumerHeartbeatIntervalMs: 1000 });
+    const config = loadConfig(ServiceConfig, { KAFKA_SESSION_TIMEOUT_MS: '45000', KAFKA_HEARTBEAT_INTERVAL_MS: '3000' });
+    expect(messagingOptions('s', config, { outbox: false })).toMatchObject({ consumerSessionTimeoutMs: 45_000, consumerHeartbeatIntervalMs: 3000 });
+  });
 });
 
 describe('topic provisioning', () => {

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { ConsumerAttempt1764800000000 } from '../consumer/consumer-attempt.migration';
 import { ConsumerStall1764600000000 } from '../consumer/consumer-stall.migration';
 import { InboxPruneIndex1764400000000 } from '../inbox/inbox-prune-index.migration';
 import { OutboxPackedRows1764700000000 } from './outbox-packed-rows.migration';
@@ -43,4 +44,4 @@ export class MessagingTables1763700000000 implements MigrationInterface {
 }
 
 /** Every migration of the messaging tables, in order: each service that produces or consumes runs them all. */
-export const MESSAGING_MIGRATIONS = [MessagingTables1763700000000, InboxPruneIndex1764400000000, OutboxRelayLease1764500000000, OutboxParking1764500000100, ConsumerStall1764600000000, OutboxPackedRows1764700000000];
+export const MESSAGING_MIGRATIONS = [MessagingTables1763700000000, InboxPruneIndex1764400000000, OutboxRelayLease1764500000000, OutboxParking1764500000100, ConsumerStall1764600000000, OutboxPackedRows1764700000000, ConsumerAttempt1764800000000];
