@@ -1,7 +1,10 @@
 /** Small JSON-over-HTTP helper for black-box tests. */
-export async function http<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+export async function http<T = any>(
+  method: string, url: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs?: number,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(url, {
     method,
+    signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
     headers: { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });

@@ -15,6 +15,7 @@ import { memberView } from '../groups/group-view';
 import { UserGroup } from '../groups/user-group.entity';
 import { CsvUploadInterceptor } from './csv-upload.interceptor';
 import { AddMembersDto } from './dto/add-members.dto';
+import { memberRefsOf } from './dto/member-refs';
 import { CsvImportQuery } from './dto/csv-import.query';
 import { ListMembersQuery } from './dto/list-members.query';
 import { RemoveMembersDto } from './dto/remove-members.dto';
@@ -46,16 +47,18 @@ export class MembersController {
   @Post()
   @HttpCode(200)
   async add(@Param('id', GroupIdPipe) id: string, @Body() dto: AddMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+    const members = await memberRefsOf(dto.members);
     const group = await this.access.require(id, principal, 'write');
-    return { results: await this.memberships.add(group, dto.members, apiContext(req, principal)) };
+    return { results: await this.memberships.add(group, members, apiContext(req, principal)) };
   }
 
   /** Bulk removal, idempotent: per user `removed`, `not_member`, `unknown` or `refused`. */
   @Post('remove')
   @HttpCode(200)
   async removeMany(@Param('id', GroupIdPipe) id: string, @Body() dto: RemoveMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+    const members = await memberRefsOf(dto.members);
     const group = await this.access.require(id, principal, 'write');
-    return { results: await this.memberships.remove(group, dto.members, apiContext(req, principal)) };
+    return { results: await this.memberships.remove(group, members, apiContext(req, principal)) };
   }
 
   @ApiOperation({ summary: 'Adds the users of a CSV file (a username or an email column); answers a per-row report. dry_run=true reports what would happen and changes nothing' })
@@ -72,7 +75,7 @@ export class MembersController {
     @Query() query: CsvImportQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal,
   ) {
     const text = file ? file.buffer.toString('utf8') : await csvBody(req);
-    const rows = parseMembersCsv(text);
+    const rows = await parseMembersCsv(text);
     const valid = rows.filter((r) => !r.problem);
     const dryRun = query.dry_run === 'true';
     const added = await this.memberships.add(group, valid.map((r) => ({ username: r.username, email: r.email })), { ...apiContext(req, principal), origin: 'csv' }, { dryRun });

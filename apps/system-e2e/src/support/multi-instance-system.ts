@@ -69,9 +69,10 @@ export class MultiInstanceSystem extends System {
       const live = this.instances['groups-service'].filter((p) => !this.unavailable.has(p));
       const instance = live[this.turn++ % live.length];
       try {
-        return await http(method, `${instance.url}/api/user-groups/v1${path}`, body, { ...headers, authorization: `JWT ${await this.accessToken()}` });
+        // A call in flight when its instance is frozen would hang until the thaw: given up after 5 s.
+        return await http(method, `${instance.url}/api/user-groups/v1${path}`, body, { ...headers, authorization: `JWT ${await this.accessToken()}` }, 5000);
       } catch (error) {
-        // The instance died during the call: the other one answers (member adds are idempotent).
+        // The instance died or froze during the call: the other one answers (member adds are idempotent).
         if (attempt >= 5) throw error;
       }
     }

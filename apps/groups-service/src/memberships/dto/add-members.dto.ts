@@ -1,10 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray } from 'class-validator';
 import { MemberRefDto } from './member-ref.dto';
 
+/** The entries themselves are checked by memberRefsOf, a slice at a time, not by the ValidationPipe. */
 export class AddMembersDto {
   @ApiProperty({ type: [MemberRefDto], description: 'up to 10,000 users by user_id, username or email' })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10_000) @ValidateNested({ each: true }) @Type(() => MemberRefDto)
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10_000)
   members: MemberRefDto[];
 }

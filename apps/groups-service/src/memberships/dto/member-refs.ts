@@ -1,0 +1,36 @@
+import { BadRequestException } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { MemberRefDto } from './member-ref.dto';
+
+/** Entries checked between two turns of the event loop (~15 ms of class-validator work). */
+const SLICE = 1000;
+/** A body with thousands of bad entries gets the first ones, not a megabyte of messages. */
+const MAX_MESSAGES = 100;
+
+/**
+ * The entries of a bulk body (up to 10,000), checked as MemberRefDto, a slice at a time: the global
+ * ValidationPipe would check them all in one go, blocking the event loop for ~150 ms. Refused the
+ * way that pipe refuses (400 VALIDATION_FAILED, `<field>.<index>.<message>`).
+ */
+export async function memberRefsOf(items: unknown[], field = 'members'): Promise<MemberRefDto[]> {
+  const refs: MemberRefDto[] = [];
+  const messages: string[] = [];
+  for (let start = 0; start < items.length && messages.length < MAX_MESSAGES; start += SLICE) {
+    if (start) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = start; i < Math.min(items.length, start + SLICE); i++) {
+      const item = items[i];
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+        messages.push(`${field}.${i} must be an object with a user_id, a username or an email`);
+        continue;
+      }
+      const ref = plainToInstance(MemberRefDto, item);
+      for (const error of validateSync(ref, { whitelist: true, forbidNonWhitelisted: true })) {
+        for (const message of Object.values(error.constraints ?? {})) messages.push(`${field}.${i}.${message}`);
+      }
+      refs.push(ref);
+    }
+  }
+  if (messages.length) throw new BadRequestException(messages.slice(0, MAX_MESSAGES));
+  return refs;
+}
