@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs one tier of one project's tests and keeps Jest's JSON report, so scripts/test.sh can print
-// one closing line for the whole run.   run-jest.js <unit|integration|e2e> <project> <projectRoot>
+// Runs one tier of one project's tests (or of every project: `all .`, the root jest.config.js) and
+// keeps Jest's JSON report, so scripts/test.sh can print one closing line and the slowest suites.
+//   run-jest.js <unit|integration|e2e> <project|all> <projectRoot|.>
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -14,7 +15,7 @@ const args = [
   '-c', path.join(root, projectRoot, 'jest.config.js'),
   '--passWithNoTests',
   '--json', '--outputFile', path.join(resultsDir, `${tier}--${project}.json`),
-  ...(tier === 'unit' ? [] : ['--runInBand']),
+  ...(tier === 'unit' ? ['--maxWorkers=2'] : ['--runInBand']),
 ];
 const result = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, TEST_TIER: tier }, cwd: root });
 process.exit(result.status ?? 1);

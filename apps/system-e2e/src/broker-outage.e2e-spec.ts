@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { EventType } from '@groups-sync/contracts';
 import { expectEventually, WORKSPACE_ROOT } from '@groups-sync/testing';
 import { System } from './support/system';
@@ -8,9 +9,15 @@ import { System } from './support/system';
 // The broker is the one scripts/infra.sh started (npm test), or testcontainers' on a Docker machine.
 const container = process.env.GROUPS_SYNC_KAFKA_CONTAINER;
 
-function infra(command: 'kafka-stop' | 'kafka-start'): void {
-  if (container) execFileSync('docker', [command === 'kafka-stop' ? 'stop' : 'start', container], { stdio: 'inherit' });
-  else execFileSync('bash', [join(WORKSPACE_ROOT, 'scripts/infra.sh'), command], { stdio: 'inherit' });
+/**
+ * Not execFileSync: a test process blocked for the seconds a broker takes to stop cannot see the
+ * API's idle keep-alive sockets close, and its next request then goes out on a closed one.
+ */
+async function infra(command: 'kafka-stop' | 'kafka-start'): Promise<void> {
+  const { stdout } = container
+    ? await promisify(execFile)('docker', [command === 'kafka-stop' ? 'stop' : 'start', container])
+    : await promisify(execFile)('bash', [join(WORKSPACE_ROOT, 'scripts/infra.sh'), command]);
+  process.stdout.write(stdout);
 }
 
 describe('with the broker stopped', () => {
@@ -23,7 +30,7 @@ describe('with the broker stopped', () => {
     await system.start();
   }, 180_000);
   afterAll(async () => {
-    infra('kafka-start');
+    await infra('kafka-start');
     await system.stop();
   }, 120_000);
 
@@ -35,7 +42,7 @@ describe('with the broker stopped', () => {
     const unsent = async () => Number((await system.query(system.groupsDatabase, `SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL`))[0].n);
     await expectEventually(async () => expect(await unsent()).toBe(0));
 
-    infra('kafka-stop');
+    await infra('kafka-stop');
     const res = await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username: 'gus' }] });
     expect(res.status).toBe(200);
     expect(await system.activeUsernames(groupId)).toEqual(['gus']);
@@ -43,7 +50,7 @@ describe('with the broker stopped', () => {
     expect(pending).toEqual({ event_type: EventType.UserGroupMembershipChanged });
     expect(await unsent()).toBe(1);
 
-    infra('kafka-start');
+    await infra('kafka-start');
     await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['gus']), { timeoutMs: 90_000, intervalMs: 500 });
     expect(await unsent()).toBe(0);
   }, 180_000);

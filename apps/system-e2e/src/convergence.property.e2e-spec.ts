@@ -47,8 +47,17 @@ describe('convergence under random interleavings of both sides (property)', () =
   const kafka = createKafka({ clientId: 'property', brokers: system.env.KAFKA_BROKERS.split(',') });
   let n = 0;
 
-  beforeAll(() => system.start(), 180_000);
-  afterAll(() => system.stop(), 60_000);
+  // One admin connection for every lag poll (a connection per group and poll cost ~1 s a poll).
+  const admin = kafka.admin();
+
+  beforeAll(async () => {
+    await system.start();
+    await admin.connect();
+  }, 180_000);
+  afterAll(async () => {
+    await admin.disconnect();
+    await system.stop();
+  }, 60_000);
 
   /** No consumer lag on any topic of the services running here, and nothing left in either outbox. */
   async function quiet(): Promise<void> {
@@ -56,7 +65,7 @@ describe('convergence under random interleavings of both sides (property)', () =
       for (const [group, topics] of Object.entries(CONSUMER_GROUP_TOPICS)) {
         if (group.startsWith('evaluator-service.')) continue; // not started in this system
         const names = [...topics, retryTopic(group)].map((t) => fullTopicName(t, system.prefix));
-        const lag = await consumerLag(kafka, fullTopicName(group, system.prefix), names);
+        const lag = await consumerLag(kafka, fullTopicName(group, system.prefix), names, admin);
         expect(Object.values(lag).every((v) => v === 0)).toBe(true);
       }
       for (const db of [system.groupsDatabase, system.legacySyncDatabase]) {

@@ -304,8 +304,14 @@ describe('JwtVerifier with a token whose algorithm does not fit the configured k
   const SECRET = 'the-lms-jwt-secret-key';
   const KID = 'lms-key-1';
   type Alg = 'HS256' | 'RS256' | 'RS512' | 'ES256';
+  // A stranger's key per family, made once: an RSA key per case made this file take ~15 s.
+  const strangers = new Map<string, ReturnType<typeof generateKeyPair>>();
+  const stranger = (family: 'ES256' | 'RS256') => {
+    if (!strangers.has(family)) strangers.set(family, generateKeyPair(family));
+    return strangers.get(family)!;
+  };
   const sign = async (alg: Alg, header: Record<string, unknown> = {}) => {
-    const key = alg === 'HS256' ? new TextEncoder().encode(SECRET) : (await generateKeyPair(alg === 'ES256' ? 'ES256' : 'RS256')).privateKey;
+    const key = alg === 'HS256' ? new TextEncoder().encode(SECRET) : (await stranger(alg === 'ES256' ? 'ES256' : 'RS256')).privateKey;
     return new SignJWT(lmsUserClaims()).setProtectedHeader({ alg, kid: KID, typ: 'JWT', ...header }).setIssuer(ISSUER).setAudience(AUDIENCE)
       .setIssuedAt().setExpirationTime('5m').sign(key);
   };

@@ -15,7 +15,7 @@ import { memberView } from '../groups/group-view';
 import { UserGroup } from '../groups/user-group.entity';
 import { CsvUploadInterceptor } from './csv-upload.interceptor';
 import { AddMembersDto } from './dto/add-members.dto';
-import { memberRefsOf } from './dto/member-refs';
+import { membersOfBody } from './dto/member-refs';
 import { CsvImportQuery } from './dto/csv-import.query';
 import { ListMembersQuery } from './dto/list-members.query';
 import { RemoveMembersDto } from './dto/remove-members.dto';
@@ -23,6 +23,9 @@ import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv, rowResults } 
 import { MembershipQueries } from './membership-queries';
 import { MembershipsService } from './memberships.service';
 import { GroupIdPipe } from '../api/group-id.pipe';
+
+/** A bulk body as it arrives: a type, not a class, so the global ValidationPipe leaves it to membersOfBody. */
+type BulkMembersBody = Record<string, unknown>;
 
 const EXPORT_PAGE = 5000;
 
@@ -46,8 +49,9 @@ export class MembersController {
   /** Idempotent: per user `added`, `already_member`, `unknown` or `refused` (with a reason). */
   @Post()
   @HttpCode(200)
-  async add(@Param('id', GroupIdPipe) id: string, @Body() dto: AddMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    const members = await memberRefsOf(dto.members);
+  @ApiBody({ type: AddMembersDto })
+  async add(@Param('id', GroupIdPipe) id: string, @Body() body: BulkMembersBody, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+    const members = await membersOfBody(body);
     const group = await this.access.require(id, principal, 'write');
     return { results: await this.memberships.add(group, members, apiContext(req, principal)) };
   }
@@ -55,8 +59,9 @@ export class MembersController {
   /** Bulk removal, idempotent: per user `removed`, `not_member`, `unknown` or `refused`. */
   @Post('remove')
   @HttpCode(200)
-  async removeMany(@Param('id', GroupIdPipe) id: string, @Body() dto: RemoveMembersDto, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
-    const members = await memberRefsOf(dto.members);
+  @ApiBody({ type: RemoveMembersDto })
+  async removeMany(@Param('id', GroupIdPipe) id: string, @Body() body: BulkMembersBody, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
+    const members = await membersOfBody(body);
     const group = await this.access.require(id, principal, 'write');
     return { results: await this.memberships.remove(group, members, apiContext(req, principal)) };
   }

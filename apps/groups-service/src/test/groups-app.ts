@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { startEventConsumers } from '@groups-sync/messaging';
+import { createKafka, deleteTopicsWithPrefix, startEventConsumers } from '@groups-sync/messaging';
 import { configureHttp } from '@groups-sync/observability';
 import { dropDatabase } from '@groups-sync/persistence';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
@@ -67,6 +67,7 @@ export async function startGroupsApp(portOffset = 0, env: Record<string, string>
       await lms.stop();
       await dropDatabase(stackEnv().MYSQL_URL, database);
       await dropDatabase(stackEnv().MYSQL_URL, lmsDatabase);
+      await deleteTopicsWithPrefix(createKafka({ clientId: 'it-cleanup', brokers: stackEnv().KAFKA_BROKERS.split(',') }), `it-${suffix}-`).catch(() => undefined);
     },
   };
 }

@@ -109,9 +109,10 @@ export async function kafkaReachable(kafka: Kafka, timeoutMs = 3000): Promise<bo
  * Messages a consumer group has not committed yet, per topic (a group that never committed counts
  * from the start of the log). Zero means drained: what an upgrade that changes keys waits for.
  */
-export async function consumerLag(kafka: Kafka, groupId: string, topics: string[]): Promise<Record<string, number>> {
-  const admin = kafka.admin();
-  await admin.connect();
+export async function consumerLag(kafka: Kafka, groupId: string, topics: string[], connected?: Admin): Promise<Record<string, number>> {
+  // A caller that asks often (a test waiting for quiet) passes an admin connection it keeps open.
+  const admin = connected ?? kafka.admin();
+  if (!connected) await admin.connect();
   try {
     const committed = await admin.fetchOffsets({ groupId, topics });
     const lag: Record<string, number> = {};
@@ -125,7 +126,7 @@ export async function consumerLag(kafka: Kafka, groupId: string, topics: string[
     }
     return lag;
   } finally {
-    await admin.disconnect();
+    if (!connected) await admin.disconnect();
   }
 }
 
@@ -138,9 +139,9 @@ export interface ConsumerGroupMember {
 }
 
 /** Who is in a consumer group now and which partitions each member holds (several instances share a group). */
-export async function consumerGroupMembers(kafka: Kafka, groupId: string): Promise<ConsumerGroupMember[]> {
-  const admin = kafka.admin();
-  await admin.connect();
+export async function consumerGroupMembers(kafka: Kafka, groupId: string, connected?: Admin): Promise<ConsumerGroupMember[]> {
+  const admin = connected ?? kafka.admin();
+  if (!connected) await admin.connect();
   try {
     const { groups } = await admin.describeGroups([groupId]);
     return (groups[0]?.members ?? []).map((m) => ({
@@ -149,6 +150,27 @@ export async function consumerGroupMembers(kafka: Kafka, groupId: string): Promi
       host: m.clientHost,
       partitions: m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {} : {},
     }));
+  } finally {
+    if (!connected) await admin.disconnect();
+  }
+}
+
+/**
+ * Deletes every topic whose name starts with `prefix` (and the consumer groups that read them): a
+ * test run's own topics, so that a long run does not leave the broker with thousands of partitions.
+ * Answers how many topics it deleted.
+ */
+export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<number> {
+  if (prefix.length < 3) throw new Error(`refusing to delete topics by a prefix as short as "${prefix}"`);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    // A group with members left (a process killed on purpose) cannot be deleted: it expires on its own.
+    if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+    return topics.length;
   } finally {
     await admin.disconnect();
   }

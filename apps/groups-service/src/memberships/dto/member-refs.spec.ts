@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { MemberRefDto } from './member-ref.dto';
-import { memberRefsOf } from './member-refs';
+import { memberRefsOf, membersOfBody } from './member-refs';
 
 const refused = async (items: unknown[]) => ((await memberRefsOf(items).catch((e: unknown) => e)) as BadRequestException).getResponse() as { message: string[] };
 
@@ -39,5 +39,18 @@ describe('memberRefsOf', () => {
     expect(refs).toHaveLength(10_000);
     expect(turns).toBeGreaterThanOrEqual(9); // slices of 1,000; in one go it would be 1
     expect((await refused(Array.from({ length: 10_000 }, () => ({})))).message).toHaveLength(100);
+  });
+});
+
+describe('membersOfBody', () => {
+  const problems = async (body: unknown) => ((await membersOfBody(body).catch((e: unknown) => e)) as BadRequestException).getResponse() as { message: string[] };
+
+  it('takes {"members": [...]} and nothing else, 1 to 10,000 entries, as the ValidationPipe did', async () => {
+    expect(await membersOfBody({ members: [{ username: 'ana' }] })).toHaveLength(1);
+    expect((await problems({ members: [], extra: 1 })).message).toEqual(['property extra should not exist', 'members must contain at least 1 elements']);
+    expect((await problems({ members: 'ana' })).message).toEqual(['members must be an array']);
+    expect((await problems({})).message).toEqual(['members must be an array']);
+    expect((await problems({ members: Array.from({ length: 10_001 }, () => ({ user_id: 1 })) })).message).toEqual(['members must contain no more than 10000 elements']);
+    expect((await problems([{ username: 'ana' }])).message).toEqual(['the body must be an object with a members array']);
   });
 });
