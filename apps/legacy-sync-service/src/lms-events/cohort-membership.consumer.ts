@@ -5,7 +5,7 @@ import { ConsumerGroup, DecodedEvent, EventType, LegacyMembershipObservedData, T
 import { ConsumeEvents, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
-import { CohortDirectory } from '../lms/cohort-directory';
+import { CohortDirectory } from '../kinds/cohort/cohort-directory';
 import { recordCourseActivity } from '../reconciliation/course-activity';
 
 type CohortEvent = DecodedEvent<EventType.CohortMembershipChanged>;

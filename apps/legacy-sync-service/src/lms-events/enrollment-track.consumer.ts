@@ -5,7 +5,7 @@ import { ConsumerGroup, CourseEnrollmentData, DecodedEvent, EventType, isCourseK
 import { ConsumeEvents, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { recordCourseActivity } from '../reconciliation/course-activity';
-import { trackOf } from '../tracks/enrollment-tracks';
+import { trackOf } from '../kinds/track/enrollment-tracks';
 
 type EnrollmentEvent = DecodedEvent<EventType.CourseEnrollmentCreated | EventType.CourseEnrollmentChanged | EventType.CourseUnenrollmentCompleted>;
 

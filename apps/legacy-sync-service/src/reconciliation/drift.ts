@@ -28,7 +28,8 @@ export interface Difference {
   changedAt: string | null;
 }
 
-export interface LinkedCohort { groupId: string; courseKey: string; cohortId: number }
+/** The group a legacy group (cohort, team, track) is linked to. */
+export interface LinkedGroup { groupId: string; courseKey: string }
 
 /**
  * The rule that decides which side is right, for one linked cohort. The LMS is where a cohort takes
@@ -48,7 +49,7 @@ export interface LinkedCohort { groupId: string; courseKey: string; cohortId: nu
  * `readAt` is the time the LMS read stands for (a replica's: behind `now`). A membership that
  * changed on either side after it cannot show in that read, so it is left alone until a later run.
  */
-export function findDrift(link: LinkedCohort, lms: Map<string, LmsMember>, memberships: GroupMembership[], now: number, graceMs: number, readAt = now): Difference[] {
+export function findDrift(link: LinkedGroup, lms: Map<string, LmsMember>, memberships: GroupMembership[], now: number, graceMs: number, readAt = now): Difference[] {
   const byName = new Map(memberships.map((m) => [m.username.toLowerCase(), m]));
   const out: Difference[] = [];
   const diff = (m: GroupMembership | undefined, lmsMember: LmsMember | undefined, d: Pick<Difference, 'side' | 'kind' | 'reason' | 'action'>) => out.push({

@@ -1,7 +1,7 @@
 import { ReplicatedMariadb, startReplicatedMariadb } from '@groups-sync/testing';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
-import { CohortRoster } from './cohort-roster';
+import { CohortRoster } from '../kinds/cohort/cohort-roster';
 import { findDrift, GroupMembership } from './drift';
 import { LmsDatabase } from './lms-database';
 
