@@ -23,6 +23,7 @@ import { TeamMembershipConsumer } from './lms-events/team-membership.consumer';
 import { LmsCohortsClient } from './lms/lms-cohorts.client';
 import { LmsEnrollmentsClient } from './lms/lms-enrollments.client';
 import { LmsTeamsClient } from './lms/lms-teams.client';
+import { LmsObservations } from './lms-events/lms-observations.pipeline';
 import { LmsChangesSender } from './lms-writes/lms-changes.sender';
 import { LmsWritePauses } from './lms-writes/lms-write-pauses';
 import { LmsWritesController } from './lms-writes/lms-writes.controller';
@@ -60,7 +61,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
     LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, LmsDatabase, CohortDirectory, CohortRoster, TeamRoster, TrackRoster,
-    ...legacyKindProviders, LegacyKinds, LmsChangesSender, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
+    ...legacyKindProviders, LegacyKinds, LmsChangesSender, LmsObservations, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
     GroupMembershipsClient, Reconciler, ReconciliationRuns, StreamGapsListener, DeadLetters, UserRetirementService,
   ],
 })

@@ -1,4 +1,4 @@
-import { LegacySyncCompletedData, LegacyType, UserGroupData } from '@groups-sync/contracts';
+import { DecodedEvent, LegacySyncCompletedData, LegacyType, UserGroupData } from '@groups-sync/contracts';
 import { LegacyLink, LinkType } from '../links/legacy-link.entity';
 import { Difference, LmsMember } from '../reconciliation/drift';
 
@@ -59,6 +59,22 @@ export interface LegacyKindWrites {
   readonly addMovesWithinCourse: boolean;
 }
 
+/** What an LMS event says happened to a learner in one linked legacy group. */
+export interface Observed { link: LegacyLink; action: 'added' | 'removed' }
+
+/** How a kind reads the LMS's events about its legacy groups (kinds whose LMS emits none have no such part). */
+export interface LegacyKindEvents<E extends DecodedEvent = DecodedEvent> {
+  /** Throws PoisonMessageError for an event that lacks what the kind needs. */
+  check(event: E): void;
+  courseOf(event: E): string;
+  userOf(event: E): { id: number; username: string };
+  /**
+   * The linked legacy groups each event is about (links: the linked ones of the events' courses),
+   * and what it says happened in each; outside the transaction, so it may ask the LMS.
+   */
+  observe(events: E[], links: LegacyLink[]): Promise<Map<E, Observed[]>>;
+}
+
 /**
  * One kind of legacy group (cohort, team, enrollment track): everything the kind-agnostic
  * pipelines (linking, LMS writes, reconciliation) need to know about it. Adapters live in
@@ -88,6 +104,8 @@ export interface LegacyKind {
 
   /** Absent for read-only kinds. */
   readonly writes?: LegacyKindWrites;
+  /** Absent where the LMS emits no events about the kind (reconciliation alone covers it). */
+  readonly events?: LegacyKindEvents;
 
   /** Reads the learners of a step's links of this kind from the LMS, as at `readAt`. */
   readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead>;

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Provider, Type } from '@nestjs/common';
 import { LegacyLink, LinkType } from '../links/legacy-link.entity';
 import { CohortKind } from './cohort/cohort.kind';
 import { LegacyKind, LegacyKindWrites, UserGroup } from './legacy-kind.port';
@@ -6,13 +6,18 @@ import { TeamKind } from './team/team.kind';
 import { TrackKind } from './track/track.kind';
 
 /** The adapters, one per kind: adding a kind is a folder under `kinds/` and a line here. */
-export const LEGACY_KIND_ADAPTERS = [CohortKind, TeamKind, TrackKind];
+export const LEGACY_KIND_ADAPTERS: Array<Type<LegacyKind> & { providers: Provider[] }> = [
+  CohortKind,
+  TeamKind,
+  TrackKind,
+];
 
 export const LEGACY_KINDS = Symbol('LEGACY_KINDS');
 
-/** Nest providers: each adapter, and the list of them the registry takes. */
-export const legacyKindProviders = [
+/** Nest providers: each adapter and what it needs (its static `providers`), and the list of adapters the registry takes. */
+export const legacyKindProviders: Provider[] = [
   ...LEGACY_KIND_ADAPTERS,
+  ...LEGACY_KIND_ADAPTERS.flatMap((adapter) => adapter.providers),
   { provide: LEGACY_KINDS, useFactory: (...kinds: LegacyKind[]) => kinds, inject: LEGACY_KIND_ADAPTERS },
 ];
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Provider } from '@nestjs/common';
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LegacySyncServiceConfig } from '../../legacy-sync-service.config';
 import { LegacyLink } from '../../links/legacy-link.entity';
@@ -7,6 +7,7 @@ import { LmsWritePauses } from '../../lms-writes/lms-write-pauses';
 import { Difference, impliedByMoves } from '../../reconciliation/drift';
 import { KindRead, LegacyKind, LegacyKindWrites, LinkDecision, LinkRoster, LmsChange, UserGroup } from '../legacy-kind.port';
 import { CohortDirectory } from './cohort-directory';
+import { CohortMembershipEvents } from './cohort-membership.events';
 import { CohortRoster } from './cohort-roster';
 
 type Linked = Extract<LinkDecision, { legacyId: string }>;
@@ -25,6 +26,9 @@ export class CohortKind implements LegacyKind, LegacyKindWrites {
   readonly addMovesWithinCourse = true;
   readonly writableLinkTypes = ['cohort'] as const;
   readonly writes = this;
+  readonly events: CohortMembershipEvents;
+  /** Providers the adapter needs besides the LMS clients. */
+  static readonly providers: Provider[] = [CohortDirectory, CohortRoster];
 
   constructor(
     private readonly lms: LmsCohortsClient,
@@ -32,7 +36,9 @@ export class CohortKind implements LegacyKind, LegacyKindWrites {
     private readonly pauses: LmsWritePauses,
     private readonly roster: CohortRoster,
     private readonly config: LegacySyncServiceConfig,
-  ) {}
+  ) {
+    this.events = new CohortMembershipEvents(directory);
+  }
 
   async link(group: UserGroup, config: string): Promise<LinkDecision> {
     const requested = (JSON.parse(config || '{}') as { cohort_id?: number | null }).cohort_id ?? null;

@@ -1,10 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Provider } from '@nestjs/common';
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LegacySyncServiceConfig } from '../../legacy-sync-service.config';
 import { LegacyLink } from '../../links/legacy-link.entity';
 import { LmsTeamsClient } from '../../lms/lms-teams.client';
 import { LmsWritePauses } from '../../lms-writes/lms-write-pauses';
 import { KindRead, LegacyKind, LegacyKindWrites, LinkDecision, LmsChange, UserGroup } from '../legacy-kind.port';
+import { TeamMembershipEvents } from './team-membership.events';
 import { teamRefusal } from './team-refusal';
 import { TeamRoster } from './team-roster';
 
@@ -26,6 +27,9 @@ export class TeamKind implements LegacyKind, LegacyKindWrites {
   readonly writableLinkTypes = ['team'] as const;
   readonly addMovesWithinCourse = false;
   readonly writes = this;
+  /** Only where the LMS emits the proposed team events (LMS_EMITS_TEAM_EVENTS); else reconciliation on its own schedule. */
+  readonly events = new TeamMembershipEvents();
+  static readonly providers: Provider[] = [TeamRoster];
 
   constructor(
     private readonly teams: LmsTeamsClient,

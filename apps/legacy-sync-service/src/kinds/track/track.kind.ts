@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Provider } from '@nestjs/common';
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LegacyLink } from '../../links/legacy-link.entity';
 import { LmsEnrollmentsClient } from '../../lms/lms-enrollments.client';
 import { LmsMember } from '../../reconciliation/drift';
 import { KindRead, LegacyKind, LinkDecision, UserGroup } from '../legacy-kind.port';
+import { EnrollmentEvents } from './enrollment.events';
 import { trackRefusal } from './enrollment-tracks';
 import { TrackRoster } from './track-roster';
 
@@ -19,6 +20,8 @@ export class TrackKind implements LegacyKind {
   readonly legacyType = 'enrollment_track' as const;
   readonly linkTypes = ['enrollment_track'] as const;
   readonly criterion = 'legacy_enrollment_track';
+  readonly events = new EnrollmentEvents();
+  static readonly providers: Provider[] = [TrackRoster];
 
   constructor(private readonly enrollments: LmsEnrollmentsClient, private readonly roster: TrackRoster) {}
 
