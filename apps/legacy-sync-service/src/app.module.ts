@@ -5,11 +5,7 @@ import { loadConfig } from '@groups-sync/config';
 import { InboxEntry, MessagingModule, OutboxMessage } from '@groups-sync/messaging';
 import { ObservabilityModule } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
-import { CohortDirectory } from './kinds/cohort/cohort-directory';
-import { CohortRoster } from './kinds/cohort/cohort-roster';
 import { LegacyKinds, legacyKindProviders } from './kinds/legacy-kinds.registry';
-import { TeamRoster } from './kinds/team/team-roster';
-import { TrackRoster } from './kinds/track/track-roster';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
 import { LEGACY_SYNC_MIGRATIONS } from './migrations';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
@@ -60,7 +56,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
   controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, EnrollmentTrackConsumer, TeamMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController, RetirementController],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, LmsDatabase, CohortDirectory, CohortRoster, TeamRoster, TrackRoster,
+    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, LmsDatabase,
     ...legacyKindProviders, LegacyKinds, LmsChangesSender, LmsObservations, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
     GroupMembershipsClient, Reconciler, ReconciliationRuns, StreamGapsListener, DeadLetters, UserRetirementService,
   ],

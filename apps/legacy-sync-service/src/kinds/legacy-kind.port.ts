@@ -87,6 +87,11 @@ export interface LegacyKind {
   readonly linkTypes: readonly LinkType[];
   /** The group criterion that links a group to this kind. */
   readonly criterion: string;
+  /**
+   * The LMS emits no events for it by default (teams): its links are reconciled on their own
+   * schedule too (run scope `teams`, every `RECONCILE_TEAMS_EVERY_SECONDS`).
+   */
+  readonly reconciledOnItsOwn?: boolean;
 
   /**
    * Validates the criterion's config against the LMS and finds or makes the legacy group. A refusal

@@ -35,6 +35,11 @@ export class LegacyKinds {
     return [...this.byLinkType.keys()];
   }
 
+  /** The link types reconciled on their own schedule (the run scope `teams`). */
+  get scheduledLinkTypes(): LinkType[] {
+    return this.all.filter((k) => k.reconciledOnItsOwn).flatMap((k) => [...k.linkTypes]);
+  }
+
   of(link: Pick<LegacyLink, 'legacyType'>): LegacyKind | undefined {
     return this.byLinkType.get(link.legacyType);
   }

@@ -136,7 +136,7 @@ export class Reconciler {
   private async linksInScope(run: RunRow): Promise<LegacyLink[]> {
     const where = run.scope_type === 'group' ? 'AND l.group_id = ?' : run.scope_type === 'course' ? 'AND l.course_key = ?'
       : run.scope_type === 'teams' ? 'AND l.legacy_type IN (?)' : '';
-    const args = run.scope_type === 'teams' ? [[...this.kinds.of({ legacyType: 'team' })!.linkTypes]] : run.scope_key === null ? [] : [run.scope_key];
+    const args = run.scope_type === 'teams' ? [this.kinds.scheduledLinkTypes] : run.scope_key === null ? [] : [run.scope_key];
     const rows: Array<Record<string, string>> = await this.dataSource.query(
       `SELECT l.group_id, l.course_key, l.legacy_type, l.legacy_id, l.legacy_name, l.group_name FROM legacy_link l LEFT JOIN course_reconciliation c ON c.course_key = l.course_key
        WHERE l.legacy_type IN (?) AND l.state = 'linked' AND l.legacy_id IS NOT NULL ${where}

@@ -24,6 +24,7 @@ export class TeamKind implements LegacyKind, LegacyKindWrites {
   readonly legacyType = 'team' as const;
   readonly linkTypes = ['team', 'teamset'] as const;
   readonly criterion = 'legacy_team';
+  readonly reconciledOnItsOwn = true;
   readonly writableLinkTypes = ['team'] as const;
   readonly addMovesWithinCourse = false;
   readonly writes = this;
