@@ -2,7 +2,7 @@ import { DecodedEvent, EventType, newEventMetadata } from '@groups-sync/contract
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LegacyLink } from '../../links/legacy-link.entity';
 import { LmsEnrollmentsClient } from '../../lms/lms-enrollments.client';
-import { UserGroup } from '../legacy-kind.port';
+import { LegacyKind, UserGroup } from '../legacy-kind.port';
 import { EnrollmentEvent } from './enrollment.events';
 import { TrackKind } from './track.kind';
 import { TrackRoster, TrackRosterOfCourse } from './track-roster';
@@ -43,7 +43,7 @@ describe('the enrollment track kind', () => {
   });
 
   it('is read-only: no writes, no rename, no deletion', () => {
-    const kind = setup(jest.fn());
+    const kind: LegacyKind = setup(jest.fn());
     expect([kind.writes, kind.rename, kind.deleteLegacyGroup]).toEqual([undefined, undefined, undefined]);
   });
 
