@@ -23,6 +23,7 @@ import { LmsObservations } from './lms-events/lms-observations.pipeline';
 import { LmsChangesSender } from './lms-writes/lms-changes.sender';
 import { LmsWritePauses } from './lms-writes/lms-write-pauses';
 import { LmsWritesController } from './lms-writes/lms-writes.controller';
+import { DriftRepairs } from './reconciliation/drift-repairs.service';
 import { GroupMembershipsClient } from './reconciliation/group-memberships.client';
 import { LmsDatabase } from './reconciliation/lms-database';
 import { Reconciler } from './reconciliation/reconciler';
@@ -58,7 +59,7 @@ export const config = loadConfig(LegacySyncServiceConfig);
     { provide: LegacySyncServiceConfig, useValue: config },
     LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, LmsDatabase,
     ...legacyKindProviders, LegacyKinds, LmsChangesSender, LmsObservations, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
-    GroupMembershipsClient, Reconciler, ReconciliationRuns, StreamGapsListener, DeadLetters, UserRetirementService,
+    GroupMembershipsClient, DriftRepairs, Reconciler, ReconciliationRuns, StreamGapsListener, DeadLetters, UserRetirementService,
   ],
 })
 export class AppModule {}

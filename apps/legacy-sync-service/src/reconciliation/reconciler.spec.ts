@@ -8,6 +8,7 @@ import { LmsCohortsClient } from '../lms/lms-cohorts.client';
 import { LmsChangesSender } from '../lms-writes/lms-changes.sender';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
 import { GroupMembership } from './drift';
+import { DriftRepairs } from './drift-repairs.service';
 import { GroupMembershipsClient } from './group-memberships.client';
 import { LmsDatabase } from './lms-database';
 import { Reconciler, RunRow } from './reconciler';
@@ -36,11 +37,14 @@ function setup(links: Array<{ group_id: string; legacy_type: string; legacy_name
   const kinds = new LegacyKinds([kind]);
   const config = Object.assign(new LegacySyncServiceConfig(), { RECONCILE_PENDING_GRACE_SECONDS: 600, LMS_CONCURRENCY: 2 });
   const sender = new LmsChangesSender({ getRepository: () => ({ insert: async (rows: unknown[]) => ({ identifiers: rows.map((_, i) => ({ id: i })) }), delete: async () => undefined }) } as unknown as DataSource, kinds, config);
-  const reconciler = new Reconciler(
-    dataSource, kinds, sender, { of: async () => ({ memberships, missing: new Set<string>() }) } as unknown as GroupMembershipsClient,
-    { userIds: async () => new Map() } as unknown as LmsCohortsClient, { isPaused: async () => false } as unknown as LmsWritePauses,
+  const repairs = new DriftRepairs(
+    dataSource, kinds, sender, { userIds: async () => new Map() } as unknown as LmsCohortsClient, { isPaused: async () => false } as unknown as LmsWritePauses,
     { appendMany: async (_m: unknown, type: EventType, data: unknown[]) => appended.push([type, data]) } as unknown as OutboxWriter,
-    { notify: jest.fn() } as unknown as OutboxRelay, config, { pool: null, readAt: async () => READ_AT } as unknown as LmsDatabase,
+    { notify: jest.fn() } as unknown as OutboxRelay,
+  );
+  const reconciler = new Reconciler(
+    dataSource, kinds, { of: async () => ({ memberships, missing: new Set<string>() }) } as unknown as GroupMembershipsClient, repairs, config,
+    { pool: null, readAt: async () => READ_AT } as unknown as LmsDatabase,
   );
   return { kind, reconciler, queries, appended };
 }
