@@ -1,6 +1,29 @@
 import { DecodedEvent, LegacySyncCompletedData, LegacyType, UserGroupData } from '@groups-sync/contracts';
 import { LegacyLink, LinkType } from '../links/legacy-link.entity';
-import { Difference, LmsMember } from '../reconciliation/drift';
+
+/** A learner as the LMS lists them in a cohort (the REST list names no user id). */
+export interface LmsMember { userId: number | null; username: string }
+
+/** What to do about a difference: on the group's side, in the LMS, or nothing. */
+export type RepairAction = 'add_to_group' | 'remove_from_group' | 'add_in_lms' | 'remove_in_lms' | 'confirm_in_group' | 'none';
+
+export type DriftKind =
+  | 'missing_in_group' | 'removed_in_lms' | 'unsent_add' | 'unsent_removal' | 'lms_newer_than_unsent_add' | 'lms_newer_than_unsent_removal'
+  | 'add_in_flight' | 'removal_in_flight' | 'rejected_by_lms' | 'stuck_pending' | 'moved_in_lms' | 'changed_since_read';
+
+export interface Difference {
+  groupId: string;
+  courseKey: string;
+  userId: number | null;
+  username: string;
+  /** Where the learner is: only in the LMS cohort, only in the group, or in both. */
+  side: 'lms_only' | 'group_only' | 'both';
+  kind: DriftKind;
+  reason: string;
+  action: RepairAction;
+  /** groups-service's time of the membership's latest change, when it has one. */
+  changedAt: string | null;
+}
 
 export type UserGroup = UserGroupData['user_group'];
 export type SyncResult = LegacySyncCompletedData['sync_result'];

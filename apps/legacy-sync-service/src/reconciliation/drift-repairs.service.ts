@@ -5,10 +5,9 @@ import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
-import { LmsChangesSender, OutgoingChange } from '../lms-writes/lms-changes.sender';
+import { LmsChangesSender, OutgoingChange } from '../kinds/lms-changes.sender';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
 import { Difference } from './drift';
-import { RunRow } from './reconciler';
 
 /**
  * Repairs a reconciliation step's differences: on the group's side by `legacy_membership.observed.v1`
@@ -31,7 +30,7 @@ export class DriftRepairs {
   ) {}
 
   /** Carries out the repairs; answers the outcome of each difference that did not end `repaired`. */
-  async repair(run: Pick<RunRow, 'id' | 'trigger_kind'>, differences: Difference[], readAt: Date, links: Map<string, LegacyLink>): Promise<Map<Difference, string>> {
+  async repair(run: { id: string; trigger_kind: string }, differences: Difference[], readAt: Date, links: Map<string, LegacyLink>): Promise<Map<Difference, string>> {
     const outcomes = new Map<Difference, string>();
     // Group side: the REST path lists no user ids; ask the accounts API for the learners to add.
     const toGroup = differences.filter((d) => d.action === 'add_to_group' || d.action === 'remove_from_group');

@@ -5,12 +5,12 @@ import { FakeKind } from '../kinds/fake.kind';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
-import { LmsChangesSender } from '../lms-writes/lms-changes.sender';
+import { LmsChangesSender } from '../kinds/lms-changes.sender';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
 import { GroupMembership } from './drift';
 import { DriftRepairs } from './drift-repairs.service';
 import { GroupMembershipsClient } from './group-memberships.client';
-import { LmsDatabase } from './lms-database';
+import { LmsDatabase } from '../lms/lms-database';
 import { Reconciler, RunRow } from './reconciler';
 
 const COURSE = 'course-v1:O+C+R';

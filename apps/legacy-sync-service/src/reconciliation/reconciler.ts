@@ -9,7 +9,7 @@ import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { Difference, findDrift, GroupMembership } from './drift';
 import { DriftRepairs } from './drift-repairs.service';
 import { GroupMembershipsClient } from './group-memberships.client';
-import { LmsDatabase } from './lms-database';
+import { LmsDatabase } from '../lms/lms-database';
 
 /** Links compared per step: one LMS read and one groups-service read each. */
 const LINKS_PER_STEP = 500;

@@ -6,7 +6,7 @@ import { redactPersonalData } from '@groups-sync/observability';
 import { LegacyKindWrites } from '../kinds/legacy-kind.port';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacyLink } from '../links/legacy-link.entity';
-import { LmsChangesSender, OutgoingChange } from '../lms-writes/lms-changes.sender';
+import { LmsChangesSender, OutgoingChange } from '../kinds/lms-changes.sender';
 import { LmsWritePauses } from '../lms-writes/lms-write-pauses';
 import { recordCourseActivity } from '../reconciliation/course-activity';
 import { GroupMembershipsClient } from '../reconciliation/group-memberships.client';

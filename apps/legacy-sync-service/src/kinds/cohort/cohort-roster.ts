@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Pool } from 'mysql2/promise';
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LmsCohortsClient } from '../../lms/lms-cohorts.client';
-import { LmsMember } from '../../reconciliation/drift';
-import { LmsDatabase } from '../../reconciliation/lms-database';
+import { LmsMember } from '../legacy-kind.port';
+import { LmsDatabase } from '../../lms/lms-database';
 
 /** The cohorts of one course as the LMS holds them at `readAt`. */
 export interface CourseRoster {

@@ -3,8 +3,8 @@ import { Pool } from 'mysql2/promise';
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { LmsEnrollmentsClient } from '../../lms/lms-enrollments.client';
 import { trackOf } from './enrollment-tracks';
-import { LmsMember } from '../../reconciliation/drift';
-import { LmsDatabase } from '../../reconciliation/lms-database';
+import { LmsMember } from '../legacy-kind.port';
+import { LmsDatabase } from '../../lms/lms-database';
 
 /** The enrollment tracks of one course as the LMS holds them at `readAt`: track → learners (lower-case username). */
 export interface TrackRosterOfCourse {

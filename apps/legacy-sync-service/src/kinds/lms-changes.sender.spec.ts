@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { FakeKind } from '../kinds/fake.kind';
-import { LegacyKinds } from '../kinds/legacy-kinds.registry';
+import { FakeKind } from './fake.kind';
+import { LegacyKinds } from './legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { LmsChangesSender, OutgoingChange } from './lms-changes.sender';

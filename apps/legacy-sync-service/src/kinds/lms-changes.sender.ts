@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
-import { LmsChange } from '../kinds/legacy-kind.port';
-import { LegacyKinds } from '../kinds/legacy-kinds.registry';
+import { LmsChange } from './legacy-kind.port';
+import { LegacyKinds } from './legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
-import { runLimited } from './run-limited';
+import { runLimited } from '../lms/run-limited';
 
 /** A change to send, and what it answers (for the pending write that recognises its echo). */
 export interface OutgoingChange extends LmsChange { sourceEventId: string; changeOccurredAt: string | null }
