@@ -1,10 +1,3 @@
-import { LmsDatabase } from './reconciliation/lms-database';
-import { EnrollmentTrackConsumer } from './lms-events/enrollment-track.consumer';
-import { TeamMembershipConsumer } from './lms-events/team-membership.consumer';
-import { LmsTeamsClient } from './lms/lms-teams.client';
-import { TeamRoster } from './reconciliation/team-roster';
-import { LmsEnrollmentsClient } from './lms/lms-enrollments.client';
-import { TrackRoster } from './reconciliation/track-roster';
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from '@groups-sync/auth';
@@ -12,6 +5,7 @@ import { loadConfig } from '@groups-sync/config';
 import { InboxEntry, MessagingModule, OutboxMessage } from '@groups-sync/messaging';
 import { ObservabilityModule } from '@groups-sync/observability';
 import { databaseModule } from '@groups-sync/persistence';
+import { LegacyKinds, legacyKindProviders } from './kinds/legacy-kinds.registry';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
 import { LEGACY_SYNC_MIGRATIONS } from './migrations';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
@@ -20,12 +14,18 @@ import { LegacyLink } from './links/legacy-link.entity';
 import { PendingLmsWrite } from './links/pending-lms-write.entity';
 import { PendingWritesJanitor } from './links/pending-writes.janitor';
 import { CohortMembershipConsumer } from './lms-events/cohort-membership.consumer';
-import { CohortDirectory } from './lms/cohort-directory';
+import { EnrollmentTrackConsumer } from './lms-events/enrollment-track.consumer';
+import { TeamMembershipConsumer } from './lms-events/team-membership.consumer';
 import { LmsCohortsClient } from './lms/lms-cohorts.client';
+import { LmsEnrollmentsClient } from './lms/lms-enrollments.client';
+import { LmsTeamsClient } from './lms/lms-teams.client';
+import { LmsObservations } from './lms-events/lms-observations.pipeline';
+import { LmsChangesSender } from './kinds/lms-changes.sender';
 import { LmsWritePauses } from './lms-writes/lms-write-pauses';
 import { LmsWritesController } from './lms-writes/lms-writes.controller';
-import { CohortRoster } from './reconciliation/cohort-roster';
+import { DriftRepairs } from './reconciliation/drift-repairs.service';
 import { GroupMembershipsClient } from './reconciliation/group-memberships.client';
+import { LmsDatabase } from './lms/lms-database';
 import { Reconciler } from './reconciliation/reconciler';
 import { ReconciliationRuns } from './reconciliation/reconciliation-runs';
 import { StreamGapsListener } from './reconciliation/stream-gaps.listener';
@@ -57,8 +57,9 @@ export const config = loadConfig(LegacySyncServiceConfig);
   controllers: [UserGroupEventsConsumer, CohortMembershipConsumer, EnrollmentTrackConsumer, TeamMembershipConsumer, ReconciliationsController, DeadLettersController, LmsWritesController, StatusController, RetirementController],
   providers: [
     { provide: LegacySyncServiceConfig, useValue: config },
-    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, TrackRoster, TeamRoster, LmsDatabase, CohortDirectory, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
-    CohortRoster, GroupMembershipsClient, Reconciler, ReconciliationRuns, StreamGapsListener, DeadLetters, UserRetirementService,
+    LmsCohortsClient, LmsEnrollmentsClient, LmsTeamsClient, LmsDatabase,
+    ...legacyKindProviders, LegacyKinds, LmsChangesSender, LmsObservations, LegacyWrites, PendingWritesJanitor, LmsWritePauses,
+    GroupMembershipsClient, DriftRepairs, Reconciler, ReconciliationRuns, StreamGapsListener, DeadLetters, UserRetirementService,
   ],
 })
 export class AppModule {}

@@ -1,5 +1,6 @@
-/** A learner as the LMS lists them in a cohort (the REST list names no user id). */
-export interface LmsMember { userId: number | null; username: string }
+import { Difference, LmsMember } from '../kinds/legacy-kind.port';
+
+export type { Difference, DriftKind, LmsMember, RepairAction } from '../kinds/legacy-kind.port';
 
 /** A membership as groups-service holds it (`POST /api/user-groups/v1/memberships/search`). */
 export interface GroupMembership {
@@ -7,28 +8,8 @@ export interface GroupMembership {
   sync_state: 'pending' | 'synced' | 'rejected' | null; changed_at: string; legacy_observed_at: string | null;
 }
 
-/** What to do about a difference: on the group's side, in the LMS, or nothing. */
-export type RepairAction = 'add_to_group' | 'remove_from_group' | 'add_in_lms' | 'remove_in_lms' | 'confirm_in_group' | 'none';
-
-export type DriftKind =
-  | 'missing_in_group' | 'removed_in_lms' | 'unsent_add' | 'unsent_removal' | 'lms_newer_than_unsent_add' | 'lms_newer_than_unsent_removal'
-  | 'add_in_flight' | 'removal_in_flight' | 'rejected_by_lms' | 'stuck_pending' | 'moved_in_lms' | 'changed_since_read';
-
-export interface Difference {
-  groupId: string;
-  courseKey: string;
-  userId: number | null;
-  username: string;
-  /** Where the learner is: only in the LMS cohort, only in the group, or in both. */
-  side: 'lms_only' | 'group_only' | 'both';
-  kind: DriftKind;
-  reason: string;
-  action: RepairAction;
-  /** groups-service's time of the membership's latest change, when it has one. */
-  changedAt: string | null;
-}
-
-export interface LinkedCohort { groupId: string; courseKey: string; cohortId: number }
+/** The group a legacy group (cohort, team, track) is linked to. */
+export interface LinkedGroup { groupId: string; courseKey: string }
 
 /**
  * The rule that decides which side is right, for one linked cohort. The LMS is where a cohort takes
@@ -48,7 +29,7 @@ export interface LinkedCohort { groupId: string; courseKey: string; cohortId: nu
  * `readAt` is the time the LMS read stands for (a replica's: behind `now`). A membership that
  * changed on either side after it cannot show in that read, so it is left alone until a later run.
  */
-export function findDrift(link: LinkedCohort, lms: Map<string, LmsMember>, memberships: GroupMembership[], now: number, graceMs: number, readAt = now): Difference[] {
+export function findDrift(link: LinkedGroup, lms: Map<string, LmsMember>, memberships: GroupMembership[], now: number, graceMs: number, readAt = now): Difference[] {
   const byName = new Map(memberships.map((m) => [m.username.toLowerCase(), m]));
   const out: Difference[] = [];
   const diff = (m: GroupMembership | undefined, lmsMember: LmsMember | undefined, d: Pick<Difference, 'side' | 'kind' | 'reason' | 'action'>) => out.push({
@@ -97,22 +78,5 @@ export function findDrift(link: LinkedCohort, lms: Map<string, LmsMember>, membe
     const latest = m ? Math.max(Date.parse(m.changed_at), m.legacy_observed_at === null ? 0 : Date.parse(m.legacy_observed_at)) : 0;
     return d.action === 'none' || latest <= readAt ? d
       : { ...d, kind: 'changed_since_read', reason: `changed after the LMS read (${new Date(readAt).toISOString()}) was taken: ${d.reason}; left for a later run`, action: 'none' };
-  });
-}
-
-/**
- * Across a course's linked cohorts: a learner the LMS moved into another mirrored cohort is added
- * to that group, which takes them out of this one (a learner has one cohort per course). The
- * removal is then implied, and sending it too would race the add.
- */
-export function impliedByMoves(differences: Difference[], cohortOf: (courseKey: string, username: string) => string | undefined): Difference[] {
-  const addedTo = new Map<string, string>();
-  for (const d of differences) if (d.action === 'add_to_group') addedTo.set(`${d.courseKey}|${d.username.toLowerCase()}`, d.groupId);
-  return differences.map((d) => {
-    if (d.action !== 'remove_from_group' || d.kind !== 'removed_in_lms') return d;
-    const to = addedTo.get(`${d.courseKey}|${d.username.toLowerCase()}`);
-    if (to) return { ...d, kind: 'moved_in_lms', reason: `moved in the LMS into the cohort of group ${to}`, action: 'none' };
-    const where = cohortOf(d.courseKey, d.username);
-    return where ? { ...d, reason: `moved in the LMS into ${where}, which no group mirrors` } : d;
   });
 }

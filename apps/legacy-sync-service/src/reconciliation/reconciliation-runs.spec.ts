@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { expectEventually } from '@groups-sync/testing';
+import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { Reconciler, RunRow } from './reconciler';
 import { ReconciliationRuns } from './reconciliation-runs';
@@ -42,7 +43,7 @@ describe('ReconciliationRuns under a database that fails', () => {
 
   function runs(db: FlakyDatabase, reconciler: Partial<Reconciler>) {
     const config = Object.assign(new LegacySyncServiceConfig(), { RECONCILE_EVERY_MINUTES: 60 });
-    return new ReconciliationRuns(db as unknown as DataSource, reconciler as Reconciler, config);
+    return new ReconciliationRuns(db as unknown as DataSource, reconciler as Reconciler, config, { scheduledLinkTypes: ['team', 'teamset'] } as LegacyKinds);
   }
 
   it('marks a run failed with the reason when the database breaks under it, and rejects nothing unhandled', async () => {

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { Reconciler, RunRow, runDuration } from './reconciler';
 
@@ -23,7 +24,12 @@ export class ReconciliationRuns implements OnApplicationShutdown {
   private working?: Promise<void>;
   private stopping = false;
 
-  constructor(private readonly dataSource: DataSource, private readonly reconciler: Reconciler, private readonly config: LegacySyncServiceConfig) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly reconciler: Reconciler,
+    private readonly config: LegacySyncServiceConfig,
+    private readonly kinds: LegacyKinds,
+  ) {}
 
   /** `manager`: inside the caller's transaction (the run exists only if it commits). */
   async request(scope: RunScope, options: { dryRun: boolean; trigger: RunRow['trigger_kind']; requestedBy: string }, manager: EntityManager = this.dataSource.manager): Promise<string> {
@@ -105,9 +111,9 @@ export class ReconciliationRuns implements OnApplicationShutdown {
     const result = await this.dataSource.query(
       `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status)
        SELECT ?, 'teams', NULL, 0, 'schedule', 'legacy-sync-service', 'queued' FROM DUAL
-       WHERE EXISTS (SELECT 1 FROM legacy_link WHERE legacy_type IN ('team', 'teamset') AND state = 'linked')
+       WHERE EXISTS (SELECT 1 FROM legacy_link WHERE legacy_type IN (?) AND state = 'linked')
          AND NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE scope_type = 'teams' AND (status IN ('queued', 'running') OR created_at > NOW(6) - INTERVAL ? SECOND))`,
-      [randomUUID(), every]);
+      [randomUUID(), this.kinds.scheduledLinkTypes, every]);
     if (result.affectedRows) void this.work();
   }
 

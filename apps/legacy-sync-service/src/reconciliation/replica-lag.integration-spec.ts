@@ -1,9 +1,9 @@
 import { ReplicatedMariadb, startReplicatedMariadb } from '@groups-sync/testing';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
-import { CohortRoster } from './cohort-roster';
+import { CohortRoster } from '../kinds/cohort/cohort-roster';
 import { findDrift, GroupMembership } from './drift';
-import { LmsDatabase } from './lms-database';
+import { LmsDatabase } from '../lms/lms-database';
 
 const DELAY_SECONDS = 3;
 const COURSE = 'course-v1:Lag+L1+2026';

@@ -6,7 +6,15 @@ import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/pe
 import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
-import { CohortDirectory } from '../lms/cohort-directory';
+import { CohortDirectory } from '../kinds/cohort/cohort-directory';
+import { CohortKind } from '../kinds/cohort/cohort.kind';
+import { CohortRoster } from '../kinds/cohort/cohort-roster';
+import { LegacyKinds } from '../kinds/legacy-kinds.registry';
+import { TeamKind } from '../kinds/team/team.kind';
+import { TeamRoster } from '../kinds/team/team-roster';
+import { TrackKind } from '../kinds/track/track.kind';
+import { TrackRoster } from '../kinds/track/track-roster';
+import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
 import { LmsEnrollmentsClient } from '../lms/lms-enrollments.client';
 import { LmsTeamsClient } from '../lms/lms-teams.client';
@@ -42,10 +50,16 @@ beforeAll(async () => {
     url: env.MYSQL_URL, database: DB, flavor, entities: [LegacyLink, PendingLmsWrite, OutboxMessage, InboxEntry],
     migrations: LEGACY_SYNC_MIGRATIONS,
   })).initialize();
+  const pauses = { assertWritable: jest.fn() } as unknown as LmsWritePauses;
+  const config = {} as LegacySyncServiceConfig;
+  const kinds = new LegacyKinds([
+    new CohortKind(lms as unknown as LmsCohortsClient, { remember: jest.fn() } as unknown as CohortDirectory, pauses, {} as CohortRoster, config),
+    new TeamKind(teams as unknown as LmsTeamsClient, pauses, {} as TeamRoster, config),
+    new TrackKind({} as LmsEnrollmentsClient, {} as TrackRoster),
+  ]);
   consumer = new UserGroupEventsConsumer(
-    dataSource, lms as unknown as LmsCohortsClient, { remember: jest.fn() } as unknown as CohortDirectory, new OutboxWriter('legacy-sync-service'),
-    { notify: jest.fn() } as unknown as OutboxRelay, { apply: jest.fn() } as unknown as LegacyWrites, { assertWritable: jest.fn() } as unknown as LmsWritePauses,
-    reconciliations as unknown as ReconciliationRuns, {} as LmsEnrollmentsClient, teams as unknown as LmsTeamsClient,
+    dataSource, kinds, new OutboxWriter('legacy-sync-service'), { notify: jest.fn() } as unknown as OutboxRelay, { apply: jest.fn() } as unknown as LegacyWrites,
+    reconciliations as unknown as ReconciliationRuns,
   );
 }, 60_000);
 

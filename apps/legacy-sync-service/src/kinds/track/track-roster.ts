@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Pool } from 'mysql2/promise';
 import { LmsRejectedError } from '@groups-sync/lms-client';
-import { LmsEnrollmentsClient } from '../lms/lms-enrollments.client';
-import { trackOf } from '../tracks/enrollment-tracks';
-import { LmsMember } from './drift';
-import { LmsDatabase } from './lms-database';
+import { LmsEnrollmentsClient } from '../../lms/lms-enrollments.client';
+import { trackOf } from './enrollment-tracks';
+import { LmsMember } from '../legacy-kind.port';
+import { LmsDatabase } from '../../lms/lms-database';
 
 /** The enrollment tracks of one course as the LMS holds them at `readAt`: track → learners (lower-case username). */
 export interface TrackRosterOfCourse {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { LmsCohortsClient } from './lms-cohorts.client';
+import { LmsCohortsClient } from '../../lms/lms-cohorts.client';
 
 /**
  * Cohort name → id per course. The LMS's cohort event carries only the name, so we ask the cohorts

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Pool } from 'mysql2/promise';
 import { LmsRejectedError } from '@groups-sync/lms-client';
-import { LegacyLink } from '../links/legacy-link.entity';
-import { LmsTeamsClient } from '../lms/lms-teams.client';
-import { LmsMember } from './drift';
-import { LmsDatabase } from './lms-database';
+import { LegacyLink } from '../../links/legacy-link.entity';
+import { LmsTeamsClient } from '../../lms/lms-teams.client';
+import { LmsMember } from '../legacy-kind.port';
+import { LmsDatabase } from '../../lms/lms-database';
 
 /** A team's (or a whole teamset's) learners as the LMS holds them at `readAt`, by lower-case username; null when the LMS has no such team or teamset. */
 export interface TeamRosterOfLink { groupId: string; readAt: Date; members: Map<string, LmsMember> | null }

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Pool } from 'mysql2/promise';
 import { LmsRejectedError } from '@groups-sync/lms-client';
-import { LmsCohortsClient } from '../lms/lms-cohorts.client';
-import { LmsMember } from './drift';
-import { LmsDatabase } from './lms-database';
+import { LmsCohortsClient } from '../../lms/lms-cohorts.client';
+import { LmsMember } from '../legacy-kind.port';
+import { LmsDatabase } from '../../lms/lms-database';
 
 /** The cohorts of one course as the LMS holds them at `readAt`. */
 export interface CourseRoster {
