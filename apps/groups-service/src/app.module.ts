@@ -24,7 +24,7 @@ import { CriterionTypesController } from './groups/criterion-types.controller';
 import { MembersController } from './memberships/members.controller';
 import { MembershipsSearchController } from './memberships/memberships-search.controller';
 import { Membership } from './memberships/membership.entity';
-import { MembershipQueries } from './memberships/membership-queries';
+import { MembershipRepository } from './memberships/membership.repository';
 import { MembershipWriter } from './memberships/membership-writer';
 import { MembershipsService } from './memberships/memberships.service';
 import { LegacyObservations } from './legacy-commands/legacy-observations.applier';
@@ -68,6 +68,6 @@ export const HTTP_OPTIONS = {
   controllers: [GroupsController, CriterionTypesController, MembersController, MembershipsSearchController, UserGroupsController, RetirementController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
-    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor, CriterionCatalogue, Pagination, UserRetirementService],
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipRepository, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor, CriterionCatalogue, Pagination, UserRetirementService],
 })
 export class AppModule {}

@@ -7,6 +7,7 @@ import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { UserGroup } from '../groups/user-group.entity';
 import { MembershipWriter } from '../memberships/membership-writer';
+import { MembershipRepository } from '../memberships/membership.repository';
 import { GroupsServiceConfig } from '../groups-service.config';
 import { EvaluationChunk } from './evaluation-chunk.entity';
 
@@ -53,8 +54,8 @@ export class EvaluationRuns implements OnApplicationShutdown {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter, private readonly config: GroupsServiceConfig,
-    private readonly dataSource: DataSource,
+    private readonly writer: MembershipWriter, private readonly memberships: MembershipRepository, private readonly outbox: OutboxWriter,
+    private readonly config: GroupsServiceConfig, private readonly dataSource: DataSource,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -291,7 +292,7 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const locked = await this.writer.lockGroups(manager, [found]);
     const group = locked.get(found.id) ?? found;
     if (group.lastRefreshedAt && group.lastRefreshedAt.getTime() >= evaluatedAt.getTime()) return 'covered';
-    const [row] = await this.writer.lockMembers(manager, [group.id], [r.user_id]);
+    const [row] = await this.memberships.lockMembers(manager, [group.id], [r.user_id]);
     if (row && row.changedAt.getTime() >= evaluatedAt.getTime()) return 'covered';
     if (r.member && !row?.active) {
       await this.writer.activateMany(manager, group, [{ user_id: r.user_id, username: r.username }], ctx, undefined, locked);
@@ -344,11 +345,11 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const above = progress.above;
     if (wanted.length && wanted[0].user_id <= above) throw new MalformedRunError(`the run's chunks are not in ascending user id order (chunk ${k} starts at or below ${above})`);
     const upTo = last ? null : wanted.length ? wanted[wanted.length - 1].user_id : above;
-    const present = await this.writer.lockMemberRange(manager, group.id, above, upTo);
+    const present = await this.memberships.lockMemberRange(manager, group.id, above, upTo);
     const joining = wanted.filter((u) => !present.get(u.user_id));
     // Former members come back on their own rows: only those are read whole.
     const former = joining.filter((u) => present.has(u.user_id)).map((u) => u.user_id);
-    const known = new Map((await this.writer.lockMembers(manager, [group.id], former)).map((m) => [m.userId, m]));
+    const known = new Map((await this.memberships.lockMembers(manager, [group.id], former)).map((m) => [m.userId, m]));
     const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, known) : [];
     progress.added += results.filter((r) => r.result === 'added').length;
     const wantedIds = new Set(wanted.map((u) => u.user_id));
