@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { OutboxRelay } from '@groups-sync/messaging';
 import { inTransaction, maxKey, Replacement, retiredIdentifiers, scrubRows, ScrubTarget } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
+import { EvaluationChunkRepository } from '../evaluations/evaluation-chunk.repository';
 import { EvaluationRuns } from '../evaluations/evaluation-runs.service';
 import { MembershipWriter } from '../memberships/membership-writer';
 import { MembershipRepository } from '../memberships/membership.repository';
@@ -11,7 +12,6 @@ const audit = (where?: ScrubTarget['where']): ScrubTarget => ({
   table: 'audit_event', key: 'id', where, columns: [{ name: 'actor', kind: 'identity' }, { name: 'details', kind: 'json' }],
 });
 const OUTBOX: ScrubTarget = { table: 'outbox', key: 'id', columns: [{ name: 'payload', kind: 'json' }] };
-const CHUNKS: ScrubTarget = { table: 'evaluation_chunk', key: "CONCAT(run_id, '#', LPAD(chunk, 10, '0'))", columns: [{ name: 'members', kind: 'json' }] };
 
 /**
  * Retires a user as Open edX's retirement pipeline asks each service that holds their data: they
@@ -25,7 +25,7 @@ const CHUNKS: ScrubTarget = { table: 'evaluation_chunk', key: "CONCAT(run_id, '#
 export class UserRetirementService {
   constructor(
     private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly memberships: MembershipRepository,
-    private readonly relay: OutboxRelay, private readonly runs: EvaluationRuns,
+    private readonly relay: OutboxRelay, private readonly runs: EvaluationRuns, private readonly chunks: EvaluationChunkRepository,
   ) {}
 
   async retire(userId: number, originalUsername: string | null, ctx: ChangeContext): Promise<void> {
@@ -68,7 +68,7 @@ export class UserRetirementService {
       }
       await scrubRows(manager, audit(byUser()), replacements, { above: upTo.audit });
       await scrubRows(manager, OUTBOX, replacements, { above: upTo.outbox });
-      await scrubRows(manager, CHUNKS, replacements);
+      await this.chunks.retire(manager, replacements);
       await manager.query('UPDATE user_account SET username = ?, email = ? WHERE id = ?', [retired.username, retired.email, userId]);
     });
     this.relay.notify();
