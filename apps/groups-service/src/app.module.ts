@@ -10,6 +10,7 @@ import { AuditService } from './audit/audit.service';
 import { AuthModule, JwtVerifier, verifiedTokenBeforeBody } from '@groups-sync/auth';
 import { GroupAccess } from './auth/group-access';
 import { EvaluationChunk } from './evaluations/evaluation-chunk.entity';
+import { EvaluationChunkRepository } from './evaluations/evaluation-chunk.repository';
 import { EvaluationChunksJanitor } from './evaluations/evaluation-chunks.janitor';
 import { EvaluationRuns } from './evaluations/evaluation-runs.service';
 import { EvaluationSnapshotsConsumer } from './evaluations/evaluation-snapshots.consumer';
@@ -24,7 +25,7 @@ import { CriterionTypesController } from './groups/criterion-types.controller';
 import { MembersController } from './memberships/members.controller';
 import { MembershipsSearchController } from './memberships/memberships-search.controller';
 import { Membership } from './memberships/membership.entity';
-import { MembershipQueries } from './memberships/membership-queries';
+import { MembershipRepository } from './memberships/membership.repository';
 import { MembershipWriter } from './memberships/membership-writer';
 import { MembershipsService } from './memberships/memberships.service';
 import { LegacyObservations } from './legacy-commands/legacy-observations.applier';
@@ -68,6 +69,6 @@ export const HTTP_OPTIONS = {
   controllers: [GroupsController, CriterionTypesController, MembersController, MembershipsSearchController, UserGroupsController, RetirementController, LegacyCommandsConsumer, EvaluationSnapshotsConsumer],
   providers: [
     { provide: GroupsServiceConfig, useValue: config },
-    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipQueries, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunksJanitor, CriterionCatalogue, Pagination, UserRetirementService],
+    GroupsService, UserDirectory, LmsAccountsClient, MembershipWriter, MembershipRepository, MembershipsService, LegacyObservations, SyncResults, AuditService, GroupAccess, EvaluationRuns, EvaluationChunkRepository, EvaluationChunksJanitor, CriterionCatalogue, Pagination, UserRetirementService],
 })
 export class AppModule {}

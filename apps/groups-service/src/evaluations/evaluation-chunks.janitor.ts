@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { DataSource } from 'typeorm';
-import { deleteOlderThan } from '@groups-sync/persistence';
+import { EvaluationChunkRepository } from './evaluation-chunk.repository';
 
 const KEEP_HOURS = 24;
 
@@ -13,11 +12,11 @@ const KEEP_HOURS = 24;
 export class EvaluationChunksJanitor {
   private readonly logger = new Logger(EvaluationChunksJanitor.name);
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly chunks: EvaluationChunkRepository) {}
 
   @Interval(60 * 60 * 1000)
   async prune(): Promise<number> {
-    const pruned = await deleteOlderThan(this.dataSource, 'evaluation_chunk', 'received_at', { hours: KEEP_HOURS });
+    const pruned = await this.chunks.pruneOlderThan(KEEP_HOURS);
     if (pruned) this.logger.log(`pruned ${pruned} chunks of unfinished evaluation runs`);
     return pruned;
   }

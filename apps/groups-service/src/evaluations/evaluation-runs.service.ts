@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource, EntityManager, LessThanOrEqual, QueryRunner } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { DecodedEvent, EvaluationFailedData, EvaluationSnapshotData, EvaluationUserResultData, EventType, toCeTime } from '@groups-sync/contracts';
 import { Inbox, OutboxWriter } from '@groups-sync/messaging';
 import { appendAudit } from '../audit/audit.writer';
@@ -7,8 +7,9 @@ import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { UserGroup } from '../groups/user-group.entity';
 import { MembershipWriter } from '../memberships/membership-writer';
+import { MembershipRepository } from '../memberships/membership.repository';
 import { GroupsServiceConfig } from '../groups-service.config';
-import { EvaluationChunk } from './evaluation-chunk.entity';
+import { EvaluationChunkRepository } from './evaluation-chunk.repository';
 
 export type ChunkOutcome = 'waiting' | 'applied' | 'discarded';
 
@@ -53,8 +54,8 @@ export class EvaluationRuns implements OnApplicationShutdown {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter, private readonly config: GroupsServiceConfig,
-    private readonly dataSource: DataSource,
+    private readonly writer: MembershipWriter, private readonly memberships: MembershipRepository, private readonly outbox: OutboxWriter,
+    private readonly chunks: EvaluationChunkRepository, private readonly config: GroupsServiceConfig, private readonly dataSource: DataSource,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -79,6 +80,7 @@ export class EvaluationRuns implements OnApplicationShutdown {
   advance(data: EvaluationSnapshotData, ctx: ChangeContext): Promise<void> {
     return this.serial(async () => {
       const s = data.snapshot;
+      // Off: never open a run; every run applies from its staged chunks, as a closed one does (ADR 0013).
       if (!this.config.EVALUATION_APPLY_AS_CHUNKS_ARRIVE) return;
       if (this.open && (this.open.runId !== s.run_id || this.open.next !== s.chunk)) {
         // Another run's chunk between this one's: the open run keeps its place unless this one is its.
@@ -151,14 +153,14 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const evaluatedAt = new Date(s.evaluated_at);
     let chunks = s.chunks;
     if (!open) {
-      await manager.createQueryBuilder().insert().into(EvaluationChunk).orIgnore().values({
+      await this.chunks.stage(manager, {
         runId: s.run_id, chunk: s.chunk, groupId: s.group_id, chunks: s.chunks, members: s.members, evaluatedAt, receivedAt: ctx.at,
-      }).execute();
+      });
       // Chunks sent before the evaluator knew the count carry 0; the last one carries it (staged
       // already when a chunk before it comes late).
-      const [staged] = await manager.query('SELECT COUNT(*) AS received, MAX(chunks) AS chunks FROM evaluation_chunk WHERE run_id = ?', [s.run_id]);
-      chunks = s.chunks || Number(staged.chunks);
-      if (!chunks || Number(staged.received) < chunks) return 'waiting';
+      const staged = await this.chunks.staged(manager, s.run_id);
+      chunks = s.chunks || staged.chunks;
+      if (!chunks || staged.received < chunks) return 'waiting';
     }
     // Only a run's last chunk (or its first, to open it) reads and locks the group, with its
     // exclusive siblings, in the writer's lock order, so that two runs never apply side by side.
@@ -175,8 +177,7 @@ export class EvaluationRuns implements OnApplicationShutdown {
         : await manager.transaction((run) => this.applySnapshot(run, group!, s.run_id, chunks, bulk, locked))
           .catch((error) => { if (error instanceof MalformedRunError) return error; throw error; });
     // This run and any older, unfinished ones of the same group are done with.
-    await manager.delete(EvaluationChunk, { runId: s.run_id });
-    await manager.delete(EvaluationChunk, { groupId: s.group_id, evaluatedAt: LessThanOrEqual(evaluatedAt) });
+    await this.chunks.deleteRunAndOlder(manager, s.run_id, s.group_id, evaluatedAt);
     if (!applied || applied instanceof MalformedRunError) {
       const why = reason ?? (applied as MalformedRunError).message;
       this.logger.log(`evaluation run ${s.run_id} for group ${s.group_id} discarded: ${why}`);
@@ -291,7 +292,7 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const locked = await this.writer.lockGroups(manager, [found]);
     const group = locked.get(found.id) ?? found;
     if (group.lastRefreshedAt && group.lastRefreshedAt.getTime() >= evaluatedAt.getTime()) return 'covered';
-    const [row] = await this.writer.lockMembers(manager, [group.id], [r.user_id]);
+    const [row] = await this.memberships.lockMembers(manager, [group.id], [r.user_id]);
     if (row && row.changedAt.getTime() >= evaluatedAt.getTime()) return 'covered';
     if (r.member && !row?.active) {
       await this.writer.activateMany(manager, group, [{ user_id: r.user_id, username: r.username }], ctx, undefined, locked);
@@ -328,7 +329,7 @@ export class EvaluationRuns implements OnApplicationShutdown {
   private async applySnapshot(manager: EntityManager, group: UserGroup, runId: string, chunks: number, ctx: ChangeContext, locked: Map<string, UserGroup>): Promise<RunProgress> {
     const progress: RunProgress = { added: 0, removed: 0, memberCount: 0, above: 0 }; // user ids are positive
     for (let k = 0; k < chunks; k++) {
-      const chunk = await manager.findOne(EvaluationChunk, { where: { runId, chunk: k } });
+      const chunk = await this.chunks.read(manager, runId, k);
       // Only chunks that disagree on the run's chunk count can leave one out.
       if (!chunk) throw new MalformedRunError(`chunk ${k} of ${chunks} is missing (the run's chunks disagree on their count)`);
       await this.applyRange(manager, group, chunk.members, k, k === chunks - 1, progress, ctx, locked);
@@ -344,11 +345,11 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const above = progress.above;
     if (wanted.length && wanted[0].user_id <= above) throw new MalformedRunError(`the run's chunks are not in ascending user id order (chunk ${k} starts at or below ${above})`);
     const upTo = last ? null : wanted.length ? wanted[wanted.length - 1].user_id : above;
-    const present = await this.writer.lockMemberRange(manager, group.id, above, upTo);
+    const present = await this.memberships.lockMemberRange(manager, group.id, above, upTo);
     const joining = wanted.filter((u) => !present.get(u.user_id));
     // Former members come back on their own rows: only those are read whole.
     const former = joining.filter((u) => present.has(u.user_id)).map((u) => u.user_id);
-    const known = new Map((await this.writer.lockMembers(manager, [group.id], former)).map((m) => [m.userId, m]));
+    const known = new Map((await this.memberships.lockMembers(manager, [group.id], former)).map((m) => [m.userId, m]));
     const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, known) : [];
     progress.added += results.filter((r) => r.result === 'added').length;
     const wantedIds = new Set(wanted.map((u) => u.user_id));

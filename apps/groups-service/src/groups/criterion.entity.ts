@@ -1,4 +1,4 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Relation } from 'typeorm';
 import { UserGroup } from './user-group.entity';
 
 /** One selection rule of a group; a legacy criterion keeps the legacy group's id in `config`. */
@@ -10,9 +10,10 @@ export class Criterion {
   @Column({ name: 'group_id', type: 'char', length: 36 })
   groupId: string;
 
+  // Relation<>: no design-time type read at load, so the two entities load in either order (they import each other).
   @ManyToOne(() => UserGroup, (g) => g.criteria)
   @JoinColumn({ name: 'group_id' })
-  group: UserGroup;
+  group: Relation<UserGroup>;
 
   @Column({ type: 'tinyint' })
   position: number;

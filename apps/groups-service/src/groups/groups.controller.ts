@@ -7,7 +7,7 @@ import { CurrentPrincipal, JwtAuthGuard, Principal, assertCanManageScope } from 
 import { GroupAccess } from '../auth/group-access';
 import { readableScopes } from '../auth/readable-scopes';
 import { apiContext } from '../audit/request-context';
-import { MembershipQueries } from '../memberships/membership-queries';
+import { MembershipRepository } from '../memberships/membership.repository';
 import { PageQuery, ListGroupsQuery } from './dto/list-groups.query';
 import { CreateGroupDto } from './dto/create-group.dto';
 import { UpdateGroupDto } from './dto/update-group.dto';
@@ -33,7 +33,7 @@ const DETAIL_MEMBERS = 100;
 @Controller('api/user-groups/v1/groups')
 export class GroupsController {
   constructor(
-    private readonly groups: GroupsService, private readonly memberships: MembershipQueries, private readonly audit: AuditService, private readonly access: GroupAccess,
+    private readonly groups: GroupsService, private readonly memberships: MembershipRepository, private readonly audit: AuditService, private readonly access: GroupAccess,
     private readonly pagination: Pagination,
   ) {}
 
@@ -58,7 +58,7 @@ export class GroupsController {
   async read(@Param('id', GroupIdPipe) id: string, @Res({ passthrough: true }) res: Response, @CurrentPrincipal() principal: Principal) {
     const group = await this.access.require(id, principal, 'read');
     res.setHeader('ETag', `"${group.version}"`);
-    const { count, members } = await this.groups.activeMembers(id, DETAIL_MEMBERS);
+    const { count, members } = await this.memberships.activeMembers(id, DETAIL_MEMBERS);
     return { ...groupView(group, members), member_count: count };
   }
 

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
-import { EventType, toCeTime } from '@groups-sync/contracts';
+import { EventType, ScopeType, toCeTime } from '@groups-sync/contracts';
 import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
 import { inTransaction, isDuplicateKeyError } from '@groups-sync/persistence';
 import { appendAudit } from '../audit/audit.writer';
 import { ReadableScopes } from '../auth/readable-scopes';
 import { ChangeContext } from '../audit/change-context';
-import { Membership } from '../memberships/membership.entity';
+import { MembershipRepository } from '../memberships/membership.repository';
 import { checkCriteria, CriterionValues, defaultRefreshSeconds, legacyKind } from './criteria-rules';
 import { Criterion } from './criterion.entity';
 import { CreateGroupDto } from './dto/create-group.dto';
@@ -30,6 +30,7 @@ export class GroupsService {
     private readonly outbox: OutboxWriter,
     private readonly relay: OutboxRelay,
     private readonly criterionTypes: CriterionCatalogue,
+    private readonly memberships: MembershipRepository,
   ) {}
 
   /** `evaluate: false` creates a dynamic group without evaluating it at once (the schedule or a refresh fills it). */
@@ -168,15 +169,12 @@ export class GroupsService {
     const scope = await this.lockScope(manager, group);
     const siblings = scope.filter((g) => g.id !== group.id && !g.deletedAt && g.collection === collection).map((g) => g.id);
     if (!siblings.length) return;
-    const overlap = 'FROM membership m JOIN membership o ON o.user_id = m.user_id AND o.active = 1 AND o.group_id IN (?) WHERE m.group_id = ? AND m.active = 1';
-    const [{ n }] = await manager.query(`SELECT COUNT(DISTINCT m.user_id) AS n ${overlap}`, [siblings, group.id]);
-    const count = Number(n);
+    const { count, examples } = await this.memberships.overlap(manager, group.id, siblings, 10);
     if (!count) return;
-    const examples: Array<{ user_id: string; group_id: string }> = await manager.query(`SELECT o.user_id, o.group_id ${overlap} ORDER BY o.user_id, o.group_id LIMIT 10`, [siblings, group.id]);
     throw new GroupsException(GroupsErrorCode.CollectionConflict,
       `${count} ${count === 1 ? 'member of this group is' : 'members of this group are'} in another group of collection "${collection}" already, `
       + 'and a user may be in one group of a collection: remove them from one of the groups first', {
-        field: 'collection', collection, overlapping_members: count, examples: examples.map((e) => ({ user_id: Number(e.user_id), group_id: e.group_id })),
+        field: 'collection', collection, overlapping_members: count, examples,
       });
   }
 
@@ -220,10 +218,9 @@ export class GroupsService {
     return { group_id: id, requested_at: ctx.at };
   }
 
-  /** The first `limit` active members by user id, and how many there are. */
-  async activeMembers(groupId: string, limit: number): Promise<{ count: number; members: Membership[] }> {
-    const [members, count] = await this.dataSource.getRepository(Membership).findAndCount({ where: { groupId, active: true }, order: { userId: 'ASC' }, take: limit });
-    return { count, members };
+  /** Scope of each live group among `ids` (unknown and deleted ones left out). */
+  async liveScopes(ids: string[]): Promise<Array<{ id: string; scope_type: ScopeType; scope_key: string }>> {
+    return this.dataSource.query('SELECT id, scope_type, scope_key FROM user_group WHERE id IN (?) AND deleted_at IS NULL', [ids]);
   }
 
   /** Records the cohort a group is linked to once legacy-sync has created or found it. */

@@ -6,7 +6,8 @@ import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { GroupsService } from '../groups/groups.service';
 import { UserGroup } from '../groups/user-group.entity';
-import { MemberRow, MembershipWriter } from '../memberships/membership-writer';
+import { MembershipWriter } from '../memberships/membership-writer';
+import { MemberRow, MembershipRepository } from '../memberships/membership.repository';
 
 export interface SyncResult { data: LegacySyncCompletedData['sync_result']; ctx: ChangeContext }
 
@@ -20,7 +21,9 @@ export interface SyncResult { data: LegacySyncCompletedData['sync_result']; ctx:
 export class SyncResults {
   private readonly logger = new Logger(SyncResults.name);
 
-  constructor(private readonly groups: GroupsService, private readonly writer: MembershipWriter, private readonly outbox: OutboxWriter) {}
+  constructor(
+    private readonly groups: GroupsService, private readonly writer: MembershipWriter, private readonly memberships: MembershipRepository, private readonly outbox: OutboxWriter,
+  ) {}
 
   /** `locked`: the groups the caller locked already (`lockGroupsById`), else they are locked here. */
   async apply(manager: EntityManager, results: SyncResult[], locked?: Map<string, UserGroup>): Promise<void> {
@@ -35,7 +38,7 @@ export class SyncResults {
     const answers = results.filter((x) => x.data.user_id !== null);
     if (!answers.length) return;
     const groupIds = [...new Set(answers.map((x) => x.data.group_id))];
-    const members = new Map((await this.writer.lockMembers(manager, groupIds, [...new Set(answers.map((x) => x.data.user_id!))])).map((m) => [`${m.groupId}|${m.userId}`, m]));
+    const members = new Map((await this.memberships.lockMembers(manager, groupIds, [...new Set(answers.map((x) => x.data.user_id!))])).map((m) => [`${m.groupId}|${m.userId}`, m]));
     const synced = new Set<string>();
     const lateMoves: Array<{ to: UserGroup; membership: MemberRow; ctx: ChangeContext }> = [];
     for (const { data: r, ctx } of answers) {
@@ -56,7 +59,7 @@ export class SyncResults {
       synced.delete(membership.id);
       await this.reject(manager, membership, locked.get(membership.groupId) ?? null, r.error ?? 'refused by the LMS', ctx);
     }
-    if (synced.size) await manager.query(`UPDATE membership SET sync_state = 'synced', sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)`, [[...synced]]);
+    await this.memberships.confirm(manager, [...synced], 'synced');
     for (const { to, membership, ctx } of lateMoves) {
       await this.writer.activateMany(manager, to, [{ user_id: membership.userId, username: membership.username }], { ...ctx, origin: 'legacy' }, 'synced', locked);
     }
@@ -65,9 +68,7 @@ export class SyncResults {
   /** The LMS refused the write for good: revert the membership, keep the reason, say so in the history. */
   private async reject(manager: EntityManager, membership: MemberRow, group: UserGroup | null, error: string, ctx: ChangeContext): Promise<void> {
     const revert = membership.active;
-    await manager.query(revert
-      ? `UPDATE membership SET sync_state = 'rejected', sync_error = ?, active = 0, left_at = ?, changed_at = ?, origin = 'legacy' WHERE id = ?`
-      : `UPDATE membership SET sync_state = 'rejected', sync_error = ? WHERE id = ?`, revert ? [error, ctx.at, ctx.at, membership.id] : [error, membership.id]);
+    await this.memberships.reject(manager, membership.id, error, revert ? ctx.at : null);
     membership.active = false;
     membership.syncState = 'rejected';
     await appendAudit(manager, ctx, membership.groupId, 'member_sync_rejected', { error, reverted: revert }, membership.userId);

@@ -20,7 +20,7 @@ import { CsvImportQuery } from './dto/csv-import.query';
 import { ListMembersQuery } from './dto/list-members.query';
 import { RemoveMembersDto } from './dto/remove-members.dto';
 import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv, rowResults } from './members-csv';
-import { MembershipQueries } from './membership-queries';
+import { MembershipRepository } from './membership.repository';
 import { MembershipsService } from './memberships.service';
 import { GroupIdPipe } from '../api/group-id.pipe';
 
@@ -35,14 +35,14 @@ const EXPORT_PAGE = 5000;
 @Controller('api/user-groups/v1/groups/:id/members')
 export class MembersController {
   constructor(
-    private readonly memberships: MembershipsService, private readonly queries: MembershipQueries, private readonly access: GroupAccess, private readonly pagination: Pagination,
+    private readonly memberships: MembershipsService, private readonly repository: MembershipRepository, private readonly access: GroupAccess, private readonly pagination: Pagination,
   ) {}
 
   @Get()
   async list(@Param('id', GroupIdPipe) id: string, @Query() query: ListMembersQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     await this.access.require(id, principal, 'read');
     const window = pageWindow(query, 100);
-    const { count, members } = await this.queries.list(id, query.status ?? 'active', window.offset, window.size);
+    const { count, members } = await this.repository.list(id, query.status ?? 'active', window.offset, window.size);
     return this.pagination.page(req, window, count, members.map(memberView));
   }
 
@@ -100,7 +100,7 @@ export class MembersController {
     csv.pipe(res);
     // Written page by page, waiting for the client when it reads slower than the database answers.
     for (let after = 0; ;) {
-      const page = await this.queries.exportPage(id, status, after, EXPORT_PAGE);
+      const page = await this.repository.exportPage(id, status, after, EXPORT_PAGE);
       for (const m of page) {
         if (!csv.write({ ...m, username: escapeCell(m.username), email: m.email === null ? '' : escapeCell(m.email) })) {
           await new Promise((resolve) => csv.once('drain', resolve));

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Brackets, EntityManager, In } from 'typeorm';
 import { EventType, MembershipOrigin, toCeTime } from '@groups-sync/contracts';
 import { OutboxWriter } from '@groups-sync/messaging';
-import { insertJsonRows, isDuplicateKeyError } from '@groups-sync/persistence';
+import { isDuplicateKeyError } from '@groups-sync/persistence';
 import { appendAuditMany } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
@@ -10,17 +10,13 @@ import { cohortLink, LEGACY_COHORT, writesToLegacyGroup } from '../groups/legacy
 import { UserGroup } from '../groups/user-group.entity';
 import { retiredAmong } from '../retirement/retired-users';
 import { SyncState } from './membership.entity';
+import { MemberRow, MembershipRepository } from './membership.repository';
+
+export type { MemberRow } from './membership.repository';
 
 export type AddResult = 'added' | 'already_member' | 'unknown' | 'refused';
 export type RemoveResult = 'removed' | 'not_member' | 'unknown' | 'refused';
 export interface UserRef { user_id: number; username: string }
-
-/** A membership row as the writers read it (plain SQL: bulk writes read thousands of rows). */
-export interface MemberRow {
-  id: string; groupId: string; userId: number; username: string; active: boolean;
-  syncState: SyncState | null; syncError: string | null; changedAt: Date; legacyObservedAt: Date | null; supersededByGroupId: string | null;
-  origin: string;
-}
 
 /** Users handled per locking read and multi-row insert. */
 const BATCH = 1000;
@@ -33,20 +29,9 @@ const KNOWN_BATCH = 10_000;
  * its exclusive siblings (`lockGroups`, in id order), then membership rows. Each change writes its
  * audit rows and outbox events in the caller's transaction, many rows per statement.
  */
-const MEMBER_COLUMNS = 'id, group_id, user_id, username, active, origin, sync_state, sync_error, changed_at, legacy_observed_at, superseded_by_group_id';
-
-function toMemberRow(r: Record<string, unknown>): MemberRow {
-  return {
-    id: String(r.id), groupId: String(r.group_id), userId: Number(r.user_id), username: String(r.username), active: !!r.active,
-    syncState: (r.sync_state as SyncState | null) ?? null, syncError: (r.sync_error as string | null) ?? null,
-    changedAt: r.changed_at as Date, legacyObservedAt: (r.legacy_observed_at as Date | null) ?? null,
-    supersededByGroupId: (r.superseded_by_group_id as string | null) ?? null, origin: String(r.origin),
-  };
-}
-
 @Injectable()
 export class MembershipWriter {
-  constructor(private readonly outbox: OutboxWriter) {}
+  constructor(private readonly outbox: OutboxWriter, private readonly memberships: MembershipRepository) {}
 
   /**
    * Locks these groups' rows in id order, with their exclusive siblings: the same named collection
@@ -95,26 +80,6 @@ export class MembershipWriter {
     return ids;
   }
 
-  /** Reads and locks the memberships of these users in these groups (only active ones if asked). */
-  async lockMembers(manager: EntityManager, groupIds: string[], userIds: number[], activeOnly = false): Promise<MemberRow[]> {
-    if (!groupIds.length || !userIds.length) return [];
-    const rows: Array<Record<string, unknown>> = await manager.query(
-      `SELECT ${MEMBER_COLUMNS} FROM membership WHERE group_id IN (?) AND user_id IN (?)${activeOnly ? ' AND active = 1' : ''} ORDER BY id FOR UPDATE`, [groupIds, userIds]);
-    return rows.map(toMemberRow);
-  }
-
-  /**
-   * Which users of one group, with ids in (above, upTo] (upTo null: every id above), have a
-   * membership row, and whether it is active; the rows are locked. Only two columns: a refresh
-   * reads every row of the group this way, range by range, and rewrites few of them.
-   */
-  async lockMemberRange(manager: EntityManager, groupId: string, above: number, upTo: number | null): Promise<Map<number, boolean>> {
-    const rows: Array<{ user_id: string | number; active: number }> = await manager.query(
-      `SELECT user_id, active FROM membership WHERE group_id = ? AND user_id > ?${upTo === null ? '' : ' AND user_id <= ?'} ORDER BY user_id FOR UPDATE`,
-      upTo === null ? [groupId, above] : [groupId, above, upTo]);
-    return new Map(rows.map((r) => [Number(r.user_id), !!r.active]));
-  }
-
   /** `lockGroups` for groups known by id (with their criteria read first). */
   async lockGroupsById(manager: EntityManager, ids: string[]): Promise<Map<string, UserGroup>> {
     const unique = [...new Set(ids)];
@@ -153,7 +118,7 @@ export class MembershipWriter {
       const retired = await retiredAmong(manager, users.slice(i, i + size).map((u) => u.user_id));
       for (const id of retired) results.set(id, 'refused');
       const batch = users.slice(i, i + size).filter((u) => !retired.has(u.user_id));
-      const existing = known ?? new Map((await this.lockMembers(manager, [group.id], batch.map((u) => u.user_id))).map((m) => [m.userId, m]));
+      const existing = known ?? new Map((await this.memberships.lockMembers(manager, [group.id], batch.map((u) => u.user_id))).map((m) => [m.userId, m]));
       const added: UserRef[] = [];
       const fresh: UserRef[] = [];
       const reactivated: MemberRow[] = [];
@@ -165,32 +130,25 @@ export class MembershipWriter {
           if (syncState && (current.syncState !== syncState || current.syncError)) confirmed.push(current.id);
         } else if (current) {
           // A username the LMS changed since is kept up to date; the rest go in one update below.
-          if (current.username !== user.username) await manager.query('UPDATE membership SET username = ? WHERE id = ?', [user.username, current.id]);
+          if (current.username !== user.username) await this.memberships.rename(manager, current.id, user.username);
           reactivated.push(current);
           added.push(user);
         } else {
           fresh.push(user);
         }
       }
-      if (confirmed.length) await manager.query('UPDATE membership SET sync_state = ?, sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)', [syncState, confirmed]);
-      if (reactivated.length) {
-        await manager.query(
-          'UPDATE membership SET active = 1, joined_at = ?, left_at = NULL, origin = ?, changed_at = ?, sync_state = ?, sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)',
-          [ctx.at, ctx.origin, ctx.at, state, reactivated.map((m) => m.id)]);
-      }
+      if (syncState) await this.memberships.confirm(manager, confirmed, syncState);
+      await this.memberships.reactivate(manager, reactivated.map((m) => m.id), ctx, state);
       if (fresh.length) {
-        const row = (u: UserRef) => [group.id, u.user_id, u.username, 1, ctx.at, null, ctx.origin, ctx.at, state, null];
-        const insert = 'INSERT INTO membership (group_id, user_id, username, active, joined_at, left_at, origin, changed_at, sync_state, sync_error) VALUES ?';
         try {
-          await insertJsonRows(manager, 'membership', { group_id: group.id, active: 1, joined_at: ctx.at, origin: ctx.origin, changed_at: ctx.at, sync_state: state },
-            [['user_id', 'BIGINT'], ['username', 'TEXT']], fresh.map((u) => [u.user_id, u.username]));
+          await this.memberships.insertActive(manager, group.id, fresh, ctx, state);
           added.push(...fresh);
         } catch (error) {
           // Only without the group lock (a plain group) can another add have inserted some first.
           if (!isDuplicateKeyError(error)) throw error;
           for (const u of fresh) {
             try {
-              await manager.query(insert, [[row(u)]]);
+              await this.memberships.insertActiveOne(manager, group.id, u, ctx, state);
               added.push(u);
             } catch (rowError) {
               if (!isDuplicateKeyError(rowError)) throw rowError;
@@ -203,7 +161,7 @@ export class MembershipWriter {
       await appendAuditMany(manager, ctx, group.id, 'member_added', added.map((u) => u.user_id), { origin: ctx.origin });
       await this.appendEvents(manager, this.membershipEvents(group, added.map((u) => ({ userId: u.user_id, username: u.username })), 'added', ctx, null), ctx);
       if (siblings.length && added.length) {
-        const elsewhere = await this.lockMembers(manager, siblings.map((g) => g.id), added.map((u) => u.user_id), true);
+        const elsewhere = await this.memberships.lockMembers(manager, siblings.map((g) => g.id), added.map((u) => u.user_id), true);
         for (const sibling of siblings) {
           const leaving = elsewhere.filter((m) => m.groupId === sibling.id).map((m) => m.userId);
           if (leaving.length) await this.deactivateMany(manager, sibling, leaving, ctx, group);
@@ -228,10 +186,9 @@ export class MembershipWriter {
     const movedByLms = movedTo !== null && cohortLink(movedTo) !== null;
     const syncState = !writesToLegacyGroup(group) ? null : isFromTheLms(ctx.origin) || ctx.origin === 'retirement' || movedByLms ? 'synced' : 'pending';
     for (let i = 0; i < userIds.length; i += BATCH) {
-      const members = await this.lockMembers(manager, [group.id], userIds.slice(i, i + BATCH), true);
+      const members = await this.memberships.lockMembers(manager, [group.id], userIds.slice(i, i + BATCH), true);
       if (!members.length) continue;
-      await manager.query('UPDATE membership SET active = 0, left_at = ?, changed_at = ?, origin = ?, sync_state = ?, sync_error = NULL, superseded_by_group_id = NULL WHERE id IN (?)',
-        [ctx.at, ctx.at, ctx.origin, syncState, members.map((m) => m.id)]);
+      await this.memberships.deactivate(manager, members.map((m) => m.id), ctx, syncState);
       await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => m.userId), { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null });
       await this.appendEvents(manager, this.membershipEvents(group, members, 'removed', ctx, movedTo?.id ?? null), ctx);
       for (const m of members) results.set(m.userId, 'removed');

@@ -5,7 +5,8 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString,
 import { CurrentPrincipal, JwtAuthGuard, Principal, canManageScope } from '@groups-sync/auth';
 import { lowerUuid } from '../api/group-id.pipe';
 import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
-import { MembershipQueries } from './membership-queries';
+import { GroupsService } from '../groups/groups.service';
+import { MembershipRepository } from './membership.repository';
 
 export const SEARCH_MAX_GROUPS = 1000;
 export const SEARCH_PAGE_SIZE = 5000;
@@ -38,7 +39,7 @@ class MembershipSearchDto {
 @UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/memberships')
 export class MembershipsSearchController {
-  constructor(private readonly queries: MembershipQueries) {}
+  constructor(private readonly groups: GroupsService, private readonly memberships: MembershipRepository) {}
 
   @ApiOperation({ summary: `Memberships of up to 1000 groups, ${SEARCH_PAGE_SIZE} a page (page_size up to ${SEARCH_MAX_PAGE_SIZE}); send next_cursor back as cursor until it is null` })
   @Post('search')
@@ -47,9 +48,9 @@ export class MembershipsSearchController {
     const ids = [...new Set(dto.group_ids)];
     const after = dto.cursor === undefined ? null : readCursor(dto.cursor);
     const size = dto.page_size ?? SEARCH_PAGE_SIZE;
-    const groups = await this.queries.groupScopes(ids);
+    const groups = await this.groups.liveScopes(ids);
     const readable = groups.filter((g) => canManageScope(principal, g.scope_type, g.scope_key, 'read')).map((g) => g.id);
-    const memberships = readable.length ? await this.queries.syncStates(readable, dto.status ?? 'all', after, size) : [];
+    const memberships = readable.length ? await this.memberships.syncStates(readable, dto.status ?? 'all', after, size) : [];
     const last = memberships[memberships.length - 1];
     return {
       group_ids: readable,

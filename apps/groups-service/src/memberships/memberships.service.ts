@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { OutboxRelay } from '@groups-sync/messaging';
 import { inTransaction } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
@@ -8,8 +8,8 @@ import { legacyKind } from '../groups/criteria-rules';
 import { teamLink } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
 import { inSlices, UserDirectory, UserLookup, UserResolution } from '../users/user-directory';
-import { Membership } from './membership.entity';
 import { AddResult, MembershipWriter, RemoveResult, UserRef } from './membership-writer';
+import { MembershipRepository } from './membership.repository';
 
 export type { AddResult, RemoveResult } from './membership-writer';
 
@@ -32,6 +32,7 @@ export class MembershipsService {
     private readonly dataSource: DataSource,
     private readonly directory: UserDirectory,
     private readonly writer: MembershipWriter,
+    private readonly memberships: MembershipRepository,
     private readonly relay: OutboxRelay,
   ) {}
 
@@ -48,8 +49,7 @@ export class MembershipsService {
       // What an add would answer, changing nothing: who is a member already.
       for (let i = 0; i < users.length; i += BATCH) {
         const ids = users.slice(i, i + BATCH).map((u) => u.user_id);
-        const active = await this.dataSource.getRepository(Membership).find({ select: { userId: true }, where: { groupId: group.id, userId: In(ids), active: true } });
-        const members = new Set(active.map((m) => m.userId));
+        const members = await this.memberships.activeAmong(group.id, ids);
         for (const id of ids) outcome.set(id, members.has(id) ? 'already_member' : 'added');
       }
     } else if (users.length) {
@@ -85,9 +85,7 @@ export class MembershipsService {
       });
       this.relay.notify();
       // Name the users given by bare id, from their membership rows.
-      const rows: Array<{ user_id: string; username: string }> = await this.dataSource.query(
-        'SELECT user_id, username FROM membership WHERE group_id = ? AND user_id IN (?)', [group.id, userIds]);
-      const names = new Map(rows.map((r) => [Number(r.user_id), r.username]));
+      const names = await this.memberships.usernamesIn(group.id, userIds);
       for (const r of resolved) if (r.status === 'found' && !r.account.username) r.account.username = names.get(r.account.id) ?? '';
     }
     return refs.map((ref, i) => describe(ref, resolved[i], outcome));

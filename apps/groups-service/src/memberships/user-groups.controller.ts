@@ -4,7 +4,7 @@ import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { SCOPE_TYPES } from '@groups-sync/contracts';
 import { CurrentPrincipal, JwtAuthGuard, Principal, canManageScope } from '@groups-sync/auth';
 import { groupView, learnerGroupView } from '../groups/group-view';
-import { MembershipQueries } from './membership-queries';
+import { MembershipRepository } from './membership.repository';
 
 class UserGroupsQuery {
   @IsOptional() @IsIn(SCOPE_TYPES)
@@ -20,7 +20,7 @@ class UserGroupsQuery {
 @UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1/users')
 export class UserGroupsController {
-  constructor(private readonly memberships: MembershipQueries) {}
+  constructor(private readonly memberships: MembershipRepository) {}
 
   @Get(':userId/groups')
   @ApiQuery({ name: 'scope', required: false, enum: SCOPE_TYPES })

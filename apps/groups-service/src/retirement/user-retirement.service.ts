@@ -3,14 +3,15 @@ import { DataSource } from 'typeorm';
 import { OutboxRelay } from '@groups-sync/messaging';
 import { inTransaction, maxKey, Replacement, retiredIdentifiers, scrubRows, ScrubTarget } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
+import { EvaluationChunkRepository } from '../evaluations/evaluation-chunk.repository';
 import { EvaluationRuns } from '../evaluations/evaluation-runs.service';
 import { MembershipWriter } from '../memberships/membership-writer';
+import { MembershipRepository } from '../memberships/membership.repository';
 
 const audit = (where?: ScrubTarget['where']): ScrubTarget => ({
   table: 'audit_event', key: 'id', where, columns: [{ name: 'actor', kind: 'identity' }, { name: 'details', kind: 'json' }],
 });
 const OUTBOX: ScrubTarget = { table: 'outbox', key: 'id', columns: [{ name: 'payload', kind: 'json' }] };
-const CHUNKS: ScrubTarget = { table: 'evaluation_chunk', key: "CONCAT(run_id, '#', LPAD(chunk, 10, '0'))", columns: [{ name: 'members', kind: 'json' }] };
 
 /**
  * Retires a user as Open edX's retirement pipeline asks each service that holds their data: they
@@ -23,7 +24,8 @@ const CHUNKS: ScrubTarget = { table: 'evaluation_chunk', key: "CONCAT(run_id, '#
 @Injectable()
 export class UserRetirementService {
   constructor(
-    private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly relay: OutboxRelay, private readonly runs: EvaluationRuns,
+    private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly memberships: MembershipRepository,
+    private readonly relay: OutboxRelay, private readonly runs: EvaluationRuns, private readonly chunks: EvaluationChunkRepository,
   ) {}
 
   async retire(userId: number, originalUsername: string | null, ctx: ChangeContext): Promise<void> {
@@ -35,7 +37,7 @@ export class UserRetirementService {
     // of their memberships waits for the writers that added them before (a run, an API call) to
     // commit, so that what follows sees every group they are in. Retrying after a failure finishes it.
     await this.dataSource.query('INSERT IGNORE INTO retired_user (user_id) VALUES (?)', [userId]);
-    await inTransaction(this.dataSource, (manager) => manager.query('SELECT group_id FROM membership WHERE user_id = ? LOCK IN SHARE MODE', [userId]));
+    await inTransaction(this.dataSource, (manager) => this.memberships.waitForWritersOf(manager, userId));
     const replacements = await this.identifiersOf(userId, originalUsername);
     const names = replacements.filter((r) => r.to === retired.username).map((r) => r.from);
     const byUser = (): ScrubTarget['where'] => ({ sql: names.length ? 'user_id = ? OR actor IN (?)' : 'user_id = ?', params: names.length ? [userId, names] : [userId] });
@@ -48,19 +50,15 @@ export class UserRetirementService {
     await inTransaction(this.dataSource, async (manager) => {
       // The writers' lock order: every group the user is or was in, or made as staff (with exclusive
       // siblings, in id order), then membership rows.
-      const groupIds: Array<{ id: string }> = await manager.query(
-        `SELECT DISTINCT group_id AS id FROM membership WHERE user_id = ?${names.length ? ' UNION SELECT id FROM user_group WHERE created_by IN (?) OR updated_by IN (?)' : ''}`,
-        names.length ? [userId, names, names] : [userId]);
-      const locked = await this.writer.lockGroupsById(manager, groupIds.map((g) => g.id));
+      const made: Array<{ id: string }> = names.length ? await manager.query('SELECT id FROM user_group WHERE created_by IN (?) OR updated_by IN (?)', [names, names]) : [];
+      const locked = await this.writer.lockGroupsById(manager, [...await this.memberships.groupIdsOf(manager, userId), ...made.map((g) => g.id)]);
       // Renamed first, so the removals' audit rows and events carry the retired name.
-      await manager.query('UPDATE membership SET username = ? WHERE user_id = ?', [retired.username, userId]);
-      await scrubRows(manager, { table: 'membership', key: 'id', where: { sql: 'user_id = ?', params: [userId] }, columns: [{ name: 'sync_error', kind: 'text' }] }, replacements);
-      const active: Array<{ group_id: string }> = await manager.query('SELECT group_id FROM membership WHERE user_id = ? AND active = 1', [userId]);
-      for (const { group_id: groupId } of active) {
+      await this.memberships.retireUser(manager, userId, retired.username, replacements);
+      for (const groupId of await this.memberships.groupIdsOf(manager, userId, true)) {
         const group = locked.get(groupId);
         if (group) await this.writer.deactivateMany(manager, group, [userId], ctx, null);
         // A deleted group publishes nothing more; its row just ends.
-        else await manager.query('UPDATE membership SET active = 0, left_at = ?, changed_at = ?, origin = ? WHERE group_id = ? AND user_id = ?', [ctx.at, ctx.at, ctx.origin, groupId, userId]);
+        else await this.memberships.endRow(manager, groupId, userId, ctx);
       }
       if (names.length) {
         await scrubRows(manager, {
@@ -70,7 +68,7 @@ export class UserRetirementService {
       }
       await scrubRows(manager, audit(byUser()), replacements, { above: upTo.audit });
       await scrubRows(manager, OUTBOX, replacements, { above: upTo.outbox });
-      await scrubRows(manager, CHUNKS, replacements);
+      await this.chunks.retire(manager, replacements);
       await manager.query('UPDATE user_account SET username = ?, email = ? WHERE id = ?', [retired.username, retired.email, userId]);
     });
     this.relay.notify();
@@ -85,8 +83,7 @@ export class UserRetirementService {
       if (value && value.toLowerCase() !== retired.username && value.toLowerCase() !== retired.email) into.set(value.toLowerCase(), value);
     };
     add(names, originalUsername);
-    const rows: Array<{ username: string }> = await this.dataSource.query('SELECT DISTINCT username FROM membership WHERE user_id = ?', [userId]);
-    for (const r of rows) add(names, r.username);
+    for (const username of await this.memberships.usernamesOf(userId)) add(names, username);
     const [account]: Array<{ username: string; email: string | null }> = await this.dataSource.query('SELECT username, email FROM user_account WHERE id = ?', [userId]);
     add(names, account?.username);
     add(emails, account?.email);
