@@ -13,7 +13,8 @@ export * from './kafka/kafka-client';
 export * from './kafka/message-producer';
 export * from './kafka/topic-reader';
 export * from './messaging.module';
-export * from './metrics';
+/** metric() moved to @groups-sync/observability; still exported here for its users. */
+export { metric } from '@groups-sync/observability';
 export * from './outbox/messaging-tables.migration';
 export * from './outbox/outbox-batch';
 export * from './outbox/outbox-message.entity';

@@ -6,12 +6,11 @@ import { Counter } from 'prom-client';
 import {
   buildHeaders, DecodedEvent, EventCodec, EventCodecError, Header, parseStreamEntry, SCHEMALESS, StreamEntryError, StreamField,
 } from '@groups-sync/contracts';
-import { personalValues, redactPersonalData } from '@groups-sync/observability';
+import { metric, personalValues, redactPersonalData } from '@groups-sync/observability';
 import type { BatchHandler } from '../consumer/event-consumer';
 import { isDependencyUnavailable, isHeldByOperator, OutageBudgetExceededError, PoisonMessageError, RetryBudgetExceededError } from '../consumer/consumer.errors';
 import { deadLetterHeaders } from '../consumer/dead-letter';
 import { MessageProducer } from '../kafka/message-producer';
-import { metric } from '../metrics';
 import { compareStreamIds, connectRedis, infoReply } from './redis-connection';
 import { StreamLease } from './stream-lease';
 
