@@ -33,6 +33,7 @@ export * from './outbox/outbox-relay';
 export * from './outbox/outbox-relay-lease';
 export * from './outbox/outbox-relay-lease.migration';
 export * from './outbox/outbox.writer';
+export * from './outbox/outbox-wake-up';
 export * from './transport/event-consumers.transport';
 export * from './redis/redis-connection';
 export * from './redis/stream-consumer';

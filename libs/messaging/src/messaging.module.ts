@@ -14,6 +14,7 @@ import { MessagingHealth } from './messaging-health';
 import { MessagingLifecycle } from './messaging-lifecycle';
 import { KAFKA, MESSAGING_OPTIONS, messagingOptions, MessagingOptions } from './messaging.options';
 import { OutboxRelay } from './outbox/outbox-relay';
+import { OutboxWakeUp } from './outbox/outbox-wake-up';
 import { OutboxWriter } from './outbox/outbox.writer';
 import { StreamStatus } from './redis/stream-status';
 import { EventConsumersTransport } from './transport/event-consumers.transport';
@@ -37,7 +38,13 @@ export class MessagingModule {
           useFactory: () => new EventCodec(new ConfluentSchemaRegistry(options.schemaRegistryUrl, { auth: options.schemaRegistryAuth }), options.topicPrefix),
         },
         { provide: MessageProducer, useFactory: (kafka: Kafka) => new MessageProducer(kafka), inject: [KAFKA] },
-        { provide: OutboxWriter, useFactory: () => new OutboxWriter(options.service) },
+        {
+          // The writer wakes the relay when the transaction that wrote its rows commits: callers never notify it.
+          provide: OutboxWriter,
+          useFactory: (relay: OutboxRelay | null, dataSource?: DataSource) =>
+            new OutboxWriter(options.service, relay && dataSource ? new OutboxWakeUp(() => relay.notify()).watch(dataSource) : undefined),
+          inject: [OutboxRelay, { token: DataSource, optional: true }],
+        },
         {
           provide: OutboxRelay,
           useFactory: (dataSource: DataSource, codec: EventCodec, producer: MessageProducer) =>
