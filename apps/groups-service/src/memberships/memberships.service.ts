@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
-import { OutboxRelay } from '@groups-sync/messaging';
 import { inTransaction } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
 import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
@@ -32,7 +31,6 @@ export class MembershipsService {
     private readonly dataSource: DataSource,
     private readonly directory: UserDirectory,
     private readonly writer: MembershipWriter,
-    private readonly relay: OutboxRelay,
   ) {}
 
   /**
@@ -59,7 +57,6 @@ export class MembershipsService {
         return this.writer.activateMany(manager, writable(locked, group.id), users, ctx, undefined, locked);
       });
       for (const r of results) outcome.set(r.user_id, r.result);
-      this.relay.notify();
     }
     const results: Array<MemberResult<AddResult>> = [];
     await inSlices(refs, (ref) => results.push(describe(ref, resolved[results.length], outcome)));
@@ -83,7 +80,6 @@ export class MembershipsService {
         const locked = await this.writer.lockGroups(manager, [group]);
         for (const [userId, result] of await this.writer.deactivateMany(manager, writable(locked, group.id), userIds, ctx, null)) outcome.set(userId, result);
       });
-      this.relay.notify();
       // Name the users given by bare id, from their membership rows.
       const rows: Array<{ user_id: string; username: string }> = await this.dataSource.query(
         'SELECT user_id, username FROM membership WHERE group_id = ? AND user_id IN (?)', [group.id, userIds]);

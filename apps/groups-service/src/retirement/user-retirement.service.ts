@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { OutboxRelay } from '@groups-sync/messaging';
 import { inTransaction, maxKey, Replacement, retiredIdentifiers, scrubRows, ScrubTarget } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
 import { EvaluationRuns } from '../evaluations/evaluation-runs.service';
@@ -23,7 +22,7 @@ const CHUNKS: ScrubTarget = { table: 'evaluation_chunk', key: "CONCAT(run_id, '#
 @Injectable()
 export class UserRetirementService {
   constructor(
-    private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly relay: OutboxRelay, private readonly runs: EvaluationRuns,
+    private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly runs: EvaluationRuns,
   ) {}
 
   async retire(userId: number, originalUsername: string | null, ctx: ChangeContext): Promise<void> {
@@ -73,7 +72,6 @@ export class UserRetirementService {
       await scrubRows(manager, CHUNKS, replacements);
       await manager.query('UPDATE user_account SET username = ?, email = ? WHERE id = ?', [retired.username, retired.email, userId]);
     });
-    this.relay.notify();
   }
 
   /** The user's usernames and emails as our rows know them (and as the caller gave it), each with its retired form; none once retired. */

@@ -2,7 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { DataSource, In, IsNull, MoreThan } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacyMembershipObservedData, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, metric, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { CohortDirectory } from '../lms/cohort-directory';
@@ -28,7 +28,6 @@ export class CohortMembershipConsumer {
     private readonly dataSource: DataSource,
     private readonly directory: CohortDirectory,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
   ) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncLmsEvents);
   }
@@ -92,7 +91,6 @@ export class CohortMembershipConsumer {
       await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, { causationId: first.id, correlationId: first.correlationId ?? first.id });
     });
     for (const [outcome, n] of Object.entries(counts)) if (n) observed.inc({ outcome }, n);
-    if (counts.forwarded + counts.echo) this.relay.notify();
     this.logger.debug(`cohort events: ${JSON.stringify(counts)}`);
   }
 }

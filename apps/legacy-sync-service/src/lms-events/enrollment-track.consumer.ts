@@ -2,7 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { DataSource, In } from 'typeorm';
 import { ConsumerGroup, CourseEnrollmentData, DecodedEvent, EventType, isCourseKey, LegacyMembershipObservedData, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, metric, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { recordCourseActivity } from '../reconciliation/course-activity';
 import { trackOf } from '../tracks/enrollment-tracks';
@@ -27,7 +27,7 @@ export class EnrollmentTrackConsumer {
   private readonly logger = new Logger(EnrollmentTrackConsumer.name);
   private readonly inbox: Inbox;
 
-  constructor(private readonly dataSource: DataSource, private readonly outbox: OutboxWriter, private readonly relay: OutboxRelay) {
+  constructor(private readonly dataSource: DataSource, private readonly outbox: OutboxWriter) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncEnrollmentEvents);
   }
 
@@ -74,7 +74,6 @@ export class EnrollmentTrackConsumer {
       await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, { causationId: fresh[0].metadata.id, correlationId: fresh[0].metadata.correlationId ?? fresh[0].metadata.id });
     });
     for (const [outcome, n] of Object.entries(counts)) if (n) observed.inc({ outcome }, n);
-    if (counts.added + counts.removed) this.relay.notify();
     this.logger.debug(`enrollment events: ${JSON.stringify(counts)}`);
   }
 }

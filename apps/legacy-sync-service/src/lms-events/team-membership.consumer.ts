@@ -2,7 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { DataSource, In, IsNull, MoreThan } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, isCourseKey, LegacyMembershipObservedData, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, Inbox, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, metric, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
 import { recordCourseActivity } from '../reconciliation/course-activity';
@@ -24,7 +24,7 @@ export class TeamMembershipConsumer {
   private readonly logger = new Logger(TeamMembershipConsumer.name);
   private readonly inbox: Inbox;
 
-  constructor(private readonly dataSource: DataSource, private readonly outbox: OutboxWriter, private readonly relay: OutboxRelay) {
+  constructor(private readonly dataSource: DataSource, private readonly outbox: OutboxWriter) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.LegacySyncTeamEvents);
   }
 
@@ -84,7 +84,6 @@ export class TeamMembershipConsumer {
       counts.unlinked = events.length;
     }
     for (const [outcome, n] of Object.entries(counts)) if (n) observed.inc({ outcome }, n);
-    if (counts.forwarded + counts.echo) this.relay.notify();
     this.logger.debug(`team events: ${JSON.stringify(counts)}`);
   }
 }

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { EventType, LegacyMembershipObservedData, LegacySyncCompletedData, toCeTime } from '@groups-sync/contracts';
 import { LmsRejectedError } from '@groups-sync/lms-client';
-import { metric, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { metric, OutboxWriter } from '@groups-sync/messaging';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
@@ -85,7 +85,6 @@ export class Reconciler {
     private readonly directory: CohortDirectory,
     private readonly pauses: LmsWritePauses,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
     private readonly config: LegacySyncServiceConfig,
     private readonly lmsDatabase: LmsDatabase,
   ) {}
@@ -356,7 +355,6 @@ export class Reconciler {
         await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, context);
         await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results, context);
       });
-      this.relay.notify();
     }
     return outcomes;
   }

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, UserGroupMembershipChangedData } from '@groups-sync/contracts';
-import { Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { Inbox, OutboxWriter } from '@groups-sync/messaging';
 import { LmsRejectedError } from '@groups-sync/lms-client';
 import { redactPersonalData } from '@groups-sync/observability';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
@@ -47,7 +47,6 @@ export class LegacyWrites {
     private readonly dataSource: DataSource,
     private readonly lms: LmsCohortsClient,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
     private readonly config: LegacySyncServiceConfig,
     private readonly pauses: LmsWritePauses,
     private readonly groups: GroupMembershipsClient,
@@ -126,7 +125,6 @@ export class LegacyWrites {
       await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results);
       await recordCourseActivity(manager, wave.map((w) => w.link.courseKey));
     });
-    this.relay.notify();
     for (const w of wave) {
       if (w.result?.status === 'rejected') {
         const { action, user_id: userId, username } = w.event.data.membership;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DecodedEvent, EventType, newEventMetadata, UserGroupData } from '@groups-sync/contracts';
-import { InboxEntry, OutboxMessage, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { InboxEntry, OutboxMessage, OutboxWriter } from '@groups-sync/messaging';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { LegacyLink } from '../links/legacy-link.entity';
@@ -44,7 +44,7 @@ beforeAll(async () => {
   })).initialize();
   consumer = new UserGroupEventsConsumer(
     dataSource, lms as unknown as LmsCohortsClient, { remember: jest.fn() } as unknown as CohortDirectory, new OutboxWriter('legacy-sync-service'),
-    { notify: jest.fn() } as unknown as OutboxRelay, { apply: jest.fn() } as unknown as LegacyWrites, { assertWritable: jest.fn() } as unknown as LmsWritePauses,
+    { apply: jest.fn() } as unknown as LegacyWrites, { assertWritable: jest.fn() } as unknown as LmsWritePauses,
     reconciliations as unknown as ReconciliationRuns, {} as LmsEnrollmentsClient, teams as unknown as LmsTeamsClient,
   );
 }, 60_000);

@@ -2,7 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, HandlerContext, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { ConsumeEvents, HandlerContext, Inbox, OutboxWriter } from '@groups-sync/messaging';
 import { isDuplicateKeyError } from '@groups-sync/persistence';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { PendingLmsWrite } from '../links/pending-lms-write.entity';
@@ -35,7 +35,6 @@ export class UserGroupEventsConsumer {
     private readonly lms: LmsCohortsClient,
     private readonly directory: CohortDirectory,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
     private readonly writes: LegacyWrites,
     private readonly pauses: LmsWritePauses,
     private readonly reconciliations: ReconciliationRuns,
@@ -312,7 +311,6 @@ export class UserGroupEventsConsumer {
 
   private async record(event: DecodedEvent, work: (manager: EntityManager) => Promise<unknown>): Promise<void> {
     await this.inbox.process(event, async (manager) => { await work(manager); });
-    this.relay.notify();
     // A link's import run, queued in that transaction, starts now rather than at the worker's next poll.
     if (event.type === EventType.UserGroupCreated) void this.reconciliations.work();
   }
