@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConsumerAttempts, DeliveryAttempts } from './consumer-attempts';
-import { PartitionMap, PartitionRef, PartitionSet } from './partition-key';
+import { PartitionMap, PartitionRef, PartitionSet } from './partition-map';
 
 export type AttemptStore = Pick<ConsumerAttempts, 'get' | 'begin' | 'set' | 'cleared'>;
 

@@ -4,7 +4,7 @@ import { redactPersonalData } from '@groups-sync/observability';
 import { MessageProducer } from '../kafka/message-producer';
 import { deadLetters } from './consumer-metrics';
 import { deadLetterHeaders } from './dead-letter';
-import { PartitionRef } from './partition-key';
+import { PartitionRef } from './partition-map';
 
 /** Why a message goes aside, and since when it failed. */
 export interface DeadLetterCause {

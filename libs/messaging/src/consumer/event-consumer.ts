@@ -14,7 +14,7 @@ import { ConsumerStalls } from './consumer-stalls';
 import { DeadLetterer } from './dead-letterer';
 import { nextChunk } from './message-chunks';
 import { OffsetCommits } from './offset-commits';
-import { MessageMap, PartitionMap, PartitionRef } from './partition-key';
+import { MessageMap, PartitionMap, PartitionRef } from './partition-map';
 import { RetryPolicy } from './retry-policy';
 import { StallTracker } from './stall-tracker';
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { PartitionMap, PartitionRef } from './partition-key';
+import { PartitionMap, PartitionRef } from './partition-map';
 
 type Committed = { topic: string; partition: number; offset: string };
 

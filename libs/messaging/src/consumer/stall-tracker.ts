@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConsumerStalls } from './consumer-stalls';
-import { PartitionMap, PartitionRef, PartitionSet } from './partition-key';
+import { PartitionMap, PartitionRef, PartitionSet } from './partition-map';
 
 /**
  * The message each failing partition of this member is stuck on and since when (the stall gauge
