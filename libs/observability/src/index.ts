@@ -5,3 +5,4 @@ export * from './observability.module';
 export * from './domain-exception';
 export * from './domain-exception.filter';
 export * from './personal-data';
+export * from './metric';

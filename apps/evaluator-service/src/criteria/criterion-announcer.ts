@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CriterionTypesAnnouncedData, EventType, toAnnouncedType, toCeTime } from '@groups-sync/contracts';
-import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { OutboxWriter } from '@groups-sync/messaging';
 import { CriteriaRegistry } from './criteria-registry';
 
 export const ANNOUNCEMENT_SOURCE = 'evaluator-service';
@@ -26,12 +26,11 @@ export function criterionTypesAnnouncement(registry: CriteriaRegistry, at: Date)
 export class CriterionAnnouncer implements OnApplicationBootstrap {
   private readonly logger = new Logger(CriterionAnnouncer.name);
 
-  constructor(private readonly dataSource: DataSource, private readonly registry: CriteriaRegistry, private readonly outbox: OutboxWriter, private readonly relay: OutboxRelay) {}
+  constructor(private readonly dataSource: DataSource, private readonly registry: CriteriaRegistry, private readonly outbox: OutboxWriter) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const data = criterionTypesAnnouncement(this.registry, new Date());
     await this.dataSource.transaction((manager) => this.outbox.append(manager, EventType.CriterionTypesAnnounced, data, {}));
-    this.relay.notify();
     this.logger.log(`announced criterion types: ${data.announcement.types.map((t) => t.id).join(', ')}`);
   }
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DecodedEvent, EventType, newEventMetadata, UserGroupData } from '@groups-sync/contracts';
-import { OutboxRelay } from '@groups-sync/messaging';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { CriteriaRegistry } from '../criteria/criteria-registry';
@@ -22,7 +21,7 @@ beforeAll(async () => {
     url: env.MYSQL_URL, database: DB, flavor, entities: [],
     migrations: EVALUATOR_MIGRATIONS,
   })).initialize();
-  consumer = new GroupEventsConsumer(dataSource, refreshes as unknown as RefreshRuns, { notify: jest.fn() } as unknown as OutboxRelay, { get: () => undefined } as unknown as CriteriaRegistry);
+  consumer = new GroupEventsConsumer(dataSource, refreshes as unknown as RefreshRuns, { get: () => undefined } as unknown as CriteriaRegistry);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { Controller, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, PoisonMessageError } from '@groups-sync/messaging';
 import { CriteriaRegistry } from '../criteria/criteria-registry';
 import { criteriaOf, DynamicGroupRow, RefreshRuns, RefreshTrigger } from './refresh-runs';
 
@@ -19,7 +19,7 @@ export class GroupEventsConsumer {
   private readonly logger = new Logger(GroupEventsConsumer.name);
   private readonly inbox: Inbox;
 
-  constructor(private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, private readonly relay: OutboxRelay, private readonly registry: CriteriaRegistry) {
+  constructor(private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, private readonly registry: CriteriaRegistry) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.EvaluatorUserGroups);
   }
 
@@ -71,6 +71,5 @@ export class GroupEventsConsumer {
         if (g.evaluate_now !== false && group.enabled && !group.frozen && group.version === g.version) await this.refreshes.run(manager, group, 'user', g.changed_by);
       });
     }
-    this.relay.notify();
   }
 }

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { DecodedEvent, EvaluationUserResultData, EventType, newEventMetadata } from '@groups-sync/contracts';
-import { OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
+import { OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { CriteriaRegistry } from '../criteria/criteria-registry';
 import { GroupEvaluator } from '../evaluation/group-evaluator';
 import { LmsEventsConsumer } from './lms-events.consumer';
@@ -59,8 +59,7 @@ function harness(selected: (groupId: string) => boolean = () => true, readAt: (a
   };
   const written: EvaluationUserResultData[] = [];
   const outbox = { appendMany: jest.fn(async (_m: unknown, _type: EventType, data: EvaluationUserResultData[]) => void written.push(...data)) } as unknown as OutboxWriter;
-  const relay = { notify: jest.fn() } as unknown as OutboxRelay;
-  const consumer = new LmsEventsConsumer(dataSource, evaluator as unknown as GroupEvaluator, new CriteriaRegistry(), outbox, relay);
+  const consumer = new LmsEventsConsumer(dataSource, evaluator as unknown as GroupEvaluator, new CriteriaRegistry(), outbox);
   return { consumer, evaluator, written, queries };
 }
 

@@ -6,7 +6,7 @@ import {
   SessionLoginCompletedData, toCeTime, Topic,
 } from '@groups-sync/contracts';
 import { CriterionValues } from '@groups-sync/criteria-sdk';
-import { ConsumeEvents, Inbox, isDependencyUnavailable, metric, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, isDependencyUnavailable, metric, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { CriteriaRegistry } from '../criteria/criteria-registry';
 import { GroupEvaluator } from '../evaluation/group-evaluator';
 import { DynamicGroupRow } from './refresh-runs';
@@ -40,7 +40,7 @@ export class LmsEventsConsumer {
 
   constructor(
     private readonly dataSource: DataSource, private readonly evaluator: GroupEvaluator, private readonly registry: CriteriaRegistry,
-    private readonly outbox: OutboxWriter, private readonly relay: OutboxRelay,
+    private readonly outbox: OutboxWriter,
   ) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.EvaluatorLmsEvents);
   }
@@ -57,7 +57,6 @@ export class LmsEventsConsumer {
         await this.outbox.appendMany(manager, EventType.EvaluationUserResult, results, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
       });
     }
-    this.relay.notify();
   }
 
   private async reevaluate(event: DecodedEvent, { userId, username, courseKey }: Concerned): Promise<EvaluationUserResultData[]> {

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { EventType } from '@groups-sync/contracts';
-import { MESSAGING_MIGRATIONS, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { MESSAGING_MIGRATIONS, OutboxWakeUp, OutboxWriter } from '@groups-sync/messaging';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { EvaluatorServiceConfig } from '../evaluator-service.config';
@@ -42,7 +42,10 @@ const relay = { notify: jest.fn() };
 
 function runs(members: StreamedMembers) {
   const config = Object.assign(new EvaluatorServiceConfig(), { EVALUATION_CHUNK_SIZE: 100 });
-  return new RefreshRuns(members as unknown as GroupEvaluator, new OutboxWriter('evaluator-service'), config, dataSource, relay as unknown as OutboxRelay);
+  // The writer wakes the relay for the rows committed on their own (the full chunks); the commit of the
+  // caller's transaction, which this test opens itself, is not watched here.
+  const writer = new OutboxWriter('evaluator-service', new OutboxWakeUp(() => relay.notify()));
+  return new RefreshRuns(members as unknown as GroupEvaluator, writer, config, dataSource);
 }
 
 async function snapshots(runId: string) {

@@ -4,7 +4,7 @@ import { Counter, Histogram } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
 import { CriterionOperator, EvaluationSnapshotData, EventType, ScopeType, toCeTime, UserGroupCriterionData } from '@groups-sync/contracts';
 import { CriterionValues } from '@groups-sync/criteria-sdk';
-import { isDependencyUnavailable, metric, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { isDependencyUnavailable, metric, OutboxWriter } from '@groups-sync/messaging';
 import { EvaluatorServiceConfig } from '../evaluator-service.config';
 import { GroupEvaluator } from '../evaluation/group-evaluator';
 
@@ -44,7 +44,7 @@ export class RefreshRuns {
 
   constructor(
     private readonly evaluator: GroupEvaluator, private readonly outbox: OutboxWriter, private readonly config: EvaluatorServiceConfig,
-    private readonly dataSource: DataSource, private readonly relay: OutboxRelay,
+    private readonly dataSource: DataSource,
   ) {}
 
   async run(manager: EntityManager, group: DynamicGroupRow, trigger: RefreshTrigger, requestedBy: string | null): Promise<{ runId: string; members: number } | { error: string }> {
@@ -76,7 +76,6 @@ export class RefreshRuns {
             // A full chunk with a member after it is not the last: it goes now, committed on its own (one statement).
             const full = snapshot(0);
             await this.outbox.append(this.dataSource.manager, EventType.EvaluationSnapshot, full, { correlationId: runId });
-            this.relay.notify();
             chunk++;
             batch = [];
           }

@@ -1,5 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { EventConsumers, MessagingTables1763700000000, OutboxRelay } from '@groups-sync/messaging';
+import { EventConsumers, MessagingTables1763700000000 } from '@groups-sync/messaging';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { DynamicGroups1764200000400 } from '../migrations/1764200000400-dynamic-groups.migration';
@@ -25,7 +25,6 @@ class RecordingRuns {
     await manager.query('UPDATE dynamic_group SET last_evaluated_at = NOW(6) WHERE group_id = ?', [group.group_id]);
   }
 }
-const relay = { notify: () => undefined } as unknown as OutboxRelay;
 
 async function group(id: string, columns: { cadence?: number | null; override?: number | null; lastMinutesAgo?: number | null; frozen?: boolean; enabled?: boolean; error?: string; claimedMinutesAgo?: number }) {
   await dataSource.query(
@@ -65,15 +64,15 @@ it('refreshes the groups due by their own cadence or their criteria\'s, skips fr
   const one = new RecordingRuns();
   const other = new RecordingRuns();
   const [a, b] = await Promise.all([
-    new RefreshScheduler(dataSource, one as unknown as RefreshRuns, relay).tick(),
-    new RefreshScheduler(dataSource, other as unknown as RefreshRuns, relay).tick(),
+    new RefreshScheduler(dataSource, one as unknown as RefreshRuns).tick(),
+    new RefreshScheduler(dataSource, other as unknown as RefreshRuns).tick(),
   ]);
   const refreshed = [...one.refreshed, ...other.refreshed].sort();
   expect(refreshed).toEqual([id(1), id(3), id(9), id(10)]);
   expect(a + b).toBe(4);
 
   const again = new RecordingRuns();
-  expect(await new RefreshScheduler(dataSource, again as unknown as RefreshRuns, relay).tick()).toBe(0);
+  expect(await new RefreshScheduler(dataSource, again as unknown as RefreshRuns).tick()).toBe(0);
   const claims = await dataSource.query('SELECT group_id FROM dynamic_group WHERE claimed_at IS NOT NULL');
   expect(claims.map((r: { group_id: string }) => r.group_id)).toEqual([id(8)]);
 }, 60_000);
@@ -88,7 +87,7 @@ it('refreshes every enabled group at once after LMS events were lost from a stre
   let onGap!: (gap: { stream: string }) => Promise<void>;
   const consumers = { onStreamGap: (listener: typeof onGap) => { onGap = listener; } } as unknown as EventConsumers;
   const runs = new RecordingRuns();
-  const scheduler = new RefreshScheduler(dataSource, runs as unknown as RefreshRuns, relay, consumers);
+  const scheduler = new RefreshScheduler(dataSource, runs as unknown as RefreshRuns, consumers);
   scheduler.onModuleInit();
   expect(await scheduler.tick()).toBe(0);
 

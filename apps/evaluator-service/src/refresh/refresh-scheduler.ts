@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
-import { EventConsumers, OutboxRelay } from '@groups-sync/messaging';
+import { EventConsumers } from '@groups-sync/messaging';
 import { DynamicGroupRow, RefreshRuns } from './refresh-runs';
 
 const CADENCE = 'COALESCE(cadence_override_seconds, cadence_seconds)';
@@ -21,7 +21,7 @@ export class RefreshScheduler implements OnModuleInit {
   private dueBefore: Date | null = null;
 
   constructor(
-    private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, private readonly relay: OutboxRelay, @Optional() private readonly consumers?: EventConsumers,
+    private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, @Optional() private readonly consumers?: EventConsumers,
   ) {}
 
   /** Events lost before they were read may have changed who meets any group's criteria: every enabled group is refreshed. */
@@ -58,7 +58,6 @@ export class RefreshScheduler implements OnModuleInit {
         refreshed++;
       }
       if (refreshed) {
-        this.relay.notify();
         this.logger.log(`scheduled refresh of ${refreshed} groups`);
       }
       return refreshed;

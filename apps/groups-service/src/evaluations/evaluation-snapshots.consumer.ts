@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, PoisonMessageError } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
 import { CriterionCatalogue } from '../groups/criterion-catalogue';
 import { ChunkOutcome, EvaluationRuns } from './evaluation-runs.service';
@@ -25,7 +25,7 @@ function lowerGroupId(event: DecodedEvent): string | null {
 export class EvaluationSnapshotsConsumer {
   private readonly inbox: Inbox;
 
-  constructor(private readonly runs: EvaluationRuns, private readonly relay: OutboxRelay, dataSource: DataSource, private readonly criterionTypes: CriterionCatalogue) {
+  constructor(private readonly runs: EvaluationRuns, dataSource: DataSource, private readonly criterionTypes: CriterionCatalogue) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.GroupsEvaluationCommands);
   }
 
@@ -61,7 +61,6 @@ export class EvaluationSnapshotsConsumer {
     }
     const ctx: ChangeContext = { actor: event.metadata.source, trigger: 'event', origin: 'criteria', at: new Date(), correlationId: event.metadata.correlationId, causationId: event.metadata.id };
     await this.inbox.process(event, (manager) => this.runs.userResult(manager, event.data, ctx).then(() => undefined));
-    this.relay.notify();
   }
 
   private async onFailure(event: DecodedEvent<EventType.EvaluationFailed>): Promise<void> {
@@ -92,7 +91,7 @@ export class EvaluationSnapshotsConsumer {
     };
     // A run's last chunk commits its open run, if it has one; otherwise it applies the staged chunks.
     const last = s.chunk === s.chunks - 1;
-    if (last && await this.runs.finish(this.inbox, event, ctx)) return void this.relay.notify();
+    if (last && await this.runs.finish(this.inbox, event, ctx)) return;
     let outcome: ChunkOutcome | null = null;
     try {
       await this.inbox.process(event, async (manager) => { outcome = await this.runs.receive(manager, event.data, ctx); });
@@ -101,6 +100,5 @@ export class EvaluationSnapshotsConsumer {
       throw error;
     }
     if (outcome === 'waiting' && !last) await this.runs.advance(event.data, ctx);
-    this.relay.notify();
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
 import { EventType, ScopeType, toCeTime } from '@groups-sync/contracts';
-import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { OutboxWriter } from '@groups-sync/messaging';
 import { inTransaction, isDuplicateKeyError } from '@groups-sync/persistence';
 import { appendAudit } from '../audit/audit.writer';
 import { ReadableScopes } from '../auth/readable-scopes';
@@ -28,7 +28,6 @@ export class GroupsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
     private readonly criterionTypes: CriterionCatalogue,
     private readonly memberships: MembershipRepository,
   ) {}
@@ -251,7 +250,6 @@ export class GroupsService {
   private async write<T>(group: UserGroup | null, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     try {
       const result = await inTransaction(this.dataSource, work);
-      this.relay.notify();
       return result;
     } catch (error) {
       if (isDuplicateKeyError(error)) {

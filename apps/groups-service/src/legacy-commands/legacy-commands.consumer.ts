@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, Inbox, OutboxRelay, PoisonMessageError } from '@groups-sync/messaging';
+import { ConsumeEvents, Inbox, PoisonMessageError } from '@groups-sync/messaging';
 import { ChangeContext } from '../audit/change-context';
 import { LegacyObservations } from './legacy-observations.applier';
 import { SyncResults } from './sync-results.applier';
@@ -23,7 +23,6 @@ export class LegacyCommandsConsumer {
     private readonly observations: LegacyObservations,
     private readonly results: SyncResults,
     private readonly writer: MembershipWriter,
-    private readonly relay: OutboxRelay,
     dataSource: DataSource,
   ) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.GroupsLegacyCommands);
@@ -54,7 +53,6 @@ export class LegacyCommandsConsumer {
         }
       }
     });
-    this.relay.notify();
   }
 }
 

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { OutboxRelay } from '@groups-sync/messaging';
 import { inTransaction } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
 import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
@@ -33,7 +32,6 @@ export class MembershipsService {
     private readonly directory: UserDirectory,
     private readonly writer: MembershipWriter,
     private readonly memberships: MembershipRepository,
-    private readonly relay: OutboxRelay,
   ) {}
 
   /**
@@ -59,7 +57,6 @@ export class MembershipsService {
         return this.writer.activateMany(manager, writable(locked, group.id), users, ctx, undefined, locked);
       });
       for (const r of results) outcome.set(r.user_id, r.result);
-      this.relay.notify();
     }
     const results: Array<MemberResult<AddResult>> = [];
     await inSlices(refs, (ref) => results.push(describe(ref, resolved[results.length], outcome)));
@@ -83,7 +80,6 @@ export class MembershipsService {
         const locked = await this.writer.lockGroups(manager, [group]);
         for (const [userId, result] of await this.writer.deactivateMany(manager, writable(locked, group.id), userIds, ctx, null)) outcome.set(userId, result);
       });
-      this.relay.notify();
       // Name the users given by bare id, from their membership rows.
       const names = await this.memberships.usernamesIn(group.id, userIds);
       for (const r of resolved) if (r.status === 'found' && !r.account.username) r.account.username = names.get(r.account.id) ?? '';

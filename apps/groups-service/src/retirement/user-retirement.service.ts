@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { OutboxRelay } from '@groups-sync/messaging';
 import { inTransaction, maxKey, Replacement, retiredIdentifiers, scrubRows, ScrubTarget } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
 import { EvaluationChunkRepository } from '../evaluations/evaluation-chunk.repository';
@@ -25,7 +24,7 @@ const OUTBOX: ScrubTarget = { table: 'outbox', key: 'id', columns: [{ name: 'pay
 export class UserRetirementService {
   constructor(
     private readonly dataSource: DataSource, private readonly writer: MembershipWriter, private readonly memberships: MembershipRepository,
-    private readonly relay: OutboxRelay, private readonly runs: EvaluationRuns, private readonly chunks: EvaluationChunkRepository,
+    private readonly runs: EvaluationRuns, private readonly chunks: EvaluationChunkRepository,
   ) {}
 
   async retire(userId: number, originalUsername: string | null, ctx: ChangeContext): Promise<void> {
@@ -71,7 +70,6 @@ export class UserRetirementService {
       await this.chunks.retire(manager, replacements);
       await manager.query('UPDATE user_account SET username = ?, email = ? WHERE id = ?', [retired.username, retired.email, userId]);
     });
-    this.relay.notify();
   }
 
   /** The user's usernames and emails as our rows know them (and as the caller gave it), each with its retired form; none once retired. */

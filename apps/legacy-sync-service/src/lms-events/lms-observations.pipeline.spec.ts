@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, newEventMetadata } from '@groups-sync/contracts';
-import { OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
+import { OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { FakeKind } from '../kinds/fake.kind';
 import { LegacyKindEvents, Observed } from '../kinds/legacy-kind.port';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
@@ -50,10 +50,8 @@ function setup(links: LegacyLink[], pending: Array<Partial<PendingLmsWrite>> = [
     transaction: async (_level: string, work: (m: EntityManager) => Promise<unknown>) => work(manager),
     manager,
   } as unknown as DataSource;
-  const relay = { notify: jest.fn() };
-  const pipeline = new LmsObservations(dataSource, new LegacyKinds([kind]), { appendMany: async (_m: unknown, _t: unknown, data: unknown[]) => appended.push(data) } as unknown as OutboxWriter,
-    relay as unknown as OutboxRelay);
-  return { kind, pipeline, appended, confirmed, manager, relay };
+  const pipeline = new LmsObservations(dataSource, new LegacyKinds([kind]), { appendMany: async (_m: unknown, _t: unknown, data: unknown[]) => appended.push(data) } as unknown as OutboxWriter);
+  return { kind, pipeline, appended, confirmed, manager };
 }
 
 describe('LMS events into observations, whatever the kind', () => {
@@ -70,7 +68,7 @@ describe('LMS events into observations, whatever the kind', () => {
   });
 
   it('forwards each event of a linked group dated by its ce_time, in order, and counts the others unlinked', async () => {
-    const { kind, pipeline, appended, relay } = setup([link('g1', 'teamset')]);
+    const { kind, pipeline, appended } = setup([link('g1', 'teamset')]);
     const batch = await pipeline.observe(ConsumerGroup.LegacySyncLmsEvents, kind, [
       event({ user: 1, course: COURSE, group: 'g1', removed: true }), event({ user: 2, course: COURSE, group: 'nope' }), event({ user: 3, course: COURSE, group: 'g1' }),
     ]);
@@ -78,7 +76,6 @@ describe('LMS events into observations, whatever the kind', () => {
     expect(appended[0]).toEqual([1, 3].map((user) => ({
       observation: expect.objectContaining({ group_id: 'g1', user_id: user, username: `u${user}`, observed_at: '2026-12-01T10:00:00.000Z', echo_of_change_at: null }),
     })));
-    expect(relay.notify).toHaveBeenCalled();
   });
 
   it('marks the echo of our own add by its pending write, the oldest first, and confirms it', async () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In, IsNull, MoreThan } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacyMembershipObservedData } from '@groups-sync/contracts';
-import { Inbox, OutboxRelay, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
+import { Inbox, OutboxWriter, PoisonMessageError } from '@groups-sync/messaging';
 import { LegacyKind, LegacyKindEvents } from '../kinds/legacy-kind.port';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacyLink } from '../links/legacy-link.entity';
@@ -29,7 +29,6 @@ export class LmsObservations {
     private readonly dataSource: DataSource,
     private readonly kinds: LegacyKinds,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
   ) {}
 
   async observe<E extends DecodedEvent>(group: ConsumerGroup, kind: LegacyKind, events: E[]): Promise<ObservedBatch> {
@@ -88,7 +87,6 @@ export class LmsObservations {
       const first = linked[0].metadata;
       await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, { causationId: first.id, correlationId: first.correlationId ?? first.id });
     });
-    if (batch.observed.length) this.relay.notify();
     return batch;
   }
 

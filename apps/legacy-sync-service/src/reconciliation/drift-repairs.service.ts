@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventType, LegacyMembershipObservedData, LegacySyncCompletedData, LegacyType, toCeTime } from '@groups-sync/contracts';
-import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { OutboxWriter } from '@groups-sync/messaging';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
@@ -26,7 +26,6 @@ export class DriftRepairs {
     private readonly accounts: LmsCohortsClient,
     private readonly pauses: LmsWritePauses,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
   ) {}
 
   /** Carries out the repairs; answers the outcome of each difference that did not end `repaired`. */
@@ -85,7 +84,6 @@ export class DriftRepairs {
         await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, context);
         await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results, context);
       });
-      this.relay.notify();
     }
     return outcomes;
   }

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { EventType } from '@groups-sync/contracts';
-import { OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { OutboxWriter } from '@groups-sync/messaging';
 import { FakeKind } from '../kinds/fake.kind';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
@@ -40,7 +40,6 @@ function setup(links: Array<{ group_id: string; legacy_type: string; legacy_name
   const repairs = new DriftRepairs(
     dataSource, kinds, sender, { userIds: async () => new Map() } as unknown as LmsCohortsClient, { isPaused: async () => false } as unknown as LmsWritePauses,
     { appendMany: async (_m: unknown, type: EventType, data: unknown[]) => appended.push([type, data]) } as unknown as OutboxWriter,
-    { notify: jest.fn() } as unknown as OutboxRelay,
   );
   const reconciler = new Reconciler(
     dataSource, kinds, { of: async () => ({ memberships, missing: new Set<string>() }) } as unknown as GroupMembershipsClient, repairs, config,

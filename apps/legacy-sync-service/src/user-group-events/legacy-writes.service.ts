@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, UserGroupMembershipChangedData } from '@groups-sync/contracts';
-import { Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { Inbox, OutboxWriter } from '@groups-sync/messaging';
 import { redactPersonalData } from '@groups-sync/observability';
 import { LegacyKindWrites } from '../kinds/legacy-kind.port';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
@@ -44,7 +44,6 @@ export class LegacyWrites {
     private readonly kinds: LegacyKinds,
     private readonly sender: LmsChangesSender,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
     private readonly pauses: LmsWritePauses,
     private readonly groups: GroupMembershipsClient,
   ) {
@@ -100,7 +99,6 @@ export class LegacyWrites {
       await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results);
       await recordCourseActivity(manager, wave.map((w) => w.link.courseKey));
     });
-    this.relay.notify();
     for (const w of wave) {
       if (w.result?.status === 'rejected') {
         const { action, user_id: userId, username } = w.event.data.membership;

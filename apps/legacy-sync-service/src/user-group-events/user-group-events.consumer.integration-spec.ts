@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DecodedEvent, EventType, newEventMetadata, UserGroupData } from '@groups-sync/contracts';
-import { InboxEntry, OutboxMessage, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { InboxEntry, OutboxMessage, OutboxWriter } from '@groups-sync/messaging';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { LegacyLink } from '../links/legacy-link.entity';
@@ -58,7 +58,7 @@ beforeAll(async () => {
     new TrackKind({} as LmsEnrollmentsClient, {} as TrackRoster),
   ]);
   consumer = new UserGroupEventsConsumer(
-    dataSource, kinds, new OutboxWriter('legacy-sync-service'), { notify: jest.fn() } as unknown as OutboxRelay, { apply: jest.fn() } as unknown as LegacyWrites,
+    dataSource, kinds, new OutboxWriter('legacy-sync-service'), { apply: jest.fn() } as unknown as LegacyWrites,
     reconciliations as unknown as ReconciliationRuns,
   );
 }, 60_000);

@@ -2,7 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, Topic } from '@groups-sync/contracts';
-import { ConsumeEvents, HandlerContext, Inbox, OutboxRelay, OutboxWriter } from '@groups-sync/messaging';
+import { ConsumeEvents, HandlerContext, Inbox, OutboxWriter } from '@groups-sync/messaging';
 import { isDuplicateKeyError } from '@groups-sync/persistence';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacyLink } from '../links/legacy-link.entity';
@@ -25,7 +25,6 @@ export class UserGroupEventsConsumer {
     private readonly dataSource: DataSource,
     private readonly kinds: LegacyKinds,
     private readonly outbox: OutboxWriter,
-    private readonly relay: OutboxRelay,
     private readonly writes: LegacyWrites,
     private readonly reconciliations: ReconciliationRuns,
   ) {
@@ -149,7 +148,6 @@ export class UserGroupEventsConsumer {
 
   private async record(event: DecodedEvent, work: (manager: EntityManager) => Promise<unknown>): Promise<void> {
     await this.inbox.process(event, async (manager) => { await work(manager); });
-    this.relay.notify();
     // A link's import run, queued in that transaction, starts now rather than at the worker's next poll.
     if (event.type === EventType.UserGroupCreated) void this.reconciliations.work();
   }

@@ -7,7 +7,7 @@ import { DeliveryAttempts } from './consumer-attempts';
 import { EventConsumer, EventConsumerOptions } from './event-consumer';
 
 /** The runner's bookkeeping, against a stand-in kafkajs consumer (no broker needed). */
-function runner(commitOffsets: jest.Mock, options: Partial<EventConsumerOptions> = {}) {
+function runner(commitOffsets: jest.Mock, options: Partial<EventConsumerOptions> = {}, producer = {} as MessageProducer) {
   const listeners = new Map<string, (event: unknown) => void>();
   const consumer = {
     events: { GROUP_JOIN: 'join', CRASH: 'crash', DISCONNECT: 'disconnect' }, commitOffsets, seek: jest.fn(),
@@ -15,7 +15,7 @@ function runner(commitOffsets: jest.Mock, options: Partial<EventConsumerOptions>
   };
   const kafka = { consumer: jest.fn(() => consumer) };
   const codec = { decode: jest.fn(async (_value: unknown, headers: Record<string, string>) => ({ type: EventType.CohortMembershipChanged, data: {}, metadata: { id: headers[Header.Id] } })) };
-  const runner = new EventConsumer(kafka as unknown as Kafka, codec as unknown as EventCodec, {} as MessageProducer, {
+  const runner = new EventConsumer(kafka as unknown as Kafka, codec as unknown as EventCodec, producer, {
     group: ConsumerGroup.LegacySyncLmsEvents, topics: [Topic.LmsCohortMembership], handlers: {}, maxAttempts: 3, backoffMaxMs: 100, ...options,
   });
   // Private steps, driven one at a time.
@@ -183,8 +183,7 @@ describe('EventConsumer retry budget across restarts (ConsumerAttempts)', () => 
           }
         },
       },
-    } as Partial<EventConsumerOptions>);
-    (r as unknown as { producer: unknown }).producer = producer;
+    } as Partial<EventConsumerOptions>, producer as unknown as MessageProducer);
     /** One delivery of the messages from `offsets`, as a fetch hands them over; settles when the batch ends (never, if the handler dies). */
     const deliver = (...offsets: string[]) => r.handleBatch({
       batch: { topic, partition: 0, messages: offsets.map(message) }, heartbeat: async () => undefined, pause: () => () => undefined,

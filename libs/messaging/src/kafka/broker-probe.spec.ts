@@ -1,5 +1,6 @@
 import { Kafka } from 'kafkajs';
-import { MessagingHealth, MessagingOptions } from '../messaging.module';
+import { MessagingHealth } from '../messaging-health';
+import { MessagingOptions } from '../messaging.options';
 
 /** A kafkajs client whose admin connections are counted, and whose broker can be taken down. */
 function fakeKafka() {

@@ -1,5 +1,5 @@
 import { loadConfig, ServiceConfig } from '@groups-sync/config';
-import { messagingOptions } from '../messaging.module';
+import { messagingOptions } from '../messaging.options';
 import { kafkaClientConfig, topicCreation } from './kafka-client';
 
 /** The kafkajs options a service builds from its environment, as MessagingModule.forService does. */

@@ -4,7 +4,7 @@ import { Gauge, Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { EventCodec, EventCodecError, EventType, newEventMetadata, EncodedMessage, SchemaRegistryHttpError } from '@groups-sync/contracts';
 import { MessageProducer, MessageTooLargeError } from '../kafka/message-producer';
-import { metric } from '../metrics';
+import { metric } from '@groups-sync/observability';
 import { PackedEvents, packedEventId, unpackEvents } from './outbox-batch';
 import { outboxOrderKey } from './outbox-order-key';
 import { DEFAULT_RELAY_LEASE_SECONDS, OutboxRelayLease } from './outbox-relay-lease';

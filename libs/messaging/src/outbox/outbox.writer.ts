@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { aggregateValue, EventDataMap, EventType, keyValue, toCeTime } from '@groups-sync/contracts';
 import { packEvents } from './outbox-batch';
 import { outboxOrderKey } from './outbox-order-key';
+import { OutboxWakeUp } from './outbox-wake-up';
 
 /** Rows per INSERT statement. */
 const INSERT_ROWS = 1000;
@@ -16,10 +17,11 @@ export interface OutboxContext {
 
 /**
  * Appends events to the outbox through the caller's entity manager, so they commit or roll back
- * with the change itself. Publishing is the relay's job, never the caller's.
+ * with the change itself. Publishing is the relay's job, never the caller's: the writer wakes it
+ * once the rows are committed (`OutboxWakeUp`), so callers never notify it themselves.
  */
 export class OutboxWriter {
-  constructor(private readonly service: string) {}
+  constructor(private readonly service: string, private readonly wakeUp?: Pick<OutboxWakeUp, 'written'>) {}
 
   async append<T extends EventType>(manager: EntityManager, type: T, data: EventDataMap[T], context: OutboxContext = {}): Promise<string> {
     const [id] = await this.appendMany(manager, type, [data], context);
@@ -74,6 +76,7 @@ export class OutboxWriter {
         'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, event_count, payload_bytes, occurred_at, correlation_id, causation_id) VALUES ?',
         [values.slice(i, i + INSERT_ROWS)]);
     }
+    if (values.length) this.wakeUp?.written(manager);
     return values.map((v) => v[0] as string);
   }
 }

@@ -6,12 +6,12 @@ import { Counter } from 'prom-client';
 import {
   buildHeaders, DecodedEvent, EventCodec, EventCodecError, Header, parseStreamEntry, SCHEMALESS, StreamEntryError, StreamField,
 } from '@groups-sync/contracts';
-import { personalValues, redactPersonalData } from '@groups-sync/observability';
+import { metric, personalValues, redactPersonalData } from '@groups-sync/observability';
 import type { BatchHandler } from '../consumer/event-consumer';
-import { isDependencyUnavailable, isHeldByOperator, OutageBudgetExceededError, PoisonMessageError, RetryBudgetExceededError } from '../consumer/consumer.errors';
+import { OutageBudgetExceededError, PoisonMessageError, RetryBudgetExceededError } from '../consumer/consumer.errors';
 import { deadLetterHeaders } from '../consumer/dead-letter';
+import { RetryPolicy } from '../consumer/retry-policy';
 import { MessageProducer } from '../kafka/message-producer';
-import { metric } from '../metrics';
 import { compareStreamIds, connectRedis, infoReply } from './redis-connection';
 import { StreamLease } from './stream-lease';
 
@@ -80,8 +80,11 @@ export class StreamConsumer {
   private readonly logger: Logger;
   private readonly readers: StreamReader[];
   private readonly control: Redis;
+  /** The Kafka runner's retry rules: the same budgets and backoff. */
+  readonly policy: RetryPolicy;
 
   constructor(url: string, readonly codec: EventCodec, readonly producer: MessageProducer, readonly options: StreamConsumerOptions) {
+    this.policy = new RetryPolicy(options);
     this.logger = new Logger(`stream-consumer:${options.group}`);
     this.control = connectRedis(url, `${options.groupName}:${options.instanceId}:control`);
     this.readers = options.streams.map((stream) =>
@@ -386,7 +389,7 @@ class StreamReader {
 
   /** The batch stays pending; it is read again from this reader's pending entries after a backoff. */
   private async failed(items: Array<{ entry: Entry; event: DecodedEvent }>, error: unknown): Promise<void> {
-    const { maxAttempts, outageBudgetMs = 3600_000 } = this.owner.options;
+    const { policy } = this.owner;
     const err = error instanceof Error ? error : new Error(String(error));
     const first = items[0];
     const personal = items.reduce((found, x) => personalValues(x.event.data, found), new Set<string>());
@@ -394,32 +397,26 @@ class StreamReader {
     retry.attempt++;
     this.retry = retry;
     this.pendingFirst = true;
-    const dependencyDown = isDependencyUnavailable(error);
     if (items.length > 1) {
       this.singleUntil = items[items.length - 1].entry.id;
       this.logger.warn(`batch ${this.stream}@${first.entry.id}..${this.singleUntil} failed, retrying entry by entry: ${redactPersonalData(err.message, personal)}`);
-      await this.pause(this.backoff(retry.attempt));
+      await this.pause(policy.backoff(retry.attempt));
       return;
     }
-    if (!dependencyDown) retry.counted++;
-    const outageOver = dependencyDown && !isHeldByOperator(error) && Date.now() - retry.firstFailure.getTime() >= outageBudgetMs;
-    if (retry.counted >= maxAttempts || outageOver) {
+    if (policy.counts(error)) retry.counted++;
+    const outageOver = policy.outageOver(error, retry.firstFailure);
+    if (policy.exhausted(retry.counted) || outageOver) {
       const [reason, cause] = outageOver
-        ? ['OUTAGE_BUDGET_EXCEEDED', new OutageBudgetExceededError(outageBudgetMs / 1000, err)]
+        ? ['OUTAGE_BUDGET_EXCEEDED', new OutageBudgetExceededError(policy.outageBudgetMs / 1000, err)]
         : ['RETRY_BUDGET_EXCEEDED', new RetryBudgetExceededError(retry.attempt, err)];
       await this.deadLetter(first.entry, cause, reason, retry.attempt, retry.firstFailure, first.event);
       await this.ack([first.entry.id]);
       this.done(first.entry.id);
       return;
     }
-    const delay = this.backoff(retry.attempt);
-    this.logger.warn(`${first.event.type} at ${this.stream}@${first.entry.id} failed (attempt ${retry.attempt}, ${dependencyDown ? 'dependency unavailable, not counted' : `${retry.counted}/${maxAttempts}`}), retrying in ${delay} ms: ${redactPersonalData(err.message, personal)}`);
+    const delay = policy.backoff(retry.attempt);
+    this.logger.warn(`${first.event.type} at ${this.stream}@${first.entry.id} failed (attempt ${retry.attempt}, ${policy.counts(error) ? `${retry.counted}/${policy.maxAttempts}` : 'dependency unavailable, not counted'}), retrying in ${delay} ms: ${redactPersonalData(err.message, personal)}`);
     await this.pause(delay);
-  }
-
-  private backoff(attempt: number): number {
-    const { backoffInitialMs = 200, backoffMaxMs } = this.owner.options;
-    return Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(attempt - 1, 20));
   }
 
   /** To the group's Kafka dead-letter topic, as it came: the entry's fields as `ce_*` headers, its event data as the value. */

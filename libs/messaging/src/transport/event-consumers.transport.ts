@@ -3,7 +3,7 @@ import { CustomTransportStrategy, EventPattern, MessageHandler, Server } from '@
 import { lastValueFrom, Observable, throwError } from 'rxjs';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
 import { HandlerContext } from '../consumer/event-consumer';
-import type { EventConsumers } from '../messaging.module';
+import type { EventConsumers } from '../consumer/event-consumers';
 
 /** What a batch consumer takes: its consumer group, the topics it reads and the event types it handles. */
 export interface ConsumerDeclaration {
