@@ -10,41 +10,60 @@ export default [
     languageOptions: { parser: tseslint.parser },
     plugins: { '@nx': nx },
     rules: {
-      '@nx/enforce-module-boundaries': ['error', {
-        enforceBuildableLibDependency: false,
-        allow: [],
-        depConstraints: [
-          { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
-          { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util', 'type:testing'] },
-          { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
-          { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
-          { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
-          { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
-          // No app imports another app: each app scope may use only shared libraries.
-          { sourceTag: 'scope:groups', onlyDependOnLibsWithTags: ['scope:shared'] },
-          { sourceTag: 'scope:legacy-sync', onlyDependOnLibsWithTags: ['scope:shared'] },
-          { sourceTag: 'scope:evaluator', onlyDependOnLibsWithTags: ['scope:shared'] },
-          { sourceTag: 'scope:lms-emulator', onlyDependOnLibsWithTags: ['scope:shared'] },
-          { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
-          { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-        ],
-      }],
-      'no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: 'kafkajs stays inside libs/messaging; use its exports.' }] }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
+            {
+              sourceTag: 'type:e2e',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util', 'type:testing'],
+            },
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:data', 'type:util'] },
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
+            // No app imports another app: each app scope may use only shared libraries.
+            { sourceTag: 'scope:groups', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:legacy-sync', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:evaluator', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:lms-emulator', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+          ],
+        },
+      ],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'kafkajs', message: 'kafkajs stays inside libs/messaging; use its exports.' }] },
+      ],
     },
   },
   { files: ['libs/messaging/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
   // Test files may use the testing library; production code may not.
   {
-    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'apps/system-e2e/**/*.ts', '**/src/test/**/*.ts', '**/testing/**/*.ts'],
+    files: [
+      '**/*.spec.ts',
+      '**/*.integration-spec.ts',
+      '**/*.e2e-spec.ts',
+      'apps/system-e2e/**/*.ts',
+      '**/src/test/**/*.ts',
+      '**/testing/**/*.ts',
+    ],
     rules: {
-      '@nx/enforce-module-boundaries': ['error', {
-        enforceBuildableLibDependency: false,
-        depConstraints: [
-          { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-          { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
-          { sourceTag: '*', onlyDependOnLibsWithTags: ['scope:shared'] },
-        ],
-      }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          depConstraints: [
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
+            { sourceTag: '*', onlyDependOnLibsWithTags: ['scope:shared'] },
+          ],
+        },
+      ],
     },
   },
 ];

@@ -4,13 +4,18 @@
 const { readdirSync, existsSync } = require('fs');
 const path = require('path');
 
-const configs = ['apps', 'libs'].flatMap((dir) => readdirSync(path.join(__dirname, dir))
-  .map((name) => path.join(__dirname, dir, name, 'jest.config.js'))
-  .filter((config) => existsSync(config))
-  .map((config) => require(config)));
+const configs = ['apps', 'libs'].flatMap((dir) =>
+  readdirSync(path.join(__dirname, dir))
+    .map((name) => path.join(__dirname, dir, name, 'jest.config.js'))
+    .filter((config) => existsSync(config))
+    .map((config) => require(config)),
+);
 
 module.exports = {
   testTimeout: configs[0].testTimeout,
   maxWorkers: configs[0].maxWorkers,
-  projects: configs.map(({ testTimeout, maxWorkers, ...project }) => ({ ...project, displayName: path.relative(__dirname, project.rootDir) })),
+  projects: configs.map(({ testTimeout, maxWorkers, ...project }) => ({
+    ...project,
+    displayName: path.relative(__dirname, project.rootDir),
+  })),
 };

@@ -12,8 +12,14 @@ export function percentiles(ms: number[]): string {
 /** A JWT for the OAuth2 client the local stack configures, allowed to manage User Groups. */
 export async function accessToken(): Promise<string> {
   const res = await fetch(`${LMS}/oauth2/access_token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt' }),
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'groups-sync',
+      client_secret: 'groups-sync-secret',
+      token_type: 'jwt',
+    }),
   });
   if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -22,8 +28,14 @@ export async function accessToken(): Promise<string> {
 /** Authorization headers for the OAuth client of an LMS (emulator), allowed to manage groups and run operations (`user_groups:write`). */
 export async function operator(lmsUrl: string): Promise<Record<string, string>> {
   const res = await fetch(`${lmsUrl}/oauth2/access_token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt' }),
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'groups-sync',
+      client_secret: 'groups-sync-secret',
+      token_type: 'jwt',
+    }),
   });
   if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
   return { authorization: `JWT ${((await res.json()) as { access_token: string }).access_token}` };
@@ -31,8 +43,11 @@ export async function operator(lmsUrl: string): Promise<Record<string, string>> 
 
 /** Runs a benchmark's main and exits with its outcome (its child processes are stopped by it). */
 export function runBench(main: () => Promise<void>): void {
-  main().then(() => process.exit(0), (error: Error) => {
-    console.error(error);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (error: Error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }

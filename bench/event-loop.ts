@@ -12,7 +12,13 @@ import { parseArgs } from 'node:util';
 import { startGroupsApp } from '../apps/groups-service/src/test/groups-app';
 import { runBench } from './bench-support';
 
-const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '50000' }, bulk: { type: 'string', default: '10000' }, repeat: { type: 'string', default: '1' } } });
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '50000' },
+    bulk: { type: 'string', default: '10000' },
+    repeat: { type: 'string', default: '1' },
+  },
+});
 const ROWS = Number(args.rows);
 const BULK = Number(args.bulk);
 const REPEAT = Number(args.repeat);
@@ -31,7 +37,9 @@ async function measured(label: string, send: () => Promise<Response>): Promise<u
   const res = await send();
   delay.disable();
   const wall = performance.now() - t0;
-  console.log(`${label.padEnd(44)} status=${res.status}  wall=${wall.toFixed(0)} ms  loop delay: max=${ms(delay.max)} ms  p99=${ms(delay.percentile(99))} ms  mean=${ms(delay.mean)} ms  samples=${delay.count}`);
+  console.log(
+    `${label.padEnd(44)} status=${res.status}  wall=${wall.toFixed(0)} ms  loop delay: max=${ms(delay.max)} ms  p99=${ms(delay.percentile(99))} ms  mean=${ms(delay.mean)} ms  samples=${delay.count}`,
+  );
   return res.json();
 }
 
@@ -42,25 +50,53 @@ async function main(): Promise<void> {
     await app.listen(0, '127.0.0.1');
     const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/api/user-groups/v1`;
     const auth = { authorization: `Bearer ${started.staffToken}` };
-    const json = (method: string, path: string, body?: string) => fetch(`${base}${path}`, { method, headers: { ...auth, 'content-type': 'application/json' }, body });
-    const group = async (name: string) => ((await (await json('POST', '/groups', JSON.stringify({ scope_type: 'course', scope_key: 'course-v1:Bench+Loop+2026', kind: 'manual', name }))).json()) as { id: string }).id;
+    const json = (method: string, path: string, body?: string) =>
+      fetch(`${base}${path}`, { method, headers: { ...auth, 'content-type': 'application/json' }, body });
+    const group = async (name: string) =>
+      (
+        (await (
+          await json(
+            'POST',
+            '/groups',
+            JSON.stringify({ scope_type: 'course', scope_key: 'course-v1:Bench+Loop+2026', kind: 'manual', name }),
+          )
+        ).json()) as { id: string }
+      ).id;
 
     for (let run = 0; run < REPEAT; run++) {
       // Accounts in the LMS (emulator), 20,000 a call; none of them known to groups-service yet.
       const users: Array<{ user_id: number; username: string }> = [];
       for (let i = 0; i < ROWS + BULK; i += 20_000) {
-        users.push(...await started.lmsUsers(Array.from({ length: Math.min(20_000, ROWS + BULK - i) }, (_, k) => `loop_${run}_${i + k}`)));
+        users.push(
+          ...(await started.lmsUsers(
+            Array.from({ length: Math.min(20_000, ROWS + BULK - i) }, (_, k) => `loop_${run}_${i + k}`),
+          )),
+        );
       }
-      const csv = `username\n${users.slice(0, ROWS).map((u) => u.username).join('\n')}\n`;
+      const csv = `username\n${users
+        .slice(0, ROWS)
+        .map((u) => u.username)
+        .join('\n')}\n`;
       const csvGroup = await group(`Loop CSV ${run}`);
       const imported = await measured(`CSV import, ${ROWS.toLocaleString('en')} rows (new accounts)`, () =>
-        fetch(`${base}/groups/${csvGroup}/members/csv`, { method: 'POST', headers: { ...auth, 'content-type': 'text/csv' }, body: csv }));
+        fetch(`${base}/groups/${csvGroup}/members/csv`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'text/csv' },
+          body: csv,
+        }),
+      );
       console.log(`  summary ${JSON.stringify((imported as { summary?: unknown }).summary)}`);
       const bulkGroup = await group(`Loop bulk ${run}`);
-      const members = JSON.stringify({ members: users.slice(ROWS).map((u) => ({ user_id: u.user_id, username: u.username })) });
-      const added = await measured(`bulk add, ${BULK.toLocaleString('en')} user_ids (new accounts)`, () => json('POST', `/groups/${bulkGroup}/members`, members));
+      const members = JSON.stringify({
+        members: users.slice(ROWS).map((u) => ({ user_id: u.user_id, username: u.username })),
+      });
+      const added = await measured(`bulk add, ${BULK.toLocaleString('en')} user_ids (new accounts)`, () =>
+        json('POST', `/groups/${bulkGroup}/members`, members),
+      );
       const results = (added as { results?: Array<{ result: string }> }).results ?? [];
-      console.log(`  results ${JSON.stringify(results.reduce<Record<string, number>>((n, r) => ({ ...n, [r.result]: (n[r.result] ?? 0) + 1 }), {}))}`);
+      console.log(
+        `  results ${JSON.stringify(results.reduce<Record<string, number>>((n, r) => ({ ...n, [r.result]: (n[r.result] ?? 0) + 1 }), {}))}`,
+      );
     }
   } finally {
     await started.stop();

@@ -6,7 +6,16 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { createConnection, Connection } from 'mysql2/promise';
 import Redis from 'ioredis';
-import { ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata, parseHeaders, streamEntryFields, unframe } from '@groups-sync/contracts';
+import {
+  ConfluentSchemaRegistry,
+  EncodedMessage,
+  EventCodec,
+  EventType,
+  newEventMetadata,
+  parseHeaders,
+  streamEntryFields,
+  unframe,
+} from '@groups-sync/contracts';
 import { createKafka, MessageProducer, provisionTopics, TopicReader } from '@groups-sync/messaging';
 import { parseMysqlUrl } from '@groups-sync/persistence';
 import { http, stackEnv, uniqueSuffix } from '@groups-sync/testing';
@@ -14,7 +23,10 @@ import { accessToken, API, LMS } from './bench-support';
 
 const QUICK = process.argv.includes('--quick');
 const BURST = QUICK ? 1000 : 3000;
-const PACED = [{ rate: 200, count: QUICK ? 400 : 1000 }, { rate: 1000, count: QUICK ? 1000 : 3000 }];
+const PACED = [
+  { rate: 200, count: QUICK ? 400 : 1000 },
+  { rate: 1000, count: QUICK ? 1000 : 3000 },
+];
 const BULK = QUICK ? 2000 : 10_000;
 const SINGLES = { rate: 50, count: QUICK ? 100 : 300 };
 const IDLE = QUICK ? 15 : 30;
@@ -26,8 +38,20 @@ const COURSE = `course-v1:Bench+Load+${run}`;
 /** Users the LMS events name; groups-service needs no account for an observation. */
 let nextUserId = 2_000_000_000 + Math.floor(Math.random() * 100_000_000);
 
-interface Sample { sentAt: number; latencyMs: number }
-interface Figure { path: string; figure: string; value: number; unit: string; raw?: number; rawOf?: 'Kafka' | 'Redis'; target?: string; met?: boolean }
+interface Sample {
+  sentAt: number;
+  latencyMs: number;
+}
+interface Figure {
+  path: string;
+  figure: string;
+  value: number;
+  unit: string;
+  raw?: number;
+  rawOf?: 'Kafka' | 'Redis';
+  target?: string;
+  met?: boolean;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs: number[], q: number) => {
@@ -76,12 +100,21 @@ async function paced<T>(items: T[], rate: number, send: (chunk: T[]) => Promise<
 }
 
 /** Kafka messages at `rate` per second. */
-function produce(producer: MessageProducer, messages: Array<{ topic: string; key: Buffer; value: Buffer; headers: Record<string, string> }>, rate: number): Promise<number[]> {
+function produce(
+  producer: MessageProducer,
+  messages: Array<{ topic: string; key: Buffer; value: Buffer; headers: Record<string, string> }>,
+  rate: number,
+): Promise<number[]> {
   return paced(messages, rate, (chunk) => producer.send(chunk));
 }
 
 /** Raw kafkajs produce→consume of `count` messages of `size` bytes on a scratch topic (rate 0: one at a time). */
-async function rawKafka(producer: MessageProducer, count: number, size: number, rate: number): Promise<{ samples: Sample[]; rate: number }> {
+async function rawKafka(
+  producer: MessageProducer,
+  count: number,
+  size: number,
+  rate: number,
+): Promise<{ samples: Sample[]; rate: number }> {
   const kafka = createKafka({ clientId: 'bench-raw', brokers: env.KAFKA_BROKERS.split(',') });
   const topic = `bench-raw-${uniqueSuffix()}`;
   await provisionTopics(kafka, [{ name: topic, partitions: 3 }]);
@@ -90,7 +123,12 @@ async function rawKafka(producer: MessageProducer, count: number, size: number, 
   await reader.start();
   await sleep(1500); // joined
   const value = Buffer.alloc(size, 1);
-  const messages = Array.from({ length: count }, (_, i) => ({ topic, key: Buffer.from(COURSE), value, headers: { i: String(i) } }));
+  const messages = Array.from({ length: count }, (_, i) => ({
+    topic,
+    key: Buffer.from(COURSE),
+    value,
+    headers: { i: String(i) },
+  }));
   let sentAt: number[] = [];
   if (rate === 0) {
     // One at a time: each message is sent once the previous one arrived.
@@ -122,7 +160,12 @@ function produceRedis(redis: Redis, entries: StreamEntry[], rate: number): Promi
  * Raw Redis: XADD of `count` entries of `size` bytes, read back by one XREADGROUP reader (COUNT 500,
  * BLOCK) that acknowledges each batch, as the services' reader does without the work in between.
  */
-async function rawRedis(redis: Redis, count: number, size: number, rate: number): Promise<{ samples: Sample[]; rate: number }> {
+async function rawRedis(
+  redis: Redis,
+  count: number,
+  size: number,
+  rate: number,
+): Promise<{ samples: Sample[]; rate: number }> {
   const stream = `bench-raw-${uniqueSuffix()}`;
   await redis.xgroup('CREATE', stream, 'raw', '$', 'MKSTREAM');
   const reader = redis.duplicate();
@@ -130,7 +173,18 @@ async function rawRedis(redis: Redis, count: number, size: number, rate: number)
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const reply = (await reader.xreadgroup('GROUP', 'raw', 'r', 'COUNT', 500, 'BLOCK', 200, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]> | null;
+      const reply = (await reader.xreadgroup(
+        'GROUP',
+        'raw',
+        'r',
+        'COUNT',
+        500,
+        'BLOCK',
+        200,
+        'STREAMS',
+        stream,
+        '>',
+      )) as Array<[string, Array<[string, string[]]>]> | null;
       const entries = reply?.[0]?.[1] ?? [];
       const now = performance.now();
       for (const [, fields] of entries) received.set(Number(fields[1]), now);
@@ -138,7 +192,13 @@ async function rawRedis(redis: Redis, count: number, size: number, rate: number)
     }
   })();
   const data = Buffer.alloc(size, 1);
-  const entries = Array.from({ length: count }, (_, i) => ({ stream, fields: [['i', String(i)], ['event_data', data]] as Array<[string, string | Buffer]> }));
+  const entries = Array.from({ length: count }, (_, i) => ({
+    stream,
+    fields: [
+      ['i', String(i)],
+      ['event_data', data],
+    ] as Array<[string, string | Buffer]>,
+  }));
   const sentAt = await produceRedis(redis, entries, rate);
   await waitUntil(() => received.size >= count, 60_000);
   stopped = true;
@@ -175,7 +235,12 @@ class Watcher {
   private lastRow = 0;
 
   /** `sql` selects `row` (the table's auto-increment id) and `id` (the user) and ends with `AND <row column> > ?`. */
-  constructor(private readonly conn: Connection, private readonly sql: string, private readonly params: unknown[], private readonly everyMs = 10) {}
+  constructor(
+    private readonly conn: Connection,
+    private readonly sql: string,
+    private readonly params: unknown[],
+    private readonly everyMs = 10,
+  ) {}
 
   start(): this {
     this.loop = (async () => {
@@ -218,12 +283,31 @@ async function producerPerfTest(count: number, size: number): Promise<number | n
   const libs = join(ROOT, '.cache', 'kafka', 'libs');
   if (!existsSync(libs)) return null;
   const topic = `bench-perf-${uniqueSuffix()}`;
-  await provisionTopics(createKafka({ clientId: 'bench-perf', brokers: env.KAFKA_BROKERS.split(',') }), [{ name: topic, partitions: 3 }]);
+  await provisionTopics(createKafka({ clientId: 'bench-perf', brokers: env.KAFKA_BROKERS.split(',') }), [
+    { name: topic, partitions: 3 },
+  ]);
   try {
-    const out = execFileSync('java', [
-      '-cp', `${libs}/*`, 'org.apache.kafka.tools.ProducerPerformance', '--topic', topic, '--num-records', String(count), '--record-size', String(size),
-      '--throughput', '-1', '--producer-props', `bootstrap.servers=${env.KAFKA_BROKERS}`, 'acks=all', 'enable.idempotence=true',
-    ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120_000 });
+    const out = execFileSync(
+      'java',
+      [
+        '-cp',
+        `${libs}/*`,
+        'org.apache.kafka.tools.ProducerPerformance',
+        '--topic',
+        topic,
+        '--num-records',
+        String(count),
+        '--record-size',
+        String(size),
+        '--throughput',
+        '-1',
+        '--producer-props',
+        `bootstrap.servers=${env.KAFKA_BROKERS}`,
+        'acks=all',
+        'enable.idempotence=true',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120_000 },
+    );
     const m = /records sent, ([\d.]+) records\/sec/.exec(out.trim().split('\n').pop() ?? '');
     return m ? Number(m[1]) : null;
   } catch {
@@ -237,11 +321,16 @@ async function producerPerfTest(count: number, size: number): Promise<number | n
  * column of high points.
  */
 function chart(title: string, series: Array<{ name: string; samples: Sample[] }>, file: string): void {
-  const W = 900, PANEL = 190, L = 70, TOP = 30;
+  const W = 900,
+    PANEL = 190,
+    L = 70,
+    TOP = 30;
   const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
   const H = TOP + series.length * (PANEL + 30);
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="100%" height="100%" fill="white"/><text x="${L}" y="18" font-size="14">${title}</text>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/><text x="${L}" y="18" font-size="14">${title}</text>`,
+  ];
   series.forEach((s, i) => {
     const points = s.samples.filter((x) => Number.isFinite(x.latencyMs));
     if (!points.length) return;
@@ -254,11 +343,17 @@ function chart(title: string, series: Array<{ name: string; samples: Sample[] }>
     const colour = colours[i % colours.length];
     const x = (t: number) => L + (t / tMax) * (W - L - 20);
     const y = (v: number) => bottom - (v / yMax) * (bottom - top);
-    parts.push(`<text x="${L}" y="${top - 6}" fill="${colour}" font-size="12">${s.name}</text>`,
+    parts.push(
+      `<text x="${L}" y="${top - 6}" fill="${colour}" font-size="12">${s.name}</text>`,
       `<line x1="${L}" y1="${bottom}" x2="${W - 20}" y2="${bottom}" stroke="black"/><line x1="${L}" y1="${bottom}" x2="${L}" y2="${top}" stroke="black"/>`,
       `<text x="${L - 5}" y="${top + 4}" text-anchor="end">${yMax.toFixed(0)} ms</text><text x="${L - 5}" y="${bottom}" text-anchor="end">0</text>`,
-      `<text x="${W - 20}" y="${bottom + 14}" text-anchor="end">${(tMax / 1000).toFixed(2)} s (landed)</text>`);
-    points.forEach((p, k) => parts.push(`<circle cx="${x(landed[k]).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="1.5" fill="${colour}"/>`));
+      `<text x="${W - 20}" y="${bottom + 14}" text-anchor="end">${(tMax / 1000).toFixed(2)} s (landed)</text>`,
+    );
+    points.forEach((p, k) =>
+      parts.push(
+        `<circle cx="${x(landed[k]).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="1.5" fill="${colour}"/>`,
+      ),
+    );
   });
   parts.push('</svg>');
   writeFileSync(join(OUT, file), parts.join('\n'));
@@ -274,54 +369,95 @@ async function main(): Promise<void> {
   const kafka = createKafka({ clientId: 'bench-load', brokers: env.KAFKA_BROKERS.split(',') });
   const producer = new MessageProducer(kafka);
   await producer.warmUp();
-  const codec = new EventCodec(new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL), process.env.EVENT_BUS_TOPIC_PREFIX);
+  const codec = new EventCodec(
+    new ConfluentSchemaRegistry(env.SCHEMA_REGISTRY_URL),
+    process.env.EVENT_BUS_TOPIC_PREFIX,
+  );
   const redis = new Redis(env.EVENT_BUS_REDIS_CONNECTION_URL);
 
   const cohortGroup = async (name: string) => {
-    const res = await api('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name, kind: 'legacy', criteria: [{ type: 'legacy_cohort' }] });
+    const res = await api('POST', '/groups', {
+      scope_type: 'course',
+      scope_key: COURSE,
+      name,
+      kind: 'legacy',
+      criteria: [{ type: 'legacy_cohort' }],
+    });
     if (res.status !== 201) throw new Error(`create group: ${res.status} ${JSON.stringify(res.body)}`);
     let cohortId = 0;
-    await waitUntil(async () => (cohortId = (await api('GET', `/groups/${res.body.id}`)).body.legacy_link?.cohort_id ?? 0) > 0, 30_000);
+    await waitUntil(
+      async () => (cohortId = (await api('GET', `/groups/${res.body.id}`)).body.legacy_link?.cohort_id ?? 0) > 0,
+      30_000,
+    );
     if (!cohortId) throw new Error(`group ${name} was not linked to a cohort`);
     return { id: res.body.id as string, cohortId, name };
   };
 
   /** COHORT_MEMBERSHIP_CHANGED as the LMS sends it (event-bus-kafka framing), for fresh users. */
-  const lmsEvents = (cohortName: string, count: number) => Promise.all(Array.from({ length: count }, async () => {
-    const id = nextUserId++;
-    const message = await codec.encode(EventType.CohortMembershipChanged, {
-      cohort: {
-        user: { id, is_active: true, pii: { username: `load_${id}`, email: `load_${id}@example.com`, name: '' } },
-        course: { course_key: COURSE, display_name: '', start: null, end: null },
-        name: cohortName,
-      },
-    }, newEventMetadata(EventType.CohortMembershipChanged, 'lms'));
-    return { id, message };
-  }));
+  const lmsEvents = (cohortName: string, count: number) =>
+    Promise.all(
+      Array.from({ length: count }, async () => {
+        const id = nextUserId++;
+        const message = await codec.encode(
+          EventType.CohortMembershipChanged,
+          {
+            cohort: {
+              user: { id, is_active: true, pii: { username: `load_${id}`, email: `load_${id}@example.com`, name: '' } },
+              course: { course_key: COURSE, display_name: '', start: null, end: null },
+              name: cohortName,
+            },
+          },
+          newEventMetadata(EventType.CohortMembershipChanged, 'lms'),
+        );
+        return { id, message };
+      }),
+    );
 
   /** LMS → User Group: send time until groups-service has committed the membership. */
   const lmsToGroups = async (count: number, rate: number) => {
     const group = await cohortGroup(`Load in ${rate} ${uniqueSuffix()}`);
     const events = await lmsEvents(group.name, count);
-    const watcher = new Watcher(groupsDb, 'SELECT id AS row, user_id AS id FROM membership WHERE group_id = ? AND active = 1 AND id > ?', [group.id]).start();
-    const sentAt = await produce(producer, events.map((e) => e.message as EncodedMessage), rate);
+    const watcher = new Watcher(
+      groupsDb,
+      'SELECT id AS row, user_id AS id FROM membership WHERE group_id = ? AND active = 1 AND id > ?',
+      [group.id],
+    ).start();
+    const sentAt = await produce(
+      producer,
+      events.map((e) => e.message as EncodedMessage),
+      rate,
+    );
     await waitUntil(() => watcher.seen.size >= count, 180_000);
     await watcher.stop();
     return summarize(sentAt, (i) => watcher.seen.get(events[i].id));
   };
 
   /** The same event as event-bus-redis writes it: its fields, the Avro without framing. */
-  const asStreamEntry = (m: EncodedMessage): StreamEntry => ({ stream: m.topic, fields: streamEntryFields(parseHeaders(m.headers), unframe(m.value).payload) });
+  const asStreamEntry = (m: EncodedMessage): StreamEntry => ({
+    stream: m.topic,
+    fields: streamEntryFields(parseHeaders(m.headers), unframe(m.value).payload),
+  });
 
   /** LMS → User Group through Redis streams (the services read LMS_EVENT_BUS=both in `npm start`). */
   const redisToGroups = async (count: number, rate: number) => {
     const group = await cohortGroup(`Load redis ${rate} ${uniqueSuffix()}`);
     const events = await lmsEvents(group.name, count);
-    const watcher = new Watcher(groupsDb, 'SELECT id AS row, user_id AS id FROM membership WHERE group_id = ? AND active = 1 AND id > ?', [group.id]).start();
-    const sentAt = await produceRedis(redis, events.map((e) => asStreamEntry(e.message)), rate);
+    const watcher = new Watcher(
+      groupsDb,
+      'SELECT id AS row, user_id AS id FROM membership WHERE group_id = ? AND active = 1 AND id > ?',
+      [group.id],
+    ).start();
+    const sentAt = await produceRedis(
+      redis,
+      events.map((e) => asStreamEntry(e.message)),
+      rate,
+    );
     const landed = await waitUntil(() => watcher.seen.size >= count, 180_000);
     await watcher.stop();
-    if (!landed) throw new Error(`only ${watcher.seen.size} of ${count} LMS events from Redis landed: do the services read Redis (LMS_EVENT_BUS both or redis)?`);
+    if (!landed)
+      throw new Error(
+        `only ${watcher.seen.size} of ${count} LMS events from Redis landed: do the services read Redis (LMS_EVENT_BUS both or redis)?`,
+      );
     return summarize(sentAt, (i) => watcher.seen.get(events[i].id));
   };
 
@@ -331,7 +467,9 @@ async function main(): Promise<void> {
   const ms = (v: number) => Math.round(v * 10) / 10;
   const add = (f: Figure) => {
     figures.push(f);
-    console.error(`  ${f.path}: ${f.figure} = ${f.value} ${f.unit}${f.raw !== undefined ? ` (raw ${f.rawOf ?? 'Kafka'} ${f.raw})` : ''}`);
+    console.error(
+      `  ${f.path}: ${f.figure} = ${f.value} ${f.unit}${f.raw !== undefined ? ` (raw ${f.rawOf ?? 'Kafka'} ${f.raw})` : ''}`,
+    );
   };
 
   console.error(`bench:load on ${COURSE}; LMS event ${size} bytes`);
@@ -346,7 +484,19 @@ async function main(): Promise<void> {
     const [e] = await lmsEvents(idleGroup.name, 1);
     const t0 = performance.now();
     await producer.send([e.message]);
-    await waitUntil(async () => ((await groupsDb.query('SELECT 1 FROM membership WHERE group_id = ? AND user_id = ? AND active = 1', [idleGroup.id, e.id]))[0] as unknown[]).length > 0, 30_000, 2);
+    await waitUntil(
+      async () =>
+        (
+          (
+            await groupsDb.query('SELECT 1 FROM membership WHERE group_id = ? AND user_id = ? AND active = 1', [
+              idleGroup.id,
+              e.id,
+            ])
+          )[0] as unknown[]
+        ).length > 0,
+      30_000,
+      2,
+    );
     idleIn.push(performance.now() - t0);
   }
 
@@ -355,18 +505,49 @@ async function main(): Promise<void> {
     const users = Array.from({ length: BULK + SINGLES.count + IDLE }, (_, i) => ({ username: `load_${run}_${i}` }));
     const res = await http('POST', `${LMS}/emulator/users`, { users });
     if (res.status !== 201 && res.status !== 200) throw new Error(`emulator users: ${res.status}`);
-    return (res.body.users as Array<{ id: number; username: string }>).map((u) => ({ user_id: Number(u.id), username: u.username }));
+    return (res.body.users as Array<{ id: number; username: string }>).map((u) => ({
+      user_id: Number(u.id),
+      username: u.username,
+    }));
   })();
   const idleOutGroup = await cohortGroup(`Load idle out ${uniqueSuffix()}`);
   const idleOut: number[] = [];
   for (const user of accounts.slice(BULK + SINGLES.count)) {
     const t0 = performance.now();
     await api('POST', `/groups/${idleOutGroup.id}/members`, { members: [user] });
-    await waitUntil(async () => ((await lmsDb.query('SELECT 1 FROM course_groups_cohortmembership WHERE course_user_group_id = ? AND user_id = ?', [idleOutGroup.cohortId, user.user_id]))[0] as unknown[]).length > 0, 30_000, 2);
+    await waitUntil(
+      async () =>
+        (
+          (
+            await lmsDb.query(
+              'SELECT 1 FROM course_groups_cohortmembership WHERE course_user_group_id = ? AND user_id = ?',
+              [idleOutGroup.cohortId, user.user_id],
+            )
+          )[0] as unknown[]
+        ).length > 0,
+      30_000,
+      2,
+    );
     idleOut.push(performance.now() - t0);
   }
-  add({ path: 'idle, one change', figure: 'LMS → User Group p50', value: ms(quantile(idleIn, 0.5)), unit: 'ms', raw: ms(quantile(rawIdle, 0.5)), target: '≤ 25 ms', met: quantile(idleIn, 0.5) <= 25 });
-  add({ path: 'idle, one change', figure: 'User Group → LMS p50', value: ms(quantile(idleOut, 0.5)), unit: 'ms', raw: ms(quantile(rawIdle, 0.5)), target: '≤ 25 ms', met: quantile(idleOut, 0.5) <= 25 });
+  add({
+    path: 'idle, one change',
+    figure: 'LMS → User Group p50',
+    value: ms(quantile(idleIn, 0.5)),
+    unit: 'ms',
+    raw: ms(quantile(rawIdle, 0.5)),
+    target: '≤ 25 ms',
+    met: quantile(idleIn, 0.5) <= 25,
+  });
+  add({
+    path: 'idle, one change',
+    figure: 'User Group → LMS p50',
+    value: ms(quantile(idleOut, 0.5)),
+    unit: 'ms',
+    raw: ms(quantile(rawIdle, 0.5)),
+    target: '≤ 25 ms',
+    met: quantile(idleOut, 0.5) <= 25,
+  });
 
   // LMS → User Group under load, each beside raw Kafka at the same offered rate.
   for (const { rate, count } of [...PACED, { rate: Infinity, count: BURST }]) {
@@ -377,20 +558,60 @@ async function main(): Promise<void> {
     const lat = real.samples.map((s) => s.latencyMs);
     const rawLat = raw.samples.map((s) => s.latencyMs);
     if (rate === Infinity) {
-      add({ path: `LMS → User Group, ${label}`, figure: 'changes/s', value: Math.round(real.rate), unit: '/s', raw: Math.round(raw.rate), target: `≥ 2,000/s and ≥ 25 % of raw`, met: real.rate >= 2000 && real.rate >= 0.25 * raw.rate });
-      add({ path: `LMS → User Group, ${label}`, figure: 'last lands after', value: ms(Math.max(...lat)), unit: 'ms', raw: ms(Math.max(...rawLat)) });
+      add({
+        path: `LMS → User Group, ${label}`,
+        figure: 'changes/s',
+        value: Math.round(real.rate),
+        unit: '/s',
+        raw: Math.round(raw.rate),
+        target: `≥ 2,000/s and ≥ 25 % of raw`,
+        met: real.rate >= 2000 && real.rate >= 0.25 * raw.rate,
+      });
+      add({
+        path: `LMS → User Group, ${label}`,
+        figure: 'last lands after',
+        value: ms(Math.max(...lat)),
+        unit: 'ms',
+        raw: ms(Math.max(...rawLat)),
+      });
     } else {
-      add({ path: `LMS → User Group, ${label}`, figure: 'sustained', value: Math.round(real.rate), unit: '/s', raw: Math.round(raw.rate) });
-      add({ path: `LMS → User Group, ${label}`, figure: 'p50', value: ms(quantile(lat, 0.5)), unit: 'ms', raw: ms(quantile(rawLat, 0.5)) });
-      add({ path: `LMS → User Group, ${label}`, figure: 'p95', value: ms(quantile(lat, 0.95)), unit: 'ms', raw: ms(quantile(rawLat, 0.95)) });
-      add({ path: `LMS → User Group, ${label}`, figure: 'p99', value: ms(quantile(lat, 0.99)), unit: 'ms', raw: ms(quantile(rawLat, 0.99)), ...(rate === 200 ? { target: '≤ 150 ms', met: quantile(lat, 0.99) <= 150 } : {}) });
+      add({
+        path: `LMS → User Group, ${label}`,
+        figure: 'sustained',
+        value: Math.round(real.rate),
+        unit: '/s',
+        raw: Math.round(raw.rate),
+      });
+      add({
+        path: `LMS → User Group, ${label}`,
+        figure: 'p50',
+        value: ms(quantile(lat, 0.5)),
+        unit: 'ms',
+        raw: ms(quantile(rawLat, 0.5)),
+      });
+      add({
+        path: `LMS → User Group, ${label}`,
+        figure: 'p95',
+        value: ms(quantile(lat, 0.95)),
+        unit: 'ms',
+        raw: ms(quantile(rawLat, 0.95)),
+      });
+      add({
+        path: `LMS → User Group, ${label}`,
+        figure: 'p99',
+        value: ms(quantile(lat, 0.99)),
+        unit: 'ms',
+        raw: ms(quantile(rawLat, 0.99)),
+        ...(rate === 200 ? { target: '≤ 150 ms', met: quantile(lat, 0.99) <= 150 } : {}),
+      });
     }
   }
 
   // The same LMS → User Group path with the LMS on event-bus-redis (Tutor's bus), beside raw Redis
   // (XADD → XREADGROUP of entries of the same size) at the same offered rate; target: at least the
   // Kafka path's figure of this run.
-  const kafkaBurst = figures.find((f) => f.path === `LMS → User Group, burst of ${BURST}` && f.figure === 'changes/s')?.value ?? NaN;
+  const kafkaBurst =
+    figures.find((f) => f.path === `LMS → User Group, burst of ${BURST}` && f.figure === 'changes/s')?.value ?? NaN;
   for (const { rate, count } of [PACED[1], { rate: Infinity, count: BURST }]) {
     const rawR = await rawRedis(redis, count, size - 5, rate);
     const real = await redisToGroups(count, rate);
@@ -399,42 +620,123 @@ async function main(): Promise<void> {
     const rawLat = rawR.samples.map((x) => x.latencyMs);
     const path = `LMS → User Group from Redis, ${label}`;
     if (rate === Infinity) {
-      add({ path, figure: 'changes/s', value: Math.round(real.rate), unit: '/s', raw: Math.round(rawR.rate), rawOf: 'Redis', target: `≥ the Kafka path's ${Math.round(kafkaBurst)}/s`, met: real.rate >= kafkaBurst });
-      add({ path, figure: 'last lands after', value: ms(Math.max(...lat)), unit: 'ms', raw: ms(Math.max(...rawLat)), rawOf: 'Redis' });
+      add({
+        path,
+        figure: 'changes/s',
+        value: Math.round(real.rate),
+        unit: '/s',
+        raw: Math.round(rawR.rate),
+        rawOf: 'Redis',
+        target: `≥ the Kafka path's ${Math.round(kafkaBurst)}/s`,
+        met: real.rate >= kafkaBurst,
+      });
+      add({
+        path,
+        figure: 'last lands after',
+        value: ms(Math.max(...lat)),
+        unit: 'ms',
+        raw: ms(Math.max(...rawLat)),
+        rawOf: 'Redis',
+      });
     } else {
-      add({ path, figure: 'sustained', value: Math.round(real.rate), unit: '/s', raw: Math.round(rawR.rate), rawOf: 'Redis' });
-      add({ path, figure: 'p50', value: ms(quantile(lat, 0.5)), unit: 'ms', raw: ms(quantile(rawLat, 0.5)), rawOf: 'Redis' });
-      add({ path, figure: 'p99', value: ms(quantile(lat, 0.99)), unit: 'ms', raw: ms(quantile(rawLat, 0.99)), rawOf: 'Redis' });
+      add({
+        path,
+        figure: 'sustained',
+        value: Math.round(real.rate),
+        unit: '/s',
+        raw: Math.round(rawR.rate),
+        rawOf: 'Redis',
+      });
+      add({
+        path,
+        figure: 'p50',
+        value: ms(quantile(lat, 0.5)),
+        unit: 'ms',
+        raw: ms(quantile(rawLat, 0.5)),
+        rawOf: 'Redis',
+      });
+      add({
+        path,
+        figure: 'p99',
+        value: ms(quantile(lat, 0.99)),
+        unit: 'ms',
+        raw: ms(quantile(rawLat, 0.99)),
+        rawOf: 'Redis',
+      });
     }
   }
 
   // Enrollment events → a verified track group: a burst of COURSE_ENROLLMENT_CHANGED (verified) for
   // fresh learners, framed as the LMS sends them, beside raw Kafka at the same offered rate.
   {
-    const track = await api('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name: `Load track ${uniqueSuffix()}`, kind: 'legacy', criteria: [{ type: 'legacy_enrollment_track', config: { mode: 'verified' } }] });
+    const track = await api('POST', '/groups', {
+      scope_type: 'course',
+      scope_key: COURSE,
+      name: `Load track ${uniqueSuffix()}`,
+      kind: 'legacy',
+      criteria: [{ type: 'legacy_enrollment_track', config: { mode: 'verified' } }],
+    });
     if (track.status !== 201) throw new Error(`track group: ${track.status} ${JSON.stringify(track.body)}`);
     // Linked in legacy-sync before the events come (they would find no track to move learners in).
     const syncDb = await db(process.env.LEGACY_SYNC_DB_NAME ?? 'legacy_sync');
-    await waitUntil(async () => ((await syncDb.query("SELECT 1 FROM legacy_link WHERE group_id = ? AND state = 'linked'", [track.body.id]))[0] as unknown[]).length > 0, 30_000);
+    await waitUntil(
+      async () =>
+        (
+          (
+            await syncDb.query("SELECT 1 FROM legacy_link WHERE group_id = ? AND state = 'linked'", [track.body.id])
+          )[0] as unknown[]
+        ).length > 0,
+      30_000,
+    );
     await syncDb.end();
-    const events = await Promise.all(Array.from({ length: BURST }, async () => {
-      const id = nextUserId++;
-      const message = await codec.encode(EventType.CourseEnrollmentChanged, {
-        enrollment: {
-          user: { id, is_active: true, pii: { username: `load_${id}`, email: `load_${id}@example.com`, name: '' } },
-          course: { course_key: COURSE, display_name: '', start: null, end: null }, mode: 'verified', is_active: true, creation_date: new Date().toISOString(), created_by: null,
-        },
-      }, newEventMetadata(EventType.CourseEnrollmentChanged, 'lms'));
-      return { id, message };
-    }));
+    const events = await Promise.all(
+      Array.from({ length: BURST }, async () => {
+        const id = nextUserId++;
+        const message = await codec.encode(
+          EventType.CourseEnrollmentChanged,
+          {
+            enrollment: {
+              user: { id, is_active: true, pii: { username: `load_${id}`, email: `load_${id}@example.com`, name: '' } },
+              course: { course_key: COURSE, display_name: '', start: null, end: null },
+              mode: 'verified',
+              is_active: true,
+              creation_date: new Date().toISOString(),
+              created_by: null,
+            },
+          },
+          newEventMetadata(EventType.CourseEnrollmentChanged, 'lms'),
+        );
+        return { id, message };
+      }),
+    );
     const raw = await rawKafka(producer, BURST, events[0].message.value.length, Infinity);
-    const watcher = new Watcher(groupsDb, 'SELECT id AS row, user_id AS id FROM membership WHERE group_id = ? AND active = 1 AND id > ?', [track.body.id]).start();
-    const sentAt = await produce(producer, events.map((e) => e.message as EncodedMessage), Infinity);
+    const watcher = new Watcher(
+      groupsDb,
+      'SELECT id AS row, user_id AS id FROM membership WHERE group_id = ? AND active = 1 AND id > ?',
+      [track.body.id],
+    ).start();
+    const sentAt = await produce(
+      producer,
+      events.map((e) => e.message as EncodedMessage),
+      Infinity,
+    );
     await waitUntil(() => watcher.seen.size >= BURST, 180_000);
     await watcher.stop();
     const real = summarize(sentAt, (i) => watcher.seen.get(events[i].id));
-    add({ path: `enrollment events → track group, burst of ${BURST}`, figure: 'enrollments/s', value: Math.round(real.rate), unit: '/s', raw: Math.round(raw.rate) });
-    add({ path: `enrollment events → track group, burst of ${BURST}`, figure: 'last lands after', value: ms(Math.max(...real.samples.map((x) => x.latencyMs))), unit: 'ms', raw: ms(Math.max(...raw.samples.map((x) => x.latencyMs))) });
+    add({
+      path: `enrollment events → track group, burst of ${BURST}`,
+      figure: 'enrollments/s',
+      value: Math.round(real.rate),
+      unit: '/s',
+      raw: Math.round(raw.rate),
+    });
+    add({
+      path: `enrollment events → track group, burst of ${BURST}`,
+      figure: 'last lands after',
+      value: ms(Math.max(...real.samples.map((x) => x.latencyMs))),
+      unit: 'ms',
+      raw: ms(Math.max(...raw.samples.map((x) => x.latencyMs))),
+    });
   }
 
   // User Group → LMS: one bulk add through the API, until the LMS's cohort holds every member.
@@ -442,28 +744,68 @@ async function main(): Promise<void> {
     const group = await cohortGroup(`Load bulk ${uniqueSuffix()}`);
     // Learners groups-service has never seen, named by user_id alone: each is resolved through the LMS.
     const members = accounts.slice(0, BULK);
-    const watcher = new Watcher(lmsDb, 'SELECT id AS row, user_id AS id FROM course_groups_cohortmembership WHERE course_user_group_id = ? AND id > ?', [group.cohortId], 50).start();
+    const watcher = new Watcher(
+      lmsDb,
+      'SELECT id AS row, user_id AS id FROM course_groups_cohortmembership WHERE course_user_group_id = ? AND id > ?',
+      [group.cohortId],
+      50,
+    ).start();
     const t0 = performance.now();
-    const res = await api('POST', `/groups/${group.id}/members`, { members: members.map((m) => ({ user_id: m.user_id })) });
+    const res = await api('POST', `/groups/${group.id}/members`, {
+      members: members.map((m) => ({ user_id: m.user_id })),
+    });
     if (res.status !== 200) throw new Error(`bulk add: ${res.status}`);
     const answered = performance.now() - t0;
     await waitUntil(() => watcher.seen.size >= BULK, 600_000);
     await watcher.stop();
-    const summary = summarize(members.map(() => t0), (i) => watcher.seen.get(members[i].user_id));
+    const summary = summarize(
+      members.map(() => t0),
+      (i) => watcher.seen.get(members[i].user_id),
+    );
     charts.out.push({ name: `bulk add of ${BULK}`, samples: summary.samples });
-    add({ path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`, figure: 'members/s', value: Math.round(summary.rate), unit: '/s', target: '≥ 1,000/s', met: summary.rate >= 1000 });
-    add({ path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`, figure: 'API answered after', value: ms(answered), unit: 'ms' });
+    add({
+      path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`,
+      figure: 'members/s',
+      value: Math.round(summary.rate),
+      unit: '/s',
+      target: '≥ 1,000/s',
+      met: summary.rate >= 1000,
+    });
+    add({
+      path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`,
+      figure: 'API answered after',
+      value: ms(answered),
+      unit: 'ms',
+    });
     // The LMS's echoes of these adds still flow back; the next figures are taken once they have.
-    const echoed = async () => Number(((await groupsDb.query(
-      'SELECT COUNT(*) AS n FROM membership WHERE group_id = ? AND legacy_observed_at IS NOT NULL', [group.id]))[0] as Array<{ n: number }>)[0].n);
+    const echoed = async () =>
+      Number(
+        (
+          (
+            await groupsDb.query(
+              'SELECT COUNT(*) AS n FROM membership WHERE group_id = ? AND legacy_observed_at IS NOT NULL',
+              [group.id],
+            )
+          )[0] as Array<{ n: number }>
+        )[0].n,
+      );
     await waitUntil(async () => (await echoed()) >= BULK, 300_000, 200);
-    add({ path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`, figure: 'every echo back in User Groups after', value: ms(performance.now() - t0), unit: 'ms' });
+    add({
+      path: `User Group → LMS, bulk add of ${BULK} unseen learners by user_id`,
+      figure: 'every echo back in User Groups after',
+      value: ms(performance.now() - t0),
+      unit: 'ms',
+    });
   }
   // Single adds at 50/s, each its own request.
   {
     const group = await cohortGroup(`Load singles ${uniqueSuffix()}`);
     const members = accounts.slice(BULK, BULK + SINGLES.count);
-    const watcher = new Watcher(lmsDb, 'SELECT id AS row, user_id AS id FROM course_groups_cohortmembership WHERE course_user_group_id = ? AND id > ?', [group.cohortId]).start();
+    const watcher = new Watcher(
+      lmsDb,
+      'SELECT id AS row, user_id AS id FROM course_groups_cohortmembership WHERE course_user_group_id = ? AND id > ?',
+      [group.cohortId],
+    ).start();
     const t0 = performance.now();
     const sentAt: number[] = [];
     const calls: Array<Promise<unknown>> = [];
@@ -479,24 +821,61 @@ async function main(): Promise<void> {
     const summary = summarize(sentAt, (i) => watcher.seen.get(members[i].user_id));
     charts.out.push({ name: `${SINGLES.count} single adds at ${SINGLES.rate}/s`, samples: summary.samples });
     const lat = summary.samples.map((s) => s.latencyMs);
-    add({ path: `User Group → LMS, single adds at ${SINGLES.rate}/s`, figure: 'p50', value: ms(quantile(lat, 0.5)), unit: 'ms' });
-    add({ path: `User Group → LMS, single adds at ${SINGLES.rate}/s`, figure: 'p99', value: ms(quantile(lat, 0.99)), unit: 'ms' });
+    add({
+      path: `User Group → LMS, single adds at ${SINGLES.rate}/s`,
+      figure: 'p50',
+      value: ms(quantile(lat, 0.5)),
+      unit: 'ms',
+    });
+    add({
+      path: `User Group → LMS, single adds at ${SINGLES.rate}/s`,
+      figure: 'p99',
+      value: ms(quantile(lat, 0.99)),
+      unit: 'ms',
+    });
   }
 
   const perf = await producerPerfTest(BURST * 10, size);
-  add({ path: 'raw Kafka', figure: 'kafka-producer-perf-test (acks=all, idempotent)', value: perf ?? NaN, unit: 'records/s' });
+  add({
+    path: 'raw Kafka',
+    figure: 'kafka-producer-perf-test (acks=all, idempotent)',
+    value: perf ?? NaN,
+    unit: 'records/s',
+  });
   const rss = peakRss();
-  for (const [app, mb] of Object.entries(rss)) add({ path: 'peak RSS', figure: app, value: mb, unit: 'MB', target: app === 'lms-emulator' ? undefined : '< 300 MB', met: app === 'lms-emulator' ? undefined : mb < 300 });
+  for (const [app, mb] of Object.entries(rss))
+    add({
+      path: 'peak RSS',
+      figure: app,
+      value: mb,
+      unit: 'MB',
+      target: app === 'lms-emulator' ? undefined : '< 300 MB',
+      met: app === 'lms-emulator' ? undefined : mb < 300,
+    });
 
   chart('LMS → User Group: latency of each change, by when it landed', charts.in, 'load-lms-to-user-group.svg');
   chart('User Group → LMS: latency of each change, by when it landed', charts.out, 'load-user-group-to-lms.svg');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(OUT, `load-${stamp}.json`), JSON.stringify({ at: new Date().toISOString(), course: COURSE, quick: QUICK, eventBytes: size, figures }, null, 2));
+  writeFileSync(
+    join(OUT, `load-${stamp}.json`),
+    JSON.stringify({ at: new Date().toISOString(), course: COURSE, quick: QUICK, eventBytes: size, figures }, null, 2),
+  );
 
-  const rows = figures.map((f) => [f.path, f.figure, `${f.value} ${f.unit}`, f.raw === undefined ? '' : `${f.raw} ${f.unit}${f.rawOf === 'Redis' ? ' (Redis)' : ''}`,
-    f.raw ? (f.unit === 'ms' ? `${(f.value / f.raw).toFixed(1)}× raw` : `${((f.value / f.raw) * 100).toFixed(0)} % of raw`) : '',
-    f.target ? `${f.target} ${f.met ? 'met' : 'NOT met'}` : '']);
-  console.log('| path | figure | value | raw Kafka (or Redis), same run | ratio | target |\n| --- | --- | --- | --- | --- | --- |');
+  const rows = figures.map((f) => [
+    f.path,
+    f.figure,
+    `${f.value} ${f.unit}`,
+    f.raw === undefined ? '' : `${f.raw} ${f.unit}${f.rawOf === 'Redis' ? ' (Redis)' : ''}`,
+    f.raw
+      ? f.unit === 'ms'
+        ? `${(f.value / f.raw).toFixed(1)}× raw`
+        : `${((f.value / f.raw) * 100).toFixed(0)} % of raw`
+      : '',
+    f.target ? `${f.target} ${f.met ? 'met' : 'NOT met'}` : '',
+  ]);
+  console.log(
+    '| path | figure | value | raw Kafka (or Redis), same run | ratio | target |\n| --- | --- | --- | --- | --- | --- |',
+  );
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log(`\nJSON and charts: ${OUT}/load-${stamp}.json, load-lms-to-user-group.svg, load-user-group-to-lms.svg`);
   await producer.disconnect();
@@ -505,7 +884,10 @@ async function main(): Promise<void> {
   await lmsDb.end();
 }
 
-main().then(() => process.exit(0), (error) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -38,15 +38,24 @@ async function kafkaBaseline(): Promise<number[]> {
 async function main(): Promise<void> {
   const token = await accessToken();
   const auth = { authorization: `JWT ${token}` };
-  const lms = (method: string, path: string, body?: unknown) => http(method, `${LMS}/api/cohorts/v1/courses/${COURSE}${path}`, body, auth);
+  const lms = (method: string, path: string, body?: unknown) =>
+    http(method, `${LMS}/api/cohorts/v1/courses/${COURSE}${path}`, body, auth);
   const groups = (method: string, path: string, body?: unknown) => http(method, `${API}${path}`, body, auth);
 
   // A course of the LMS (the emulator answers 404 for one it does not have), before its cohort.
   const course = await http('POST', `${LMS}/emulator/courses`, { course_id: COURSE });
   if (course.status !== 201) throw new Error(`emulator course: ${course.status} ${JSON.stringify(course.body)}`);
-  const group = await groups('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name: 'Bench', kind: 'legacy', criteria: [{ type: 'legacy_cohort' }] });
+  const group = await groups('POST', '/groups', {
+    scope_type: 'course',
+    scope_key: COURSE,
+    name: 'Bench',
+    kind: 'legacy',
+    criteria: [{ type: 'legacy_cohort' }],
+  });
   let cohortId = 0;
-  await waitFor(async () => (cohortId = (await groups('GET', `/groups/${group.body.id}`)).body.legacy_link?.cohort_id ?? 0) > 0);
+  await waitFor(
+    async () => (cohortId = (await groups('GET', `/groups/${group.body.id}`)).body.legacy_link?.cohort_id ?? 0) > 0,
+  );
   const cohortHas = async (username: string) => {
     for (let page = 1; ; page++) {
       const res = await lms('GET', `/cohorts/${cohortId}/users/?page_size=100&page=${page}`);
@@ -55,12 +64,16 @@ async function main(): Promise<void> {
       if (!res.body.next) return false;
     }
   };
-  const inGroup = async (userId: number) => (await groups('GET', `/users/${userId}/groups`)).body.results.some((g: { id: string }) => g.id === group.body.id);
+  const inGroup = async (userId: number) =>
+    (await groups('GET', `/users/${userId}/groups`)).body.results.some((g: { id: string }) => g.id === group.body.id);
 
   const toLegacy: number[] = [];
   const fromLegacy: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
-    for (const [direction, list] of [['out', toLegacy], ['in', fromLegacy]] as const) {
+    for (const [direction, list] of [
+      ['out', toLegacy],
+      ['in', fromLegacy],
+    ] as const) {
       const username = `bench-${direction}-${i}-${uniqueSuffix()}`;
       const user = await http('POST', `${LMS}/emulator/users`, { username });
       await http('POST', `${LMS}/emulator/enrollments`, { username, course_id: COURSE });
@@ -82,7 +95,10 @@ async function main(): Promise<void> {
   console.log(`  cohort → User Group                ${percentiles(fromLegacy)}`);
 }
 
-main().then(() => process.exit(0), (error) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -26,6 +26,7 @@ rm -rf "$CACHE/test-results" "$CACHE/test-logs"
 # and the rule would be skipped with a warning.
 step "project graph" npx nx show projects --json
 step "lint (module boundaries)" npx eslint --max-warnings 0 .
+step "format (Prettier; npm run format fixes it)" npx prettier --check --log-level warn "**/*.{ts,js,mjs}"
 # One Jest run over every project (the root jest.config.js), two workers.
 step "unit tests" node tools/run-jest.js unit all .
 

@@ -5,6 +5,9 @@ const tsConfigPaths = require('tsconfig-paths');
 const { compilerOptions } = require('../tsconfig.base.json');
 
 const paths = Object.fromEntries(
-  Object.entries(compilerOptions.paths).map(([alias, targets]) => [alias, targets.map((t) => t.replace(/\.ts$/, '.js'))]),
+  Object.entries(compilerOptions.paths).map(([alias, targets]) => [
+    alias,
+    targets.map((t) => t.replace(/\.ts$/, '.js')),
+  ]),
 );
 tsConfigPaths.register({ baseUrl: path.join(__dirname, '..', 'dist'), paths });

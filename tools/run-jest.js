@@ -12,10 +12,17 @@ const resultsDir = path.join(root, '.cache', 'test-results');
 fs.mkdirSync(resultsDir, { recursive: true });
 const args = [
   require.resolve('jest/bin/jest'),
-  '-c', path.join(root, projectRoot, 'jest.config.js'),
+  '-c',
+  path.join(root, projectRoot, 'jest.config.js'),
   '--passWithNoTests',
-  '--json', '--outputFile', path.join(resultsDir, `${tier}--${project}.json`),
+  '--json',
+  '--outputFile',
+  path.join(resultsDir, `${tier}--${project}.json`),
   ...(tier === 'unit' ? ['--maxWorkers=2'] : ['--runInBand']),
 ];
-const result = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, TEST_TIER: tier }, cwd: root });
+const result = spawnSync(process.execPath, args, {
+  stdio: 'inherit',
+  env: { ...process.env, TEST_TIER: tier },
+  cwd: root,
+});
 process.exit(result.status ?? 1);

@@ -16,13 +16,21 @@ for (const file of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   totals.skipped += report.numPendingTests + report.numTodoTests;
   totals.brokenSuites += report.numRuntimeErrorTestSuites;
   for (const suite of report.testResults ?? []) {
-    suites.push({ tier, seconds: (suite.endTime - suite.startTime) / 1000, file: path.relative(path.join(__dirname, '..'), suite.name) });
+    suites.push({
+      tier,
+      seconds: (suite.endTime - suite.startTime) / 1000,
+      file: path.relative(path.join(__dirname, '..'), suite.name),
+    });
   }
-  if (report.numTotalTests || report.numRuntimeErrorTestSuites) rows.push(`${tier.padEnd(12)} ${project.padEnd(22)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+  if (report.numTotalTests || report.numRuntimeErrorTestSuites)
+    rows.push(
+      `${tier.padEnd(12)} ${project.padEnd(22)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
+    );
 }
 console.log(rows.join('\n'));
 console.log('slowest suites:');
-for (const s of suites.sort((a, b) => b.seconds - a.seconds).slice(0, 10)) console.log(`  ${s.seconds.toFixed(1).padStart(6)} s  ${s.tier.padEnd(12)} ${s.file}`);
+for (const s of suites.sort((a, b) => b.seconds - a.seconds).slice(0, 10))
+  console.log(`  ${s.seconds.toFixed(1).padStart(6)} s  ${s.tier.padEnd(12)} ${s.file}`);
 if (totals.brokenSuites) console.log(`${totals.brokenSuites} test suite(s) failed to run`);
 const failed = totals.failed + totals.brokenSuites;
 console.log(`tests: ${totals.passed} passed, ${failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);

@@ -12,14 +12,27 @@ async function main(): Promise<void> {
   const wanted = args.map((a) => {
     const [group, topics] = a.split('=');
     if (!group || !topics) throw new Error(`expected <consumer group>=<topic>[,<topic>], got "${a}"`);
-    return { group: fullTopicName(group, prefix), topics: topics.split(',').map((topic) => fullTopicName(topic, prefix)) };
+    return {
+      group: fullTopicName(group, prefix),
+      topics: topics.split(',').map((topic) => fullTopicName(topic, prefix)),
+    };
   });
-  if (!wanted.length) throw new Error('usage: wait-drained <consumer group>=<topic>[,<topic>...] ... [--timeout <seconds>]');
-  const kafka = createKafka({ clientId: 'wait-drained', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',') });
+  if (!wanted.length)
+    throw new Error('usage: wait-drained <consumer group>=<topic>[,<topic>...] ... [--timeout <seconds>]');
+  const kafka = createKafka({
+    clientId: 'wait-drained',
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+  });
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
-    const lags = await Promise.all(wanted.map(async (w) => ({ ...w, lag: await consumerLag(kafka, w.group, w.topics) })));
-    const left = lags.flatMap((l) => Object.entries(l.lag).filter(([, n]) => n > 0).map(([topic, n]) => `${l.group} on ${topic}: ${n}`));
+    const lags = await Promise.all(
+      wanted.map(async (w) => ({ ...w, lag: await consumerLag(kafka, w.group, w.topics) })),
+    );
+    const left = lags.flatMap((l) =>
+      Object.entries(l.lag)
+        .filter(([, n]) => n > 0)
+        .map(([topic, n]) => `${l.group} on ${topic}: ${n}`),
+    );
     if (!left.length) {
       console.log('drained');
       return;
@@ -30,7 +43,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error) => {
-  console.error((error as Error).message);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error((error as Error).message);
+    process.exit(1);
+  },
+);

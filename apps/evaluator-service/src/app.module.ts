@@ -41,15 +41,30 @@ export const config = loadConfig(EvaluatorServiceConfig);
     // Without ASPECTS_CLICKHOUSE_URL the Aspects types are not installed (nor announced).
     { provide: AspectsClickHouse, useFactory: () => AspectsClickHouse.fromConfig(config) },
     {
-      provide: CriteriaRegistry, inject: [AspectsClickHouse],
-      useFactory: (aspects: AspectsClickHouse | null) => CriteriaRegistry.fromEnv(config.CRITERIA_PLUGINS, [
-        aspectsBackend(aspects, { reporting: config.ASPECTS_CLICKHOUSE_DATABASE, eventSink: config.ASPECTS_EVENT_SINK_DATABASE }),
-      ]),
+      provide: CriteriaRegistry,
+      inject: [AspectsClickHouse],
+      useFactory: (aspects: AspectsClickHouse | null) =>
+        CriteriaRegistry.fromEnv(config.CRITERIA_PLUGINS, [
+          aspectsBackend(aspects, {
+            reporting: config.ASPECTS_CLICKHOUSE_DATABASE,
+            eventSink: config.ASPECTS_EVENT_SINK_DATABASE,
+          }),
+        ]),
     },
     // Without LMS_DB_URL every evaluation fails, with that reason recorded on the group.
-    { provide: LmsReplica, useFactory: () => (config.LMS_DB_URL ? new LmsReplica(config.LMS_DB_URL, config.LMS_DB_ASSUMED_LAG_SECONDS) : null) },
-    { provide: GroupEvaluator, useFactory: (r: CriteriaRegistry, l: LmsReplica) => new GroupEvaluator(r, l), inject: [CriteriaRegistry, LmsReplica] },
-    RefreshRuns, RefreshScheduler, CriterionAnnouncer,
+    {
+      provide: LmsReplica,
+      useFactory: () =>
+        config.LMS_DB_URL ? new LmsReplica(config.LMS_DB_URL, config.LMS_DB_ASSUMED_LAG_SECONDS) : null,
+    },
+    {
+      provide: GroupEvaluator,
+      useFactory: (r: CriteriaRegistry, l: LmsReplica) => new GroupEvaluator(r, l),
+      inject: [CriteriaRegistry, LmsReplica],
+    },
+    RefreshRuns,
+    RefreshScheduler,
+    CriterionAnnouncer,
   ],
 })
 export class AppModule {}

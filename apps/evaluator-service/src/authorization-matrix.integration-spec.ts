@@ -12,7 +12,11 @@ describe('evaluator-service: the authorization matrix', () => {
 
   beforeAll(async () => {
     // Config is read when app.module loads: the environment is set first.
-    Object.assign(process.env, stackEnv(), { DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`, LOG_LEVEL: 'error' });
+    Object.assign(process.env, stackEnv(), {
+      DB_NAME: database,
+      EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`,
+      LOG_LEVEL: 'error',
+    });
     const { AppModule } = await import('./app.module');
     app = await NestFactory.create(AppModule, { logger: ['error'] });
   }, 60_000);

@@ -3,4 +3,10 @@ import { startEventConsumers } from '@groups-sync/messaging';
 import { bootstrapService } from '@groups-sync/observability';
 import { AppModule, config } from './app.module';
 
-void bootstrapService(AppModule, { title: 'evaluator-service', port: config.PORT, opsPort: config.OPS_PORT, host: config.HOST, beforeListen: startEventConsumers });
+void bootstrapService(AppModule, {
+  title: 'evaluator-service',
+  port: config.PORT,
+  opsPort: config.OPS_PORT,
+  host: config.HOST,
+  beforeListen: startEventConsumers,
+});

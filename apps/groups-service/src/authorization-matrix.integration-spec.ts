@@ -27,7 +27,10 @@ const OPERATIONS_ONLY = ['/metrics', '/health/consumers'];
  */
 type Rule = 'write' | 'read' | 'filtered' | 'catalogue' | 'retirement';
 
-interface Fixture { groupId: string; memberId: number }
+interface Fixture {
+  groupId: string;
+  memberId: number;
+}
 interface Case {
   rule: Rule;
   request: (f: Fixture) => { path: string; body?: unknown; headers?: Record<string, string> };
@@ -37,39 +40,85 @@ interface Case {
 
 const CASES: Record<string, Case> = {
   'GET /api/user-groups/v1/groups': {
-    rule: 'filtered', request: () => ({ path: `${API}/groups?page_size=100` }), shows: (body, f) => body.results.some((g: { id: string }) => g.id === f.groupId),
+    rule: 'filtered',
+    request: () => ({ path: `${API}/groups?page_size=100` }),
+    shows: (body, f) => body.results.some((g: { id: string }) => g.id === f.groupId),
   },
   'POST /api/user-groups/v1/groups': {
-    rule: 'write', request: () => ({ path: `${API}/groups`, body: { scope_type: 'course', scope_key: COURSE, kind: 'manual', name: 'Made by an outsider' } }),
+    rule: 'write',
+    request: () => ({
+      path: `${API}/groups`,
+      body: { scope_type: 'course', scope_key: COURSE, kind: 'manual', name: 'Made by an outsider' },
+    }),
   },
   'GET /api/user-groups/v1/groups/:id': { rule: 'read', request: (f) => ({ path: `${API}/groups/${f.groupId}` }) },
   'PATCH /api/user-groups/v1/groups/:id': {
-    rule: 'write', request: (f) => ({ path: `${API}/groups/${f.groupId}`, body: { name: 'Renamed by an outsider' }, headers: { 'If-Match': '"1"' } }),
+    rule: 'write',
+    request: (f) => ({
+      path: `${API}/groups/${f.groupId}`,
+      body: { name: 'Renamed by an outsider' },
+      headers: { 'If-Match': '"1"' },
+    }),
   },
   'DELETE /api/user-groups/v1/groups/:id': { rule: 'write', request: (f) => ({ path: `${API}/groups/${f.groupId}` }) },
-  'GET /api/user-groups/v1/groups/:id/history': { rule: 'read', request: (f) => ({ path: `${API}/groups/${f.groupId}/history` }) },
-  'POST /api/user-groups/v1/groups/:id/refresh': { rule: 'write', request: (f) => ({ path: `${API}/groups/${f.groupId}/refresh` }) },
-  'GET /api/user-groups/v1/groups/:id/sync-status': { rule: 'read', request: (f) => ({ path: `${API}/groups/${f.groupId}/sync-status` }) },
-  'GET /api/user-groups/v1/groups/:id/members': { rule: 'read', request: (f) => ({ path: `${API}/groups/${f.groupId}/members` }) },
+  'GET /api/user-groups/v1/groups/:id/history': {
+    rule: 'read',
+    request: (f) => ({ path: `${API}/groups/${f.groupId}/history` }),
+  },
+  'POST /api/user-groups/v1/groups/:id/refresh': {
+    rule: 'write',
+    request: (f) => ({ path: `${API}/groups/${f.groupId}/refresh` }),
+  },
+  'GET /api/user-groups/v1/groups/:id/sync-status': {
+    rule: 'read',
+    request: (f) => ({ path: `${API}/groups/${f.groupId}/sync-status` }),
+  },
+  'GET /api/user-groups/v1/groups/:id/members': {
+    rule: 'read',
+    request: (f) => ({ path: `${API}/groups/${f.groupId}/members` }),
+  },
   'POST /api/user-groups/v1/groups/:id/members': {
-    rule: 'write', request: (f) => ({ path: `${API}/groups/${f.groupId}/members`, body: { members: [{ user_id: f.memberId + 1 }] } }),
+    rule: 'write',
+    request: (f) => ({ path: `${API}/groups/${f.groupId}/members`, body: { members: [{ user_id: f.memberId + 1 }] } }),
   },
   'POST /api/user-groups/v1/groups/:id/members/remove': {
-    rule: 'write', request: (f) => ({ path: `${API}/groups/${f.groupId}/members/remove`, body: { members: [{ user_id: f.memberId }] } }),
+    rule: 'write',
+    request: (f) => ({
+      path: `${API}/groups/${f.groupId}/members/remove`,
+      body: { members: [{ user_id: f.memberId }] },
+    }),
   },
   'POST /api/user-groups/v1/groups/:id/members/csv': {
-    rule: 'write', request: (f) => ({ path: `${API}/groups/${f.groupId}/members/csv`, body: 'username\nmatrix_other\n', headers: { 'Content-Type': 'text/csv' } }),
+    rule: 'write',
+    request: (f) => ({
+      path: `${API}/groups/${f.groupId}/members/csv`,
+      body: 'username\nmatrix_other\n',
+      headers: { 'Content-Type': 'text/csv' },
+    }),
   },
-  'GET /api/user-groups/v1/groups/:id/members/csv': { rule: 'read', request: (f) => ({ path: `${API}/groups/${f.groupId}/members/csv` }) },
-  'DELETE /api/user-groups/v1/groups/:id/members/:userId': { rule: 'write', request: (f) => ({ path: `${API}/groups/${f.groupId}/members/${f.memberId}` }) },
+  'GET /api/user-groups/v1/groups/:id/members/csv': {
+    rule: 'read',
+    request: (f) => ({ path: `${API}/groups/${f.groupId}/members/csv` }),
+  },
+  'DELETE /api/user-groups/v1/groups/:id/members/:userId': {
+    rule: 'write',
+    request: (f) => ({ path: `${API}/groups/${f.groupId}/members/${f.memberId}` }),
+  },
   'GET /api/user-groups/v1/users/:userId/groups': {
-    rule: 'filtered', request: (f) => ({ path: `${API}/users/${f.memberId}/groups` }), shows: (body, f) => body.results.some((g: { id: string }) => g.id === f.groupId),
+    rule: 'filtered',
+    request: (f) => ({ path: `${API}/users/${f.memberId}/groups` }),
+    shows: (body, f) => body.results.some((g: { id: string }) => g.id === f.groupId),
   },
   'POST /api/user-groups/v1/memberships/search': {
-    rule: 'filtered', request: (f) => ({ path: `${API}/memberships/search`, body: { group_ids: [f.groupId] } }), shows: (body, f) => body.group_ids.includes(f.groupId),
+    rule: 'filtered',
+    request: (f) => ({ path: `${API}/memberships/search`, body: { group_ids: [f.groupId] } }),
+    shows: (body, f) => body.group_ids.includes(f.groupId),
   },
   'GET /api/user-groups/v1/criterion-types': { rule: 'catalogue', request: () => ({ path: `${API}/criterion-types` }) },
-  'POST /api/user-groups/v1/retire': { rule: 'retirement', request: (f) => ({ path: `${API}/retire`, body: { edx_lms_user_id: f.memberId } }) },
+  'POST /api/user-groups/v1/retire': {
+    rule: 'retirement',
+    request: (f) => ({ path: `${API}/retire`, body: { edx_lms_user_id: f.memberId } }),
+  },
 };
 
 describe('groups-service: every endpoint against every caller who must be refused', () => {
@@ -95,10 +144,18 @@ describe('groups-service: every endpoint against every caller who must be refuse
     ({ app, dataSource: db, stop, minter, staffToken, lmsUsers } = await startGroupsApp(9));
     const [member] = await lmsUsers(['matrix_member']);
     const staff = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
-    const group = await staff().post(`${API}/groups`).send({ scope_type: 'course', scope_key: COURSE, kind: 'manual', name: 'Matrix target' }).expect(201);
-    await staff().post(`${API}/groups/${group.body.id}/members`).send({ members: [{ user_id: member.user_id }] }).expect(200);
+    const group = await staff()
+      .post(`${API}/groups`)
+      .send({ scope_type: 'course', scope_key: COURSE, kind: 'manual', name: 'Matrix target' })
+      .expect(201);
+    await staff()
+      .post(`${API}/groups/${group.body.id}/members`)
+      .send({ members: [{ user_id: member.user_id }] })
+      .expect(200);
     fixture = { groupId: group.body.id, memberId: member.user_id };
-    await expectEventually(async () => expect((await db.query('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL'))[0].n).toBe(0));
+    await expectEventually(async () =>
+      expect((await db.query('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL'))[0].n).toBe(0),
+    );
     before = await tableChecksums(db, BOOKKEEPING_TABLES);
   }, 120_000);
 
@@ -112,7 +169,12 @@ describe('groups-service: every endpoint against every caller who must be refuse
 
   it('serves the public routes without a token', async () => {
     for (const route of PUBLIC_ROUTES) {
-      await expectEventually(async () => expect({ route, status: (await request(app.getHttpServer()).get(route.split(' ')[1])).status }).toEqual({ route, status: 200 }));
+      await expectEventually(async () =>
+        expect({ route, status: (await request(app.getHttpServer()).get(route.split(' ')[1])).status }).toEqual({
+          route,
+          status: 200,
+        }),
+      );
     }
   });
 
@@ -120,7 +182,12 @@ describe('groups-service: every endpoint against every caller who must be refuse
     for (const path of OPERATIONS_ONLY) {
       expect({ path, status: (await request(app.getHttpServer()).get(path)).status }).toEqual({ path, status: 404 });
       // /health/consumers answers 200 once the consumers have joined their groups.
-      await expectEventually(async () => expect({ path, status: (await request(app.get(OperationsServer).listener).get(path)).status }).toEqual({ path, status: 200 }));
+      await expectEventually(async () =>
+        expect({ path, status: (await request(app.get(OperationsServer).listener).get(path)).status }).toEqual({
+          path,
+          status: 200,
+        }),
+      );
     }
   });
 
@@ -137,11 +204,14 @@ describe('groups-service: every endpoint against every caller who must be refuse
 
   it('refuses outsiders with 403 where the rule says so, and shows them nothing of the group where it filters', async () => {
     const wrong: string[] = [];
-    for (const [caller, token] of Object.entries(await outsiderTokens(minter, { foreignCourse: 'course-v1:OtherOrg+Other+2026', foreignOrg: 'OtherOrg' }))) {
+    for (const [caller, token] of Object.entries(
+      await outsiderTokens(minter, { foreignCourse: 'course-v1:OtherOrg+Other+2026', foreignOrg: 'OtherOrg' }),
+    )) {
       const readOnly = caller === 'read-only service client';
       for (const [route, { rule, shows }] of Object.entries(CASES)) {
         const res = await send(route, token);
-        const expected = rule === 'write' || rule === 'retirement' ? 403 : rule === 'read' ? (readOnly ? 200 : 403) : 200;
+        const expected =
+          rule === 'write' || rule === 'retirement' ? 403 : rule === 'read' ? (readOnly ? 200 : 403) : 200;
         if (res.status !== expected || (expected === 403 && res.body.code !== 'FORBIDDEN_SCOPE')) {
           wrong.push(`${route} as ${caller}: ${res.status} ${res.body?.code ?? ''}, expected ${expected}`);
         } else if (rule === 'filtered' && shows!(res.body, fixture) !== readOnly) {

@@ -11,7 +11,10 @@ export class GroupsServiceConfig extends LmsClientConfig {
   DB_NAME = 'groups_service';
 
   /** How long an account the LMS described is trusted before it is asked again. */
-  @Type(() => Number) @IsInt() @Min(0) @Max(30 * 86_400)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(30 * 86_400)
   USER_DIRECTORY_TTL_SECONDS = 86_400;
 
   /**
@@ -19,22 +22,32 @@ export class GroupsServiceConfig extends LmsClientConfig {
    * and a throttled LMS asks to come back in 60 s): users it has not answered for by then are
    * `refused`, to be sent again, and no Retry-After is waited past it.
    */
-  @Type(() => Number) @IsInt() @Min(500) @Max(120_000)
+  @Type(() => Number)
+  @IsInt()
+  @Min(500)
+  @Max(120_000)
   USER_DIRECTORY_DEADLINE_MS = 30_000;
 
   /** Calls to the LMS accounts API at once, all requests of this instance together. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   LMS_ACCOUNTS_CALLS_IN_FLIGHT = 16;
 
   /**
    * This API's root as its clients reach it (behind a proxy, its public URL, with any path prefix):
    * pagination links start with it, never with the request's Host header. Unset: http://127.0.0.1:PORT.
    */
-  @IsOptional() @Matches(/^https?:\/\/[^\s?#]+$/, { message: 'must be an http(s) URL without query or fragment, e.g. https://groups.example.com' })
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s?#]+$/, {
+    message: 'must be an http(s) URL without query or fragment, e.g. https://groups.example.com',
+  })
   PUBLIC_BASE_URL?: string = undefined;
 
   /** The LMS user whose token Open edX's retirement pipeline calls with (the LMS's RETIREMENT_SERVICE_WORKER_USERNAME): the only caller of POST /retire. */
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   RETIREMENT_SERVICE_WORKER_USERNAME = 'retirement_service_worker';
 
   /**
@@ -61,9 +74,15 @@ export class GroupsServiceConfig extends LmsClientConfig {
    * Both stay below the database's lock wait (innodb_lock_wait_timeout, 50 s by default), so a
    * writer waiting for the run's group gets it before giving up.
    */
-  @Type(() => Number) @IsInt() @Min(100) @Max(30_000)
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(30_000)
   EVALUATION_OPEN_RUN_IDLE_MS = 5_000;
 
-  @Type(() => Number) @IsInt() @Min(1_000) @Max(45_000)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(45_000)
   EVALUATION_OPEN_RUN_MAX_MS = 30_000;
 }

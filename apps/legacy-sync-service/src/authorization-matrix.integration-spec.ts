@@ -20,7 +20,9 @@ const BOOKKEEPING_TABLES = ['outbox_relay_lease'];
  */
 const PUBLIC_ROUTES = ['GET /csrf/api/v1/token', 'GET /health/live', 'GET /health/ready'];
 
-interface Fixture { runId: string }
+interface Fixture {
+  runId: string;
+}
 /** Every route here is the operators' (global staff, or a service client with user_groups:write) or the retirement pipeline's. */
 const CASES: Record<string, (f: Fixture) => { path: string; body?: unknown }> = {
   'POST /api/legacy-sync/v1/reconciliations': () => ({ path: `${API}/reconciliations`, body: { course_key: COURSE } }),
@@ -29,9 +31,15 @@ const CASES: Record<string, (f: Fixture) => { path: string; body?: unknown }> = 
   'GET /api/legacy-sync/v1/dead-letters': () => ({ path: `${API}/dead-letters` }),
   'GET /api/legacy-sync/v1/dead-letters/:id': () => ({ path: `${API}/dead-letters/some-topic.dead-letter:0:0` }),
   'POST /api/legacy-sync/v1/dead-letters/replays': () => ({ path: `${API}/dead-letters/replays`, body: {} }),
-  'POST /api/legacy-sync/v1/dead-letters/resolutions': () => ({ path: `${API}/dead-letters/resolutions`, body: { note: 'by an outsider' } }),
+  'POST /api/legacy-sync/v1/dead-letters/resolutions': () => ({
+    path: `${API}/dead-letters/resolutions`,
+    body: { note: 'by an outsider' },
+  }),
   'GET /api/legacy-sync/v1/lms-writes/pauses': () => ({ path: `${API}/lms-writes/pauses` }),
-  'POST /api/legacy-sync/v1/lms-writes/pause': () => ({ path: `${API}/lms-writes/pause`, body: { course_key: 'course-v1:MatrixOrg+Other+2026' } }),
+  'POST /api/legacy-sync/v1/lms-writes/pause': () => ({
+    path: `${API}/lms-writes/pause`,
+    body: { course_key: 'course-v1:MatrixOrg+Other+2026' },
+  }),
   'POST /api/legacy-sync/v1/lms-writes/resume': () => ({ path: `${API}/lms-writes/resume`, body: {} }),
   'GET /api/legacy-sync/v1/status': () => ({ path: `${API}/status` }),
   'POST /api/legacy-sync/v1/retire': () => ({ path: `${API}/retire`, body: { edx_lms_user_id: 5 } }),
@@ -60,9 +68,16 @@ describe('legacy-sync-service: every endpoint against every caller who must be r
     jwks = await JwksServer.start(minter.jwks);
     // Config is read when app.module loads: the environment is set first. Nothing here calls the LMS or groups-service.
     Object.assign(process.env, stackEnv(), {
-      DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`, LOG_LEVEL: 'error', RECONCILE_EVERY_MINUTES: '0', RECONCILE_TEAMS_EVERY_SECONDS: '0',
-      LMS_BASE_URL: `http://127.0.0.1:${await freePort()}`, GROUPS_SERVICE_URL: `http://127.0.0.1:${await freePort()}`,
-      JWT_JWKS_URL: jwks.url, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience,
+      DB_NAME: database,
+      EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`,
+      LOG_LEVEL: 'error',
+      RECONCILE_EVERY_MINUTES: '0',
+      RECONCILE_TEAMS_EVERY_SECONDS: '0',
+      LMS_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+      GROUPS_SERVICE_URL: `http://127.0.0.1:${await freePort()}`,
+      JWT_JWKS_URL: jwks.url,
+      JWT_ISSUER: minter.issuer,
+      JWT_AUDIENCE: minter.audience,
     });
     delete process.env.JWT_PUBLIC_KEY;
     const { AppModule } = await import('./app.module');
@@ -73,7 +88,10 @@ describe('legacy-sync-service: every endpoint against every caller who must be r
     db = app.get(DataSource);
     // Rows an outsider's request could change: a pause, a run.
     await db.query(`INSERT INTO lms_write_pause (course_key, paused_by) VALUES (?, 'operator')`, [COURSE]);
-    await db.query(`INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status) VALUES (UUID(), 'course', ?, 0, 'api', 'operator', 'succeeded')`, [COURSE]);
+    await db.query(
+      `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status) VALUES (UUID(), 'course', ?, 0, 'api', 'operator', 'succeeded')`,
+      [COURSE],
+    );
     fixture = { runId: (await db.query('SELECT id FROM reconciliation_run'))[0].id };
     before = await tableChecksums(db, BOOKKEEPING_TABLES);
   }, 60_000);
@@ -92,7 +110,12 @@ describe('legacy-sync-service: every endpoint against every caller who must be r
 
   it('serves the public routes without a token', async () => {
     for (const route of PUBLIC_ROUTES) {
-      await expectEventually(async () => expect({ route, status: (await request(app.getHttpServer()).get(route.split(' ')[1])).status }).toEqual({ route, status: 200 }));
+      await expectEventually(async () =>
+        expect({ route, status: (await request(app.getHttpServer()).get(route.split(' ')[1])).status }).toEqual({
+          route,
+          status: 200,
+        }),
+      );
     }
   });
 
@@ -109,10 +132,13 @@ describe('legacy-sync-service: every endpoint against every caller who must be r
 
   it('answers 403 on every route to a learner, staff of another course, a restricted application of another org and a read-only service client', async () => {
     const wrong: string[] = [];
-    for (const [caller, token] of Object.entries(await outsiderTokens(minter, { foreignCourse: 'course-v1:OtherOrg+Other+2026', foreignOrg: 'OtherOrg' }))) {
+    for (const [caller, token] of Object.entries(
+      await outsiderTokens(minter, { foreignCourse: 'course-v1:OtherOrg+Other+2026', foreignOrg: 'OtherOrg' }),
+    )) {
       for (const route of Object.keys(CASES)) {
         const res = await send(route, token);
-        if (res.status !== 403 || res.body.code !== 'FORBIDDEN_SCOPE') wrong.push(`${route} as ${caller}: ${res.status} ${res.body?.code ?? ''}`);
+        if (res.status !== 403 || res.body.code !== 'FORBIDDEN_SCOPE')
+          wrong.push(`${route} as ${caller}: ${res.status} ${res.body?.code ?? ''}`);
       }
     }
     expect(wrong).toEqual([]);

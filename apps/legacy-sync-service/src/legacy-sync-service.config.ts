@@ -10,11 +10,17 @@ export class LegacySyncServiceConfig extends LmsClientConfig {
   DB_NAME = 'legacy_sync';
 
   /** Learners per call of the cohorts API's add (it takes a list). */
-  @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
   LMS_COHORT_ADD_MAX_USERS = 100;
 
   /** LMS calls in flight at once for one batch (cohort adds and single removals). */
-  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   LMS_CONCURRENCY = 4;
 
   /** groups-service's API: reconciliation reads the linked groups' memberships there. */
@@ -25,14 +31,20 @@ export class LegacySyncServiceConfig extends LmsClientConfig {
   // which is what makes site-wide runs fast; without it, the cohorts REST API.
 
   /** A site-wide reconciliation this often (minutes); 0 turns the schedule off. */
-  @Type(() => Number) @IsInt() @Min(0) @Max(7 * 24 * 60)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(7 * 24 * 60)
   RECONCILE_EVERY_MINUTES = 60;
 
   /**
    * Team-linked groups are reconciled this often (seconds; 0: only with the site-wide run): the LMS
    * emits no team events, so this is how team changes made in the LMS reach the groups.
    */
-  @Type(() => Number) @IsInt() @Min(0) @Max(86_400)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
   RECONCILE_TEAMS_EVERY_SECONDS = 60;
 
   /**
@@ -44,10 +56,14 @@ export class LegacySyncServiceConfig extends LmsClientConfig {
   LMS_EMITS_TEAM_EVENTS = false;
 
   /** A write still pending this long never reached the LMS (it was dead-lettered or lost): reconciliation sends it again. */
-  @Type(() => Number) @IsInt() @Min(0) @Max(7 * 86_400)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(7 * 86_400)
   RECONCILE_PENDING_GRACE_SECONDS = 600;
 
   /** The LMS user whose token Open edX's retirement pipeline calls with (the LMS's RETIREMENT_SERVICE_WORKER_USERNAME): the only caller of POST /retire. */
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   RETIREMENT_SERVICE_WORKER_USERNAME = 'retirement_service_worker';
 }

@@ -30,7 +30,10 @@ export class PageNumberPage {
   readonly page: number;
   readonly size: number;
 
-  constructor(private readonly req: Request, defaultSize: number) {
+  constructor(
+    private readonly req: Request,
+    defaultSize: number,
+  ) {
     const query = req.query as Record<string, unknown>;
     const asked = typeof query.page_size === 'string' && /^\d+$/.test(query.page_size) ? Number(query.page_size) : 0;
     this.size = asked > 0 ? Math.min(asked, 100) : defaultSize;
@@ -50,7 +53,11 @@ export class PageNumberPage {
     return {
       next: this.page < numPages ? linkTo(this.req, { page: String(this.page + 1) }) : null,
       previous: this.page > 1 ? linkTo(this.req, { page: this.page === 2 ? null : String(this.page - 1) }) : null,
-      count, num_pages: numPages, current_page: this.page, start: this.offset, results,
+      count,
+      num_pages: numPages,
+      current_page: this.page,
+      start: this.offset,
+      results,
     };
   }
 }

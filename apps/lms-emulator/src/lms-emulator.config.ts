@@ -9,14 +9,18 @@ export class LmsEmulatorConfig extends ServiceConfig {
   DB_NAME = 'lms_emulator';
 
   /** OAuth2 client the sync service uses (client_credentials grant), as an LMS operator would register it. */
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   LMS_OAUTH_CLIENT_ID = 'groups-sync';
 
-  @DevelopmentDefault() @IsString() @MinLength(1)
+  @DevelopmentDefault()
+  @IsString()
+  @MinLength(1)
   LMS_OAUTH_CLIENT_SECRET = 'groups-sync-secret';
 
   /** The OAuth2 application's service user (global staff): a client_credentials token names it in `preferred_username`. */
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   LMS_OAUTH_CLIENT_USERNAME = 'groups_sync_worker';
 
   /** Scopes the operator added to OAUTH2_PROVIDER['SCOPES'] (e.g. `user_groups:read user_groups:write`); none on an unmodified LMS. */
@@ -24,7 +28,9 @@ export class LmsEmulatorConfig extends ServiceConfig {
   LMS_OAUTH_EXTRA_SCOPES = '';
 
   /** JWT_AUTH['JWT_SECRET_KEY']: signs the HS256 tokens; services verify them with it (JWT_ISSUERS). */
-  @DevelopmentDefault() @IsString() @MinLength(16)
+  @DevelopmentDefault()
+  @IsString()
+  @MinLength(16)
   LMS_JWT_SECRET_KEY = 'lms-emulator-jwt-secret-key-for-development';
 
   /** `iss` of the JWTs it issues (the LMS's is `<LMS root>/oauth2`); services verifying them must expect it. */
@@ -39,11 +45,14 @@ export class LmsEmulatorConfig extends ServiceConfig {
    * mints any user's token, administrators' too) exist only then. Never with NODE_ENV=production.
    */
   @Transform(({ value }) => value === true || value === 'true')
-  @IsBoolean() @InProduction((on) => on !== true, 'must be false: a test peer mints tokens for anyone')
+  @IsBoolean()
+  @InProduction((on) => on !== true, 'must be false: a test peer mints tokens for anyone')
   LMS_EMULATOR_TEST_PEER = false;
 
   /** event-bus-redis's EVENT_BUS_REDIS_STREAM_MAX_LEN: each XADD trims its stream to about this many entries. */
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   EVENT_BUS_REDIS_STREAM_MAX_LEN = 10_000;
 
   /** The enrollment API's EnrollmentUserThrottle (staff 120 requests a minute, others 40), as the LMS. */

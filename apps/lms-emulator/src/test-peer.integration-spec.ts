@@ -14,7 +14,11 @@ describe('lms-emulator without LMS_EMULATOR_TEST_PEER', () => {
 
   beforeAll(async () => {
     delete process.env.LMS_EMULATOR_TEST_PEER;
-    Object.assign(process.env, env, { DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`, LOG_LEVEL: 'warn' });
+    Object.assign(process.env, env, {
+      DB_NAME: database,
+      EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`,
+      LOG_LEVEL: 'warn',
+    });
     const { AppModule } = await import('./app.module');
     app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
     configureHttp(app);
@@ -27,10 +31,17 @@ describe('lms-emulator without LMS_EMULATOR_TEST_PEER', () => {
   });
 
   it.each([
-    ['POST', '/emulator/tokens', { username: 'anyone', administrator: true }], ['POST', '/emulator/users', { username: 'mallory' }],
-    ['POST', '/emulator/courses', { course_id: 'course-v1:X+Y+Z' }], ['POST', '/emulator/enrollments', {}], ['POST', '/emulator/enrollments/mode', {}],
-    ['PUT', '/emulator/faults', {}], ['PUT', '/emulator/settings', {}], ['PUT', '/emulator/learner-data', {}], ['POST', '/emulator/logins', {}],
-    ['POST', '/emulator/teams', {}], ['POST', '/emulator/team-memberships', {}],
+    ['POST', '/emulator/tokens', { username: 'anyone', administrator: true }],
+    ['POST', '/emulator/users', { username: 'mallory' }],
+    ['POST', '/emulator/courses', { course_id: 'course-v1:X+Y+Z' }],
+    ['POST', '/emulator/enrollments', {}],
+    ['POST', '/emulator/enrollments/mode', {}],
+    ['PUT', '/emulator/faults', {}],
+    ['PUT', '/emulator/settings', {}],
+    ['PUT', '/emulator/learner-data', {}],
+    ['POST', '/emulator/logins', {}],
+    ['POST', '/emulator/teams', {}],
+    ['POST', '/emulator/team-memberships', {}],
   ])('answers 404 to %s %s', async (method, path, body) => {
     const res = await request(server())[method.toLowerCase() as 'post' | 'put'](path).send(body);
     expect(res.status).toBe(404);
@@ -38,8 +49,11 @@ describe('lms-emulator without LMS_EMULATOR_TEST_PEER', () => {
 
   it('still serves the LMS endpoints: its key set, and tokens only for the OAuth2 client with its secret', async () => {
     expect((await request(server()).get('/oauth2/jwks.json')).status).toBe(200);
-    const token = (secret: string) => request(server()).post('/oauth2/access_token').type('form')
-      .send({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: secret, token_type: 'jwt' });
+    const token = (secret: string) =>
+      request(server())
+        .post('/oauth2/access_token')
+        .type('form')
+        .send({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: secret, token_type: 'jwt' });
     expect((await token('groups-sync-secret')).status).toBe(200);
     expect((await token('guessed')).status).toBe(401);
   });

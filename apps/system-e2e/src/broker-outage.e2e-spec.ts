@@ -25,7 +25,9 @@ describe('with the broker stopped', () => {
 
   beforeAll(async () => {
     if (!container && !existsSync(join(WORKSPACE_ROOT, '.cache/run/kafka.pid'))) {
-      throw new Error('this test stops and restarts the broker, so it needs the one scripts/infra.sh started (npm test does)');
+      throw new Error(
+        'this test stops and restarts the broker, so it needs the one scripts/infra.sh started (npm test does)',
+      );
     }
     await system.start();
   }, 180_000);
@@ -39,11 +41,16 @@ describe('with the broker stopped', () => {
     const groupId = await system.createCohortGroup('Outage');
     const cohortId = await expectEventually(() => system.cohortIdOf(groupId));
 
-    const unsent = async () => Number((await system.query(system.groupsDatabase, `SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL`))[0].n);
+    const unsent = async () =>
+      Number(
+        (await system.query(system.groupsDatabase, `SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL`))[0].n,
+      );
     await expectEventually(async () => expect(await unsent()).toBe(0));
 
     await infra('kafka-stop');
-    const res = await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username: 'gus' }] });
+    const res = await system.groups('POST', `/groups/${groupId}/members`, {
+      members: [{ user_id: userId, username: 'gus' }],
+    });
     expect(res.status).toBe(200);
     expect(await system.activeUsernames(groupId)).toEqual(['gus']);
     const [pending] = await system.query(system.groupsDatabase, `SELECT event_type FROM outbox WHERE sent_at IS NULL`);
@@ -51,7 +58,10 @@ describe('with the broker stopped', () => {
     expect(await unsent()).toBe(1);
 
     await infra('kafka-start');
-    await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['gus']), { timeoutMs: 90_000, intervalMs: 500 });
+    await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['gus']), {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
     expect(await unsent()).toBe(0);
   }, 180_000);
 });

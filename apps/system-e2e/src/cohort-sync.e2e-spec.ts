@@ -22,7 +22,9 @@ describe('cohort sync, both ways, with the services as processes', () => {
     const created = await system.lms('POST', '/cohorts/', { name: 'Existing', assignment_type: 'manual' });
     const groupId = await system.createCohortGroup('Mirror of Existing', created.body.id);
     await expectEventually(async () => expect(await system.cohortIdOf(groupId)).toBe(created.body.id));
-    const names = ((await system.lms('GET', '/cohorts/?page_size=100')).body as Array<{ name: string }>).map((c) => c.name);
+    const names = ((await system.lms('GET', '/cohorts/?page_size=100')).body as Array<{ name: string }>).map(
+      (c) => c.name,
+    );
     expect(names.filter((n) => n === 'Mirror of Existing')).toHaveLength(0);
   });
 
@@ -31,11 +33,19 @@ describe('cohort sync, both ways, with the services as processes', () => {
     const groupId = await system.createCohortGroup('Section B');
     const cohortId = await expectEventually(() => system.cohortIdOf(groupId));
 
-    const res = await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username: 'ana' }] });
+    const res = await system.groups('POST', `/groups/${groupId}/members`, {
+      members: [{ user_id: userId, username: 'ana' }],
+    });
     expect(res.body.results).toEqual([{ user_id: userId, username: 'ana', result: 'added' }]);
 
     await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['ana']));
-    await expectEventually(async () => expect((await system.group(groupId)).members[0]).toMatchObject({ username: 'ana', origin: 'api', sync_state: 'synced' }));
+    await expectEventually(async () =>
+      expect((await system.group(groupId)).members[0]).toMatchObject({
+        username: 'ana',
+        origin: 'api',
+        sync_state: 'synced',
+      }),
+    );
   });
 
   it('adds a learner put in the cohort through the LMS to the group, and nothing bounces back', async () => {
@@ -46,24 +56,39 @@ describe('cohort sync, both ways, with the services as processes', () => {
     const added = await system.lms('POST', `/cohorts/${cohortId}/users/`, { users: ['ben'] });
     expect(added.body.added).toEqual([{ username: 'ben', email: 'ben@example.com' }]);
 
-    await expectEventually(async () => expect((await system.group(groupId)).members).toEqual([
-      expect.objectContaining({ user_id: userId, username: 'ben', origin: 'legacy', sync_state: 'synced' }),
-    ]), { timeoutMs: 10_000, intervalMs: 50 });
+    await expectEventually(
+      async () =>
+        expect((await system.group(groupId)).members).toEqual([
+          expect.objectContaining({ user_id: userId, username: 'ben', origin: 'legacy', sync_state: 'synced' }),
+        ]),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
     // No ping-pong: one membership event, one audit row, the cohort unchanged, for as long as we watch.
-    await expectConsistently(async () => {
-      const events = await groupsDb(`SELECT COUNT(*) AS n FROM outbox WHERE event_type = ? AND aggregate_id = ?`, [EventType.UserGroupMembershipChanged, groupId]);
-      expect(Number(events[0].n)).toBe(1);
-      const audit = await groupsDb(`SELECT COUNT(*) AS n FROM audit_event WHERE group_id = ? AND action = 'member_added'`, [groupId]);
-      expect(Number(audit[0].n)).toBe(1);
-      expect(await system.cohortUsernames(cohortId)).toEqual(['ben']);
-    }, { durationMs: 2000, intervalMs: 250 });
+    await expectConsistently(
+      async () => {
+        const events = await groupsDb(`SELECT COUNT(*) AS n FROM outbox WHERE event_type = ? AND aggregate_id = ?`, [
+          EventType.UserGroupMembershipChanged,
+          groupId,
+        ]);
+        expect(Number(events[0].n)).toBe(1);
+        const audit = await groupsDb(
+          `SELECT COUNT(*) AS n FROM audit_event WHERE group_id = ? AND action = 'member_added'`,
+          [groupId],
+        );
+        expect(Number(audit[0].n)).toBe(1);
+        expect(await system.cohortUsernames(cohortId)).toEqual(['ben']);
+      },
+      { durationMs: 2000, intervalMs: 250 },
+    );
   });
 
   it('moves a learner moved between cohorts in the LMS out of the other cohort-linked group', async () => {
     await system.learner('cruz');
     const first = await system.createCohortGroup('Section D');
     const second = await system.createCohortGroup('Section E');
-    const [cohortD, cohortE] = await expectEventually(() => Promise.all([system.cohortIdOf(first), system.cohortIdOf(second)]));
+    const [cohortD, cohortE] = await expectEventually(() =>
+      Promise.all([system.cohortIdOf(first), system.cohortIdOf(second)]),
+    );
 
     await system.lms('POST', `/cohorts/${cohortD}/users/`, { users: ['cruz'] });
     await expectEventually(async () => expect(await system.activeUsernames(first)).toEqual(['cruz']));
@@ -81,7 +106,9 @@ describe('cohort sync, both ways, with the services as processes', () => {
     const userId = await system.learner('dana');
     const first = await system.createCohortGroup('Section F');
     const second = await system.createCohortGroup('Section G');
-    const [cohortF, cohortG] = await expectEventually(() => Promise.all([system.cohortIdOf(first), system.cohortIdOf(second)]));
+    const [cohortF, cohortG] = await expectEventually(() =>
+      Promise.all([system.cohortIdOf(first), system.cohortIdOf(second)]),
+    );
     await system.groups('POST', `/groups/${first}/members`, { members: [{ user_id: userId, username: 'dana' }] });
     await expectEventually(async () => expect(await system.cohortUsernames(cohortF)).toEqual(['dana']));
 
@@ -106,7 +133,10 @@ describe('cohort sync, both ways, with the services as processes', () => {
     await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual([]));
     // The add's echo confirmed its pending write; the removal (never echoed) left none.
     await expectEventually(async () => {
-      const rows = await syncDb(`SELECT action, confirmed_at FROM pending_lms_write WHERE user_id = ? AND legacy_id = ?`, [userId, String(cohortId)]);
+      const rows = await syncDb(
+        `SELECT action, confirmed_at FROM pending_lms_write WHERE user_id = ? AND legacy_id = ?`,
+        [userId, String(cohortId)],
+      );
       expect(rows).toEqual([{ action: 'added', confirmed_at: expect.any(Date) }]);
     });
   });
@@ -116,38 +146,68 @@ describe('cohort sync, both ways, with the services as processes', () => {
     const groupId = await system.createCohortGroup('Section I');
     await expectEventually(() => system.cohortIdOf(groupId));
     const codec = new EventCodec(new ConfluentSchemaRegistry(system.env.SCHEMA_REGISTRY_URL), system.prefix);
-    const message = await codec.encode(EventType.CohortMembershipChanged, {
-      cohort: {
-        user: { id: userId, is_active: true, pii: { username: 'fay', email: 'fay@example.com', name: 'fay' } },
-        course: { course_key: COURSE, display_name: '', start: null, end: null },
-        name: 'Section I',
+    const message = await codec.encode(
+      EventType.CohortMembershipChanged,
+      {
+        cohort: {
+          user: { id: userId, is_active: true, pii: { username: 'fay', email: 'fay@example.com', name: 'fay' } },
+          course: { course_key: COURSE, display_name: '', start: null, end: null },
+          name: 'Section I',
+        },
       },
-    }, newEventMetadata(EventType.CohortMembershipChanged, 'lms'));
+      newEventMetadata(EventType.CohortMembershipChanged, 'lms'),
+    );
 
     await system.produce([message]);
     await system.produce([message]);
 
     await expectEventually(async () => expect(await system.activeUsernames(groupId)).toEqual(['fay']));
-    await expectConsistently(async () => {
-      const [audit] = await groupsDb(`SELECT COUNT(*) AS n FROM audit_event WHERE group_id = ? AND action = 'member_added'`, [groupId]);
-      expect(Number(audit.n)).toBe(1);
-      // legacy-sync's inbox kept the second delivery from being forwarded at all.
-      const [inbox] = await syncDb(`SELECT COUNT(*) AS n FROM inbox WHERE event_id = ?`, [message.headers.ce_id]);
-      expect(Number(inbox.n)).toBe(1);
-      const [forwarded] = await syncDb(`SELECT COUNT(*) AS n FROM outbox WHERE event_type = ? AND aggregate_id = ?`, [EventType.LegacyMembershipObserved, groupId]);
-      expect(Number(forwarded.n)).toBe(1);
-    }, { durationMs: 2000 });
+    await expectConsistently(
+      async () => {
+        const [audit] = await groupsDb(
+          `SELECT COUNT(*) AS n FROM audit_event WHERE group_id = ? AND action = 'member_added'`,
+          [groupId],
+        );
+        expect(Number(audit.n)).toBe(1);
+        // legacy-sync's inbox kept the second delivery from being forwarded at all.
+        const [inbox] = await syncDb(`SELECT COUNT(*) AS n FROM inbox WHERE event_id = ?`, [message.headers.ce_id]);
+        expect(Number(inbox.n)).toBe(1);
+        const [forwarded] = await syncDb(`SELECT COUNT(*) AS n FROM outbox WHERE event_type = ? AND aggregate_id = ?`, [
+          EventType.LegacyMembershipObserved,
+          groupId,
+        ]);
+        expect(Number(forwarded.n)).toBe(1);
+      },
+      { durationMs: 2000 },
+    );
   });
 
   it('answers bad input with a 4xx and a reason, never a 5xx', async () => {
-    const bad = await system.groups('POST', '/groups', { scope_type: 'course', scope_key: 'not a course', name: 'x', kind: 'legacy', criteria: [{ type: 'legacy_cohort' }] });
+    const bad = await system.groups('POST', '/groups', {
+      scope_type: 'course',
+      scope_key: 'not a course',
+      name: 'x',
+      kind: 'legacy',
+      criteria: [{ type: 'legacy_cohort' }],
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('INVALID_SCOPE');
-    const unknownField = await system.groups('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name: 'x', kind: 'manual', colour: 'red' });
+    const unknownField = await system.groups('POST', '/groups', {
+      scope_type: 'course',
+      scope_key: COURSE,
+      name: 'x',
+      kind: 'manual',
+      colour: 'red',
+    });
     expect(unknownField.status).toBe(400);
     expect(unknownField.body.message).toContain('colour');
     await system.createCohortGroup('Twice');
-    const twice = await system.groups('POST', '/groups', { scope_type: 'course', scope_key: COURSE, name: 'Twice', kind: 'manual' });
+    const twice = await system.groups('POST', '/groups', {
+      scope_type: 'course',
+      scope_key: COURSE,
+      name: 'Twice',
+      kind: 'manual',
+    });
     expect(twice.status).toBe(409);
     expect(twice.body.code).toBe('GROUP_NAME_TAKEN');
     expect((await system.groups('GET', '/groups/00000000-0000-4000-8000-000000000000')).status).toBe(404);

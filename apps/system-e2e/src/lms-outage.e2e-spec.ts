@@ -16,27 +16,47 @@ describe('with the LMS down', () => {
     const groupId = await system.createCohortGroup('Outage LMS');
     const cohortId = await expectEventually(() => system.cohortIdOf(groupId));
     // groups-service resolves hal once, while the LMS answers; the outage add uses what it learnt.
-    const manual = await system.groups('POST', '/groups', { scope_type: 'course', scope_key: 'course-v1:DemoX+Sync+2026', name: 'Warm-up', kind: 'manual' });
+    const manual = await system.groups('POST', '/groups', {
+      scope_type: 'course',
+      scope_key: 'course-v1:DemoX+Sync+2026',
+      name: 'Warm-up',
+      kind: 'manual',
+    });
     await system.groups('POST', `/groups/${manual.body.id}/members`, { members: [{ username: 'hal' }] });
     await system.accessToken();
 
     await system.lmsEmulator.stop();
-    const res = await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username: 'hal' }] });
+    const res = await system.groups('POST', `/groups/${groupId}/members`, {
+      members: [{ user_id: userId, username: 'hal' }],
+    });
     expect(res.body.results).toEqual([{ user_id: userId, username: 'hal', result: 'added' }]);
     const kafka = createKafka({ clientId: 'e2e-dlq', brokers: system.env.KAFKA_BROKERS.split(',') });
-    const dlq = new TopicReader(kafka, [fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncUserGroups), system.prefix)]);
+    const dlq = new TopicReader(kafka, [
+      fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncUserGroups), system.prefix),
+    ]);
     await dlq.start();
     try {
       // Several budgets' worth of outage.
       await expectConsistently(() => expect(dlq.messages).toEqual([]), { durationMs: 6000 });
-      const [state] = await system.query(system.groupsDatabase, 'SELECT sync_state FROM membership WHERE group_id = ? AND user_id = ?', [groupId, userId]);
+      const [state] = await system.query(
+        system.groupsDatabase,
+        'SELECT sync_state FROM membership WHERE group_id = ? AND user_id = ?',
+        [groupId, userId],
+      );
       expect(state.sync_state).toBe('pending');
 
       await system.lmsEmulator.start();
       system.forgetToken();
-      await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['hal']), { timeoutMs: 30_000, intervalMs: 500 });
+      await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['hal']), {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      });
       await expectEventually(async () => {
-        const [after] = await system.query(system.groupsDatabase, 'SELECT sync_state FROM membership WHERE group_id = ? AND user_id = ?', [groupId, userId]);
+        const [after] = await system.query(
+          system.groupsDatabase,
+          'SELECT sync_state FROM membership WHERE group_id = ? AND user_id = ?',
+          [groupId, userId],
+        );
         expect(after.sync_state).toBe('synced');
       });
       expect(dlq.messages).toEqual([]);
@@ -47,10 +67,16 @@ describe('with the LMS down', () => {
 });
 
 describe('with the LMS down for longer than the outage budget', () => {
-  const system = new System(14, { CONSUMER_MAX_ATTEMPTS: '3', CONSUMER_BACKOFF_MAX_MS: '500', CONSUMER_OUTAGE_BUDGET_SECONDS: '3' });
+  const system = new System(14, {
+    CONSUMER_MAX_ATTEMPTS: '3',
+    CONSUMER_BACKOFF_MAX_MS: '500',
+    CONSUMER_OUTAGE_BUDGET_SECONDS: '3',
+  });
   const metric = async (name: string) => {
     const text = await (await fetch(`${system.legacySync.opsUrl}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`group="${ConsumerGroup.LegacySyncUserGroups}"`));
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`${name}{`) && l.includes(`group="${ConsumerGroup.LegacySyncUserGroups}"`));
     return line ? Number(line.split(' ').pop()) : 0;
   };
 
@@ -61,20 +87,36 @@ describe('with the LMS down for longer than the outage budget', () => {
     const userId = await system.learner('ida');
     const groupId = await system.createCohortGroup('Long outage');
     const cohortId = await expectEventually(() => system.cohortIdOf(groupId));
-    const manual = await system.groups('POST', '/groups', { scope_type: 'course', scope_key: 'course-v1:DemoX+Sync+2026', name: 'Warm-up', kind: 'manual' });
+    const manual = await system.groups('POST', '/groups', {
+      scope_type: 'course',
+      scope_key: 'course-v1:DemoX+Sync+2026',
+      name: 'Warm-up',
+      kind: 'manual',
+    });
     await system.groups('POST', `/groups/${manual.body.id}/members`, { members: [{ username: 'ida' }] });
     await system.accessToken();
 
     await system.lmsEmulator.stop();
     await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username: 'ida' }] });
     const kafka = createKafka({ clientId: 'e2e-dlq', brokers: system.env.KAFKA_BROKERS.split(',') });
-    const dlq = new TopicReader(kafka, [fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncUserGroups), system.prefix)]);
+    const dlq = new TopicReader(kafka, [
+      fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncUserGroups), system.prefix),
+    ]);
     await dlq.start();
     try {
-      await expectEventually(async () => expect(await metric('consumer_stalled_seconds')).toBeGreaterThan(1), { timeoutMs: 20_000, intervalMs: 200 });
-      const [stall] = await system.query(system.legacySyncDatabase, 'SELECT consumer_group, last_error FROM consumer_stall');
+      await expectEventually(async () => expect(await metric('consumer_stalled_seconds')).toBeGreaterThan(1), {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      });
+      const [stall] = await system.query(
+        system.legacySyncDatabase,
+        'SELECT consumer_group, last_error FROM consumer_stall',
+      );
       expect(stall.consumer_group).toBe(fullTopicName(ConsumerGroup.LegacySyncUserGroups, system.prefix));
-      const letter = await expectEventually(() => dlq.messages.find((m) => m.headers.dlq_reason === 'OUTAGE_BUDGET_EXCEEDED')!.headers, { timeoutMs: 30_000 });
+      const letter = await expectEventually(
+        () => dlq.messages.find((m) => m.headers.dlq_reason === 'OUTAGE_BUDGET_EXCEEDED')!.headers,
+        { timeoutMs: 30_000 },
+      );
       expect(letter.dlq_error_message).toMatch(/^dependency unavailable for 3 s: /);
       expect(letter.ce_type).toBe('org.openedx.learning.user_group.membership.changed.v1');
       expect(await metric('consumer_outage_dead_lettered_total')).toBe(1);
@@ -84,10 +126,13 @@ describe('with the LMS down for longer than the outage budget', () => {
       // The write never reached the LMS: reconciliation sends it once the LMS answers again.
       await system.lmsEmulator.start();
       system.forgetToken();
-      await expectEventually(async () => {
-        await system.reconcile({ course_key: 'course-v1:DemoX+Sync+2026' });
-        expect(await system.cohortUsernames(cohortId)).toEqual(['ida']);
-      }, { timeoutMs: 60_000, intervalMs: 1000 });
+      await expectEventually(
+        async () => {
+          await system.reconcile({ course_key: 'course-v1:DemoX+Sync+2026' });
+          expect(await system.cohortUsernames(cohortId)).toEqual(['ida']);
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
     } finally {
       await dlq.stop();
     }

@@ -13,7 +13,10 @@ import { System } from './support/system';
 const readme = readFileSync(join(WORKSPACE_ROOT, 'README.md'), 'utf8');
 const walkThrough = readme.slice(readme.indexOf('## Walk-through'));
 const script = walkThrough.match(/```bash\n([\s\S]*?)```/)![1];
-const printed = walkThrough.match(/It prints, among the fixtures' lines:\s*```\n([\s\S]*?)```/)![1].trim().split('\n');
+const printed = walkThrough
+  .match(/It prints, among the fixtures' lines:\s*```\n([\s\S]*?)```/)![1]
+  .trim()
+  .split('\n');
 
 describe('the README walk-through', () => {
   const system = new System(120);

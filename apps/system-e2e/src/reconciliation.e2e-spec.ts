@@ -18,13 +18,23 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     const groupId = await system.createCohortGroup(name);
     return { groupId, cohortId: await expectEventually(() => system.cohortIdOf(groupId)) };
   };
-  const members = async (groupId: string) => (await system.activeUsernames(groupId));
+  const members = async (groupId: string) => await system.activeUsernames(groupId);
   const addThroughApi = async (groupId: string, userId: number, username: string) => {
     await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username }] });
-    await expectEventually(async () => expect((await system.group(groupId)).members.find((m: { username: string }) => m.username === username)).toMatchObject({ sync_state: 'synced' }));
+    await expectEventually(async () =>
+      expect(
+        (await system.group(groupId)).members.find((m: { username: string }) => m.username === username),
+      ).toMatchObject({ sync_state: 'synced' }),
+    );
   };
   const link = async (groupId: string) =>
-    (await system.query(system.legacySyncDatabase, 'SELECT state, legacy_id, last_error FROM legacy_link WHERE group_id = ?', [groupId]))[0];
+    (
+      await system.query(
+        system.legacySyncDatabase,
+        'SELECT state, legacy_id, last_error FROM legacy_link WHERE group_id = ?',
+        [groupId],
+      )
+    )[0];
   const differencesOf = (run: { report: { differences: Array<Record<string, unknown>> } }, groupId: string) =>
     run.report.differences.filter((d) => d.group_id === groupId);
 
@@ -39,7 +49,15 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
 
     const run = await system.reconcile({ course_key: COURSE });
     expect(run.status).toBe('succeeded');
-    expect(differencesOf(run, groupId)).toEqual([expect.objectContaining({ username: 'phantom1', side: 'group_only', kind: 'removed_in_lms', action: 'remove_from_group', outcome: 'repaired' })]);
+    expect(differencesOf(run, groupId)).toEqual([
+      expect.objectContaining({
+        username: 'phantom1',
+        side: 'group_only',
+        kind: 'removed_in_lms',
+        action: 'remove_from_group',
+        outcome: 'repaired',
+      }),
+    ]);
     await expectEventually(async () => expect(await members(groupId)).toEqual([]));
     expect((await system.group(groupId)).members).toEqual([]);
   });
@@ -51,9 +69,15 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     expect((await system.lms('DELETE', `/cohorts/${cohortId}/users/leaver1`)).status).toBe(204);
 
     const run = await system.reconcile({ group_id: groupId });
-    expect(differencesOf(run, groupId)).toEqual([expect.objectContaining({ username: 'leaver1', kind: 'removed_in_lms', outcome: 'repaired' })]);
+    expect(differencesOf(run, groupId)).toEqual([
+      expect.objectContaining({ username: 'leaver1', kind: 'removed_in_lms', outcome: 'repaired' }),
+    ]);
     await expectEventually(async () => expect(await members(groupId)).toEqual([]));
-    const [row] = await system.query(system.groupsDatabase, 'SELECT origin, sync_state FROM membership WHERE group_id = ? AND user_id = ?', [groupId, userId]);
+    const [row] = await system.query(
+      system.groupsDatabase,
+      'SELECT origin, sync_state FROM membership WHERE group_id = ? AND user_id = ?',
+      [groupId, userId],
+    );
     expect(row).toEqual({ origin: 'reconciliation', sync_state: 'synced' });
   });
 
@@ -62,10 +86,14 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     const userId = await system.learner('mover1');
     await addThroughApi(groupId, userId, 'mover1');
     const other = await system.lms('POST', '/cohorts/', { name: 'Unmirrored', assignment_type: 'manual' });
-    expect((await system.lms('POST', `/cohorts/${other.body.id}/users/`, { users: ['mover1'] })).body.changed).toHaveLength(1);
+    expect(
+      (await system.lms('POST', `/cohorts/${other.body.id}/users/`, { users: ['mover1'] })).body.changed,
+    ).toHaveLength(1);
 
     const run = await system.reconcile({ course_key: COURSE });
-    expect(differencesOf(run, groupId)).toEqual([expect.objectContaining({ username: 'mover1', kind: 'removed_in_lms', action: 'remove_from_group' })]);
+    expect(differencesOf(run, groupId)).toEqual([
+      expect.objectContaining({ username: 'mover1', kind: 'removed_in_lms', action: 'remove_from_group' }),
+    ]);
     await expectEventually(async () => expect(await members(groupId)).toEqual([]));
   });
 
@@ -78,15 +106,26 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     expect(await members(groupId)).toEqual([]);
 
     const dry = await system.reconcile({ group_id: groupId }, true);
-    expect(differencesOf(dry, groupId)).toEqual([expect.objectContaining({ username: 'lost1', side: 'lms_only', kind: 'missing_in_group', outcome: 'dry_run' })]);
+    expect(differencesOf(dry, groupId)).toEqual([
+      expect.objectContaining({ username: 'lost1', side: 'lms_only', kind: 'missing_in_group', outcome: 'dry_run' }),
+    ]);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await members(groupId)).toEqual([]); // a dry run changes nothing
 
     const run = await system.reconcile({ group_id: groupId });
-    expect(differencesOf(run, groupId)).toEqual([expect.objectContaining({ username: 'lost1', kind: 'missing_in_group', action: 'add_to_group', outcome: 'repaired' })]);
-    await expectEventually(async () => expect((await system.group(groupId)).members).toEqual([
-      expect.objectContaining({ username: 'lost1', origin: 'reconciliation', sync_state: 'synced' }),
-    ]));
+    expect(differencesOf(run, groupId)).toEqual([
+      expect.objectContaining({
+        username: 'lost1',
+        kind: 'missing_in_group',
+        action: 'add_to_group',
+        outcome: 'repaired',
+      }),
+    ]);
+    await expectEventually(async () =>
+      expect((await system.group(groupId)).members).toEqual([
+        expect.objectContaining({ username: 'lost1', origin: 'reconciliation', sync_state: 'synced' }),
+      ]),
+    );
     // The LMS was right already: nothing was written there (still one learner, no new cohort calls needed).
     expect(await system.cohortUsernames(cohortId)).toEqual(['lost1']);
   });
@@ -97,21 +136,39 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     await system.lmsFaults({ fail_adds_for: ['stuck1'] });
     await system.groups('POST', `/groups/${groupId}/members`, { members: [{ user_id: userId, username: 'stuck1' }] });
     // Two 500s, then the change is dead-lettered; the membership stays pending.
-    await expectEventually(async () => {
-      const letters = await system.sync('GET', '/dead-letters?consumer_group=legacy-sync-service.user-groups');
-      expect(letters.body.results.map((l: { reason: string }) => l.reason)).toContain('RETRY_BUDGET_EXCEEDED');
-    }, { timeoutMs: 30_000, intervalMs: 500 });
-    expect((await system.group(groupId)).members).toEqual([expect.objectContaining({ username: 'stuck1', sync_state: 'pending' })]);
+    await expectEventually(
+      async () => {
+        const letters = await system.sync('GET', '/dead-letters?consumer_group=legacy-sync-service.user-groups');
+        expect(letters.body.results.map((l: { reason: string }) => l.reason)).toContain('RETRY_BUDGET_EXCEEDED');
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect((await system.group(groupId)).members).toEqual([
+      expect.objectContaining({ username: 'stuck1', sync_state: 'pending' }),
+    ]);
     await http('DELETE', `${system.lmsEmulator.url}/emulator/faults`); // the LMS is fixed
 
     // Within the grace period the write counts as in flight, and is left alone.
     const early = await system.reconcile({ group_id: groupId });
-    if (differencesOf(early, groupId)[0]?.kind === 'add_in_flight') expect(await system.cohortUsernames(cohortId)).toEqual([]);
+    if (differencesOf(early, groupId)[0]?.kind === 'add_in_flight')
+      expect(await system.cohortUsernames(cohortId)).toEqual([]);
     await new Promise((r) => setTimeout(r, 3500)); // RECONCILE_PENDING_GRACE_SECONDS=3 in these tests
     const run = await system.reconcile({ group_id: groupId });
-    expect(differencesOf(run, groupId)).toEqual([expect.objectContaining({ username: 'stuck1', side: 'group_only', kind: 'unsent_add', action: 'add_in_lms', outcome: 'repaired' })]);
+    expect(differencesOf(run, groupId)).toEqual([
+      expect.objectContaining({
+        username: 'stuck1',
+        side: 'group_only',
+        kind: 'unsent_add',
+        action: 'add_in_lms',
+        outcome: 'repaired',
+      }),
+    ]);
     expect(await system.cohortUsernames(cohortId)).toEqual(['stuck1']);
-    await expectEventually(async () => expect((await system.group(groupId)).members).toEqual([expect.objectContaining({ username: 'stuck1', sync_state: 'synced' })]));
+    await expectEventually(async () =>
+      expect((await system.group(groupId)).members).toEqual([
+        expect.objectContaining({ username: 'stuck1', sync_state: 'synced' }),
+      ]),
+    );
   });
 
   it('updates the link and the name cache when cohorts are renamed in the LMS, so later events reach the right group', async () => {
@@ -125,20 +182,31 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     await system.lms('PATCH', `/cohorts/${a.cohortId}`, { name: 'Beta' });
     // An event names "Alpha", which is now b's cohort: the stale cache sends it to a's group.
     await system.lms('POST', `/cohorts/${b.cohortId}/users/`, { users: ['swap1'] });
-    await expectEventually(async () => expect([...await members(a.groupId), ...await members(b.groupId)]).toEqual(['swap1']));
+    await expectEventually(async () =>
+      expect([...(await members(a.groupId)), ...(await members(b.groupId))]).toEqual(['swap1']),
+    );
 
     const run = await system.reconcile({ course_key: COURSE });
     const renames = run.report.differences.filter((d: { kind: string }) => d.kind === 'cohort_renamed');
-    expect(renames).toEqual(expect.arrayContaining([
-      expect.objectContaining({ group_id: a.groupId, action: 'update_link', outcome: 'repaired' }),
-      expect.objectContaining({ group_id: b.groupId, action: 'update_link', outcome: 'repaired' }),
-    ]));
+    expect(renames).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ group_id: a.groupId, action: 'update_link', outcome: 'repaired' }),
+        expect.objectContaining({ group_id: b.groupId, action: 'update_link', outcome: 'repaired' }),
+      ]),
+    );
     await expectEventually(async () => {
       expect(await members(a.groupId)).toEqual([]);
       expect(await members(b.groupId)).toEqual(['swap1']);
     });
-    const links = await system.query(system.legacySyncDatabase, 'SELECT group_id, legacy_name FROM legacy_link WHERE group_id IN (?, ?) ORDER BY legacy_name', [a.groupId, b.groupId]);
-    expect(links).toEqual([{ group_id: b.groupId, legacy_name: 'Alpha' }, { group_id: a.groupId, legacy_name: 'Beta' }]);
+    const links = await system.query(
+      system.legacySyncDatabase,
+      'SELECT group_id, legacy_name FROM legacy_link WHERE group_id IN (?, ?) ORDER BY legacy_name',
+      [a.groupId, b.groupId],
+    );
+    expect(links).toEqual([
+      { group_id: b.groupId, legacy_name: 'Alpha' },
+      { group_id: a.groupId, legacy_name: 'Beta' },
+    ]);
     // The next event by the new name goes to the right group.
     await system.lms('POST', `/cohorts/${a.cohortId}/users/`, { users: ['swap2'] });
     await expectEventually(async () => expect(await members(a.groupId)).toEqual(['swap2']));
@@ -146,8 +214,12 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
 
   it('imports the 1,000 members of an existing cohort when a group is linked to it, and refuses a second group for the same cohort', async () => {
     const usernames = Array.from({ length: 1000 }, (_, i) => `big${i}`);
-    await http('POST', `${system.lmsEmulator.url}/emulator/users`, { users: usernames.map((username) => ({ username })) });
-    await http('POST', `${system.lmsEmulator.url}/emulator/enrollments`, { enrollments: usernames.map((username) => ({ username, course_id: COURSE })) });
+    await http('POST', `${system.lmsEmulator.url}/emulator/users`, {
+      users: usernames.map((username) => ({ username })),
+    });
+    await http('POST', `${system.lmsEmulator.url}/emulator/enrollments`, {
+      enrollments: usernames.map((username) => ({ username, course_id: COURSE })),
+    });
     const cohort = await system.lms('POST', '/cohorts/', { name: 'Big existing', assignment_type: 'manual' });
     for (let i = 0; i < usernames.length; i += 100) {
       const res = await system.lms('POST', `/cohorts/${cohort.body.id}/users/`, { users: usernames.slice(i, i + 100) });
@@ -155,10 +227,15 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     }
 
     const groupId = await system.createCohortGroup('Big mirror', cohort.body.id);
-    await expectEventually(async () => expect((await system.groups('GET', `/groups/${groupId}/members?page_size=1`)).body.count).toBe(1000), { timeoutMs: 60_000, intervalMs: 500 });
+    await expectEventually(
+      async () => expect((await system.groups('GET', `/groups/${groupId}/members?page_size=1`)).body.count).toBe(1000),
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     const [member] = (await system.groups('GET', `/groups/${groupId}/members?page_size=1`)).body.results;
     expect(member).toMatchObject({ origin: 'legacy', sync_state: 'synced' });
-    const runs = (await system.sync('GET', '/reconciliations')).body.results.filter((r: { trigger_kind: string; scope_key: string }) => r.trigger_kind === 'link' && r.scope_key === groupId);
+    const runs = (await system.sync('GET', '/reconciliations')).body.results.filter(
+      (r: { trigger_kind: string; scope_key: string }) => r.trigger_kind === 'link' && r.scope_key === groupId,
+    );
     expect(runs).toHaveLength(1);
     const run = await system.finishedRun(runs[0].id);
     expect(run.report.found_by_kind).toEqual({ missing_in_group: 1000 });
@@ -166,10 +243,16 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
 
     // One cohort, one group: a second group for it is refused, with the reason.
     const second = await system.createCohortGroup('Second mirror', cohort.body.id);
-    await expectEventually(async () => expect(await link(second)).toEqual({ state: 'rejected', legacy_id: null, last_error: expect.stringContaining(`linked to group ${groupId}`) }));
+    await expectEventually(async () =>
+      expect(await link(second)).toEqual({
+        state: 'rejected',
+        legacy_id: null,
+        last_error: expect.stringContaining(`linked to group ${groupId}`),
+      }),
+    );
   });
 
-  it('reads the LMS\'s own tables when given a connection to its database (LMS_DB_URL), with the same findings', async () => {
+  it("reads the LMS's own tables when given a connection to its database (LMS_DB_URL), with the same findings", async () => {
     const { groupId, cohortId } = await linkedGroup('Database path');
     const keeperId = await system.learner('db_keep');
     const goneId = await system.learner('db_gone');
@@ -183,24 +266,48 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     // The same service, configured with a read-only view of the LMS's database (here the emulator's,
     // which has edx-platform's table names), runs the reconciliation; the REST-reading one is stopped meanwhile.
     const rest = system.legacySync;
-    const reader = new ServiceProcess('legacy-sync-service', testPort(29), { ...rest.env, LMS_DB_URL: `${system.env.MYSQL_URL}/${system.lmsDatabase}` }, `${system.prefix}-legacy-sync-db`);
+    const reader = new ServiceProcess(
+      'legacy-sync-service',
+      testPort(29),
+      { ...rest.env, LMS_DB_URL: `${system.env.MYSQL_URL}/${system.lmsDatabase}` },
+      `${system.prefix}-legacy-sync-db`,
+    );
     await rest.stop();
     try {
       await reader.start();
-      const queued = await http('POST', `${reader.url}/api/legacy-sync/v1/reconciliations`, { group_id: groupId }, { authorization: `JWT ${await system.accessToken()}` });
+      const queued = await http(
+        'POST',
+        `${reader.url}/api/legacy-sync/v1/reconciliations`,
+        { group_id: groupId },
+        { authorization: `JWT ${await system.accessToken()}` },
+      );
       let run: any;
       await expectEventually(async () => {
-        run = (await http('GET', `${reader.url}/api/legacy-sync/v1/reconciliations/${queued.body.id}`, undefined, { authorization: `JWT ${await system.accessToken()}` })).body;
+        run = (
+          await http('GET', `${reader.url}/api/legacy-sync/v1/reconciliations/${queued.body.id}`, undefined, {
+            authorization: `JWT ${await system.accessToken()}`,
+          })
+        ).body;
         expect(run.status).toBe('succeeded');
       });
       expect(run.report.source).toBe('database');
-      expect(differencesOf(run, groupId).map((d) => [d.username, d.kind, d.outcome]).sort()).toEqual([
-        ['db_gone', 'removed_in_lms', 'repaired'], ['db_lost', 'missing_in_group', 'repaired'],
+      expect(
+        differencesOf(run, groupId)
+          .map((d) => [d.username, d.kind, d.outcome])
+          .sort(),
+      ).toEqual([
+        ['db_gone', 'removed_in_lms', 'repaired'],
+        ['db_lost', 'missing_in_group', 'repaired'],
       ]);
       await expectEventually(async () => expect(await members(groupId)).toEqual(['db_keep', 'db_lost']));
       const metrics = await (await fetch(`${reader.opsUrl}/metrics`)).text();
       expect(metrics).toMatch(/^reconciliation_drift_repaired_total\{kind="removed_in_lms"[^}]*\} 1$/m);
-      expect(metrics).toMatch(new RegExp(`^reconciliation_last_success_timestamp_seconds\\{course_key="${COURSE.replace(/[+]/g, '\\+')}"`, 'm'));
+      expect(metrics).toMatch(
+        new RegExp(
+          `^reconciliation_last_success_timestamp_seconds\\{course_key="${COURSE.replace(/[+]/g, '\\+')}"`,
+          'm',
+        ),
+      );
     } finally {
       await reader.stop();
       await rest.start();
@@ -210,10 +317,27 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
   it('refuses to link a cohort in a course that is not cohorted, saying how to fix it', async () => {
     const course = 'course-v1:DemoX+Plain+2026';
     await http('POST', `${system.lmsEmulator.url}/emulator/courses`, { course_id: course, cohorted: false });
-    const res = await system.groups('POST', '/groups', { scope_type: 'course', scope_key: course, name: 'Plain', kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: {} }] });
-    await expectEventually(async () => expect(await link(res.body.id)).toEqual({ state: 'rejected', legacy_id: null, last_error: expect.stringContaining('is not cohorted') }));
+    const res = await system.groups('POST', '/groups', {
+      scope_type: 'course',
+      scope_key: course,
+      name: 'Plain',
+      kind: 'legacy',
+      criteria: [{ type: 'legacy_cohort', config: {} }],
+    });
+    await expectEventually(async () =>
+      expect(await link(res.body.id)).toEqual({
+        state: 'rejected',
+        legacy_id: null,
+        last_error: expect.stringContaining('is not cohorted'),
+      }),
+    );
     // Nothing was created in the LMS.
-    const cohorts = await http('GET', `${system.lmsEmulator.url}/api/cohorts/v1/courses/${course}/cohorts/`, undefined, { authorization: `JWT ${await system.accessToken()}` });
+    const cohorts = await http(
+      'GET',
+      `${system.lmsEmulator.url}/api/cohorts/v1/courses/${course}/cohorts/`,
+      undefined,
+      { authorization: `JWT ${await system.accessToken()}` },
+    );
     expect(cohorts.body).toEqual([]);
   });
 });

@@ -34,16 +34,29 @@ describe('LMS events trimmed from a Redis stream before they were read', () => {
     await system.legacySync.start();
 
     // The event never arrives; the gap's reconciliation finds her in the cohort.
-    await expectEventually(async () => expect((await system.group(groupId)).members).toEqual([
-      expect.objectContaining({ user_id: userId, username: 'gia', origin: 'reconciliation' }),
-    ]), { timeoutMs: 30_000, intervalMs: 200 });
-    const runs = await system.query(system.legacySyncDatabase, `SELECT scope_type, trigger_kind, status FROM reconciliation_run WHERE trigger_kind = 'stream_gap'`);
+    await expectEventually(
+      async () =>
+        expect((await system.group(groupId)).members).toEqual([
+          expect.objectContaining({ user_id: userId, username: 'gia', origin: 'reconciliation' }),
+        ]),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const runs = await system.query(
+      system.legacySyncDatabase,
+      `SELECT scope_type, trigger_kind, status FROM reconciliation_run WHERE trigger_kind = 'stream_gap'`,
+    );
     expect(runs).toEqual([{ scope_type: 'all', trigger_kind: 'stream_gap', status: 'succeeded' }]);
 
     const status = (await system.sync('GET', '/status')).body;
-    expect(status.lms_streams.gaps).toEqual([expect.objectContaining({ group: ConsumerGroup.LegacySyncLmsEvents, stream, reason: 'trimmed', lost: 1 })]);
+    expect(status.lms_streams.gaps).toEqual([
+      expect.objectContaining({ group: ConsumerGroup.LegacySyncLmsEvents, stream, reason: 'trimmed', lost: 1 }),
+    ]);
     const metrics = await (await fetch(`${system.legacySync.opsUrl}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`stream_gaps_total\\{group="${ConsumerGroup.LegacySyncLmsEvents}",stream="${stream}",reason="trimmed"[^}]*\\} 1`));
+    expect(metrics).toMatch(
+      new RegExp(
+        `stream_gaps_total\\{group="${ConsumerGroup.LegacySyncLmsEvents}",stream="${stream}",reason="trimmed"[^}]*\\} 1`,
+      ),
+    );
     // Its readers report on /health/consumers, beside the Kafka consumers.
     const health = await fetch(`${system.legacySync.opsUrl}/health/consumers`);
     expect(health.status).toBe(200);

@@ -14,7 +14,8 @@ export interface Endpoints {
 function clientSecret(env: NodeJS.ProcessEnv): string {
   const given = env.UGSYNC_CLIENT_SECRET ?? env.LMS_OAUTH_CLIENT_SECRET;
   if (given) return given;
-  if (env.NODE_ENV === 'production' && !env.UGSYNC_TOKEN) throw new Error('UGSYNC_CLIENT_SECRET (or UGSYNC_TOKEN) is required with NODE_ENV=production');
+  if (env.NODE_ENV === 'production' && !env.UGSYNC_TOKEN)
+    throw new Error('UGSYNC_CLIENT_SECRET (or UGSYNC_TOKEN) is required with NODE_ENV=production');
   return 'groups-sync-secret';
 }
 
@@ -31,7 +32,10 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -51,7 +55,11 @@ export class ApiClient {
   async call<T = any>(method: string, url: string, body?: unknown): Promise<T> {
     const res = await fetch(url, {
       method,
-      headers: { authorization: `JWT ${await this.accessToken()}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `JWT ${await this.accessToken()}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(120_000),
     }).catch((error: Error) => {
@@ -59,7 +67,11 @@ export class ApiClient {
     });
     const text = await res.text();
     const json = text ? safeJson(text) : null;
-    if (!res.ok) throw new ApiError(res.status, `${method} ${new URL(url).pathname}: ${res.status} ${json?.message ?? json?.detail ?? text.slice(0, 300)}`);
+    if (!res.ok)
+      throw new ApiError(
+        res.status,
+        `${method} ${new URL(url).pathname}: ${res.status} ${json?.message ?? json?.detail ?? text.slice(0, 300)}`,
+      );
     return json as T;
   }
 
@@ -76,13 +88,20 @@ export class ApiClient {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
-        grant_type: 'client_credentials', client_id: this.endpoints.clientId, client_secret: this.endpoints.clientSecret, token_type: 'jwt',
+        grant_type: 'client_credentials',
+        client_id: this.endpoints.clientId,
+        client_secret: this.endpoints.clientSecret,
+        token_type: 'jwt',
       }),
       signal: AbortSignal.timeout(10_000),
     }).catch((error: Error) => {
       throw new ApiError(0, `LMS token endpoint ${this.endpoints.lms}: ${error.message}`);
     });
-    if (!res.ok) throw new ApiError(res.status, `the LMS refused our OAuth2 client (${res.status}): check UGSYNC_CLIENT_ID / UGSYNC_CLIENT_SECRET, or pass --token`);
+    if (!res.ok)
+      throw new ApiError(
+        res.status,
+        `the LMS refused our OAuth2 client (${res.status}): check UGSYNC_CLIENT_ID / UGSYNC_CLIENT_SECRET, or pass --token`,
+      );
     this.token = ((await res.json()) as { access_token: string }).access_token;
     return this.token;
   }

@@ -14,10 +14,16 @@ export abstract class CourseRoles {
  * CourseInstructorRole or CourseStaffRole, which CourseLimitedStaffRole inherits. Forum roles may
  * only read there; they are not in student_courseaccessrole and are not admitted here.
  */
-const MANAGING_ROLES: Record<string, CourseRoleName> = { instructor: 'course_instructor', staff: 'course_staff', limited_staff: 'course_staff' };
+const MANAGING_ROLES: Record<string, CourseRoleName> = {
+  instructor: 'course_instructor',
+  staff: 'course_staff',
+  limited_staff: 'course_staff',
+};
 
 export function courseRolesFromLms(rows: Array<{ course_id: string; role: string }>): CourseRole[] {
-  return rows.filter((r) => MANAGING_ROLES[r.role] && r.course_id).map((r) => ({ role: MANAGING_ROLES[r.role], courseKey: r.course_id }));
+  return rows
+    .filter((r) => MANAGING_ROLES[r.role] && r.course_id)
+    .map((r) => ({ role: MANAGING_ROLES[r.role], courseKey: r.course_id }));
 }
 
 const TIMEOUT_MS = 5000;
@@ -34,7 +40,9 @@ export class LmsCourseRoles extends CourseRoles {
   private pool?: Pool;
   private readonly ttlMs: number;
 
-  constructor(private readonly settings: Pick<JwtAuthSettings, 'LMS_BASE_URL' | 'LMS_DB_URL' | 'COURSE_ROLES_CACHE_SECONDS'>) {
+  constructor(
+    private readonly settings: Pick<JwtAuthSettings, 'LMS_BASE_URL' | 'LMS_DB_URL' | 'COURSE_ROLES_CACHE_SECONDS'>,
+  ) {
     super();
     this.ttlMs = (settings.COURSE_ROLES_CACHE_SECONDS ?? 60) * 1000;
   }
@@ -45,31 +53,47 @@ export class LmsCourseRoles extends CourseRoles {
     const cached = this.cache.get(username);
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.roles;
     try {
-      const roles = courseRolesFromLms(this.settings.LMS_DB_URL ? await this.fromDatabase(username) : await this.fromApi(token));
+      const roles = courseRolesFromLms(
+        this.settings.LMS_DB_URL ? await this.fromDatabase(username) : await this.fromApi(token),
+      );
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(username, { at: Date.now(), roles });
       return roles;
     } catch (error) {
-      this.logger.warn(`course roles of ${principal.userId ?? 'a user'} could not be read from the LMS: ${(error as Error).message}`);
+      this.logger.warn(
+        `course roles of ${principal.userId ?? 'a user'} could not be read from the LMS: ${(error as Error).message}`,
+      );
       if (cached) return cached.roles;
-      throw new AuthException(AuthErrorCode.RolesUnavailable, 'your course roles could not be read from the LMS; try again later');
+      throw new AuthException(
+        AuthErrorCode.RolesUnavailable,
+        'your course roles could not be read from the LMS; try again later',
+      );
     }
   }
 
   private async fromDatabase(username: string): Promise<Array<{ course_id: string; role: string }>> {
-    this.pool ??= createPool({ uri: this.settings.LMS_DB_URL, connectionLimit: 2, connectTimeout: TIMEOUT_MS, queueLimit: 100 });
-    const [rows] = await this.pool.query({
-      sql: `SELECT r.course_id, r.role FROM student_courseaccessrole r JOIN auth_user u ON u.id = r.user_id
+    this.pool ??= createPool({
+      uri: this.settings.LMS_DB_URL,
+      connectionLimit: 2,
+      connectTimeout: TIMEOUT_MS,
+      queueLimit: 100,
+    });
+    const [rows] = await this.pool.query(
+      {
+        sql: `SELECT r.course_id, r.role FROM student_courseaccessrole r JOIN auth_user u ON u.id = r.user_id
         WHERE u.username = ? AND r.role IN ('instructor', 'staff', 'limited_staff') AND r.course_id <> ''`,
-      timeout: TIMEOUT_MS,
-    }, [username]);
+        timeout: TIMEOUT_MS,
+      },
+      [username],
+    );
     return rows as Array<{ course_id: string; role: string }>;
   }
 
   private async fromApi(token: string): Promise<Array<{ course_id: string; role: string }>> {
     if (!this.settings.LMS_BASE_URL) return [];
     const res = await fetch(new URL('/api/enrollment/v1/roles/', this.settings.LMS_BASE_URL), {
-      headers: { authorization: `JWT ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS),
+      headers: { authorization: `JWT ${token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     // The LMS does not take the token (another issuer): no roles there.
     if (res.status === 401 || res.status === 403) return [];

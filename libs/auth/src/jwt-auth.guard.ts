@@ -24,7 +24,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 export function tokenFromHeader(header: string | undefined): string {
   const token = header?.match(AUTHORIZATION)?.[1];
   if (!token) {
-    throw new AuthException(AuthErrorCode.TokenMissing, 'send an LMS-issued JWT as "Authorization: JWT <jwt>" (or "Bearer <jwt>"), or the LMS\'s JWT cookies');
+    throw new AuthException(
+      AuthErrorCode.TokenMissing,
+      'send an LMS-issued JWT as "Authorization: JWT <jwt>" (or "Bearer <jwt>"), or the LMS\'s JWT cookies',
+    );
   }
   return token;
 }
@@ -61,7 +64,11 @@ export function tokenOf(req: Request): { token: string; fromCookies: boolean } {
     const given = String(req.headers[CSRF_HEADER] ?? '');
     const [a, b] = [Buffer.from(given), Buffer.from(expected)];
     const same = b.length > 0 && a.length === b.length && timingSafeEqual(a, b);
-    if (!same) throw new AuthException(AuthErrorCode.CsrfFailed, `CSRF Failed: send the ${CSRF_COOKIE} cookie's value as X-CSRFToken (GET /csrf/api/v1/token gives one)`);
+    if (!same)
+      throw new AuthException(
+        AuthErrorCode.CsrfFailed,
+        `CSRF Failed: send the ${CSRF_COOKIE} cookie's value as X-CSRFToken (GET /csrf/api/v1/token gives one)`,
+      );
   }
   return { token: `${headerPayload}.${signature}`, fromCookies: true };
 }
@@ -111,7 +118,9 @@ export class JwtAuthGuard implements CanActivate {
  * so without this anyone could make the service read megabytes. It checks only that the token is
  * valid (the guard still decides who the caller is and what they may do).
  */
-export function verifiedTokenBeforeBody(verifier: JwtVerifier): (req: Request, res: Response, next: (error?: unknown) => void) => void {
+export function verifiedTokenBeforeBody(
+  verifier: JwtVerifier,
+): (req: Request, res: Response, next: (error?: unknown) => void) => void {
   return (req, _res, next) => {
     let token: string;
     try {

@@ -23,54 +23,86 @@ describe('JwtVerifier with a public key', () => {
 
   it('accepts a token signed with the configured key and returns its claims', async () => {
     const claims = await verifier.verify(await minter.mint(lmsUserClaims()));
-    expect(claims).toMatchObject({ preferred_username: 'learner', user_id: 42, iss: DEFAULT_JWT_ISSUER, aud: DEFAULT_JWT_AUDIENCE });
+    expect(claims).toMatchObject({
+      preferred_username: 'learner',
+      user_id: 42,
+      iss: DEFAULT_JWT_ISSUER,
+      aud: DEFAULT_JWT_AUDIENCE,
+    });
   });
 
   it('accepts RS512, the LMS default signing algorithm', async () => {
-    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({ user_id: 42 });
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({
+      user_id: 42,
+    });
   });
 
   it('accepts a PEM written on one line with literal \\n escapes', async () => {
-    const oneLine = await JwtVerifier.create({ ...minter.settings, JWT_PUBLIC_KEY: minter.publicKeyPem.replace(/\n/g, '\\n') });
+    const oneLine = await JwtVerifier.create({
+      ...minter.settings,
+      JWT_PUBLIC_KEY: minter.publicKeyPem.replace(/\n/g, '\\n'),
+    });
     await expect(oneLine.verify(await minter.mint(lmsUserClaims()))).resolves.toMatchObject({ user_id: 42 });
   });
 
   it('accepts an ES256 token when the configured key is EC P-256', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     const ec = await JwtVerifier.create({ ...minter.settings, JWT_PUBLIC_KEY: await exportSPKI(publicKey) });
-    const token = await new SignJWT(lmsUserClaims()).setProtectedHeader({ alg: 'ES256' }).setIssuer(DEFAULT_JWT_ISSUER)
-      .setAudience(DEFAULT_JWT_AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    const token = await new SignJWT(lmsUserClaims())
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(DEFAULT_JWT_ISSUER)
+      .setAudience(DEFAULT_JWT_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
     await expect(ec.verify(token)).resolves.toMatchObject({ user_id: 42 });
   });
 
   it('refuses an expired token with AUTH_TOKEN_EXPIRED', async () => {
-    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: -120 }))).rejects.toEqual(rejection(AuthErrorCode.TokenExpired));
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: -120 }))).rejects.toEqual(
+      rejection(AuthErrorCode.TokenExpired),
+    );
   });
 
   it('accepts a token that expired within the 30-second clock tolerance', async () => {
-    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: -10 }))).resolves.toMatchObject({ user_id: 42 });
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: -10 }))).resolves.toMatchObject({
+      user_id: 42,
+    });
   });
 
   it('refuses a token without an expiry with AUTH_TOKEN_INVALID', async () => {
-    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: null }))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { expiresIn: null }))).rejects.toEqual(
+      rejection(AuthErrorCode.TokenInvalid),
+    );
   });
 
   it('refuses a token from another issuer with AUTH_TOKEN_INVALID', async () => {
-    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { issuer: 'https://evil.example.com/oauth2' }))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    await expect(
+      verifier.verify(await minter.mint(lmsUserClaims(), { issuer: 'https://evil.example.com/oauth2' })),
+    ).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
   });
 
   it('refuses a token for another audience with AUTH_TOKEN_INVALID', async () => {
-    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { audience: 'some-other-service' }))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    await expect(
+      verifier.verify(await minter.mint(lmsUserClaims(), { audience: 'some-other-service' })),
+    ).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
   });
 
   it('refuses a token signed by another key with AUTH_TOKEN_INVALID', async () => {
     const stranger = await TokenMinter.create();
-    await expect(verifier.verify(await stranger.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    await expect(verifier.verify(await stranger.mint(lmsUserClaims()))).rejects.toEqual(
+      rejection(AuthErrorCode.TokenInvalid),
+    );
   });
 
   it('refuses an HS256 token whose secret is the public key', async () => {
-    const token = await new SignJWT(lmsUserClaims()).setProtectedHeader({ alg: 'HS256' }).setIssuer(DEFAULT_JWT_ISSUER)
-      .setAudience(DEFAULT_JWT_AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(minter.publicKeyPem));
+    const token = await new SignJWT(lmsUserClaims())
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(DEFAULT_JWT_ISSUER)
+      .setAudience(DEFAULT_JWT_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(minter.publicKeyPem));
     await expect(verifier.verify(token)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
   });
 
@@ -81,7 +113,9 @@ describe('JwtVerifier with a public key', () => {
   });
 
   it('refuses a token of a newer major version than 1', async () => {
-    await expect(verifier.verify(await minter.mint(lmsUserClaims({ version: '2.0.0' })))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    await expect(verifier.verify(await minter.mint(lmsUserClaims({ version: '2.0.0' })))).rejects.toEqual(
+      rejection(AuthErrorCode.TokenInvalid),
+    );
   });
 
   it('refuses a string that is not a JWT', async () => {
@@ -103,7 +137,9 @@ describe('JwtVerifier configuration', () => {
 
   it('will not start with both a key set URL and a public key', async () => {
     const minter = await TokenMinter.create();
-    await expect(JwtVerifier.create({ ...minter.settings, JWT_JWKS_URL: 'http://127.0.0.1:1/oauth2/jwks.json' })).rejects.toThrow(/not several/);
+    await expect(
+      JwtVerifier.create({ ...minter.settings, JWT_JWKS_URL: 'http://127.0.0.1:1/oauth2/jwks.json' }),
+    ).rejects.toThrow(/not several/);
   });
 
   it('will not start with a public key that cannot be parsed', async () => {
@@ -131,11 +167,25 @@ describe('JwtVerifier with a JWKS URL', () => {
 
   afterEach(() => jest.useRealTimers());
 
-  const verifierFor = (url: string, remote?: RemoteKeySetOptions) => JwtVerifier.create({ JWT_JWKS_URL: url, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience }, remote);
+  const verifierFor = (url: string, remote?: RemoteKeySetOptions) =>
+    JwtVerifier.create({ JWT_JWKS_URL: url, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience }, remote);
   /** Moves the wall clock (Date) only: tokens are minted and keys aged by it, while sockets and timeouts run in real time. */
   const later = (ms: number) => {
     const now = Date.now();
-    jest.useFakeTimers({ doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    jest.useFakeTimers({
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
     jest.setSystemTime(now + ms);
   };
   const timed = async <T>(work: () => Promise<T>): Promise<number> => {
@@ -148,19 +198,25 @@ describe('JwtVerifier with a JWKS URL', () => {
     const verifier = await verifierFor(server.url);
     const before = server.requests;
     await expect(verifier.verify(await minter.mint(lmsUserClaims()))).resolves.toMatchObject({ user_id: 42 });
-    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({ user_id: 42 });
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({
+      user_id: 42,
+    });
     expect(server.requests - before).toBe(1);
   });
 
   it('refuses a token whose key is not in the key set with AUTH_TOKEN_INVALID', async () => {
     const stranger = await TokenMinter.create({ kid: 'stranger' });
-    await expect((await verifierFor(server.url)).verify(await stranger.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    await expect((await verifierFor(server.url)).verify(await stranger.mint(lmsUserClaims()))).rejects.toEqual(
+      rejection(AuthErrorCode.TokenInvalid),
+    );
   });
 
   it('answers AUTH_KEYS_UNAVAILABLE, not a token error, when the key set endpoint fails', async () => {
     server.status = 500;
     const verifier = await verifierFor(server.url);
-    await expect(verifier.verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.KeysUnavailable, 'unavailable'));
+    await expect(verifier.verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(
+      rejection(AuthErrorCode.KeysUnavailable, 'unavailable'),
+    );
   });
 
   it('keeps verifying with the last good keys, without waiting, when they are an hour old and the key set URL hangs', async () => {
@@ -171,7 +227,9 @@ describe('JwtVerifier with a JWKS URL', () => {
     const before = server.requests;
     for (let i = 0; i < 10; i++) {
       const token = await minter.mint(lmsUserClaims());
-      expect(await timed(() => expect(verifier.verify(token)).resolves.toMatchObject({ user_id: 42 }))).toBeLessThan(500);
+      expect(await timed(() => expect(verifier.verify(token)).resolves.toMatchObject({ user_id: 42 }))).toBeLessThan(
+        500,
+      );
     }
     // One refresh in the background, not one per request.
     expect(server.requests - before).toBe(1);
@@ -184,7 +242,8 @@ describe('JwtVerifier with a JWKS URL', () => {
     await going.close();
     later(60 * 60_000);
     const fetchFailed = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    for (let i = 0; i < 10; i++) await expect(verifier.verify(await minter.mint(lmsUserClaims()))).resolves.toMatchObject({ user_id: 42 });
+    for (let i = 0; i < 10; i++)
+      await expect(verifier.verify(await minter.mint(lmsUserClaims()))).resolves.toMatchObject({ user_id: 42 });
     // One attempt per cooldown, not one per request.
     await expectEventually(() => expect(fetchFailed).toHaveBeenCalledTimes(1));
     fetchFailed.mockRestore();
@@ -201,7 +260,9 @@ describe('JwtVerifier with a JWKS URL', () => {
     await expectEventually(() => expect(server.requests - before).toBe(1));
     const rotatedToken = await rotated.mint(lmsUserClaims());
     await expectEventually(() => expect(verifier.verify(rotatedToken)).resolves.toMatchObject({ user_id: 42 }));
-    await expect(verifier.verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    await expect(verifier.verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(
+      rejection(AuthErrorCode.TokenInvalid),
+    );
   });
 
   it('fetches the set again for a token of a key it does not know (a rotation), at most once per cooldown', async () => {
@@ -214,7 +275,9 @@ describe('JwtVerifier with a JWKS URL', () => {
     await expect(verifier.verify(await rotated.mint(lmsUserClaims()))).resolves.toMatchObject({ user_id: 42 });
     const stranger = await TokenMinter.create({ kid: 'stranger' });
     const tokens = await Promise.all(Array.from({ length: 20 }, () => stranger.mint(lmsUserClaims())));
-    await Promise.all(tokens.map((t) => expect(verifier.verify(t)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid))));
+    await Promise.all(
+      tokens.map((t) => expect(verifier.verify(t)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid))),
+    );
     expect(server.requests - before).toBe(1);
   });
 
@@ -226,7 +289,11 @@ describe('JwtVerifier with a JWKS URL', () => {
       const token = await minter.mint(lmsUserClaims());
       await expect(verifier.verify(token)).rejects.toEqual(rejection(AuthErrorCode.KeysUnavailable, 'unavailable'));
       for (let i = 0; i < 5; i++) {
-        expect(await timed(() => expect(verifier.verify(token)).rejects.toEqual(rejection(AuthErrorCode.KeysUnavailable, 'unavailable')))).toBeLessThan(100);
+        expect(
+          await timed(() =>
+            expect(verifier.verify(token)).rejects.toEqual(rejection(AuthErrorCode.KeysUnavailable, 'unavailable')),
+          ),
+        ).toBeLessThan(100);
       }
       expect(hanging.requests).toBe(1);
     } finally {
@@ -238,24 +305,40 @@ describe('JwtVerifier with a JWKS URL', () => {
     const gone = await JwksServer.start(minter.jwks);
     const url = gone.url;
     await gone.close();
-    await expect((await verifierFor(url)).verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(rejection(AuthErrorCode.KeysUnavailable, 'unavailable'));
+    await expect((await verifierFor(url)).verify(await minter.mint(lmsUserClaims()))).rejects.toEqual(
+      rejection(AuthErrorCode.KeysUnavailable, 'unavailable'),
+    );
   });
 });
 
-describe('JwtVerifier with the LMS\'s own settings (edx-drf-extensions JWT_ISSUERS, JWT_PUBLIC_SIGNING_JWK_SET)', () => {
+describe("JwtVerifier with the LMS's own settings (edx-drf-extensions JWT_ISSUERS, JWT_PUBLIC_SIGNING_JWK_SET)", () => {
   const SECRET = 'the-lms-jwt-secret-key';
   const ISSUER = 'https://lms.example.com/oauth2';
-  const issuers = JSON.stringify([{ ISSUER, AUDIENCE: 'lms-audience', SECRET_KEY: SECRET }, { ISSUER: 'https://other.example.com/oauth2', AUDIENCE: 'other' }]);
-  const hs256 = (claims: Record<string, unknown>, options: { secret?: string; issuer?: string; audience?: string; alg?: string } = {}) =>
-    new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' }).setIssuer(options.issuer ?? ISSUER).setAudience(options.audience ?? 'lms-audience')
-      .setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(options.secret ?? SECRET));
+  const issuers = JSON.stringify([
+    { ISSUER, AUDIENCE: 'lms-audience', SECRET_KEY: SECRET },
+    { ISSUER: 'https://other.example.com/oauth2', AUDIENCE: 'other' },
+  ]);
+  const hs256 = (
+    claims: Record<string, unknown>,
+    options: { secret?: string; issuer?: string; audience?: string; alg?: string } = {},
+  ) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' })
+      .setIssuer(options.issuer ?? ISSUER)
+      .setAudience(options.audience ?? 'lms-audience')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(options.secret ?? SECRET));
   let minter: TokenMinter;
   let verifier: JwtVerifier;
 
   beforeAll(async () => {
     minter = await TokenMinter.create({ issuer: ISSUER, audience: 'lms-audience' });
     verifier = await JwtVerifier.create({
-      JWT_ISSUERS: issuers, JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify(minter.jwks), JWT_ISSUER: 'unused', JWT_AUDIENCE: 'unused',
+      JWT_ISSUERS: issuers,
+      JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify(minter.jwks),
+      JWT_ISSUER: 'unused',
+      JWT_AUDIENCE: 'unused',
     });
   });
 
@@ -264,37 +347,65 @@ describe('JwtVerifier with the LMS\'s own settings (edx-drf-extensions JWT_ISSUE
   });
 
   it('accepts the RS512 token it issues for asymmetric_jwt, from its public key set', async () => {
-    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({ user_id: 42 });
+    await expect(verifier.verify(await minter.mint(lmsUserClaims(), { alg: 'RS512' }))).resolves.toMatchObject({
+      user_id: 42,
+    });
   });
 
   it.each([
     ['signed with another secret', () => hs256(lmsUserClaims(), { secret: 'not-the-lms-secret' })],
-    ['of an issuer without a secret', () => hs256(lmsUserClaims(), { issuer: 'https://other.example.com/oauth2', audience: 'other' })],
+    [
+      'of an issuer without a secret',
+      () => hs256(lmsUserClaims(), { issuer: 'https://other.example.com/oauth2', audience: 'other' }),
+    ],
     ['of an issuer not configured', () => hs256(lmsUserClaims(), { issuer: 'https://evil.example.com/oauth2' })],
     ['with another audience', () => hs256(lmsUserClaims(), { audience: 'other' })],
     ['HS384, an algorithm the LMS does not use', () => hs256(lmsUserClaims(), { alg: 'HS384' })],
-    ['alg none', async () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ ...lmsUserClaims(), iss: ISSUER, aud: 'lms-audience', exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000) })}.`],
-    ['RS512 with the other issuer\'s audience', () => minter.mint(lmsUserClaims(), { alg: 'RS512', audience: 'other' })],
-    ['signed HS256 with the public key as its secret (key confusion)', async () => hs256(lmsUserClaims(), { secret: JSON.stringify(minter.publicJwk) })],
+    [
+      'alg none',
+      async () =>
+        `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ ...lmsUserClaims(), iss: ISSUER, aud: 'lms-audience', exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000) })}.`,
+    ],
+    ["RS512 with the other issuer's audience", () => minter.mint(lmsUserClaims(), { alg: 'RS512', audience: 'other' })],
+    [
+      'signed HS256 with the public key as its secret (key confusion)',
+      async () => hs256(lmsUserClaims(), { secret: JSON.stringify(minter.publicJwk) }),
+    ],
   ])('refuses a token %s with 401 AUTH_TOKEN_INVALID', async (_name, token) => {
     await expect(verifier.verify(await token())).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
   });
 
   it('refuses an ES256 token against an RSA key as invalid (401), not as a server error', async () => {
     const { privateKey } = await generateKeyPair('ES256');
-    const pem = await JwtVerifier.create({ JWT_PUBLIC_KEY: minter.publicKeyPem, JWT_ISSUER: ISSUER, JWT_AUDIENCE: 'lms-audience' });
-    const token = await new SignJWT(lmsUserClaims()).setProtectedHeader({ alg: 'ES256' }).setIssuer(ISSUER).setAudience('lms-audience').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    const pem = await JwtVerifier.create({
+      JWT_PUBLIC_KEY: minter.publicKeyPem,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: 'lms-audience',
+    });
+    const token = await new SignJWT(lmsUserClaims())
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(ISSUER)
+      .setAudience('lms-audience')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
     await expect(pem.verify(token)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
     await expect(verifier.verify(token)).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
   });
 
   it('will not start with JWT_ISSUERS that are not a list of issuers', async () => {
-    await expect(JwtVerifier.create({ JWT_ISSUERS: '{"ISSUER": "x"}', JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' })).rejects.toThrow(/JWT_ISSUERS/);
-    await expect(JwtVerifier.create({ JWT_ISSUERS: 'not json', JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' })).rejects.toThrow(/not JSON/);
+    await expect(
+      JwtVerifier.create({ JWT_ISSUERS: '{"ISSUER": "x"}', JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' }),
+    ).rejects.toThrow(/JWT_ISSUERS/);
+    await expect(JwtVerifier.create({ JWT_ISSUERS: 'not json', JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' })).rejects.toThrow(
+      /not JSON/,
+    );
   });
 
   it('counts as configured with a secret alone (an LMS that only issues HS256)', async () => {
-    expect((await JwtVerifier.create({ JWT_ISSUERS: issuers, JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' })).configured).toBe(true);
+    expect((await JwtVerifier.create({ JWT_ISSUERS: issuers, JWT_ISSUER: 'x', JWT_AUDIENCE: 'y' })).configured).toBe(
+      true,
+    );
   });
 });
 
@@ -311,9 +422,17 @@ describe('JwtVerifier with a token whose algorithm does not fit the configured k
     return strangers.get(family)!;
   };
   const sign = async (alg: Alg, header: Record<string, unknown> = {}) => {
-    const key = alg === 'HS256' ? new TextEncoder().encode(SECRET) : (await stranger(alg === 'ES256' ? 'ES256' : 'RS256')).privateKey;
-    return new SignJWT(lmsUserClaims()).setProtectedHeader({ alg, kid: KID, typ: 'JWT', ...header }).setIssuer(ISSUER).setAudience(AUDIENCE)
-      .setIssuedAt().setExpirationTime('5m').sign(key);
+    const key =
+      alg === 'HS256'
+        ? new TextEncoder().encode(SECRET)
+        : (await stranger(alg === 'ES256' ? 'ES256' : 'RS256')).privateKey;
+    return new SignJWT(lmsUserClaims())
+      .setProtectedHeader({ alg, kid: KID, typ: 'JWT', ...header })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key);
   };
   /** A token whose header names `alg` but whose signature was made with `signedWith`: what an attacker can send. */
   const forged = async (alg: Alg, signedWith: Alg) => {
@@ -339,12 +458,19 @@ describe('JwtVerifier with a token whose algorithm does not fit the configured k
       'an RSA PEM': async () => ({ ...base, JWT_PUBLIC_KEY: await exportSPKI(rsa.publicKey) }),
       'an EC P-256 PEM': async () => ({ ...base, JWT_PUBLIC_KEY: await exportSPKI(ec.publicKey) }),
       'an RSA key set': async () => ({ ...base, JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify({ keys: [rsaJwk] }) }),
-      'an RSA key set whose key says RS512': async () => ({ ...base, JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify({ keys: [{ ...rsaJwk, alg: 'RS512' }] }) }),
+      'an RSA key set whose key says RS512': async () => ({
+        ...base,
+        JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify({ keys: [{ ...rsaJwk, alg: 'RS512' }] }),
+      }),
       'an EC key set': async () => ({ ...base, JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify({ keys: [ecJwk] }) }),
       'an RSA key set URL': async () => ({ ...base, JWT_JWKS_URL: await served({ keys: [rsaJwk] }) }),
       'an EC key set URL': async () => ({ ...base, JWT_JWKS_URL: await served({ keys: [ecJwk] }) }),
       'an HS256 secret only': async () => ({ ...base, JWT_ISSUERS: issuers }),
-      'an HS256 secret and an RSA key set': async () => ({ ...base, JWT_ISSUERS: issuers, JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify({ keys: [rsaJwk] }) }),
+      'an HS256 secret and an RSA key set': async () => ({
+        ...base,
+        JWT_ISSUERS: issuers,
+        JWT_PUBLIC_SIGNING_JWK_SET: JSON.stringify({ keys: [rsaJwk] }),
+      }),
     };
   });
 
@@ -353,12 +479,25 @@ describe('JwtVerifier with a token whose algorithm does not fit the configured k
     servers = [];
   });
 
-  const SOURCES = ['an RSA PEM', 'an EC P-256 PEM', 'an RSA key set', 'an RSA key set whose key says RS512', 'an EC key set', 'an RSA key set URL', 'an EC key set URL', 'an HS256 secret only', 'an HS256 secret and an RSA key set'];
+  const SOURCES = [
+    'an RSA PEM',
+    'an EC P-256 PEM',
+    'an RSA key set',
+    'an RSA key set whose key says RS512',
+    'an EC key set',
+    'an RSA key set URL',
+    'an EC key set URL',
+    'an HS256 secret only',
+    'an HS256 secret and an RSA key set',
+  ];
   const TOKENS: Array<[string, () => Promise<string>]> = [
-    ['an ES256 token of a stranger\'s key', () => sign('ES256')],
-    ['an RS256 token of a stranger\'s key', () => sign('RS256')],
-    ['an RS512 token of a stranger\'s key', () => sign('RS512')],
-    ['an HS256 token of another secret', async () => forged('HS256', 'HS256').then((t) => t.replace(/\.[^.]+$/, '.c2lnbmF0dXJl'))],
+    ["an ES256 token of a stranger's key", () => sign('ES256')],
+    ["an RS256 token of a stranger's key", () => sign('RS256')],
+    ["an RS512 token of a stranger's key", () => sign('RS512')],
+    [
+      'an HS256 token of another secret',
+      async () => forged('HS256', 'HS256').then((t) => t.replace(/\.[^.]+$/, '.c2lnbmF0dXJl')),
+    ],
     ['an RS512 header over an HMAC signature', () => forged('RS512', 'HS256')],
     ['an RS256 header over an ES256 signature', () => forged('RS256', 'ES256')],
     ['an ES256 header over an RS256 signature', () => forged('ES256', 'RS256')],
@@ -368,8 +507,11 @@ describe('JwtVerifier with a token whose algorithm does not fit the configured k
   ];
   const cases = SOURCES.flatMap((source) => TOKENS.map(([token, make]) => [source, token, make] as const));
 
-  it.each(cases)('against %s, refuses %s with AUTH_TOKEN_INVALID (401), never a server error', async (source, _token, make) => {
-    const verifier = await JwtVerifier.create(await sources[source]());
-    await expect(verifier.verify(await make())).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
-  });
+  it.each(cases)(
+    'against %s, refuses %s with AUTH_TOKEN_INVALID (401), never a server error',
+    async (source, _token, make) => {
+      const verifier = await JwtVerifier.create(await sources[source]());
+      await expect(verifier.verify(await make())).rejects.toEqual(rejection(AuthErrorCode.TokenInvalid));
+    },
+  );
 });

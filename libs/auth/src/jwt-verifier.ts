@@ -1,7 +1,17 @@
 import { createPublicKey } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import {
-  createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, importSPKI, JSONWebKeySet, JWTPayload, jwtVerify, JWTVerifyGetKey, JWTVerifyOptions, KeyLike,
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  importSPKI,
+  JSONWebKeySet,
+  JWTPayload,
+  jwtVerify,
+  JWTVerifyGetKey,
+  JWTVerifyOptions,
+  KeyLike,
 } from 'jose';
 import { JwtAuthSettings } from './auth.config';
 import { AuthErrorCode, AuthException } from './auth.exception';
@@ -18,7 +28,7 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 const SUPPORTED_MAJOR_VERSION = 1;
 
 export const NOT_CONFIGURED_MESSAGE =
-  'JWT verification is not configured: set JWT_ISSUERS with the LMS\'s SECRET_KEY (its HS256 tokens), and/or JWT_PUBLIC_SIGNING_JWK_SET, JWT_JWKS_URL or JWT_PUBLIC_KEY (its asymmetric ones)';
+  "JWT verification is not configured: set JWT_ISSUERS with the LMS's SECRET_KEY (its HS256 tokens), and/or JWT_PUBLIC_SIGNING_JWK_SET, JWT_JWKS_URL or JWT_PUBLIC_KEY (its asymmetric ones)";
 
 export interface JwtIssuer {
   ISSUER: string;
@@ -29,7 +39,9 @@ export interface JwtIssuer {
 type KeySource = { remote: JWTVerifyGetKey } | { set: JWTVerifyGetKey } | { local: KeyLike };
 
 /** JWT_ISSUERS as edx-drf-extensions reads it, or the one issuer of JWT_ISSUER / JWT_AUDIENCE. */
-export function parseIssuers(settings: Pick<JwtAuthSettings, 'JWT_ISSUERS' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>): JwtIssuer[] {
+export function parseIssuers(
+  settings: Pick<JwtAuthSettings, 'JWT_ISSUERS' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>,
+): JwtIssuer[] {
   if (!settings.JWT_ISSUERS) return [{ ISSUER: settings.JWT_ISSUER, AUDIENCE: settings.JWT_AUDIENCE }];
   let parsed: unknown;
   try {
@@ -37,14 +49,29 @@ export function parseIssuers(settings: Pick<JwtAuthSettings, 'JWT_ISSUERS' | 'JW
   } catch (e) {
     throw new Error(`JWT_ISSUERS is not JSON: ${(e as Error).message}`);
   }
-  const ok = Array.isArray(parsed) && parsed.length > 0 && parsed.every((i) => i && typeof i.ISSUER === 'string' && i.ISSUER && typeof i.AUDIENCE === 'string' && i.AUDIENCE
-    && (i.SECRET_KEY === undefined || (typeof i.SECRET_KEY === 'string' && i.SECRET_KEY.length > 0)));
-  if (!ok) throw new Error('JWT_ISSUERS must be a JSON list of {"ISSUER": ..., "AUDIENCE": ..., "SECRET_KEY": ...} (SECRET_KEY optional)');
+  const ok =
+    Array.isArray(parsed) &&
+    parsed.length > 0 &&
+    parsed.every(
+      (i) =>
+        i &&
+        typeof i.ISSUER === 'string' &&
+        i.ISSUER &&
+        typeof i.AUDIENCE === 'string' &&
+        i.AUDIENCE &&
+        (i.SECRET_KEY === undefined || (typeof i.SECRET_KEY === 'string' && i.SECRET_KEY.length > 0)),
+    );
+  if (!ok)
+    throw new Error(
+      'JWT_ISSUERS must be a JSON list of {"ISSUER": ..., "AUDIENCE": ..., "SECRET_KEY": ...} (SECRET_KEY optional)',
+    );
   return parsed as JwtIssuer[];
 }
 
 async function keySource(settings: JwtAuthSettings, remote: RemoteKeySetOptions): Promise<KeySource | null> {
-  const given = [settings.JWT_PUBLIC_SIGNING_JWK_SET, settings.JWT_JWKS_URL, settings.JWT_PUBLIC_KEY].filter(Boolean).length;
+  const given = [settings.JWT_PUBLIC_SIGNING_JWK_SET, settings.JWT_JWKS_URL, settings.JWT_PUBLIC_KEY].filter(
+    Boolean,
+  ).length;
   if (given > 1) throw new Error('set one of JWT_PUBLIC_SIGNING_JWK_SET, JWT_JWKS_URL and JWT_PUBLIC_KEY, not several');
   if (settings.JWT_PUBLIC_SIGNING_JWK_SET) {
     try {
@@ -69,14 +96,22 @@ async function keySource(settings: JwtAuthSettings, remote: RemoteKeySetOptions)
 export class JwtVerifier {
   private readonly secrets: Map<string, { issuer: JwtIssuer; key: Uint8Array }>;
 
-  private constructor(private readonly keys: KeySource | null, private readonly issuers: JwtIssuer[]) {
-    this.secrets = new Map(issuers.filter((i) => i.SECRET_KEY).map((i) => [i.ISSUER, { issuer: i, key: new TextEncoder().encode(i.SECRET_KEY) }]));
+  private constructor(
+    private readonly keys: KeySource | null,
+    private readonly issuers: JwtIssuer[],
+  ) {
+    this.secrets = new Map(
+      issuers
+        .filter((i) => i.SECRET_KEY)
+        .map((i) => [i.ISSUER, { issuer: i, key: new TextEncoder().encode(i.SECRET_KEY) }]),
+    );
   }
 
   /** Rejects (so the service does not boot) when a key or the issuers are set but unusable. `remote`: timings of JWT_JWKS_URL's cache (tests). */
   static async create(settings: JwtAuthSettings, remote: RemoteKeySetOptions = {}): Promise<JwtVerifier> {
     const verifier = new JwtVerifier(await keySource(settings, remote), parseIssuers(settings));
-    if (!verifier.configured) new Logger(JwtVerifier.name).warn(`${NOT_CONFIGURED_MESSAGE}; every authenticated request will get 401`);
+    if (!verifier.configured)
+      new Logger(JwtVerifier.name).warn(`${NOT_CONFIGURED_MESSAGE}; every authenticated request will get 401`);
     return verifier;
   }
 
@@ -92,7 +127,9 @@ export class JwtVerifier {
       alg = decodeProtectedHeader(token).alg;
       iss = decodeJwt(token).iss;
     } catch (e) {
-      throw new AuthException(AuthErrorCode.TokenInvalid, `the token is not a JWT: ${(e as Error).message}`, { reason: 'malformed' });
+      throw new AuthException(AuthErrorCode.TokenInvalid, `the token is not a JWT: ${(e as Error).message}`, {
+        reason: 'malformed',
+      });
     }
     const options = (issuer: JwtIssuer | JwtIssuer[], algorithms: string[]): JWTVerifyOptions => ({
       issuer: Array.isArray(issuer) ? issuer.map((i) => i.ISSUER) : issuer.ISSUER,
@@ -105,24 +142,50 @@ export class JwtVerifier {
     let payload: JWTPayload;
     if (alg === SYMMETRIC) {
       const secret = iss === undefined ? undefined : this.secrets.get(iss);
-      if (!secret) throw new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: no shared secret is configured for issuer "${iss}" (JWT_ISSUERS)`, { reason: 'unknown_issuer' });
+      if (!secret)
+        throw new AuthException(
+          AuthErrorCode.TokenInvalid,
+          `the token is not valid: no shared secret is configured for issuer "${iss}" (JWT_ISSUERS)`,
+          { reason: 'unknown_issuer' },
+        );
       payload = await this.run(() => jwtVerify(token, secret.key, options(secret.issuer, [SYMMETRIC])));
     } else if (alg && ASYMMETRIC.includes(alg)) {
       const keys = this.keys;
-      if (!keys) throw new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: ${alg} tokens need the LMS's public keys (JWT_PUBLIC_SIGNING_JWK_SET)`, { reason: 'no_public_keys' });
+      if (!keys)
+        throw new AuthException(
+          AuthErrorCode.TokenInvalid,
+          `the token is not valid: ${alg} tokens need the LMS's public keys (JWT_PUBLIC_SIGNING_JWK_SET)`,
+          { reason: 'no_public_keys' },
+        );
       const opts = options(this.issuers, ASYMMETRIC);
-      payload = await this.run(() => ('remote' in keys ? jwtVerify(token, keys.remote, opts) : 'set' in keys ? jwtVerify(token, keys.set, opts) : jwtVerify(token, keys.local, opts)));
+      payload = await this.run(() =>
+        'remote' in keys
+          ? jwtVerify(token, keys.remote, opts)
+          : 'set' in keys
+            ? jwtVerify(token, keys.set, opts)
+            : jwtVerify(token, keys.local, opts),
+      );
       const issuer = this.issuers.find((i) => i.ISSUER === payload.iss);
       const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
       if (!issuer || !audiences.includes(issuer.AUDIENCE)) {
-        throw new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: audience is not ${issuer?.AUDIENCE ?? 'its issuer\'s'}`, { reason: 'ERR_JWT_CLAIM_VALIDATION_FAILED' });
+        throw new AuthException(
+          AuthErrorCode.TokenInvalid,
+          `the token is not valid: audience is not ${issuer?.AUDIENCE ?? "its issuer's"}`,
+          { reason: 'ERR_JWT_CLAIM_VALIDATION_FAILED' },
+        );
       }
     } else {
-      throw new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: algorithm ${alg} is not accepted (${[SYMMETRIC, ...ASYMMETRIC].join(', ')})`, { reason: 'ERR_JOSE_ALG_NOT_ALLOWED' });
+      throw new AuthException(
+        AuthErrorCode.TokenInvalid,
+        `the token is not valid: algorithm ${alg} is not accepted (${[SYMMETRIC, ...ASYMMETRIC].join(', ')})`,
+        { reason: 'ERR_JOSE_ALG_NOT_ALLOWED' },
+      );
     }
     const major = Number(String(payload.version ?? '1').split('.')[0]);
     if (!(major <= SUPPORTED_MAJOR_VERSION)) {
-      throw new AuthException(AuthErrorCode.TokenInvalid, `token version ${String(payload.version)} is not supported`, { reason: 'unsupported_version' });
+      throw new AuthException(AuthErrorCode.TokenInvalid, `token version ${String(payload.version)} is not supported`, {
+        reason: 'unsupported_version',
+      });
     }
     return payload;
   }
@@ -139,8 +202,14 @@ export class JwtVerifier {
 function translate(e: unknown): unknown {
   // AUTH_KEYS_UNAVAILABLE from the remote key set: no keys could be fetched yet, not a bad token.
   if (e instanceof AuthException) return e;
-  if (e instanceof errors.JWTExpired) return new AuthException(AuthErrorCode.TokenExpired, 'the token has expired; get a new one from the LMS');
-  if (e instanceof errors.JOSEError) return new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: ${e.message}`, { reason: e.code });
+  if (e instanceof errors.JWTExpired)
+    return new AuthException(AuthErrorCode.TokenExpired, 'the token has expired; get a new one from the LMS');
+  if (e instanceof errors.JOSEError)
+    return new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: ${e.message}`, { reason: e.code });
   // A key that does not fit the token's algorithm (an EC token against an RSA key): the token's fault, not ours.
-  return new AuthException(AuthErrorCode.TokenInvalid, `the token is not valid: ${(e as Error)?.message ?? String(e)}`, { reason: 'key_mismatch' });
+  return new AuthException(
+    AuthErrorCode.TokenInvalid,
+    `the token is not valid: ${(e as Error)?.message ?? String(e)}`,
+    { reason: 'key_mismatch' },
+  );
 }

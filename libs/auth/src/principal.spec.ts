@@ -1,6 +1,13 @@
 import { ScopeType } from '@groups-sync/contracts';
 import { AuthErrorCode, AuthException } from './auth.exception';
-import { Access, assertCanManageScope, assertRetirementWorker, canManageScope, parseServiceUsers, principalFromClaims } from './principal';
+import {
+  Access,
+  assertCanManageScope,
+  assertRetirementWorker,
+  canManageScope,
+  parseServiceUsers,
+  principalFromClaims,
+} from './principal';
 import { ClaimCourseRoles } from './testing/claim-course-roles';
 import { courseStaffClaims, globalStaffClaims, lmsUserClaims, serviceClaims } from './testing/lms-claims';
 
@@ -37,7 +44,10 @@ describe('principalFromClaims', () => {
   });
 
   it('takes no course role from the token: the LMS puts none there (its `roles` are edx-rbac roles)', () => {
-    expect(principalFromClaims(lmsUserClaims({ roles: [`course_instructor:${COURSE}`, `course_staff:${COURSE}`] })).courseRoles).toEqual([]);
+    expect(
+      principalFromClaims(lmsUserClaims({ roles: [`course_instructor:${COURSE}`, `course_staff:${COURSE}`] }))
+        .courseRoles,
+    ).toEqual([]);
   });
 
   it('marks a client_credentials token as a service, in either spelling of the grant (the LMS writes client-credentials)', () => {
@@ -47,10 +57,19 @@ describe('principalFromClaims', () => {
 
   it('admits a service user listed in SERVICE_USERS by its username, with the access listed', () => {
     const users = parseServiceUsers('groups_sync_worker, reporting:read');
-    expect(principalFromClaims(serviceClaims([], { preferred_username: 'groups_sync_worker' }), users)).toMatchObject({ isService: true, serviceAccess: 'write' });
-    expect(principalFromClaims(lmsUserClaims({ preferred_username: 'reporting' }), users)).toMatchObject({ isService: true, serviceAccess: 'read' });
+    expect(principalFromClaims(serviceClaims([], { preferred_username: 'groups_sync_worker' }), users)).toMatchObject({
+      isService: true,
+      serviceAccess: 'write',
+    });
+    expect(principalFromClaims(lmsUserClaims({ preferred_username: 'reporting' }), users)).toMatchObject({
+      isService: true,
+      serviceAccess: 'read',
+    });
     // A client id claim names no service user: only the username does.
-    expect(principalFromClaims(serviceClaims([], { preferred_username: 'other', client_id: 'groups_sync_worker' }), users).serviceAccess).toBeNull();
+    expect(
+      principalFromClaims(serviceClaims([], { preferred_username: 'other', client_id: 'groups_sync_worker' }), users)
+        .serviceAccess,
+    ).toBeNull();
     expect(principalFromClaims(serviceClaims([], { preferred_username: 'other' }), users).serviceAccess).toBeNull();
   });
 
@@ -63,11 +82,16 @@ describe('principalFromClaims', () => {
   });
 
   it('reads a space-separated scope claim when there is no scopes list', () => {
-    expect(principalFromClaims({ scope: 'user_groups:read user_groups:write' }).scopes).toEqual(['user_groups:read', 'user_groups:write']);
+    expect(principalFromClaims({ scope: 'user_groups:read user_groups:write' }).scopes).toEqual([
+      'user_groups:read',
+      'user_groups:write',
+    ]);
   });
 
   it('collects the organizations of content_org filters of a restricted token', () => {
-    const principal = principalFromClaims(serviceClaims([], { is_restricted: true, filters: ['content_org:DemoX', 'user:me', 'content_org:OtherX'] }));
+    const principal = principalFromClaims(
+      serviceClaims([], { is_restricted: true, filters: ['content_org:DemoX', 'user:me', 'content_org:OtherX'] }),
+    );
     expect(principal.isRestricted).toBe(true);
     expect(principal.contentOrgs).toEqual(['DemoX', 'OtherX']);
   });
@@ -88,25 +112,140 @@ describe('canManageScope', () => {
     ['global staff may write organization groups', globalStaffClaims(), 'org', 'DemoX', 'write', true],
     ['course staff may write groups of their own course', courseStaffClaims(COURSE), 'course', COURSE, 'write', true],
     ['course staff may read groups of their own course', courseStaffClaims(COURSE), 'course', COURSE, 'read', true],
-    ['a course instructor may write groups of their own course', courseStaffClaims(COURSE, 'course_instructor'), 'course', COURSE, 'write', true],
-    ['course staff may not read groups of another course', courseStaffClaims(COURSE), 'course', OTHER_COURSE, 'read', false],
-    ['course staff may not write groups of their organization', courseStaffClaims(COURSE), 'org', 'DemoX', 'write', false],
+    [
+      'a course instructor may write groups of their own course',
+      courseStaffClaims(COURSE, 'course_instructor'),
+      'course',
+      COURSE,
+      'write',
+      true,
+    ],
+    [
+      'course staff may not read groups of another course',
+      courseStaffClaims(COURSE),
+      'course',
+      OTHER_COURSE,
+      'read',
+      false,
+    ],
+    [
+      'course staff may not write groups of their organization',
+      courseStaffClaims(COURSE),
+      'org',
+      'DemoX',
+      'write',
+      false,
+    ],
     ['course staff may not write instance-wide groups', courseStaffClaims(COURSE), 'instance', '', 'write', false],
-    ['a service with user_groups:write may write any group', serviceClaims(['user_groups:write']), 'instance', '', 'write', true],
-    ['a service with user_groups:write may also read', serviceClaims(['user_groups:write']), 'course', COURSE, 'read', true],
+    [
+      'a service with user_groups:write may write any group',
+      serviceClaims(['user_groups:write']),
+      'instance',
+      '',
+      'write',
+      true,
+    ],
+    [
+      'a service with user_groups:write may also read',
+      serviceClaims(['user_groups:write']),
+      'course',
+      COURSE,
+      'read',
+      true,
+    ],
     ['a service with user_groups:read may read', serviceClaims(['user_groups:read']), 'course', COURSE, 'read', true],
-    ['a service with only user_groups:read may not write', serviceClaims(['user_groups:read']), 'course', COURSE, 'write', false],
-    ['a service without a user_groups scope may not read', serviceClaims(['email', 'profile']), 'course', COURSE, 'read', false],
-    ['a service whose user is staff still needs a user_groups scope or SERVICE_USERS', serviceClaims(['profile'], { preferred_username: 'unlisted', administrator: true }), 'course', COURSE, 'read', false],
-    ['a service user listed with write may write any group, no scope needed', serviceClaims(['read', 'write', 'email', 'profile'], { preferred_username: 'writer_worker', grant_type: 'client-credentials' }), 'instance', '', 'write', true],
-    ['a service user listed read-only may read', serviceClaims([], { preferred_username: 'reporting' }), 'course', COURSE, 'read', true],
-    ['a service user listed read-only may not write', serviceClaims([], { preferred_username: 'reporting' }), 'course', COURSE, 'write', false],
+    [
+      'a service with only user_groups:read may not write',
+      serviceClaims(['user_groups:read']),
+      'course',
+      COURSE,
+      'write',
+      false,
+    ],
+    [
+      'a service without a user_groups scope may not read',
+      serviceClaims(['email', 'profile']),
+      'course',
+      COURSE,
+      'read',
+      false,
+    ],
+    [
+      'a service whose user is staff still needs a user_groups scope or SERVICE_USERS',
+      serviceClaims(['profile'], { preferred_username: 'unlisted', administrator: true }),
+      'course',
+      COURSE,
+      'read',
+      false,
+    ],
+    [
+      'a service user listed with write may write any group, no scope needed',
+      serviceClaims(['read', 'write', 'email', 'profile'], {
+        preferred_username: 'writer_worker',
+        grant_type: 'client-credentials',
+      }),
+      'instance',
+      '',
+      'write',
+      true,
+    ],
+    [
+      'a service user listed read-only may read',
+      serviceClaims([], { preferred_username: 'reporting' }),
+      'course',
+      COURSE,
+      'read',
+      true,
+    ],
+    [
+      'a service user listed read-only may not write',
+      serviceClaims([], { preferred_username: 'reporting' }),
+      'course',
+      COURSE,
+      'write',
+      false,
+    ],
     ['a learner may not read groups of a course', lmsUserClaims(), 'course', COURSE, 'read', false],
-    ['a learner holding user_groups:write is still not allowed to write', lmsUserClaims({ scopes: ['user_groups:write'] }), 'course', COURSE, 'write', false],
-    ['a restricted application with the scope and its org filter may write that org\'s course', serviceClaims(['user_groups:write'], { is_restricted: true, filters: ['content_org:DemoX'] }), 'course', COURSE, 'write', true],
-    ['a restricted application may not write a course of another org', serviceClaims(['user_groups:write'], { is_restricted: true, filters: ['content_org:OtherX'] }), 'course', COURSE, 'write', false],
-    ['a restricted application acting for a staff user gets no staff rights', globalStaffClaims({ is_restricted: true, filters: ['content_org:DemoX'] }), 'course', COURSE, 'read', false],
-    ['a restricted application may not write instance-wide groups', serviceClaims(['user_groups:write'], { is_restricted: true, filters: ['content_org:DemoX'] }), 'instance', '', 'write', false],
+    [
+      'a learner holding user_groups:write is still not allowed to write',
+      lmsUserClaims({ scopes: ['user_groups:write'] }),
+      'course',
+      COURSE,
+      'write',
+      false,
+    ],
+    [
+      "a restricted application with the scope and its org filter may write that org's course",
+      serviceClaims(['user_groups:write'], { is_restricted: true, filters: ['content_org:DemoX'] }),
+      'course',
+      COURSE,
+      'write',
+      true,
+    ],
+    [
+      'a restricted application may not write a course of another org',
+      serviceClaims(['user_groups:write'], { is_restricted: true, filters: ['content_org:OtherX'] }),
+      'course',
+      COURSE,
+      'write',
+      false,
+    ],
+    [
+      'a restricted application acting for a staff user gets no staff rights',
+      globalStaffClaims({ is_restricted: true, filters: ['content_org:DemoX'] }),
+      'course',
+      COURSE,
+      'read',
+      false,
+    ],
+    [
+      'a restricted application may not write instance-wide groups',
+      serviceClaims(['user_groups:write'], { is_restricted: true, filters: ['content_org:DemoX'] }),
+      'instance',
+      '',
+      'write',
+      false,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, claims, scopeType, scopeKey, needed, allowed) => {
@@ -124,7 +263,11 @@ describe('assertCanManageScope', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(AuthException);
-    expect(error).toMatchObject({ code: AuthErrorCode.ForbiddenScope, kind: 'forbidden', details: { scope_type: 'course', scope_key: COURSE, needed: 'write' } });
+    expect(error).toMatchObject({
+      code: AuthErrorCode.ForbiddenScope,
+      kind: 'forbidden',
+      details: { scope_type: 'course', scope_key: COURSE, needed: 'write' },
+    });
   });
 
   it('returns quietly when access is allowed', async () => {
@@ -134,15 +277,21 @@ describe('assertCanManageScope', () => {
 
   it('answers 503 (roles unavailable), not 403, when the LMS could not say whether a user is course staff', () => {
     const learner = { ...principalFromClaims(lmsUserClaims()), courseRolesUnavailable: true };
-    expect(() => assertCanManageScope(learner, 'course', COURSE, 'write')).toThrow(expect.objectContaining({ code: AuthErrorCode.RolesUnavailable, kind: 'unavailable' }));
-    expect(() => assertCanManageScope(learner, 'instance', '', 'write')).toThrow(expect.objectContaining({ code: AuthErrorCode.ForbiddenScope }));
+    expect(() => assertCanManageScope(learner, 'course', COURSE, 'write')).toThrow(
+      expect.objectContaining({ code: AuthErrorCode.RolesUnavailable, kind: 'unavailable' }),
+    );
+    expect(() => assertCanManageScope(learner, 'instance', '', 'write')).toThrow(
+      expect.objectContaining({ code: AuthErrorCode.ForbiddenScope }),
+    );
   });
 });
 
 describe('assertRetirementWorker', () => {
   const worker = 'retirement_service_worker';
-  it('lets the retirement pipeline\'s service worker through', () => {
-    expect(() => assertRetirementWorker(principalFromClaims(serviceClaims([], { preferred_username: worker })), worker)).not.toThrow();
+  it("lets the retirement pipeline's service worker through", () => {
+    expect(() =>
+      assertRetirementWorker(principalFromClaims(serviceClaims([], { preferred_username: worker })), worker),
+    ).not.toThrow();
   });
 
   it.each([
@@ -151,6 +300,8 @@ describe('assertRetirementWorker', () => {
     ['a restricted application of the worker', serviceClaims([], { preferred_username: worker, is_restricted: true })],
     ['a token naming no user', { scopes: [] }],
   ])('refuses %s with FORBIDDEN_SCOPE', (_name, claims) => {
-    expect(() => assertRetirementWorker(principalFromClaims(claims), worker)).toThrow(expect.objectContaining({ code: AuthErrorCode.ForbiddenScope, kind: 'forbidden' }));
+    expect(() => assertRetirementWorker(principalFromClaims(claims), worker)).toThrow(
+      expect.objectContaining({ code: AuthErrorCode.ForbiddenScope, kind: 'forbidden' }),
+    );
   });
 });

@@ -37,25 +37,38 @@ export interface Principal {
   contentOrgs: readonly string[];
 }
 
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 
 /** SERVICE_USERS: `name[:read|:write],…` (write when unsaid). */
 export function parseServiceUsers(value: string | undefined): Map<string, Access> {
   const users = new Map<string, Access>();
-  for (const entry of (value ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (value ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const at = entry.lastIndexOf(':');
     const access = at > 0 ? entry.slice(at + 1) : 'write';
-    if (access !== 'read' && access !== 'write') throw new Error(`SERVICE_USERS: "${entry}" must be <name>, <name>:read or <name>:write`);
+    if (access !== 'read' && access !== 'write')
+      throw new Error(`SERVICE_USERS: "${entry}" must be <name>, <name>:read or <name>:write`);
     users.set(at > 0 ? entry.slice(0, at) : entry, access);
   }
   return users;
 }
 
-export function principalFromClaims(claims: Record<string, unknown>, serviceUsers: ReadonlyMap<string, Access> = new Map()): Principal {
+export function principalFromClaims(
+  claims: Record<string, unknown>,
+  serviceUsers: ReadonlyMap<string, Access> = new Map(),
+): Principal {
   const userId = typeof claims.user_id === 'number' && Number.isSafeInteger(claims.user_id) ? claims.user_id : null;
-  const username = typeof claims.preferred_username === 'string' && claims.preferred_username ? claims.preferred_username : null;
+  const username =
+    typeof claims.preferred_username === 'string' && claims.preferred_username ? claims.preferred_username : null;
   // The LMS sends `scopes` (a list); a plain OAuth server sends `scope` (space-separated).
-  const scopes = Array.isArray(claims.scopes) ? strings(claims.scopes) : typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+  const scopes = Array.isArray(claims.scopes)
+    ? strings(claims.scopes)
+    : typeof claims.scope === 'string'
+      ? claims.scope.split(' ').filter(Boolean)
+      : [];
   // By username only: the LMS's JWTs carry no client id, and a name that could also be a client id
   // would let anyone who registered it as a username in as a service.
   const serviceAccess = (username !== null ? serviceUsers.get(username) : undefined) ?? null;
@@ -70,7 +83,9 @@ export function principalFromClaims(claims: Record<string, unknown>, serviceUser
     isService: clientCredentials || serviceAccess !== null || (userId === null && username === null),
     serviceAccess,
     isRestricted: claims.is_restricted === true,
-    contentOrgs: strings(claims.filters).filter((f) => f.startsWith('content_org:')).map((f) => f.slice('content_org:'.length)),
+    contentOrgs: strings(claims.filters)
+      .filter((f) => f.startsWith('content_org:'))
+      .map((f) => f.slice('content_org:'.length)),
   };
 }
 
@@ -105,16 +120,28 @@ export function canManageScope(principal: Principal, scopeType: ScopeType, scope
 }
 
 /** As canManageScope, throwing FORBIDDEN_SCOPE (403) when denied. */
-export function assertCanManageScope(principal: Principal, scopeType: ScopeType, scopeKey: string, needed: Access): void {
+export function assertCanManageScope(
+  principal: Principal,
+  scopeType: ScopeType,
+  scopeKey: string,
+  needed: Access,
+): void {
   if (!canManageScope(principal, scopeType, scopeKey, needed)) {
     if (principal.courseRolesUnavailable && scopeType === 'course') {
-      throw new AuthException(AuthErrorCode.RolesUnavailable, 'your course roles could not be read from the LMS; try again later');
+      throw new AuthException(
+        AuthErrorCode.RolesUnavailable,
+        'your course roles could not be read from the LMS; try again later',
+      );
     }
-    throw new AuthException(AuthErrorCode.ForbiddenScope, `not allowed to ${needed} groups of ${scopeType} "${scopeKey}"`, {
-      scope_type: scopeType,
-      scope_key: scopeKey,
-      needed,
-    });
+    throw new AuthException(
+      AuthErrorCode.ForbiddenScope,
+      `not allowed to ${needed} groups of ${scopeType} "${scopeKey}"`,
+      {
+        scope_type: scopeType,
+        scope_key: scopeKey,
+        needed,
+      },
+    );
   }
 }
 
@@ -124,8 +151,13 @@ export function assertCanManageScope(principal: Principal, scopeType: ScopeType,
  * (those are held to organizations).
  */
 export function assertOperator(principal: Principal): void {
-  const ok = !principal.isRestricted && (principal.isService ? serviceMay(principal, 'write') : principal.isGlobalStaff);
-  if (!ok) throw new AuthException(AuthErrorCode.ForbiddenScope, 'global staff, or a service client with write access (SERVICE_USERS or user_groups:write), only');
+  const ok =
+    !principal.isRestricted && (principal.isService ? serviceMay(principal, 'write') : principal.isGlobalStaff);
+  if (!ok)
+    throw new AuthException(
+      AuthErrorCode.ForbiddenScope,
+      'global staff, or a service client with write access (SERVICE_USERS or user_groups:write), only',
+    );
 }
 
 /**
@@ -135,7 +167,10 @@ export function assertOperator(principal: Principal): void {
  */
 export function assertRetirementWorker(principal: Principal, workerUsername: string): void {
   if (principal.isRestricted || principal.username === null || principal.username !== workerUsername) {
-    throw new AuthException(AuthErrorCode.ForbiddenScope, 'only the service worker of the user retirement pipeline may retire users');
+    throw new AuthException(
+      AuthErrorCode.ForbiddenScope,
+      'only the service worker of the user retirement pipeline may retire users',
+    );
   }
 }
 

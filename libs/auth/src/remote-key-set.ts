@@ -27,7 +27,10 @@ export class RemoteKeySet {
   private lastAttemptAt = -Infinity;
   private inFlight: Promise<void> | null = null;
 
-  constructor(private readonly url: URL, options: RemoteKeySetOptions = {}) {
+  constructor(
+    private readonly url: URL,
+    options: RemoteKeySetOptions = {},
+  ) {
     this.options = { ...DEFAULTS, ...options };
   }
 
@@ -35,7 +38,11 @@ export class RemoteKeySet {
   readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<KeyLike | Uint8Array> => {
     if (!this.keys) {
       await this.refreshAtMostOncePerCooldown();
-      if (!this.keys) throw new AuthException(AuthErrorCode.KeysUnavailable, 'the JWT signing keys could not be fetched; try again later');
+      if (!this.keys)
+        throw new AuthException(
+          AuthErrorCode.KeysUnavailable,
+          'the JWT signing keys could not be fetched; try again later',
+        );
     }
     if (Date.now() - this.fetchedAt > this.options.refreshAfterMs) void this.refreshAtMostOncePerCooldown();
     try {
@@ -63,14 +70,19 @@ export class RemoteKeySet {
   private async fetchKeys(): Promise<void> {
     this.lastAttemptAt = Date.now();
     try {
-      const res = await fetch(this.url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const res = await fetch(this.url, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
       if (res.status !== 200) throw new Error(`answered ${res.status}`);
       const body = (await res.json()) as JSONWebKeySet;
       this.keys = createLocalJWKSet(body);
       this.fetchedAt = Date.now();
     } catch (e) {
       const kept = this.keys ? '; verifying with the keys fetched before' : '';
-      this.logger.warn(`fetching the JWT signing keys from ${this.url.origin}${this.url.pathname} failed: ${(e as Error).message}${kept}`);
+      this.logger.warn(
+        `fetching the JWT signing keys from ${this.url.origin}${this.url.pathname} failed: ${(e as Error).message}${kept}`,
+      );
     }
   }
 }

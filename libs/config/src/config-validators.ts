@@ -8,7 +8,8 @@ export type DeploymentEnvironment = (typeof DEPLOYMENT_ENVIRONMENTS)[number];
 const DEVELOPMENT_DEFAULTS = Symbol('developmentDefaults');
 
 const unset = (value: unknown) => value === undefined || value === null || value === '';
-const isProduction = (args?: ValidationArguments) => (args?.object as { NODE_ENV?: string } | undefined)?.NODE_ENV === 'production';
+const isProduction = (args?: ValidationArguments) =>
+  (args?.object as { NODE_ENV?: string } | undefined)?.NODE_ENV === 'production';
 
 /**
  * The field's default serves development and tests only: with NODE_ENV=production `loadConfig`
@@ -43,7 +44,8 @@ export function BothOrNeither(other: string): PropertyDecorator {
     name: 'bothOrNeither',
     constraints: [other],
     validator: {
-      validate: (value: unknown, args?: ValidationArguments) => unset(value) === unset((args?.object as Record<string, unknown>)[other]),
+      validate: (value: unknown, args?: ValidationArguments) =>
+        unset(value) === unset((args?.object as Record<string, unknown>)[other]),
       defaultMessage: (args?: ValidationArguments) => `set both ${args?.property} and ${other}, or neither`,
     },
   });
@@ -55,7 +57,8 @@ export function NotAbove(other: string): PropertyDecorator {
     name: 'notAbove',
     constraints: [other],
     validator: {
-      validate: (value: unknown, args?: ValidationArguments) => typeof value !== 'number' || value <= Number((args?.object as Record<string, unknown>)[other]),
+      validate: (value: unknown, args?: ValidationArguments) =>
+        typeof value !== 'number' || value <= Number((args?.object as Record<string, unknown>)[other]),
       defaultMessage: (args?: ValidationArguments) => `must not be above ${other}`,
     },
   });

@@ -29,7 +29,9 @@ const given = (value: string | undefined): value is string => value !== undefine
  * NODE_ENV=production the defaults marked `@DevelopmentDefault()` do not apply.
  */
 export function loadConfig<T extends object>(
-  cls: new () => T, env: Record<string, string | undefined> = process.env, readFile = (path: string) => readFileSync(path, 'utf8'),
+  cls: new () => T,
+  env: Record<string, string | undefined> = process.env,
+  readFile = (path: string) => readFileSync(path, 'utf8'),
 ): T {
   const defaults = new cls();
   const values: Record<string, string> = {};
@@ -44,7 +46,10 @@ export function loadConfig<T extends object>(
         const content = readFile(file).replace(/[\r\n]+$/, '');
         if (content !== '') values[key] = content; // an empty file: not set (a registry without auth)
       } catch (error) {
-        problems.set(key, `${key}_FILE (${file}): cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        problems.set(
+          key,
+          `${key}_FILE (${file}): cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
       }
     }
   }
@@ -53,12 +58,18 @@ export function loadConfig<T extends object>(
     for (const key of developmentDefaults(cls)) {
       if (key in values || problems.has(key)) continue;
       start[key] = undefined; // not deleted: plainToInstance starts from `new cls()`, defaults included
-      problems.set(key, `${key} (unset): required with NODE_ENV=production (set ${key} or ${key}_FILE); its default serves development and tests only`);
+      problems.set(
+        key,
+        `${key} (unset): required with NODE_ENV=production (set ${key} or ${key}_FILE); its default serves development and tests only`,
+      );
     }
   }
   const config = plainToInstance(cls, { ...start, ...values }, { enableImplicitConversion: true });
-  const errors = validateSync(config as object, { whitelist: true, forbidUnknownValues: true }).filter((e) => !problems.has(e.property));
-  if (errors.length || problems.size) throw new ConfigValidationError([...problems.values(), ...flatten(errors, values)]);
+  const errors = validateSync(config as object, { whitelist: true, forbidUnknownValues: true }).filter(
+    (e) => !problems.has(e.property),
+  );
+  if (errors.length || problems.size)
+    throw new ConfigValidationError([...problems.values(), ...flatten(errors, values)]);
   return config;
 }
 

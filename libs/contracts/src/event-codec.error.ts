@@ -9,7 +9,10 @@ export enum EventCodecErrorCode {
 }
 
 export class EventCodecError extends Error {
-  constructor(readonly code: EventCodecErrorCode, message: string) {
+  constructor(
+    readonly code: EventCodecErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'EventCodecError';
   }

@@ -35,18 +35,31 @@ export function frame(schemaId: number, payload: Buffer): Buffer {
 
 export function unframe(bytes: Buffer): { schemaId: number; payload: Buffer } {
   if (!Buffer.isBuffer(bytes) || bytes.length < HEADER_LENGTH || bytes.readUInt8(0) !== MAGIC_BYTE) {
-    throw new EventCodecError(EventCodecErrorCode.BadFraming, 'value is not in Confluent wire format (magic byte 0 + schema id)');
+    throw new EventCodecError(
+      EventCodecErrorCode.BadFraming,
+      'value is not in Confluent wire format (magic byte 0 + schema id)',
+    );
   }
   return { schemaId: bytes.readUInt32BE(1), payload: bytes.subarray(HEADER_LENGTH) };
 }
 
-function readAvro<T extends EventType>(eventType: T, readerType: avro.Type, payload: Buffer, resolver: avro.Resolver | undefined, writer: string): EventDataMap[T] {
+function readAvro<T extends EventType>(
+  eventType: T,
+  readerType: avro.Type,
+  payload: Buffer,
+  resolver: avro.Resolver | undefined,
+  writer: string,
+): EventDataMap[T] {
   try {
     const { value: decoded, offset } = readerType.decode(payload, 0, resolver);
-    if (decoded === undefined || offset !== payload.length) throw new Error(`truncated or trailing bytes (read ${offset} of ${payload.length})`);
+    if (decoded === undefined || offset !== payload.length)
+      throw new Error(`truncated or trailing bytes (read ${offset} of ${payload.length})`);
     return JSON.parse(JSON.stringify(decoded, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
   } catch (error) {
-    throw new EventCodecError(EventCodecErrorCode.UndecodableValue, `cannot decode ${eventType} with ${writer}: ${(error as Error).message}`);
+    throw new EventCodecError(
+      EventCodecErrorCode.UndecodableValue,
+      `cannot decode ${eventType} with ${writer}: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -61,7 +74,10 @@ export class EventCodec {
   /** Key types by schema id: parsing a schema per message costs more than decoding it. */
   private readonly keyTypes = new Map<number, avro.Type>();
 
-  constructor(private readonly registry: SchemaRegistryClient, private readonly topicPrefix?: string | null) {}
+  constructor(
+    private readonly registry: SchemaRegistryClient,
+    private readonly topicPrefix?: string | null,
+  ) {}
 
   topicFor(eventType: EventType): string {
     return fullTopicName(EVENT_TYPES[eventType].topic, this.topicPrefix);
@@ -81,12 +97,19 @@ export class EventCodec {
     ]);
   }
 
-  async encode<T extends EventType>(eventType: T, data: EventDataMap[T], metadata: EventMetadata): Promise<EncodedMessage> {
+  async encode<T extends EventType>(
+    eventType: T,
+    data: EventDataMap[T],
+    metadata: EventMetadata,
+  ): Promise<EncodedMessage> {
     const topic = this.topicFor(eventType);
     const valueType = eventAvroType(eventType);
     const invalid: string[] = [];
     if (!valueType.isValid(data, { errorHook: (path) => invalid.push(path.join('.')) })) {
-      throw new EventCodecError(EventCodecErrorCode.InvalidData, `${eventType} data does not match its schema at: ${invalid.join(', ')}`);
+      throw new EventCodecError(
+        EventCodecErrorCode.InvalidData,
+        `${eventType} data does not match its schema at: ${invalid.join(', ')}`,
+      );
     }
     const [valueId, keyId] = await this.registerSchemas(eventType);
     return {
@@ -102,7 +125,10 @@ export class EventCodec {
     const valueType = eventAvroType(eventType);
     const invalid: string[] = [];
     if (!valueType.isValid(data, { errorHook: (path) => invalid.push(path.join('.')) })) {
-      throw new EventCodecError(EventCodecErrorCode.InvalidData, `${eventType} data does not match its schema at: ${invalid.join(', ')}`);
+      throw new EventCodecError(
+        EventCodecErrorCode.InvalidData,
+        `${eventType} data does not match its schema at: ${invalid.join(', ')}`,
+      );
     }
     return valueType.toBuffer(data);
   }
@@ -112,26 +138,43 @@ export class EventCodec {
    * assumes on both sides (it rebuilds the schema from the signal; no registry is involved).
    */
   decodeSchemaless(metadata: EventMetadata, payload: Buffer, key: string | null = null): DecodedEvent {
-    if (!isEventType(metadata.type)) throw new EventCodecError(EventCodecErrorCode.UnknownEventType, `unknown event type "${metadata.type}"`);
-    return { type: metadata.type, data: readAvro(metadata.type, eventAvroType(metadata.type), payload, undefined, 'its bundled schema'), metadata, key };
+    if (!isEventType(metadata.type))
+      throw new EventCodecError(EventCodecErrorCode.UnknownEventType, `unknown event type "${metadata.type}"`);
+    return {
+      type: metadata.type,
+      data: readAvro(metadata.type, eventAvroType(metadata.type), payload, undefined, 'its bundled schema'),
+      metadata,
+      key,
+    };
   }
 
-  async decode(value: Buffer | null, headers: Record<string, string | undefined>, key?: Buffer | null): Promise<DecodedEvent> {
+  async decode(
+    value: Buffer | null,
+    headers: Record<string, string | undefined>,
+    key?: Buffer | null,
+  ): Promise<DecodedEvent> {
     let metadata: EventMetadata;
     try {
       metadata = parseHeaders(headers);
     } catch (error) {
-      if (error instanceof MissingHeaderError) throw new EventCodecError(EventCodecErrorCode.MissingHeader, error.message);
+      if (error instanceof MissingHeaderError)
+        throw new EventCodecError(EventCodecErrorCode.MissingHeader, error.message);
       throw error;
     }
     if (!isEventType(metadata.type)) {
       throw new EventCodecError(EventCodecErrorCode.UnknownEventType, `unknown ce_type "${metadata.type}"`);
     }
     if (!value) throw new EventCodecError(EventCodecErrorCode.BadFraming, 'message has no value');
-    if (headers[Header.ValueFraming] === SCHEMALESS) return this.decodeSchemaless(metadata, value, await this.decodeKey(key));
+    if (headers[Header.ValueFraming] === SCHEMALESS)
+      return this.decodeSchemaless(metadata, value, await this.decodeKey(key));
     const { schemaId, payload } = unframe(value);
     const resolver = await this.resolver(metadata.type, schemaId);
-    return { type: metadata.type, data: readAvro(metadata.type, eventAvroType(metadata.type), payload, resolver, `schema ${schemaId}`), metadata, key: await this.decodeKey(key) };
+    return {
+      type: metadata.type,
+      data: readAvro(metadata.type, eventAvroType(metadata.type), payload, resolver, `schema ${schemaId}`),
+      metadata,
+      key: await this.decodeKey(key),
+    };
   }
 
   private async decodeKey(key?: Buffer | null): Promise<string | null> {
@@ -166,7 +209,10 @@ export class EventCodec {
       try {
         resolver = eventAvroType(eventType).createResolver(avro.Type.forSchema(writerSchema));
       } catch (error) {
-        throw new EventCodecError(EventCodecErrorCode.UnknownSchema, `schema ${schemaId} cannot be read as ${eventType}: ${(error as Error).message}`);
+        throw new EventCodecError(
+          EventCodecErrorCode.UnknownSchema,
+          `schema ${schemaId} cannot be read as ${eventType}: ${(error as Error).message}`,
+        );
       }
       this.resolvers.set(cacheKey, resolver);
     }

@@ -46,29 +46,115 @@ export interface EventTypeSpec {
 }
 
 export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
-  [EventType.CohortMembershipChanged]: { topic: Topic.LmsCohortMembership, keyField: 'cohort.course.course_key', source: 'lms' },
-  [EventType.CourseEnrollmentCreated]: { topic: Topic.LmsCourseEnrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
-  [EventType.CourseEnrollmentChanged]: { topic: Topic.LmsCourseEnrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
-  [EventType.CourseUnenrollmentCompleted]: { topic: Topic.LmsCourseUnenrollment, keyField: 'enrollment.course.course_key', source: 'lms' },
+  [EventType.CohortMembershipChanged]: {
+    topic: Topic.LmsCohortMembership,
+    keyField: 'cohort.course.course_key',
+    source: 'lms',
+  },
+  [EventType.CourseEnrollmentCreated]: {
+    topic: Topic.LmsCourseEnrollment,
+    keyField: 'enrollment.course.course_key',
+    source: 'lms',
+  },
+  [EventType.CourseEnrollmentChanged]: {
+    topic: Topic.LmsCourseEnrollment,
+    keyField: 'enrollment.course.course_key',
+    source: 'lms',
+  },
+  [EventType.CourseUnenrollmentCompleted]: {
+    topic: Topic.LmsCourseUnenrollment,
+    keyField: 'enrollment.course.course_key',
+    source: 'lms',
+  },
   // openedx-events' event_key_field for logins; grades have none documented: by course, as enrollments.
   [EventType.SessionLoginCompleted]: { topic: Topic.LmsUserLogin, keyField: 'user.pii.username', source: 'lms' },
-  [EventType.PersistentGradeSummaryChanged]: { topic: Topic.LmsCourseGrade, keyField: 'grade.course.course_key', source: 'lms' },
+  [EventType.PersistentGradeSummaryChanged]: {
+    topic: Topic.LmsCourseGrade,
+    keyField: 'grade.course.course_key',
+    source: 'lms',
+  },
   // Keyed by course like COHORT_MEMBERSHIP_CHANGED: one learner's team changes in a course stay in order.
-  [EventType.TeamMembershipAdded]: { topic: Topic.LmsTeamMembership, keyField: 'team_membership.course.course_key', source: 'lms' },
-  [EventType.TeamMembershipRemoved]: { topic: Topic.LmsTeamMembership, keyField: 'team_membership.course.course_key', source: 'lms' },
-  [EventType.UserGroupCreated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
-  [EventType.UserGroupUpdated]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
-  [EventType.UserGroupDeleted]: { topic: Topic.UserGroupLifecycle, keyField: 'user_group.scope_key', source: 'groups-service', aggregateField: 'user_group.id' },
-  [EventType.UserGroupMembershipChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'membership.scope_key', source: 'groups-service', aggregateField: 'membership.group_id' },
-  [EventType.UserGroupLegacyLinkChanged]: { topic: Topic.UserGroupLifecycle, keyField: 'legacy_link.course_key', source: 'groups-service', aggregateField: 'legacy_link.group_id' },
-  [EventType.UserGroupRefreshRequested]: { topic: Topic.UserGroupLifecycle, keyField: 'refresh.group_id', source: 'groups-service' },
-  [EventType.UserGroupRefreshCompleted]: { topic: Topic.UserGroupLifecycle, keyField: 'refresh.group_id', source: 'groups-service' },
-  [EventType.LegacyMembershipObserved]: { topic: Topic.UserGroupLegacyCommands, keyField: 'observation.course_key', source: 'legacy-sync-service', aggregateField: 'observation.group_id' },
-  [EventType.LegacySyncCompleted]: { topic: Topic.UserGroupLegacyCommands, keyField: 'sync_result.group_id', source: 'legacy-sync-service' },
-  [EventType.EvaluationSnapshot]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'snapshot.group_id', source: 'evaluator-service' },
-  [EventType.EvaluationFailed]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'failure.group_id', source: 'evaluator-service' },
-  [EventType.EvaluationUserResult]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'result.group_id', source: 'evaluator-service' },
-  [EventType.CriterionTypesAnnounced]: { topic: Topic.UserGroupEvaluationCommands, keyField: 'announcement.source', source: 'evaluator-service' },
+  [EventType.TeamMembershipAdded]: {
+    topic: Topic.LmsTeamMembership,
+    keyField: 'team_membership.course.course_key',
+    source: 'lms',
+  },
+  [EventType.TeamMembershipRemoved]: {
+    topic: Topic.LmsTeamMembership,
+    keyField: 'team_membership.course.course_key',
+    source: 'lms',
+  },
+  [EventType.UserGroupCreated]: {
+    topic: Topic.UserGroupLifecycle,
+    keyField: 'user_group.scope_key',
+    source: 'groups-service',
+    aggregateField: 'user_group.id',
+  },
+  [EventType.UserGroupUpdated]: {
+    topic: Topic.UserGroupLifecycle,
+    keyField: 'user_group.scope_key',
+    source: 'groups-service',
+    aggregateField: 'user_group.id',
+  },
+  [EventType.UserGroupDeleted]: {
+    topic: Topic.UserGroupLifecycle,
+    keyField: 'user_group.scope_key',
+    source: 'groups-service',
+    aggregateField: 'user_group.id',
+  },
+  [EventType.UserGroupMembershipChanged]: {
+    topic: Topic.UserGroupLifecycle,
+    keyField: 'membership.scope_key',
+    source: 'groups-service',
+    aggregateField: 'membership.group_id',
+  },
+  [EventType.UserGroupLegacyLinkChanged]: {
+    topic: Topic.UserGroupLifecycle,
+    keyField: 'legacy_link.course_key',
+    source: 'groups-service',
+    aggregateField: 'legacy_link.group_id',
+  },
+  [EventType.UserGroupRefreshRequested]: {
+    topic: Topic.UserGroupLifecycle,
+    keyField: 'refresh.group_id',
+    source: 'groups-service',
+  },
+  [EventType.UserGroupRefreshCompleted]: {
+    topic: Topic.UserGroupLifecycle,
+    keyField: 'refresh.group_id',
+    source: 'groups-service',
+  },
+  [EventType.LegacyMembershipObserved]: {
+    topic: Topic.UserGroupLegacyCommands,
+    keyField: 'observation.course_key',
+    source: 'legacy-sync-service',
+    aggregateField: 'observation.group_id',
+  },
+  [EventType.LegacySyncCompleted]: {
+    topic: Topic.UserGroupLegacyCommands,
+    keyField: 'sync_result.group_id',
+    source: 'legacy-sync-service',
+  },
+  [EventType.EvaluationSnapshot]: {
+    topic: Topic.UserGroupEvaluationCommands,
+    keyField: 'snapshot.group_id',
+    source: 'evaluator-service',
+  },
+  [EventType.EvaluationFailed]: {
+    topic: Topic.UserGroupEvaluationCommands,
+    keyField: 'failure.group_id',
+    source: 'evaluator-service',
+  },
+  [EventType.EvaluationUserResult]: {
+    topic: Topic.UserGroupEvaluationCommands,
+    keyField: 'result.group_id',
+    source: 'evaluator-service',
+  },
+  [EventType.CriterionTypesAnnounced]: {
+    topic: Topic.UserGroupEvaluationCommands,
+    keyField: 'announcement.source',
+    source: 'evaluator-service',
+  },
 };
 
 export function isEventType(value: string): value is EventType {

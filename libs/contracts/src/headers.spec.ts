@@ -3,7 +3,9 @@ import { buildHeaders, newEventMetadata, parseHeaders, toCeTime } from './header
 describe('event headers', () => {
   it('round-trip every CloudEvents field, with our correlation headers', () => {
     const metadata = newEventMetadata('org.openedx.learning.cohort_membership.changed.v1', 'lms', {
-      correlationId: 'corr-1', causationId: 'cause-1', minorVersion: 2,
+      correlationId: 'corr-1',
+      causationId: 'cause-1',
+      minorVersion: 2,
     });
     expect(parseHeaders(buildHeaders(metadata))).toEqual(metadata);
   });
@@ -11,8 +13,13 @@ describe('event headers', () => {
   it('write the names and fixed values event-bus-kafka writes', () => {
     const headers = buildHeaders(newEventMetadata('t.v1', 'lms'));
     expect(headers).toMatchObject({
-      ce_type: 't.v1', ce_source: 'openedx/lms/web', ce_specversion: '1.0', ce_minorversion: '0',
-      'content-type': 'application/avro', ce_datacontenttype: 'application/avro', sourcelib: '11.2.0',
+      ce_type: 't.v1',
+      ce_source: 'openedx/lms/web',
+      ce_specversion: '1.0',
+      ce_minorversion: '0',
+      'content-type': 'application/avro',
+      ce_datacontenttype: 'application/avro',
+      sourcelib: '11.2.0',
     });
     expect(headers.ce_id).toMatch(/^[0-9a-f-]{36}$/);
   });

@@ -51,11 +51,7 @@ export function toCeTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }
 
-export function newEventMetadata(
-  type: string,
-  service: string,
-  overrides: Partial<EventMetadata> = {},
-): EventMetadata {
+export function newEventMetadata(type: string, service: string, overrides: Partial<EventMetadata> = {}): EventMetadata {
   // Defaults only where not given: the relay builds one per published row.
   return {
     id: overrides.id ?? randomUUID(),

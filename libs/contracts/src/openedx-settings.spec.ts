@@ -21,13 +21,22 @@ function pastedConfig(): Record<string, Record<string, { event_key_field: string
 
 describe('deploy/openedx/lms_settings.py against what the services consume', () => {
   const config = pastedConfig();
-  const consumedTopics = new Set(Object.values(CONSUMER_GROUP_TOPICS).flat().filter((t) => LMS_TOPICS.includes(t)));
-  const consumedTypes = (Object.keys(EVENT_TYPES) as EventType[]).filter((t) => EVENT_TYPES[t].source === 'lms' && consumedTopics.has(EVENT_TYPES[t].topic) && !PROPOSED.includes(t));
+  const consumedTopics = new Set(
+    Object.values(CONSUMER_GROUP_TOPICS)
+      .flat()
+      .filter((t) => LMS_TOPICS.includes(t)),
+  );
+  const consumedTypes = (Object.keys(EVENT_TYPES) as EventType[]).filter(
+    (t) => EVENT_TYPES[t].source === 'lms' && consumedTopics.has(EVENT_TYPES[t].topic) && !PROPOSED.includes(t),
+  );
 
   it('enables every LMS event a consumer group reads, on the topic it reads it from, keyed as the services expect', () => {
     expect(Object.keys(config).sort()).toEqual([...consumedTypes].sort());
     for (const type of consumedTypes) {
-      expect({ type, topics: config[type] }).toEqual({ type, topics: { [EVENT_TYPES[type].topic]: { event_key_field: EVENT_TYPES[type].keyField, enabled: true } } });
+      expect({ type, topics: config[type] }).toEqual({
+        type,
+        topics: { [EVENT_TYPES[type].topic]: { event_key_field: EVENT_TYPES[type].keyField, enabled: true } },
+      });
     }
   });
 

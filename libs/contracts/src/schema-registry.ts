@@ -9,7 +9,11 @@ export interface SchemaRegistryClient {
 }
 
 export class SchemaRegistryHttpError extends Error {
-  constructor(readonly status: number, readonly errorCode: number | undefined, message: string) {
+  constructor(
+    readonly status: number,
+    readonly errorCode: number | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = 'SchemaRegistryHttpError';
   }
@@ -31,9 +35,13 @@ export class ConfluentSchemaRegistry implements SchemaRegistryClient {
   private readonly authorization?: string;
 
   /** `auth`: HTTP basic auth, as event-bus-kafka sends `basic.auth.user.info` (API key and secret). */
-  constructor(private readonly url: string, options: { timeoutMs?: number; auth?: { key: string; secret: string } } = {}) {
+  constructor(
+    private readonly url: string,
+    options: { timeoutMs?: number; auth?: { key: string; secret: string } } = {},
+  ) {
     this.timeoutMs = options.timeoutMs ?? 5000;
-    if (options.auth) this.authorization = `Basic ${Buffer.from(`${options.auth.key}:${options.auth.secret}`).toString('base64')}`;
+    if (options.auth)
+      this.authorization = `Basic ${Buffer.from(`${options.auth.key}:${options.auth.secret}`).toString('base64')}`;
   }
 
   register(subject: string, schema: avro.Schema): Promise<number> {
@@ -45,7 +53,10 @@ export class ConfluentSchemaRegistry implements SchemaRegistryClient {
     const cacheKey = `${subject}\n${text}`;
     let id = this.ids.get(cacheKey);
     if (!id) {
-      id = this.request<{ id: number }>('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema: text, schemaType: 'AVRO' }).then((r) => r.id);
+      id = this.request<{ id: number }>('POST', `/subjects/${encodeURIComponent(subject)}/versions`, {
+        schema: text,
+        schemaType: 'AVRO',
+      }).then((r) => r.id);
       id.catch(() => this.ids.delete(cacheKey)); // a failed registration is tried again next time
       this.ids.set(cacheKey, id);
     }
@@ -55,7 +66,9 @@ export class ConfluentSchemaRegistry implements SchemaRegistryClient {
   schemaById(id: number): Promise<avro.Schema> {
     let schema = this.schemas.get(id);
     if (!schema) {
-      schema = this.request<{ schema: string }>('GET', `/schemas/ids/${id}`).then((r) => JSON.parse(r.schema) as avro.Schema);
+      schema = this.request<{ schema: string }>('GET', `/schemas/ids/${id}`).then(
+        (r) => JSON.parse(r.schema) as avro.Schema,
+      );
       schema.catch(() => this.schemas.delete(id));
       this.schemas.set(id, schema);
     }
@@ -66,7 +79,8 @@ export class ConfluentSchemaRegistry implements SchemaRegistryClient {
     const res = await fetch(`${this.url.replace(/\/$/, '')}${path}`, {
       method,
       headers: {
-        'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/vnd.schemaregistry.v1+json, application/json',
+        'content-type': 'application/vnd.schemaregistry.v1+json',
+        accept: 'application/vnd.schemaregistry.v1+json, application/json',
         ...(this.authorization ? { authorization: this.authorization } : {}),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -80,8 +94,14 @@ export class ConfluentSchemaRegistry implements SchemaRegistryClient {
         const parsed = JSON.parse(text) as { error_code?: number; message?: string };
         code = parsed.error_code;
         message = parsed.message ?? text;
-      } catch { /* not JSON */ }
-      throw new SchemaRegistryHttpError(res.status, code, `schema registry ${method} ${path}: ${res.status} ${message}`);
+      } catch {
+        /* not JSON */
+      }
+      throw new SchemaRegistryHttpError(
+        res.status,
+        code,
+        `schema registry ${method} ${path}: ${res.status} ${message}`,
+      );
     }
     return JSON.parse(text) as T;
   }

@@ -12,7 +12,9 @@ const typeCache = new Map<string, avro.Type>();
 export function eventSchema(eventType: EventType): object {
   let schema = schemaCache.get(eventType);
   if (!schema) {
-    schema = JSON.parse(readFileSync(join(SCHEMA_DIR, `${eventType.replace(/\./g, '+')}_schema.avsc`), 'utf8')) as object;
+    schema = JSON.parse(
+      readFileSync(join(SCHEMA_DIR, `${eventType.replace(/\./g, '+')}_schema.avsc`), 'utf8'),
+    ) as object;
     schemaCache.set(eventType, schema);
   }
   return schema;

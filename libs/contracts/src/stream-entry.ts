@@ -34,7 +34,10 @@ export function streamEntryFields(metadata: EventMetadata, eventData: Buffer): A
 
 /** Why a stream entry cannot be read as an event. */
 export class StreamEntryError extends Error {
-  constructor(readonly reason: 'MISSING_FIELD', message: string) {
+  constructor(
+    readonly reason: 'MISSING_FIELD',
+    message: string,
+  ) {
     super(message);
     this.name = 'StreamEntryError';
   }

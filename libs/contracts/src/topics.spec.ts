@@ -16,8 +16,11 @@ describe('topics', () => {
   });
 
   it('keep dead letters 30 days unless told otherwise, and only dead letters', () => {
-    const retention = (specs: ReturnType<typeof allTopicSpecs>) => new Set(specs.map((s) => `${s.name.endsWith('.dead-letter')}:${s.retentionMs ?? 'default'}`));
+    const retention = (specs: ReturnType<typeof allTopicSpecs>) =>
+      new Set(specs.map((s) => `${s.name.endsWith('.dead-letter')}:${s.retentionMs ?? 'default'}`));
     expect(retention(allTopicSpecs('t'))).toEqual(new Set([`true:${30 * 86_400_000}`, 'false:default']));
-    expect(retention(allTopicSpecs('t', 3, 7 * 86_400_000))).toEqual(new Set([`true:${7 * 86_400_000}`, 'false:default']));
+    expect(retention(allTopicSpecs('t', 3, 7 * 86_400_000))).toEqual(
+      new Set([`true:${7 * 86_400_000}`, 'false:default']),
+    );
   });
 });

@@ -31,7 +31,12 @@ export enum Topic {
 
 /** The topics the LMS publishes: on Kafka, or on Redis streams of the same names (event-bus-redis). */
 export const LMS_TOPICS: readonly Topic[] = [
-  Topic.LmsCohortMembership, Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment, Topic.LmsUserLogin, Topic.LmsCourseGrade, Topic.LmsTeamMembership,
+  Topic.LmsCohortMembership,
+  Topic.LmsCourseEnrollment,
+  Topic.LmsCourseUnenrollment,
+  Topic.LmsUserLogin,
+  Topic.LmsCourseGrade,
+  Topic.LmsTeamMembership,
 ];
 
 export function isLmsTopic(topic: Topic): boolean {
@@ -59,7 +64,12 @@ export const CONSUMER_GROUP_TOPICS: Record<ConsumerGroup, Topic[]> = {
   [ConsumerGroup.LegacySyncEnrollmentEvents]: [Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment],
   [ConsumerGroup.LegacySyncTeamEvents]: [Topic.LmsTeamMembership],
   [ConsumerGroup.EvaluatorUserGroups]: [Topic.UserGroupLifecycle],
-  [ConsumerGroup.EvaluatorLmsEvents]: [Topic.LmsCourseEnrollment, Topic.LmsCourseUnenrollment, Topic.LmsUserLogin, Topic.LmsCourseGrade],
+  [ConsumerGroup.EvaluatorLmsEvents]: [
+    Topic.LmsCourseEnrollment,
+    Topic.LmsCourseUnenrollment,
+    Topic.LmsUserLogin,
+    Topic.LmsCourseGrade,
+  ],
 };
 
 export function fullTopicName(topic: string, prefix?: string | null): string {
@@ -84,7 +94,11 @@ export interface TopicSpec {
 const THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000;
 
 /** Every topic the product needs, with the prefix applied; created explicitly (auto-creation is off). */
-export function allTopicSpecs(prefix?: string | null, partitions = 3, deadLetterRetentionMs = THIRTY_DAYS_MS): TopicSpec[] {
+export function allTopicSpecs(
+  prefix?: string | null,
+  partitions = 3,
+  deadLetterRetentionMs = THIRTY_DAYS_MS,
+): TopicSpec[] {
   const base = Object.values(Topic).map((t) => ({ name: fullTopicName(t, prefix), partitions }));
   const perGroup = Object.values(ConsumerGroup).flatMap((g) => [
     { name: fullTopicName(deadLetterTopic(g), prefix), partitions: 1, retentionMs: deadLetterRetentionMs },

@@ -75,5 +75,10 @@ export interface CriterionPluginModule {
 
 export function isPluginModule(value: unknown): value is CriterionPluginModule {
   const plugins = (value as Partial<CriterionPluginModule> | null)?.criterionPlugins;
-  return Array.isArray(plugins) && plugins.every((p) => typeof p?.spec?.id === 'string' && (typeof p.toSql === 'function' || typeof p.evaluate === 'function'));
+  return (
+    Array.isArray(plugins) &&
+    plugins.every(
+      (p) => typeof p?.spec?.id === 'string' && (typeof p.toSql === 'function' || typeof p.evaluate === 'function'),
+    )
+  );
 }

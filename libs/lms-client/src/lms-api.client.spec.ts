@@ -12,7 +12,9 @@ describe('LmsApiClient and the LMS rate limit', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       if (req.url === '/oauth2/access_token') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 't', expires_in: 3600 }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ access_token: 't', expires_in: 3600 }));
         return;
       }
       calls.push(Date.now());
@@ -31,9 +33,12 @@ describe('LmsApiClient and the LMS rate limit', () => {
   beforeEach(() => (calls.length = 0));
 
   function client(timeoutMs?: number) {
-    return new LmsApiClient(Object.assign(new LmsClientConfig(), {
-      LMS_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ...(timeoutMs ? { LMS_TIMEOUT_MS: timeoutMs } : {}),
-    }));
+    return new LmsApiClient(
+      Object.assign(new LmsClientConfig(), {
+        LMS_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        ...(timeoutMs ? { LMS_TIMEOUT_MS: timeoutMs } : {}),
+      }),
+    );
   }
 
   it('waits out a 429 for as long as Retry-After says, within the same call', async () => {
@@ -45,7 +50,9 @@ describe('LmsApiClient and the LMS rate limit', () => {
 
   it('treats a 429 without Retry-After as the LMS being unavailable (waited for, never spending a budget)', async () => {
     answers = [{ status: 429 }];
-    const error = (await client().call('GET', '/api/x').catch((e: unknown) => e)) as LmsUnavailableError;
+    const error = (await client()
+      .call('GET', '/api/x')
+      .catch((e: unknown) => e)) as LmsUnavailableError;
     expect(error).toBeInstanceOf(LmsUnavailableError);
     expect(error.dependencyUnavailable).toBe(true);
     expect(calls).toHaveLength(1);
@@ -53,23 +60,29 @@ describe('LmsApiClient and the LMS rate limit', () => {
 
   it('treats a body that stops arriving before the timeout as the LMS being unavailable', async () => {
     answers = [{ status: 200, stallBody: true }];
-    const error = (await client(300).call('GET', '/api/x').catch((e: unknown) => e)) as LmsUnavailableError;
+    const error = (await client(300)
+      .call('GET', '/api/x')
+      .catch((e: unknown) => e)) as LmsUnavailableError;
     expect(error).toBeInstanceOf(LmsUnavailableError);
     expect(error.dependencyUnavailable).toBe(true);
   });
 
-  it('treats a 2xx that is not JSON (a proxy\'s maintenance page) as the LMS being unavailable', async () => {
+  it("treats a 2xx that is not JSON (a proxy's maintenance page) as the LMS being unavailable", async () => {
     answers = [{ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>Down for maintenance</html>' }];
-    const error = (await client().call('GET', '/api/x').catch((e: unknown) => e)) as LmsUnavailableError;
+    const error = (await client()
+      .call('GET', '/api/x')
+      .catch((e: unknown) => e)) as LmsUnavailableError;
     expect(error).toBeInstanceOf(LmsUnavailableError);
     expect(error.dependencyUnavailable).toBe(true);
     expect(error.message).toMatch(/LMS GET \/api\/x: 200 answer is not JSON/);
   });
 
-  it('never waits a Retry-After past the caller\'s deadline: it fails at once with LmsDeadlineError', async () => {
+  it("never waits a Retry-After past the caller's deadline: it fails at once with LmsDeadlineError", async () => {
     answers = [{ status: 429, headers: { 'retry-after': '60' } }, { status: 200 }];
     const started = Date.now();
-    await expect(client().call('GET', '/api/x', undefined, { deadline: Date.now() + 2000 })).rejects.toBeInstanceOf(LmsDeadlineError);
+    await expect(client().call('GET', '/api/x', undefined, { deadline: Date.now() + 2000 })).rejects.toBeInstanceOf(
+      LmsDeadlineError,
+    );
     expect(Date.now() - started).toBeLessThan(1000);
     expect(calls).toHaveLength(1);
     answers = [];

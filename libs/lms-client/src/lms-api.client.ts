@@ -3,7 +3,10 @@ import { metric } from '@groups-sync/messaging';
 import { LmsClientConfig } from './lms-client.config';
 import { LmsDeadlineError, LmsRejectedError, LmsUnavailableError } from './lms-api.error';
 
-const apiErrors = metric('lms_api_errors_total', () => new Counter({ name: 'lms_api_errors_total', help: 'LMS API calls that failed', labelNames: ['kind'] }));
+const apiErrors = metric(
+  'lms_api_errors_total',
+  () => new Counter({ name: 'lms_api_errors_total', help: 'LMS API calls that failed', labelNames: ['kind'] }),
+);
 
 /** Waits for a 429's Retry-After within one call, at most this often and this long each. */
 const RATE_LIMIT_RETRIES = 5;
@@ -34,7 +37,10 @@ export class LmsApiClient {
    * reads) or `bearer` (an opaque OAuth2 token, `Authorization: Bearer`, for LMS views that only
    * take BearerAuthentication, such as the teams API).
    */
-  constructor(private readonly config: LmsClientConfig, private readonly options: { baseUrl?: string; scope?: string; tokenType?: 'jwt' | 'bearer' } = {}) {
+  constructor(
+    private readonly config: LmsClientConfig,
+    private readonly options: { baseUrl?: string; scope?: string; tokenType?: 'jwt' | 'bearer' } = {},
+  ) {
     this.baseUrl = options.baseUrl ?? config.LMS_BASE_URL;
   }
 
@@ -58,7 +64,9 @@ export class LmsApiClient {
         await res.text().catch(() => undefined);
         const wait = Math.min(retryAfter, RETRY_AFTER_MAX_MS);
         if (options.deadline !== undefined && Date.now() + wait > options.deadline) {
-          throw new LmsDeadlineError(`LMS ${method} ${path}: rate limited for ${Math.ceil(wait / 1000)} s, past the request's deadline`);
+          throw new LmsDeadlineError(
+            `LMS ${method} ${path}: rate limited for ${Math.ceil(wait / 1000)} s, past the request's deadline`,
+          );
         }
         await new Promise((r) => setTimeout(r, wait));
         continue;
@@ -78,7 +86,9 @@ export class LmsApiClient {
           const parsed = JSON.parse(text) as { error_code?: string; developer_message?: string; detail?: string };
           code = parsed.error_code;
           message = parsed.developer_message ?? parsed.detail ?? message;
-        } catch { /* not JSON */ }
+        } catch {
+          /* not JSON */
+        }
         throw new LmsRejectedError(res.status, code, `LMS ${method} ${path}: ${res.status} ${message}`);
       }
       try {
@@ -86,7 +96,10 @@ export class LmsApiClient {
       } catch {
         // A 2xx that is not JSON is a proxy's or load balancer's page (maintenance, login), not the LMS's answer.
         apiErrors.inc({ kind: 'unavailable' });
-        throw new LmsUnavailableError(`LMS ${method} ${path}: ${res.status} answer is not JSON: ${text.slice(0, 100)}`, true);
+        throw new LmsUnavailableError(
+          `LMS ${method} ${path}: ${res.status} answer is not JSON: ${text.slice(0, 100)}`,
+          true,
+        );
       }
     }
   }
@@ -101,12 +114,22 @@ export class LmsApiClient {
     }
   }
 
-  private async fetch(method: string, path: string, body: unknown, token: string, remaining = Infinity): Promise<Response> {
+  private async fetch(
+    method: string,
+    path: string,
+    body: unknown,
+    token: string,
+    remaining = Infinity,
+  ): Promise<Response> {
     const timeout = Math.min(this.config.LMS_TIMEOUT_MS, remaining);
     try {
       return await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `${this.options.tokenType === 'bearer' ? 'Bearer' : 'JWT'} ${token}` },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          authorization: `${this.options.tokenType === 'bearer' ? 'Bearer' : 'JWT'} ${token}`,
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeout),
       });
@@ -122,21 +145,27 @@ export class LmsApiClient {
   private async accessToken(): Promise<string> {
     if (this.token && this.token.expiresAt > Date.now() + 30_000) return this.token.value;
     const form = new URLSearchParams({
-      grant_type: 'client_credentials', client_id: this.config.LMS_OAUTH_CLIENT_ID, client_secret: this.config.LMS_OAUTH_CLIENT_SECRET,
+      grant_type: 'client_credentials',
+      client_id: this.config.LMS_OAUTH_CLIENT_ID,
+      client_secret: this.config.LMS_OAUTH_CLIENT_SECRET,
       ...(this.options.tokenType === 'bearer' ? {} : { token_type: 'jwt' }),
       ...(this.options.scope ? { scope: this.options.scope } : {}),
     });
     let tokenRes: Response;
     try {
       tokenRes = await fetch(`${this.config.LMS_BASE_URL}/oauth2/access_token`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form, signal: AbortSignal.timeout(this.config.LMS_TIMEOUT_MS),
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+        signal: AbortSignal.timeout(this.config.LMS_TIMEOUT_MS),
       });
     } catch (error) {
       apiErrors.inc({ kind: 'unreachable' });
       throw new LmsUnavailableError(`LMS token: ${(error as Error).message}`, true);
     }
     if (tokenRes.status >= 500) throw new LmsUnavailableError(`LMS token: ${tokenRes.status}`, tokenRes.status !== 500);
-    if (!tokenRes.ok) throw new LmsUnavailableError(`LMS token refused (${tokenRes.status}): check LMS_OAUTH_CLIENT_ID/SECRET`, true);
+    if (!tokenRes.ok)
+      throw new LmsUnavailableError(`LMS token refused (${tokenRes.status}): check LMS_OAUTH_CLIENT_ID/SECRET`, true);
     let json: { access_token: string; expires_in: number };
     const text = await this.body(tokenRes, 'LMS token');
     try {

@@ -6,7 +6,10 @@
  * budget; a plain 500 may be this request's own fault, so it does spend it.
  */
 export class LmsUnavailableError extends Error {
-  constructor(message: string, readonly dependencyUnavailable: boolean) {
+  constructor(
+    message: string,
+    readonly dependencyUnavailable: boolean,
+  ) {
     super(message);
     this.name = 'LmsUnavailableError';
   }
@@ -14,7 +17,11 @@ export class LmsUnavailableError extends Error {
 
 /** The LMS refused the request for good (4xx): retrying would not help. */
 export class LmsRejectedError extends Error {
-  constructor(readonly status: number, readonly errorCode: string | undefined, message: string) {
+  constructor(
+    readonly status: number,
+    readonly errorCode: string | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = 'LmsRejectedError';
   }

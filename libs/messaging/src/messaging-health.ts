@@ -30,18 +30,34 @@ export class MessagingHealth implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     // The LMS's Redis streams, when the LMS publishes there: each reader's last error (one instance reads a stream at a time).
     if ((this.options.lmsEventBus ?? 'kafka') !== 'kafka') {
-      this.checks?.add('lms_streams', async () => {
-        const streams = this.streamStates();
-        return { up: streams.every((c) => Object.values(c.streams).every((r) => !r.error)), details: { streams } };
-      }, 'consumers');
+      this.checks?.add(
+        'lms_streams',
+        async () => {
+          const streams = this.streamStates();
+          return { up: streams.every((c) => Object.values(c.streams).every((r) => !r.error)), details: { streams } };
+        },
+        'consumers',
+      );
     }
-    this.checks?.add('kafka', async () => {
-      const consumers = this.consumerStates();
-      const reachable = await this.brokerReachable();
-      return { up: reachable && consumers.every((c) => c.joined), details: { reachable, consumers } };
-    }, 'consumers');
+    this.checks?.add(
+      'kafka',
+      async () => {
+        const consumers = this.consumerStates();
+        const reachable = await this.brokerReachable();
+        return { up: reachable && consumers.every((c) => c.joined), details: { reachable, consumers } };
+      },
+      'consumers',
+    );
     const relay = this.relay;
-    if (relay) this.checks?.add('outbox', async () => ({ up: !relay.status().lastError, details: { ...(await relay.backlogStats()), ...relay.status() } }), 'consumers');
+    if (relay)
+      this.checks?.add(
+        'outbox',
+        async () => ({
+          up: !relay.status().lastError,
+          details: { ...(await relay.backlogStats()), ...relay.status() },
+        }),
+        'consumers',
+      );
   }
 
   brokerReachable(): Promise<boolean> {

@@ -24,8 +24,11 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
     // One attempt at boot (quick when Kafka is down); then in the background until it answers.
     await this.topics.start();
     // Warm up what the first publish would otherwise pay for; neither is required to start.
-    const published = (Object.keys(EVENT_TYPES) as EventType[]).filter((t) => EVENT_TYPES[t].source === this.options.service);
-    const warmUp = () => this.producer.warmUp().catch((e: Error) => this.logger.warn(`producer not connected yet: ${e.message}`));
+    const published = (Object.keys(EVENT_TYPES) as EventType[]).filter(
+      (t) => EVENT_TYPES[t].source === this.options.service,
+    );
+    const warmUp = () =>
+      this.producer.warmUp().catch((e: Error) => this.logger.warn(`producer not connected yet: ${e.message}`));
     await Promise.all([
       this.topics.provisioned ? warmUp() : undefined,
       this.codec.prepare(published).catch((e: Error) => this.logger.warn(`schemas not registered yet: ${e.message}`)),

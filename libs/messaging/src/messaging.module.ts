@@ -32,17 +32,28 @@ export class MessagingModule {
       global: true,
       providers: [
         { provide: MESSAGING_OPTIONS, useValue: options },
-        { provide: KAFKA, useFactory: () => createKafka({ clientId: options.service, brokers: options.brokers, ...options.kafkaSecurity }) },
+        {
+          provide: KAFKA,
+          useFactory: () =>
+            createKafka({ clientId: options.service, brokers: options.brokers, ...options.kafkaSecurity }),
+        },
         {
           provide: EventCodec,
-          useFactory: () => new EventCodec(new ConfluentSchemaRegistry(options.schemaRegistryUrl, { auth: options.schemaRegistryAuth }), options.topicPrefix),
+          useFactory: () =>
+            new EventCodec(
+              new ConfluentSchemaRegistry(options.schemaRegistryUrl, { auth: options.schemaRegistryAuth }),
+              options.topicPrefix,
+            ),
         },
         { provide: MessageProducer, useFactory: (kafka: Kafka) => new MessageProducer(kafka), inject: [KAFKA] },
         {
           // The writer wakes the relay when the transaction that wrote its rows commits: callers never notify it.
           provide: OutboxWriter,
           useFactory: (relay: OutboxRelay | null, dataSource?: DataSource) =>
-            new OutboxWriter(options.service, relay && dataSource ? new OutboxWakeUp(() => relay.notify()).watch(dataSource) : undefined),
+            new OutboxWriter(
+              options.service,
+              relay && dataSource ? new OutboxWakeUp(() => relay.notify()).watch(dataSource) : undefined,
+            ),
           inject: [OutboxRelay, { token: DataSource, optional: true }],
         },
         {
@@ -50,8 +61,10 @@ export class MessagingModule {
           useFactory: (dataSource: DataSource, codec: EventCodec, producer: MessageProducer) =>
             options.outbox
               ? new OutboxRelay(dataSource, codec, producer, {
-                service: options.service, pollIntervalMs: options.outboxPollIntervalMs ?? 50, leaseSeconds: options.outboxLeaseSeconds,
-              })
+                  service: options.service,
+                  pollIntervalMs: options.outboxPollIntervalMs ?? 50,
+                  leaseSeconds: options.outboxLeaseSeconds,
+                })
               : null,
           inject: [DataSource, EventCodec, MessageProducer],
         },
@@ -59,17 +72,40 @@ export class MessagingModule {
         EventConsumers,
         {
           provide: DeadLetterTopics,
-          useFactory: (kafka: Kafka, producer: MessageProducer, codec: EventCodec) => new DeadLetterTopics(kafka, producer, codec, options.topicPrefix),
+          useFactory: (kafka: Kafka, producer: MessageProducer, codec: EventCodec) =>
+            new DeadLetterTopics(kafka, producer, codec, options.topicPrefix),
           inject: [KAFKA, MessageProducer, EventCodec],
         },
-        { provide: DeadLetterPages, useFactory: (kafka: Kafka, topics: DeadLetterTopics) => new DeadLetterPages(kafka, topics), inject: [KAFKA, DeadLetterTopics] },
-        { provide: EventConsumersTransport, useFactory: (consumers: EventConsumers) => new EventConsumersTransport(consumers), inject: [EventConsumers] },
+        {
+          provide: DeadLetterPages,
+          useFactory: (kafka: Kafka, topics: DeadLetterTopics) => new DeadLetterPages(kafka, topics),
+          inject: [KAFKA, DeadLetterTopics],
+        },
+        {
+          provide: EventConsumersTransport,
+          useFactory: (consumers: EventConsumers) => new EventConsumersTransport(consumers),
+          inject: [EventConsumers],
+        },
         MessagingHealth,
         ConsumerLag,
         StreamStatus,
         MessagingLifecycle,
       ],
-      exports: [MESSAGING_OPTIONS, KAFKA, EventCodec, MessageProducer, OutboxWriter, OutboxRelay, EventConsumers, EventConsumersTransport, MessagingHealth, DeadLetterTopics, DeadLetterPages, ConsumerLag, StreamStatus],
+      exports: [
+        MESSAGING_OPTIONS,
+        KAFKA,
+        EventCodec,
+        MessageProducer,
+        OutboxWriter,
+        OutboxRelay,
+        EventConsumers,
+        EventConsumersTransport,
+        MessagingHealth,
+        DeadLetterTopics,
+        DeadLetterPages,
+        ConsumerLag,
+        StreamStatus,
+      ],
     };
   }
 }

@@ -49,7 +49,11 @@ export function bootRetryDelayMs(attempt: number): number {
 }
 
 /** The usual options from a service's validated config. */
-export function messagingOptions(service: string, config: ServiceConfig, options: { outbox: boolean }): MessagingOptions {
+export function messagingOptions(
+  service: string,
+  config: ServiceConfig,
+  options: { outbox: boolean },
+): MessagingOptions {
   return {
     service,
     brokers: config.KAFKA_BROKERS.split(','),
@@ -58,13 +62,20 @@ export function messagingOptions(service: string, config: ServiceConfig, options
       apiKey: config.EVENT_BUS_KAFKA_API_KEY,
       apiSecret: config.EVENT_BUS_KAFKA_API_SECRET,
     },
-    topicReplication: { replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS },
+    topicReplication: {
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+      minInsyncReplicas: config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS,
+    },
     topicPrefix: config.EVENT_BUS_TOPIC_PREFIX,
     deadLetterRetentionMs: config.DEAD_LETTER_RETENTION_DAYS * 86_400_000,
     schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
-    schemaRegistryAuth: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY && config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET
-      ? { key: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY, secret: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET }
-      : undefined,
+    schemaRegistryAuth:
+      config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY && config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET
+        ? {
+            key: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY,
+            secret: config.EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET,
+          }
+        : undefined,
     outbox: options.outbox,
     outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     outboxLeaseSeconds: config.RELAY_LEASE_SECONDS,

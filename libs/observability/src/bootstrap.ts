@@ -28,13 +28,20 @@ export interface BootstrapOptions {
 }
 
 /** Body limits, strict validation and the one error body: shared by the services and their in-process tests. */
-export function configureHttp(app: INestApplication, options: Pick<BootstrapOptions, 'jsonBodyLimit' | 'largeJsonBodies'> = {}): void {
+export function configureHttp(
+  app: INestApplication,
+  options: Pick<BootstrapOptions, 'jsonBodyLimit' | 'largeJsonBodies'> = {},
+): void {
   const express = app.getHttpAdapter().getInstance() as Express;
   // Registered first: a body one of these read is not read again by the default parser.
   for (const route of options.largeJsonBodies?.routes ?? []) {
     const [method, path] = route.split(' ');
     const authenticate = options.largeJsonBodies!.authenticate?.(app);
-    express[method.toLowerCase() as 'post'](path, ...(authenticate ? [authenticate] : []), json({ limit: options.largeJsonBodies!.limit }));
+    express[method.toLowerCase() as 'post'](
+      path,
+      ...(authenticate ? [authenticate] : []),
+      json({ limit: options.largeJsonBodies!.limit }),
+    );
   }
   (app as NestExpressApplication).useBodyParser('json', { limit: options.jsonBodyLimit ?? '100kb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
@@ -54,7 +61,10 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
     configureHttp(app, options);
     app.enableShutdownHooks();
     if (options.openApi) {
-      const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle(options.title).setVersion('1').addBearerAuth().build());
+      const document = SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder().setTitle(options.title).setVersion('1').addBearerAuth().build(),
+      );
       SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
     }
     await options.beforeListen?.(app);
@@ -62,10 +72,14 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
     // After the API: the operations port's ready probe must not say ready before the API listens.
     await app.get(OperationsServer).listen(options.opsPort, options.host);
   } catch (error) {
-    new NestLogger('Bootstrap').error(`${options.title} did not start: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    new NestLogger('Bootstrap').error(
+      `${options.title} did not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exit(1);
   }
-  new NestLogger('Bootstrap').log(`${options.title} listening on http://${options.host}:${options.port} (operations: ${options.opsPort})`);
+  new NestLogger('Bootstrap').log(
+    `${options.title} listening on http://${options.host}:${options.port} (operations: ${options.opsPort})`,
+  );
   return app;
 }
 
@@ -76,5 +90,9 @@ export async function bootstrapService(module: unknown, options: BootstrapOption
 export function keepRunningOnUnhandledRejection(): void {
   if (process.listenerCount('unhandledRejection')) return;
   const logger = new NestLogger('UnhandledRejection');
-  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection, kept running: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`));
+  process.on('unhandledRejection', (reason) =>
+    logger.error(
+      `unhandled rejection, kept running: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+    ),
+  );
 }

@@ -12,12 +12,21 @@ function answer(exception: unknown): { status: number; body: { code: string } } 
 
 describe('DomainExceptionFilter', () => {
   it('answers 503 for a dependency that is down or saturated (a pool wait timed out), not 500', () => {
-    const poolTimeout = Object.assign(new Error('no database connection came free within 20000 ms'), { code: 'DB_POOL_TIMEOUT', dependencyUnavailable: true });
-    expect(answer(poolTimeout)).toEqual({ status: 503, body: expect.objectContaining({ code: 'SERVICE_UNAVAILABLE' }) });
+    const poolTimeout = Object.assign(new Error('no database connection came free within 20000 ms'), {
+      code: 'DB_POOL_TIMEOUT',
+      dependencyUnavailable: true,
+    });
+    expect(answer(poolTimeout)).toEqual({
+      status: 503,
+      body: expect.objectContaining({ code: 'SERVICE_UNAVAILABLE' }),
+    });
   });
 
-  it('still answers 500 for a defect, and the domain\'s status for a domain error', () => {
+  it("still answers 500 for a defect, and the domain's status for a domain error", () => {
     expect(answer(new TypeError('x is undefined')).status).toBe(500);
-    expect(answer(new DomainException('GROUP_NOT_FOUND', 'not_found', 'no such group'))).toEqual({ status: 404, body: expect.objectContaining({ code: 'GROUP_NOT_FOUND' }) });
+    expect(answer(new DomainException('GROUP_NOT_FOUND', 'not_found', 'no such group'))).toEqual({
+      status: 404,
+      body: expect.objectContaining({ code: 'GROUP_NOT_FOUND' }),
+    });
   });
 });

@@ -21,22 +21,36 @@ export class DomainExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (exception instanceof DomainException) {
-      res.status(STATUS[exception.kind]).json({ code: exception.code, message: exception.message, details: exception.details ?? {} });
+      res
+        .status(STATUS[exception.kind])
+        .json({ code: exception.code, message: exception.message, details: exception.details ?? {} });
       return;
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse() as { message?: string | string[]; error?: string } | string;
-      const messages = typeof body === 'string' ? [body] : Array.isArray(body.message) ? body.message : [body.message ?? exception.message];
-      const code = status === 400 ? 'VALIDATION_FAILED' : (typeof body === 'object' && body.error ? body.error : 'HTTP_ERROR').toUpperCase().replace(/\W+/g, '_');
-      res.status(status).json({ code, message: messages.join('; '), details: status === 400 ? { errors: messages } : {} });
+      const messages =
+        typeof body === 'string'
+          ? [body]
+          : Array.isArray(body.message)
+            ? body.message
+            : [body.message ?? exception.message];
+      const code =
+        status === 400
+          ? 'VALIDATION_FAILED'
+          : (typeof body === 'object' && body.error ? body.error : 'HTTP_ERROR').toUpperCase().replace(/\W+/g, '_');
+      res
+        .status(status)
+        .json({ code, message: messages.join('; '), details: status === 400 ? { errors: messages } : {} });
       return;
     }
     // body-parser and multer raise http-errors (a 4xx `status`, e.g. 413 for a body over the limit)
     // before any handler runs: the client's fault, so the client's status.
     const clientError = exception as { status?: unknown; type?: unknown; code?: unknown; message?: unknown };
     if (typeof clientError?.status === 'number' && clientError.status >= 400 && clientError.status < 500) {
-      const code = String(clientError.type ?? clientError.code ?? 'bad request').toUpperCase().replace(/\W+/g, '_');
+      const code = String(clientError.type ?? clientError.code ?? 'bad request')
+        .toUpperCase()
+        .replace(/\W+/g, '_');
       res.status(clientError.status).json({ code, message: String(clientError.message ?? 'bad request'), details: {} });
       return;
     }
@@ -44,10 +58,14 @@ export class DomainExceptionFilter implements ExceptionFilter {
     // request may succeed later, and is the service's problem, not the caller's.
     if ((exception as { dependencyUnavailable?: unknown })?.dependencyUnavailable === true) {
       this.logger.warn(`answered 503: ${(exception as Error).message}`);
-      res.status(503).json({ code: 'SERVICE_UNAVAILABLE', message: 'a dependency of this service is unavailable or saturated; try again shortly', details: {} });
+      res.status(503).json({
+        code: 'SERVICE_UNAVAILABLE',
+        message: 'a dependency of this service is unavailable or saturated; try again shortly',
+        details: {},
+      });
       return;
     }
-    this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     res.status(500).json({ code: 'INTERNAL_ERROR', message: 'unexpected error; see the service log', details: {} });
   }
 }

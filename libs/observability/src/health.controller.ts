@@ -1,7 +1,13 @@
 import { Controller, Get, Injectable, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Response } from 'express';
-import { HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorResult,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 
 export type ReadinessCheck = () => Promise<{ up: boolean; details?: Record<string, unknown> }>;
 
@@ -43,7 +49,12 @@ export class HealthProbes {
    * is not asked. `consumers`: the Kafka side (broker, consumers joined, outbox relay). 503 when down.
    */
   async check(probe: HealthProbeName): Promise<{ status: number; body: HealthCheckResult }> {
-    const indicators = probe === 'live' ? [] : probe === 'ready' ? [() => this.db.pingCheck('mysql', { timeout: 2000 }), ...this.indicators('ready')] : this.indicators('consumers');
+    const indicators =
+      probe === 'live'
+        ? []
+        : probe === 'ready'
+          ? [() => this.db.pingCheck('mysql', { timeout: 2000 }), ...this.indicators('ready')]
+          : this.indicators('consumers');
     try {
       return { status: 200, body: await this.health.check(indicators) };
     } catch (error) {

@@ -21,17 +21,23 @@ class DownChecks implements OnModuleInit {
   }
 }
 
-@Module({ imports: [ObservabilityModule.forRoot({ service: 'ops-test', logLevel: 'silent' })], providers: [DownChecks] })
+@Module({
+  imports: [ObservabilityModule.forRoot({ service: 'ops-test', logLevel: 'silent' })],
+  providers: [DownChecks],
+})
 class ProbedModule {}
 
 /** MySQL answers: the app under test has no database. */
 const mysqlUp = { pingCheck: async (key: string) => ({ [key]: { status: 'up' } }) };
 
-describe('the API port (the load balancer\'s probes only)', () => {
+describe("the API port (the load balancer's probes only)", () => {
   let app: INestApplication;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ProbedModule] }).overrideProvider(TypeOrmHealthIndicator).useValue(mysqlUp).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [ProbedModule] })
+      .overrideProvider(TypeOrmHealthIndicator)
+      .useValue(mysqlUp)
+      .compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
   });
@@ -42,7 +48,7 @@ describe('the API port (the load balancer\'s probes only)', () => {
     expect((await request(app.getHttpServer()).get(path)).status).toBe(404);
   });
 
-  it('answers /health/ready with its status only, without the checks\' details', async () => {
+  it("answers /health/ready with its status only, without the checks' details", async () => {
     const res = await request(app.getHttpServer()).get('/health/ready');
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ status: 'error' });
@@ -61,7 +67,10 @@ describe('the operations port (OPS_PORT: Prometheus and operators)', () => {
   let ops: OperationsServer;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ProbedModule] }).overrideProvider(TypeOrmHealthIndicator).useValue(mysqlUp).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [ProbedModule] })
+      .overrideProvider(TypeOrmHealthIndicator)
+      .useValue(mysqlUp)
+      .compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
     ops = app.get(OperationsServer);
@@ -69,7 +78,7 @@ describe('the operations port (OPS_PORT: Prometheus and operators)', () => {
 
   afterAll(() => app.close());
 
-  it('serves /metrics in Prometheus\'s text format', async () => {
+  it("serves /metrics in Prometheus's text format", async () => {
     const res = await request(ops.listener).get('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
@@ -85,7 +94,9 @@ describe('the operations port (OPS_PORT: Prometheus and operators)', () => {
   it('serves /health/ready and /health/live with their details', async () => {
     const ready = await request(ops.listener).get('/health/ready');
     expect(ready.status).toBe(503);
-    expect(ready.body).toMatchObject({ details: { mysql: { status: 'up' }, cache: { status: 'down', host: CACHE_HOST } } });
+    expect(ready.body).toMatchObject({
+      details: { mysql: { status: 'up' }, cache: { status: 'down', host: CACHE_HOST } },
+    });
     expect((await request(ops.listener).get('/health/live')).status).toBe(200);
   });
 
@@ -105,7 +116,9 @@ describe('bootstrapService with OPS_PORT', () => {
       expect((await fetch(`${api}/health/consumers`)).status).toBe(404);
       expect((await fetch(`${api}/health/live`)).status).toBe(200);
       expect((await fetch(`${opsUrl}/metrics`)).status).toBe(200);
-      expect(await (await fetch(`${opsUrl}/health/consumers`)).json()).toMatchObject({ error: { kafka: { error: KAFKA_ERROR } } });
+      expect(await (await fetch(`${opsUrl}/health/consumers`)).json()).toMatchObject({
+        error: { kafka: { error: KAFKA_ERROR } },
+      });
     } finally {
       await app.close();
     }
@@ -114,14 +127,20 @@ describe('bootstrapService with OPS_PORT', () => {
 
   it('opens the operations port only once the API listens: its ready probe is what orchestrators and tests wait on', async () => {
     const listenOrder: string[] = [];
-    const opsListen = jest.spyOn(OperationsServer.prototype, 'listen').mockImplementation(async function (this: OperationsServer, ...args) {
+    const opsListen = jest.spyOn(OperationsServer.prototype, 'listen').mockImplementation(async function (
+      this: OperationsServer,
+      ...args
+    ) {
       listenOrder.push(`ops, API listening: ${String(!!apiServer?.listening)}`);
       opsListen.mockRestore();
       return this.listen(...args);
     });
     let apiServer: { listening: boolean } | undefined;
     const app = await bootstrapService(ProbedModule, {
-      title: 'ops-order', port: 0, opsPort: 0, host: '127.0.0.1',
+      title: 'ops-order',
+      port: 0,
+      opsPort: 0,
+      host: '127.0.0.1',
       beforeListen: async (a) => void (apiServer = a.getHttpServer()),
     });
     await app.close();

@@ -3,7 +3,11 @@ import { createServer, IncomingMessage, RequestListener, Server, ServerResponse 
 import { register } from 'prom-client';
 import { HealthProbeName, HealthProbes } from './health.controller';
 
-const PROBES: Record<string, HealthProbeName> = { '/health/live': 'live', '/health/ready': 'ready', '/health/consumers': 'consumers' };
+const PROBES: Record<string, HealthProbeName> = {
+  '/health/live': 'live',
+  '/health/ready': 'ready',
+  '/health/consumers': 'consumers',
+};
 
 /**
  * The operations port (OPS_PORT): /metrics for Prometheus, and the probes with their details
@@ -22,7 +26,13 @@ export class OperationsServer implements OnApplicationShutdown {
   readonly listener: RequestListener = (req, res) => {
     this.handle(req, res).catch((error: Error) => {
       this.logger.error(error.stack ?? error.message);
-      if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ code: 'INTERNAL_ERROR', message: 'unexpected error; see the service log', details: {} }));
+      if (!res.headersSent)
+        send(
+          res,
+          500,
+          'application/json',
+          JSON.stringify({ code: 'INTERNAL_ERROR', message: 'unexpected error; see the service log', details: {} }),
+        );
       else res.end();
     });
   };
@@ -51,13 +61,23 @@ export class OperationsServer implements OnApplicationShutdown {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/metrics') return send(res, 200, register.contentType, await register.metrics());
+    if (req.method === 'GET' && path === '/metrics')
+      return send(res, 200, register.contentType, await register.metrics());
     const probe = PROBES[path];
     if (req.method === 'GET' && probe) {
       const { status, body } = await this.probes.check(probe);
       return send(res, status, 'application/json', JSON.stringify(body));
     }
-    send(res, 404, 'application/json', JSON.stringify({ code: 'NOT_FOUND', message: `${req.method} ${path}: the operations port serves GET /metrics, /health/live, /health/ready, /health/consumers`, details: {} }));
+    send(
+      res,
+      404,
+      'application/json',
+      JSON.stringify({
+        code: 'NOT_FOUND',
+        message: `${req.method} ${path}: the operations port serves GET /metrics, /health/live, /health/ready, /health/consumers`,
+        details: {},
+      }),
+    );
   }
 }
 

@@ -24,7 +24,10 @@ export function personalValues(data: unknown, found = new Set<string>(), underPi
  */
 export function redactPersonalData(text: string, known: Iterable<string> = []): string {
   let out = text.replace(PERSONAL_QUERY, '$1<redacted>').replace(EMAIL, '<email>');
-  const values = [...new Set([...known].flatMap((v) => [v, encodeURIComponent(v)]))].filter((v) => v.length > 1).sort((a, b) => b.length - a.length);
-  for (const value of values) out = out.replace(new RegExp(`(?<![\\w.@+%-])${escape(value)}(?![\\w.@+%-])`, 'g'), '<user>');
+  const values = [...new Set([...known].flatMap((v) => [v, encodeURIComponent(v)]))]
+    .filter((v) => v.length > 1)
+    .sort((a, b) => b.length - a.length);
+  for (const value of values)
+    out = out.replace(new RegExp(`(?<![\\w.@+%-])${escape(value)}(?![\\w.@+%-])`, 'g'), '<user>');
   return out;
 }

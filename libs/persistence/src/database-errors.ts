@@ -17,8 +17,20 @@ export function isRetryableTransactionError(error: unknown): boolean {
  * the lock past innodb_lock_wait_timeout. Waiting helps; running the statement again at once does not.
  */
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE', 'ER_LOCK_WAIT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_OPTION_PREVENTS_STATEMENT',
+  'ER_READ_ONLY_MODE',
+  'ER_LOCK_WAIT_TIMEOUT',
   // Our own pool's acquire timeout (pool-limits.ts): the database is too slow or too busy for the work.
   'DB_POOL_TIMEOUT',
 ]);
@@ -28,5 +40,7 @@ const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1290, 1836]);
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const e = error as { code?: unknown; errno?: unknown; driverError?: { code?: unknown; errno?: unknown } };
-  return [e, e.driverError].some((x) => !!x && (UNAVAILABLE_CODES.has(String(x.code)) || UNAVAILABLE_ERRNOS.has(Number(x.errno))));
+  return [e, e.driverError].some(
+    (x) => !!x && (UNAVAILABLE_CODES.has(String(x.code)) || UNAVAILABLE_ERRNOS.has(Number(x.errno))),
+  );
 }

@@ -10,15 +10,21 @@ import { openMigratedDataSource } from './migration-lock';
  * (replicas start together), or, with `migrationsRun: false` (DB_MIGRATIONS_RUN), left to the migrate
  * step and only checked to be up to date, so the service's user needs no DDL.
  */
-export function databaseModule(settings: Omit<DataSourceSettings, 'flavor'> & { migrationsRun?: boolean }): DynamicModule {
+export function databaseModule(
+  settings: Omit<DataSourceSettings, 'flavor'> & { migrationsRun?: boolean },
+): DynamicModule {
   const migrate = settings.migrationsRun ?? true;
   return TypeOrmModule.forRootAsync({
     useFactory: async () => ({
-      ...dataSourceOptions({ ...settings, flavor: await (migrate ? ensureDatabase(settings.url, settings.database) : serverFlavor(settings.url)) }),
+      ...dataSourceOptions({
+        ...settings,
+        flavor: await (migrate ? ensureDatabase(settings.url, settings.database) : serverFlavor(settings.url)),
+      }),
       migrationsRun: false,
     }),
-    dataSourceFactory: (options) => migrate
-      ? openMigratedDataSource(options as DataSourceOptions, settings.url, settings.database)
-      : openUpToDateDataSource(options as DataSourceOptions, settings.database),
+    dataSourceFactory: (options) =>
+      migrate
+        ? openMigratedDataSource(options as DataSourceOptions, settings.url, settings.database)
+        : openUpToDateDataSource(options as DataSourceOptions, settings.database),
   });
 }

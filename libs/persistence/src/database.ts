@@ -40,7 +40,8 @@ export async function serverFlavor(url: string): Promise<ServerFlavor> {
 }
 
 export async function dropDatabase(url: string, database: string): Promise<void> {
-  if (!DATABASE_NAME.test(database) || !database.includes('test')) throw new Error(`refusing to drop "${database}": only test databases`);
+  if (!DATABASE_NAME.test(database) || !database.includes('test'))
+    throw new Error(`refusing to drop "${database}": only test databases`);
   const conn = await connect(url);
   try {
     await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
@@ -65,7 +66,9 @@ export function dataSourceOptions(settings: DataSourceSettings): DataSourceOptio
   const conn = parseMysqlUrl(settings.url);
   const size = settings.poolSize ?? settings.pool?.DB_POOL_SIZE ?? DEFAULT_POOL_SIZE;
   const limits = {
-    size, acquireTimeoutMs: settings.pool?.DB_POOL_ACQUIRE_TIMEOUT_MS ?? DEFAULT_POOL_ACQUIRE_TIMEOUT_MS, statementTimeoutMs: settings.pool?.DB_STATEMENT_TIMEOUT_MS ?? 0,
+    size,
+    acquireTimeoutMs: settings.pool?.DB_POOL_ACQUIRE_TIMEOUT_MS ?? DEFAULT_POOL_ACQUIRE_TIMEOUT_MS,
+    statementTimeoutMs: settings.pool?.DB_STATEMENT_TIMEOUT_MS ?? 0,
   };
   return {
     type: settings.flavor,

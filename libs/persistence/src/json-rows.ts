@@ -16,13 +16,19 @@ export type JsonColumn = [name: string, type: string];
  * the caller's constants.
  */
 export async function insertJsonRows(
-  manager: EntityManager, table: string, same: Record<string, unknown>, columns: JsonColumn[], rows: unknown[][],
+  manager: EntityManager,
+  table: string,
+  same: Record<string, unknown>,
+  columns: JsonColumn[],
+  rows: unknown[][],
 ): Promise<void> {
   if (!rows.length) return;
   const shared = Object.keys(same);
   const names = [...shared, ...columns.map(([name]) => name)].map((name) => `\`${name}\``).join(', ');
   const select = [...shared.map(() => '?'), ...columns.map(([name]) => `j.\`${name}\``)].join(', ');
   const paths = columns.map(([name, type], i) => `\`${name}\` ${type} PATH '$[${i}]'`).join(', ');
-  await manager.query(`INSERT INTO ${table} (${names}) SELECT ${select} FROM JSON_TABLE(?, '$[*]' COLUMNS (${paths})) j`,
-    [...Object.values(same), JSON.stringify(rows)]);
+  await manager.query(
+    `INSERT INTO ${table} (${names}) SELECT ${select} FROM JSON_TABLE(?, '$[*]' COLUMNS (${paths})) j`,
+    [...Object.values(same), JSON.stringify(rows)],
+  );
 }

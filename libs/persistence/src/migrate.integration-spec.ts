@@ -27,12 +27,22 @@ class Index1000000000002 implements MigrationInterface {
 const env = stackEnv();
 const suffix = uniqueSuffix();
 /** deploy/mysql-users.sql as the operator runs it, on schemas and users of this test's own. */
-const SCHEMAS: Record<string, string> = { groups_service: `groups_service_test_${suffix}`, legacy_sync: `legacy_sync_test_${suffix}`, evaluator: `evaluator_test_${suffix}` };
+const SCHEMAS: Record<string, string> = {
+  groups_service: `groups_service_test_${suffix}`,
+  legacy_sync: `legacy_sync_test_${suffix}`,
+  evaluator: `evaluator_test_${suffix}`,
+};
 const user = (name: string) => `t${suffix}_${name}`;
 const sql = readFileSync(join(WORKSPACE_ROOT, 'deploy/mysql-users.sql'), 'utf8')
   .replace(/`(groups_service|legacy_sync|evaluator)`/g, (_, db: string) => `\`${SCHEMAS[db]}\``)
   .replace(/'groups_sync_(\w+)'/g, (_, name: string) => `'${user(name)}'`);
-const USERS = [...new Set([...sql.matchAll(/CREATE USER IF NOT EXISTS '(\w+)'@'%' IDENTIFIED BY '([^']+)'/g)].map(([, name, password]) => `${name}:${password}`))];
+const USERS = [
+  ...new Set(
+    [...sql.matchAll(/CREATE USER IF NOT EXISTS '(\w+)'@'%' IDENTIFIED BY '([^']+)'/g)].map(
+      ([, name, password]) => `${name}:${password}`,
+    ),
+  ),
+];
 
 function urlOf(name: string): string {
   const [username, password] = USERS.find((u) => u.startsWith(`${user(name)}:`))!.split(':');
@@ -53,7 +63,14 @@ async function asAdmin<T>(run: (query: (statement: string) => Promise<unknown>) 
 const migrations = [Table1000000000001, Index1000000000002];
 const opened: DataSource[] = [];
 const openAs = async (name: string, database: string, list = migrations) => {
-  const options = dataSourceOptions({ url: urlOf(name), database, flavor: await serverFlavor(urlOf(name)), entities: [], migrations: list, poolSize: 2 });
+  const options = dataSourceOptions({
+    url: urlOf(name),
+    database,
+    flavor: await serverFlavor(urlOf(name)),
+    entities: [],
+    migrations: list,
+    poolSize: 2,
+  });
   const dataSource = await openUpToDateDataSource(options, database);
   opened.push(dataSource);
   return dataSource;
@@ -61,7 +78,12 @@ const openAs = async (name: string, database: string, list = migrations) => {
 
 beforeAll(async () => {
   await asAdmin(async (query) => {
-    for (const statement of sql.replace(/^\s*--.*$/gm, '').split(';').map((s) => s.trim()).filter(Boolean)) await query(statement);
+    for (const statement of sql
+      .replace(/^\s*--.*$/gm, '')
+      .split(';')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      await query(statement);
   });
 });
 
@@ -73,7 +95,7 @@ afterAll(async () => {
   for (const database of Object.values(SCHEMAS)) await dropDatabase(env.MYSQL_URL, database);
 });
 
-it('lets the migrator migrate a schema, and the service\'s user then boot on it, change its rows and no table', async () => {
+it("lets the migrator migrate a schema, and the service's user then boot on it, change its rows and no table", async () => {
   await migrateDatabase(urlOf('migrator'), SCHEMAS.groups_service, migrations);
   const groups = await openAs('groups', SCHEMAS.groups_service);
 
@@ -81,22 +103,32 @@ it('lets the migrator migrate a schema, and the service\'s user then boot on it,
   await groups.query('UPDATE item SET name = ? WHERE name = ?', ['b', 'a']);
   expect(await groups.query('SELECT name FROM item')).toEqual([{ name: 'b' }]);
   await groups.query('DELETE FROM item');
-  await expect(groups.query('CREATE TABLE other (id INT)')).rejects.toMatchObject({ code: 'ER_TABLEACCESS_DENIED_ERROR' });
-  await expect(groups.query('ALTER TABLE item ADD COLUMN x INT')).rejects.toMatchObject({ code: 'ER_TABLEACCESS_DENIED_ERROR' });
+  await expect(groups.query('CREATE TABLE other (id INT)')).rejects.toMatchObject({
+    code: 'ER_TABLEACCESS_DENIED_ERROR',
+  });
+  await expect(groups.query('ALTER TABLE item ADD COLUMN x INT')).rejects.toMatchObject({
+    code: 'ER_TABLEACCESS_DENIED_ERROR',
+  });
   await expect(groups.query('DROP TABLE item')).rejects.toMatchObject({ code: 'ER_TABLEACCESS_DENIED_ERROR' });
 });
 
-it('keeps each service\'s user out of the other services\' schemas', async () => {
+it("keeps each service's user out of the other services' schemas", async () => {
   await migrateDatabase(urlOf('migrator'), SCHEMAS.evaluator, migrations);
   const groups = await openAs('groups', SCHEMAS.groups_service);
-  await expect(groups.query(`SELECT * FROM \`${SCHEMAS.evaluator}\`.item`)).rejects.toMatchObject({ code: 'ER_TABLEACCESS_DENIED_ERROR' });
+  await expect(groups.query(`SELECT * FROM \`${SCHEMAS.evaluator}\`.item`)).rejects.toMatchObject({
+    code: 'ER_TABLEACCESS_DENIED_ERROR',
+  });
   await expect(openAs('groups', SCHEMAS.evaluator)).rejects.toMatchObject({ code: 'ER_DBACCESS_DENIED_ERROR' });
 });
 
 it('refuses to boot without DDL on a schema never migrated, or with migrations of its code pending', async () => {
-  await expect(openAs('legacy_sync', SCHEMAS.legacy_sync)).rejects.toMatchObject({ code: MigrationsErrorCode.SCHEMA_NOT_MIGRATED });
+  await expect(openAs('legacy_sync', SCHEMAS.legacy_sync)).rejects.toMatchObject({
+    code: MigrationsErrorCode.SCHEMA_NOT_MIGRATED,
+  });
   await migrateDatabase(urlOf('migrator'), SCHEMAS.legacy_sync, [Table1000000000001]);
-  await expect(openAs('legacy_sync', SCHEMAS.legacy_sync)).rejects.toMatchObject({ code: MigrationsErrorCode.MIGRATIONS_PENDING });
+  await expect(openAs('legacy_sync', SCHEMAS.legacy_sync)).rejects.toMatchObject({
+    code: MigrationsErrorCode.MIGRATIONS_PENDING,
+  });
   await migrateDatabase(urlOf('migrator'), SCHEMAS.legacy_sync, migrations);
   await expect(openAs('legacy_sync', SCHEMAS.legacy_sync)).resolves.toBeInstanceOf(DataSource);
 });

@@ -34,12 +34,30 @@ afterAll(async () => {
 
 it('migrates a fresh database once when several replicas start at the same moment, and every replica starts', async () => {
   const flavor = await ensureDatabase(env.MYSQL_URL, DB);
-  const options = dataSourceOptions({ url: env.MYSQL_URL, database: DB, flavor, entities: [], migrations: [First1000000000001, Second1000000000002], poolSize: 2 });
+  const options = dataSourceOptions({
+    url: env.MYSQL_URL,
+    database: DB,
+    flavor,
+    entities: [],
+    migrations: [First1000000000001, Second1000000000002],
+    poolSize: 2,
+  });
   const replicas = await Promise.allSettled([1, 2, 3].map(() => openMigratedDataSource(options, env.MYSQL_URL, DB)));
   for (const r of replicas) if (r.status === 'fulfilled') opened.push(r.value);
 
-  expect(replicas.map((r) => (r.status === 'rejected' ? String(r.reason) : 'started'))).toEqual(['started', 'started', 'started']);
-  const runs = await opened[0].query('SELECT migration, COUNT(*) AS n FROM migration_run GROUP BY migration ORDER BY migration');
-  expect(runs.map((r: { migration: string; n: number | string }) => [r.migration, Number(r.n)])).toEqual([['First1000000000001', 1], ['Second1000000000002', 1]]);
-  expect((await opened[0].query('SELECT name FROM migrations ORDER BY id')).map((r: { name: string }) => r.name)).toEqual(['First1000000000001', 'Second1000000000002']);
+  expect(replicas.map((r) => (r.status === 'rejected' ? String(r.reason) : 'started'))).toEqual([
+    'started',
+    'started',
+    'started',
+  ]);
+  const runs = await opened[0].query(
+    'SELECT migration, COUNT(*) AS n FROM migration_run GROUP BY migration ORDER BY migration',
+  );
+  expect(runs.map((r: { migration: string; n: number | string }) => [r.migration, Number(r.n)])).toEqual([
+    ['First1000000000001', 1],
+    ['Second1000000000002', 1],
+  ]);
+  expect(
+    (await opened[0].query('SELECT name FROM migrations ORDER BY id')).map((r: { name: string }) => r.name),
+  ).toEqual(['First1000000000001', 'Second1000000000002']);
 });

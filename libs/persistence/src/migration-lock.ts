@@ -14,14 +14,21 @@ export function migrationLockName(database: string): string {
  * connection of its own (not the pool's, which the migrations use): replicas that start at once
  * migrate one after the other, and those that waited find nothing left to run.
  */
-export async function runMigrationsLocked(dataSource: DataSource, url: string, database: string, timeoutSeconds = 600): Promise<void> {
+export async function runMigrationsLocked(
+  dataSource: DataSource,
+  url: string,
+  database: string,
+  timeoutSeconds = 600,
+): Promise<void> {
   const name = migrationLockName(database);
   const { host, port, username, password } = parseMysqlUrl(url);
   const conn = await createConnection({ host, port, user: username, password, connectTimeout: 10_000 });
   try {
     const [rows] = await conn.query('SELECT GET_LOCK(?, ?) AS got', [name, timeoutSeconds]);
     if (Number((rows as Array<{ got: unknown }>)[0].got) !== 1) {
-      throw new Error(`no migration lock "${name}" after ${timeoutSeconds} s: another instance is still migrating ${database}`);
+      throw new Error(
+        `no migration lock "${name}" after ${timeoutSeconds} s: another instance is still migrating ${database}`,
+      );
     }
     try {
       await dataSource.runMigrations({ transaction: 'each' });
@@ -34,7 +41,11 @@ export async function runMigrationsLocked(dataSource: DataSource, url: string, d
 }
 
 /** A data source whose schema is migrated (under the lock) before it is handed out. */
-export async function openMigratedDataSource(options: DataSourceOptions, url: string, database: string): Promise<DataSource> {
+export async function openMigratedDataSource(
+  options: DataSourceOptions,
+  url: string,
+  database: string,
+): Promise<DataSource> {
   const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
   try {
     await runMigrationsLocked(dataSource, url, database);

@@ -11,10 +11,14 @@ export class MigrationConfig {
 
   @DevelopmentDefault()
   @Matches(/^mysql:\/\/[^\s]+$/, { message: 'must look like mysql://user[:password]@host[:port]' })
-  @InProduction((url) => /^mysql:\/\/[^:@/\s]+:[^@/\s]+@/.test(String(url)), 'must carry a password: mysql://user:password@host[:port]')
+  @InProduction(
+    (url) => /^mysql:\/\/[^:@/\s]+:[^@/\s]+@/.test(String(url)),
+    'must carry a password: mysql://user:password@host[:port]',
+  )
   MYSQL_URL = 'mysql://root@127.0.0.1:3306';
 
   /** The schema to migrate. Unset: the service's default DB_NAME (the production stack's). */
-  @IsOptional() @Matches(/^[a-z][a-z0-9_]{0,63}$/)
+  @IsOptional()
+  @Matches(/^[a-z][a-z0-9_]{0,63}$/)
   DB_NAME?: string = undefined;
 }

@@ -7,7 +7,10 @@ export enum MigrationsErrorCode {
 
 /** A service started with DB_MIGRATIONS_RUN=false on a schema older than its code. */
 export class MigrationsException extends Error {
-  constructor(readonly code: MigrationsErrorCode, message: string) {
+  constructor(
+    readonly code: MigrationsErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'MigrationsException';
   }

@@ -5,14 +5,16 @@ import { dataSourceOptions, dropDatabase, ensureDatabase } from './database';
 
 const env = stackEnv();
 
-describe('the connection pool\'s limits', () => {
+describe("the connection pool's limits", () => {
   const database = `poollimits_${uniqueSuffix()}_test`;
   let dataSource: DataSource;
 
   beforeAll(async () => {
     const flavor = await ensureDatabase(env.MYSQL_URL, database);
     const pool = { DB_POOL_SIZE: 2, DB_POOL_ACQUIRE_TIMEOUT_MS: 500, DB_STATEMENT_TIMEOUT_MS: 1000 };
-    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database, flavor, entities: [], migrations: [], pool })).initialize();
+    dataSource = await new DataSource(
+      dataSourceOptions({ url: env.MYSQL_URL, database, flavor, entities: [], migrations: [], pool }),
+    ).initialize();
   });
 
   afterAll(async () => {
@@ -43,6 +45,8 @@ describe('the connection pool\'s limits', () => {
     const outcome = await dataSource.query('SELECT SLEEP(5) AS slept').catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(3000);
     // MariaDB (the stack's) raises an error; MySQL's SLEEP would answer 1 when interrupted.
-    expect(outcome instanceof Error ? outcome.message : JSON.stringify(outcome)).toMatch(/max_statement_time|interrupted|"slept":1/i);
+    expect(outcome instanceof Error ? outcome.message : JSON.stringify(outcome)).toMatch(
+      /max_statement_time|interrupted|"slept":1/i,
+    );
   }, 10_000);
 });

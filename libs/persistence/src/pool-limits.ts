@@ -23,7 +23,9 @@ export class PoolTimeoutError extends Error {
   readonly dependencyUnavailable = true;
 
   constructor(size: number, waitedMs: number) {
-    super(`no database connection came free within ${waitedMs} ms (all ${size} of the pool in use; DB_POOL_SIZE, DB_POOL_ACQUIRE_TIMEOUT_MS)`);
+    super(
+      `no database connection came free within ${waitedMs} ms (all ${size} of the pool in use; DB_POOL_SIZE, DB_POOL_ACQUIRE_TIMEOUT_MS)`,
+    );
     this.name = 'PoolTimeoutError';
   }
 }
@@ -33,13 +35,18 @@ export class PoolTimeoutError extends Error {
  * limit: a waiter queues forever) and set each new session's statement timeout. Every query, TypeORM's
  * and `pool.query`'s, takes its connection through `getConnection`.
  */
-export function poolLimitsDriver(base: typeof mysql2, flavor: ServerFlavor, limits: { size: number; acquireTimeoutMs: number; statementTimeoutMs: number }): typeof mysql2 {
+export function poolLimitsDriver(
+  base: typeof mysql2,
+  flavor: ServerFlavor,
+  limits: { size: number; acquireTimeoutMs: number; statementTimeoutMs: number },
+): typeof mysql2 {
   const createPool = (options: mysql2.PoolOptions) => {
     const pool = base.createPool(options);
     if (limits.statementTimeoutMs > 0) {
-      const set = flavor === 'mariadb'
-        ? `SET SESSION max_statement_time = ${limits.statementTimeoutMs / 1000}`
-        : `SET SESSION max_execution_time = ${Math.round(limits.statementTimeoutMs)}`;
+      const set =
+        flavor === 'mariadb'
+          ? `SET SESSION max_statement_time = ${limits.statementTimeoutMs / 1000}`
+          : `SET SESSION max_execution_time = ${Math.round(limits.statementTimeoutMs)}`;
       pool.on('connection', (connection) => connection.query(set, (error) => error && connection.destroy()));
     }
     if (limits.acquireTimeoutMs > 0) {

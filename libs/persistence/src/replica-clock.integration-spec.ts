@@ -5,12 +5,16 @@ import { ReplicaBehindError, ReplicaClock, ReplicaNotReplicatingError } from './
 const DELAY_SECONDS = 3;
 let servers: ReplicatedMariadb;
 let replica: Pool;
-const clockOf = (pool: Pool, assumedLagSeconds = 30) => new ReplicaClock(async (sql) => (await pool.query(sql))[0] as Array<Record<string, unknown>>, assumedLagSeconds);
+const clockOf = (pool: Pool, assumedLagSeconds = 30) =>
+  new ReplicaClock(async (sql) => (await pool.query(sql))[0] as Array<Record<string, unknown>>, assumedLagSeconds);
 
 beforeAll(async () => {
   servers = await startReplicatedMariadb(DELAY_SECONDS);
   await servers.sql('primary', 'CREATE DATABASE edxapp');
-  await servers.sql('primary', 'CREATE TABLE edxapp.course_groups_cohortmembership (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, committed_at DATETIME(6) NOT NULL)');
+  await servers.sql(
+    'primary',
+    'CREATE TABLE edxapp.course_groups_cohortmembership (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, committed_at DATETIME(6) NOT NULL)',
+  );
   replica = createPool({ uri: `${servers.replicaUrl}/mysql`, connectionLimit: 2 });
   // The schema itself replicates MASTER_DELAY late.
   for (const start = Date.now(); Date.now() - start < 20_000;) {
@@ -28,14 +32,19 @@ afterAll(async () => {
 describe('ReplicaClock against a real MariaDB replica with MASTER_DELAY', () => {
   it('never dates a read past a change the read does not hold, and catches up once the replica applies it', async () => {
     const clock = clockOf(replica);
-    await servers.sql('primary', 'INSERT INTO edxapp.course_groups_cohortmembership (user_id, committed_at) VALUES (42, NOW(6))');
+    await servers.sql(
+      'primary',
+      'INSERT INTO edxapp.course_groups_cohortmembership (user_id, committed_at) VALUES (42, NOW(6))',
+    );
     const committed = Date.now();
     let sawLag = 0;
     let sawIt = false;
     // Each read is dated by the clock asked just before it: a date at or after the commit must come with the row.
     while (Date.now() - committed < (DELAY_SECONDS + 4) * 1000 && !sawIt) {
       const position = await clock.position();
-      const [rows] = await replica.query('SELECT user_id FROM edxapp.course_groups_cohortmembership WHERE user_id = 42');
+      const [rows] = await replica.query(
+        'SELECT user_id FROM edxapp.course_groups_cohortmembership WHERE user_id = 42',
+      );
       const holds = (rows as unknown[]).length === 1;
       if (position.at.getTime() >= committed) expect(holds).toBe(true);
       sawLag = Math.max(sawLag, position.lagSeconds);
@@ -48,9 +57,12 @@ describe('ReplicaClock against a real MariaDB replica with MASTER_DELAY', () => 
     expect((await clock.position()).at.getTime()).toBeGreaterThanOrEqual(committed);
   }, 30_000);
 
-  it('waits for an event\'s change to be applied before a read is dated after it, and gives up as an outage past its wait', async () => {
+  it("waits for an event's change to be applied before a read is dated after it, and gives up as an outage past its wait", async () => {
     const clock = clockOf(replica);
-    await servers.sql('primary', 'INSERT INTO edxapp.course_groups_cohortmembership (user_id, committed_at) VALUES (43, NOW(6))');
+    await servers.sql(
+      'primary',
+      'INSERT INTO edxapp.course_groups_cohortmembership (user_id, committed_at) VALUES (43, NOW(6))',
+    );
     const eventTime = new Date();
     const error = await clock.positionAfter(eventTime, 500).catch((e: Error) => e);
     expect(error).toBeInstanceOf(ReplicaBehindError);
@@ -70,7 +82,10 @@ describe('ReplicaClock against a real MariaDB replica with MASTER_DELAY', () => 
     }
     await servers.sql('replica', "CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY 'reader'");
     await servers.sql('replica', "GRANT SELECT ON *.* TO 'reader'@'127.0.0.1'");
-    const reader = createPool({ uri: servers.replicaUrl.replace('root@', 'reader:reader@') + '/mysql', connectionLimit: 1 });
+    const reader = createPool({
+      uri: servers.replicaUrl.replace('root@', 'reader:reader@') + '/mysql',
+      connectionLimit: 1,
+    });
     try {
       const before = Date.now();
       const position = await clockOf(reader, 30).position();

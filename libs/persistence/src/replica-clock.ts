@@ -29,12 +29,19 @@ export class ReplicaBehindError extends Error {
   readonly dependencyUnavailable = true;
 
   constructor(wanted: Date, position: ReplicaPosition) {
-    super(`the LMS read replica has applied the primary up to ${position.at.toISOString()} (${position.source}, ${position.lagSeconds} s behind), not yet ${wanted.toISOString()}`);
+    super(
+      `the LMS read replica has applied the primary up to ${position.at.toISOString()} (${position.source}, ${position.lagSeconds} s behind), not yet ${wanted.toISOString()}`,
+    );
     this.name = 'ReplicaBehindError';
   }
 }
 
-const ACCESS_DENIED = new Set(['ER_SPECIFIC_ACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR']);
+const ACCESS_DENIED = new Set([
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+  'ER_SPECIFIC_ACCESS_DENIED',
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+]);
 
 /**
  * Dates reads of the LMS's database by what its replica has applied, not by this process's clock:
@@ -53,7 +60,11 @@ export class ReplicaClock {
   private warned = false;
   private statement: 'SHOW REPLICA STATUS' | 'SHOW SLAVE STATUS' = 'SHOW REPLICA STATUS';
 
-  constructor(private readonly query: StatusQuery, private readonly assumedLagSeconds: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly query: StatusQuery,
+    private readonly assumedLagSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async position(): Promise<ReplicaPosition> {
     const asked = this.now();
@@ -64,9 +75,15 @@ export class ReplicaClock {
       if (!ACCESS_DENIED.has(String((error as { code?: unknown }).code))) throw error;
       if (!this.warned) {
         this.warned = true;
-        this.logger.warn(`cannot read the LMS replica's status (${(error as Error).message}); dating its reads ${this.assumedLagSeconds} s back (LMS_DB_ASSUMED_LAG_SECONDS). Grant SLAVE MONITOR (MariaDB) or REPLICATION CLIENT (MySQL) to measure it`);
+        this.logger.warn(
+          `cannot read the LMS replica's status (${(error as Error).message}); dating its reads ${this.assumedLagSeconds} s back (LMS_DB_ASSUMED_LAG_SECONDS). Grant SLAVE MONITOR (MariaDB) or REPLICATION CLIENT (MySQL) to measure it`,
+        );
       }
-      return { at: new Date(asked - this.assumedLagSeconds * 1000), source: 'assumed', lagSeconds: this.assumedLagSeconds };
+      return {
+        at: new Date(asked - this.assumedLagSeconds * 1000),
+        source: 'assumed',
+        lagSeconds: this.assumedLagSeconds,
+      };
     }
     if (!rows.length) return { at: new Date(asked), source: 'primary', lagSeconds: 0 };
     // Several connections (MariaDB multi-source): the read is as old as the most lagging one.
@@ -74,7 +91,9 @@ export class ReplicaClock {
     for (const row of rows) {
       const behind = row.Seconds_Behind_Master ?? row.Seconds_Behind_Source;
       if (behind === null || behind === undefined) {
-        throw new ReplicaNotReplicatingError(`IO ${String(row.Slave_IO_Running ?? row.Replica_IO_Running)}, SQL ${String(row.Slave_SQL_Running ?? row.Replica_SQL_Running)}`);
+        throw new ReplicaNotReplicatingError(
+          `IO ${String(row.Slave_IO_Running ?? row.Replica_IO_Running)}, SQL ${String(row.Slave_SQL_Running ?? row.Replica_SQL_Running)}`,
+        );
       }
       lag = Math.max(lag, Number(behind) + 1);
     }
@@ -92,7 +111,9 @@ export class ReplicaClock {
       if (position.at >= time) return position;
       const left = deadline - this.now();
       if (left <= 0) throw new ReplicaBehindError(time, position);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left, time.getTime() - position.at.getTime())));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(pollMs, left, time.getTime() - position.at.getTime())),
+      );
     }
   }
 

@@ -1,7 +1,10 @@
 import { DataSource, EntityManager } from 'typeorm';
 
 /** An identifier (a username, an email) and what replaces it. */
-export interface Replacement { from: string; to: string }
+export interface Replacement {
+  from: string;
+  to: string;
+}
 
 /**
  * What a retired user's username and email become in our rows. Open edX keeps user ids and
@@ -35,7 +38,16 @@ export function replaceIdentity(value: string, replacements: Replacement[]): str
 }
 
 /** JSON keys that hold one username or email, and keys that hold free text (errors, reasons), in our payloads and audit details. */
-const IDENTITY_KEYS = new Set(['username', 'email', 'actor', 'requested_by', 'changed_by', 'created_by', 'updated_by', 'paused_by']);
+const IDENTITY_KEYS = new Set([
+  'username',
+  'email',
+  'actor',
+  'requested_by',
+  'changed_by',
+  'created_by',
+  'updated_by',
+  'paused_by',
+]);
 const TEXT_KEYS = new Set(['error', 'reason', 'outcome', 'message']);
 
 /**
@@ -49,12 +61,16 @@ export function replaceInJson(value: unknown, replacements: Replacement[], key?:
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => replaceInJson(v, replacements, key));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceInJson(v, replacements, k)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceInJson(v, replacements, k)]));
   return value;
 }
 
 /** `identity`: the column holds one username or email; `text`: free text; `json`: a JSON document. */
-export interface ScrubColumn { name: string; kind: 'identity' | 'text' | 'json' }
+export interface ScrubColumn {
+  name: string;
+  kind: 'identity' | 'text' | 'json';
+}
 
 export interface ScrubTarget {
   table: string;
@@ -75,7 +91,8 @@ function scrubbed(column: ScrubColumn, value: unknown, replacements: Replacement
     return JSON.stringify(next) === JSON.stringify(doc) ? undefined : JSON.stringify(next);
   }
   const text = String(value);
-  const next = column.kind === 'identity' ? replaceIdentity(text, replacements) : replaceIdentifiers(text, replacements);
+  const next =
+    column.kind === 'identity' ? replaceIdentity(text, replacements) : replaceIdentifiers(text, replacements);
   return next === text ? undefined : next;
 }
 
@@ -86,12 +103,17 @@ function scrubbed(column: ScrubColumn, value: unknown, replacements: Replacement
  * Table, key and column names are the caller's constants. Answers how many rows changed.
  */
 export async function scrubRows(
-  db: DataSource | EntityManager, target: ScrubTarget, replacements: Replacement[], range: { above?: string | number; upTo?: string | number } = {},
+  db: DataSource | EntityManager,
+  target: ScrubTarget,
+  replacements: Replacement[],
+  range: { above?: string | number; upTo?: string | number } = {},
 ): Promise<number> {
   const needles = [...new Set(replacements.map((r) => r.from.toLowerCase()).filter(Boolean))];
   if (!needles.length) return 0;
   const match = target.where ?? {
-    sql: target.columns.flatMap((c) => needles.map(() => `LOWER(CAST(${c.name} AS CHAR)) LIKE ? ESCAPE '!'`)).join(' OR '),
+    sql: target.columns
+      .flatMap((c) => needles.map(() => `LOWER(CAST(${c.name} AS CHAR)) LIKE ? ESCAPE '!'`))
+      .join(' OR '),
     params: target.columns.flatMap(() => needles.map((n) => `%${n.replace(/[!%_]/g, (ch) => `!${ch}`)}%`)),
   };
   let changed = 0;
@@ -103,14 +125,18 @@ export async function scrubRows(
     const rows: Array<Record<string, unknown>> = await db.query(
       `SELECT ${target.key} AS scrub_key, ${target.columns.map((c) => c.name).join(', ')} FROM ${target.table}
        WHERE ${[...bounds.map(([sql]) => sql), `(${match.sql})`].join(' AND ')} ORDER BY ${target.key} LIMIT ${PAGE}`,
-      [...bounds.map(([, v]) => v), ...match.params]);
+      [...bounds.map(([, v]) => v), ...match.params],
+    );
     for (const row of rows) {
       const set = target.columns.flatMap((c) => {
         const value = scrubbed(c, row[c.name], replacements);
         return value === undefined ? [] : [[c.name, value] as const];
       });
       if (!set.length) continue;
-      await db.query(`UPDATE ${target.table} SET ${set.map(([c]) => `${c} = ?`).join(', ')} WHERE ${target.key} = ?`, [...set.map(([, v]) => v), row.scrub_key]);
+      await db.query(`UPDATE ${target.table} SET ${set.map(([c]) => `${c} = ?`).join(', ')} WHERE ${target.key} = ?`, [
+        ...set.map(([, v]) => v),
+        row.scrub_key,
+      ]);
       changed++;
     }
     if (rows.length < PAGE) return changed;

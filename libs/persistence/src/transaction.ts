@@ -8,7 +8,10 @@ import { isRetryableTransactionError } from './database-errors';
  * different groups deadlocked on the gaps their locking reads had taken. Writers still serialize on
  * the group rows they lock, and unique keys still hold.
  */
-export async function inTransaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  dataSource: DataSource,
+  work: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await dataSource.transaction('READ COMMITTED', work);

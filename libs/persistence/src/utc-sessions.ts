@@ -9,7 +9,9 @@ export function utcSessionsDriver(): typeof mysql2 {
   const createPool = (options: mysql2.PoolOptions) => {
     const pool = mysql2.createPool(options);
     // Queued on the connection ahead of the query that asked for it; a session that cannot be set is not used.
-    pool.on('connection', (connection) => connection.query("SET time_zone = '+00:00'", (error) => error && connection.destroy()));
+    pool.on('connection', (connection) =>
+      connection.query("SET time_zone = '+00:00'", (error) => error && connection.destroy()),
+    );
     return pool;
   };
   return Object.create(mysql2, { createPool: { value: createPool, enumerable: true } }) as typeof mysql2;

@@ -11,7 +11,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes every port on 127.0.0.1 only: the local stack has no password and plaintext Kafka', () => {
-    const published = Object.values(services).flatMap((s) => s.ports ?? []).map(String);
+    const published = Object.values(services)
+      .flatMap((s) => s.ports ?? [])
+      .map(String);
     expect(published.length).toBeGreaterThan(0);
     for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
   });
@@ -22,7 +24,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('points every app at the broker listener, database and registry it defines', () => {
-    const internalListener = String(composeEnvironment('kafka').KAFKA_ADVERTISED_LISTENERS).match(/INTERNAL:\/\/([^,]+)/)![1];
+    const internalListener = String(composeEnvironment('kafka').KAFKA_ADVERTISED_LISTENERS).match(
+      /INTERNAL:\/\/([^,]+)/,
+    )![1];
     const registryPort = composeContainerPorts('schema-registry')[0];
     for (const app of apps) {
       const env = composeEnvironment(app);
@@ -34,12 +38,18 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it.each(['legacy-sync-service', 'groups-service'])('sends %s to the LMS emulator with the client the emulator accepts', (app) => {
-    const env = composeEnvironment(app);
-    const lms = composeEnvironment('lms-emulator');
-    expect(env.LMS_BASE_URL).toBe(`http://lms-emulator:${lms.PORT}`);
-    expect([env.LMS_OAUTH_CLIENT_ID, env.LMS_OAUTH_CLIENT_SECRET]).toEqual([lms.LMS_OAUTH_CLIENT_ID, lms.LMS_OAUTH_CLIENT_SECRET]);
-  });
+  it.each(['legacy-sync-service', 'groups-service'])(
+    'sends %s to the LMS emulator with the client the emulator accepts',
+    (app) => {
+      const env = composeEnvironment(app);
+      const lms = composeEnvironment('lms-emulator');
+      expect(env.LMS_BASE_URL).toBe(`http://lms-emulator:${lms.PORT}`);
+      expect([env.LMS_OAUTH_CLIENT_ID, env.LMS_OAUTH_CLIENT_SECRET]).toEqual([
+        lms.LMS_OAUTH_CLIENT_ID,
+        lms.LMS_OAUTH_CLIENT_SECRET,
+      ]);
+    },
+  );
 
   it('makes groups-service trust the tokens the LMS emulator signs', () => {
     const groups = composeEnvironment('groups-service');

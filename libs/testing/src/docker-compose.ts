@@ -52,8 +52,13 @@ export function composeContainerPorts(service: string, file = LOCAL_COMPOSE): nu
 
 /** `KEY=value` lines of an env file (comments and blank lines skipped), relative to the workspace. */
 export function envFile(file: string): Record<string, string> {
-  return Object.fromEntries(readFileSync(join(WORKSPACE_ROOT, file), 'utf8').split('\n')
-    .map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    readFileSync(join(WORKSPACE_ROOT, file), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 /**
@@ -86,10 +91,18 @@ const SAMPLE_SECRETS: Record<string, string> = {
   lms_db_url: 'mysql://reader:sample-password@replica.internal:3306/edxapp',
 };
 /** A sample for a secret file, by the end of its name (`groups_service_mysql_url` → `mysql_url`). */
-const sampleSecret = (name: string) => SAMPLE_SECRETS[Object.keys(SAMPLE_SECRETS).find((k) => name === k || name.endsWith(`_${k}`)) ?? ''] ?? 'sample-value';
+const sampleSecret = (name: string) =>
+  SAMPLE_SECRETS[Object.keys(SAMPLE_SECRETS).find((k) => name === k || name.endsWith(`_${k}`)) ?? ''] ?? 'sample-value';
 
 /** Secrets every service may share: the bus and the registry are one principal each (not per service). */
-const SHARED_SECRETS = ['kafka_api_key', 'kafka_api_secret', 'schema_registry_api_key', 'schema_registry_api_secret', 'jwt_issuers', 'lms_db_url'];
+const SHARED_SECRETS = [
+  'kafka_api_key',
+  'kafka_api_secret',
+  'schema_registry_api_key',
+  'schema_registry_api_secret',
+  'jwt_issuers',
+  'lms_db_url',
+];
 
 /**
  * Declares the checks of an app's entry in the production compose file: it reads only variables
@@ -105,13 +118,16 @@ export function describeProductionComposeService(service: string, configClass: n
     const env = composeEnvironment(service, PRODUCTION_COMPOSE);
     const settings = envFile(join(dirname(PRODUCTION_COMPOSE), 'production.env.example'));
     const readFile = (path: string) => sampleSecret(path.replace('/run/secrets/', ''));
-    const boot = () => loadConfig(configClass, { ...settings, ...env }, readFile) as { PORT: number } & Record<string, unknown>;
+    const boot = () =>
+      loadConfig(configClass, { ...settings, ...env }, readFile) as { PORT: number } & Record<string, unknown>;
     const others = Object.entries(compose.services).filter(([name]) => name !== service);
 
     it('sets only variables the service reads, secrets as files it mounts', () => {
       const known = Object.keys(new configClass());
       expect(Object.keys(env).filter((k) => !known.includes(k.replace(/_FILE$/, '')))).toEqual([]);
-      for (const path of Object.entries(env).filter(([k]) => k.endsWith('_FILE')).map(([, v]) => v)) {
+      for (const path of Object.entries(env)
+        .filter(([k]) => k.endsWith('_FILE'))
+        .map(([, v]) => v)) {
         expect(path).toMatch(/^\/run\/secrets\/[a-z_]+$/);
         const secret = path.replace('/run/secrets/', '');
         expect(entry.secrets).toContain(secret);
@@ -155,10 +171,11 @@ export function describeProductionComposeService(service: string, configClass: n
       }
     });
 
-    it('shares no secret with another service but the bus, the registry and the LMS\'s keys and replica', () => {
+    it("shares no secret with another service but the bus, the registry and the LMS's keys and replica", () => {
       for (const secret of entry.secrets ?? []) {
         if (SHARED_SECRETS.includes(secret)) continue;
-        for (const [name, other] of others) expect(`${name}: ${(other.secrets ?? []).includes(secret)}`).toBe(`${name}: false`);
+        for (const [name, other] of others)
+          expect(`${name}: ${(other.secrets ?? []).includes(secret)}`).toBe(`${name}: false`);
       }
     });
   });

@@ -8,16 +8,28 @@ const path = require('path');
 
 function reachable(host, port) {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 2000 }, () => { socket.end(); resolve(true); });
+    const socket = net.connect({ host, port, timeout: 2000 }, () => {
+      socket.end();
+      resolve(true);
+    });
     socket.on('error', () => resolve(false));
-    socket.on('timeout', () => { socket.destroy(); resolve(false); });
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }
 
 function configuredEnv() {
   const envFile = path.join(__dirname, '..', '..', '..', '.cache', 'stack.env');
   const fromFile = fs.existsSync(envFile)
-    ? Object.fromEntries(fs.readFileSync(envFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2)))
+    ? Object.fromEntries(
+        fs
+          .readFileSync(envFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+      )
     : {};
   return { ...fromFile, ...process.env };
 }
@@ -32,7 +44,8 @@ async function missingInfrastructure(env) {
     ['schema registry', registry.hostname, Number(registry.port || 80)],
   ];
   const missing = [];
-  for (const [name, host, port] of checks) if (!(await reachable(host, port))) missing.push(`${name} on ${host}:${port}`);
+  for (const [name, host, port] of checks)
+    if (!(await reachable(host, port))) missing.push(`${name} on ${host}:${port}`);
   return missing;
 }
 
@@ -54,11 +67,18 @@ async function startContainers() {
     new GenericContainer('apache/kafka:3.9.1')
       .withExposedPorts({ container: 9092, host: kafkaPort })
       .withEnvironment({
-        KAFKA_NODE_ID: '1', KAFKA_PROCESS_ROLES: 'broker,controller', KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
-        KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093', KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
-        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-        KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false', KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1', KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
-        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1', KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+        KAFKA_NODE_ID: '1',
+        KAFKA_PROCESS_ROLES: 'broker,controller',
+        KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+        KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
+        KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
+        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+        KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       })
       .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
       .start(),
@@ -88,5 +108,7 @@ module.exports = async function globalSetup() {
     await startContainers();
     return;
   }
-  throw new Error(`not reachable: ${missing.join(', ')}. Run the tests with \`npm test\`, which starts the infrastructure (or \`bash scripts/infra.sh up\` first).`);
+  throw new Error(
+    `not reachable: ${missing.join(', ')}. Run the tests with \`npm test\`, which starts the infrastructure (or \`bash scripts/infra.sh up\` first).`,
+  );
 };

@@ -26,7 +26,10 @@ export function httpRoutes(app: INestApplication): HttpRoute[] {
         const handler = prototype[name] as object;
         const paths = Reflect.getMetadata(PATH_METADATA, handler);
         if (paths === undefined) continue; // a Kafka consumer (@EventPattern) or a helper, not a route
-        const method = RequestMethod[(Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined) ?? RequestMethod.GET];
+        const method =
+          RequestMethod[
+            (Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined) ?? RequestMethod.GET
+          ];
         for (const base of bases) {
           for (const path of [paths].flat()) {
             const full = `/${[base, path].map(trim).filter(Boolean).join('/')}`;

@@ -1,6 +1,10 @@
 /** Small JSON-over-HTTP helper for black-box tests. */
 export async function http<T = any>(
-  method: string, url: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs?: number,
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  timeoutMs?: number,
 ): Promise<{ status: number; body: T }> {
   const res = await fetch(url, {
     method,
@@ -12,6 +16,8 @@ export async function http<T = any>(
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : null;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return { status: res.status, body: parsed as T };
 }

@@ -16,8 +16,11 @@ export interface ReplicatedMariadb {
 const CACHE = resolve(__dirname, '../../../.cache');
 
 function binary(name: string): string {
-  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/bin']) if (existsSync(join(dir, name))) return join(dir, name);
-  throw new Error(`${name} is not installed (apt-get install mariadb-server): the replica-lag tests start their own primary and replica`);
+  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/bin'])
+    if (existsSync(join(dir, name))) return join(dir, name);
+  throw new Error(
+    `${name} is not installed (apt-get install mariadb-server): the replica-lag tests start their own primary and replica`,
+  );
 }
 
 async function waitForServer(port: number, server: ChildProcess, log: string): Promise<void> {
@@ -48,11 +51,29 @@ export async function startReplicatedMariadb(delaySeconds: number): Promise<Repl
   const start = async (role: 'primary' | 'replica', serverId: number) => {
     const datadir = join(home, role);
     mkdirSync(datadir, { recursive: true });
-    execFileSync(installDb, ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', `--user=${process.env.USER ?? 'root'}`], { stdio: 'ignore' });
+    execFileSync(
+      installDb,
+      [
+        '--no-defaults',
+        `--datadir=${datadir}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        `--user=${process.env.USER ?? 'root'}`,
+      ],
+      { stdio: 'ignore' },
+    );
     const log = join(home, `${role}.log`);
     const args = [
-      '--no-defaults', `--datadir=${datadir}`, `--port=${ports[role]}`, '--bind-address=127.0.0.1', `--socket=${join(home, `${role}.sock`)}`,
-      `--pid-file=${join(home, `${role}.pid`)}`, `--server-id=${serverId}`, '--skip-name-resolve', '--innodb-buffer-pool-size=32M', `--log-error=${log}`,
+      '--no-defaults',
+      `--datadir=${datadir}`,
+      `--port=${ports[role]}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${join(home, `${role}.sock`)}`,
+      `--pid-file=${join(home, `${role}.pid`)}`,
+      `--server-id=${serverId}`,
+      '--skip-name-resolve',
+      '--innodb-buffer-pool-size=32M',
+      `--log-error=${log}`,
       ...(role === 'primary' ? [`--log-bin=${join(datadir, 'bin')}`, '--binlog-format=ROW'] : ['--read-only=1']),
       ...(process.getuid?.() === 0 ? ['--user=root'] : []),
     ];
@@ -69,23 +90,36 @@ export async function startReplicatedMariadb(delaySeconds: number): Promise<Repl
     }
   };
   const stop = async () => {
-    await Promise.all(servers.map((s) => new Promise<void>((done) => {
-      if (s.exitCode !== null) return done();
-      s.once('exit', () => done());
-      s.kill('SIGTERM');
-      setTimeout(() => s.kill('SIGKILL'), 10_000).unref();
-    })));
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((done) => {
+            if (s.exitCode !== null) return done();
+            s.once('exit', () => done());
+            s.kill('SIGTERM');
+            setTimeout(() => s.kill('SIGKILL'), 10_000).unref();
+          }),
+      ),
+    );
     rmSync(home, { recursive: true, force: true });
   };
   try {
     await Promise.all([start('primary', 1), start('replica', 2)]);
     await sql('primary', "CREATE USER 'replicator'@'127.0.0.1' IDENTIFIED BY 'replicator'");
     await sql('primary', "GRANT REPLICATION SLAVE ON *.* TO 'replicator'@'127.0.0.1'");
-    await sql('replica', `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${ports.primary}, MASTER_USER='replicator', MASTER_PASSWORD='replicator', MASTER_USE_GTID=slave_pos, MASTER_DELAY=${Number(delaySeconds)}`);
+    await sql(
+      'replica',
+      `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${ports.primary}, MASTER_USER='replicator', MASTER_PASSWORD='replicator', MASTER_USE_GTID=slave_pos, MASTER_DELAY=${Number(delaySeconds)}`,
+    );
     await sql('replica', 'START SLAVE');
   } catch (error) {
     await stop();
     throw error;
   }
-  return { primaryUrl: `mysql://root@127.0.0.1:${ports.primary}`, replicaUrl: `mysql://root@127.0.0.1:${ports.replica}`, sql, stop };
+  return {
+    primaryUrl: `mysql://root@127.0.0.1:${ports.primary}`,
+    replicaUrl: `mysql://root@127.0.0.1:${ports.replica}`,
+    sql,
+    stop,
+  };
 }

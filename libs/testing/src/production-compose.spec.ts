@@ -12,7 +12,10 @@ function grants(sql: string): Map<string, Map<string, string[]>> {
   for (const [, privileges, on, user] of sql.matchAll(/^\s*GRANT\s+(.+?)\s+ON\s+(\S+)\s+TO\s+'([^']+)'/gim)) {
     const database = on.replace(/`/g, '').replace(/\.\*$/, '');
     const forUser = byUser.get(user) ?? new Map<string, string[]>();
-    forUser.set(database, [...(forUser.get(database) ?? []), ...privileges.split(',').map((p) => p.trim().toUpperCase())].sort());
+    forUser.set(
+      database,
+      [...(forUser.get(database) ?? []), ...privileges.split(',').map((p) => p.trim().toUpperCase())].sort(),
+    );
     byUser.set(user, forUser);
   }
   return byUser;
@@ -32,17 +35,20 @@ describe(PRODUCTION_COMPOSE, () => {
   it('runs the three services alone, and their migrate step: no emulator, database, broker or registry', () => {
     expect(Object.keys(compose.services).sort()).toEqual([...SERVICES, 'migrate'].sort());
     for (const [name, service] of services) {
-      expect(`${name} ${service.image ?? ''} ${service.build?.args?.APP ?? ''}`).not.toMatch(/emulator|mysql|mariadb|kafka|zookeeper|registry|apicurio/i);
+      expect(`${name} ${service.image ?? ''} ${service.build?.args?.APP ?? ''}`).not.toMatch(
+        /emulator|mysql|mariadb|kafka|zookeeper|registry|apicurio/i,
+      );
     }
   });
 
   it('publishes nothing but the APIs, on 127.0.0.1 only: no database, broker, registry or emulator port', () => {
     const published = services.flatMap(([, s]) => s.ports ?? []).map(String);
     expect(published.sort()).toEqual(['127.0.0.1:3001:3001', '127.0.0.1:3002:3002', '127.0.0.1:3003:3003']);
-    for (const port of published.flatMap((p) => p.split(':').slice(1)).map(Number)) expect([3306, 9092, 9093, 8081, 8080, 18000]).not.toContain(port);
+    for (const port of published.flatMap((p) => p.split(':').slice(1)).map(Number))
+      expect([3306, 9092, 9093, 8081, 8080, 18000]).not.toContain(port);
   });
 
-  it('says that TLS ends at the operator\'s proxy or ingress, in front of the 127.0.0.1 ports', () => {
+  it("says that TLS ends at the operator's proxy or ingress, in front of the 127.0.0.1 ports", () => {
     expect(text).toMatch(/TLS[^\n]*(proxy|ingress)/i);
   });
 
@@ -53,12 +59,15 @@ describe(PRODUCTION_COMPOSE, () => {
     }
   });
 
-  it.each(SERVICES.concat('migrate'))('runs %s as a non-root user on a read-only root file system, /tmp a tmpfs', (name) => {
-    const service = compose.services[name];
-    expect(service.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
-    expect(service.read_only).toBe(true);
-    expect(service.tmpfs).toContain('/tmp');
-  });
+  it.each(SERVICES.concat('migrate'))(
+    'runs %s as a non-root user on a read-only root file system, /tmp a tmpfs',
+    (name) => {
+      const service = compose.services[name];
+      expect(service.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+      expect(service.read_only).toBe(true);
+      expect(service.tmpfs).toContain('/tmp');
+    },
+  );
 
   it.each(SERVICES.concat('migrate'))('runs %s without capabilities or privilege escalation', (name) => {
     expect(compose.services[name].cap_drop).toEqual(['ALL']);
@@ -67,9 +76,16 @@ describe(PRODUCTION_COMPOSE, () => {
 
   it.each(SERVICES.concat('migrate'))('bounds %s in memory, CPU and processes, and rotates its logs', (name) => {
     const { deploy, logging } = compose.services[name];
-    expect(deploy?.resources?.limits).toEqual({ memory: expect.stringMatching(/^\d+[MG]$/), cpus: expect.anything(), pids: expect.any(Number) });
+    expect(deploy?.resources?.limits).toEqual({
+      memory: expect.stringMatching(/^\d+[MG]$/),
+      cpus: expect.anything(),
+      pids: expect.any(Number),
+    });
     expect(Number(deploy?.resources?.limits?.cpus)).toBeGreaterThan(0);
-    expect(logging).toEqual({ driver: 'json-file', options: { 'max-size': expect.stringMatching(/^\d+m$/), 'max-file': expect.stringMatching(/^\d+$/) } });
+    expect(logging).toEqual({
+      driver: 'json-file',
+      options: { 'max-size': expect.stringMatching(/^\d+m$/), 'max-file': expect.stringMatching(/^\d+$/) },
+    });
   });
 
   it('migrates once, as the migrator, in a one-shot step the services wait for', () => {
@@ -97,7 +113,19 @@ describe(PRODUCTION_COMPOSE, () => {
       const own = [...byUser].filter(([user]) => user !== 'groups_sync_migrator' && byUser.get(user)!.has(database));
       expect(own).toHaveLength(1); // one user per service, and only it
       expect(own[0][1]).toEqual(new Map([[database, ['DELETE', 'INSERT', 'SELECT', 'UPDATE']]]));
-      expect(byUser.get('groups_sync_migrator')?.get(database)).toEqual(expect.arrayContaining(['ALTER', 'CREATE', 'DROP', 'INDEX', 'REFERENCES', 'SELECT', 'INSERT', 'UPDATE', 'DELETE']));
+      expect(byUser.get('groups_sync_migrator')?.get(database)).toEqual(
+        expect.arrayContaining([
+          'ALTER',
+          'CREATE',
+          'DROP',
+          'INDEX',
+          'REFERENCES',
+          'SELECT',
+          'INSERT',
+          'UPDATE',
+          'DELETE',
+        ]),
+      );
     }
     expect([...byUser.values()].flatMap((m) => [...m.keys()]).filter((d) => !databases.includes(d))).toEqual([]); // nothing on *.*
     expect(sql).not.toMatch(/ALL PRIVILEGES|WITH GRANT OPTION|SUPER/i);
@@ -108,23 +136,45 @@ describe(PRODUCTION_COMPOSE, () => {
     const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map(([, image]) => image);
     expect(bases.length).toBeGreaterThan(0);
     for (const image of bases) expect(image).toMatch(/^node:\d+\.\d+(\.\d+)?-bookworm-slim@sha256:[0-9a-f]{64}$/);
-    expect(dockerfile.trim().split('\n').filter((l) => /^USER\s/.test(l)).pop()).toMatch(/^USER\s+(node|[1-9]\d*)/);
+    expect(
+      dockerfile
+        .trim()
+        .split('\n')
+        .filter((l) => /^USER\s/.test(l))
+        .pop(),
+    ).toMatch(/^USER\s+(node|[1-9]\d*)/);
   });
 
   it('keeps secrets, env files, caches, node_modules and git out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    expect(ignored).toEqual(expect.arrayContaining(['deploy/secrets', '.env*', '**/.env*', '*.env', '**/*.env', '.cache', 'node_modules', '.git']));
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignored).toEqual(
+      expect.arrayContaining([
+        'deploy/secrets',
+        '.env*',
+        '**/.env*',
+        '*.env',
+        '**/*.env',
+        '.cache',
+        'node_modules',
+        '.git',
+      ]),
+    );
   });
 
   it('holds no secret value: secrets are files the operator provides, settings come from the env file', () => {
     for (const [name, service] of services) {
       expect(service.env_file).toEqual(name === 'migrate' ? undefined : ['production.env']);
       for (const [key, value] of Object.entries(service.environment ?? {})) {
-        if (SECRET_NAME.test(key) || (/_URL$/.test(key) && /^mysql:/.test(String(value)))) throw new Error(`${key} is given as a literal; give ${key}_FILE`);
+        if (SECRET_NAME.test(key) || (/_URL$/.test(key) && /^mysql:/.test(String(value))))
+          throw new Error(`${key} is given as a literal; give ${key}_FILE`);
         expect(String(value)).not.toMatch(CREDENTIALS_IN_URL);
       }
     }
-    for (const secret of Object.values(compose.secrets ?? {})) expect(secret).toEqual({ file: expect.stringMatching(/^\.\/secrets\/[a-z_]+$/) });
+    for (const secret of Object.values(compose.secrets ?? {}))
+      expect(secret).toEqual({ file: expect.stringMatching(/^\.\/secrets\/[a-z_]+$/) });
     expect(text).not.toMatch(CREDENTIALS_IN_URL);
     expect(text).not.toContain('groups-sync-secret');
   });
@@ -132,9 +182,15 @@ describe(PRODUCTION_COMPOSE, () => {
   it('ships an example env file without secrets, asking for SASL_SSL, 3 replicas and 2 in sync', () => {
     expect(Object.keys(example).filter((k) => SECRET_NAME.test(k))).toEqual([]);
     for (const value of Object.values(example)) expect(value).not.toMatch(CREDENTIALS_IN_URL);
-    expect(example).toMatchObject({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' });
+    expect(example).toMatchObject({
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+      KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2',
+    });
     // The LMS's asymmetric keys as its JWT_PUBLIC_SIGNING_JWK_SET; its HS256 secret is a secret file (jwt_issuers).
-    expect(JSON.parse(example.JWT_PUBLIC_SIGNING_JWK_SET)).toMatchObject({ keys: [expect.objectContaining({ kty: 'RSA' })] });
+    expect(JSON.parse(example.JWT_PUBLIC_SIGNING_JWK_SET)).toMatchObject({
+      keys: [expect.objectContaining({ kty: 'RSA' })],
+    });
     expect(example.SERVICE_USERS).toBeTruthy();
   });
 });

@@ -17,7 +17,13 @@ export class ServiceProcess {
   /** The operations port (OPS_PORT): /metrics and /health/consumers are there, not on `url`. */
   readonly opsUrl: string;
 
-  constructor(readonly app: string, readonly port: number, readonly env: Record<string, string>, private readonly logName = app, readonly opsPort = opsPortOf(port)) {
+  constructor(
+    readonly app: string,
+    readonly port: number,
+    readonly env: Record<string, string>,
+    private readonly logName = app,
+    readonly opsPort = opsPortOf(port),
+  ) {
     this.url = `http://127.0.0.1:${port}`;
     this.opsUrl = `http://127.0.0.1:${opsPort}`;
   }
@@ -32,12 +38,23 @@ export class ServiceProcess {
     const log = createWriteStream(join(logDir, `${this.logName}.log`), { flags: 'a' });
     this.child = spawn(process.execPath, ['-r', './tools/register-paths.js', `dist/apps/${this.app}/src/main.js`], {
       cwd: WORKSPACE_ROOT,
-      env: { ...process.env, ...TEST_SETUP[this.app], ...this.env, PORT: String(this.port), OPS_PORT: String(this.opsPort), LOG_LEVEL: this.env.LOG_LEVEL ?? 'info' },
+      env: {
+        ...process.env,
+        ...TEST_SETUP[this.app],
+        ...this.env,
+        PORT: String(this.port),
+        OPS_PORT: String(this.opsPort),
+        LOG_LEVEL: this.env.LOG_LEVEL ?? 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.pipe(log);
     this.child.stderr?.pipe(log);
-    const exited = new Promise<never>((_, reject) => this.child!.once('exit', (code) => reject(new Error(`${this.app} exited with ${code}; see .cache/test-logs/${this.logName}.log`))));
+    const exited = new Promise<never>((_, reject) =>
+      this.child!.once('exit', (code) =>
+        reject(new Error(`${this.app} exited with ${code}; see .cache/test-logs/${this.logName}.log`)),
+      ),
+    );
     exited.catch(() => undefined);
     await Promise.race([exited, this.waitReady(60_000)]);
   }
@@ -47,12 +64,15 @@ export class ServiceProcess {
    * groups (`/health/consumers`): tests expect events to flow from the start.
    */
   async waitReady(timeoutMs = 60_000): Promise<void> {
-    await expectEventually(async () => {
-      for (const probe of ['ready', 'consumers']) {
-        const res = await fetch(`${this.opsUrl}/health/${probe}`);
-        if (res.status !== 200) throw new Error(`${this.app} not ${probe}: ${res.status} ${await res.text()}`);
-      }
-    }, { timeoutMs, intervalMs: 250 });
+    await expectEventually(
+      async () => {
+        for (const probe of ['ready', 'consumers']) {
+          const res = await fetch(`${this.opsUrl}/health/${probe}`);
+          if (res.status !== 200) throw new Error(`${this.app} not ${probe}: ${res.status} ${await res.text()}`);
+        }
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
   }
 
   /** SIGKILL: a crash, with no graceful shutdown; waits for the process to be gone. */
@@ -91,7 +111,7 @@ export class ServiceProcess {
  * connections (Kafka, MySQL), and listening on it then fails with EADDRINUSE.
  */
 export function testPort(offset: number): number {
-  return 61_000 + ((process.pid % 400) * 10) + offset;
+  return 61_000 + (process.pid % 400) * 10 + offset;
 }
 
 /**

@@ -4,7 +4,10 @@ import { CriterionPlugin, isPluginModule } from '@groups-sync/criteria-sdk';
 import { LMS_TABLE_PLUGINS } from './lms-table-plugins';
 
 /** A plugin module named in CRITERIA_PLUGINS that could not be used, and why. */
-export interface PluginLoadError { module: string; error: string }
+export interface PluginLoadError {
+  module: string;
+  error: string;
+}
 
 /** A built-in backend besides the LMS's database: its plugins when it is configured, else its types and why they are not installed. */
 export type OptionalBackend = { plugins: CriterionPlugin[] } | { types: string[]; unavailable: string };
@@ -31,7 +34,13 @@ export class CriteriaRegistry {
   }
 
   static fromEnv(value: string | undefined, backends: OptionalBackend[] = []): CriteriaRegistry {
-    return new CriteriaRegistry((value ?? '').split(',').map((s) => s.trim()).filter(Boolean), backends);
+    return new CriteriaRegistry(
+      (value ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      backends,
+    );
   }
 
   get(type: string): CriterionPlugin | undefined {
@@ -51,9 +60,11 @@ export class CriteriaRegistry {
     try {
       // A package name, or a path from the working directory.
       const module: unknown = require(require.resolve(name, { paths: [process.cwd()] }));
-      if (!isPluginModule(module)) throw new Error('exports no criterionPlugins (a list of plugins with a spec and toSql or evaluate)');
+      if (!isPluginModule(module))
+        throw new Error('exports no criterionPlugins (a list of plugins with a spec and toSql or evaluate)');
       for (const plugin of module.criterionPlugins) {
-        if (CRITERION_TYPES[plugin.spec.id]?.legacy || this.plugins.has(plugin.spec.id)) throw new Error(`criterion type ${plugin.spec.id} is installed already`);
+        if (CRITERION_TYPES[plugin.spec.id]?.legacy || this.plugins.has(plugin.spec.id))
+          throw new Error(`criterion type ${plugin.spec.id} is installed already`);
         this.plugins.set(plugin.spec.id, plugin);
       }
       this.logger.log(`criterion plugins from ${name}: ${module.criterionPlugins.map((p) => p.spec.id).join(', ')}`);

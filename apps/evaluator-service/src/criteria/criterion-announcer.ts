@@ -10,8 +10,12 @@ export const ANNOUNCEMENT_SOURCE = 'evaluator-service';
 export function criterionTypesAnnouncement(registry: CriteriaRegistry, at: Date): CriterionTypesAnnouncedData {
   return {
     announcement: {
-      source: ANNOUNCEMENT_SOURCE, announced_at: toCeTime(at),
-      types: registry.all().filter((p) => !p.spec.legacy).map((p) => toAnnouncedType(p.spec)),
+      source: ANNOUNCEMENT_SOURCE,
+      announced_at: toCeTime(at),
+      types: registry
+        .all()
+        .filter((p) => !p.spec.legacy)
+        .map((p) => toAnnouncedType(p.spec)),
       load_errors: registry.loadErrors,
     },
   };
@@ -26,11 +30,17 @@ export function criterionTypesAnnouncement(registry: CriteriaRegistry, at: Date)
 export class CriterionAnnouncer implements OnApplicationBootstrap {
   private readonly logger = new Logger(CriterionAnnouncer.name);
 
-  constructor(private readonly dataSource: DataSource, private readonly registry: CriteriaRegistry, private readonly outbox: OutboxWriter) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly registry: CriteriaRegistry,
+    private readonly outbox: OutboxWriter,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const data = criterionTypesAnnouncement(this.registry, new Date());
-    await this.dataSource.transaction((manager) => this.outbox.append(manager, EventType.CriterionTypesAnnounced, data, {}));
+    await this.dataSource.transaction((manager) =>
+      this.outbox.append(manager, EventType.CriterionTypesAnnounced, data, {}),
+    );
     this.logger.log(`announced criterion types: ${data.announcement.types.map((t) => t.id).join(', ')}`);
   }
 }

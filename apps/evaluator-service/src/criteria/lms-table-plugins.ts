@@ -7,7 +7,14 @@ import { CriterionPlugin, CriterionValues, EvaluationContext, SqlCondition } fro
  * "no value" means is decided here, per operator, and written down in the evaluator's README.
  */
 
-const COMPARE: Partial<Record<CriterionOperator, string>> = { '=': '=', '!=': '<>', '>': '>', '>=': '>=', '<': '<', '<=': '<=' };
+const COMPARE: Partial<Record<CriterionOperator, string>> = {
+  '=': '=',
+  '!=': '<>',
+  '>': '>',
+  '>=': '>=',
+  '<': '<',
+  '<=': '<=',
+};
 
 /** `column op ?` for comparisons; `in`/`not_in` for lists. Learners with no value match only negative operators. */
 function compare(column: string, c: CriterionValues, value: unknown, joins: string[] = []): SqlCondition {
@@ -41,7 +48,8 @@ export const lastLogin: CriterionPlugin = {
   toSql: (c, { now }) => {
     const days = 'TIMESTAMPDIFF(DAY, u.last_login, ?)';
     const op = c.operator;
-    if (op === '>' || op === '>=' || op === '!=') return { joins: [], where: `(u.last_login IS NULL OR ${days} ${COMPARE[op]} ?)`, params: [now, c.value] };
+    if (op === '>' || op === '>=' || op === '!=')
+      return { joins: [], where: `(u.last_login IS NULL OR ${days} ${COMPARE[op]} ?)`, params: [now, c.value] };
     return { joins: [], where: `(u.last_login IS NOT NULL AND ${days} ${COMPARE[op]} ?)`, params: [now, c.value] };
   },
 };
@@ -78,11 +86,19 @@ export const language: CriterionPlugin = {
   spec: CRITERION_TYPES.language,
   // The `pref-lang` preference, compared without case; `contains` finds the value inside it (`en` in `en-gb`).
   toSql: (c, { alias }) => {
-    const joins = [`LEFT JOIN user_api_userpreference ${alias} ON ${alias}.user_id = u.id AND ${alias}.\`key\` = 'pref-lang'`];
+    const joins = [
+      `LEFT JOIN user_api_userpreference ${alias} ON ${alias}.user_id = u.id AND ${alias}.\`key\` = 'pref-lang'`,
+    ];
     const column = `LOWER(NULLIF(${alias}.value, ''))`;
     const lower = (v: unknown) => (Array.isArray(v) ? v.map((x) => String(x).toLowerCase()) : String(v).toLowerCase());
-    if (c.operator === 'contains') return { joins, where: `${column} LIKE CONCAT('%', ?, '%')`, params: [lower(c.value)] };
-    if (c.operator === 'not_contains') return { joins, where: `(${column} IS NULL OR ${column} NOT LIKE CONCAT('%', ?, '%'))`, params: [lower(c.value)] };
+    if (c.operator === 'contains')
+      return { joins, where: `${column} LIKE CONCAT('%', ?, '%')`, params: [lower(c.value)] };
+    if (c.operator === 'not_contains')
+      return {
+        joins,
+        where: `(${column} IS NULL OR ${column} NOT LIKE CONCAT('%', ?, '%'))`,
+        params: [lower(c.value)],
+      };
     return presence(`${alias}.value`, c, joins) ?? compare(column, c, lower(c.value), joins);
   },
 };
@@ -98,9 +114,22 @@ export const courseGrade: CriterionPlugin = {
   toSql: (c, context) => {
     courseOnly(context);
     const { alias } = context;
-    const joins = [`LEFT JOIN grades_persistentcoursegrade ${alias} ON ${alias}.user_id = u.id AND ${alias}.course_id = ?`];
-    return { ...compare(`ROUND(COALESCE(${alias}.percent_grade, 0) * 100, 2)`, c, c.value, joins), joinParams: [context.scope.key] };
+    const joins = [
+      `LEFT JOIN grades_persistentcoursegrade ${alias} ON ${alias}.user_id = u.id AND ${alias}.course_id = ?`,
+    ];
+    return {
+      ...compare(`ROUND(COALESCE(${alias}.percent_grade, 0) * 100, 2)`, c, c.value, joins),
+      joinParams: [context.scope.key],
+    };
   },
 };
 
-export const LMS_TABLE_PLUGINS: CriterionPlugin[] = [lastLogin, enrollmentMode, enrollmentDate, country, language, isStaff, courseGrade];
+export const LMS_TABLE_PLUGINS: CriterionPlugin[] = [
+  lastLogin,
+  enrollmentMode,
+  enrollmentDate,
+  country,
+  language,
+  isStaff,
+  courseGrade,
+];

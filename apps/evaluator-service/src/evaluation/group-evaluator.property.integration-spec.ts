@@ -24,7 +24,12 @@ const LANGS = ['es', 'en-gb', 'EN', 'pt-br'];
 const DAY = 86_400_000;
 
 interface Learner {
-  id: number; active: boolean; staff: boolean; lastLoginMsAgo: number | null; country: string | null; lang: string | null;
+  id: number;
+  active: boolean;
+  staff: boolean;
+  lastLoginMsAgo: number | null;
+  country: string | null;
+  lang: string | null;
   enrollments: Array<{ course: string; mode: string; active: boolean; daysAgo: number }>;
   grade: number | null; // percent_grade in course A, 0..1 with 4 decimals
 }
@@ -35,8 +40,19 @@ const learner = fc.record({
   lastLoginMsAgo: fc.option(fc.integer({ min: 0, max: 60 * DAY }), { nil: null }),
   country: fc.option(fc.constantFrom(...COUNTRIES, ''), { nil: null }),
   lang: fc.option(fc.constantFrom(...LANGS), { nil: null }),
-  enrollments: fc.uniqueArray(fc.record({ course: fc.constantFrom(COURSE_A, COURSE_B), mode: fc.constantFrom(...MODES), active: fc.boolean(), daysAgo: fc.integer({ min: 0, max: 40 }) }), { selector: (e) => e.course, maxLength: 2 }),
-  grade: fc.option(fc.integer({ min: 0, max: 10_000 }).map((k) => k / 10_000), { nil: null }),
+  enrollments: fc.uniqueArray(
+    fc.record({
+      course: fc.constantFrom(COURSE_A, COURSE_B),
+      mode: fc.constantFrom(...MODES),
+      active: fc.boolean(),
+      daysAgo: fc.integer({ min: 0, max: 40 }),
+    }),
+    { selector: (e) => e.course, maxLength: 2 },
+  ),
+  grade: fc.option(
+    fc.integer({ min: 0, max: 10_000 }).map((k) => k / 10_000),
+    { nil: null },
+  ),
 });
 
 function valueFor(type: string, operator: CriterionOperator): fc.Arbitrary<unknown> {
@@ -44,33 +60,55 @@ function valueFor(type: string, operator: CriterionOperator): fc.Arbitrary<unkno
   const one: Record<string, fc.Arbitrary<unknown>> = {
     last_login: fc.integer({ min: 0, max: 60 }),
     enrollment_mode: fc.constantFrom(...MODES),
-    enrollment_date: fc.integer({ min: 0, max: 40 }).map((d) => calendarDate(new Date(NOW.getTime() - d * DAY).toISOString())),
+    enrollment_date: fc
+      .integer({ min: 0, max: 40 })
+      .map((d) => calendarDate(new Date(NOW.getTime() - d * DAY).toISOString())),
     country: fc.constantFrom(...COUNTRIES),
     language: fc.constantFrom('es', 'en', 'en-gb', 'pt-br'),
     is_staff: fc.boolean(),
     course_grade: fc.constantFrom(0, 25, 50, 62.5, 70, 100),
   };
-  return operator === 'in' || operator === 'not_in' ? fc.uniqueArray(one[type], { minLength: 1, maxLength: 3 }) : one[type];
+  return operator === 'in' || operator === 'not_in'
+    ? fc.uniqueArray(one[type], { minLength: 1, maxLength: 3 })
+    : one[type];
 }
 
 function criterionFor(scope: ScopeType): fc.Arbitrary<CriterionValues> {
   const types = Object.values(CRITERION_TYPES).filter((t) => t.backend === 'lms_db' && t.scopes.includes(scope));
-  return fc.constantFrom(...types).chain((spec) => fc.constantFrom(...spec.operators).chain((operator) =>
-    valueFor(spec.id, operator).map((value) => ({ type: spec.id, operator, value, config: {} }))));
+  return fc
+    .constantFrom(...types)
+    .chain((spec) =>
+      fc
+        .constantFrom(...spec.operators)
+        .chain((operator) =>
+          valueFor(spec.id, operator).map((value) => ({ type: spec.id, operator, value, config: {} })),
+        ),
+    );
 }
 
-const scopeArb = fc.constantFrom<EvaluationScope>({ type: 'course', key: COURSE_A }, { type: 'org', key: 'OrgX' }, { type: 'instance', key: '' });
+const scopeArb = fc.constantFrom<EvaluationScope>(
+  { type: 'course', key: COURSE_A },
+  { type: 'org', key: 'OrgX' },
+  { type: 'instance', key: '' },
+);
 
 // ---- the meaning of each operator, in memory ----
 function cmp(op: CriterionOperator, a: number | string, b: number | string): boolean {
   switch (op) {
-    case '=': return a === b;
-    case '!=': return a !== b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-    default: throw new Error(op);
+    case '=':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    default:
+      throw new Error(op);
   }
 }
 
@@ -92,31 +130,57 @@ function matches(l: Learner, c: CriterionValues, scope: EvaluationScope): boolea
       const days = l.lastLoginMsAgo === null ? Infinity : Math.floor(l.lastLoginMsAgo / DAY);
       return cmp(c.operator, days, c.value as number);
     }
-    case 'enrollment_mode': return matchValue(c.operator, enrollment!.mode, c.value);
-    case 'enrollment_date': return matchValue(c.operator, calendarDate(new Date(NOW.getTime() - enrollment!.daysAgo * DAY).toISOString()), c.value);
-    case 'country': return matchValue(c.operator, l.country || null, c.value);
+    case 'enrollment_mode':
+      return matchValue(c.operator, enrollment!.mode, c.value);
+    case 'enrollment_date':
+      return matchValue(
+        c.operator,
+        calendarDate(new Date(NOW.getTime() - enrollment!.daysAgo * DAY).toISOString()),
+        c.value,
+      );
+    case 'country':
+      return matchValue(c.operator, l.country || null, c.value);
     case 'language': {
       const lang = l.lang ? l.lang.toLowerCase() : null;
       if (c.operator === 'contains') return lang !== null && lang.includes(String(c.value));
       if (c.operator === 'not_contains') return lang === null || !lang.includes(String(c.value));
-      return matchValue(c.operator, lang, Array.isArray(c.value) ? c.value.map((v) => String(v).toLowerCase()) : String(c.value ?? '').toLowerCase());
+      return matchValue(
+        c.operator,
+        lang,
+        Array.isArray(c.value) ? c.value.map((v) => String(v).toLowerCase()) : String(c.value ?? '').toLowerCase(),
+      );
     }
-    case 'is_staff': return matchValue(c.operator, l.staff ? 1 : 0, c.value ? 1 : 0);
-    case 'course_grade': return matchValue(c.operator, Math.round((l.grade ?? 0) * 100 * 100) / 100, c.value);
-    default: throw new Error(c.type);
+    case 'is_staff':
+      return matchValue(c.operator, l.staff ? 1 : 0, c.value ? 1 : 0);
+    case 'course_grade':
+      return matchValue(c.operator, Math.round((l.grade ?? 0) * 100 * 100) / 100, c.value);
+    default:
+      throw new Error(c.type);
   }
 }
 
 function inScope(l: Learner, scope: EvaluationScope): boolean {
   if (!l.active) return false;
   if (scope.type === 'course') return l.enrollments.some((e) => e.course === scope.key && e.active);
-  if (scope.type === 'org') return l.enrollments.some((e) => e.active && e.course.startsWith(`course-v1:${scope.key}+`));
+  if (scope.type === 'org')
+    return l.enrollments.some((e) => e.active && e.course.startsWith(`course-v1:${scope.key}+`));
   return true;
 }
 
 describe('GroupEvaluator against a brute-force filter (property, real MariaDB)', () => {
   const database = `lms_${uniqueSuffix().replace(/-/g, '_')}_eval_test`;
-  const emulator = new ServiceProcess('lms-emulator', testPort(7), { ...env, DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`, EMIT_EVENTS: 'false', LOG_LEVEL: 'warn' }, 'evaluator-property-lms');
+  const emulator = new ServiceProcess(
+    'lms-emulator',
+    testPort(7),
+    {
+      ...env,
+      DB_NAME: database,
+      EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`,
+      EMIT_EVENTS: 'false',
+      LOG_LEVEL: 'warn',
+    },
+    'evaluator-property-lms',
+  );
   let conn: Connection;
   let replica: LmsReplica;
   let evaluator: GroupEvaluator;
@@ -137,29 +201,67 @@ describe('GroupEvaluator against a brute-force filter (property, real MariaDB)',
   });
 
   async function load(learners: Learner[]): Promise<void> {
-    for (const t of ['grades_persistentcoursegrade', 'user_api_userpreference', 'auth_userprofile', 'student_courseenrollment', 'auth_user']) await conn.query(`DELETE FROM ${t}`);
+    for (const t of [
+      'grades_persistentcoursegrade',
+      'user_api_userpreference',
+      'auth_userprofile',
+      'student_courseenrollment',
+      'auth_user',
+    ])
+      await conn.query(`DELETE FROM ${t}`);
     for (const l of learners) {
-      await conn.query('INSERT INTO auth_user (id, username, email, is_active, is_staff, last_login, date_joined) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [l.id, `u${l.id}`, `u${l.id}@example.com`, l.active ? 1 : 0, l.staff ? 1 : 0, l.lastLoginMsAgo === null ? null : new Date(NOW.getTime() - l.lastLoginMsAgo), NOW]);
-      if (l.country !== null) await conn.query('INSERT INTO auth_userprofile (user_id, country) VALUES (?, ?)', [l.id, l.country]);
-      if (l.lang !== null) await conn.query('INSERT INTO user_api_userpreference (user_id, `key`, value) VALUES (?, ?, ?)', [l.id, 'pref-lang', l.lang]);
+      await conn.query(
+        'INSERT INTO auth_user (id, username, email, is_active, is_staff, last_login, date_joined) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [
+          l.id,
+          `u${l.id}`,
+          `u${l.id}@example.com`,
+          l.active ? 1 : 0,
+          l.staff ? 1 : 0,
+          l.lastLoginMsAgo === null ? null : new Date(NOW.getTime() - l.lastLoginMsAgo),
+          NOW,
+        ],
+      );
+      if (l.country !== null)
+        await conn.query('INSERT INTO auth_userprofile (user_id, country) VALUES (?, ?)', [l.id, l.country]);
+      if (l.lang !== null)
+        await conn.query('INSERT INTO user_api_userpreference (user_id, `key`, value) VALUES (?, ?, ?)', [
+          l.id,
+          'pref-lang',
+          l.lang,
+        ]);
       for (const e of l.enrollments) {
-        await conn.query('INSERT INTO student_courseenrollment (user_id, course_id, mode, is_active, created) VALUES (?, ?, ?, ?, ?)',
-          [l.id, e.course, e.mode, e.active ? 1 : 0, new Date(NOW.getTime() - e.daysAgo * DAY - 3_600_000)]);
+        await conn.query(
+          'INSERT INTO student_courseenrollment (user_id, course_id, mode, is_active, created) VALUES (?, ?, ?, ?, ?)',
+          [l.id, e.course, e.mode, e.active ? 1 : 0, new Date(NOW.getTime() - e.daysAgo * DAY - 3_600_000)],
+        );
       }
-      if (l.grade !== null) await conn.query('INSERT INTO grades_persistentcoursegrade (user_id, course_id, percent_grade) VALUES (?, ?, ?)', [l.id, COURSE_A, l.grade]);
+      if (l.grade !== null)
+        await conn.query(
+          'INSERT INTO grades_persistentcoursegrade (user_id, course_id, percent_grade) VALUES (?, ?, ?)',
+          [l.id, COURSE_A, l.grade],
+        );
     }
   }
 
   it('selects exactly the learners the criteria mean (100 cases)', async () => {
-    const data = fc.array(learner, { minLength: 1, maxLength: 25 }).map((ls) => ls.map((l, i) => ({ ...l, id: i + 1 }) as Learner));
-    const group = scopeArb.chain((scope) => fc.array(criterionFor(scope.type), { minLength: 1, maxLength: 3 }).map((criteria) => ({ scope, criteria })));
-    await fc.assert(fc.asyncProperty(data, group, async (learners, { scope, criteria }) => {
-      await load(learners);
-      const got: number[] = [];
-      for await (const m of evaluator.members(scope, criteria, NOW)) got.push(m.id);
-      const expected = learners.filter((l) => inScope(l, scope) && criteria.every((c) => matches(l, c, scope))).map((l) => l.id);
-      expect({ scope, criteria, members: got }).toEqual({ scope, criteria, members: expected });
-    }), { numRuns: 100, endOnFailure: true });
+    const data = fc
+      .array(learner, { minLength: 1, maxLength: 25 })
+      .map((ls) => ls.map((l, i) => ({ ...l, id: i + 1 }) as Learner));
+    const group = scopeArb.chain((scope) =>
+      fc.array(criterionFor(scope.type), { minLength: 1, maxLength: 3 }).map((criteria) => ({ scope, criteria })),
+    );
+    await fc.assert(
+      fc.asyncProperty(data, group, async (learners, { scope, criteria }) => {
+        await load(learners);
+        const got: number[] = [];
+        for await (const m of evaluator.members(scope, criteria, NOW)) got.push(m.id);
+        const expected = learners
+          .filter((l) => inScope(l, scope) && criteria.every((c) => matches(l, c, scope)))
+          .map((l) => l.id);
+        expect({ scope, criteria, members: got }).toEqual({ scope, criteria, members: expected });
+      }),
+      { numRuns: 100, endOnFailure: true },
+    );
   }, 300_000);
 });

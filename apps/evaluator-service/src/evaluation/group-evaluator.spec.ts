@@ -22,10 +22,21 @@ function replica(): LmsReplica {
 /** Aspects' answer, whatever the query: these learners' ids; it keeps the SQL it was sent. */
 function clickHouse(ids: number[]): IdSource & { sql: string[] } {
   const sql: string[] = [];
-  return { sql, async *ids(query: string) { sql.push(query); yield* ids; } };
+  return {
+    sql,
+    async *ids(query: string) {
+      sql.push(query);
+      yield* ids;
+    },
+  };
 }
 
-const activity = (operator: CriterionOperator): CriterionValues => ({ type: 'days_since_last_activity', operator, value: 7, config: {} });
+const activity = (operator: CriterionOperator): CriterionValues => ({
+  type: 'days_since_last_activity',
+  operator,
+  value: 7,
+  config: {},
+});
 
 async function ids(members: AsyncIterable<Member>): Promise<number[]> {
   const out: number[] = [];
@@ -34,9 +45,10 @@ async function ids(members: AsyncIterable<Member>): Promise<number[]> {
 }
 
 describe('GroupEvaluator with an Aspects criterion', () => {
-  const evaluator = (aspects: IdSource | null) => new GroupEvaluator(new CriteriaRegistry([], [aspectsBackend(aspects, DATABASES)]), replica());
+  const evaluator = (aspects: IdSource | null) =>
+    new GroupEvaluator(new CriteriaRegistry([], [aspectsBackend(aspects, DATABASES)]), replica());
 
-  it('intersects the scope\'s learners with the learners ClickHouse finds for <, <=, =', async () => {
+  it("intersects the scope's learners with the learners ClickHouse finds for <, <=, =", async () => {
     expect(await ids(evaluator(clickHouse([2, 4, 9])).members(COURSE, [activity('<')]))).toEqual([2, 4]);
   });
 
@@ -53,6 +65,8 @@ describe('GroupEvaluator with an Aspects criterion', () => {
 
   it('fails, saying why, when Aspects is not configured', () => {
     expect(() => evaluator(null).members(COURSE, [activity('<')])).toThrow(CriterionUnavailableError);
-    expect(() => evaluator(null).members(COURSE, [activity('<')])).toThrow('days_since_last_activity: needs Aspects, and ASPECTS_CLICKHOUSE_URL is not set');
+    expect(() => evaluator(null).members(COURSE, [activity('<')])).toThrow(
+      'days_since_last_activity: needs Aspects, and ASPECTS_CLICKHOUSE_URL is not set',
+    );
   });
 });

@@ -4,11 +4,17 @@ import { LmsReplica } from './lms-replica';
 import { memberQuery } from './member-query';
 import { intersectSorted, subtractSorted } from './sorted-streams';
 
-export interface Member { id: number; username: string }
+export interface Member {
+  id: number;
+  username: string;
+}
 
 /** A criterion whose type is not installed: its group cannot be evaluated (and is never emptied for it). */
 export class CriterionUnavailableError extends Error {
-  constructor(readonly type: string, reason: string) {
+  constructor(
+    readonly type: string,
+    reason: string,
+  ) {
     super(`criterion type ${type}: ${reason}`);
     this.name = 'CriterionUnavailableError';
   }
@@ -20,7 +26,10 @@ export class CriterionUnavailableError extends Error {
  * less the ids a plugin gives as `except`: the scope's learners who do not match).
  */
 export class GroupEvaluator {
-  constructor(private readonly registry: CriteriaRegistry, private readonly lmsReplica: LmsReplica | null) {}
+  constructor(
+    private readonly registry: CriteriaRegistry,
+    private readonly lmsReplica: LmsReplica | null,
+  ) {}
 
   private get replica(): LmsReplica {
     if (!this.lmsReplica) throw new Error('LMS_DB_URL is not set: the evaluator cannot read the LMS');
@@ -34,7 +43,12 @@ export class GroupEvaluator {
   }
 
   /** Whether the criteria select this one user now (a re-evaluation after an LMS event). */
-  async selects(scope: EvaluationScope, criteria: CriterionValues[], userId: number, now = new Date()): Promise<boolean> {
+  async selects(
+    scope: EvaluationScope,
+    criteria: CriterionValues[],
+    userId: number,
+    now = new Date(),
+  ): Promise<boolean> {
     const { query, elsewhere } = this.plan(scope, criteria, now, userId);
     const base = this.replica.stream<Member>(query.sql, query.params);
     let selected = false;
@@ -56,14 +70,21 @@ export class GroupEvaluator {
   /** The LMS's username of a user id (grade events carry only the id); null for a user the LMS does not have. */
   async username(userId: number): Promise<string | null> {
     let username: string | null = null;
-    for await (const row of this.replica.stream<{ username: string }>('SELECT username FROM auth_user WHERE id = ?', [userId])) username = row.username;
+    for await (const row of this.replica.stream<{ username: string }>('SELECT username FROM auth_user WHERE id = ?', [
+      userId,
+    ]))
+      username = row.username;
     return username;
   }
 
   private plan(scope: EvaluationScope, criteria: CriterionValues[], now: Date, userId?: number) {
     const resolved = criteria.map((criterion) => {
       const plugin = this.registry.get(criterion.type);
-      if (!plugin) throw new CriterionUnavailableError(criterion.type, this.registry.unavailable(criterion.type) ?? 'no installed plugin provides it');
+      if (!plugin)
+        throw new CriterionUnavailableError(
+          criterion.type,
+          this.registry.unavailable(criterion.type) ?? 'no installed plugin provides it',
+        );
       return { criterion, plugin };
     });
     const inDatabase = resolved.filter((r) => r.plugin.toSql);
@@ -73,7 +94,13 @@ export class GroupEvaluator {
 }
 
 /** The members of `base` that every other-backend criterion selects: matching ids intersected, `except` ids subtracted. */
-function narrowed(base: AsyncIterable<Member>, elsewhere: Array<{ criterion: CriterionValues; plugin: CriterionPlugin }>, scope: EvaluationScope, now: Date, userId?: number): AsyncGenerator<Member> {
+function narrowed(
+  base: AsyncIterable<Member>,
+  elsewhere: Array<{ criterion: CriterionValues; plugin: CriterionPlugin }>,
+  scope: EvaluationScope,
+  now: Date,
+  userId?: number,
+): AsyncGenerator<Member> {
   const matching: Array<AsyncIterable<number>> = [];
   const excluded: Array<AsyncIterable<number>> = [];
   elsewhere.forEach(({ criterion, plugin }, i) => {

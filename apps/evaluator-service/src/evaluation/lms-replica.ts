@@ -12,11 +12,21 @@ export class LmsReplica {
   constructor(url: string, assumedLagSeconds: number, poolSize = 4) {
     const { host, port, username, password } = parseMysqlUrl(url);
     this.pool = createPool({
-      host, port, user: username, password, database: decodeURIComponent(new URL(url).pathname.slice(1)), connectionLimit: poolSize,
-      supportBigNumbers: true, timezone: 'Z', dateStrings: false,
+      host,
+      port,
+      user: username,
+      password,
+      database: decodeURIComponent(new URL(url).pathname.slice(1)),
+      connectionLimit: poolSize,
+      supportBigNumbers: true,
+      timezone: 'Z',
+      dateStrings: false,
     });
     const promised = this.pool.promise();
-    this.clock = new ReplicaClock(async (sql) => (await promised.query(sql))[0] as Array<Record<string, unknown>>, assumedLagSeconds);
+    this.clock = new ReplicaClock(
+      async (sql) => (await promised.query(sql))[0] as Array<Record<string, unknown>>,
+      assumedLagSeconds,
+    );
   }
 
   /** The time a read starting now stands for: what the replica has applied of the LMS's primary. */
@@ -30,7 +40,9 @@ export class LmsReplica {
   }
 
   async *stream<T>(sql: string, params: unknown[]): AsyncGenerator<T> {
-    const connection = await new Promise<PoolConnection>((resolve, reject) => this.pool.getConnection((e, c) => (e ? reject(e) : resolve(c))));
+    const connection = await new Promise<PoolConnection>((resolve, reject) =>
+      this.pool.getConnection((e, c) => (e ? reject(e) : resolve(c))),
+    );
     try {
       for await (const row of connection.query(sql, params).stream({ highWaterMark: 2000 })) yield row as T;
     } finally {

@@ -14,7 +14,12 @@ export interface MemberQuery {
  * - instance: every active account.
  * `userId`: only that user (a re-evaluation).
  */
-export function memberQuery(scope: EvaluationScope, criteria: Array<{ criterion: CriterionValues; plugin: CriterionPlugin }>, now: Date, userId?: number): MemberQuery {
+export function memberQuery(
+  scope: EvaluationScope,
+  criteria: Array<{ criterion: CriterionValues; plugin: CriterionPlugin }>,
+  now: Date,
+  userId?: number,
+): MemberQuery {
   const joins: string[] = [];
   const joinParams: unknown[] = [];
   const where: string[] = ['u.is_active = 1'];
@@ -28,7 +33,9 @@ export function memberQuery(scope: EvaluationScope, criteria: Array<{ criterion:
     from += ' JOIN student_courseenrollment e ON e.user_id = u.id AND e.course_id = ? AND e.is_active = 1';
     joinParams.push(scope.key);
   } else if (scope.type === 'org') {
-    where.push(`EXISTS (SELECT 1 FROM student_courseenrollment o WHERE o.user_id = u.id AND o.is_active = 1 AND (o.course_id LIKE ? OR o.course_id LIKE ?))`);
+    where.push(
+      `EXISTS (SELECT 1 FROM student_courseenrollment o WHERE o.user_id = u.id AND o.is_active = 1 AND (o.course_id LIKE ? OR o.course_id LIKE ?))`,
+    );
     params.push(`course-v1:${likeEscape(scope.key)}+%`, `${likeEscape(scope.key)}/%`);
   }
   criteria.forEach(({ criterion, plugin }, i) => {

@@ -2,7 +2,10 @@
  * The items of `base` whose id is in every one of `others`; all streams ascending by id. Reads each
  * stream once, holding one item of each at a time: memory does not grow with the streams.
  */
-export async function* intersectSorted<T extends { id: number }>(base: AsyncIterable<T>, others: Array<AsyncIterable<number>>): AsyncGenerator<T> {
+export async function* intersectSorted<T extends { id: number }>(
+  base: AsyncIterable<T>,
+  others: Array<AsyncIterable<number>>,
+): AsyncGenerator<T> {
   const cursors = others.map((s) => s[Symbol.asyncIterator]());
   try {
     const heads: Array<number | undefined> = await Promise.all(cursors.map(async (c) => (await c.next()).value));
@@ -21,7 +24,10 @@ export async function* intersectSorted<T extends { id: number }>(base: AsyncIter
 }
 
 /** The items of `base` whose id is in none of `others`; all streams ascending by id, read as intersectSorted reads them. */
-export async function* subtractSorted<T extends { id: number }>(base: AsyncIterable<T>, others: Array<AsyncIterable<number>>): AsyncGenerator<T> {
+export async function* subtractSorted<T extends { id: number }>(
+  base: AsyncIterable<T>,
+  others: Array<AsyncIterable<number>>,
+): AsyncGenerator<T> {
   const cursors = others.map((s) => s[Symbol.asyncIterator]());
   try {
     const heads: Array<number | undefined> = await Promise.all(cursors.map(async (c) => (await c.next()).value));
@@ -40,11 +46,13 @@ export async function* subtractSorted<T extends { id: number }>(base: AsyncItera
 
 /** Streams left before their end are closed, so a backend's query and connection are let go (a ClickHouse result mid-body). */
 async function closeAll(cursors: Array<AsyncIterator<number>>): Promise<void> {
-  await Promise.all(cursors.map(async (c) => {
-    try {
-      await c.return?.();
-    } catch {
-      // the stream's own error, if any, was already thrown where it was read
-    }
-  }));
+  await Promise.all(
+    cursors.map(async (c) => {
+      try {
+        await c.return?.();
+      } catch {
+        // the stream's own error, if any, was already thrown where it was read
+      }
+    }),
+  );
 }

@@ -4,4 +4,9 @@ import { GroupCadence1764300000200 } from './1764300000200-group-cadence.migrati
 import { DeletedGroups1764600000400 } from './1764600000400-deleted-groups.migration';
 
 /** This service's schema, oldest first: what the service checks (or runs) at boot and its migrate entry runs. */
-export const EVALUATOR_MIGRATIONS = [...MESSAGING_MIGRATIONS, DynamicGroups1764200000400, GroupCadence1764300000200, DeletedGroups1764600000400];
+export const EVALUATOR_MIGRATIONS = [
+  ...MESSAGING_MIGRATIONS,
+  DynamicGroups1764200000400,
+  GroupCadence1764300000200,
+  DeletedGroups1764600000400,
+];

@@ -17,11 +17,20 @@ const refreshes = { run: jest.fn() };
 
 beforeAll(async () => {
   const flavor = await ensureDatabase(env.MYSQL_URL, DB);
-  dataSource = await new DataSource(dataSourceOptions({
-    url: env.MYSQL_URL, database: DB, flavor, entities: [],
-    migrations: EVALUATOR_MIGRATIONS,
-  })).initialize();
-  consumer = new GroupEventsConsumer(dataSource, refreshes as unknown as RefreshRuns, { get: () => undefined } as unknown as CriteriaRegistry);
+  dataSource = await new DataSource(
+    dataSourceOptions({
+      url: env.MYSQL_URL,
+      database: DB,
+      flavor,
+      entities: [],
+      migrations: EVALUATOR_MIGRATIONS,
+    }),
+  ).initialize();
+  consumer = new GroupEventsConsumer(
+    dataSource,
+    refreshes as unknown as RefreshRuns,
+    { get: () => undefined } as unknown as CriteriaRegistry,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -30,11 +39,25 @@ afterAll(async () => {
 });
 
 /** A lifecycle event with a fresh `ce_id`: what a dead letter replayed after its inbox row was pruned looks like. */
-function lifecycle(type: EventType.UserGroupCreated | EventType.UserGroupUpdated | EventType.UserGroupDeleted, id: string, version: number): DecodedEvent {
+function lifecycle(
+  type: EventType.UserGroupCreated | EventType.UserGroupUpdated | EventType.UserGroupDeleted,
+  id: string,
+  version: number,
+): DecodedEvent {
   const data: UserGroupData = {
     user_group: {
-      id, scope_type: 'instance', scope_key: '', name: 'Dynamic', description: '', kind: 'dynamic', enabled: true, version,
-      criteria: [], changed_by: 'staff', occurred_at: new Date().toISOString(), evaluate_now: false,
+      id,
+      scope_type: 'instance',
+      scope_key: '',
+      name: 'Dynamic',
+      description: '',
+      kind: 'dynamic',
+      enabled: true,
+      version,
+      criteria: [],
+      changed_by: 'staff',
+      occurred_at: new Date().toISOString(),
+      evaluate_now: false,
     },
   };
   return { type, data, metadata: newEventMetadata(type, 'groups-service'), key: id };

@@ -19,32 +19,51 @@ export class GroupEventsConsumer {
   private readonly logger = new Logger(GroupEventsConsumer.name);
   private readonly inbox: Inbox;
 
-  constructor(private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, private readonly registry: CriteriaRegistry) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly refreshes: RefreshRuns,
+    private readonly registry: CriteriaRegistry,
+  ) {
     this.inbox = new Inbox(dataSource, ConsumerGroup.EvaluatorUserGroups);
   }
 
   @ConsumeEvents({
     group: ConsumerGroup.EvaluatorUserGroups,
     topics: [Topic.UserGroupLifecycle],
-    types: [EventType.UserGroupCreated, EventType.UserGroupUpdated, EventType.UserGroupDeleted, EventType.UserGroupRefreshRequested],
+    types: [
+      EventType.UserGroupCreated,
+      EventType.UserGroupUpdated,
+      EventType.UserGroupDeleted,
+      EventType.UserGroupRefreshRequested,
+    ],
   })
   async onBatch(events: DecodedEvent[]): Promise<void> {
     for (const event of events) {
       await this.inbox.process(event, async (manager) => {
         if (event.type === EventType.UserGroupRefreshRequested) {
           const { refresh } = (event as RefreshRequested).data;
-          const [group] = await manager.query('SELECT * FROM dynamic_group WHERE group_id = ?', [refresh.group_id]) as DynamicGroupRow[];
+          const [group] = (await manager.query('SELECT * FROM dynamic_group WHERE group_id = ?', [
+            refresh.group_id,
+          ])) as DynamicGroupRow[];
           if (!group) return void this.logger.log(`refresh of ${refresh.group_id} asked for: not a dynamic group here`);
           await this.refreshes.run(manager, group, refresh.trigger as RefreshTrigger, refresh.requested_by);
           return;
         }
         const g = (event as Lifecycle).data.user_group;
         if (event.type === EventType.UserGroupDeleted) {
-          await manager.query('INSERT INTO deleted_group (group_id, version) VALUES (?, ?) ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))', [g.id, g.version]);
+          await manager.query(
+            'INSERT INTO deleted_group (group_id, version) VALUES (?, ?) ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))',
+            [g.id, g.version],
+          );
         } else {
           // A created or updated event older than the group's deletion (replayed, late): the group stays deleted.
-          const [deleted] = await manager.query('SELECT version FROM deleted_group WHERE group_id = ? FOR UPDATE', [g.id]) as Array<{ version: number }>;
-          if (deleted && deleted.version >= g.version) return void this.logger.log(`${event.type} of group ${g.id} (version ${g.version}) ignored: deleted at version ${deleted.version}`);
+          const [deleted] = (await manager.query('SELECT version FROM deleted_group WHERE group_id = ? FOR UPDATE', [
+            g.id,
+          ])) as Array<{ version: number }>;
+          if (deleted && deleted.version >= g.version)
+            return void this.logger.log(
+              `${event.type} of group ${g.id} (version ${g.version}) ignored: deleted at version ${deleted.version}`,
+            );
         }
         if (event.type === EventType.UserGroupDeleted || g.kind !== 'dynamic') {
           await manager.query('DELETE FROM dynamic_group WHERE group_id = ?', [g.id]);
@@ -57,7 +76,9 @@ export class GroupEventsConsumer {
           throw new PoisonMessageError('INVALID_DATA', `group ${g.id}: criteria are not JSON`, event);
         }
         // The shortest default cadence of its criteria's types (the scheduler's due time, unless the group sets its own).
-        const cadences = criteriaOf(g.criteria).map((c) => this.registry.get(c.type)?.spec.defaultRefreshSeconds ?? null).filter((s): s is number => s !== null);
+        const cadences = criteriaOf(g.criteria)
+          .map((c) => this.registry.get(c.type)?.spec.defaultRefreshSeconds ?? null)
+          .filter((s): s is number => s !== null);
         const cadence = cadences.length ? Math.min(...cadences) : null;
         const newer = 'VALUES(version) >= version';
         await manager.query(
@@ -65,10 +86,24 @@ export class GroupEventsConsumer {
            ON DUPLICATE KEY UPDATE criteria = IF(${newer}, VALUES(criteria), criteria), enabled = IF(${newer}, VALUES(enabled), enabled),
              frozen = IF(${newer}, VALUES(frozen), frozen), cadence_seconds = IF(${newer}, VALUES(cadence_seconds), cadence_seconds),
              cadence_override_seconds = IF(${newer}, VALUES(cadence_override_seconds), cadence_override_seconds), version = GREATEST(version, VALUES(version))`,
-          [g.id, g.scope_type, g.scope_key, criteria, g.enabled ? 1 : 0, g.frozen ? 1 : 0, g.version, cadence, g.refresh_cadence_seconds ?? null]);
-        const [group] = await manager.query('SELECT * FROM dynamic_group WHERE group_id = ?', [g.id]) as DynamicGroupRow[];
+          [
+            g.id,
+            g.scope_type,
+            g.scope_key,
+            criteria,
+            g.enabled ? 1 : 0,
+            g.frozen ? 1 : 0,
+            g.version,
+            cadence,
+            g.refresh_cadence_seconds ?? null,
+          ],
+        );
+        const [group] = (await manager.query('SELECT * FROM dynamic_group WHERE group_id = ?', [
+          g.id,
+        ])) as DynamicGroupRow[];
         // Evaluated at once when groups-service says so (created, criteria changed, enabled or unfrozen, not declined by the request).
-        if (g.evaluate_now !== false && group.enabled && !group.frozen && group.version === g.version) await this.refreshes.run(manager, group, 'user', g.changed_by);
+        if (g.evaluate_now !== false && group.enabled && !group.frozen && group.version === g.version)
+          await this.refreshes.run(manager, group, 'user', g.changed_by);
       });
     }
   }

@@ -9,8 +9,17 @@ import { DynamicGroupRow } from './refresh-runs';
 const COURSE = 'course-v1:DemoX+Sync+2026';
 const OTHER_COURSE = 'course-v1:OtherX+Elsewhere+2026';
 
-const group = (id: string, scope: [DynamicGroupRow['scope_type'], string], criteria: Array<{ type: string; operator: string; value: unknown }>): DynamicGroupRow => ({
-  group_id: id, scope_type: scope[0], scope_key: scope[1], criteria: JSON.stringify(criteria.map((c) => ({ ...c, config: {} }))), enabled: 1, version: 1,
+const group = (
+  id: string,
+  scope: [DynamicGroupRow['scope_type'], string],
+  criteria: Array<{ type: string; operator: string; value: unknown }>,
+): DynamicGroupRow => ({
+  group_id: id,
+  scope_type: scope[0],
+  scope_key: scope[1],
+  criteria: JSON.stringify(criteria.map((c) => ({ ...c, config: {} }))),
+  enabled: 1,
+  version: 1,
 });
 const RECENT_LOGIN = [{ type: 'last_login', operator: '<', value: 7 }];
 const GRADED_WELL = [{ type: 'course_grade', operator: '>=', value: 80 }];
@@ -26,14 +35,26 @@ const GROUPS = [
 
 const user = { id: 7, is_active: true, pii: { username: 'ana', email: 'ana@example.com', name: 'Ana' } };
 const course = (key: string) => ({ course_key: key, display_name: '', start: null, end: null });
-const event = <T extends EventType>(type: T, data: DecodedEvent<T>['data']): DecodedEvent => ({ type, data, metadata: newEventMetadata(type, 'lms'), key: null });
-const login = (u: typeof user = user) => event(EventType.SessionLoginCompleted, { user: u });
-const grade = (userId: number, courseKey: string) => event(EventType.PersistentGradeSummaryChanged, {
-  grade: {
-    user_id: userId, course: course(courseKey), course_edited_timestamp: '', course_version: '', grading_policy_hash: '',
-    percent_grade: 0.85, letter_grade: '', passed_timestamp: '',
-  },
+const event = <T extends EventType>(type: T, data: DecodedEvent<T>['data']): DecodedEvent => ({
+  type,
+  data,
+  metadata: newEventMetadata(type, 'lms'),
+  key: null,
 });
+const login = (u: typeof user = user) => event(EventType.SessionLoginCompleted, { user: u });
+const grade = (userId: number, courseKey: string) =>
+  event(EventType.PersistentGradeSummaryChanged, {
+    grade: {
+      user_id: userId,
+      course: course(courseKey),
+      course_edited_timestamp: '',
+      course_version: '',
+      grading_policy_hash: '',
+      percent_grade: 0.85,
+      letter_grade: '',
+      passed_timestamp: '',
+    },
+  });
 
 /**
  * The consumer's rules with its collaborators faked: the dynamic_group table answers as its SQL
@@ -42,24 +63,46 @@ const grade = (userId: number, courseKey: string) => event(EventType.PersistentG
  */
 const REPLICA_AT = new Date('2026-11-22T05:00:00.000Z');
 
-function harness(selected: (groupId: string) => boolean = () => true, readAt: (after?: Date) => Promise<Date> = async () => REPLICA_AT) {
+function harness(
+  selected: (groupId: string) => boolean = () => true,
+  readAt: (after?: Date) => Promise<Date> = async () => REPLICA_AT,
+) {
   const queries: Array<{ sql: string; params?: unknown[] }> = [];
   const query = jest.fn(async (sql: string, params?: unknown[]) => {
     queries.push({ sql, params });
     if (!sql.includes('FROM dynamic_group')) return [];
     if (!params) return GROUPS;
     const [courseKey, org] = params as string[];
-    return GROUPS.filter((g) => g.scope_type === 'instance' || (g.scope_type === 'course' && g.scope_key === courseKey) || (g.scope_type === 'org' && g.scope_key === org));
+    return GROUPS.filter(
+      (g) =>
+        g.scope_type === 'instance' ||
+        (g.scope_type === 'course' && g.scope_key === courseKey) ||
+        (g.scope_type === 'org' && g.scope_key === org),
+    );
   });
-  const dataSource = { query, transaction: async (_isolation: string, work: (m: unknown) => Promise<unknown>) => work({ query }) } as unknown as DataSource;
+  const dataSource = {
+    query,
+    transaction: async (_isolation: string, work: (m: unknown) => Promise<unknown>) => work({ query }),
+  } as unknown as DataSource;
   const evaluator = {
-    selects: jest.fn(async (scope: { type: string; key: string }, _criteria: unknown, _userId: number) => selected(GROUPS.find((g) => g.scope_key === scope.key && g.scope_type === scope.type)!.group_id)),
+    selects: jest.fn(async (scope: { type: string; key: string }, _criteria: unknown, _userId: number) =>
+      selected(GROUPS.find((g) => g.scope_key === scope.key && g.scope_type === scope.type)!.group_id),
+    ),
     username: jest.fn(async (id: number) => (id === user.id ? user.pii.username : null)),
     readAt: jest.fn(readAt),
   };
   const written: EvaluationUserResultData[] = [];
-  const outbox = { appendMany: jest.fn(async (_m: unknown, _type: EventType, data: EvaluationUserResultData[]) => void written.push(...data)) } as unknown as OutboxWriter;
-  const consumer = new LmsEventsConsumer(dataSource, evaluator as unknown as GroupEvaluator, new CriteriaRegistry(), outbox);
+  const outbox = {
+    appendMany: jest.fn(
+      async (_m: unknown, _type: EventType, data: EvaluationUserResultData[]) => void written.push(...data),
+    ),
+  } as unknown as OutboxWriter;
+  const consumer = new LmsEventsConsumer(
+    dataSource,
+    evaluator as unknown as GroupEvaluator,
+    new CriteriaRegistry(),
+    outbox,
+  );
   return { consumer, evaluator, written, queries };
 }
 
@@ -68,15 +111,23 @@ describe('LmsEventsConsumer', () => {
     const { consumer, evaluator, written } = harness((id) => id !== 'login-other-course');
     await consumer.onBatch([login()]);
     expect(written.map((r) => [r.result.group_id, r.result.member]).sort()).toEqual([
-      ['login-course', true], ['login-org', true], ['login-other-course', false], ['login-site', true],
+      ['login-course', true],
+      ['login-org', true],
+      ['login-other-course', false],
+      ['login-site', true],
     ]);
     expect(written.every((r) => r.result.user_id === 7 && r.result.username === 'ana')).toBe(true);
     // Scope stays the evaluator's to judge: each group is evaluated with its own.
-    expect(evaluator.selects).toHaveBeenCalledWith({ type: 'course', key: OTHER_COURSE }, expect.anything(), 7, expect.any(Date));
+    expect(evaluator.selects).toHaveBeenCalledWith(
+      { type: 'course', key: OTHER_COURSE },
+      expect.anything(),
+      7,
+      expect.any(Date),
+    );
     expect(evaluator.username).not.toHaveBeenCalled();
   });
 
-  it('re-evaluates a grade change against the grade-stale groups of its course, named by the LMS\'s username', async () => {
+  it("re-evaluates a grade change against the grade-stale groups of its course, named by the LMS's username", async () => {
     const { consumer, evaluator, written, queries } = harness();
     await consumer.onBatch([grade(7, COURSE)]);
     expect(written.map((r) => r.result.group_id)).toEqual(['grade-course']);
@@ -95,9 +146,18 @@ describe('LmsEventsConsumer', () => {
 
   it('leaves groups stale only on logins or grades alone when an enrollment changes', async () => {
     const { consumer, evaluator, written } = harness();
-    await consumer.onBatch([event(EventType.CourseEnrollmentChanged, {
-      enrollment: { user, course: course(COURSE), mode: 'verified', is_active: true, creation_date: '2026-11-22T05:00:00.000000+00:00', created_by: null },
-    })]);
+    await consumer.onBatch([
+      event(EventType.CourseEnrollmentChanged, {
+        enrollment: {
+          user,
+          course: course(COURSE),
+          mode: 'verified',
+          is_active: true,
+          creation_date: '2026-11-22T05:00:00.000000+00:00',
+          created_by: null,
+        },
+      }),
+    ]);
     expect(written).toEqual([]);
     expect(evaluator.selects).not.toHaveBeenCalled();
   });
@@ -112,8 +172,15 @@ describe('LmsEventsConsumer', () => {
   });
 
   it('evaluates nothing while the replica has not applied the event: the wait is an outage, retried in order', async () => {
-    const behind = Object.assign(new Error('the LMS read replica has not applied the event yet'), { dependencyUnavailable: true });
-    const { consumer, evaluator, written } = harness(() => true, async () => { throw behind; });
+    const behind = Object.assign(new Error('the LMS read replica has not applied the event yet'), {
+      dependencyUnavailable: true,
+    });
+    const { consumer, evaluator, written } = harness(
+      () => true,
+      async () => {
+        throw behind;
+      },
+    );
     await expect(consumer.onBatch([login()])).rejects.toBe(behind);
     expect(evaluator.selects).not.toHaveBeenCalled();
     expect(written).toEqual([]);

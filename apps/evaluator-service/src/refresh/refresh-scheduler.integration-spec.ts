@@ -26,21 +26,49 @@ class RecordingRuns {
   }
 }
 
-async function group(id: string, columns: { cadence?: number | null; override?: number | null; lastMinutesAgo?: number | null; frozen?: boolean; enabled?: boolean; error?: string; claimedMinutesAgo?: number }) {
+async function group(
+  id: string,
+  columns: {
+    cadence?: number | null;
+    override?: number | null;
+    lastMinutesAgo?: number | null;
+    frozen?: boolean;
+    enabled?: boolean;
+    error?: string;
+    claimedMinutesAgo?: number;
+  },
+) {
   await dataSource.query(
     `INSERT INTO dynamic_group (group_id, scope_type, scope_key, criteria, enabled, frozen, version, cadence_seconds, cadence_override_seconds, last_evaluated_at, last_error, claimed_at)
      VALUES (?, 'instance', '', '[]', ?, ?, 1, ?, ?, IF(? IS NULL, NULL, NOW(6) - INTERVAL ? MINUTE), ?, IF(? IS NULL, NULL, NOW(6) - INTERVAL ? MINUTE))`,
-    [id, columns.enabled === false ? 0 : 1, columns.frozen ? 1 : 0, columns.cadence === undefined ? 3600 : columns.cadence, columns.override ?? null,
-      columns.lastMinutesAgo ?? null, columns.lastMinutesAgo ?? null, columns.error ?? null, columns.claimedMinutesAgo ?? null, columns.claimedMinutesAgo ?? null]);
+    [
+      id,
+      columns.enabled === false ? 0 : 1,
+      columns.frozen ? 1 : 0,
+      columns.cadence === undefined ? 3600 : columns.cadence,
+      columns.override ?? null,
+      columns.lastMinutesAgo ?? null,
+      columns.lastMinutesAgo ?? null,
+      columns.error ?? null,
+      columns.claimedMinutesAgo ?? null,
+      columns.claimedMinutesAgo ?? null,
+    ],
+  );
 }
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 beforeAll(async () => {
   const flavor = await ensureDatabase(env.MYSQL_URL, DB);
-  dataSource = await new DataSource(dataSourceOptions({
-    url: env.MYSQL_URL, database: DB, flavor, entities: [], migrations: [MessagingTables1763700000000, DynamicGroups1764200000400, GroupCadence1764300000200],
-  })).initialize();
+  dataSource = await new DataSource(
+    dataSourceOptions({
+      url: env.MYSQL_URL,
+      database: DB,
+      flavor,
+      entities: [],
+      migrations: [MessagingTables1763700000000, DynamicGroups1764200000400, GroupCadence1764300000200],
+    }),
+  ).initialize();
 }, 60_000);
 
 afterAll(async () => {
@@ -48,7 +76,7 @@ afterAll(async () => {
   await dropDatabase(env.MYSQL_URL, DB);
 });
 
-it('refreshes the groups due by their own cadence or their criteria\'s, skips frozen, disabled, failing and claimed ones, and each once across instances', async () => {
+it("refreshes the groups due by their own cadence or their criteria's, skips frozen, disabled, failing and claimed ones, and each once across instances", async () => {
   await group(id(1), { cadence: 3600, lastMinutesAgo: 120 }); // due
   await group(id(2), { cadence: 3600, lastMinutesAgo: 10 }); // not yet
   await group(id(3), { cadence: 86_400, override: 60, lastMinutesAgo: 5 }); // due by its own cadence
@@ -85,7 +113,11 @@ it('refreshes every enabled group at once after LMS events were lost from a stre
   await group(id(24), { enabled: false, lastMinutesAgo: 1 });
   await group(id(25), { error: 'no plugin for criterion type x', lastMinutesAgo: 1 });
   let onGap!: (gap: { stream: string }) => Promise<void>;
-  const consumers = { onStreamGap: (listener: typeof onGap) => { onGap = listener; } } as unknown as EventConsumers;
+  const consumers = {
+    onStreamGap: (listener: typeof onGap) => {
+      onGap = listener;
+    },
+  } as unknown as EventConsumers;
   const runs = new RecordingRuns();
   const scheduler = new RefreshScheduler(dataSource, runs as unknown as RefreshRuns, consumers);
   scheduler.onModuleInit();

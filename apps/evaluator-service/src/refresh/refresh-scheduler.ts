@@ -21,7 +21,9 @@ export class RefreshScheduler implements OnModuleInit {
   private dueBefore: Date | null = null;
 
   constructor(
-    private readonly dataSource: DataSource, private readonly refreshes: RefreshRuns, @Optional() private readonly consumers?: EventConsumers,
+    private readonly dataSource: DataSource,
+    private readonly refreshes: RefreshRuns,
+    @Optional() private readonly consumers?: EventConsumers,
   ) {}
 
   /** Events lost before they were read may have changed who meets any group's criteria: every enabled group is refreshed. */
@@ -29,7 +31,11 @@ export class RefreshScheduler implements OnModuleInit {
     this.consumers?.onStreamGap(async (gap) => {
       this.dueBefore = new Date();
       this.logger.warn(`events of ${gap.stream} were lost before they were read: refreshing every dynamic group`);
-      setTimeout(() => void this.tick().catch((e: Error) => this.logger.error(`refresh after a stream gap failed: ${e.message}`)), 0);
+      setTimeout(
+        () =>
+          void this.tick().catch((e: Error) => this.logger.error(`refresh after a stream gap failed: ${e.message}`)),
+        0,
+      );
     });
   }
 
@@ -41,17 +47,24 @@ export class RefreshScheduler implements OnModuleInit {
     let full = false;
     const due = gapAt
       ? { sql: '(last_evaluated_at IS NULL OR last_evaluated_at < ?)', params: [gapAt] }
-      : { sql: `${CADENCE} IS NOT NULL AND (last_evaluated_at IS NULL OR last_evaluated_at < NOW(6) - INTERVAL ${CADENCE} SECOND)`, params: [] };
+      : {
+          sql: `${CADENCE} IS NOT NULL AND (last_evaluated_at IS NULL OR last_evaluated_at < NOW(6) - INTERVAL ${CADENCE} SECOND)`,
+          params: [],
+        };
     try {
       const groups: DynamicGroupRow[] = await this.dataSource.query(
-        `SELECT * FROM dynamic_group WHERE enabled = 1 AND frozen = 0 AND last_error IS NULL AND ${due.sql} ORDER BY last_evaluated_at LIMIT 100`, due.params);
+        `SELECT * FROM dynamic_group WHERE enabled = 1 AND frozen = 0 AND last_error IS NULL AND ${due.sql} ORDER BY last_evaluated_at LIMIT 100`,
+        due.params,
+      );
       full = groups.length === 100;
       if (gapAt && !full && this.dueBefore === gapAt) this.dueBefore = null;
       let refreshed = 0;
       for (const group of groups) {
         const claimed = await this.dataSource.query(
           `UPDATE dynamic_group SET claimed_at = NOW(6) WHERE group_id = ? AND (claimed_at IS NULL OR claimed_at < NOW(6) - INTERVAL 10 MINUTE)
-             AND ${due.sql}`, [group.group_id, ...due.params]);
+             AND ${due.sql}`,
+          [group.group_id, ...due.params],
+        );
         if (!claimed.affectedRows) continue;
         await this.dataSource.transaction((manager) => this.refreshes.run(manager, group, 'scheduled', null));
         await this.dataSource.query('UPDATE dynamic_group SET claimed_at = NULL WHERE group_id = ?', [group.group_id]);

@@ -17,7 +17,10 @@ import { expectEventually, freePort, stackEnv, uniqueSuffix } from '@groups-sync
 class BrokerDoor {
   private server?: Server;
 
-  constructor(readonly port: number, private readonly broker: string) {}
+  constructor(
+    readonly port: number,
+    private readonly broker: string,
+  ) {}
 
   async open(): Promise<void> {
     const [host, port] = this.broker.split(':');
@@ -48,8 +51,14 @@ describe('groups-service with the Kafka broker unreachable', () => {
     door = new BrokerDoor(await freePort(), stackEnv().KAFKA_BROKERS.split(',')[0]);
     // Config is read when app.module loads: the environment is set first.
     Object.assign(process.env, stackEnv(), {
-      KAFKA_BROKERS: `127.0.0.1:${door.port}`, DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`, LOG_LEVEL: 'error',
-      LMS_BASE_URL: `http://127.0.0.1:${await freePort()}`, JWT_PUBLIC_KEY: minter.publicKeyPem, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience,
+      KAFKA_BROKERS: `127.0.0.1:${door.port}`,
+      DB_NAME: database,
+      EVENT_BUS_TOPIC_PREFIX: `it-${uniqueSuffix()}`,
+      LOG_LEVEL: 'error',
+      LMS_BASE_URL: `http://127.0.0.1:${await freePort()}`,
+      JWT_PUBLIC_KEY: minter.publicKeyPem,
+      JWT_ISSUER: minter.issuer,
+      JWT_AUDIENCE: minter.audience,
     });
     const { AppModule, HTTP_OPTIONS } = await import('../app.module');
     app = await NestFactory.create(AppModule, { logger: ['error'] });
@@ -72,10 +81,18 @@ describe('groups-service with the Kafka broker unreachable', () => {
     expect(Object.keys(ready.body.details)).toEqual(['mysql']);
     expect((await request(app.getHttpServer()).get('/health/ready')).status).toBe(200);
 
-    const created = await request(app.getHttpServer()).post('/api/user-groups/v1/groups').set('Authorization', `Bearer ${token}`)
-      .send({ scope_type: 'course', scope_key: 'course-v1:Org+Outage+2026', kind: 'manual', name: 'Written while Kafka is down' });
+    const created = await request(app.getHttpServer())
+      .post('/api/user-groups/v1/groups')
+      .set('Authorization', `Bearer ${token}`)
+      .send({
+        scope_type: 'course',
+        scope_key: 'course-v1:Org+Outage+2026',
+        kind: 'manual',
+        name: 'Written while Kafka is down',
+      });
     expect(created.status).toBe(201);
-    const unsent = () => db.query('SELECT event_type FROM outbox WHERE aggregate_id = ? AND sent_at IS NULL', [created.body.id]);
+    const unsent = () =>
+      db.query('SELECT event_type FROM outbox WHERE aggregate_id = ? AND sent_at IS NULL', [created.body.id]);
     expect(await unsent()).toEqual([{ event_type: 'org.openedx.learning.user_group.created.v1' }]);
 
     const consumers = await request(ops).get('/health/consumers');
@@ -85,10 +102,16 @@ describe('groups-service with the Kafka broker unreachable', () => {
     expect(consumers.body.details.kafka.consumers.every((c: { joined: boolean }) => !c.joined)).toBe(true);
 
     await door.open();
-    await expectEventually(async () => {
-      const res = await request(ops).get('/health/consumers');
-      expect({ status: res.status, joined: res.body.details?.kafka?.consumers?.map((c: { joined: boolean }) => c.joined) }).toEqual({ status: 200, joined: [true, true] });
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await expectEventually(
+      async () => {
+        const res = await request(ops).get('/health/consumers');
+        expect({
+          status: res.status,
+          joined: res.body.details?.kafka?.consumers?.map((c: { joined: boolean }) => c.joined),
+        }).toEqual({ status: 200, joined: [true, true] });
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     await expectEventually(async () => expect(await unsent()).toEqual([]), { timeoutMs: 30_000 });
     expect((await request(app.getHttpServer()).get('/health/ready')).status).toBe(200);
   });

@@ -12,7 +12,10 @@ export interface Page<T> {
   results: T[];
 }
 
-export function pageWindow(query: { page?: number; page_size?: number }, defaultSize = 20): { page: number; size: number; offset: number } {
+export function pageWindow(
+  query: { page?: number; page_size?: number },
+  defaultSize = 20,
+): { page: number; size: number; offset: number } {
   const page = query.page ?? 1;
   const size = query.page_size ?? defaultSize;
   return { page, size, offset: (page - 1) * size };
@@ -34,7 +37,11 @@ export class Pagination {
   /** A page past the end is a 404, as in DRF. */
   page<T>(req: Request, window: { page: number; size: number }, count: number, results: T[]): Page<T> {
     const numPages = Math.max(1, Math.ceil(count / window.size));
-    if (window.page > numPages) throw new GroupsException(GroupsErrorCode.PageNotFound, `page ${window.page} does not exist; there are ${numPages}`);
+    if (window.page > numPages)
+      throw new GroupsException(
+        GroupsErrorCode.PageNotFound,
+        `page ${window.page} does not exist; there are ${numPages}`,
+      );
     // Only the path and query of the request are kept (parsed against a placeholder origin).
     const asked = new URL(req.originalUrl, 'http://request.invalid');
     const link = (page: number) => {

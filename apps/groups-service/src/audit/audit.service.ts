@@ -9,7 +9,10 @@ export class AuditService {
   /** A group's history, newest first. */
   async history(groupId: string, offset: number, limit: number): Promise<{ count: number; events: AuditEvent[] }> {
     const [events, count] = await this.dataSource.getRepository(AuditEvent).findAndCount({
-      where: { groupId }, order: { id: 'DESC' }, skip: offset, take: limit,
+      where: { groupId },
+      order: { id: 'DESC' },
+      skip: offset,
+      take: limit,
     });
     return { count, events };
   }
@@ -17,7 +20,14 @@ export class AuditService {
 
 export function auditView(e: AuditEvent) {
   return {
-    id: Number(e.id), action: e.action, user_id: e.userId === null ? null : Number(e.userId), actor: e.actor, trigger: e.trigger,
-    automated: e.trigger !== 'user', correlation_id: e.correlationId, details: e.details ?? {}, at: e.at,
+    id: Number(e.id),
+    action: e.action,
+    user_id: e.userId === null ? null : Number(e.userId),
+    actor: e.actor,
+    trigger: e.trigger,
+    automated: e.trigger !== 'user',
+    correlation_id: e.correlationId,
+    details: e.details ?? {},
+    at: e.at,
   };
 }

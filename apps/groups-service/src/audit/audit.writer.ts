@@ -3,7 +3,12 @@ import { insertJsonRows } from '@groups-sync/persistence';
 import { ChangeContext } from './change-context';
 
 export async function appendAudit(
-  manager: EntityManager, ctx: ChangeContext, groupId: string, action: string, details: Record<string, unknown> = {}, userId: number | null = null,
+  manager: EntityManager,
+  ctx: ChangeContext,
+  groupId: string,
+  action: string,
+  details: Record<string, unknown> = {},
+  userId: number | null = null,
 ): Promise<void> {
   await appendAuditMany(manager, ctx, groupId, action, [userId], details);
 }
@@ -15,10 +20,29 @@ const AUDIT_ROWS = 10_000;
  * statement, the user ids as one JSON parameter and the rest bound once (bulk changes write 100,000).
  */
 export async function appendAuditMany(
-  manager: EntityManager, ctx: ChangeContext, groupId: string, action: string, userIds: Array<number | null>, details: Record<string, unknown> = {},
+  manager: EntityManager,
+  ctx: ChangeContext,
+  groupId: string,
+  action: string,
+  userIds: Array<number | null>,
+  details: Record<string, unknown> = {},
 ): Promise<void> {
-  const same = { group_id: groupId, action, actor: ctx.actor, trigger: ctx.trigger, correlation_id: ctx.correlationId ?? null, at: ctx.at, details: JSON.stringify(details) };
+  const same = {
+    group_id: groupId,
+    action,
+    actor: ctx.actor,
+    trigger: ctx.trigger,
+    correlation_id: ctx.correlationId ?? null,
+    at: ctx.at,
+    details: JSON.stringify(details),
+  };
   for (let i = 0; i < userIds.length; i += AUDIT_ROWS) {
-    await insertJsonRows(manager, 'audit_event', same, [['user_id', 'BIGINT']], userIds.slice(i, i + AUDIT_ROWS).map((id) => [id]));
+    await insertJsonRows(
+      manager,
+      'audit_event',
+      same,
+      [['user_id', 'BIGINT']],
+      userIds.slice(i, i + AUDIT_ROWS).map((id) => [id]),
+    );
   }
 }

@@ -15,7 +15,10 @@ export class EvaluationChunkRepository {
 
   /** How many chunks of the run are staged, and the count they carry (0 until the last one is in). */
   async staged(manager: EntityManager, runId: string): Promise<{ received: number; chunks: number }> {
-    const [row] = await manager.query('SELECT COUNT(*) AS received, MAX(chunks) AS chunks FROM evaluation_chunk WHERE run_id = ?', [runId]);
+    const [row] = await manager.query(
+      'SELECT COUNT(*) AS received, MAX(chunks) AS chunks FROM evaluation_chunk WHERE run_id = ?',
+      [runId],
+    );
     return { received: Number(row.received), chunks: Number(row.chunks) };
   }
 
@@ -36,6 +39,14 @@ export class EvaluationChunkRepository {
 
   /** A retired user's identifiers out of the staged members. */
   async retire(manager: EntityManager, replacements: Replacement[]): Promise<void> {
-    await scrubRows(manager, { table: 'evaluation_chunk', key: "CONCAT(run_id, '#', LPAD(chunk, 10, '0'))", columns: [{ name: 'members', kind: 'json' }] }, replacements);
+    await scrubRows(
+      manager,
+      {
+        table: 'evaluation_chunk',
+        key: "CONCAT(run_id, '#', LPAD(chunk, 10, '0'))",
+        columns: [{ name: 'members', kind: 'json' }],
+      },
+      replacements,
+    );
   }
 }

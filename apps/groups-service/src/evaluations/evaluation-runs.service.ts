@@ -1,6 +1,13 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { DecodedEvent, EvaluationFailedData, EvaluationSnapshotData, EvaluationUserResultData, EventType, toCeTime } from '@groups-sync/contracts';
+import {
+  DecodedEvent,
+  EvaluationFailedData,
+  EvaluationSnapshotData,
+  EvaluationUserResultData,
+  EventType,
+  toCeTime,
+} from '@groups-sync/contracts';
 import { Inbox, OutboxWriter } from '@groups-sync/messaging';
 import { appendAudit } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
@@ -14,7 +21,12 @@ import { EvaluationChunkRepository } from './evaluation-chunk.repository';
 export type ChunkOutcome = 'waiting' | 'applied' | 'discarded';
 
 /** Where a run's apply stands: chunk by chunk, the user ids decided so far are those up to `above`. */
-interface RunProgress { added: number; removed: number; memberCount: number; above: number }
+interface RunProgress {
+  added: number;
+  removed: number;
+  memberCount: number;
+  above: number;
+}
 
 /**
  * A run applied as its chunks arrive (ADR 0010): one transaction, opened at chunk 0 with the
@@ -54,8 +66,12 @@ export class EvaluationRuns implements OnApplicationShutdown {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly writer: MembershipWriter, private readonly memberships: MembershipRepository, private readonly outbox: OutboxWriter,
-    private readonly chunks: EvaluationChunkRepository, private readonly config: GroupsServiceConfig, private readonly dataSource: DataSource,
+    private readonly writer: MembershipWriter,
+    private readonly memberships: MembershipRepository,
+    private readonly outbox: OutboxWriter,
+    private readonly chunks: EvaluationChunkRepository,
+    private readonly config: GroupsServiceConfig,
+    private readonly dataSource: DataSource,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -89,9 +105,19 @@ export class EvaluationRuns implements OnApplicationShutdown {
       }
       if (!this.open && (s.chunk !== 0 || !(await this.begin(s, ctx)))) return;
       const open = this.open!;
-      if (Date.now() - open.openedAt > this.config.EVALUATION_OPEN_RUN_MAX_MS) return void await this.rollback(`open for more than ${this.config.EVALUATION_OPEN_RUN_MAX_MS} ms`);
+      if (Date.now() - open.openedAt > this.config.EVALUATION_OPEN_RUN_MAX_MS)
+        return void (await this.rollback(`open for more than ${this.config.EVALUATION_OPEN_RUN_MAX_MS} ms`));
       try {
-        await this.applyRange(open.runner.manager, open.group, s.members, s.chunk, false, open.progress, this.bulk(ctx), open.locked);
+        await this.applyRange(
+          open.runner.manager,
+          open.group,
+          s.members,
+          s.chunk,
+          false,
+          open.progress,
+          this.bulk(ctx),
+          open.locked,
+        );
         open.next++;
         this.keepOpen(open);
       } catch (error) {
@@ -110,12 +136,19 @@ export class EvaluationRuns implements OnApplicationShutdown {
       const open = this.open;
       if (!open) return false;
       if (open.runId !== s.run_id || open.next !== s.chunk) {
-        if (open.runId === s.run_id || open.locked.has(s.group_id)) await this.rollback(`the last chunk ${s.chunk} of run ${s.run_id} came when chunk ${open.next} of run ${open.runId} was expected`);
+        if (open.runId === s.run_id || open.locked.has(s.group_id))
+          await this.rollback(
+            `the last chunk ${s.chunk} of run ${s.run_id} came when chunk ${open.next} of run ${open.runId} was expected`,
+          );
         return false;
       }
       try {
         // A last chunk seen already would have made the run inapplicable when it was opened; never commit it twice.
-        if (await inbox.processIn(open.runner.manager, event, (manager) => this.receive(manager, event.data, ctx, open).then(() => undefined)) === 'duplicate') {
+        if (
+          (await inbox.processIn(open.runner.manager, event, (manager) =>
+            this.receive(manager, event.data, ctx, open).then(() => undefined),
+          )) === 'duplicate'
+        ) {
           await this.rollback('its last chunk was applied already');
           return true;
         }
@@ -148,13 +181,24 @@ export class EvaluationRuns implements OnApplicationShutdown {
    * Stages a chunk and, when the run's chunks are all in, applies the run; or, with `open`, applies
    * the last chunk in the run's open transaction, where the others are applied already.
    */
-  async receive(manager: EntityManager, data: EvaluationSnapshotData, ctx: ChangeContext, open?: OpenRun): Promise<ChunkOutcome> {
+  async receive(
+    manager: EntityManager,
+    data: EvaluationSnapshotData,
+    ctx: ChangeContext,
+    open?: OpenRun,
+  ): Promise<ChunkOutcome> {
     const s = data.snapshot;
     const evaluatedAt = new Date(s.evaluated_at);
     let chunks = s.chunks;
     if (!open) {
       await this.chunks.stage(manager, {
-        runId: s.run_id, chunk: s.chunk, groupId: s.group_id, chunks: s.chunks, members: s.members, evaluatedAt, receivedAt: ctx.at,
+        runId: s.run_id,
+        chunk: s.chunk,
+        groupId: s.group_id,
+        chunks: s.chunks,
+        members: s.members,
+        evaluatedAt,
+        receivedAt: ctx.at,
       });
       // Chunks sent before the evaluator knew the count carry 0; the last one carries it (staged
       // already when a chunk before it comes late).
@@ -164,7 +208,7 @@ export class EvaluationRuns implements OnApplicationShutdown {
     }
     // Only a run's last chunk (or its first, to open it) reads and locks the group, with its
     // exclusive siblings, in the writer's lock order, so that two runs never apply side by side.
-    const { group, locked } = open ?? await this.lockGroup(manager, s.group_id);
+    const { group, locked } = open ?? (await this.lockGroup(manager, s.group_id));
     const refresh = { group_id: s.group_id, run_id: s.run_id, trigger: s.trigger, requested_by: s.requested_by };
     const reason = this.notApplicable(group, evaluatedAt);
     const started = Date.now();
@@ -172,10 +216,18 @@ export class EvaluationRuns implements OnApplicationShutdown {
     // An open run has applied every chunk but this one; a failure here closes it (the caller applies
     // the staged chunks). Otherwise a savepoint: a run found malformed halfway (out of order, a
     // chunk missing) is undone and discarded, not half applied.
-    const applied = reason ? null
-      : open ? await this.applyRange(manager, group!, s.members, s.chunk, true, open.progress, bulk, locked).then(() => open.progress)
-        : await manager.transaction((run) => this.applySnapshot(run, group!, s.run_id, chunks, bulk, locked))
-          .catch((error) => { if (error instanceof MalformedRunError) return error; throw error; });
+    const applied = reason
+      ? null
+      : open
+        ? await this.applyRange(manager, group!, s.members, s.chunk, true, open.progress, bulk, locked).then(
+            () => open.progress,
+          )
+        : await manager
+            .transaction((run) => this.applySnapshot(run, group!, s.run_id, chunks, bulk, locked))
+            .catch((error) => {
+              if (error instanceof MalformedRunError) return error;
+              throw error;
+            });
     // This run and any older, unfinished ones of the same group are done with.
     await this.chunks.deleteRunAndOlder(manager, s.run_id, s.group_id, evaluatedAt);
     if (!applied || applied instanceof MalformedRunError) {
@@ -185,17 +237,36 @@ export class EvaluationRuns implements OnApplicationShutdown {
       return 'discarded';
     }
     const { added, removed, memberCount } = applied;
-    this.logger.log(`evaluation run ${s.run_id} applied to group ${s.group_id}${open ? ' as its chunks arrived' : ''}: +${added} -${removed}, ${memberCount} members, `
-      + `${open ? 'its last chunk ' : ''}in ${Date.now() - started} ms (${Date.now() - evaluatedAt.getTime()} ms after the evaluation)`);
-    await manager.update(UserGroup, { id: group!.id }, { lastRefreshedAt: evaluatedAt, evaluationError: null, evaluationFailedAt: null });
-    await appendAudit(manager, ctx, group!.id, 'refresh_completed', { ...refresh, added, removed, member_count: memberCount });
-    await this.outbox.append(manager, EventType.UserGroupRefreshCompleted, {
-      refresh: { ...refresh, added, removed, member_count: memberCount, completed_at: toCeTime(ctx.at) },
-    }, ctx);
+    this.logger.log(
+      `evaluation run ${s.run_id} applied to group ${s.group_id}${open ? ' as its chunks arrived' : ''}: +${added} -${removed}, ${memberCount} members, ` +
+        `${open ? 'its last chunk ' : ''}in ${Date.now() - started} ms (${Date.now() - evaluatedAt.getTime()} ms after the evaluation)`,
+    );
+    await manager.update(
+      UserGroup,
+      { id: group!.id },
+      { lastRefreshedAt: evaluatedAt, evaluationError: null, evaluationFailedAt: null },
+    );
+    await appendAudit(manager, ctx, group!.id, 'refresh_completed', {
+      ...refresh,
+      added,
+      removed,
+      member_count: memberCount,
+    });
+    await this.outbox.append(
+      manager,
+      EventType.UserGroupRefreshCompleted,
+      {
+        refresh: { ...refresh, added, removed, member_count: memberCount, completed_at: toCeTime(ctx.at) },
+      },
+      ctx,
+    );
     return 'applied';
   }
 
-  private async lockGroup(manager: EntityManager, groupId: string): Promise<{ group: UserGroup | null; locked: Map<string, UserGroup> }> {
+  private async lockGroup(
+    manager: EntityManager,
+    groupId: string,
+  ): Promise<{ group: UserGroup | null; locked: Map<string, UserGroup> }> {
     const found = await manager.findOne(UserGroup, { where: { id: groupId } });
     if (found) found.criteria = await manager.find(Criterion, { where: { groupId: found.id } });
     const locked = found ? await this.writer.lockGroups(manager, [found]) : new Map<string, UserGroup>();
@@ -204,11 +275,16 @@ export class EvaluationRuns implements OnApplicationShutdown {
 
   /** Why a run evaluated at `evaluatedAt` cannot apply to the group, or null. */
   private notApplicable(group: UserGroup | null, evaluatedAt: Date): string | null {
-    return !group || group.deletedAt ? 'the group no longer exists'
-      : group.kind !== 'dynamic' ? `the group is ${group.kind}, not dynamic`
-        : !group.enabled ? 'the group is disabled'
-          : group.frozen ? 'the group is frozen'
-            : group.lastRefreshedAt && group.lastRefreshedAt.getTime() >= evaluatedAt.getTime() ? 'a newer evaluation was applied already'
+    return !group || group.deletedAt
+      ? 'the group no longer exists'
+      : group.kind !== 'dynamic'
+        ? `the group is ${group.kind}, not dynamic`
+        : !group.enabled
+          ? 'the group is disabled'
+          : group.frozen
+            ? 'the group is frozen'
+            : group.lastRefreshedAt && group.lastRefreshedAt.getTime() >= evaluatedAt.getTime()
+              ? 'a newer evaluation was applied already'
               : null;
   }
 
@@ -230,11 +306,23 @@ export class EvaluationRuns implements OnApplicationShutdown {
         await runner.release();
         return false;
       }
-      this.open = { runId: s.run_id, runner, group: group!, locked, progress: { added: 0, removed: 0, memberCount: 0, above: 0 }, next: 0, openedAt: Date.now() };
-      this.logger.debug(`evaluation run ${s.run_id} for group ${s.group_id} open (${ctx.causationId ?? 'no message id'})`);
+      this.open = {
+        runId: s.run_id,
+        runner,
+        group: group!,
+        locked,
+        progress: { added: 0, removed: 0, memberCount: 0, above: 0 },
+        next: 0,
+        openedAt: Date.now(),
+      };
+      this.logger.debug(
+        `evaluation run ${s.run_id} for group ${s.group_id} open (${ctx.causationId ?? 'no message id'})`,
+      );
       return true;
     } catch (error) {
-      this.logger.warn(`evaluation run ${s.run_id} not opened, it will apply from its staged chunks: ${(error as Error).message}`);
+      this.logger.warn(
+        `evaluation run ${s.run_id} not opened, it will apply from its staged chunks: ${(error as Error).message}`,
+      );
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       await runner.release().catch(() => undefined);
       return false;
@@ -250,12 +338,20 @@ export class EvaluationRuns implements OnApplicationShutdown {
     clearTimeout(open.idle);
     const idle = this.config.EVALUATION_OPEN_RUN_IDLE_MS;
     const left = open.openedAt + this.config.EVALUATION_OPEN_RUN_MAX_MS - Date.now();
-    open.idle = setTimeout(() => {
-      // A timer has no caller to reject to: a failure here is logged, the run applies from its staged chunks.
-      this.serial(async () => {
-        if (this.open === open) await this.rollback(left < idle ? `open for more than ${this.config.EVALUATION_OPEN_RUN_MAX_MS} ms` : `no chunk came for ${idle} ms`);
-      }).catch((error: Error) => this.logger.warn(`closing idle evaluation run ${open.runId}: ${error.message}`));
-    }, Math.max(0, Math.min(idle, left)));
+    open.idle = setTimeout(
+      () => {
+        // A timer has no caller to reject to: a failure here is logged, the run applies from its staged chunks.
+        this.serial(async () => {
+          if (this.open === open)
+            await this.rollback(
+              left < idle
+                ? `open for more than ${this.config.EVALUATION_OPEN_RUN_MAX_MS} ms`
+                : `no chunk came for ${idle} ms`,
+            );
+        }).catch((error: Error) => this.logger.warn(`closing idle evaluation run ${open.runId}: ${error.message}`));
+      },
+      Math.max(0, Math.min(idle, left)),
+    );
     open.idle.unref();
   }
 
@@ -268,8 +364,12 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const open = this.open;
     if (!open) return;
     this.forget(open);
-    this.logger.log(`evaluation run ${open.runId} for group ${open.group.id} closed after ${open.next} chunks, it will apply from its staged chunks: ${why}`);
-    await open.runner.rollbackTransaction().catch((error) => this.logger.warn(`rollback of run ${open.runId}: ${(error as Error).message}`));
+    this.logger.log(
+      `evaluation run ${open.runId} for group ${open.group.id} closed after ${open.next} chunks, it will apply from its staged chunks: ${why}`,
+    );
+    await open.runner
+      .rollbackTransaction()
+      .catch((error) => this.logger.warn(`rollback of run ${open.runId}: ${(error as Error).message}`));
     await open.runner.release().catch(() => undefined);
   }
 
@@ -283,7 +383,11 @@ export class EvaluationRuns implements OnApplicationShutdown {
    * One user re-evaluated after an LMS event: joins or leaves the group (origin `criteria`), unless
    * a full refresh or a change of the membership newer than the evaluation covered it already.
    */
-  async userResult(manager: EntityManager, data: EvaluationUserResultData, ctx: ChangeContext): Promise<'applied' | 'unchanged' | 'covered' | 'discarded'> {
+  async userResult(
+    manager: EntityManager,
+    data: EvaluationUserResultData,
+    ctx: ChangeContext,
+  ): Promise<'applied' | 'unchanged' | 'covered' | 'discarded'> {
     const r = data.result;
     const evaluatedAt = new Date(r.evaluated_at);
     const found = await manager.findOne(UserGroup, { where: { id: r.group_id } });
@@ -295,7 +399,14 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const [row] = await this.memberships.lockMembers(manager, [group.id], [r.user_id]);
     if (row && row.changedAt.getTime() >= evaluatedAt.getTime()) return 'covered';
     if (r.member && !row?.active) {
-      await this.writer.activateMany(manager, group, [{ user_id: r.user_id, username: r.username }], ctx, undefined, locked);
+      await this.writer.activateMany(
+        manager,
+        group,
+        [{ user_id: r.user_id, username: r.username }],
+        ctx,
+        undefined,
+        locked,
+      );
       return 'applied';
     }
     if (!r.member && row?.active) {
@@ -314,8 +425,15 @@ export class EvaluationRuns implements OnApplicationShutdown {
     const failedAt = new Date(f.failed_at);
     const result = await manager.query(
       'UPDATE user_group SET evaluation_error = ?, evaluation_failed_at = ? WHERE id = ? AND (last_refreshed_at IS NULL OR last_refreshed_at < ?)',
-      [f.error, failedAt, f.group_id, failedAt]);
-    if (result.affectedRows) await appendAudit(manager, ctx, f.group_id, 'refresh_failed', { run_id: f.run_id, trigger: f.trigger, requested_by: f.requested_by, error: f.error });
+      [f.error, failedAt, f.group_id, failedAt],
+    );
+    if (result.affectedRows)
+      await appendAudit(manager, ctx, f.group_id, 'refresh_failed', {
+        run_id: f.run_id,
+        trigger: f.trigger,
+        requested_by: f.requested_by,
+        error: f.error,
+      });
   }
 
   /**
@@ -326,12 +444,20 @@ export class EvaluationRuns implements OnApplicationShutdown {
    * ordinary membership changes (audit rows, events) with the context's origin; members who stay
    * are not touched, so an unchanged result publishes nothing.
    */
-  private async applySnapshot(manager: EntityManager, group: UserGroup, runId: string, chunks: number, ctx: ChangeContext, locked: Map<string, UserGroup>): Promise<RunProgress> {
+  private async applySnapshot(
+    manager: EntityManager,
+    group: UserGroup,
+    runId: string,
+    chunks: number,
+    ctx: ChangeContext,
+    locked: Map<string, UserGroup>,
+  ): Promise<RunProgress> {
     const progress: RunProgress = { added: 0, removed: 0, memberCount: 0, above: 0 }; // user ids are positive
     for (let k = 0; k < chunks; k++) {
       const chunk = await this.chunks.read(manager, runId, k);
       // Only chunks that disagree on the run's chunk count can leave one out.
-      if (!chunk) throw new MalformedRunError(`chunk ${k} of ${chunks} is missing (the run's chunks disagree on their count)`);
+      if (!chunk)
+        throw new MalformedRunError(`chunk ${k} of ${chunks} is missing (the run's chunks disagree on their count)`);
       await this.applyRange(manager, group, chunk.members, k, k === chunks - 1, progress, ctx, locked);
     }
     return progress;
@@ -339,22 +465,38 @@ export class EvaluationRuns implements OnApplicationShutdown {
 
   /** One chunk's range of `applySnapshot`: the members with ids above `progress.above`, up to the chunk's last (the last chunk: up to any id). */
   private async applyRange(
-    manager: EntityManager, group: UserGroup, wanted: Array<{ user_id: number; username: string }>, k: number, last: boolean,
-    progress: RunProgress, ctx: ChangeContext, locked: Map<string, UserGroup>,
+    manager: EntityManager,
+    group: UserGroup,
+    wanted: Array<{ user_id: number; username: string }>,
+    k: number,
+    last: boolean,
+    progress: RunProgress,
+    ctx: ChangeContext,
+    locked: Map<string, UserGroup>,
   ): Promise<void> {
     const above = progress.above;
-    if (wanted.length && wanted[0].user_id <= above) throw new MalformedRunError(`the run's chunks are not in ascending user id order (chunk ${k} starts at or below ${above})`);
+    if (wanted.length && wanted[0].user_id <= above)
+      throw new MalformedRunError(
+        `the run's chunks are not in ascending user id order (chunk ${k} starts at or below ${above})`,
+      );
     const upTo = last ? null : wanted.length ? wanted[wanted.length - 1].user_id : above;
     const present = await this.memberships.lockMemberRange(manager, group.id, above, upTo);
     const joining = wanted.filter((u) => !present.get(u.user_id));
     // Former members come back on their own rows: only those are read whole.
     const former = joining.filter((u) => present.has(u.user_id)).map((u) => u.user_id);
     const known = new Map((await this.memberships.lockMembers(manager, [group.id], former)).map((m) => [m.userId, m]));
-    const results = joining.length ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, known) : [];
+    const results = joining.length
+      ? await this.writer.activateMany(manager, group, joining, ctx, undefined, locked, known)
+      : [];
     progress.added += results.filter((r) => r.result === 'added').length;
     const wantedIds = new Set(wanted.map((u) => u.user_id));
-    const leaving = [...present].filter(([userId, active]) => active && !wantedIds.has(userId)).map(([userId]) => userId);
-    if (leaving.length) progress.removed += [...(await this.writer.deactivateMany(manager, group, leaving, ctx, null)).values()].filter((r) => r === 'removed').length;
+    const leaving = [...present]
+      .filter(([userId, active]) => active && !wantedIds.has(userId))
+      .map(([userId]) => userId);
+    if (leaving.length)
+      progress.removed += [...(await this.writer.deactivateMany(manager, group, leaving, ctx, null)).values()].filter(
+        (r) => r === 'removed',
+      ).length;
     progress.memberCount += wanted.length;
     progress.above = upTo ?? above;
   }

@@ -29,14 +29,25 @@ export class CriterionCatalogue {
          load_errors = IF(VALUES(announced_at) >= announced_at, VALUES(load_errors), load_errors),
          received_at = IF(VALUES(announced_at) >= announced_at, VALUES(received_at), received_at),
          announced_at = GREATEST(announced_at, VALUES(announced_at))`,
-      [announcement.source, new Date(announcement.announced_at), JSON.stringify(announcement.types), JSON.stringify(announcement.load_errors)]);
+      [
+        announcement.source,
+        new Date(announcement.announced_at),
+        JSON.stringify(announcement.types),
+        JSON.stringify(announcement.load_errors),
+      ],
+    );
     return result.affectedRows > 0;
   }
 
   async installed(manager: EntityManager = this.dataSource.manager): Promise<InstalledCriterionTypes> {
-    const [row] = await manager.query('SELECT announced_at, types, load_errors FROM criterion_type_announcement ORDER BY announced_at DESC LIMIT 1') as
-      Array<{ announced_at: Date; types: string; load_errors: string }>;
+    const [row] = (await manager.query(
+      'SELECT announced_at, types, load_errors FROM criterion_type_announcement ORDER BY announced_at DESC LIMIT 1',
+    )) as Array<{ announced_at: Date; types: string; load_errors: string }>;
     if (!row) return { catalogue: installedCatalogue(null), announcedAt: null, loadErrors: [] };
-    return { catalogue: installedCatalogue(JSON.parse(row.types)), announcedAt: row.announced_at, loadErrors: JSON.parse(row.load_errors) };
+    return {
+      catalogue: installedCatalogue(JSON.parse(row.types)),
+      announcedAt: row.announced_at,
+      loadErrors: JSON.parse(row.load_errors),
+    };
   }
 }

@@ -16,7 +16,10 @@ import { CriterionCatalogue } from './criterion-catalogue';
 export class CriterionTypesController {
   constructor(private readonly types: CriterionCatalogue) {}
 
-  @ApiOperation({ summary: 'Each installed criterion type with its scopes, operators, value type and schema, config schema, backend and default cadence; plugin_load_errors for global staff and service clients with read access' })
+  @ApiOperation({
+    summary:
+      'Each installed criterion type with its scopes, operators, value type and schema, config schema, backend and default cadence; plugin_load_errors for global staff and service clients with read access',
+  })
   @Get()
   async list(@CurrentPrincipal() principal: Principal) {
     const installed = await this.types.installed();
@@ -25,9 +28,18 @@ export class CriterionTypesController {
       // Load errors name the evaluator's plugins and paths: for whoever runs the site, not for every user.
       ...(mayReadDiagnostics(principal) ? { plugin_load_errors: installed.loadErrors } : {}),
       results: Object.values(installed.catalogue).map((spec) => ({
-        id: spec.id, version: spec.version, description: spec.description, scopes: spec.scopes, operators: spec.operators,
-        value_type: spec.valueType, value_schema: valueSchemaOf(spec), config_schema: configSchemaOf(spec), backend: spec.backend,
-        legacy_kind: spec.legacy?.kind ?? null, default_refresh_seconds: spec.defaultRefreshSeconds, stale_on: spec.staleOn,
+        id: spec.id,
+        version: spec.version,
+        description: spec.description,
+        scopes: spec.scopes,
+        operators: spec.operators,
+        value_type: spec.valueType,
+        value_schema: valueSchemaOf(spec),
+        config_schema: configSchemaOf(spec),
+        backend: spec.backend,
+        legacy_kind: spec.legacy?.kind ?? null,
+        default_refresh_seconds: spec.defaultRefreshSeconds,
+        stale_on: spec.staleOn,
       })),
     };
   }

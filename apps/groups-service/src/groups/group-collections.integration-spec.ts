@@ -17,10 +17,20 @@ describe('collections: a user is in at most one group of a collection', () => {
   const api = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
   let n = 0;
   const group = async (body: Record<string, unknown> = {}) =>
-    (await api().post(`${API}/groups`).send({ scope_type: 'course', scope_key: COURSE, kind: 'manual', name: `Collections ${++n}`, ...body })).body as { id: string; version: number };
-  const add = (groupId: string, members: Array<{ user_id: number }>) => api().post(`${API}/groups/${groupId}/members`).send({ members }).expect(200);
+    (
+      await api()
+        .post(`${API}/groups`)
+        .send({ scope_type: 'course', scope_key: COURSE, kind: 'manual', name: `Collections ${++n}`, ...body })
+    ).body as { id: string; version: number };
+  const add = (groupId: string, members: Array<{ user_id: number }>) =>
+    api().post(`${API}/groups/${groupId}/members`).send({ members }).expect(200);
   const activeGroupsOf = async (userId: number, groupIds: string[]) =>
-    (await db.query('SELECT group_id FROM membership WHERE user_id = ? AND active = 1 AND group_id IN (?) ORDER BY group_id', [userId, groupIds])).map((r: { group_id: string }) => r.group_id);
+    (
+      await db.query(
+        'SELECT group_id FROM membership WHERE user_id = ? AND active = 1 AND group_id IN (?) ORDER BY group_id',
+        [userId, groupIds],
+      )
+    ).map((r: { group_id: string }) => r.group_id);
 
   beforeAll(async () => {
     ({ app, dataSource: db, stop, staffToken, lmsUsers } = await startGroupsApp(4));
@@ -33,12 +43,20 @@ describe('collections: a user is in at most one group of a collection', () => {
     const other = await group();
     await add(sectionA.id, [ana]);
     await add(other.id, [ana, ben]);
-    const res = await api().patch(`${API}/groups/${other.id}`).set('If-Match', `"${other.version}"`).send({ collection: 'Sections' });
+    const res = await api()
+      .patch(`${API}/groups/${other.id}`)
+      .set('If-Match', `"${other.version}"`)
+      .send({ collection: 'Sections' });
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({
       code: 'COLLECTION_CONFLICT',
       message: expect.stringContaining('1 member of this group is in another group of collection "Sections"'),
-      details: { field: 'collection', collection: 'Sections', overlapping_members: 1, examples: [{ user_id: ana.user_id, group_id: sectionA.id }] },
+      details: {
+        field: 'collection',
+        collection: 'Sections',
+        overlapping_members: 1,
+        examples: [{ user_id: ana.user_id, group_id: sectionA.id }],
+      },
     });
     // Nothing changed: the group stays out of the collection, at its version, and ana stays in both.
     const after = (await api().get(`${API}/groups/${other.id}`).expect(200)).body;
@@ -51,7 +69,10 @@ describe('collections: a user is in at most one group of a collection', () => {
     const sectionA = await group({ collection: 'Tracks' });
     const sectionB = await group();
     await add(sectionA.id, [cleo]);
-    const res = await api().patch(`${API}/groups/${sectionB.id}`).set('If-Match', `"${sectionB.version}"`).send({ collection: 'Tracks' });
+    const res = await api()
+      .patch(`${API}/groups/${sectionB.id}`)
+      .set('If-Match', `"${sectionB.version}"`)
+      .send({ collection: 'Tracks' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ collection: 'Tracks', version: sectionB.version + 1 });
     await add(sectionB.id, [cleo]);
@@ -64,8 +85,14 @@ describe('collections: a user is in at most one group of a collection', () => {
     const sectionB = await group();
     await add(sectionA.id, [eli]);
     const readBefore = await app.get(GroupsService).get(sectionB.id); // what an add loaded before the PATCH committed
-    await api().patch(`${API}/groups/${sectionB.id}`).set('If-Match', `"${sectionB.version}"`).send({ collection: 'Labs' }).expect(200);
-    const [result] = await app.get(MembershipsService).add(readBefore, [{ user_id: eli.user_id }], { actor: 'it', trigger: 'user', origin: 'api', at: new Date() });
+    await api()
+      .patch(`${API}/groups/${sectionB.id}`)
+      .set('If-Match', `"${sectionB.version}"`)
+      .send({ collection: 'Labs' })
+      .expect(200);
+    const [result] = await app
+      .get(MembershipsService)
+      .add(readBefore, [{ user_id: eli.user_id }], { actor: 'it', trigger: 'user', origin: 'api', at: new Date() });
     expect(result.result).toBe('added');
     expect(await activeGroupsOf(eli.user_id, [sectionA.id, sectionB.id])).toEqual([sectionB.id]);
   });
@@ -76,7 +103,21 @@ describe('collections: a user is in at most one group of a collection', () => {
     const alsoInside = await group({ collection: 'Cohorts' });
     await add(inside.id, [dora]);
     // dora is in one group of the collection; a rename of the other one is no move.
-    expect((await api().patch(`${API}/groups/${alsoInside.id}`).set('If-Match', `"${alsoInside.version}"`).send({ name: `Renamed ${++n}` })).status).toBe(200);
-    expect((await api().patch(`${API}/groups/${inside.id}`).set('If-Match', `"${inside.version}"`).send({ collection: null })).status).toBe(200);
+    expect(
+      (
+        await api()
+          .patch(`${API}/groups/${alsoInside.id}`)
+          .set('If-Match', `"${alsoInside.version}"`)
+          .send({ name: `Renamed ${++n}` })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await api()
+          .patch(`${API}/groups/${inside.id}`)
+          .set('If-Match', `"${inside.version}"`)
+          .send({ collection: null })
+      ).status,
+    ).toBe(200);
   });
 });

@@ -2,7 +2,13 @@ import { toCeTime, UserGroupData } from '@groups-sync/contracts';
 import { UserGroup } from './user-group.entity';
 
 /** `evaluateNow`: the evaluator evaluates the dynamic group at once (see UserGroupData). */
-export function userGroupData(group: UserGroup, changedBy: string | null, at: Date, evaluateNow = false, unlink = false): UserGroupData {
+export function userGroupData(
+  group: UserGroup,
+  changedBy: string | null,
+  at: Date,
+  evaluateNow = false,
+  unlink = false,
+): UserGroupData {
   return {
     user_group: {
       id: group.id,
@@ -15,7 +21,12 @@ export function userGroupData(group: UserGroup, changedBy: string | null, at: Da
       version: group.version,
       criteria: [...(group.criteria ?? [])]
         .sort((a, b) => a.position - b.position)
-        .map((c) => ({ type: c.type, operator: c.operator, value: JSON.stringify(c.value ?? null), config: JSON.stringify(c.config ?? {}) })),
+        .map((c) => ({
+          type: c.type,
+          operator: c.operator,
+          value: JSON.stringify(c.value ?? null),
+          config: JSON.stringify(c.config ?? {}),
+        })),
       changed_by: changedBy,
       occurred_at: toCeTime(at),
       frozen: group.frozen,

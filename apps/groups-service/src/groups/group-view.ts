@@ -27,11 +27,20 @@ export function groupView(group: UserGroup, members?: Membership[]) {
     criteria: [...(group.criteria ?? [])]
       .sort((a, b) => a.position - b.position)
       .map((c) => ({ type: c.type, operator: c.operator, value: c.value ?? null, config: c.config ?? {} })),
-    legacy_link: legacy ? { type: legacy, ...(legacy === 'cohort' ? { cohort_id: cohortLink(group)?.cohortId ?? null } : legacyCriterion?.config ?? {}) } : null,
+    legacy_link: legacy
+      ? {
+          type: legacy,
+          ...(legacy === 'cohort'
+            ? { cohort_id: cohortLink(group)?.cohortId ?? null }
+            : (legacyCriterion?.config ?? {})),
+        }
+      : null,
     refresh_cadence_seconds: group.refreshCadenceSeconds ?? group.defaultRefreshSeconds,
     last_refreshed_at: group.lastRefreshedAt,
     is_stale: isStale(group),
-    evaluation_error: group.evaluationError ? { error: group.evaluationError, failed_at: group.evaluationFailedAt } : null,
+    evaluation_error: group.evaluationError
+      ? { error: group.evaluationError, failed_at: group.evaluationFailedAt }
+      : null,
     created_by: group.createdBy,
     created_at: group.createdAt,
     updated_at: group.updatedAt,

@@ -38,39 +38,86 @@ export class GroupsService {
     const { catalogue } = await this.criterionTypes.installed();
     const criteria = checkCriteria(dto.kind, dto.scope_type, dto.criteria, catalogue);
     const group = Object.assign(new UserGroup(), {
-      id: randomUUID(), scopeType: dto.scope_type, scopeKey, name: dto.name.trim(), description: dto.description ?? '',
-      kind: dto.kind, collection: dto.collection?.trim() || null, enabled: dto.enabled ?? true, frozen: false,
-      refreshCadenceSeconds: dto.refresh_cadence_seconds ?? null, defaultRefreshSeconds: defaultRefreshSeconds(criteria, catalogue),
-      lastRefreshedAt: null, version: 1, createdBy: ctx.actor, updatedBy: ctx.actor, createdAt: ctx.at, updatedAt: ctx.at, deletedAt: null,
+      id: randomUUID(),
+      scopeType: dto.scope_type,
+      scopeKey,
+      name: dto.name.trim(),
+      description: dto.description ?? '',
+      kind: dto.kind,
+      collection: dto.collection?.trim() || null,
+      enabled: dto.enabled ?? true,
+      frozen: false,
+      refreshCadenceSeconds: dto.refresh_cadence_seconds ?? null,
+      defaultRefreshSeconds: defaultRefreshSeconds(criteria, catalogue),
+      lastRefreshedAt: null,
+      version: 1,
+      createdBy: ctx.actor,
+      updatedBy: ctx.actor,
+      createdAt: ctx.at,
+      updatedAt: ctx.at,
+      deletedAt: null,
     });
-    group.criteria = criteria.map((c, position) => Object.assign(new Criterion(), { ...c, groupId: group.id, position }));
+    group.criteria = criteria.map((c, position) =>
+      Object.assign(new Criterion(), { ...c, groupId: group.id, position }),
+    );
     await this.write(group, async (manager) => {
       await manager.insert(UserGroup, { ...group, criteria: undefined });
-      if (group.criteria.length) await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
-      await appendAudit(manager, ctx, group.id, 'group_created', { name: group.name, kind: group.kind, scope: `${group.scopeType}:${group.scopeKey}`, criteria });
-      await this.outbox.append(manager, EventType.UserGroupCreated, userGroupData(group, ctx.actor, ctx.at, evaluate && group.kind === 'dynamic' && group.enabled), ctx);
+      if (group.criteria.length)
+        await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
+      await appendAudit(manager, ctx, group.id, 'group_created', {
+        name: group.name,
+        kind: group.kind,
+        scope: `${group.scopeType}:${group.scopeKey}`,
+        criteria,
+      });
+      await this.outbox.append(
+        manager,
+        EventType.UserGroupCreated,
+        userGroupData(group, ctx.actor, ctx.at, evaluate && group.kind === 'dynamic' && group.enabled),
+        ctx,
+      );
     });
     return group;
   }
 
   async get(id: string, manager: EntityManager = this.dataSource.manager, lock = false): Promise<UserGroup> {
-    const group = await manager.findOne(UserGroup, { where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const group = await manager.findOne(UserGroup, {
+      where: { id },
+      ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
     if (!group || group.deletedAt) throw new GroupsException(GroupsErrorCode.GroupNotFound, `no group with id ${id}`);
     group.criteria = await manager.find(Criterion, { where: { groupId: id }, order: { position: 'ASC' } });
     return group;
   }
 
-  async list(query: ListGroupsQuery, offset: number, limit: number, readable: ReadableScopes): Promise<{ count: number; groups: UserGroup[] }> {
+  async list(
+    query: ListGroupsQuery,
+    offset: number,
+    limit: number,
+    readable: ReadableScopes,
+  ): Promise<{ count: number; groups: UserGroup[] }> {
     const qb = this.dataSource.getRepository(UserGroup).createQueryBuilder('g').where('g.deleted_at IS NULL');
     if (!readable.all) {
-      qb.andWhere(new Brackets((w) => {
-        w.where('1 = 0');
-        if (readable.courseKeys.length) w.orWhere(`(g.scope_type = 'course' AND g.scope_key IN (:...courseKeys))`, { courseKeys: readable.courseKeys });
-        // An org from a token is matched literally: `_` and `%` in it are no wildcards.
-        readable.orgs.forEach((org, i) => w.orWhere(
-          `((g.scope_type = 'org' AND g.scope_key = :org${i}) OR (g.scope_type = 'course' AND (g.scope_key LIKE :v1org${i} ESCAPE '\\\\' OR g.scope_key LIKE :oldorg${i} ESCAPE '\\\\')))`,
-          { [`org${i}`]: org, [`v1org${i}`]: `course-v1:${escapeLike(org)}+%`, [`oldorg${i}`]: `${escapeLike(org)}/%` }));
-      }));
+      qb.andWhere(
+        new Brackets((w) => {
+          w.where('1 = 0');
+          if (readable.courseKeys.length)
+            w.orWhere(`(g.scope_type = 'course' AND g.scope_key IN (:...courseKeys))`, {
+              courseKeys: readable.courseKeys,
+            });
+          // An org from a token is matched literally: `_` and `%` in it are no wildcards.
+          readable.orgs.forEach((org, i) =>
+            w.orWhere(
+              `((g.scope_type = 'org' AND g.scope_key = :org${i}) OR (g.scope_type = 'course' AND (g.scope_key LIKE :v1org${i} ESCAPE '\\\\' OR g.scope_key LIKE :oldorg${i} ESCAPE '\\\\')))`,
+              {
+                [`org${i}`]: org,
+                [`v1org${i}`]: `course-v1:${escapeLike(org)}+%`,
+                [`oldorg${i}`]: `${escapeLike(org)}/%`,
+              },
+            ),
+          );
+        }),
+      );
     }
     if (query.scope_type) qb.andWhere('g.scope_type = :scopeType', { scopeType: query.scope_type });
     if (query.scope_key !== undefined) qb.andWhere('g.scope_key = :scopeKey', { scopeKey: query.scope_key });
@@ -78,10 +125,19 @@ export class GroupsService {
     if (query.enabled !== undefined) qb.andWhere('g.enabled = :enabled', { enabled: query.enabled ? 1 : 0 });
     if (query.name) qb.andWhere(`g.name LIKE :name ESCAPE '\\\\'`, { name: `%${escapeLike(query.name)}%` });
     if (query.stale !== undefined) qb.andWhere(query.stale ? `(${STALE_SQL})` : `NOT (${STALE_SQL})`);
-    const [groups, count] = await qb.orderBy('g.created_at', 'ASC').addOrderBy('g.id', 'ASC').skip(offset).take(limit).getManyAndCount();
+    const [groups, count] = await qb
+      .orderBy('g.created_at', 'ASC')
+      .addOrderBy('g.id', 'ASC')
+      .skip(offset)
+      .take(limit)
+      .getManyAndCount();
     if (groups.length) {
-      const criteria = await this.dataSource.getRepository(Criterion).createQueryBuilder('c')
-        .where('c.group_id IN (:...ids)', { ids: groups.map((g) => g.id) }).orderBy('c.position').getMany();
+      const criteria = await this.dataSource
+        .getRepository(Criterion)
+        .createQueryBuilder('c')
+        .where('c.group_id IN (:...ids)', { ids: groups.map((g) => g.id) })
+        .orderBy('c.position')
+        .getMany();
       for (const g of groups) g.criteria = criteria.filter((c) => c.groupId === g.id);
     }
     return { count, groups };
@@ -91,7 +147,13 @@ export class GroupsService {
    * Applies a PATCH if the caller saw the current version (If-Match). A change that alters nothing
    * keeps the version and publishes nothing.
    */
-  async update(id: string, expectedVersion: number, dto: UpdateGroupDto, ctx: ChangeContext, evaluate = true): Promise<UserGroup> {
+  async update(
+    id: string,
+    expectedVersion: number,
+    dto: UpdateGroupDto,
+    ctx: ChangeContext,
+    evaluate = true,
+  ): Promise<UserGroup> {
     const { catalogue } = await this.criterionTypes.installed();
     const collection = dto.collection === undefined ? undefined : dto.collection?.trim() || null;
     return this.write(null, async (manager) => {
@@ -102,13 +164,26 @@ export class GroupsService {
       }
       const group = await this.get(id, manager, true);
       if (group.version !== expectedVersion) {
-        throw new GroupsException(GroupsErrorCode.VersionMismatch, `the group changed since version ${expectedVersion}; read it again`, { current_version: group.version });
+        throw new GroupsException(
+          GroupsErrorCode.VersionMismatch,
+          `the group changed since version ${expectedVersion}; read it again`,
+          { current_version: group.version },
+        );
       }
-      if ((dto.scope_type !== undefined && dto.scope_type !== group.scopeType) || (dto.scope_key !== undefined && dto.scope_key !== group.scopeKey)) {
-        throw new GroupsException(GroupsErrorCode.ScopeImmutable, 'the scope of a group never changes; create a new group instead', { field: 'scope_type' });
+      if (
+        (dto.scope_type !== undefined && dto.scope_type !== group.scopeType) ||
+        (dto.scope_key !== undefined && dto.scope_key !== group.scopeKey)
+      ) {
+        throw new GroupsException(
+          GroupsErrorCode.ScopeImmutable,
+          'the scope of a group never changes; create a new group instead',
+          { field: 'scope_type' },
+        );
       }
       if (dto.kind !== undefined && dto.kind !== group.kind) {
-        throw new GroupsException(GroupsErrorCode.KindImmutable, 'the kind of a group never changes', { field: 'kind' });
+        throw new GroupsException(GroupsErrorCode.KindImmutable, 'the kind of a group never changes', {
+          field: 'kind',
+        });
       }
       if (collection && collection !== group.collection) await this.assertCanJoinCollection(manager, group, collection);
       const changes: Record<string, { from: unknown; to: unknown }> = {};
@@ -128,7 +203,12 @@ export class GroupsService {
         const checked = checkCriteria(group.kind, group.scopeType, dto.criteria, catalogue);
         const current = group.criteria.map(({ type, operator, value, config }) => ({ type, operator, value, config }));
         if (JSON.stringify(checked) !== JSON.stringify(current)) {
-          if (group.kind === 'legacy') throw new GroupsException(GroupsErrorCode.LegacyLinkImmutable, 'a legacy group stays linked to its legacy group; create another group to link another', { field: 'criteria' });
+          if (group.kind === 'legacy')
+            throw new GroupsException(
+              GroupsErrorCode.LegacyLinkImmutable,
+              'a legacy group stays linked to its legacy group; create another group to link another',
+              { field: 'criteria' },
+            );
           newCriteria = checked;
           changes.criteria = { from: current, to: checked };
         }
@@ -142,18 +222,37 @@ export class GroupsService {
       await manager.update(UserGroup, { id }, columns);
       if (newCriteria) {
         await manager.delete(Criterion, { groupId: id });
-        group.criteria = newCriteria.map((c, position) => Object.assign(new Criterion(), { ...c, groupId: id, position }));
+        group.criteria = newCriteria.map((c, position) =>
+          Object.assign(new Criterion(), { ...c, groupId: id, position }),
+        );
         await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
       }
       for (const [field, change] of Object.entries(changes)) {
-        const action = field === 'name' ? 'group_renamed' : field === 'criteria' ? 'criteria_changed'
-          : field === 'enabled' ? (change.to ? 'group_enabled' : 'group_disabled') : 'group_updated';
+        const action =
+          field === 'name'
+            ? 'group_renamed'
+            : field === 'criteria'
+              ? 'criteria_changed'
+              : field === 'enabled'
+                ? change.to
+                  ? 'group_enabled'
+                  : 'group_disabled'
+                : 'group_updated';
         await appendAudit(manager, ctx, id, action, { field, ...change });
       }
       // Only a change to who the group selects, or to whether it is evaluated at all, is worth an evaluation.
-      const reevaluate = evaluate && group.kind === 'dynamic' && group.enabled && !group.frozen
-        && (!!newCriteria || changes.enabled !== undefined || changes.frozen !== undefined);
-      await this.outbox.append(manager, EventType.UserGroupUpdated, userGroupData(group, ctx.actor, ctx.at, reevaluate), ctx);
+      const reevaluate =
+        evaluate &&
+        group.kind === 'dynamic' &&
+        group.enabled &&
+        !group.frozen &&
+        (!!newCriteria || changes.enabled !== undefined || changes.frozen !== undefined);
+      await this.outbox.append(
+        manager,
+        EventType.UserGroupUpdated,
+        userGroupData(group, ctx.actor, ctx.at, reevaluate),
+        ctx,
+      );
       return group;
     });
   }
@@ -166,20 +265,32 @@ export class GroupsService {
    */
   private async assertCanJoinCollection(manager: EntityManager, group: UserGroup, collection: string): Promise<void> {
     const scope = await this.lockScope(manager, group);
-    const siblings = scope.filter((g) => g.id !== group.id && !g.deletedAt && g.collection === collection).map((g) => g.id);
+    const siblings = scope
+      .filter((g) => g.id !== group.id && !g.deletedAt && g.collection === collection)
+      .map((g) => g.id);
     if (!siblings.length) return;
     const { count, examples } = await this.memberships.overlap(manager, group.id, siblings, 10);
     if (!count) return;
-    throw new GroupsException(GroupsErrorCode.CollectionConflict,
-      `${count} ${count === 1 ? 'member of this group is' : 'members of this group are'} in another group of collection "${collection}" already, `
-      + 'and a user may be in one group of a collection: remove them from one of the groups first', {
-        field: 'collection', collection, overlapping_members: count, examples,
-      });
+    throw new GroupsException(
+      GroupsErrorCode.CollectionConflict,
+      `${count} ${count === 1 ? 'member of this group is' : 'members of this group are'} in another group of collection "${collection}" already, ` +
+        'and a user may be in one group of a collection: remove them from one of the groups first',
+      {
+        field: 'collection',
+        collection,
+        overlapping_members: count,
+        examples,
+      },
+    );
   }
 
   /** Every group of the group's scope, deleted ones too, locked in id order. */
   private lockScope(manager: EntityManager, group: UserGroup): Promise<UserGroup[]> {
-    return manager.find(UserGroup, { where: { scopeType: group.scopeType, scopeKey: group.scopeKey }, order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } });
+    return manager.find(UserGroup, {
+      where: { scopeType: group.scopeType, scopeKey: group.scopeKey },
+      order: { id: 'ASC' },
+      lock: { mode: 'pessimistic_write' },
+    });
   }
 
   /**
@@ -192,14 +303,28 @@ export class GroupsService {
       const group = await this.get(id, manager, true);
       const legacy = legacyKind(group.criteria);
       if ((legacy === 'cohort' || legacy === 'enrollment_track') && !unlink) {
-        throw new GroupsException(GroupsErrorCode.LegacyGroupNotDeletable,
-          `this group mirrors a ${legacy === 'cohort' ? 'cohort' : 'enrollment track'}, which the LMS cannot delete; pass unlink=true to delete the group and keep the ${legacy === 'cohort' ? 'cohort' : 'track'}`);
+        throw new GroupsException(
+          GroupsErrorCode.LegacyGroupNotDeletable,
+          `this group mirrors a ${legacy === 'cohort' ? 'cohort' : 'enrollment track'}, which the LMS cannot delete; pass unlink=true to delete the group and keep the ${legacy === 'cohort' ? 'cohort' : 'track'}`,
+        );
       }
       group.deletedAt = ctx.at;
       group.version += 1;
-      await manager.update(UserGroup, { id }, { deletedAt: ctx.at, version: group.version, updatedAt: ctx.at, updatedBy: ctx.actor });
-      await appendAudit(manager, ctx, id, 'group_deleted', { unlinked: legacy === 'cohort' || legacy === 'enrollment_track' ? true : undefined, legacy });
-      await this.outbox.append(manager, EventType.UserGroupDeleted, userGroupData(group, ctx.actor, ctx.at, false, unlink), ctx);
+      await manager.update(
+        UserGroup,
+        { id },
+        { deletedAt: ctx.at, version: group.version, updatedAt: ctx.at, updatedBy: ctx.actor },
+      );
+      await appendAudit(manager, ctx, id, 'group_deleted', {
+        unlinked: legacy === 'cohort' || legacy === 'enrollment_track' ? true : undefined,
+        legacy,
+      });
+      await this.outbox.append(
+        manager,
+        EventType.UserGroupDeleted,
+        userGroupData(group, ctx.actor, ctx.at, false, unlink),
+        ctx,
+      );
     });
   }
 
@@ -207,19 +332,40 @@ export class GroupsService {
   async requestRefresh(id: string, ctx: ChangeContext): Promise<{ group_id: string; requested_at: Date }> {
     await this.write(null, async (manager) => {
       const group = await this.get(id, manager);
-      if (group.kind !== 'dynamic') throw new GroupsException(GroupsErrorCode.NotRefreshable, `only dynamic groups are evaluated; this one is ${group.kind}`);
-      if (!group.enabled || group.frozen) throw new GroupsException(GroupsErrorCode.NotRefreshable, 'the group is disabled or frozen; enable or unfreeze it first');
+      if (group.kind !== 'dynamic')
+        throw new GroupsException(
+          GroupsErrorCode.NotRefreshable,
+          `only dynamic groups are evaluated; this one is ${group.kind}`,
+        );
+      if (!group.enabled || group.frozen)
+        throw new GroupsException(
+          GroupsErrorCode.NotRefreshable,
+          'the group is disabled or frozen; enable or unfreeze it first',
+        );
       await appendAudit(manager, ctx, id, 'refresh_requested', {});
-      await this.outbox.append(manager, EventType.UserGroupRefreshRequested, {
-        refresh: { group_id: id, requested_by: ctx.actor, trigger: ctx.trigger === 'scheduled' ? 'scheduled' : ctx.trigger === 'event' ? 'event' : 'user', occurred_at: toCeTime(ctx.at) },
-      }, ctx);
+      await this.outbox.append(
+        manager,
+        EventType.UserGroupRefreshRequested,
+        {
+          refresh: {
+            group_id: id,
+            requested_by: ctx.actor,
+            trigger: ctx.trigger === 'scheduled' ? 'scheduled' : ctx.trigger === 'event' ? 'event' : 'user',
+            occurred_at: toCeTime(ctx.at),
+          },
+        },
+        ctx,
+      );
     });
     return { group_id: id, requested_at: ctx.at };
   }
 
   /** Scope of each live group among `ids` (unknown and deleted ones left out). */
   async liveScopes(ids: string[]): Promise<Array<{ id: string; scope_type: ScopeType; scope_key: string }>> {
-    return this.dataSource.query('SELECT id, scope_type, scope_key FROM user_group WHERE id IN (?) AND deleted_at IS NULL', [ids]);
+    return this.dataSource.query(
+      'SELECT id, scope_type, scope_key FROM user_group WHERE id IN (?) AND deleted_at IS NULL',
+      [ids],
+    );
   }
 
   /** Records the cohort a group is linked to once legacy-sync has created or found it. */
@@ -232,17 +378,36 @@ export class GroupsService {
     return this.recordLegacyLink(manager, groupId, 'team', teamId, ctx);
   }
 
-  private async recordLegacyLink(manager: EntityManager, groupId: string, type: 'cohort' | 'team', id: number | string, ctx: ChangeContext): Promise<boolean> {
+  private async recordLegacyLink(
+    manager: EntityManager,
+    groupId: string,
+    type: 'cohort' | 'team',
+    id: number | string,
+    ctx: ChangeContext,
+  ): Promise<boolean> {
     const field = type === 'cohort' ? 'cohort_id' : 'team_id';
     const group = await manager.findOne(UserGroup, { where: { id: groupId }, lock: { mode: 'pessimistic_write' } });
-    const criterion = group && (await manager.findOne(Criterion, { where: { groupId, type: type === 'cohort' ? LEGACY_COHORT : LEGACY_TEAM } }));
+    const criterion =
+      group &&
+      (await manager.findOne(Criterion, { where: { groupId, type: type === 'cohort' ? LEGACY_COHORT : LEGACY_TEAM } }));
     if (!group || !criterion || criterion.config?.[field] === id) return false; // nothing changes, nothing is published
     criterion.config = { ...(criterion.config ?? {}), [field]: id };
     await manager.update(Criterion, { id: criterion.id }, { config: criterion.config as never });
     await appendAudit(manager, ctx, groupId, 'legacy_link_changed', { legacy_type: type, [field]: id });
-    await this.outbox.append(manager, EventType.UserGroupLegacyLinkChanged, {
-      legacy_link: { group_id: groupId, legacy_type: type, legacy_id: String(id), course_key: group.scopeKey, occurred_at: toCeTime(ctx.at) },
-    }, ctx);
+    await this.outbox.append(
+      manager,
+      EventType.UserGroupLegacyLinkChanged,
+      {
+        legacy_link: {
+          group_id: groupId,
+          legacy_type: type,
+          legacy_id: String(id),
+          course_key: group.scopeKey,
+          occurred_at: toCeTime(ctx.at),
+        },
+      },
+      ctx,
+    );
     return true;
   }
 
@@ -253,7 +418,11 @@ export class GroupsService {
       return result;
     } catch (error) {
       if (isDuplicateKeyError(error)) {
-        throw new GroupsException(GroupsErrorCode.GroupNameTaken, `a group with this name already exists in this scope${group ? ` (${group.scopeType} ${group.scopeKey})` : ''}`, { field: 'name' });
+        throw new GroupsException(
+          GroupsErrorCode.GroupNameTaken,
+          `a group with this name already exists in this scope${group ? ` (${group.scopeType} ${group.scopeKey})` : ''}`,
+          { field: 'name' },
+        );
       }
       throw error;
     }

@@ -13,7 +13,9 @@ export function cohortLink(group: UserGroup): { cohortId: number | null } | null
 export const LEGACY_TEAM = 'legacy_team';
 
 /** The team a group mirrors, if it is team-linked: a team (teamId, null until created in its teamset), or a whole teamset (read-only). */
-export function teamLink(group: UserGroup): { teamId: string | null; teamsetId: string | null; wholeTeamset: boolean } | null {
+export function teamLink(
+  group: UserGroup,
+): { teamId: string | null; teamsetId: string | null; wholeTeamset: boolean } | null {
   const criterion = group.criteria?.find((c) => c.type === LEGACY_TEAM);
   if (!criterion) return null;
   const config = criterion.config ?? {};

@@ -38,7 +38,12 @@ export interface ObservationDecision {
   change: 'added' | 'removed' | null;
 }
 
-export const emptyMembership = (): MembershipState => ({ active: false, syncState: null, observedAt: null, ourChangeAt: null });
+export const emptyMembership = (): MembershipState => ({
+  active: false,
+  syncState: null,
+  observedAt: null,
+  ourChangeAt: null,
+});
 
 /**
  * Decides one LMS observation of a learner in a cohort, against the learner's memberships of the
@@ -72,11 +77,19 @@ export function decideObservation(o: ObservationFacts, set: ExclusiveSet): Obser
     return { outcome: 'stale', change: null };
   }
   // Reconciliation read the LMS before a change of ours (to this learner in the course) that it could not see.
-  if (o.fromReconciliation && set.some((x) => x.state.ourChangeAt !== null && x.state.ourChangeAt >= o.observedAt)) return { outcome: 'stale', change: null };
+  if (o.fromReconciliation && set.some((x) => x.state.ourChangeAt !== null && x.state.ourChangeAt >= o.observedAt))
+    return { outcome: 'stale', change: null };
   const pendingAdd = set.find((x) => x.state.active && x.state.syncState === 'pending');
-  const superseded = o.action === 'added'
-    ? (pendingAdd && pendingAdd.groupId !== o.groupId ? pendingAdd.state : !self.active && self.syncState === 'pending' ? self : undefined)
-    : self.active && self.syncState === 'pending' ? self : undefined;
+  const superseded =
+    o.action === 'added'
+      ? pendingAdd && pendingAdd.groupId !== o.groupId
+        ? pendingAdd.state
+        : !self.active && self.syncState === 'pending'
+          ? self
+          : undefined
+      : self.active && self.syncState === 'pending'
+        ? self
+        : undefined;
   if (superseded) {
     superseded.observedAt = o.observedAt;
     // Kept for our write's answer: if the LMS changed nothing (no echo to come), this

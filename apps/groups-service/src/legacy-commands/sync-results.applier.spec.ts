@@ -15,8 +15,15 @@ const manager = {} as EntityManager;
 function answer(userId: number, over: Partial<LegacySyncCompletedData['sync_result']> = {}): SyncResult {
   return {
     data: {
-      group_id: 'a', user_id: userId, status: 'synced', error: null, legacy_type: 'cohort', legacy_id: '1', occurred_at: new Date(T).toISOString(),
-      change_occurred_at: new Date(T - 1000).toISOString(), ...over,
+      group_id: 'a',
+      user_id: userId,
+      status: 'synced',
+      error: null,
+      legacy_type: 'cohort',
+      legacy_id: '1',
+      occurred_at: new Date(T).toISOString(),
+      change_occurred_at: new Date(T - 1000).toISOString(),
+      ...over,
     },
     ctx,
   };
@@ -24,23 +31,41 @@ function answer(userId: number, over: Partial<LegacySyncCompletedData['sync_resu
 
 function row(userId: number, over: Partial<MemberRow> = {}): MemberRow {
   return {
-    id: `m${userId}`, groupId: 'a', userId, username: `u${userId}`, active: true, syncState: 'pending', syncError: null,
-    changedAt: new Date(T - 1000), legacyObservedAt: null, supersededByGroupId: null, origin: 'api', ...over,
+    id: `m${userId}`,
+    groupId: 'a',
+    userId,
+    username: `u${userId}`,
+    active: true,
+    syncState: 'pending',
+    syncError: null,
+    changedAt: new Date(T - 1000),
+    legacyObservedAt: null,
+    supersededByGroupId: null,
+    origin: 'api',
+    ...over,
   };
 }
 
 /** SyncResults over a repository holding `rows`; what it writes is recorded. */
 function syncResults(rows: MemberRow[]) {
   const repository = {
-    lockMembers: jest.fn().mockResolvedValue(rows), confirm: jest.fn().mockResolvedValue(undefined), reject: jest.fn().mockResolvedValue(undefined),
+    lockMembers: jest.fn().mockResolvedValue(rows),
+    confirm: jest.fn().mockResolvedValue(undefined),
+    reject: jest.fn().mockResolvedValue(undefined),
   };
   const writer = { activateMany: jest.fn().mockResolvedValue([]), membershipEvent: jest.fn() };
   const outbox = { append: jest.fn().mockResolvedValue(undefined) };
-  const results = new SyncResults({} as GroupsService, writer as unknown as MembershipWriter, repository as unknown as MembershipRepository, outbox as unknown as OutboxWriter);
+  const results = new SyncResults(
+    {} as GroupsService,
+    writer as unknown as MembershipWriter,
+    repository as unknown as MembershipRepository,
+    outbox as unknown as OutboxWriter,
+  );
   return { results, repository, writer, outbox };
 }
 
-const groups = (...ids: string[]) => new Map(ids.map((id) => [id, ({ id, scopeType: 'course', scopeKey: 'c', criteria: [] }) as unknown as UserGroup]));
+const groups = (...ids: string[]) =>
+  new Map(ids.map((id) => [id, { id, scopeType: 'course', scopeKey: 'c', criteria: [] } as unknown as UserGroup]));
 
 jest.mock('../audit/audit.writer', () => ({ appendAudit: jest.fn().mockResolvedValue(undefined) }));
 
@@ -52,7 +77,7 @@ describe('SyncResults: the answers to our writes', () => {
     expect(repository.confirm).toHaveBeenCalledWith(manager, ['m1', 'm2'], 'synced');
   });
 
-  it('ignores an answer to a change older than the membership\'s latest', async () => {
+  it("ignores an answer to a change older than the membership's latest", async () => {
     const { results, repository } = syncResults([row(1, { changedAt: new Date(T) })]);
     await results.apply(manager, [answer(1)], groups('a'));
     expect(repository.confirm).toHaveBeenCalledWith(manager, [], 'synced');
@@ -77,6 +102,13 @@ describe('SyncResults: the answers to our writes', () => {
     const { results, writer } = syncResults([row(1, { supersededByGroupId: 'b' })]);
     const locked = groups('a', 'b');
     await results.apply(manager, [answer(1, { lms_echo_expected: false })], locked);
-    expect(writer.activateMany).toHaveBeenCalledWith(manager, locked.get('b'), [{ user_id: 1, username: 'u1' }], { ...ctx, origin: 'legacy' }, 'synced', locked);
+    expect(writer.activateMany).toHaveBeenCalledWith(
+      manager,
+      locked.get('b'),
+      [{ user_id: 1, username: 'u1' }],
+      { ...ctx, origin: 'legacy' },
+      'synced',
+      locked,
+    );
   });
 });

@@ -10,8 +10,13 @@ export const CSV_FORM_MAX_FIELDS = 20;
 export const CSV_FORM_MAX_FIELD_BYTES = 16 * 1024;
 
 const LIMITS = {
-  fileSize: CSV_MAX_BYTES, files: 1, fields: CSV_FORM_MAX_FIELDS, fieldSize: CSV_FORM_MAX_FIELD_BYTES, fieldNameSize: 100,
-  parts: CSV_FORM_MAX_FIELDS + 1, headerPairs: 20,
+  fileSize: CSV_MAX_BYTES,
+  files: 1,
+  fields: CSV_FORM_MAX_FIELDS,
+  fieldSize: CSV_FORM_MAX_FIELD_BYTES,
+  fieldNameSize: 100,
+  parts: CSV_FORM_MAX_FIELDS + 1,
+  headerPairs: 20,
 };
 
 const FORM_PROBLEMS: Record<string, string> = {
@@ -29,7 +34,11 @@ function formError(error: unknown): DomainException {
     return new DomainException('CSV_TOO_LARGE', 'invalid', `at most ${CSV_MAX_BYTES / 1024 / 1024} MB per file`);
   }
   const problem = error instanceof MulterError ? FORM_PROBLEMS[error.code] : undefined;
-  return new DomainException('CSV_FORM_INVALID', 'invalid', problem ?? `the multipart form could not be read: ${(error as Error).message}`);
+  return new DomainException(
+    'CSV_FORM_INVALID',
+    'invalid',
+    problem ?? `the multipart form could not be read: ${(error as Error).message}`,
+  );
 }
 
 /** Reads a multipart CSV upload (field `file`) into memory, within tight limits; other bodies are left to the handler. */
@@ -40,7 +49,9 @@ export class CsvUploadInterceptor implements NestInterceptor {
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const http = context.switchToHttp();
     await new Promise<void>((resolve, reject) => {
-      this.upload(http.getRequest<Request>(), http.getResponse<Response>(), (error: unknown) => (error ? reject(formError(error)) : resolve()));
+      this.upload(http.getRequest<Request>(), http.getResponse<Response>(), (error: unknown) =>
+        error ? reject(formError(error)) : resolve(),
+      );
     });
     return next.handle();
   }

@@ -8,7 +8,12 @@ import { MemberResult } from './memberships.service';
 export const CSV_MAX_ROWS = 50_000;
 export const CSV_MAX_BYTES = 10 * 1024 * 1024;
 
-export interface CsvMemberRow { row: number; username?: string; email?: string; problem?: string }
+export interface CsvMemberRow {
+  row: number;
+  username?: string;
+  email?: string;
+  problem?: string;
+}
 
 export interface CsvImportReport {
   summary: { rows: number } & Record<AddResult, number>;
@@ -35,8 +40,12 @@ export async function parseMembersCsv(text: string): Promise<CsvMemberRow[]> {
   const records: Array<{ record: Record<string, string>; info: { lines: number } }> = [];
   let failure: Error | undefined;
   const parser = parse({
-    bom: true, columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true,
-    relax_column_count: true, info: true,
+    bom: true,
+    columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+    skip_empty_lines: true,
+    trim: true,
+    relax_column_count: true,
+    info: true,
   });
   parser.on('data', (r: { record: Record<string, string>; info: { lines: number } }) => records.push(r));
   parser.on('error', (error: Error) => (failure ??= error));
@@ -51,12 +60,18 @@ export async function parseMembersCsv(text: string): Promise<CsvMemberRow[]> {
   }
   parser.end();
   await ended;
-  if (records.length > CSV_MAX_ROWS) throw csvError('CSV_TOO_MANY_ROWS', `at most ${CSV_MAX_ROWS} rows per file; split it`, { max_rows: CSV_MAX_ROWS });
+  if (records.length > CSV_MAX_ROWS)
+    throw csvError('CSV_TOO_MANY_ROWS', `at most ${CSV_MAX_ROWS} rows per file; split it`, { max_rows: CSV_MAX_ROWS });
   if (failure) throw csvError('CSV_INVALID', `the file is not valid CSV: ${failure.message}`);
   if (!records.length) {
-    if (!/\S/.test(text)) throw csvError('CSV_EMPTY', 'the file is empty; expected a header row with a username or email column');
+    if (!/\S/.test(text))
+      throw csvError('CSV_EMPTY', 'the file is empty; expected a header row with a username or email column');
     // Only a header row: nothing to do, but the header must still be right.
-    const header = text.replace(/^\uFEFF/, '').split(/\r?\n/)[0].split(',').map((h) => h.trim().toLowerCase().replace(/^"|"$/g, ''));
+    const header = text
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)[0]
+      .split(',')
+      .map((h) => h.trim().toLowerCase().replace(/^"|"$/g, ''));
     if (!header.includes('username') && !header.includes('email')) throw missingColumns(header);
     return [];
   }
@@ -67,8 +82,10 @@ export async function parseMembersCsv(text: string): Promise<CsvMemberRow[]> {
     const email = unescapeCell(record.email ?? '') || undefined;
     const row: CsvMemberRow = { row: info.lines, ...(username ? { username } : {}), ...(email ? { email } : {}) };
     if (!username && !email) row.problem = 'the row has neither a username nor an email';
-    else if (username && (username.length > 150 || !USERNAME_PATTERN.test(username))) row.problem = 'username may contain letters, digits and @.+-_ (at most 150)';
-    else if (email && (email.length > 254 || !EMAIL_PATTERN.test(email))) row.problem = 'email must look like name@domain';
+    else if (username && (username.length > 150 || !USERNAME_PATTERN.test(username)))
+      row.problem = 'username may contain letters, digits and @.+-_ (at most 150)';
+    else if (email && (email.length > 254 || !EMAIL_PATTERN.test(email)))
+      row.problem = 'email must look like name@domain';
     return row;
   });
 }
@@ -78,11 +95,22 @@ function missingColumns(columns: string[]): DomainException {
 }
 
 /** One result per row: a refused one for each malformed row, else the next of `added` (results of the valid rows, in order). */
-export function rowResults(rows: CsvMemberRow[], added: Array<MemberResult<AddResult>>): Array<MemberResult<AddResult>> {
+export function rowResults(
+  rows: CsvMemberRow[],
+  added: Array<MemberResult<AddResult>>,
+): Array<MemberResult<AddResult>> {
   let next = 0;
-  return rows.map((r) => (r.problem
-    ? { user_id: null, username: r.username ?? null, ...(r.email ? { email: r.email } : {}), result: 'refused' as const, reason: r.problem }
-    : added[next++]));
+  return rows.map((r) =>
+    r.problem
+      ? {
+          user_id: null,
+          username: r.username ?? null,
+          ...(r.email ? { email: r.email } : {}),
+          result: 'refused' as const,
+          reason: r.problem,
+        }
+      : added[next++],
+  );
 }
 
 export function importReport(rows: CsvMemberRow[], results: Array<MemberResult<AddResult>>): CsvImportReport {

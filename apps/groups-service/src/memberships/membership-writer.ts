@@ -16,7 +16,10 @@ export type { MemberRow } from './membership.repository';
 
 export type AddResult = 'added' | 'already_member' | 'unknown' | 'refused';
 export type RemoveResult = 'removed' | 'not_member' | 'unknown' | 'refused';
-export interface UserRef { user_id: number; username: string }
+export interface UserRef {
+  user_id: number;
+  username: string;
+}
 
 /** Users handled per locking read and multi-row insert. */
 const BATCH = 1000;
@@ -31,7 +34,10 @@ const KNOWN_BATCH = 10_000;
  */
 @Injectable()
 export class MembershipWriter {
-  constructor(private readonly outbox: OutboxWriter, private readonly memberships: MembershipRepository) {}
+  constructor(
+    private readonly outbox: OutboxWriter,
+    private readonly memberships: MembershipRepository,
+  ) {}
 
   /**
    * Locks these groups' rows in id order, with their exclusive siblings: the same named collection
@@ -44,10 +50,22 @@ export class MembershipWriter {
     const requested = new Set(groups.map((g) => g.id));
     const ids = new Set([...requested, ...(await this.siblingIds(manager, groups))]);
     for (;;) {
-      const locked = await manager.find(UserGroup, { where: { id: In([...ids]) }, order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } });
-      const criteria = await manager.find(Criterion, { where: { groupId: In(locked.map((g) => g.id)) }, order: { position: 'ASC' } });
+      const locked = await manager.find(UserGroup, {
+        where: { id: In([...ids]) },
+        order: { id: 'ASC' },
+        lock: { mode: 'pessimistic_write' },
+      });
+      const criteria = await manager.find(Criterion, {
+        where: { groupId: In(locked.map((g) => g.id)) },
+        order: { position: 'ASC' },
+      });
       for (const g of locked) g.criteria = criteria.filter((c) => c.groupId === g.id);
-      const missing = [...(await this.siblingIds(manager, locked.filter((g) => requested.has(g.id) && !g.deletedAt)))].filter((id) => !ids.has(id));
+      const missing = [
+        ...(await this.siblingIds(
+          manager,
+          locked.filter((g) => requested.has(g.id) && !g.deletedAt),
+        )),
+      ].filter((id) => !ids.has(id));
       if (!missing.length) return new Map(locked.filter((g) => !g.deletedAt).map((g) => [g.id, g]));
       for (const id of missing) ids.add(id);
     }
@@ -64,17 +82,28 @@ export class MembershipWriter {
     for (const group of groups) {
       const cohort = cohortLink(group) !== null;
       if (!cohort && !group.collection) continue;
-      sets.set(JSON.stringify([group.scopeType, group.scopeKey, group.collection ?? null, cohort]),
-        { scopeType: group.scopeType, scopeKey: group.scopeKey, collection: group.collection ?? null, cohort });
+      sets.set(JSON.stringify([group.scopeType, group.scopeKey, group.collection ?? null, cohort]), {
+        scopeType: group.scopeType,
+        scopeKey: group.scopeKey,
+        collection: group.collection ?? null,
+        cohort,
+      });
     }
     for (const { scopeType, scopeKey, collection, cohort } of sets.values()) {
-      const qb = manager.createQueryBuilder(UserGroup, 'g').select('g.id', 'id')
+      const qb = manager
+        .createQueryBuilder(UserGroup, 'g')
+        .select('g.id', 'id')
         .leftJoin(Criterion, 'c', 'c.group_id = g.id AND c.type = :cohortType', { cohortType: LEGACY_COHORT })
-        .where('g.scope_type = :scopeType AND g.scope_key = :scopeKey AND g.deleted_at IS NULL', { scopeType, scopeKey })
-        .andWhere(new Brackets((w) => {
-          if (collection) w.orWhere('g.collection = :collection', { collection });
-          if (cohort) w.orWhere('c.id IS NOT NULL');
-        }));
+        .where('g.scope_type = :scopeType AND g.scope_key = :scopeKey AND g.deleted_at IS NULL', {
+          scopeType,
+          scopeKey,
+        })
+        .andWhere(
+          new Brackets((w) => {
+            if (collection) w.orWhere('g.collection = :collection', { collection });
+            if (cohort) w.orWhere('c.id IS NOT NULL');
+          }),
+        );
       for (const row of await qb.getRawMany<{ id: string }>()) ids.add(row.id);
     }
     return ids;
@@ -85,16 +114,26 @@ export class MembershipWriter {
     const unique = [...new Set(ids)];
     if (!unique.length) return new Map();
     const groups = await manager.find(UserGroup, { where: { id: In(unique) } });
-    const criteria = groups.length ? await manager.find(Criterion, { where: { groupId: In(groups.map((g) => g.id)) } }) : [];
+    const criteria = groups.length
+      ? await manager.find(Criterion, { where: { groupId: In(groups.map((g) => g.id)) } })
+      : [];
     for (const g of groups) g.criteria = criteria.filter((c) => c.groupId === g.id);
-    return this.lockGroups(manager, groups.filter((g) => !g.deletedAt));
+    return this.lockGroups(
+      manager,
+      groups.filter((g) => !g.deletedAt),
+    );
   }
 
   /** The groups a member of `group` leaves on joining it, among those `lockGroups` answered. */
   exclusiveSiblings(group: UserGroup, locked: Map<string, UserGroup>): UserGroup[] {
     const cohort = cohortLink(group) !== null;
-    return [...locked.values()].filter((g) => g.id !== group.id && g.scopeType === group.scopeType && g.scopeKey === group.scopeKey
-      && ((!!group.collection && g.collection === group.collection) || (cohort && cohortLink(g) !== null)));
+    return [...locked.values()].filter(
+      (g) =>
+        g.id !== group.id &&
+        g.scopeType === group.scopeType &&
+        g.scopeKey === group.scopeKey &&
+        ((!!group.collection && g.collection === group.collection) || (cohort && cohortLink(g) !== null)),
+    );
   }
 
   /**
@@ -104,7 +143,12 @@ export class MembershipWriter {
    * `known` holds every existing row of these users, locked by the caller (a user it lacks has none), which saves the per-batch read.
    */
   async activateMany(
-    manager: EntityManager, group: UserGroup, users: UserRef[], ctx: ChangeContext, syncState?: 'synced', locked?: Map<string, UserGroup>,
+    manager: EntityManager,
+    group: UserGroup,
+    users: UserRef[],
+    ctx: ChangeContext,
+    syncState?: 'synced',
+    locked?: Map<string, UserGroup>,
     known?: Map<number, MemberRow>,
   ): Promise<Array<UserRef & { result: AddResult }>> {
     locked ??= await this.lockGroups(manager, [group]);
@@ -115,10 +159,23 @@ export class MembershipWriter {
     const size = known ? KNOWN_BATCH : BATCH;
     for (let i = 0; i < users.length; i += size) {
       // A retired user joins no group again, whichever way the add came (API, LMS, evaluation).
-      const retired = await retiredAmong(manager, users.slice(i, i + size).map((u) => u.user_id));
+      const retired = await retiredAmong(
+        manager,
+        users.slice(i, i + size).map((u) => u.user_id),
+      );
       for (const id of retired) results.set(id, 'refused');
       const batch = users.slice(i, i + size).filter((u) => !retired.has(u.user_id));
-      const existing = known ?? new Map((await this.memberships.lockMembers(manager, [group.id], batch.map((u) => u.user_id))).map((m) => [m.userId, m]));
+      const existing =
+        known ??
+        new Map(
+          (
+            await this.memberships.lockMembers(
+              manager,
+              [group.id],
+              batch.map((u) => u.user_id),
+            )
+          ).map((m) => [m.userId, m]),
+        );
       const added: UserRef[] = [];
       const fresh: UserRef[] = [];
       const reactivated: MemberRow[] = [];
@@ -138,7 +195,12 @@ export class MembershipWriter {
         }
       }
       if (syncState) await this.memberships.confirm(manager, confirmed, syncState);
-      await this.memberships.reactivate(manager, reactivated.map((m) => m.id), ctx, state);
+      await this.memberships.reactivate(
+        manager,
+        reactivated.map((m) => m.id),
+        ctx,
+        state,
+      );
       if (fresh.length) {
         try {
           await this.memberships.insertActive(manager, group.id, fresh, ctx, state);
@@ -158,10 +220,32 @@ export class MembershipWriter {
         }
       }
       for (const user of added) results.set(user.user_id, 'added');
-      await appendAuditMany(manager, ctx, group.id, 'member_added', added.map((u) => u.user_id), { origin: ctx.origin });
-      await this.appendEvents(manager, this.membershipEvents(group, added.map((u) => ({ userId: u.user_id, username: u.username })), 'added', ctx, null), ctx);
+      await appendAuditMany(
+        manager,
+        ctx,
+        group.id,
+        'member_added',
+        added.map((u) => u.user_id),
+        { origin: ctx.origin },
+      );
+      await this.appendEvents(
+        manager,
+        this.membershipEvents(
+          group,
+          added.map((u) => ({ userId: u.user_id, username: u.username })),
+          'added',
+          ctx,
+          null,
+        ),
+        ctx,
+      );
       if (siblings.length && added.length) {
-        const elsewhere = await this.memberships.lockMembers(manager, siblings.map((g) => g.id), added.map((u) => u.user_id), true);
+        const elsewhere = await this.memberships.lockMembers(
+          manager,
+          siblings.map((g) => g.id),
+          added.map((u) => u.user_id),
+          true,
+        );
         for (const sibling of siblings) {
           const leaving = elsewhere.filter((m) => m.groupId === sibling.id).map((m) => m.userId);
           if (leaving.length) await this.deactivateMany(manager, sibling, leaving, ctx, group);
@@ -177,43 +261,87 @@ export class MembershipWriter {
    * holds the group's lock (`lockGroups`) when other writers may add to its siblings.
    */
   async deactivateMany(
-    manager: EntityManager, group: UserGroup, userIds: number[], ctx: ChangeContext, movedTo: UserGroup | null,
+    manager: EntityManager,
+    group: UserGroup,
+    userIds: number[],
+    ctx: ChangeContext,
+    movedTo: UserGroup | null,
   ): Promise<Map<number, RemoveResult>> {
     const results = new Map<number, RemoveResult>(userIds.map((id) => [id, 'not_member']));
     // Only a cohort-linked group has a sync state. A change from the LMS (an event, or a difference
     // reconciliation found there), a retirement (the LMS retires its side itself), or a move into
     // another cohort-linked group (the LMS moves the learner itself), leaves nothing pending.
     const movedByLms = movedTo !== null && cohortLink(movedTo) !== null;
-    const syncState = !writesToLegacyGroup(group) ? null : isFromTheLms(ctx.origin) || ctx.origin === 'retirement' || movedByLms ? 'synced' : 'pending';
+    const syncState = !writesToLegacyGroup(group)
+      ? null
+      : isFromTheLms(ctx.origin) || ctx.origin === 'retirement' || movedByLms
+        ? 'synced'
+        : 'pending';
     for (let i = 0; i < userIds.length; i += BATCH) {
       const members = await this.memberships.lockMembers(manager, [group.id], userIds.slice(i, i + BATCH), true);
       if (!members.length) continue;
-      await this.memberships.deactivate(manager, members.map((m) => m.id), ctx, syncState);
-      await appendAuditMany(manager, ctx, group.id, 'member_removed', members.map((m) => m.userId), { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null });
+      await this.memberships.deactivate(
+        manager,
+        members.map((m) => m.id),
+        ctx,
+        syncState,
+      );
+      await appendAuditMany(
+        manager,
+        ctx,
+        group.id,
+        'member_removed',
+        members.map((m) => m.userId),
+        { origin: ctx.origin, moved_to_group_id: movedTo?.id ?? null },
+      );
       await this.appendEvents(manager, this.membershipEvents(group, members, 'removed', ctx, movedTo?.id ?? null), ctx);
       for (const m of members) results.set(m.userId, 'removed');
     }
     return results;
   }
 
-  private async appendEvents(manager: EntityManager, events: Array<ReturnType<MembershipWriter['membershipEvent']>>, ctx: ChangeContext): Promise<void> {
+  private async appendEvents(
+    manager: EntityManager,
+    events: Array<ReturnType<MembershipWriter['membershipEvent']>>,
+    ctx: ChangeContext,
+  ): Promise<void> {
     if (ctx.packEvents) await this.outbox.appendPacked(manager, EventType.UserGroupMembershipChanged, events, ctx);
     else await this.outbox.appendMany(manager, EventType.UserGroupMembershipChanged, events, ctx);
   }
 
-  membershipEvent(group: UserGroup, m: Pick<MemberRow, 'userId' | 'username'>, action: 'added' | 'removed', ctx: ChangeContext, movedTo: string | null) {
+  membershipEvent(
+    group: UserGroup,
+    m: Pick<MemberRow, 'userId' | 'username'>,
+    action: 'added' | 'removed',
+    ctx: ChangeContext,
+    movedTo: string | null,
+  ) {
     return this.membershipEvents(group, [m], action, ctx, movedTo)[0];
   }
 
   /** The `membership.changed` events of one change to many members (what they share worked out once). */
-  private membershipEvents(group: UserGroup, members: Array<Pick<MemberRow, 'userId' | 'username'>>, action: 'added' | 'removed', ctx: ChangeContext, movedTo: string | null) {
+  private membershipEvents(
+    group: UserGroup,
+    members: Array<Pick<MemberRow, 'userId' | 'username'>>,
+    action: 'added' | 'removed',
+    ctx: ChangeContext,
+    movedTo: string | null,
+  ) {
     const occurredAt = toCeTime(ctx.at);
     // Criteria not loaded means "not known here": legacy-sync then looks the link up.
     const legacyLinked = group.criteria === undefined || group.criteria.some((c) => c.type.startsWith('legacy_'));
     return members.map((m) => ({
       membership: {
-        group_id: group.id, scope_type: group.scopeType, scope_key: group.scopeKey, user_id: m.userId, username: m.username,
-        action, origin: ctx.origin, occurred_at: occurredAt, moved_to_group_id: movedTo, legacy_linked: legacyLinked,
+        group_id: group.id,
+        scope_type: group.scopeType,
+        scope_key: group.scopeKey,
+        user_id: m.userId,
+        username: m.username,
+        action,
+        origin: ctx.origin,
+        occurred_at: occurredAt,
+        moved_to_group_id: movedTo,
+        legacy_linked: legacyLinked,
       },
     }));
   }

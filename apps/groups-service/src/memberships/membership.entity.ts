@@ -12,7 +12,11 @@ export class Membership {
   @Column({ name: 'group_id', type: 'char', length: 36 })
   groupId: string;
 
-  @Column({ name: 'user_id', type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  @Column({
+    name: 'user_id',
+    type: 'bigint',
+    transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) },
+  })
   userId: number;
 
   @Column({ type: 'varchar', length: 150 })

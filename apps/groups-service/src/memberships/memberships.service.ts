@@ -38,10 +38,17 @@ export class MembershipsService {
    * Adds users named by id, username or email to a group the caller loaded. Idempotent; each user
    * gets `added`, `already_member`, `unknown` (no such account in the LMS) or `refused` with a reason.
    */
-  async add(group: UserGroup, refs: UserLookup[], ctx: ChangeContext, options: { dryRun?: boolean } = {}): Promise<Array<MemberResult<AddResult>>> {
+  async add(
+    group: UserGroup,
+    refs: UserLookup[],
+    ctx: ChangeContext,
+    options: { dryRun?: boolean } = {},
+  ): Promise<Array<MemberResult<AddResult>>> {
     assertWritable(group); // before asking the LMS about anyone
     const resolved = await this.directory.resolve(refs);
-    const users = dedupe(resolved.flatMap((r) => (r.status === 'found' ? [{ user_id: r.account.id, username: r.account.username }] : [])));
+    const users = dedupe(
+      resolved.flatMap((r) => (r.status === 'found' ? [{ user_id: r.account.id, username: r.account.username }] : [])),
+    );
     const outcome = new Map<number, AddResult>();
     if (options.dryRun) {
       // What an add would answer, changing nothing: who is a member already.
@@ -69,20 +76,30 @@ export class MembershipsService {
     // A bare user id needs no lookup: the membership row says whether it is a member.
     const lookups = refs.filter((r) => r.username !== undefined || r.email !== undefined);
     const looked = lookups.length ? await this.directory.resolve(lookups) : [];
-    const resolved: UserResolution[] = refs.map((r) => (r.username !== undefined || r.email !== undefined
-      ? looked[lookups.indexOf(r)]
-      : { status: 'found', account: { id: r.user_id!, username: '', email: null } }));
+    const resolved: UserResolution[] = refs.map((r) =>
+      r.username !== undefined || r.email !== undefined
+        ? looked[lookups.indexOf(r)]
+        : { status: 'found', account: { id: r.user_id!, username: '', email: null } },
+    );
     const userIds = [...new Set(resolved.flatMap((r) => (r.status === 'found' ? [r.account.id] : [])))];
     const outcome = new Map<number, RemoveResult>();
     if (userIds.length) {
       await inTransaction(this.dataSource, async (manager) => {
         outcome.clear(); // a deadlock retry starts over
         const locked = await this.writer.lockGroups(manager, [group]);
-        for (const [userId, result] of await this.writer.deactivateMany(manager, writable(locked, group.id), userIds, ctx, null)) outcome.set(userId, result);
+        for (const [userId, result] of await this.writer.deactivateMany(
+          manager,
+          writable(locked, group.id),
+          userIds,
+          ctx,
+          null,
+        ))
+          outcome.set(userId, result);
       });
       // Name the users given by bare id, from their membership rows.
       const names = await this.memberships.usernamesIn(group.id, userIds);
-      for (const r of resolved) if (r.status === 'found' && !r.account.username) r.account.username = names.get(r.account.id) ?? '';
+      for (const r of resolved)
+        if (r.status === 'found' && !r.account.username) r.account.username = names.get(r.account.id) ?? '';
     }
     return refs.map((ref, i) => describe(ref, resolved[i], outcome));
   }
@@ -97,26 +114,47 @@ function writable(locked: Map<string, UserGroup>, id: string): UserGroup {
 
 function assertWritable(group: UserGroup): void {
   if (group.kind === 'dynamic') {
-    throw new GroupsException(GroupsErrorCode.MembersReadOnly, 'members of a dynamic group come only from its criteria');
+    throw new GroupsException(
+      GroupsErrorCode.MembersReadOnly,
+      'members of a dynamic group come only from its criteria',
+    );
   }
   if (legacyKind(group.criteria) === 'enrollment_track') {
-    throw new GroupsException(GroupsErrorCode.MembersReadOnly, 'an enrollment-track group mirrors enrollment modes; change the enrollment in the LMS');
+    throw new GroupsException(
+      GroupsErrorCode.MembersReadOnly,
+      'an enrollment-track group mirrors enrollment modes; change the enrollment in the LMS',
+    );
   }
   if (teamLink(group)?.wholeTeamset) {
-    throw new GroupsException(GroupsErrorCode.MembersReadOnly, 'this group mirrors every team of a teamset (read-only); change the teams in the LMS, or link a group to one team');
+    throw new GroupsException(
+      GroupsErrorCode.MembersReadOnly,
+      'this group mirrors every team of a teamset (read-only); change the teams in the LMS, or link a group to one team',
+    );
   }
 }
 
-function describe<R extends string>(ref: UserLookup, resolution: UserResolution, outcome: Map<number, R>): MemberResult<R | 'unknown' | 'refused'> {
+function describe<R extends string>(
+  ref: UserLookup,
+  resolution: UserResolution,
+  outcome: Map<number, R>,
+): MemberResult<R | 'unknown' | 'refused'> {
   const email = ref.email !== undefined ? { email: ref.email } : {};
   if (resolution.status === 'found') {
     const result = outcome.get(resolution.account.id)!;
     // The writer refuses one reason only: an account retired since the lookup.
     const reason = result === 'refused' ? { reason: 'this account was retired' } : {};
-    return { user_id: resolution.account.id, username: resolution.account.username || ref.username || null, ...email, result, ...reason };
+    return {
+      user_id: resolution.account.id,
+      username: resolution.account.username || ref.username || null,
+      ...email,
+      result,
+      ...reason,
+    };
   }
   const given = { user_id: ref.user_id ?? null, username: ref.username ?? null, ...email };
-  return resolution.status === 'unknown' ? { ...given, result: 'unknown' } : { ...given, result: 'refused', reason: resolution.reason };
+  return resolution.status === 'unknown'
+    ? { ...given, result: 'unknown' }
+    : { ...given, result: 'refused', reason: resolution.reason };
 }
 
 export function dedupe(users: UserRef[]): UserRef[] {

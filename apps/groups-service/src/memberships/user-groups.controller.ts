@@ -7,10 +7,13 @@ import { groupView, learnerGroupView } from '../groups/group-view';
 import { MembershipRepository } from './membership.repository';
 
 class UserGroupsQuery {
-  @IsOptional() @IsIn(SCOPE_TYPES)
+  @IsOptional()
+  @IsIn(SCOPE_TYPES)
   scope?: string;
 
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   scope_key?: string;
 }
 
@@ -25,12 +28,17 @@ export class UserGroupsController {
   @Get(':userId/groups')
   @ApiQuery({ name: 'scope', required: false, enum: SCOPE_TYPES })
   @ApiQuery({ name: 'scope_key', required: false })
-  async groups(@Param('userId', ParseIntPipe) userId: number, @Query() query: UserGroupsQuery, @CurrentPrincipal() principal: Principal) {
+  async groups(
+    @Param('userId', ParseIntPipe) userId: number,
+    @Query() query: UserGroupsQuery,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     // Learners see all their own groups (by name and scope only); others see the groups they may read.
     const self = !principal.isService && principal.userId === userId;
     const results = [];
     for (const { group, membership } of await this.memberships.groupsOfUser(userId, query.scope, query.scope_key)) {
-      if (canManageScope(principal, group.scopeType, group.scopeKey, 'read')) results.push({ ...groupView(group), origin: membership.origin, joined_at: membership.joinedAt });
+      if (canManageScope(principal, group.scopeType, group.scopeKey, 'read'))
+        results.push({ ...groupView(group), origin: membership.origin, joined_at: membership.joinedAt });
       else if (self) results.push({ ...learnerGroupView(group), joined_at: membership.joinedAt });
     }
     return { user_id: userId, count: results.length, results };

@@ -75,6 +75,7 @@ export class UserGroups1763700000100 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['audit_event', 'membership', 'criterion', 'user_group']) await q.query(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of ['audit_event', 'membership', 'criterion', 'user_group'])
+      await q.query(`DROP TABLE IF EXISTS ${table}`);
   }
 }

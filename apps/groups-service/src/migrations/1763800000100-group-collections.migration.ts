@@ -12,6 +12,8 @@ export class GroupCollections1763800000100 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE user_group DROP KEY ix_user_group_collection, DROP COLUMN default_refresh_seconds, DROP COLUMN collection');
+    await q.query(
+      'ALTER TABLE user_group DROP KEY ix_user_group_collection, DROP COLUMN default_refresh_seconds, DROP COLUMN collection',
+    );
   }
 }

@@ -9,7 +9,9 @@ export class LegacyOrdering1764000000100 implements MigrationInterface {
   name = 'LegacyOrdering1764000000100';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE membership ADD COLUMN legacy_observed_at DATETIME(6) NULL, ADD COLUMN superseded_by_group_id CHAR(36) NULL');
+    await q.query(
+      'ALTER TABLE membership ADD COLUMN legacy_observed_at DATETIME(6) NULL, ADD COLUMN superseded_by_group_id CHAR(36) NULL',
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

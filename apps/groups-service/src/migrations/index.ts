@@ -10,4 +10,15 @@ import { RetiredUsers1764400000100 } from './1764400000100-retired-users.migrati
 import { GroupIdCollation1764500000100 } from './1764500000100-group-id-collation.migration';
 
 /** This service's schema, oldest first: what the service checks (or runs) at boot and its migrate entry runs. */
-export const GROUPS_SERVICE_MIGRATIONS = [...MESSAGING_MIGRATIONS, UserGroups1763700000100, GroupCollections1763800000100, UserAccounts1763900000100, EvaluationChunks1763900000200, LegacyOrdering1764000000100, EvaluationError1764200000100, CriterionTypes1764300000100, RetiredUsers1764400000100, GroupIdCollation1764500000100];
+export const GROUPS_SERVICE_MIGRATIONS = [
+  ...MESSAGING_MIGRATIONS,
+  UserGroups1763700000100,
+  GroupCollections1763800000100,
+  UserAccounts1763900000100,
+  EvaluationChunks1763900000200,
+  LegacyOrdering1764000000100,
+  EvaluationError1764200000100,
+  CriterionTypes1764300000100,
+  RetiredUsers1764400000100,
+  GroupIdCollation1764500000100,
+];

@@ -14,19 +14,42 @@ import { UserRetirementService } from './user-retirement.service';
 @UseGuards(JwtAuthGuard)
 @Controller('api/user-groups/v1')
 export class RetirementController {
-  constructor(private readonly retirement: UserRetirementService, private readonly config: GroupsServiceConfig) {}
+  constructor(
+    private readonly retirement: UserRetirementService,
+    private readonly config: GroupsServiceConfig,
+  ) {}
 
-  @ApiOperation({ summary: 'Retires a user: removes them from every group and replaces their username and email in every row kept here. 204, again and again.' })
+  @ApiOperation({
+    summary:
+      'Retires a user: removes them from every group and replaces their username and email in every row kept here. 204, again and again.',
+  })
   @Post('retire')
   @HttpCode(204)
-  async retire(@Body() dto: RetireUserDto, @Req() req: Request, @CurrentPrincipal() principal: Principal): Promise<void> {
+  async retire(
+    @Body() dto: RetireUserDto,
+    @Req() req: Request,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
     assertRetirementWorker(principal, this.config.RETIREMENT_SERVICE_WORKER_USERNAME);
     const ids = [...new Set([dto.edx_lms_user_id, dto.lms_user_id].filter((id): id is number => id !== undefined))];
     if (ids.length !== 1) {
-      throw new DomainException('VALIDATION_FAILED', 'invalid', 'send the LMS user id, as edx_lms_user_id (or lms_user_id): one id', {
-        errors: [{ field: 'edx_lms_user_id', message: ids.length ? 'edx_lms_user_id and lms_user_id name different users' : 'required' }],
-      });
+      throw new DomainException(
+        'VALIDATION_FAILED',
+        'invalid',
+        'send the LMS user id, as edx_lms_user_id (or lms_user_id): one id',
+        {
+          errors: [
+            {
+              field: 'edx_lms_user_id',
+              message: ids.length ? 'edx_lms_user_id and lms_user_id name different users' : 'required',
+            },
+          ],
+        },
+      );
     }
-    await this.retirement.retire(ids[0], dto.original_username ?? null, { ...apiContext(req, principal), origin: 'retirement' });
+    await this.retirement.retire(ids[0], dto.original_username ?? null, {
+      ...apiContext(req, principal),
+      origin: 'retirement',
+    });
   }
 }

@@ -17,7 +17,9 @@ export class FakeLms {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       if (req.url === '/oauth2/access_token') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 't', expires_in: 3600 }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ access_token: 't', expires_in: 3600 }));
         return;
       }
       this.calls++;
@@ -42,8 +44,12 @@ export class FakeLms {
 
 /** The LMS throttling: 429 and come back in 60 s. */
 export const throttled = (_req: IncomingMessage, res: ServerResponse) =>
-  void res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' }).end('{"detail":"Request was throttled."}');
+  void res
+    .writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' })
+    .end('{"detail":"Request was throttled."}');
 
 /** A DRF permission denial, as a client whose user is no longer staff, or a restricted one, gets it. */
 export const denied = (_req: IncomingMessage, res: ServerResponse) =>
-  void res.writeHead(403, { 'content-type': 'application/json' }).end('{"detail":"You do not have permission to perform this action."}');
+  void res
+    .writeHead(403, { 'content-type': 'application/json' })
+    .end('{"detail":"You do not have permission to perform this action."}');

@@ -7,7 +7,11 @@ import { dropDatabase } from '@groups-sync/persistence';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
 import { courseRolesFromClaims, TokenMinter, globalStaffClaims } from '@groups-sync/auth/testing';
 
-export interface LmsUser { user_id: number; username: string; email: string }
+export interface LmsUser {
+  user_id: number;
+  username: string;
+  email: string;
+}
 
 export interface GroupsApp {
   app: INestApplication;
@@ -32,11 +36,22 @@ export async function startGroupsApp(portOffset = 0, env: Record<string, string>
   const database = `groups_it_${suffix}_test`;
   const lmsDatabase = `lms_it_${suffix}_test`;
   const minter = await TokenMinter.create();
-  const lms = new ServiceProcess('lms-emulator', testPort(portOffset), { ...stackEnv(), DB_NAME: lmsDatabase, EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`, LOG_LEVEL: 'warn' }, `it-${suffix}-lms-emulator`);
+  const lms = new ServiceProcess(
+    'lms-emulator',
+    testPort(portOffset),
+    { ...stackEnv(), DB_NAME: lmsDatabase, EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`, LOG_LEVEL: 'warn' },
+    `it-${suffix}-lms-emulator`,
+  );
   await lms.start();
   Object.assign(process.env, stackEnv(), {
-    DB_NAME: database, EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`, LOG_LEVEL: 'warn', LMS_BASE_URL: lms.url,
-    JWT_PUBLIC_KEY: minter.publicKeyPem, JWT_ISSUER: minter.issuer, JWT_AUDIENCE: minter.audience, ...env,
+    DB_NAME: database,
+    EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`,
+    LOG_LEVEL: 'warn',
+    LMS_BASE_URL: lms.url,
+    JWT_PUBLIC_KEY: minter.publicKeyPem,
+    JWT_ISSUER: minter.issuer,
+    JWT_AUDIENCE: minter.audience,
+    ...env,
   });
   const { AppModule, HTTP_OPTIONS } = await import('../app.module');
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
@@ -54,9 +69,13 @@ export async function startGroupsApp(portOffset = 0, env: Record<string, string>
     lms,
     topicPrefix: `it-${suffix}`,
     lmsUsers: async (usernames) => {
-      const res = await http('POST', `${lms.url}/emulator/users`, { users: usernames.map((username) => ({ username })) });
+      const res = await http('POST', `${lms.url}/emulator/users`, {
+        users: usernames.map((username) => ({ username })),
+      });
       if (res.status !== 201) throw new Error(`emulator users: ${res.status} ${JSON.stringify(res.body)}`);
-      const byName = new Map((res.body.users as Array<{ id: number; username: string; email: string }>).map((u) => [u.username, u]));
+      const byName = new Map(
+        (res.body.users as Array<{ id: number; username: string; email: string }>).map((u) => [u.username, u]),
+      );
       return usernames.map((name) => {
         const u = byName.get(name)!;
         return { user_id: Number(u.id), username: u.username, email: u.email };
@@ -67,7 +86,10 @@ export async function startGroupsApp(portOffset = 0, env: Record<string, string>
       await lms.stop();
       await dropDatabase(stackEnv().MYSQL_URL, database);
       await dropDatabase(stackEnv().MYSQL_URL, lmsDatabase);
-      await deleteTopicsWithPrefix(createKafka({ clientId: 'it-cleanup', brokers: stackEnv().KAFKA_BROKERS.split(',') }), `it-${suffix}-`).catch(() => undefined);
+      await deleteTopicsWithPrefix(
+        createKafka({ clientId: 'it-cleanup', brokers: stackEnv().KAFKA_BROKERS.split(',') }),
+        `it-${suffix}-`,
+      ).catch(() => undefined);
     },
   };
 }

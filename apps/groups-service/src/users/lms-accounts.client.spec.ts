@@ -33,7 +33,9 @@ describe('LmsAccountsClient against a throttling or refusing LMS', () => {
 
   it('reads a 403 with a DRF detail as a refusal, not as "nobody found"', async () => {
     lms.answer = denied;
-    const error = await client().byIds([1, 2]).catch((e: unknown) => e);
+    const error = await client()
+      .byIds([1, 2])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LmsRejectedError);
     expect((error as LmsRejectedError).status).toBe(403);
     await expect(client().byUsernames(['ana'])).rejects.toBeInstanceOf(LmsRejectedError);

@@ -3,10 +3,17 @@ import { createPool, Pool } from 'mysql2/promise';
 import { LmsApiClient, LmsDeadlineError, LmsUnavailableError } from '@groups-sync/lms-client';
 import { GroupsServiceConfig } from '../groups-service.config';
 
-export interface LmsAccount { id: number; username: string; email: string | null }
+export interface LmsAccount {
+  id: number;
+  username: string;
+  email: string | null;
+}
 
 /** The accounts the LMS found among some lookups, and the lookups it did not answer before the deadline. */
-export interface AccountsAnswer<T> { accounts: LmsAccount[]; unanswered: T[] }
+export interface AccountsAnswer<T> {
+  accounts: LmsAccount[];
+  unanswered: T[];
+}
 
 /** Encoded usernames per GET: edx-platform takes a comma-separated list, and URLs should stay under 8 KB. */
 const USERNAMES_URL_BUDGET = 6000;
@@ -40,7 +47,8 @@ export class LmsAccountsClient implements OnModuleDestroy {
   constructor(config: GroupsServiceConfig) {
     this.api = new LmsApiClient(config);
     this.slots = new CallSlots(config.LMS_ACCOUNTS_CALLS_IN_FLIGHT);
-    if (config.LMS_DB_URL) this.db = createPool({ uri: config.LMS_DB_URL, connectionLimit: 4, connectTimeout: config.LMS_TIMEOUT_MS });
+    if (config.LMS_DB_URL)
+      this.db = createPool({ uri: config.LMS_DB_URL, connectionLimit: 4, connectTimeout: config.LMS_TIMEOUT_MS });
   }
 
   async byUsernames(usernames: string[], deadline?: number): Promise<AccountsAnswer<string>> {
@@ -59,24 +67,41 @@ export class LmsAccountsClient implements OnModuleDestroy {
       length += encoded.length + 1;
     }
     if (batch.length) calls.push(batch);
-    const rows = await mapInFlight(calls, CALLS_IN_FLIGHT, (names) => this.slots.run(deadline, () =>
-      this.api.call<LmsAccount[]>('GET', `/api/user/v1/accounts?username=${names.map(encodeURIComponent).join(',')}`, undefined, { ...NOBODY, deadline })));
+    const rows = await mapInFlight(calls, CALLS_IN_FLIGHT, (names) =>
+      this.slots.run(deadline, () =>
+        this.api.call<LmsAccount[]>(
+          'GET',
+          `/api/user/v1/accounts?username=${names.map(encodeURIComponent).join(',')}`,
+          undefined,
+          { ...NOBODY, deadline },
+        ),
+      ),
+    );
     return answer(calls, rows, (names) => names);
   }
 
   async byEmails(emails: string[], deadline?: number): Promise<AccountsAnswer<string>> {
     if (this.db) return { accounts: await this.query('email', emails), unanswered: [] };
     const calls = chunks(emails, EMAILS_PER_CALL);
-    const rows = await mapInFlight(calls, CALLS_IN_FLIGHT, (batch) => this.slots.run(deadline, () =>
-      this.api.call<LmsAccount[]>('POST', '/api/user/v1/accounts/search_emails', { emails: batch }, { deadline })));
+    const rows = await mapInFlight(calls, CALLS_IN_FLIGHT, (batch) =>
+      this.slots.run(deadline, () =>
+        this.api.call<LmsAccount[]>('POST', '/api/user/v1/accounts/search_emails', { emails: batch }, { deadline }),
+      ),
+    );
     return answer(calls, rows, (batch) => batch);
   }
 
   /** The API has no bulk form for ids: one call per id, a bounded number at once. */
   async byIds(ids: number[], deadline?: number): Promise<AccountsAnswer<number>> {
     if (this.db) return { accounts: await this.query('id', ids), unanswered: [] };
-    const rows = await mapInFlight(ids, ID_LOOKUPS_IN_FLIGHT, (id) => this.slots.run(deadline, () =>
-      this.api.call<LmsAccount[]>('GET', `/api/user/v1/accounts?lms_user_id=${id}`, undefined, { ...NOBODY, deadline })));
+    const rows = await mapInFlight(ids, ID_LOOKUPS_IN_FLIGHT, (id) =>
+      this.slots.run(deadline, () =>
+        this.api.call<LmsAccount[]>('GET', `/api/user/v1/accounts?lms_user_id=${id}`, undefined, {
+          ...NOBODY,
+          deadline,
+        }),
+      ),
+    );
     return answer(ids, rows, (id) => [id]);
   }
 
@@ -84,10 +109,15 @@ export class LmsAccountsClient implements OnModuleDestroy {
     const found: LmsAccount[] = [];
     for (const batch of chunks(values, ROWS_PER_QUERY)) {
       try {
-        const [rows] = await this.db!.query(`SELECT id, username, email FROM auth_user WHERE ${column} IN (?)`, [batch]);
+        const [rows] = await this.db!.query(`SELECT id, username, email FROM auth_user WHERE ${column} IN (?)`, [
+          batch,
+        ]);
         found.push(...(rows as LmsAccount[]).map(pick));
       } catch (error) {
-        throw new LmsUnavailableError(`the LMS database (LMS_DB_URL) could not be read: ${(error as Error).message}`, true);
+        throw new LmsUnavailableError(
+          `the LMS database (LMS_DB_URL) could not be read: ${(error as Error).message}`,
+          true,
+        );
       }
     }
     return found;
@@ -98,10 +128,16 @@ export class LmsAccountsClient implements OnModuleDestroy {
   }
 }
 
-function answer<C, T>(calls: C[], rows: Array<LmsAccount[] | null | typeof UNANSWERED>, lookupsOf: (call: C) => T[]): AccountsAnswer<T> {
+function answer<C, T>(
+  calls: C[],
+  rows: Array<LmsAccount[] | null | typeof UNANSWERED>,
+  lookupsOf: (call: C) => T[],
+): AccountsAnswer<T> {
   const accounts: LmsAccount[] = [];
   const unanswered: T[] = [];
-  rows.forEach((r, i) => (r === UNANSWERED ? unanswered.push(...lookupsOf(calls[i])) : accounts.push(...(r ?? []).map(pick))));
+  rows.forEach((r, i) =>
+    r === UNANSWERED ? unanswered.push(...lookupsOf(calls[i])) : accounts.push(...(r ?? []).map(pick)),
+  );
   return { accounts, unanswered };
 }
 
@@ -118,7 +154,11 @@ export const UNANSWERED = Symbol('unanswered');
  * rejects. An LmsDeadlineError stops the others taking items (the deadline passed, or the LMS asked
  * to wait past it: more calls would only be throttled): that item and the ones not started are UNANSWERED.
  */
-export async function mapInFlight<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<Array<R | typeof UNANSWERED>> {
+export async function mapInFlight<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<Array<R | typeof UNANSWERED>> {
   const results: Array<R | typeof UNANSWERED> = new Array(items.length).fill(UNANSWERED);
   let next = 0;
   let stopped = false;
@@ -171,10 +211,13 @@ export class CallSlots {
       };
       this.waiting.add(take);
       if (deadline !== undefined) {
-        timer = setTimeout(() => {
-          this.waiting.delete(take);
-          reject(new LmsDeadlineError('the request\'s deadline passed while waiting for a call to the LMS'));
-        }, Math.max(0, deadline - Date.now()));
+        timer = setTimeout(
+          () => {
+            this.waiting.delete(take);
+            reject(new LmsDeadlineError("the request's deadline passed while waiting for a call to the LMS"));
+          },
+          Math.max(0, deadline - Date.now()),
+        );
       }
     });
   }

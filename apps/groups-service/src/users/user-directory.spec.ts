@@ -21,7 +21,9 @@ describe('UserDirectory when the LMS throttles or refuses us', () => {
   it('answers 10,000 user ids within USER_DIRECTORY_DEADLINE_MS, each refused with a reason, when the LMS asks for 60 s', async () => {
     lms.answer = throttled;
     const started = Date.now();
-    const resolved = await directory({ USER_DIRECTORY_DEADLINE_MS: 1000 }).resolve(Array.from({ length: 10_000 }, (_, i) => ({ user_id: i + 1 })));
+    const resolved = await directory({ USER_DIRECTORY_DEADLINE_MS: 1000 }).resolve(
+      Array.from({ length: 10_000 }, (_, i) => ({ user_id: i + 1 })),
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(resolved).toHaveLength(10_000);
     expect(new Set(resolved.map((r) => r.status))).toEqual(new Set(['refused']));
@@ -31,7 +33,9 @@ describe('UserDirectory when the LMS throttles or refuses us', () => {
   it('refuses the request with LMS_ACCESS_DENIED, naming the setting, when the accounts API answers 403: nobody is unknown', async () => {
     lms.answer = denied;
     for (const lookup of [{ user_id: 7 }, { username: 'ana' }, { email: 'ana@example.com' }]) {
-      const error = (await directory().resolve([lookup]).catch((e: unknown) => e)) as DomainException;
+      const error = (await directory()
+        .resolve([lookup])
+        .catch((e: unknown) => e)) as DomainException;
       expect(error).toBeInstanceOf(DomainException);
       expect([error.code, error.kind]).toEqual(['LMS_ACCESS_DENIED', 'unavailable']);
       expect(error.message).toContain('LMS_OAUTH_CLIENT_ID');

@@ -7,16 +7,19 @@ import { retiredAmong } from '../retirement/retired-users';
 import { AccountsAnswer, LmsAccount, LmsAccountsClient } from './lms-accounts.client';
 
 /** A user as a caller names them: by id, username or email, or several of them (which must agree). */
-export interface UserLookup { user_id?: number; username?: string; email?: string }
+export interface UserLookup {
+  user_id?: number;
+  username?: string;
+  email?: string;
+}
 
 export type UserResolution =
-  | { status: 'found'; account: LmsAccount }
-  | { status: 'unknown' }
-  | { status: 'refused'; reason: string };
+  { status: 'found'; account: LmsAccount } | { status: 'unknown' } | { status: 'refused'; reason: string };
 
 const CHUNK = 1000;
 
-const NOT_ANSWERED = 'the LMS did not answer for this user in time (USER_DIRECTORY_DEADLINE_MS; it may be rate limiting): send it again';
+const NOT_ANSWERED =
+  'the LMS did not answer for this user in time (USER_DIRECTORY_DEADLINE_MS; it may be rate limiting): send it again';
 
 /**
  * Resolves user ids, usernames and emails to LMS accounts: from the `user_account` cache while it is
@@ -31,19 +34,32 @@ const NOT_ANSWERED = 'the LMS did not answer for this user in time (USER_DIRECTO
 export class UserDirectory {
   private readonly logger = new Logger(UserDirectory.name);
 
-  constructor(private readonly dataSource: DataSource, private readonly lms: LmsAccountsClient, private readonly config: GroupsServiceConfig) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly lms: LmsAccountsClient,
+    private readonly config: GroupsServiceConfig,
+  ) {}
 
-  async resolve(lookups: UserLookup[], deadline = Date.now() + this.config.USER_DIRECTORY_DEADLINE_MS): Promise<UserResolution[]> {
+  async resolve(
+    lookups: UserLookup[],
+    deadline = Date.now() + this.config.USER_DIRECTORY_DEADLINE_MS,
+  ): Promise<UserResolution[]> {
     const known = new KnownAccounts();
     const ids = unique(lookups.flatMap((l) => (l.user_id === undefined ? [] : [l.user_id])));
     const names = unique(lookups.flatMap((l) => (l.username === undefined ? [] : [l.username.toLowerCase()])));
     const emails = unique(lookups.flatMap((l) => (l.email === undefined ? [] : [l.email.toLowerCase()])));
 
     const freshSince = new Date(Date.now() - this.config.USER_DIRECTORY_TTL_SECONDS * 1000);
-    for (const [column, values] of [['id', ids], ['username', names], ['email', emails]] as const) {
+    for (const [column, values] of [
+      ['id', ids],
+      ['username', names],
+      ['email', emails],
+    ] as const) {
       for (let i = 0; i < values.length; i += CHUNK) {
         const rows: Array<{ id: string; username: string; email: string | null }> = await this.dataSource.query(
-          `SELECT id, username, email FROM user_account WHERE ${column} IN (?) AND fetched_at >= ? ORDER BY fetched_at`, [values.slice(i, i + CHUNK), freshSince]);
+          `SELECT id, username, email FROM user_account WHERE ${column} IN (?) AND fetched_at >= ? ORDER BY fetched_at`,
+          [values.slice(i, i + CHUNK), freshSince],
+        );
         for (const r of rows) known.add({ id: Number(r.id), username: r.username, email: r.email });
       }
     }
@@ -52,7 +68,10 @@ export class UserDirectory {
     const missingNames = names.filter((n) => !known.byName.has(n));
     const missingEmails = emails.filter((e) => !known.byEmail.has(e));
     const fetched: LmsAccount[] = [];
-    for (const [values, lookup] of [[missingNames, this.lms.byUsernames], [missingEmails, this.lms.byEmails]] as const) {
+    for (const [values, lookup] of [
+      [missingNames, this.lms.byUsernames],
+      [missingEmails, this.lms.byEmails],
+    ] as const) {
       if (!values.length) continue;
       const found = await this.fromLms(() => lookup.call(this.lms, values, deadline));
       fetched.push(...found.accounts);
@@ -72,7 +91,11 @@ export class UserDirectory {
     const resolutions: UserResolution[] = [];
     await inSlices(lookups, (l) => {
       const resolution = known.match(l);
-      resolutions.push(resolution.status === 'found' && retired.has(resolution.account.id) ? { status: 'refused', reason: 'this account was retired' } : resolution);
+      resolutions.push(
+        resolution.status === 'found' && retired.has(resolution.account.id)
+          ? { status: 'refused', reason: 'this account was retired' }
+          : resolution,
+      );
     });
     return resolutions;
   }
@@ -83,12 +106,20 @@ export class UserDirectory {
     } catch (error) {
       if (error instanceof LmsRejectedError && (error.status === 401 || error.status === 403)) {
         this.logger.error(`the LMS accounts API refused our OAuth2 client: ${error.message}`);
-        throw new DomainException('LMS_ACCESS_DENIED', 'unavailable',
+        throw new DomainException(
+          'LMS_ACCESS_DENIED',
+          'unavailable',
           'the LMS refused groups-service access to its accounts API: check that the OAuth2 client LMS_OAUTH_CLIENT_ID exists and that its user is active and global staff',
-          { reason: error.message });
+          { reason: error.message },
+        );
       }
       if (error instanceof LmsUnavailableError || error instanceof LmsRejectedError) {
-        throw new DomainException('USER_DIRECTORY_UNAVAILABLE', 'unavailable', 'the LMS accounts API could not resolve these users; try again shortly', { reason: error.message });
+        throw new DomainException(
+          'USER_DIRECTORY_UNAVAILABLE',
+          'unavailable',
+          'the LMS accounts API could not resolve these users; try again shortly',
+          { reason: error.message },
+        );
       }
       throw error;
     }
@@ -101,7 +132,8 @@ export class UserDirectory {
       await this.dataSource.query(
         `INSERT INTO user_account (id, username, email, fetched_at) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}
          ON DUPLICATE KEY UPDATE username = VALUES(username), email = COALESCE(VALUES(email), email), fetched_at = VALUES(fetched_at)`,
-        chunk.flatMap((a) => [a.id, a.username, a.email, now]));
+        chunk.flatMap((a) => [a.id, a.username, a.email, now]),
+      );
     }
   }
 }
@@ -126,13 +158,18 @@ class KnownAccounts {
     if (l.username !== undefined) named.push(['username', l.username, this.byName.get(l.username.toLowerCase())]);
     if (l.email !== undefined) named.push(['email', l.email, this.byEmail.get(l.email.toLowerCase())]);
     const found = named.filter(([, , a]) => a);
-    const unanswered = [l.user_id, l.username?.toLowerCase(), l.email?.toLowerCase()].some((v) => v !== undefined && this.unanswered.has(v));
+    const unanswered = [l.user_id, l.username?.toLowerCase(), l.email?.toLowerCase()].some(
+      (v) => v !== undefined && this.unanswered.has(v),
+    );
     if (unanswered) return { status: 'refused', reason: NOT_ANSWERED };
     if (!found.length) return { status: 'unknown' };
     const account = found[0][2]!;
     const disagreeing = named.find(([, , a]) => a?.id !== account.id);
     if (disagreeing) {
-      return { status: 'refused', reason: `${found[0][0]} ${found[0][1]} and ${disagreeing[0]} ${disagreeing[1]} do not name the same account` };
+      return {
+        status: 'refused',
+        reason: `${found[0][0]} ${found[0][1]} and ${disagreeing[0]} ${disagreeing[1]} do not name the same account`,
+      };
     }
     return { status: 'found', account };
   }

@@ -22,7 +22,8 @@ export function maskPersonalData<T>(data: T): T {
   const personal = personalValues(data);
   const mask = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(mask);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v)]));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v)]));
     return typeof value === 'string' && personal.has(value) ? '<retired>' : value;
   };
   return mask(data) as T;

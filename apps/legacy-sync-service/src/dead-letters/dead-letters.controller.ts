@@ -5,46 +5,78 @@ import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, 
 import { assertOperator, callerName, CurrentPrincipal, JwtAuthGuard, Principal } from '@groups-sync/auth';
 import { ConsumerGroup } from '@groups-sync/contracts';
 import { DomainException } from '@groups-sync/observability';
-import { DEAD_LETTER_PAGE_MAX, DeadLetterFilter, DeadLetterPageRequest, DeadLetters, deadLetterView } from './dead-letters.service';
+import {
+  DEAD_LETTER_PAGE_MAX,
+  DeadLetterFilter,
+  DeadLetterPageRequest,
+  DeadLetters,
+  deadLetterView,
+} from './dead-letters.service';
 
 class DeadLetterFilterDto {
-  @IsOptional() @IsIn(Object.values(ConsumerGroup))
+  @IsOptional()
+  @IsIn(Object.values(ConsumerGroup))
   consumer_group?: string;
 
-  @IsOptional() @IsString() @MaxLength(100)
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
   reason?: string;
 
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   type?: string;
 
-  @IsOptional() @IsISO8601()
+  @IsOptional()
+  @IsISO8601()
   since?: string;
 
-  @IsOptional() @IsString() @MaxLength(320)
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
   id?: string;
 
-  @IsOptional() @IsIn(['open', 'replayed', 'resolved', 'all'])
+  @IsOptional()
+  @IsIn(['open', 'replayed', 'resolved', 'all'])
   state?: 'open' | 'replayed' | 'resolved' | 'all';
 
   /** Dead letters read for this page (the filters may keep fewer). */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(DEAD_LETTER_PAGE_MAX)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(DEAD_LETTER_PAGE_MAX)
   limit?: number;
 
   /** The previous page's `next_after`. */
-  @IsOptional() @IsString() @MaxLength(320) @Matches(/^[\w.-]+:\d+:\d+$/)
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
+  @Matches(/^[\w.-]+:\d+:\d+$/)
   after?: string;
 }
 
 class DeadLetterActionDto extends DeadLetterFilterDto {
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   dry_run?: boolean;
 
-  @IsOptional() @IsString() @MaxLength(500)
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
   note?: string;
 }
 
 function filterOf(dto: DeadLetterFilterDto): DeadLetterFilter {
-  return { consumerGroup: dto.consumer_group, reason: dto.reason, type: dto.type, since: dto.since ? new Date(dto.since) : undefined, id: dto.id, state: dto.state };
+  return {
+    consumerGroup: dto.consumer_group,
+    reason: dto.reason,
+    type: dto.type,
+    since: dto.since ? new Date(dto.since) : undefined,
+    id: dto.id,
+    state: dto.state,
+  };
 }
 
 function pageOf(dto: DeadLetterFilterDto): DeadLetterPageRequest {
@@ -69,17 +101,23 @@ export class DeadLettersController {
     return { count: letters.length, results: letters.map(deadLetterView), next_after: next };
   }
 
-  @ApiOperation({ summary: 'One dead letter (`topic:partition:offset`), with its headers and its event decoded where it can be' })
+  @ApiOperation({
+    summary: 'One dead letter (`topic:partition:offset`), with its headers and its event decoded where it can be',
+  })
   @Get(':id')
   async show(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
     assertOperator(principal);
-    if (!/^[\w.-]+:\d+:\d+$/.test(id)) throw new DomainException('INVALID_DEAD_LETTER_ID', 'invalid', 'a dead letter is named TOPIC:PARTITION:OFFSET');
+    if (!/^[\w.-]+:\d+:\d+$/.test(id))
+      throw new DomainException('INVALID_DEAD_LETTER_ID', 'invalid', 'a dead letter is named TOPIC:PARTITION:OFFSET');
     const letter = await this.deadLetters.show(id);
     if (!letter) throw new DomainException('DEAD_LETTER_NOT_FOUND', 'not_found', `no dead letter ${id}`);
     return letter;
   }
 
-  @ApiOperation({ summary: 'Replays the open dead letters of one page the filter selects into their consumer groups\' retry topics (same key, value and ce_* headers); a retired learner\'s are not replayed' })
+  @ApiOperation({
+    summary:
+      "Replays the open dead letters of one page the filter selects into their consumer groups' retry topics (same key, value and ce_* headers); a retired learner's are not replayed",
+  })
   @Post('replays')
   @HttpCode(200)
   async replay(@Body() dto: DeadLetterActionDto, @CurrentPrincipal() principal: Principal) {
@@ -87,7 +125,9 @@ export class DeadLettersController {
     return this.deadLetters.replay(filterOf(dto), callerName(principal), dto.dry_run === true, pageOf(dto));
   }
 
-  @ApiOperation({ summary: 'Marks the open dead letters of one page the filter selects as handled, without replaying them' })
+  @ApiOperation({
+    summary: 'Marks the open dead letters of one page the filter selects as handled, without replaying them',
+  })
   @Post('resolutions')
   @HttpCode(200)
   async resolve(@Body() dto: DeadLetterActionDto, @CurrentPrincipal() principal: Principal) {

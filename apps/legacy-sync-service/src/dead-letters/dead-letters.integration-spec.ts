@@ -1,7 +1,19 @@
 import { DataSource } from 'typeorm';
-import { allTopicSpecs, ConfluentSchemaRegistry, ConsumerGroup, EventCodec, EventType, newEventMetadata } from '@groups-sync/contracts';
 import {
-  createKafka, DeadLetterPages, deadLetterHeaders, DeadLetterTopics, MessageProducer, provisionTopics,
+  allTopicSpecs,
+  ConfluentSchemaRegistry,
+  ConsumerGroup,
+  EventCodec,
+  EventType,
+  newEventMetadata,
+} from '@groups-sync/contracts';
+import {
+  createKafka,
+  DeadLetterPages,
+  deadLetterHeaders,
+  DeadLetterTopics,
+  MessageProducer,
+  provisionTopics,
 } from '@groups-sync/messaging';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { stackEnv, uniqueSuffix } from '@groups-sync/testing';
@@ -24,7 +36,11 @@ let ids: string[];
 function cohortEvent(user: number) {
   return {
     cohort: {
-      user: { id: user, is_active: true, pii: { username: `learner${user}`, email: `learner${user}@example.com`, name: `Learner ${user}` } },
+      user: {
+        id: user,
+        is_active: true,
+        pii: { username: `learner${user}`, email: `learner${user}@example.com`, name: `Learner ${user}` },
+      },
       course: { course_key: 'course-v1:T+DLQ+1', display_name: '', start: null, end: null },
       name: 'C',
     },
@@ -39,20 +55,40 @@ beforeAll(async () => {
   const topics = new DeadLetterTopics(kafka, producer, codec, prefix);
   pages = new DeadLetterPages(kafka, topics);
   const flavor = await ensureDatabase(env.MYSQL_URL, DB);
-  dataSource = await new DataSource(dataSourceOptions({
-    url: env.MYSQL_URL, database: DB, flavor, entities: [],
-    migrations: LEGACY_SYNC_MIGRATIONS,
-  })).initialize();
+  dataSource = await new DataSource(
+    dataSourceOptions({
+      url: env.MYSQL_URL,
+      database: DB,
+      flavor,
+      entities: [],
+      migrations: LEGACY_SYNC_MIGRATIONS,
+    }),
+  ).initialize();
   deadLetters = new DeadLetters(topics, pages, dataSource);
 
   const letters = [];
   for (let user = 1; user <= LETTERS; user++) {
-    const encoded = await codec.encode(EventType.CohortMembershipChanged, cohortEvent(user), newEventMetadata(EventType.CohortMembershipChanged, 'lms'));
+    const encoded = await codec.encode(
+      EventType.CohortMembershipChanged,
+      cohortEvent(user),
+      newEventMetadata(EventType.CohortMembershipChanged, 'lms'),
+    );
     letters.push({
-      topic: topics.topicOf(GROUP), key: encoded.key, value: encoded.value,
+      topic: topics.topicOf(GROUP),
+      key: encoded.key,
+      value: encoded.value,
       headers: {
         ...Object.fromEntries(Object.entries(encoded.headers).filter(([, v]) => v !== undefined)),
-        ...deadLetterHeaders({ error: new Error('no such group'), reason: 'POISON', topic: encoded.topic, partition: 0, offset: String(user), attempts: 1, firstFailureTime: new Date(), consumerGroup: GROUP }),
+        ...deadLetterHeaders({
+          error: new Error('no such group'),
+          reason: 'POISON',
+          topic: encoded.topic,
+          partition: 0,
+          offset: String(user),
+          attempts: 1,
+          firstFailureTime: new Date(),
+          consumerGroup: GROUP,
+        }),
       },
     });
   }
@@ -103,25 +139,35 @@ it('replays and resolves a page at a time, saying where the next page starts', a
   expect(dry).toMatchObject({ dry_run: true, count: 4, next_after: ids[3] });
 });
 
-describe('a retired learner\'s dead letter', () => {
+describe("a retired learner's dead letter", () => {
   beforeAll(() => dataSource.query('INSERT INTO retired_user (user_id) VALUES (3)'));
 
   it('is shown with their username, email and name masked', async () => {
     const shown = await deadLetters.show(ids[2]);
     const text = JSON.stringify(shown);
     expect(text).not.toMatch(/learner3|Learner 3/);
-    expect(shown).toMatchObject({ retired_user: true, event: { data: { cohort: { user: { id: 3, pii: { username: '<retired>', email: '<retired>', name: '<retired>' } } } } } });
+    expect(shown).toMatchObject({
+      retired_user: true,
+      event: {
+        data: { cohort: { user: { id: 3, pii: { username: '<retired>', email: '<retired>', name: '<retired>' } } } },
+      },
+    });
     expect(JSON.stringify(await deadLetters.show(ids[1]))).toContain('learner2@example.com');
   });
 
   it('is never replayed: the replay says the learner was retired', async () => {
     const replay = await deadLetters.replay({ consumerGroup: GROUP, id: ids[2] }, 'operator', false);
-    expect(replay).toMatchObject({ count: 0, not_replayed: [{ id: ids[2], reason: expect.stringMatching(/retired/) }] });
+    expect(replay).toMatchObject({
+      count: 0,
+      not_replayed: [{ id: ids[2], reason: expect.stringMatching(/retired/) }],
+    });
     expect(await dataSource.query('SELECT * FROM dead_letter_action WHERE dead_letter_id = ?', [ids[2]])).toEqual([]);
   });
 
   it('can be resolved', async () => {
-    expect(await deadLetters.resolve({ consumerGroup: GROUP, id: ids[2] }, 'operator', 'learner retired', false)).toMatchObject({ count: 1 });
+    expect(
+      await deadLetters.resolve({ consumerGroup: GROUP, id: ids[2] }, 'operator', 'learner retired', false),
+    ).toMatchObject({ count: 1 });
     const { letters } = await deadLetters.list({ consumerGroup: GROUP, id: ids[2] });
     expect(letters[0].state).toBe('resolved');
   });

@@ -33,13 +33,30 @@ type Listed = DeadLetter & { state: DeadLetterState; actions: ActionRow[] };
 /** A dead letter as operators see it: where it is, why, what it carries, and what was done about it. */
 export function deadLetterView(l: Listed) {
   return {
-    id: l.id, topic: l.topic, partition: l.partition, offset: l.offset, consumer_group: l.consumerGroup, reason: l.reason, error: l.error,
-    event_type: l.eventType, ce_id: l.ceId, dead_lettered_at: l.deadLetteredAt, original: l.original, attempts: l.attempts, state: l.state,
+    id: l.id,
+    topic: l.topic,
+    partition: l.partition,
+    offset: l.offset,
+    consumer_group: l.consumerGroup,
+    reason: l.reason,
+    error: l.error,
+    event_type: l.eventType,
+    ce_id: l.ceId,
+    dead_lettered_at: l.deadLetteredAt,
+    original: l.original,
+    attempts: l.attempts,
+    state: l.state,
     actions: l.actions.map((a) => ({ action: a.action, actor: a.actor, at: a.at, outcome: a.outcome })),
   };
 }
 
-interface ActionRow { dead_letter_id: string; action: 'replayed' | 'resolved'; actor: string; at: Date; outcome: string }
+interface ActionRow {
+  dead_letter_id: string;
+  action: 'replayed' | 'resolved';
+  actor: string;
+  at: Date;
+  outcome: string;
+}
 
 /**
  * Dead letters of every consumer group of every service (their topics are the record; this
@@ -49,27 +66,50 @@ interface ActionRow { dead_letter_id: string; action: 'replayed' | 'resolved'; a
  */
 @Injectable()
 export class DeadLetters {
-  constructor(private readonly topics: DeadLetterTopics, private readonly pages: DeadLetterPages, private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly topics: DeadLetterTopics,
+    private readonly pages: DeadLetterPages,
+    private readonly dataSource: DataSource,
+  ) {}
 
   /** One page: the letters read that pass the filter, and the cursor of the next page (null at the end). */
-  async list(filter: DeadLetterFilter = {}, page: DeadLetterPageRequest = {}): Promise<{ letters: Listed[]; next: string | null }> {
+  async list(
+    filter: DeadLetterFilter = {},
+    page: DeadLetterPageRequest = {},
+  ): Promise<{ letters: Listed[]; next: string | null }> {
     const groups = filter.consumerGroup ? [filter.consumerGroup] : Object.values(ConsumerGroup);
     let read: { letters: DeadLetter[]; next: string | null };
     if (filter.id) {
-      const group = DEAD_LETTER_ID.test(filter.id) ? this.topics.groupOf(parseDeadLetterId(filter.id).topic) : undefined;
+      const group = DEAD_LETTER_ID.test(filter.id)
+        ? this.topics.groupOf(parseDeadLetterId(filter.id).topic)
+        : undefined;
       // Only dead-letter topics are read, by this API.
       const letter = group && groups.includes(group) ? await this.pages.one(filter.id) : null;
       read = { letters: letter ? [letter] : [], next: null };
     } else {
       if (page.after) {
-        const group = DEAD_LETTER_ID.test(page.after) ? this.topics.groupOf(parseDeadLetterId(page.after).topic) : undefined;
-        if (!group || !groups.includes(group)) throw new DomainException('INVALID_CURSOR', 'invalid', `after: ${page.after} is not a dead letter of the groups listed`);
+        const group = DEAD_LETTER_ID.test(page.after)
+          ? this.topics.groupOf(parseDeadLetterId(page.after).topic)
+          : undefined;
+        if (!group || !groups.includes(group))
+          throw new DomainException(
+            'INVALID_CURSOR',
+            'invalid',
+            `after: ${page.after} is not a dead letter of the groups listed`,
+          );
       }
-      read = await this.pages.page(groups, page.after ?? null, Math.min(page.limit ?? DEAD_LETTER_PAGE_DEFAULT, DEAD_LETTER_PAGE_MAX));
+      read = await this.pages.page(
+        groups,
+        page.after ?? null,
+        Math.min(page.limit ?? DEAD_LETTER_PAGE_DEFAULT, DEAD_LETTER_PAGE_MAX),
+      );
     }
     const ids = read.letters.map((l) => l.id);
     const actions: ActionRow[] = ids.length
-      ? await this.dataSource.query('SELECT dead_letter_id, action, actor, at, outcome FROM dead_letter_action WHERE dead_letter_id IN (?) ORDER BY id', [ids])
+      ? await this.dataSource.query(
+          'SELECT dead_letter_id, action, actor, at, outcome FROM dead_letter_action WHERE dead_letter_id IN (?) ORDER BY id',
+          [ids],
+        )
       : [];
     const byId = new Map<string, ActionRow[]>();
     for (const a of actions) byId.set(a.dead_letter_id, [...(byId.get(a.dead_letter_id) ?? []), a]);
@@ -80,26 +120,39 @@ export class DeadLetters {
         const last = done[done.length - 1];
         return { ...l, actions: done, state: (last ? last.action : 'open') as DeadLetterState };
       })
-      .filter((l) => (!filter.reason || l.reason === filter.reason)
-        && (!filter.type || l.eventType === filter.type)
-        && (!filter.since || (l.deadLetteredAt !== null && Date.parse(l.deadLetteredAt) >= filter.since.getTime()))
-        && (wantedState === 'all' || l.state === wantedState));
+      .filter(
+        (l) =>
+          (!filter.reason || l.reason === filter.reason) &&
+          (!filter.type || l.eventType === filter.type) &&
+          (!filter.since || (l.deadLetteredAt !== null && Date.parse(l.deadLetteredAt) >= filter.since.getTime())) &&
+          (wantedState === 'all' || l.state === wantedState),
+      );
     return { letters, next: read.next };
   }
 
   async show(id: string) {
-    const { letters: [letter] } = await this.list({ id });
+    const {
+      letters: [letter],
+    } = await this.list({ id });
     if (!letter) return null;
     const decoded = await this.topics.decode(letter);
     const retired = 'event' in decoded && (await this.retiredAmong(userIdsOf(decoded.event.data))).length > 0;
     const view = deadLetterView(letter);
     return {
       ...view,
-      ...(retired ? { error: redactPersonalData(view.error, personalValues(decoded.event.data)), retired_user: true } : {}),
+      ...(retired
+        ? { error: redactPersonalData(view.error, personalValues(decoded.event.data)), retired_user: true }
+        : {}),
       key: letter.key?.toString('base64') ?? null,
       headers: letter.headers,
       ...('event' in decoded
-        ? { event: { type: decoded.event.type, metadata: decoded.event.metadata, data: retired ? maskPersonalData(decoded.event.data) : decoded.event.data } }
+        ? {
+            event: {
+              type: decoded.event.type,
+              metadata: decoded.event.metadata,
+              data: retired ? maskPersonalData(decoded.event.data) : decoded.event.data,
+            },
+          }
         : { decode_error: decoded.error }),
     };
   }
@@ -117,20 +170,34 @@ export class DeadLetters {
         await this.topics.replay(letters);
         await this.record(letters, 'replayed', actor, 'sent to the retry topic');
       } catch (error) {
-        await this.record(letters, 'replayed', actor, `failed: ${(error as Error).message}`.slice(0, 500)).catch(() => undefined);
+        await this.record(letters, 'replayed', actor, `failed: ${(error as Error).message}`.slice(0, 500)).catch(
+          () => undefined,
+        );
         throw error;
       }
     }
     return {
-      dry_run: dryRun, count: letters.length, dead_letters: letters.map(deadLetterView), next_after: next,
-      not_replayed: selected.filter((l) => retired.has(l.id)).map((l) => ({ id: l.id, reason: 'the learner was retired: resolve it instead' })),
+      dry_run: dryRun,
+      count: letters.length,
+      dead_letters: letters.map(deadLetterView),
+      next_after: next,
+      not_replayed: selected
+        .filter((l) => retired.has(l.id))
+        .map((l) => ({ id: l.id, reason: 'the learner was retired: resolve it instead' })),
     };
   }
 
   /** Marks the open dead letters of one page the filter selects as handled, without replaying them. */
-  async resolve(filter: DeadLetterFilter, actor: string, note: string | undefined, dryRun: boolean, page: DeadLetterPageRequest = {}) {
+  async resolve(
+    filter: DeadLetterFilter,
+    actor: string,
+    note: string | undefined,
+    dryRun: boolean,
+    page: DeadLetterPageRequest = {},
+  ) {
     const { letters, next } = await this.list({ ...filter, state: filter.state ?? 'open' }, page);
-    if (!dryRun && letters.length) await this.record(letters, 'resolved', actor, note?.slice(0, 500) || 'resolved without replay');
+    if (!dryRun && letters.length)
+      await this.record(letters, 'resolved', actor, note?.slice(0, 500) || 'resolved without replay');
     return { dry_run: dryRun, count: letters.length, dead_letters: letters.map(deadLetterView), next_after: next };
   }
 
@@ -147,7 +214,8 @@ export class DeadLetters {
       const [{ acted }] = await this.dataSource.query(
         `SELECT COUNT(DISTINCT dead_letter_id) AS acted FROM dead_letter_action
          WHERE dead_letter_id LIKE ? AND CAST(SUBSTRING_INDEX(dead_letter_id, ':', -1) AS UNSIGNED) BETWEEN ? AND ?`,
-        [`${prefix.replace(/[\\%_]/g, '\\$&')}%`, p.low.toString(), (p.high - 1n).toString()]);
+        [`${prefix.replace(/[\\%_]/g, '\\$&')}%`, p.low.toString(), (p.high - 1n).toString()],
+      );
       const entry = (out[p.consumerGroup] ??= { total: 0, open: 0 });
       entry.total += total;
       entry.open += total - Number(acted);
@@ -168,16 +236,25 @@ export class DeadLetters {
 
   private async retiredAmong(userIds: number[]): Promise<number[]> {
     if (!userIds.length) return [];
-    const rows: Array<{ user_id: string | number }> = await this.dataSource.query('SELECT user_id FROM retired_user WHERE user_id IN (?)', [[...new Set(userIds)]]);
+    const rows: Array<{ user_id: string | number }> = await this.dataSource.query(
+      'SELECT user_id FROM retired_user WHERE user_id IN (?)',
+      [[...new Set(userIds)]],
+    );
     return rows.map((r) => Number(r.user_id));
   }
 
-  private async record(letters: DeadLetter[], action: 'replayed' | 'resolved', actor: string, outcome: string): Promise<void> {
+  private async record(
+    letters: DeadLetter[],
+    action: 'replayed' | 'resolved',
+    actor: string,
+    outcome: string,
+  ): Promise<void> {
     for (let i = 0; i < letters.length; i += 500) {
       const chunk = letters.slice(i, i + 500);
       await this.dataSource.query(
         `INSERT INTO dead_letter_action (dead_letter_id, consumer_group, event_type, ce_id, action, actor, outcome) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        chunk.flatMap((l) => [l.id, l.consumerGroup, l.eventType, l.ceId, action, actor.slice(0, 255), outcome]));
+        chunk.flatMap((l) => [l.id, l.consumerGroup, l.eventType, l.ceId, action, actor.slice(0, 255), outcome]),
+      );
     }
   }
 }

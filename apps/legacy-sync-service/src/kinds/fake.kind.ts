@@ -32,10 +32,12 @@ export class FakeKind implements LegacyKind, LegacyKindWrites {
 
   /** One call for all the adds, one for all the removals. */
   calls(adds: LmsChange[], removals: LmsChange[]): Array<() => Promise<void>> {
-    return [adds, removals].filter((c) => c.length).map((changes) => async () => {
-      this.sent.push(changes);
-      for (const c of changes) c.outcome = this.answer(c);
-    });
+    return [adds, removals]
+      .filter((c) => c.length)
+      .map((changes) => async () => {
+        this.sent.push(changes);
+        for (const c of changes) c.outcome = this.answer(c);
+      });
   }
 
   async readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead> {

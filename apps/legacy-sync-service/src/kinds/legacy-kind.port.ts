@@ -2,14 +2,28 @@ import { DecodedEvent, LegacySyncCompletedData, LegacyType, UserGroupData } from
 import { LegacyLink, LinkType } from '../links/legacy-link.entity';
 
 /** A learner as the LMS lists them in a cohort (the REST list names no user id). */
-export interface LmsMember { userId: number | null; username: string }
+export interface LmsMember {
+  userId: number | null;
+  username: string;
+}
 
 /** What to do about a difference: on the group's side, in the LMS, or nothing. */
-export type RepairAction = 'add_to_group' | 'remove_from_group' | 'add_in_lms' | 'remove_in_lms' | 'confirm_in_group' | 'none';
+export type RepairAction =
+  'add_to_group' | 'remove_from_group' | 'add_in_lms' | 'remove_in_lms' | 'confirm_in_group' | 'none';
 
 export type DriftKind =
-  | 'missing_in_group' | 'removed_in_lms' | 'unsent_add' | 'unsent_removal' | 'lms_newer_than_unsent_add' | 'lms_newer_than_unsent_removal'
-  | 'add_in_flight' | 'removal_in_flight' | 'rejected_by_lms' | 'stuck_pending' | 'moved_in_lms' | 'changed_since_read';
+  | 'missing_in_group'
+  | 'removed_in_lms'
+  | 'unsent_add'
+  | 'unsent_removal'
+  | 'lms_newer_than_unsent_add'
+  | 'lms_newer_than_unsent_removal'
+  | 'add_in_flight'
+  | 'removal_in_flight'
+  | 'rejected_by_lms'
+  | 'stuck_pending'
+  | 'moved_in_lms'
+  | 'changed_since_read';
 
 export interface Difference {
   groupId: string;
@@ -32,12 +46,15 @@ export type SyncResult = LegacySyncCompletedData['sync_result'];
 export type LinkDecision =
   | { linkType: LinkType; refusal: string }
   | {
-    linkType: LinkType; refusal?: undefined; legacyId: string; legacyName: string | null;
-    /** What `legacy_sync.completed.v1` names (a whole teamset names no team). */
-    reportedId: string | null;
-    /** It existed before the link: its members are imported (a reconciliation run of the group). */
-    existed: boolean;
-  };
+      linkType: LinkType;
+      refusal?: undefined;
+      legacyId: string;
+      legacyName: string | null;
+      /** What `legacy_sync.completed.v1` names (a whole teamset names no team). */
+      reportedId: string | null;
+      /** It existed before the link: its members are imported (a reconciliation run of the group). */
+      existed: boolean;
+    };
 
 /** One learner into or out of a linked legacy group, as the sync or a reconciliation repair sends it. */
 export interface LmsChange {
@@ -83,7 +100,10 @@ export interface LegacyKindWrites {
 }
 
 /** What an LMS event says happened to a learner in one linked legacy group. */
-export interface Observed { link: LegacyLink; action: 'added' | 'removed' }
+export interface Observed {
+  link: LegacyLink;
+  action: 'added' | 'removed';
+}
 
 /** How a kind reads the LMS's events about its legacy groups (kinds whose LMS emits none have no such part). */
 export interface LegacyKindEvents<E extends DecodedEvent = DecodedEvent> {

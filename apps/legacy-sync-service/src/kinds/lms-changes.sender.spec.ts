@@ -5,16 +5,39 @@ import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { LmsChangesSender, OutgoingChange } from './lms-changes.sender';
 
-const link = (legacyType: 'cohort' | 'teamset') => Object.assign(new LegacyLink(), { groupId: `g-${legacyType}`, courseKey: 'course-v1:O+C+R', legacyType, legacyId: '1' });
-const change = (username: string, action: 'added' | 'removed', legacyType: 'cohort' | 'teamset' = 'cohort'): OutgoingChange =>
-  ({ link: link(legacyType), userId: username.length, username, action, sourceEventId: 'e1', changeOccurredAt: null });
+const link = (legacyType: 'cohort' | 'teamset') =>
+  Object.assign(new LegacyLink(), {
+    groupId: `g-${legacyType}`,
+    courseKey: 'course-v1:O+C+R',
+    legacyType,
+    legacyId: '1',
+  });
+const change = (
+  username: string,
+  action: 'added' | 'removed',
+  legacyType: 'cohort' | 'teamset' = 'cohort',
+): OutgoingChange => ({
+  link: link(legacyType),
+  userId: username.length,
+  username,
+  action,
+  sourceEventId: 'e1',
+  changeOccurredAt: null,
+});
 
 function setup() {
   const kind = new FakeKind();
   let id = 0;
-  const pending = { insert: jest.fn(async (rows: unknown[]) => ({ identifiers: rows.map(() => ({ id: ++id })) })), delete: jest.fn(async () => undefined) };
+  const pending = {
+    insert: jest.fn(async (rows: unknown[]) => ({ identifiers: rows.map(() => ({ id: ++id })) })),
+    delete: jest.fn(async () => undefined),
+  };
   const dataSource = { getRepository: () => pending } as unknown as DataSource;
-  const sender = new LmsChangesSender(dataSource, new LegacyKinds([kind]), Object.assign(new LegacySyncServiceConfig(), { LMS_CONCURRENCY: 2 }));
+  const sender = new LmsChangesSender(
+    dataSource,
+    new LegacyKinds([kind]),
+    Object.assign(new LegacySyncServiceConfig(), { LMS_CONCURRENCY: 2 }),
+  );
   return { kind, pending, sender };
 }
 
@@ -31,7 +54,9 @@ describe('sending changes to the LMS through their kinds', () => {
 
   it('answers the failures of an LMS that is down, with those changes unanswered and their pending writes gone', async () => {
     const { kind, pending, sender } = setup();
-    kind.answer = () => { throw new Error('ECONNRESET'); };
+    kind.answer = () => {
+      throw new Error('ECONNRESET');
+    };
     const add = change('new', 'added');
     expect(await sender.send([add])).toEqual([new Error('ECONNRESET')]);
     expect(add.outcome).toBeUndefined();

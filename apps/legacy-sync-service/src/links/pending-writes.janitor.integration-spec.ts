@@ -16,10 +16,21 @@ describe('pending LMS writes janitor', () => {
 
   beforeAll(async () => {
     const flavor = await ensureDatabase(env.MYSQL_URL, database);
-    dataSource = await new DataSource(dataSourceOptions({
-      url: env.MYSQL_URL, database, flavor, entities: [],
-      migrations: [...MESSAGING_MIGRATIONS, LegacySync1763700000300, PendingWriteChangeTime1764000000300, Reconciliation1764100000300, PendingWritePruneIndex1764400000300],
-    })).initialize();
+    dataSource = await new DataSource(
+      dataSourceOptions({
+        url: env.MYSQL_URL,
+        database,
+        flavor,
+        entities: [],
+        migrations: [
+          ...MESSAGING_MIGRATIONS,
+          LegacySync1763700000300,
+          PendingWriteChangeTime1764000000300,
+          Reconciliation1764100000300,
+          PendingWritePruneIndex1764400000300,
+        ],
+      }),
+    ).initialize();
   });
 
   afterAll(async () => {
@@ -28,13 +39,26 @@ describe('pending LMS writes janitor', () => {
   });
 
   it('deletes only writes older than two days, reading the created_at index instead of the whole table', async () => {
-    const row = (i: number, createdAt: Date) => ['00000000-0000-0000-0000-000000000001', 'course-v1:It+Prune+2026', '7', i, 'added', `event-${i}`, createdAt];
+    const row = (i: number, createdAt: Date) => [
+      '00000000-0000-0000-0000-000000000001',
+      'course-v1:It+Prune+2026',
+      '7',
+      i,
+      'added',
+      `event-${i}`,
+      createdAt,
+    ];
     const now = new Date();
     for (let i = 0; i < 5000; i += 1000) {
-      await dataSource.query('INSERT INTO pending_lms_write (group_id, course_key, legacy_id, user_id, action, source_event_id, created_at) VALUES ?', [Array.from({ length: 1000 }, (_, k) => row(i + k, now))]);
+      await dataSource.query(
+        'INSERT INTO pending_lms_write (group_id, course_key, legacy_id, user_id, action, source_event_id, created_at) VALUES ?',
+        [Array.from({ length: 1000 }, (_, k) => row(i + k, now))],
+      );
     }
-    await dataSource.query('INSERT INTO pending_lms_write (group_id, course_key, legacy_id, user_id, action, source_event_id, created_at) VALUES ?',
-      [Array.from({ length: 20 }, (_, k) => row(10_000 + k, new Date(Date.now() - 3 * 86_400_000)))]);
+    await dataSource.query(
+      'INSERT INTO pending_lms_write (group_id, course_key, legacy_id, user_id, action, source_event_id, created_at) VALUES ?',
+      [Array.from({ length: 20 }, (_, k) => row(10_000 + k, new Date(Date.now() - 3 * 86_400_000)))],
+    );
     await dataSource.query('ANALYZE TABLE pending_lms_write');
 
     const statements: Array<{ sql: string; params: unknown[] }> = [];

@@ -11,7 +11,10 @@ import { recordCourseActivity } from '../reconciliation/course-activity';
 const ECHO_WINDOW_MS = 15 * 60 * 1000;
 
 /** What a batch came to: events of no linked legacy group, and each observation sent on. */
-export interface ObservedBatch { unlinked: number; observed: Array<{ action: 'added' | 'removed'; echo: boolean }> }
+export interface ObservedBatch {
+  unlinked: number;
+  observed: Array<{ action: 'added' | 'removed'; echo: boolean }>;
+}
 
 /**
  * LMS → User Group, a partition batch at a time, for any kind: each event of a linked legacy group
@@ -35,11 +38,15 @@ export class LmsObservations {
     const reader = kind.events as unknown as LegacyKindEvents<E>;
     for (const event of events) {
       reader.check(event);
-      if (Number.isNaN(new Date(event.metadata.time).getTime())) throw new PoisonMessageError('INVALID_DATA', `ce_time "${event.metadata.time}" is not a time`, event);
+      if (Number.isNaN(new Date(event.metadata.time).getTime()))
+        throw new PoisonMessageError('INVALID_DATA', `ce_time "${event.metadata.time}" is not a time`, event);
     }
     const courses = [...new Set(events.map((e) => reader.courseOf(e)))];
-    const links = (await this.dataSource.getRepository(LegacyLink).find({ where: { courseKey: In(courses), legacyType: In([...kind.linkTypes]), state: 'linked' } }))
-      .filter((l) => l.legacyId);
+    const links = (
+      await this.dataSource
+        .getRepository(LegacyLink)
+        .find({ where: { courseKey: In(courses), legacyType: In([...kind.linkTypes]), state: 'linked' } })
+    ).filter((l) => l.legacyId);
     const batch: ObservedBatch = { unlinked: 0, observed: [] };
     if (!links.length) {
       batch.unlinked = events.length;
@@ -50,15 +57,22 @@ export class LmsObservations {
       const linked = fresh.filter((e) => targets.get(e)?.length);
       batch.unlinked = fresh.length - linked.length;
       if (!linked.length) return;
-      const echoable = linked.some((e) => targets.get(e)!.some((t) => t.action === 'added' && this.kinds.writesFor(t.link)));
-      const pending = echoable ? await manager.find(PendingLmsWrite, {
-        where: {
-          courseKey: In(courses), userId: In([...new Set(linked.map((e) => reader.userOf(e).id))]), action: 'added',
-          confirmedAt: IsNull(), createdAt: MoreThan(new Date(Date.now() - ECHO_WINDOW_MS)),
-        },
-        order: { id: 'ASC' },
-        lock: { mode: 'pessimistic_write' },
-      }) : [];
+      const echoable = linked.some((e) =>
+        targets.get(e)!.some((t) => t.action === 'added' && this.kinds.writesFor(t.link)),
+      );
+      const pending = echoable
+        ? await manager.find(PendingLmsWrite, {
+            where: {
+              courseKey: In(courses),
+              userId: In([...new Set(linked.map((e) => reader.userOf(e).id))]),
+              action: 'added',
+              confirmedAt: IsNull(),
+              createdAt: MoreThan(new Date(Date.now() - ECHO_WINDOW_MS)),
+            },
+            order: { id: 'ASC' },
+            lock: { mode: 'pessimistic_write' },
+          })
+        : [];
       // Pending writes by course, legacy group and learner, oldest first: an echo takes the first one.
       const waiting = new Map<string, PendingLmsWrite[]>();
       for (const p of pending) {
@@ -71,21 +85,36 @@ export class LmsObservations {
         const user = reader.userOf(event);
         const course = reader.courseOf(event);
         for (const { link, action } of targets.get(event)!) {
-          const echo = action === 'added' && this.kinds.writesFor(link) ? waiting.get(`${course}|${link.legacyId}|${user.id}`)?.shift() : undefined;
+          const echo =
+            action === 'added' && this.kinds.writesFor(link)
+              ? waiting.get(`${course}|${link.legacyId}|${user.id}`)?.shift()
+              : undefined;
           if (echo) confirmed.push(echo.id);
           batch.observed.push({ action, echo: !!echo });
           observations.push({
             observation: {
-              group_id: link.groupId, course_key: course, user_id: user.id, username: user.username, action,
-              observed_at: new Date(event.metadata.time).toISOString(), source_event_id: event.metadata.id, echo_of_change_at: echo?.changeOccurredAt ?? null,
+              group_id: link.groupId,
+              course_key: course,
+              user_id: user.id,
+              username: user.username,
+              action,
+              observed_at: new Date(event.metadata.time).toISOString(),
+              source_event_id: event.metadata.id,
+              echo_of_change_at: echo?.changeOccurredAt ?? null,
             },
           });
         }
       }
       if (confirmed.length) await manager.update(PendingLmsWrite, { id: In(confirmed) }, { confirmedAt: new Date() });
-      await recordCourseActivity(manager, linked.map((e) => reader.courseOf(e)));
+      await recordCourseActivity(
+        manager,
+        linked.map((e) => reader.courseOf(e)),
+      );
       const first = linked[0].metadata;
-      await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, { causationId: first.id, correlationId: first.correlationId ?? first.id });
+      await this.outbox.appendMany(manager, EventType.LegacyMembershipObserved, observations, {
+        causationId: first.id,
+        correlationId: first.correlationId ?? first.id,
+      });
     });
     return batch;
   }

@@ -6,7 +6,15 @@ import { TeamKind } from '../kinds/team/team.kind';
 import { TeamEvent } from '../kinds/team/team-membership.events';
 import { LmsObservations } from './lms-observations.pipeline';
 
-const observed = metric('team_observations_total', () => new Counter({ name: 'team_observations_total', help: 'Team membership events, by outcome', labelNames: ['outcome'] }));
+const observed = metric(
+  'team_observations_total',
+  () =>
+    new Counter({
+      name: 'team_observations_total',
+      help: 'Team membership events, by outcome',
+      labelNames: ['outcome'],
+    }),
+);
 
 /**
  * The proposed `team_membership.added|removed.v1` events, where the LMS emits them (edx-platform
@@ -17,12 +25,23 @@ const observed = metric('team_observations_total', () => new Counter({ name: 'te
 export class TeamMembershipConsumer {
   private readonly logger = new Logger(TeamMembershipConsumer.name);
 
-  constructor(private readonly observations: LmsObservations, private readonly kind: TeamKind) {}
+  constructor(
+    private readonly observations: LmsObservations,
+    private readonly kind: TeamKind,
+  ) {}
 
-  @ConsumeEvents({ group: ConsumerGroup.LegacySyncTeamEvents, topics: [Topic.LmsTeamMembership], types: [EventType.TeamMembershipAdded, EventType.TeamMembershipRemoved] })
+  @ConsumeEvents({
+    group: ConsumerGroup.LegacySyncTeamEvents,
+    topics: [Topic.LmsTeamMembership],
+    types: [EventType.TeamMembershipAdded, EventType.TeamMembershipRemoved],
+  })
   async onBatch(events: TeamEvent[]): Promise<void> {
     const batch = await this.observations.observe(ConsumerGroup.LegacySyncTeamEvents, this.kind, events);
-    const counts = { forwarded: batch.observed.filter((o) => !o.echo).length, echo: batch.observed.filter((o) => o.echo).length, unlinked: batch.unlinked };
+    const counts = {
+      forwarded: batch.observed.filter((o) => !o.echo).length,
+      echo: batch.observed.filter((o) => o.echo).length,
+      unlinked: batch.unlinked,
+    };
     for (const [outcome, n] of Object.entries(counts)) if (n) observed.inc({ outcome }, n);
     this.logger.debug(`team events: ${JSON.stringify(counts)}`);
   }

@@ -7,11 +7,21 @@ import { HeldByOperatorError, metric } from '@groups-sync/messaging';
 export const ALL_COURSES = '*';
 const CACHE_MS = 1000;
 
-const paused = metric('lms_writes_paused', () => new Gauge({
-  name: 'lms_writes_paused', help: 'Writes to the LMS paused by an operator (1), per course; "*" is every course', labelNames: ['course_key'],
-}));
+const paused = metric(
+  'lms_writes_paused',
+  () =>
+    new Gauge({
+      name: 'lms_writes_paused',
+      help: 'Writes to the LMS paused by an operator (1), per course; "*" is every course',
+      labelNames: ['course_key'],
+    }),
+);
 
-export interface Pause { course_key: string; paused_by: string; paused_at: Date }
+export interface Pause {
+  course_key: string;
+  paused_by: string;
+  paused_at: Date;
+}
 
 /** Thrown before a write to a paused course: the consumer waits (in order, no retry or outage budget spent) and changes queue in Kafka. */
 export class LmsWritesPausedError extends HeldByOperatorError {
@@ -33,7 +43,9 @@ export class LmsWritePauses {
 
   async list(): Promise<Pause[]> {
     if (this.cache && Date.now() - this.cache.at < CACHE_MS) return this.cache.pauses;
-    const pauses: Pause[] = await this.dataSource.query('SELECT course_key, paused_by, paused_at FROM lms_write_pause ORDER BY course_key');
+    const pauses: Pause[] = await this.dataSource.query(
+      'SELECT course_key, paused_by, paused_at FROM lms_write_pause ORDER BY course_key',
+    );
     paused.reset();
     for (const p of pauses) paused.set({ course_key: p.course_key }, 1);
     this.cache = { at: Date.now(), pauses };
@@ -49,15 +61,19 @@ export class LmsWritePauses {
   }
 
   async pause(courseKey: string, by: string): Promise<void> {
-    await this.dataSource.query('INSERT INTO lms_write_pause (course_key, paused_by) VALUES (?, ?) ON DUPLICATE KEY UPDATE paused_by = VALUES(paused_by)', [courseKey, by]);
+    await this.dataSource.query(
+      'INSERT INTO lms_write_pause (course_key, paused_by) VALUES (?, ?) ON DUPLICATE KEY UPDATE paused_by = VALUES(paused_by)',
+      [courseKey, by],
+    );
     this.cache = undefined;
   }
 
   /** Resumes one course, or (`ALL_COURSES`) lifts every pause. */
   async resume(courseKey: string): Promise<number> {
-    const result = courseKey === ALL_COURSES
-      ? await this.dataSource.query('DELETE FROM lms_write_pause')
-      : await this.dataSource.query('DELETE FROM lms_write_pause WHERE course_key = ?', [courseKey]);
+    const result =
+      courseKey === ALL_COURSES
+        ? await this.dataSource.query('DELETE FROM lms_write_pause')
+        : await this.dataSource.query('DELETE FROM lms_write_pause WHERE course_key = ?', [courseKey]);
     this.cache = undefined;
     return result.affectedRows ?? 0;
   }

@@ -7,13 +7,16 @@ import { DomainException } from '@groups-sync/observability';
 import { ALL_COURSES, LmsWritePauses } from './lms-write-pauses';
 
 class PauseDto {
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   course_key?: string;
 }
 
 function courseOf(dto: PauseDto): string {
   if (dto.course_key === undefined) return ALL_COURSES;
-  if (!isCourseKey(dto.course_key)) throw new DomainException('INVALID_COURSE_KEY', 'invalid', `"${dto.course_key}" is not a course key`);
+  if (!isCourseKey(dto.course_key))
+    throw new DomainException('INVALID_COURSE_KEY', 'invalid', `"${dto.course_key}" is not a course key`);
   return dto.course_key;
 }
 

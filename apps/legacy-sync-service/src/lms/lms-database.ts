@@ -21,9 +21,20 @@ export class LmsDatabase implements OnModuleDestroy {
     }
     const url = new URL(config.LMS_DB_URL);
     const { host, port, username, password } = parseMysqlUrl(config.LMS_DB_URL);
-    this.pool = createPool({ host, port, user: username, password, database: decodeURIComponent(url.pathname.slice(1)), connectionLimit: 2, supportBigNumbers: true });
+    this.pool = createPool({
+      host,
+      port,
+      user: username,
+      password,
+      database: decodeURIComponent(url.pathname.slice(1)),
+      connectionLimit: 2,
+      supportBigNumbers: true,
+    });
     const pool = this.pool;
-    this.clock = new ReplicaClock(async (sql) => (await pool.query(sql))[0] as Array<Record<string, unknown>>, config.LMS_DB_ASSUMED_LAG_SECONDS);
+    this.clock = new ReplicaClock(
+      async (sql) => (await pool.query(sql))[0] as Array<Record<string, unknown>>,
+      config.LMS_DB_ASSUMED_LAG_SECONDS,
+    );
   }
 
   /**

@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { LmsApiClient } from '@groups-sync/lms-client';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 
-export interface LmsEnrollment { user: string; course_id: string; mode: string; is_active: boolean; created: string }
+export interface LmsEnrollment {
+  user: string;
+  course_id: string;
+  mode: string;
+  is_active: boolean;
+  created: string;
+}
 
 /** The LMS enrollment API v1 (edx-platform openedx/core/djangoapps/enrollments/views.py). */
 @Injectable()
@@ -15,7 +21,10 @@ export class LmsEnrollmentsClient {
 
   /** `GET /api/enrollment/v1/course/{course_id}?include_expired=1`: the course's modes (400 "No course found" for a course the LMS does not know). */
   async courseModes(courseKey: string): Promise<string[]> {
-    const res = await this.api.call<{ course_modes: Array<{ slug: string }> }>('GET', `/api/enrollment/v1/course/${courseKey}?include_expired=1`);
+    const res = await this.api.call<{ course_modes: Array<{ slug: string }> }>(
+      'GET',
+      `/api/enrollment/v1/course/${courseKey}?include_expired=1`,
+    );
     return (res?.course_modes ?? []).map((m) => m.slug);
   }
 

@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { LmsApiClient } from '@groups-sync/lms-client';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 
-export interface LmsTeam { id: string; name: string; course_id: string; topic_id: string }
+export interface LmsTeam {
+  id: string;
+  name: string;
+  course_id: string;
+  topic_id: string;
+}
 
 /**
  * The LMS teams API v0 (edx-platform lms/djangoapps/teams/views.py). Its views authenticate with
@@ -23,15 +28,22 @@ export class LmsTeamsClient {
 
   /** A team in a teamset (`topic_id`); the LMS makes its `team_id` from the name. */
   createTeam(courseKey: string, teamsetId: string, name: string): Promise<LmsTeam> {
-    return this.api.call('POST', '/api/team/v0/teams/', { course_id: courseKey, topic_id: teamsetId, name: name.slice(0, 255), description: `Mirrors a User Group (${name})`.slice(0, 300) }) as Promise<LmsTeam>;
+    return this.api.call('POST', '/api/team/v0/teams/', {
+      course_id: courseKey,
+      topic_id: teamsetId,
+      name: name.slice(0, 255),
+      description: `Mirrors a User Group (${name})`.slice(0, 300),
+    }) as Promise<LmsTeam>;
   }
 
   /** The course's teamsets (`GET /api/team/v0/topics/?course_id=`, paginated); 404 for a course without teams. */
   async teamsets(courseKey: string): Promise<Array<{ id: string; name: string; type?: string }>> {
     const all: Array<{ id: string; name: string; type?: string }> = [];
     for (let page = 1; ; page++) {
-      const res = await this.api.call<{ next: string | null; results: Array<{ id: string; name: string; type?: string }> }>(
-        'GET', `/api/team/v0/topics/?course_id=${encodeURIComponent(courseKey)}&page=${page}&page_size=100`);
+      const res = await this.api.call<{
+        next: string | null;
+        results: Array<{ id: string; name: string; type?: string }>;
+      }>('GET', `/api/team/v0/topics/?course_id=${encodeURIComponent(courseKey)}&page=${page}&page_size=100`);
       if (!res) return all;
       all.push(...res.results);
       if (!res.next) return all;
@@ -42,7 +54,9 @@ export class LmsTeamsClient {
   async teamNamed(courseKey: string, teamsetId: string, name: string): Promise<LmsTeam | null> {
     for (let page = 1; ; page++) {
       const res = await this.api.call<{ next: string | null; results: LmsTeam[] }>(
-        'GET', `/api/team/v0/teams/?course_id=${encodeURIComponent(courseKey)}&topic_id=${encodeURIComponent(teamsetId)}&page=${page}&page_size=100`);
+        'GET',
+        `/api/team/v0/teams/?course_id=${encodeURIComponent(courseKey)}&topic_id=${encodeURIComponent(teamsetId)}&page=${page}&page_size=100`,
+      );
       const found = res?.results.find((t) => t.name === name);
       if (found) return found;
       if (!res?.next) return null;
@@ -61,18 +75,28 @@ export class LmsTeamsClient {
 
   /** 404 when the learner is not (or no longer) on the team. */
   removeMember(teamId: string, username: string): Promise<unknown> {
-    return this.api.call('DELETE', `/api/team/v0/team_membership/${encodeURIComponent(teamId)},${encodeURIComponent(username)}?admin=true`);
+    return this.api.call(
+      'DELETE',
+      `/api/team/v0/team_membership/${encodeURIComponent(teamId)},${encodeURIComponent(username)}?admin=true`,
+    );
   }
 
   /**
    * The memberships of one team, or of every team of a teamset, a page at a time: `{next, results}`,
    * each with `user` and `team` collapsed to references (`{username, url}`, `{team_id, url}`).
    */
-  async *members(query: { teamId: string } | { courseKey: string; teamsetId: string }): AsyncGenerator<{ username: string; teamId: string }> {
-    const q = 'teamId' in query ? `team_id=${encodeURIComponent(query.teamId)}` : `teamset_id=${encodeURIComponent(query.teamsetId)}&course_id=${encodeURIComponent(query.courseKey)}`;
+  async *members(
+    query: { teamId: string } | { courseKey: string; teamsetId: string },
+  ): AsyncGenerator<{ username: string; teamId: string }> {
+    const q =
+      'teamId' in query
+        ? `team_id=${encodeURIComponent(query.teamId)}`
+        : `teamset_id=${encodeURIComponent(query.teamsetId)}&course_id=${encodeURIComponent(query.courseKey)}`;
     for (let page = 1; ; page++) {
-      const res = await this.api.call<{ next: string | null; results: Array<{ user: { username: string }; team: { team_id?: string; id?: string } }> }>(
-        'GET', `/api/team/v0/team_membership/?${q}&page=${page}&page_size=100`);
+      const res = await this.api.call<{
+        next: string | null;
+        results: Array<{ user: { username: string }; team: { team_id?: string; id?: string } }>;
+      }>('GET', `/api/team/v0/team_membership/?${q}&page=${page}&page_size=100`);
       if (!res) return;
       for (const m of res.results) yield { username: m.user.username, teamId: (m.team.team_id ?? m.team.id)! };
       if (!res.next) return;

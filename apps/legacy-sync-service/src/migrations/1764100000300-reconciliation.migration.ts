@@ -13,7 +13,9 @@ export class Reconciliation1764100000300 implements MigrationInterface {
         ON first.course_key = l.course_key AND first.legacy_type = l.legacy_type AND first.legacy_id = l.legacy_id
         AND (first.created_at < l.created_at OR (first.created_at = l.created_at AND first.group_id < l.group_id))
       SET l.state = 'rejected', l.last_error = CONCAT('cohort ', l.legacy_id, ' is linked to group ', first.group_id, ' already'), l.legacy_id = NULL`);
-    await q.query('ALTER TABLE legacy_link DROP KEY ix_legacy_link_legacy, ADD UNIQUE KEY uq_legacy_link_legacy (course_key, legacy_type, legacy_id)');
+    await q.query(
+      'ALTER TABLE legacy_link DROP KEY ix_legacy_link_legacy, ADD UNIQUE KEY uq_legacy_link_legacy (course_key, legacy_type, legacy_id)',
+    );
     // The cohort's name as the LMS last showed it (a rename there has no event): until now the group's name stood for it.
     await q.query('ALTER TABLE legacy_link ADD COLUMN legacy_name VARCHAR(255) NULL AFTER legacy_id');
     await q.query('UPDATE legacy_link SET legacy_name = group_name WHERE legacy_id IS NOT NULL');
@@ -82,7 +84,16 @@ export class Reconciliation1764100000300 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['dead_letter_action', 'lms_write_pause', 'course_reconciliation', 'reconciliation_difference', 'reconciliation_run']) await q.query(`DROP TABLE IF EXISTS ${t}`);
-    await q.query('ALTER TABLE legacy_link DROP COLUMN legacy_name, DROP KEY uq_legacy_link_legacy, ADD KEY ix_legacy_link_legacy (course_key, legacy_type, legacy_id)');
+    for (const t of [
+      'dead_letter_action',
+      'lms_write_pause',
+      'course_reconciliation',
+      'reconciliation_difference',
+      'reconciliation_run',
+    ])
+      await q.query(`DROP TABLE IF EXISTS ${t}`);
+    await q.query(
+      'ALTER TABLE legacy_link DROP COLUMN legacy_name, DROP KEY uq_legacy_link_legacy, ADD KEY ix_legacy_link_legacy (course_key, legacy_type, legacy_id)',
+    );
   }
 }

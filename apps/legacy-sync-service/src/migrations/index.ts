@@ -7,4 +7,12 @@ import { DeletedGroups1764600000300 } from './1764600000300-deleted-groups.migra
 import { RetiredUsers1764600000310 } from './1764600000310-retired-users.migration';
 
 /** This service's schema, oldest first: what the service checks (or runs) at boot and its migrate entry runs. */
-export const LEGACY_SYNC_MIGRATIONS = [...MESSAGING_MIGRATIONS, LegacySync1763700000300, PendingWriteChangeTime1764000000300, Reconciliation1764100000300, PendingWritePruneIndex1764400000300, DeletedGroups1764600000300, RetiredUsers1764600000310];
+export const LEGACY_SYNC_MIGRATIONS = [
+  ...MESSAGING_MIGRATIONS,
+  LegacySync1763700000300,
+  PendingWriteChangeTime1764000000300,
+  Reconciliation1764100000300,
+  PendingWritePruneIndex1764400000300,
+  DeletedGroups1764600000300,
+  RetiredUsers1764600000310,
+];

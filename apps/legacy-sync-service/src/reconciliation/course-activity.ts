@@ -17,5 +17,7 @@ export async function recordCourseActivity(manager: EntityManager, courses: Iter
   if (noted.size > 100_000) noted.clear();
   await manager.query(
     `INSERT INTO course_reconciliation (course_key, last_activity_at) VALUES ${keys.map(() => '(?, NOW(6))').join(', ')}
-     ON DUPLICATE KEY UPDATE last_activity_at = VALUES(last_activity_at)`, keys);
+     ON DUPLICATE KEY UPDATE last_activity_at = VALUES(last_activity_at)`,
+    keys,
+  );
 }

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { EventType, LegacyMembershipObservedData, LegacySyncCompletedData, LegacyType, toCeTime } from '@groups-sync/contracts';
+import {
+  EventType,
+  LegacyMembershipObservedData,
+  LegacySyncCompletedData,
+  LegacyType,
+  toCeTime,
+} from '@groups-sync/contracts';
 import { OutboxWriter } from '@groups-sync/messaging';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacyLink } from '../links/legacy-link.entity';
@@ -29,7 +35,12 @@ export class DriftRepairs {
   ) {}
 
   /** Carries out the repairs; answers the outcome of each difference that did not end `repaired`. */
-  async repair(run: { id: string; trigger_kind: string }, differences: Difference[], readAt: Date, links: Map<string, LegacyLink>): Promise<Map<Difference, string>> {
+  async repair(
+    run: { id: string; trigger_kind: string },
+    differences: Difference[],
+    readAt: Date,
+    links: Map<string, LegacyLink>,
+  ): Promise<Map<Difference, string>> {
     const outcomes = new Map<Difference, string>();
     // Group side: the REST path lists no user ids; ask the accounts API for the learners to add.
     const toGroup = differences.filter((d) => d.action === 'add_to_group' || d.action === 'remove_from_group');
@@ -46,8 +57,14 @@ export class DriftRepairs {
       }
       observations.push({
         observation: {
-          group_id: d.groupId, course_key: d.courseKey, user_id: d.userId, username: d.username, action: d.action === 'add_to_group' ? 'added' : 'removed',
-          observed_at: readAt.toISOString(), source_event_id: `reconciliation:${run.id}`, echo_of_change_at: null,
+          group_id: d.groupId,
+          course_key: d.courseKey,
+          user_id: d.userId,
+          username: d.username,
+          action: d.action === 'add_to_group' ? 'added' : 'removed',
+          observed_at: readAt.toISOString(),
+          source_event_id: `reconciliation:${run.id}`,
+          echo_of_change_at: null,
           // Importing a linked cohort's members is the LMS's own doing (origin `legacy`), not a repair.
           reconciliation_run_id: run.trigger_kind === 'link' ? null : run.id,
         },
@@ -63,15 +80,26 @@ export class DriftRepairs {
         continue;
       }
       sent.set(d, {
-        link: links.get(d.groupId)!, userId: d.userId!, username: d.username, action: d.action === 'add_in_lms' ? 'added' : 'removed',
-        sourceEventId: `reconciliation:${run.id}`, changeOccurredAt: d.changedAt,
+        link: links.get(d.groupId)!,
+        userId: d.userId!,
+        username: d.username,
+        action: d.action === 'add_in_lms' ? 'added' : 'removed',
+        sourceEventId: `reconciliation:${run.id}`,
+        changeOccurredAt: d.changedAt,
       });
     }
     const failed = await this.sender.send([...sent.values()]);
     for (const [d, { link, outcome }] of sent) {
-      if (outcome) results.push(syncResult(d, link, this.kinds.of(link)!.legacyType, outcome.status, outcome.error, outcome.echoExpected));
+      if (outcome)
+        results.push(
+          syncResult(d, link, this.kinds.of(link)!.legacyType, outcome.status, outcome.error, outcome.echoExpected),
+        );
       // A failed call leaves its difference for the next run.
-      else outcomes.set(d, `failed: ${(failed[0] as Error | undefined)?.message ?? 'the LMS side is read-only'}`.slice(0, 255));
+      else
+        outcomes.set(
+          d,
+          `failed: ${(failed[0] as Error | undefined)?.message ?? 'the LMS side is read-only'}`.slice(0, 255),
+        );
       if (outcome?.status === 'rejected') outcomes.set(d, `rejected by the LMS: ${outcome.error}`.slice(0, 255));
     }
     for (const d of differences.filter((x) => x.action === 'confirm_in_group')) {
@@ -89,11 +117,25 @@ export class DriftRepairs {
   }
 }
 
-function syncResult(d: Difference, link: LegacyLink, legacyType: LegacyType, status: 'synced' | 'rejected', error: string | null, echoExpected: boolean): LegacySyncCompletedData {
+function syncResult(
+  d: Difference,
+  link: LegacyLink,
+  legacyType: LegacyType,
+  status: 'synced' | 'rejected',
+  error: string | null,
+  echoExpected: boolean,
+): LegacySyncCompletedData {
   return {
     sync_result: {
-      group_id: d.groupId, user_id: d.userId, status, error, legacy_type: legacyType, legacy_id: link.legacyId,
-      occurred_at: toCeTime(new Date()), change_occurred_at: d.changedAt, lms_echo_expected: echoExpected,
+      group_id: d.groupId,
+      user_id: d.userId,
+      status,
+      error,
+      legacy_type: legacyType,
+      legacy_id: link.legacyId,
+      occurred_at: toCeTime(new Date()),
+      change_occurred_at: d.changedAt,
+      lms_echo_expected: echoExpected,
     },
   };
 }

@@ -25,8 +25,15 @@ export class GroupMembershipsClient {
       // Paged: next_cursor until null (an older groups-service answers everything, without one).
       let cursor: string | undefined;
       do {
-        const res = await this.api.call<{ memberships: GroupMembership[]; missing_group_ids: string[]; next_cursor?: string | null }>(
-          'POST', '/api/user-groups/v1/memberships/search', { group_ids: groupIds.slice(i, i + GROUPS_PER_CALL), status: 'all', ...(cursor ? { cursor } : {}) });
+        const res = await this.api.call<{
+          memberships: GroupMembership[];
+          missing_group_ids: string[];
+          next_cursor?: string | null;
+        }>('POST', '/api/user-groups/v1/memberships/search', {
+          group_ids: groupIds.slice(i, i + GROUPS_PER_CALL),
+          status: 'all',
+          ...(cursor ? { cursor } : {}),
+        });
         for (const m of res!.memberships) memberships.push(m);
         for (const id of res!.missing_group_ids) missing.add(id);
         cursor = res!.next_cursor ?? undefined;

@@ -15,13 +15,31 @@ import { Reconciler, RunRow } from './reconciler';
 
 const COURSE = 'course-v1:O+C+R';
 const READ_AT = new Date('2026-12-01T10:00:00Z');
-const run: RunRow = { id: 'run-1', scope_type: 'course', scope_key: COURSE, dry_run: false, trigger_kind: 'api', requested_by: 'staff' };
+const run: RunRow = {
+  id: 'run-1',
+  scope_type: 'course',
+  scope_key: COURSE,
+  dry_run: false,
+  trigger_kind: 'api',
+  requested_by: 'staff',
+};
 const member = (username: string, userId: number) => ({ userId, username });
 const membership = (groupId: string, username: string, extra: Partial<GroupMembership> = {}): GroupMembership => ({
-  group_id: groupId, user_id: username.length, username, active: true, origin: 'api', sync_state: 'synced', changed_at: '2026-11-01T00:00:00Z', legacy_observed_at: null, ...extra,
+  group_id: groupId,
+  user_id: username.length,
+  username,
+  active: true,
+  origin: 'api',
+  sync_state: 'synced',
+  changed_at: '2026-11-01T00:00:00Z',
+  legacy_observed_at: null,
+  ...extra,
 });
 
-function setup(links: Array<{ group_id: string; legacy_type: string; legacy_name?: string }>, memberships: GroupMembership[]) {
+function setup(
+  links: Array<{ group_id: string; legacy_type: string; legacy_name?: string }>,
+  memberships: GroupMembership[],
+) {
   const kind = new FakeKind();
   const queries: Array<[string, unknown[]]> = [];
   const appended: Array<[EventType, unknown[]]> = [];
@@ -35,24 +53,56 @@ function setup(links: Array<{ group_id: string; legacy_type: string; legacy_name
     transaction: jest.fn(async (work: (m: unknown) => Promise<void>) => work({})),
   } as unknown as DataSource;
   const kinds = new LegacyKinds([kind]);
-  const config = Object.assign(new LegacySyncServiceConfig(), { RECONCILE_PENDING_GRACE_SECONDS: 600, LMS_CONCURRENCY: 2 });
-  const sender = new LmsChangesSender({ getRepository: () => ({ insert: async (rows: unknown[]) => ({ identifiers: rows.map((_, i) => ({ id: i })) }), delete: async () => undefined }) } as unknown as DataSource, kinds, config);
+  const config = Object.assign(new LegacySyncServiceConfig(), {
+    RECONCILE_PENDING_GRACE_SECONDS: 600,
+    LMS_CONCURRENCY: 2,
+  });
+  const sender = new LmsChangesSender(
+    {
+      getRepository: () => ({
+        insert: async (rows: unknown[]) => ({ identifiers: rows.map((_, i) => ({ id: i })) }),
+        delete: async () => undefined,
+      }),
+    } as unknown as DataSource,
+    kinds,
+    config,
+  );
   const repairs = new DriftRepairs(
-    dataSource, kinds, sender, { userIds: async () => new Map() } as unknown as LmsCohortsClient, { isPaused: async () => false } as unknown as LmsWritePauses,
-    { appendMany: async (_m: unknown, type: EventType, data: unknown[]) => appended.push([type, data]) } as unknown as OutboxWriter,
+    dataSource,
+    kinds,
+    sender,
+    { userIds: async () => new Map() } as unknown as LmsCohortsClient,
+    { isPaused: async () => false } as unknown as LmsWritePauses,
+    {
+      appendMany: async (_m: unknown, type: EventType, data: unknown[]) => appended.push([type, data]),
+    } as unknown as OutboxWriter,
   );
   const reconciler = new Reconciler(
-    dataSource, kinds, { of: async () => ({ memberships, missing: new Set<string>() }) } as unknown as GroupMembershipsClient, repairs, config,
+    dataSource,
+    kinds,
+    { of: async () => ({ memberships, missing: new Set<string>() }) } as unknown as GroupMembershipsClient,
+    repairs,
+    config,
     { pool: null, readAt: async () => READ_AT } as unknown as LmsDatabase,
   );
   return { kind, reconciler, queries, appended };
 }
 
-const reported = (queries: Array<[string, unknown[]]>) => queries.filter(([sql]) => sql.startsWith('INSERT INTO reconciliation_difference')).flatMap(([, args]) => {
-  const rows: unknown[][] = [];
-  for (let i = 0; i < args.length; i += 10) rows.push(args.slice(i, i + 10));
-  return rows.map(([, , group, , username, , kind, reason, action, outcome]) => ({ group, username, kind, reason, action, outcome }));
-});
+const reported = (queries: Array<[string, unknown[]]>) =>
+  queries
+    .filter(([sql]) => sql.startsWith('INSERT INTO reconciliation_difference'))
+    .flatMap(([, args]) => {
+      const rows: unknown[][] = [];
+      for (let i = 0; i < args.length; i += 10) rows.push(args.slice(i, i + 10));
+      return rows.map(([, , group, , username, , kind, reason, action, outcome]) => ({
+        group,
+        username,
+        kind,
+        reason,
+        action,
+        outcome,
+      }));
+    });
 
 describe('a reconciliation run, whatever the kind', () => {
   it('reads only the link types some kind owns', async () => {
@@ -61,40 +111,89 @@ describe('a reconciliation run, whatever the kind', () => {
     expect(queries[0][1][0]).toEqual(['cohort', 'teamset']);
   });
 
-  it('adds to the group what only the LMS has, dated by what the LMS read stands for, in the kind\'s words', async () => {
+  it("adds to the group what only the LMS has, dated by what the LMS read stands for, in the kind's words", async () => {
     const { kind, reconciler, queries, appended } = setup([{ group_id: 'g1', legacy_type: 'cohort' }], []);
     kind.rosters.set('g1', { readAt: READ_AT, members: new Map([['ann', member('ann', 3)]]) });
     const summary = await reconciler.execute(run, async () => undefined);
-    expect(summary).toMatchObject({ groups_compared: 1, differences_found: 1, repaired_by_kind: { missing_in_group: 1 } });
-    expect(reported(queries)).toEqual([expect.objectContaining({ group: 'g1', username: 'ann', kind: 'missing_in_group', reason: expect.stringContaining('in the fake in the LMS'), outcome: 'repaired' })]);
-    expect(appended[0]).toEqual([EventType.LegacyMembershipObserved, [expect.objectContaining({ observation: expect.objectContaining({ action: 'added', observed_at: READ_AT.toISOString() }) })]]);
+    expect(summary).toMatchObject({
+      groups_compared: 1,
+      differences_found: 1,
+      repaired_by_kind: { missing_in_group: 1 },
+    });
+    expect(reported(queries)).toEqual([
+      expect.objectContaining({
+        group: 'g1',
+        username: 'ann',
+        kind: 'missing_in_group',
+        reason: expect.stringContaining('in the fake in the LMS'),
+        outcome: 'repaired',
+      }),
+    ]);
+    expect(appended[0]).toEqual([
+      EventType.LegacyMembershipObserved,
+      [
+        expect.objectContaining({
+          observation: expect.objectContaining({ action: 'added', observed_at: READ_AT.toISOString() }),
+        }),
+      ],
+    ]);
   });
 
-  it('sends an add that never reached the LMS through the kind, and reports the LMS\'s refusal', async () => {
+  it("sends an add that never reached the LMS through the kind, and reports the LMS's refusal", async () => {
     const old = { sync_state: 'pending' as const, changed_at: '2026-11-01T00:00:00Z' };
-    const { kind, reconciler, queries, appended } = setup([{ group_id: 'g1', legacy_type: 'cohort' }], [membership('g1', 'bob', old), membership('g1', 'cy', old)]);
+    const { kind, reconciler, queries, appended } = setup(
+      [{ group_id: 'g1', legacy_type: 'cohort' }],
+      [membership('g1', 'bob', old), membership('g1', 'cy', old)],
+    );
     kind.rosters.set('g1', { readAt: READ_AT, members: new Map() });
-    kind.answer = (c) => (c.username === 'cy' ? { status: 'rejected', error: 'full', echoExpected: false } : { status: 'synced', error: null, echoExpected: true });
+    kind.answer = (c) =>
+      c.username === 'cy'
+        ? { status: 'rejected', error: 'full', echoExpected: false }
+        : { status: 'synced', error: null, echoExpected: true };
     await reconciler.execute(run, async () => undefined);
-    expect(kind.sent.map((c) => c.map((x) => [x.username, x.action]))).toEqual([[['bob', 'added'], ['cy', 'added']]]);
-    expect(reported(queries).map((d) => [d.username, d.kind, d.outcome])).toEqual([['bob', 'unsent_add', 'repaired'], ['cy', 'unsent_add', 'rejected by the LMS: full']]);
+    expect(kind.sent.map((c) => c.map((x) => [x.username, x.action]))).toEqual([
+      [
+        ['bob', 'added'],
+        ['cy', 'added'],
+      ],
+    ]);
+    expect(reported(queries).map((d) => [d.username, d.kind, d.outcome])).toEqual([
+      ['bob', 'unsent_add', 'repaired'],
+      ['cy', 'unsent_add', 'rejected by the LMS: full'],
+    ]);
     expect(appended.find(([type]) => type === EventType.LegacySyncCompleted)![1]).toHaveLength(2);
   });
 
   it('leaves an LMS that is down for the next run', async () => {
-    const { kind, reconciler, queries } = setup([{ group_id: 'g1', legacy_type: 'cohort' }], [membership('g1', 'bob', { sync_state: 'pending' })]);
+    const { kind, reconciler, queries } = setup(
+      [{ group_id: 'g1', legacy_type: 'cohort' }],
+      [membership('g1', 'bob', { sync_state: 'pending' })],
+    );
     kind.rosters.set('g1', { readAt: READ_AT, members: new Map() });
-    kind.answer = () => { throw new Error('ECONNRESET'); };
+    kind.answer = () => {
+      throw new Error('ECONNRESET');
+    };
     await reconciler.execute(run, async () => undefined);
     expect(reported(queries).map((d) => d.outcome)).toEqual(['failed: ECONNRESET']);
   });
 
   it('reports a legacy group the LMS no longer has, and a rename made in the LMS', async () => {
-    const { kind, reconciler, queries } = setup([{ group_id: 'g1', legacy_type: 'teamset' }, { group_id: 'g2', legacy_type: 'cohort' }], []);
+    const { kind, reconciler, queries } = setup(
+      [
+        { group_id: 'g1', legacy_type: 'teamset' },
+        { group_id: 'g2', legacy_type: 'cohort' },
+      ],
+      [],
+    );
     kind.rosters.set('g1', { readAt: READ_AT, members: null, notFound: { kind: 'teamset_not_found', reason: 'gone' } });
     kind.rosters.set('g2', { readAt: READ_AT, members: new Map(), name: 'two' });
     await reconciler.execute(run, async () => undefined);
-    expect(reported(queries).map((d) => [d.group, d.kind, d.action])).toEqual([['g1', 'teamset_not_found', 'none'], ['g2', 'cohort_renamed', 'update_link']]);
-    expect(queries.some(([sql, args]) => sql.startsWith('UPDATE legacy_link SET legacy_name') && args[0] === 'two')).toBe(true);
+    expect(reported(queries).map((d) => [d.group, d.kind, d.action])).toEqual([
+      ['g1', 'teamset_not_found', 'none'],
+      ['g2', 'cohort_renamed', 'update_link'],
+    ]);
+    expect(
+      queries.some(([sql, args]) => sql.startsWith('UPDATE legacy_link SET legacy_name') && args[0] === 'two'),
+    ).toBe(true);
   });
 });

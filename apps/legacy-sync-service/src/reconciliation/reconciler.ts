@@ -15,14 +15,25 @@ import { LmsDatabase } from '../lms/lms-database';
 const LINKS_PER_STEP = 500;
 
 export interface RunRow {
-  id: string; scope_type: 'group' | 'course' | 'all' | 'teams'; scope_key: string | null; dry_run: number | boolean;
-  trigger_kind: 'api' | 'schedule' | 'link' | 'stream_gap'; requested_by: string;
+  id: string;
+  scope_type: 'group' | 'course' | 'all' | 'teams';
+  scope_key: string | null;
+  dry_run: number | boolean;
+  trigger_kind: 'api' | 'schedule' | 'link' | 'stream_gap';
+  requested_by: string;
 }
 
 /** A difference as the report shows it: where, who, why, and what was done. */
 export interface ReportedDifference {
-  course_key: string; group_id: string | null; user_id: number | null; username: string | null;
-  side: string; kind: string; reason: string; action: string; outcome: string;
+  course_key: string;
+  group_id: string | null;
+  user_id: number | null;
+  username: string | null;
+  side: string;
+  kind: string;
+  reason: string;
+  action: string;
+  outcome: string;
 }
 
 export interface RunSummary {
@@ -37,19 +48,43 @@ export interface RunSummary {
   timings_ms: { lms_read: number; groups_read: number; compare: number; repair: number; store: number };
 }
 
-const found = metric('reconciliation_drift_found_total', () => new Counter({
-  name: 'reconciliation_drift_found_total', help: 'Differences reconciliation found between the LMS and the groups, by kind', labelNames: ['kind'],
-}));
-const repaired = metric('reconciliation_drift_repaired_total', () => new Counter({
-  name: 'reconciliation_drift_repaired_total', help: 'Differences reconciliation repaired, by kind', labelNames: ['kind'],
-}));
-export const runDuration = metric('reconciliation_run_duration_seconds', () => new Histogram({
-  name: 'reconciliation_run_duration_seconds', help: 'Reconciliation runs, by scope and outcome', labelNames: ['scope', 'status'],
-  buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800],
-}));
-const lastSuccess = metric('reconciliation_last_success_timestamp_seconds', () => new Gauge({
-  name: 'reconciliation_last_success_timestamp_seconds', help: 'When each course was last reconciled successfully (Unix time)', labelNames: ['course_key'],
-}));
+const found = metric(
+  'reconciliation_drift_found_total',
+  () =>
+    new Counter({
+      name: 'reconciliation_drift_found_total',
+      help: 'Differences reconciliation found between the LMS and the groups, by kind',
+      labelNames: ['kind'],
+    }),
+);
+const repaired = metric(
+  'reconciliation_drift_repaired_total',
+  () =>
+    new Counter({
+      name: 'reconciliation_drift_repaired_total',
+      help: 'Differences reconciliation repaired, by kind',
+      labelNames: ['kind'],
+    }),
+);
+export const runDuration = metric(
+  'reconciliation_run_duration_seconds',
+  () =>
+    new Histogram({
+      name: 'reconciliation_run_duration_seconds',
+      help: 'Reconciliation runs, by scope and outcome',
+      labelNames: ['scope', 'status'],
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    }),
+);
+const lastSuccess = metric(
+  'reconciliation_last_success_timestamp_seconds',
+  () =>
+    new Gauge({
+      name: 'reconciliation_last_success_timestamp_seconds',
+      help: 'When each course was last reconciled successfully (Unix time)',
+      labelNames: ['course_key'],
+    }),
+);
 
 /**
  * One reconciliation run, whatever the kinds: for each linked legacy group in scope, the LMS's
@@ -73,7 +108,13 @@ export class Reconciler {
     const dryRun = !!run.dry_run;
     const links = await this.linksInScope(run);
     const summary: RunSummary = {
-      source: this.lmsDatabase.pool ? 'database' : 'rest', courses: new Set(links.map((l) => l.courseKey)).size, groups_compared: 0, memberships_compared: 0, differences_found: 0, found_by_kind: {}, repaired_by_kind: {},
+      source: this.lmsDatabase.pool ? 'database' : 'rest',
+      courses: new Set(links.map((l) => l.courseKey)).size,
+      groups_compared: 0,
+      memberships_compared: 0,
+      differences_found: 0,
+      found_by_kind: {},
+      repaired_by_kind: {},
       timings_ms: { lms_read: 0, groups_read: 0, compare: 0, repair: 0, store: 0 },
     };
     await heartbeat(0, links.length);
@@ -111,7 +152,9 @@ export class Reconciler {
         const chunk = courses.slice(i, i + 1000);
         await this.dataSource.query(
           `INSERT INTO course_reconciliation (course_key, last_run_id, last_success_at) VALUES ${chunk.map(() => '(?, ?, NOW(6))').join(', ')}
-           ON DUPLICATE KEY UPDATE last_run_id = VALUES(last_run_id), last_success_at = VALUES(last_success_at)`, chunk.flatMap((c) => [c, run.id]));
+           ON DUPLICATE KEY UPDATE last_run_id = VALUES(last_run_id), last_success_at = VALUES(last_success_at)`,
+          chunk.flatMap((c) => [c, run.id]),
+        );
       }
       const now = Date.now() / 1000;
       for (const c of courses) lastSuccess.set({ course_key: c }, now);
@@ -121,16 +164,34 @@ export class Reconciler {
 
   /** Links in scope that name their legacy group; a site-wide run takes the courses with recent activity first. */
   private async linksInScope(run: RunRow): Promise<LegacyLink[]> {
-    const where = run.scope_type === 'group' ? 'AND l.group_id = ?' : run.scope_type === 'course' ? 'AND l.course_key = ?'
-      : run.scope_type === 'teams' ? 'AND l.legacy_type IN (?)' : '';
-    const args = run.scope_type === 'teams' ? [this.kinds.scheduledLinkTypes] : run.scope_key === null ? [] : [run.scope_key];
+    const where =
+      run.scope_type === 'group'
+        ? 'AND l.group_id = ?'
+        : run.scope_type === 'course'
+          ? 'AND l.course_key = ?'
+          : run.scope_type === 'teams'
+            ? 'AND l.legacy_type IN (?)'
+            : '';
+    const args =
+      run.scope_type === 'teams' ? [this.kinds.scheduledLinkTypes] : run.scope_key === null ? [] : [run.scope_key];
     const rows: Array<Record<string, string>> = await this.dataSource.query(
       `SELECT l.group_id, l.course_key, l.legacy_type, l.legacy_id, l.legacy_name, l.group_name FROM legacy_link l LEFT JOIN course_reconciliation c ON c.course_key = l.course_key
        WHERE l.legacy_type IN (?) AND l.state = 'linked' AND l.legacy_id IS NOT NULL ${where}
-       ORDER BY c.last_activity_at IS NULL, c.last_activity_at DESC, l.course_key, l.group_id`, [this.kinds.linkTypes, ...args]);
-    return rows.map((r) => Object.assign(new LegacyLink(), {
-      groupId: r.group_id, courseKey: r.course_key, legacyType: r.legacy_type, legacyId: r.legacy_id, legacyName: r.legacy_name, groupName: r.group_name, state: 'linked', lastError: null,
-    }));
+       ORDER BY c.last_activity_at IS NULL, c.last_activity_at DESC, l.course_key, l.group_id`,
+      [this.kinds.linkTypes, ...args],
+    );
+    return rows.map((r) =>
+      Object.assign(new LegacyLink(), {
+        groupId: r.group_id,
+        courseKey: r.course_key,
+        legacyType: r.legacy_type,
+        legacyId: r.legacy_id,
+        legacyName: r.legacy_name,
+        groupName: r.group_name,
+        state: 'linked',
+        lastError: null,
+      }),
+    );
   }
 
   /**
@@ -153,14 +214,23 @@ export class Reconciler {
       byKind.set(kind, [...(byKind.get(kind) ?? []), link]);
     }
     const [reads, { memberships, missing }] = await Promise.all([
-      timed('lms_read', Promise.all([...byKind].map(async ([kind, own]) => [kind, await kind.readRosters(own, readAt)] as const))),
+      timed(
+        'lms_read',
+        Promise.all([...byKind].map(async ([kind, own]) => [kind, await kind.readRosters(own, readAt)] as const)),
+      ),
       timed('groups_read', this.groups.of(links.map((l) => l.groupId))),
     ]);
     return { readAt, reads: new Map(reads), memberships, missing };
   }
 
   /** Compares each link's LMS roster with the group's memberships by the drift rules, then repairs. */
-  private async reconcileStep(run: RunRow, links: LegacyLink[], { readAt, reads, memberships, missing }: StepRead, dryRun: boolean, summary: RunSummary): Promise<ReportedDifference[]> {
+  private async reconcileStep(
+    run: RunRow,
+    links: LegacyLink[],
+    { readAt, reads, memberships, missing }: StepRead,
+    dryRun: boolean,
+    summary: RunSummary,
+  ): Promise<ReportedDifference[]> {
     let t = Date.now();
     const lap = (phase: keyof RunSummary['timings_ms']) => {
       summary.timings_ms[phase] += Date.now() - t;
@@ -184,30 +254,69 @@ export class Reconciler {
         continue;
       }
       if (missing.has(link.groupId)) {
-        report(link, { side: 'group', kind: 'group_not_found', reason: 'groups-service has no such group (deleted); the link stays until its deletion event', action: 'none', outcome: 'reported' });
+        report(link, {
+          side: 'group',
+          kind: 'group_not_found',
+          reason: 'groups-service has no such group (deleted); the link stays until its deletion event',
+          action: 'none',
+          outcome: 'reported',
+        });
         continue;
       }
       if (roster.name !== undefined && roster.name !== link.legacyName) {
         report(link, {
-          side: 'lms', kind: `${link.legacyType}_renamed`, reason: `renamed in the LMS from "${link.legacyName ?? '?'}" to "${roster.name}"`, action: 'update_link', outcome: dryRun ? 'dry_run' : 'repaired',
+          side: 'lms',
+          kind: `${link.legacyType}_renamed`,
+          reason: `renamed in the LMS from "${link.legacyName ?? '?'}" to "${roster.name}"`,
+          action: 'update_link',
+          outcome: dryRun ? 'dry_run' : 'repaired',
         });
-        if (!dryRun) await this.dataSource.query('UPDATE legacy_link SET legacy_name = ?, updated_at = NOW(6) WHERE group_id = ?', [roster.name, link.groupId]);
+        if (!dryRun)
+          await this.dataSource.query(
+            'UPDATE legacy_link SET legacy_name = ?, updated_at = NOW(6) WHERE group_id = ?',
+            [roster.name, link.groupId],
+          );
       }
       const own = byGroup.get(link.groupId) ?? [];
       summary.groups_compared++;
-      summary.memberships_compared += new Set([...roster.members.keys(), ...own.filter((m) => m.active).map((m) => m.username.toLowerCase())]).size;
+      summary.memberships_compared += new Set([
+        ...roster.members.keys(),
+        ...own.filter((m) => m.active).map((m) => m.username.toLowerCase()),
+      ]).size;
       const label = kind.driftLabel(link);
-      const drift = findDrift({ groupId: link.groupId, courseKey: link.courseKey }, roster.members, own, now, this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000, roster.readAt.getTime());
-      found.get(kind)!.push(...(label === null ? drift : drift.map((d) => ({ ...d, reason: d.reason.replace('in the cohort', `in the ${label}`) }))));
+      const drift = findDrift(
+        { groupId: link.groupId, courseKey: link.courseKey },
+        roster.members,
+        own,
+        now,
+        this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000,
+        roster.readAt.getTime(),
+      );
+      found
+        .get(kind)!
+        .push(
+          ...(label === null
+            ? drift
+            : drift.map((d) => ({ ...d, reason: d.reason.replace('in the cohort', `in the ${label}`) }))),
+        );
     }
     const differences = [...found].flatMap(([kind, own]) => reads.get(kind)!.refine?.(own) ?? own);
     lap('compare');
-    const outcomes = dryRun ? new Map<Difference, string>() : await this.repairs.repair(run, differences, readAt, new Map(links.map((l) => [l.groupId, l])));
+    const outcomes = dryRun
+      ? new Map<Difference, string>()
+      : await this.repairs.repair(run, differences, readAt, new Map(links.map((l) => [l.groupId, l])));
     lap('repair');
     for (const d of differences) {
       reported.push({
-        course_key: d.courseKey, group_id: d.groupId, user_id: d.userId, username: d.username, side: d.side, kind: d.kind, reason: d.reason, action: d.action,
-        outcome: d.action === 'none' ? 'left_alone' : dryRun ? 'dry_run' : outcomes.get(d) ?? 'repaired',
+        course_key: d.courseKey,
+        group_id: d.groupId,
+        user_id: d.userId,
+        username: d.username,
+        side: d.side,
+        kind: d.kind,
+        reason: d.reason,
+        action: d.action,
+        outcome: d.action === 'none' ? 'left_alone' : dryRun ? 'dry_run' : (outcomes.get(d) ?? 'repaired'),
       });
     }
     return reported;
@@ -218,12 +327,29 @@ export class Reconciler {
       const chunk = reported.slice(i, i + 1000);
       await this.dataSource.query(
         `INSERT INTO reconciliation_difference (run_id, course_key, group_id, user_id, username, side, kind, reason, action, outcome) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        chunk.flatMap((d) => [runId, d.course_key, d.group_id, d.user_id, d.username, d.side, d.kind, d.reason.slice(0, 500), d.action, d.outcome.slice(0, 255)]));
+        chunk.flatMap((d) => [
+          runId,
+          d.course_key,
+          d.group_id,
+          d.user_id,
+          d.username,
+          d.side,
+          d.kind,
+          d.reason.slice(0, 500),
+          d.action,
+          d.outcome.slice(0, 255),
+        ]),
+      );
     }
   }
 }
 
-interface StepRead { readAt: Date; reads: Map<LegacyKind, KindRead>; memberships: GroupMembership[]; missing: Set<string> }
+interface StepRead {
+  readAt: Date;
+  reads: Map<LegacyKind, KindRead>;
+  memberships: GroupMembership[];
+  missing: Set<string>;
+}
 
 /** Whole courses per step, about LINKS_PER_STEP links each. */
 function* steps(links: LegacyLink[]): Generator<LegacyLink[]> {

@@ -5,7 +5,14 @@ import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { Reconciler, RunRow } from './reconciler';
 import { ReconciliationRuns } from './reconciliation-runs';
 
-const RUN: RunRow = { id: 'run-1', scope_type: 'all', scope_key: null, dry_run: 0, trigger_kind: 'api', requested_by: 'staff' };
+const RUN: RunRow = {
+  id: 'run-1',
+  scope_type: 'all',
+  scope_key: null,
+  dry_run: 0,
+  trigger_kind: 'api',
+  requested_by: 'staff',
+};
 
 /**
  * Stands in for the database: one queued run, and a connection that breaks when `down` says so. Every
@@ -43,7 +50,9 @@ describe('ReconciliationRuns under a database that fails', () => {
 
   function runs(db: FlakyDatabase, reconciler: Partial<Reconciler>) {
     const config = Object.assign(new LegacySyncServiceConfig(), { RECONCILE_EVERY_MINUTES: 60 });
-    return new ReconciliationRuns(db as unknown as DataSource, reconciler as Reconciler, config, { scheduledLinkTypes: ['team', 'teamset'] } as LegacyKinds);
+    return new ReconciliationRuns(db as unknown as DataSource, reconciler as Reconciler, config, {
+      scheduledLinkTypes: ['team', 'teamset'],
+    } as LegacyKinds);
   }
 
   it('marks a run failed with the reason when the database breaks under it, and rejects nothing unhandled', async () => {
@@ -52,13 +61,18 @@ describe('ReconciliationRuns under a database that fails', () => {
       execute: async (_run: RunRow, heartbeat: (done: number, total: number) => Promise<void>) => {
         // The blip: the heartbeat fails, and so does the next statement (the next claim).
         let broken = 2;
-        db.down = (sql) => (sql.startsWith('UPDATE reconciliation_run SET progress_done') || sql.startsWith('SELECT id FROM')) && broken-- > 0;
+        db.down = (sql) =>
+          (sql.startsWith('UPDATE reconciliation_run SET progress_done') || sql.startsWith('SELECT id FROM')) &&
+          broken-- > 0;
         await heartbeat(1, 10);
         throw new Error('not reached');
       },
     };
     const subject = runs(db, reconciler);
-    await subject.request({ scope_type: 'all', scope_key: null }, { dryRun: false, trigger: 'api', requestedBy: 'staff' });
+    await subject.request(
+      { scope_type: 'all', scope_key: null },
+      { dryRun: false, trigger: 'api', requestedBy: 'staff' },
+    );
 
     await expectEventually(() => expect(db.failures()).toHaveLength(1));
     expect(db.failures()[0].params).toEqual([expect.stringContaining('Connection lost'), RUN.id]);
@@ -71,10 +85,15 @@ describe('ReconciliationRuns under a database that fails', () => {
     const db = new FlakyDatabase();
     db.down = (sql) => sql.startsWith('SELECT id FROM');
     const subject = runs(db, { execute: jest.fn() });
-    await subject.request({ scope_type: 'all', scope_key: null }, { dryRun: false, trigger: 'api', requestedBy: 'staff' });
+    await subject.request(
+      { scope_type: 'all', scope_key: null },
+      { dryRun: false, trigger: 'api', requestedBy: 'staff' },
+    );
     await subject.schedule();
 
-    await expectEventually(() => expect(db.statements.filter((s) => s.sql.startsWith('SELECT id FROM')).length).toBeGreaterThanOrEqual(2));
+    await expectEventually(() =>
+      expect(db.statements.filter((s) => s.sql.startsWith('SELECT id FROM')).length).toBeGreaterThanOrEqual(2),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(unhandled).toEqual([]);
     await expect(subject.work()).resolves.toBeUndefined();

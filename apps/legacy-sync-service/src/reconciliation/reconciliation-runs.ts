@@ -6,7 +6,8 @@ import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { Reconciler, RunRow, runDuration } from './reconciler';
 
-export type RunScope = { scope_type: 'group' | 'course'; scope_key: string } | { scope_type: 'all' | 'teams'; scope_key: null };
+export type RunScope =
+  { scope_type: 'group' | 'course'; scope_key: string } | { scope_type: 'all' | 'teams'; scope_key: null };
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 /** A run whose instance stopped heart-beating this long ago is taken over by another. */
@@ -32,11 +33,23 @@ export class ReconciliationRuns implements OnApplicationShutdown {
   ) {}
 
   /** `manager`: inside the caller's transaction (the run exists only if it commits). */
-  async request(scope: RunScope, options: { dryRun: boolean; trigger: RunRow['trigger_kind']; requestedBy: string }, manager: EntityManager = this.dataSource.manager): Promise<string> {
+  async request(
+    scope: RunScope,
+    options: { dryRun: boolean; trigger: RunRow['trigger_kind']; requestedBy: string },
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<string> {
     const id = randomUUID();
     await manager.query(
       `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status) VALUES (?, ?, ?, ?, ?, ?, 'queued')`,
-      [id, scope.scope_type, scope.scope_key, options.dryRun ? 1 : 0, options.trigger, options.requestedBy.slice(0, 255)]);
+      [
+        id,
+        scope.scope_type,
+        scope.scope_key,
+        options.dryRun ? 1 : 0,
+        options.trigger,
+        options.requestedBy.slice(0, 255),
+      ],
+    );
     setTimeout(() => void this.work(), 50);
     return id;
   }
@@ -48,15 +61,28 @@ export class ReconciliationRuns implements OnApplicationShutdown {
     const limit = Math.min(page.limit, DIFFERENCES_PAGE_MAX);
     const differences = await this.dataSource.query(
       `SELECT course_key, group_id, user_id, username, side, kind, reason, action, outcome FROM reconciliation_difference
-       WHERE run_id = ? ORDER BY id LIMIT ? OFFSET ?`, [id, limit, page.offset]);
+       WHERE run_id = ? ORDER BY id LIMIT ? OFFSET ?`,
+      [id, limit, page.offset],
+    );
     const summary = run.summary ? JSON.parse(run.summary) : null;
     return {
-      id: run.id, status: run.status as RunStatus, scope: { type: run.scope_type, key: run.scope_key }, dry_run: !!run.dry_run,
-      trigger: run.trigger_kind, requested_by: run.requested_by, created_at: run.created_at, started_at: run.started_at, finished_at: run.finished_at,
-      progress: { done: run.progress_done, total: run.progress_total }, error: run.error,
+      id: run.id,
+      status: run.status as RunStatus,
+      scope: { type: run.scope_type, key: run.scope_key },
+      dry_run: !!run.dry_run,
+      trigger: run.trigger_kind,
+      requested_by: run.requested_by,
+      created_at: run.created_at,
+      started_at: run.started_at,
+      finished_at: run.finished_at,
+      progress: { done: run.progress_done, total: run.progress_total },
+      error: run.error,
       report: summary && {
         ...summary,
-        differences: differences.map((d: Record<string, unknown>) => ({ ...d, user_id: d.user_id === null ? null : Number(d.user_id) })),
+        differences: differences.map((d: Record<string, unknown>) => ({
+          ...d,
+          user_id: d.user_id === null ? null : Number(d.user_id),
+        })),
         differences_offset: page.offset,
       },
     };
@@ -65,13 +91,17 @@ export class ReconciliationRuns implements OnApplicationShutdown {
   /** Latest runs first. */
   async list(limit = 20) {
     return this.dataSource.query(
-      `SELECT id, status, scope_type, scope_key, dry_run, trigger_kind, requested_by, created_at, finished_at FROM reconciliation_run ORDER BY created_at DESC LIMIT ?`, [limit]);
+      `SELECT id, status, scope_type, scope_key, dry_run, trigger_kind, requested_by, created_at, finished_at FROM reconciliation_run ORDER BY created_at DESC LIMIT ?`,
+      [limit],
+    );
   }
 
   /** Last successful reconciliation per course. */
   async lastPerCourse(limit = 1000) {
     return this.dataSource.query(
-      'SELECT course_key, last_run_id, last_success_at, last_activity_at FROM course_reconciliation ORDER BY last_success_at IS NULL, last_success_at DESC LIMIT ?', [limit]);
+      'SELECT course_key, last_run_id, last_success_at, last_activity_at FROM course_reconciliation ORDER BY last_success_at IS NULL, last_success_at DESC LIMIT ?',
+      [limit],
+    );
   }
 
   /**
@@ -83,7 +113,9 @@ export class ReconciliationRuns implements OnApplicationShutdown {
     const result = await this.dataSource.query(
       `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status)
        SELECT ?, 'all', NULL, 0, 'stream_gap', ?, 'queued' FROM DUAL
-       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'stream_gap' AND status = 'queued')`, [randomUUID(), `gap in ${stream}`.slice(0, 255)]);
+       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'stream_gap' AND status = 'queued')`,
+      [randomUUID(), `gap in ${stream}`.slice(0, 255)],
+    );
     if (result.affectedRows) setTimeout(() => void this.work(), 50);
   }
 
@@ -95,7 +127,9 @@ export class ReconciliationRuns implements OnApplicationShutdown {
     const result = await this.dataSource.query(
       `INSERT INTO reconciliation_run (id, scope_type, scope_key, dry_run, trigger_kind, requested_by, status)
        SELECT ?, 'all', NULL, 0, 'schedule', 'legacy-sync-service', 'queued' FROM DUAL
-       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'schedule' AND scope_type = 'all' AND created_at > NOW(6) - INTERVAL ? MINUTE)`, [randomUUID(), every]);
+       WHERE NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE trigger_kind = 'schedule' AND scope_type = 'all' AND created_at > NOW(6) - INTERVAL ? MINUTE)`,
+      [randomUUID(), every],
+    );
     if (result.affectedRows) void this.work();
   }
 
@@ -113,7 +147,8 @@ export class ReconciliationRuns implements OnApplicationShutdown {
        SELECT ?, 'teams', NULL, 0, 'schedule', 'legacy-sync-service', 'queued' FROM DUAL
        WHERE EXISTS (SELECT 1 FROM legacy_link WHERE legacy_type IN (?) AND state = 'linked')
          AND NOT EXISTS (SELECT 1 FROM reconciliation_run WHERE scope_type = 'teams' AND (status IN ('queued', 'running') OR created_at > NOW(6) - INTERVAL ? SECOND))`,
-      [randomUUID(), this.kinds.scheduledLinkTypes, every]);
+      [randomUUID(), this.kinds.scheduledLinkTypes, every],
+    );
     if (result.affectedRows) void this.work();
   }
 
@@ -136,20 +171,34 @@ export class ReconciliationRuns implements OnApplicationShutdown {
         const summary = await this.reconciler.execute(run, async (done, total) => {
           // Stopping: give the run back between two steps; this or another instance resumes it.
           if (this.stopping) throw new RunInterrupted();
-          await this.dataSource.query('UPDATE reconciliation_run SET progress_done = ?, progress_total = ?, heartbeat_at = NOW(6) WHERE id = ?', [done, total, run.id]);
+          await this.dataSource.query(
+            'UPDATE reconciliation_run SET progress_done = ?, progress_total = ?, heartbeat_at = NOW(6) WHERE id = ?',
+            [done, total, run.id],
+          );
         });
-        await this.dataSource.query(`UPDATE reconciliation_run SET status = 'succeeded', summary = ?, finished_at = NOW(6) WHERE id = ?`, [JSON.stringify(summary), run.id]);
+        await this.dataSource.query(
+          `UPDATE reconciliation_run SET status = 'succeeded', summary = ?, finished_at = NOW(6) WHERE id = ?`,
+          [JSON.stringify(summary), run.id],
+        );
         end({ status: 'succeeded' });
-        this.logger.log(`reconciliation ${run.id} (${run.scope_type}${run.scope_key ? ` ${run.scope_key}` : ''}${run.dry_run ? ', dry run' : ''}): ${summary.differences_found} differences in ${summary.groups_compared} groups`);
+        this.logger.log(
+          `reconciliation ${run.id} (${run.scope_type}${run.scope_key ? ` ${run.scope_key}` : ''}${run.dry_run ? ', dry run' : ''}): ${summary.differences_found} differences in ${summary.groups_compared} groups`,
+        );
       } catch (error) {
         if (error instanceof RunInterrupted) {
-          await this.dataSource.query(`UPDATE reconciliation_run SET status = 'queued' WHERE id = ?`, [run.id]).catch(() => undefined);
+          await this.dataSource
+            .query(`UPDATE reconciliation_run SET status = 'queued' WHERE id = ?`, [run.id])
+            .catch(() => undefined);
           return;
         }
         end({ status: 'failed' });
         this.logger.error(`reconciliation ${run.id} failed: ${(error as Error).message}`);
         // The database still down: the run stays `running` without heartbeats, and is taken over later.
-        await this.dataSource.query(`UPDATE reconciliation_run SET status = 'failed', error = ?, finished_at = NOW(6) WHERE id = ?`, [(error as Error).message.slice(0, 2000), run.id])
+        await this.dataSource
+          .query(`UPDATE reconciliation_run SET status = 'failed', error = ?, finished_at = NOW(6) WHERE id = ?`, [
+            (error as Error).message.slice(0, 2000),
+            run.id,
+          ])
           .catch((e: Error) => this.logger.warn(`reconciliation ${run.id} not marked failed: ${e.message}`));
       }
     }
@@ -159,11 +208,15 @@ export class ReconciliationRuns implements OnApplicationShutdown {
     for (;;) {
       const abandoned = new Date(Date.now() - ABANDONED_AFTER_MS);
       const [candidate] = await this.dataSource.query(
-        `SELECT id FROM reconciliation_run WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < ?) ORDER BY created_at LIMIT 1`, [abandoned]);
+        `SELECT id FROM reconciliation_run WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < ?) ORDER BY created_at LIMIT 1`,
+        [abandoned],
+      );
       if (!candidate) return null;
       const claimed = await this.dataSource.query(
         `UPDATE reconciliation_run SET status = 'running', started_at = COALESCE(started_at, NOW(6)), heartbeat_at = NOW(6)
-         WHERE id = ? AND (status = 'queued' OR (status = 'running' AND heartbeat_at < ?))`, [candidate.id, abandoned]);
+         WHERE id = ? AND (status = 'queued' OR (status = 'running' AND heartbeat_at < ?))`,
+        [candidate.id, abandoned],
+      );
       if (!claimed.affectedRows) continue;
       // A run taken over starts again from the beginning: what an earlier attempt stored goes.
       await this.dataSource.query('DELETE FROM reconciliation_difference WHERE run_id = ?', [candidate.id]);

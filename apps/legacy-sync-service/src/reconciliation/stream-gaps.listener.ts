@@ -8,7 +8,10 @@ import { ReconciliationRuns } from './reconciliation-runs';
  */
 @Injectable()
 export class StreamGapsListener implements OnModuleInit {
-  constructor(private readonly consumers: EventConsumers, private readonly runs: ReconciliationRuns) {}
+  constructor(
+    private readonly consumers: EventConsumers,
+    private readonly runs: ReconciliationRuns,
+  ) {}
 
   onModuleInit(): void {
     this.consumers.onStreamGap((gap) => this.runs.afterStreamGap(gap.stream));

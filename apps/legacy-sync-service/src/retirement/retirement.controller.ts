@@ -12,7 +12,10 @@ import { UserRetirementService } from './user-retirement.service';
 @UseGuards(JwtAuthGuard)
 @Controller('api/legacy-sync/v1')
 export class RetirementController {
-  constructor(private readonly retirement: UserRetirementService, private readonly config: LegacySyncServiceConfig) {}
+  constructor(
+    private readonly retirement: UserRetirementService,
+    private readonly config: LegacySyncServiceConfig,
+  ) {}
 
   @ApiOperation({ summary: 'Retires a user: replaces their username in every row kept here. 204, again and again.' })
   @Post('retire')
@@ -21,9 +24,19 @@ export class RetirementController {
     assertRetirementWorker(principal, this.config.RETIREMENT_SERVICE_WORKER_USERNAME);
     const ids = [...new Set([dto.edx_lms_user_id, dto.lms_user_id].filter((id): id is number => id !== undefined))];
     if (ids.length !== 1) {
-      throw new DomainException('VALIDATION_FAILED', 'invalid', 'send the LMS user id, as edx_lms_user_id (or lms_user_id): one id', {
-        errors: [{ field: 'edx_lms_user_id', message: ids.length ? 'edx_lms_user_id and lms_user_id name different users' : 'required' }],
-      });
+      throw new DomainException(
+        'VALIDATION_FAILED',
+        'invalid',
+        'send the LMS user id, as edx_lms_user_id (or lms_user_id): one id',
+        {
+          errors: [
+            {
+              field: 'edx_lms_user_id',
+              message: ids.length ? 'edx_lms_user_id and lms_user_id name different users' : 'required',
+            },
+          ],
+        },
+      );
     }
     await this.retirement.retire(ids[0], dto.original_username ?? null);
   }

@@ -18,7 +18,10 @@ export class UserRetirementService {
     await inTransaction(this.dataSource, async (manager) => {
       // Dead letters are Kafka's to keep (DEAD_LETTER_RETENTION_DAYS): the id marks them as a retired learner's.
       await manager.query('INSERT IGNORE INTO retired_user (user_id) VALUES (?)', [userId]);
-      const known: Array<{ username: string }> = await manager.query('SELECT DISTINCT username FROM reconciliation_difference WHERE user_id = ? AND username IS NOT NULL', [userId]);
+      const known: Array<{ username: string }> = await manager.query(
+        'SELECT DISTINCT username FROM reconciliation_difference WHERE user_id = ? AND username IS NOT NULL',
+        [userId],
+      );
       const names = new Map<string, string>();
       for (const name of [originalUsername, ...known.map((r) => r.username)]) {
         if (name && name.toLowerCase() !== retired.username) names.set(name.toLowerCase(), name);
@@ -26,14 +29,41 @@ export class UserRetirementService {
       const replacements: Replacement[] = [...names.values()].map((from) => ({ from, to: retired.username }));
       if (!replacements.length) return;
       const list = [...names.values()];
-      await scrubRows(manager, {
-        table: 'reconciliation_difference', key: 'id', where: { sql: 'user_id = ? OR username IN (?)', params: [userId, list] },
-        columns: [{ name: 'username', kind: 'identity' }, { name: 'reason', kind: 'text' }, { name: 'outcome', kind: 'text' }],
-      }, replacements);
-      await scrubRows(manager, { table: 'outbox', key: 'id', columns: [{ name: 'payload', kind: 'json' }] }, replacements);
+      await scrubRows(
+        manager,
+        {
+          table: 'reconciliation_difference',
+          key: 'id',
+          where: { sql: 'user_id = ? OR username IN (?)', params: [userId, list] },
+          columns: [
+            { name: 'username', kind: 'identity' },
+            { name: 'reason', kind: 'text' },
+            { name: 'outcome', kind: 'text' },
+          ],
+        },
+        replacements,
+      );
+      await scrubRows(
+        manager,
+        { table: 'outbox', key: 'id', columns: [{ name: 'payload', kind: 'json' }] },
+        replacements,
+      );
       // Operators are named by username.
-      for (const [table, key, column] of [['reconciliation_run', 'id', 'requested_by'], ['dead_letter_action', 'id', 'actor'], ['lms_write_pause', 'course_key', 'paused_by']]) {
-        await scrubRows(manager, { table, key, where: { sql: `${column} IN (?)`, params: [list] }, columns: [{ name: column, kind: 'identity' }] }, replacements);
+      for (const [table, key, column] of [
+        ['reconciliation_run', 'id', 'requested_by'],
+        ['dead_letter_action', 'id', 'actor'],
+        ['lms_write_pause', 'course_key', 'paused_by'],
+      ]) {
+        await scrubRows(
+          manager,
+          {
+            table,
+            key,
+            where: { sql: `${column} IN (?)`, params: [list] },
+            columns: [{ name: column, kind: 'identity' }],
+          },
+          replacements,
+        );
       }
     });
   }

@@ -1,6 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
-import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, UserGroupMembershipChangedData } from '@groups-sync/contracts';
+import {
+  ConsumerGroup,
+  DecodedEvent,
+  EventType,
+  LegacySyncCompletedData,
+  toCeTime,
+  UserGroupMembershipChangedData,
+} from '@groups-sync/contracts';
 import { Inbox, OutboxWriter } from '@groups-sync/messaging';
 import { redactPersonalData } from '@groups-sync/observability';
 import { LegacyKindWrites } from '../kinds/legacy-kind.port';
@@ -20,10 +27,16 @@ type SyncResult = LegacySyncCompletedData['sync_result'];
  * groups that mirror nothing have nothing to write.
  */
 export function isForTheLms(m: Membership): boolean {
-  return m.origin !== 'legacy' && m.origin !== 'reconciliation' && m.origin !== 'retirement' && m.legacy_linked !== false;
+  return (
+    m.origin !== 'legacy' && m.origin !== 'reconciliation' && m.origin !== 'retirement' && m.legacy_linked !== false
+  );
 }
 
-export interface Write { event: MembershipEvent; link: LegacyLink; result?: SyncResult }
+export interface Write {
+  event: MembershipEvent;
+  link: LegacyLink;
+  result?: SyncResult;
+}
 
 /**
  * Membership changes of groups linked to a writable legacy group → the LMS, a batch at a time.
@@ -54,9 +67,17 @@ export class LegacyWrites {
   async apply(events: MembershipEvent[], replayed = false): Promise<void> {
     if (!events.length) return;
     if (replayed) events = await this.stillLatest(events);
-    const ids = new Set(events.flatMap((e) => [e.data.membership.group_id, e.data.membership.moved_to_group_id ?? []].flat()));
-    const links = new Map((await this.dataSource.getRepository(LegacyLink).find({ where: { groupId: In([...ids]) } })).map((l) => [l.groupId, l]));
-    for (const { writes, recordable } of cutWaves(events, links, (l) => this.kinds.writesFor(l))) await this.run(writes, recordable);
+    const ids = new Set(
+      events.flatMap((e) => [e.data.membership.group_id, e.data.membership.moved_to_group_id ?? []].flat()),
+    );
+    const links = new Map(
+      (await this.dataSource.getRepository(LegacyLink).find({ where: { groupId: In([...ids]) } })).map((l) => [
+        l.groupId,
+        l,
+      ]),
+    );
+    for (const { writes, recordable } of cutWaves(events, links, (l) => this.kinds.writesFor(l)))
+      await this.run(writes, recordable);
   }
 
   /**
@@ -66,9 +87,15 @@ export class LegacyWrites {
   private async stillLatest(events: MembershipEvent[]): Promise<MembershipEvent[]> {
     const { memberships } = await this.groups.of([...new Set(events.map((e) => e.data.membership.group_id))]);
     const changedAt = new Map(memberships.map((m) => [`${m.group_id}|${m.user_id}`, Date.parse(m.changed_at)]));
-    const outdated = events.filter((e) => (changedAt.get(`${e.data.membership.group_id}|${e.data.membership.user_id}`) ?? -Infinity) > Date.parse(e.data.membership.occurred_at));
+    const outdated = events.filter(
+      (e) =>
+        (changedAt.get(`${e.data.membership.group_id}|${e.data.membership.user_id}`) ?? -Infinity) >
+        Date.parse(e.data.membership.occurred_at),
+    );
     if (!outdated.length) return events;
-    this.logger.log(`${outdated.length} replayed membership changes are older than the groups' current state: recorded, not sent`);
+    this.logger.log(
+      `${outdated.length} replayed membership changes are older than the groups' current state: recorded, not sent`,
+    );
     await this.inbox.processBatch(outdated, async () => undefined);
     return events.filter((e) => !outdated.includes(e));
   }
@@ -78,18 +105,38 @@ export class LegacyWrites {
     // An operator's pause holds the wave (and the partition behind it) until resumed, in order.
     for (const course of new Set(wave.map((w) => w.link.courseKey))) await this.pauses.assertWritable(course);
     for (const w of wave) {
-      if (!w.link.legacyId) w.result = this.result(w, 'rejected', `the group's ${w.link.legacyType} is not linked: ${w.link.lastError ?? 'unknown reason'}`);
+      if (!w.link.legacyId)
+        w.result = this.result(
+          w,
+          'rejected',
+          `the group's ${w.link.legacyType} is not linked: ${w.link.lastError ?? 'unknown reason'}`,
+        );
     }
-    const sent = new Map(wave.filter((w) => !w.result).map((w) => {
-      const m = w.event.data.membership;
-      return [w, { link: w.link, userId: m.user_id, username: m.username, action: m.action, sourceEventId: w.event.metadata.id, changeOccurredAt: m.occurred_at } as OutgoingChange];
-    }));
+    const sent = new Map(
+      wave
+        .filter((w) => !w.result)
+        .map((w) => {
+          const m = w.event.data.membership;
+          return [
+            w,
+            {
+              link: w.link,
+              userId: m.user_id,
+              username: m.username,
+              action: m.action,
+              sourceEventId: w.event.metadata.id,
+              changeOccurredAt: m.occurred_at,
+            } as OutgoingChange,
+          ];
+        }),
+    );
     const failures = await this.sender.send([...sent.values()]);
     for (const [w, { outcome }] of sent) {
       if (!outcome) continue;
       w.result = this.result(w, outcome.status, outcome.error);
       // An add's answer tells groups-service whether an echo will come.
-      if (w.event.data.membership.action === 'added' && outcome.status === 'synced') w.result.lms_echo_expected = outcome.echoExpected;
+      if (w.event.data.membership.action === 'added' && outcome.status === 'synced')
+        w.result.lms_echo_expected = outcome.echoExpected;
     }
     if (failures.length) throw failures[0]; // the LMS is down: retried, in order, without recording anything of this wave
     await this.inbox.processBatch(recordable, async (manager, fresh) => {
@@ -97,12 +144,17 @@ export class LegacyWrites {
       const unrecorded = new Set(fresh);
       const results = wave.filter((w) => w.result && unrecorded.has(w.event)).map((w) => ({ sync_result: w.result! }));
       await this.outbox.appendMany(manager, EventType.LegacySyncCompleted, results);
-      await recordCourseActivity(manager, wave.map((w) => w.link.courseKey));
+      await recordCourseActivity(
+        manager,
+        wave.map((w) => w.link.courseKey),
+      );
     });
     for (const w of wave) {
       if (w.result?.status === 'rejected') {
         const { action, user_id: userId, username } = w.event.data.membership;
-        this.logger.warn(`LMS refused ${action} of user ${userId} in group ${w.link.groupId}: ${redactPersonalData(w.result.error ?? '', [username])}`);
+        this.logger.warn(
+          `LMS refused ${action} of user ${userId} in group ${w.link.groupId}: ${redactPersonalData(w.result.error ?? '', [username])}`,
+        );
       }
     }
   }
@@ -110,8 +162,14 @@ export class LegacyWrites {
   private result(w: Write, status: SyncResult['status'], error: string | null): SyncResult {
     const m = w.event.data.membership;
     return {
-      group_id: m.group_id, user_id: m.user_id, status, error, legacy_type: this.kinds.of(w.link)!.legacyType, legacy_id: w.link.legacyId,
-      occurred_at: toCeTime(new Date()), change_occurred_at: m.occurred_at,
+      group_id: m.group_id,
+      user_id: m.user_id,
+      status,
+      error,
+      legacy_type: this.kinds.of(w.link)!.legacyType,
+      legacy_id: w.link.legacyId,
+      occurred_at: toCeTime(new Date()),
+      change_occurred_at: m.occurred_at,
     };
   }
 }
@@ -123,7 +181,9 @@ export class LegacyWrites {
  * only recorded, with the wave they fall in.
  */
 export function cutWaves(
-  events: MembershipEvent[], links: Map<string, LegacyLink>, writesFor: (link: LegacyLink) => LegacyKindWrites | undefined,
+  events: MembershipEvent[],
+  links: Map<string, LegacyLink>,
+  writesFor: (link: LegacyLink) => LegacyKindWrites | undefined,
 ): Array<{ writes: Write[]; recordable: MembershipEvent[] }> {
   const waves: Array<{ writes: Write[]; recordable: MembershipEvent[] }> = [{ writes: [], recordable: [] }];
   const learners = new Set<string>();
@@ -132,8 +192,15 @@ export function cutWaves(
     const link = links.get(m.group_id);
     const target = m.moved_to_group_id ? links.get(m.moved_to_group_id) : undefined;
     let wave = waves[waves.length - 1];
-    if (!isForTheLms(m) || !link || !writesFor(link)
-      || (m.action === 'removed' && target && writesFor(target)?.addMovesWithinCourse && target.courseKey === link.courseKey)) {
+    if (
+      !isForTheLms(m) ||
+      !link ||
+      !writesFor(link) ||
+      (m.action === 'removed' &&
+        target &&
+        writesFor(target)?.addMovesWithinCourse &&
+        target.courseKey === link.courseKey)
+    ) {
       wave.recordable.push(event);
       continue;
     }

@@ -39,26 +39,43 @@ const lms = {
 };
 const teams = {
   teamNamed: jest.fn(async () => null),
-  createTeam: jest.fn(async (_course: string, _teamset: string, name: string) => ({ id: `team-${randomUUID()}`, name })),
+  createTeam: jest.fn(async (_course: string, _teamset: string, name: string) => ({
+    id: `team-${randomUUID()}`,
+    name,
+  })),
   deleteTeam: jest.fn(async () => undefined),
 };
 const reconciliations = { request: jest.fn(async () => 'run'), work: jest.fn(async () => undefined) };
 
 beforeAll(async () => {
   const flavor = await ensureDatabase(env.MYSQL_URL, DB);
-  dataSource = await new DataSource(dataSourceOptions({
-    url: env.MYSQL_URL, database: DB, flavor, entities: [LegacyLink, PendingLmsWrite, OutboxMessage, InboxEntry],
-    migrations: LEGACY_SYNC_MIGRATIONS,
-  })).initialize();
+  dataSource = await new DataSource(
+    dataSourceOptions({
+      url: env.MYSQL_URL,
+      database: DB,
+      flavor,
+      entities: [LegacyLink, PendingLmsWrite, OutboxMessage, InboxEntry],
+      migrations: LEGACY_SYNC_MIGRATIONS,
+    }),
+  ).initialize();
   const pauses = { assertWritable: jest.fn() } as unknown as LmsWritePauses;
   const config = {} as LegacySyncServiceConfig;
   const kinds = new LegacyKinds([
-    new CohortKind(lms as unknown as LmsCohortsClient, { remember: jest.fn() } as unknown as CohortDirectory, pauses, {} as CohortRoster, config),
+    new CohortKind(
+      lms as unknown as LmsCohortsClient,
+      { remember: jest.fn() } as unknown as CohortDirectory,
+      pauses,
+      {} as CohortRoster,
+      config,
+    ),
     new TeamKind(teams as unknown as LmsTeamsClient, pauses, {} as TeamRoster, config),
     new TrackKind({} as LmsEnrollmentsClient, {} as TrackRoster),
   ]);
   consumer = new UserGroupEventsConsumer(
-    dataSource, kinds, new OutboxWriter('legacy-sync-service'), { apply: jest.fn() } as unknown as LegacyWrites,
+    dataSource,
+    kinds,
+    new OutboxWriter('legacy-sync-service'),
+    { apply: jest.fn() } as unknown as LegacyWrites,
     reconciliations as unknown as ReconciliationRuns,
   );
 }, 60_000);
@@ -72,20 +89,33 @@ beforeEach(() => jest.clearAllMocks());
 
 /** A lifecycle event with a fresh `ce_id`: what a dead letter replayed after its inbox row was pruned looks like. */
 function lifecycle(
-  type: EventType.UserGroupCreated | EventType.UserGroupUpdated | EventType.UserGroupDeleted, id: string, version: number,
-  criterion: { type: string; config: object }, extra: { name?: string; unlink?: boolean } = {},
+  type: EventType.UserGroupCreated | EventType.UserGroupUpdated | EventType.UserGroupDeleted,
+  id: string,
+  version: number,
+  criterion: { type: string; config: object },
+  extra: { name?: string; unlink?: boolean } = {},
 ): DecodedEvent {
   const data: UserGroupData = {
     user_group: {
-      id, scope_type: 'course', scope_key: COURSE, name: extra.name ?? `Group ${id.slice(0, 8)}`, description: '', kind: 'manual', enabled: true, version,
-      criteria: [{ type: criterion.type, operator: '=', value: '', config: JSON.stringify(criterion.config) }], changed_by: 'staff', occurred_at: new Date().toISOString(),
+      id,
+      scope_type: 'course',
+      scope_key: COURSE,
+      name: extra.name ?? `Group ${id.slice(0, 8)}`,
+      description: '',
+      kind: 'manual',
+      enabled: true,
+      version,
+      criteria: [{ type: criterion.type, operator: '=', value: '', config: JSON.stringify(criterion.config) }],
+      changed_by: 'staff',
+      occurred_at: new Date().toISOString(),
       unlink: extra.unlink,
     },
   };
   return { type, data, metadata: newEventMetadata(type, 'groups-service'), key: COURSE };
 }
 
-const links = (id: string) => dataSource.query('SELECT group_id, legacy_type FROM legacy_link WHERE group_id = ?', [id]);
+const links = (id: string) =>
+  dataSource.query('SELECT group_id, legacy_type FROM legacy_link WHERE group_id = ?', [id]);
 
 it('creates no cohort and no link again for a cohort-linked group whose created event comes back after its deletion', async () => {
   const id = randomUUID();
@@ -123,6 +153,8 @@ it('creates no team again for a team-linked group whose created event comes back
 
 it('still links a group created for the first time', async () => {
   const id = randomUUID();
-  await consumer.onBatch([lifecycle(EventType.UserGroupCreated, id, 1, { type: 'legacy_team', config: { teamset_id: 'projects' } })]);
+  await consumer.onBatch([
+    lifecycle(EventType.UserGroupCreated, id, 1, { type: 'legacy_team', config: { teamset_id: 'projects' } }),
+  ]);
   expect(await links(id)).toEqual([{ group_id: id, legacy_type: 'team' }]);
 });

@@ -1,7 +1,14 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { DataSource, EntityManager } from 'typeorm';
-import { ConsumerGroup, DecodedEvent, EventType, LegacySyncCompletedData, toCeTime, Topic } from '@groups-sync/contracts';
+import {
+  ConsumerGroup,
+  DecodedEvent,
+  EventType,
+  LegacySyncCompletedData,
+  toCeTime,
+  Topic,
+} from '@groups-sync/contracts';
 import { ConsumeEvents, HandlerContext, Inbox, OutboxWriter } from '@groups-sync/messaging';
 import { isDuplicateKeyError } from '@groups-sync/persistence';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
@@ -40,8 +47,14 @@ export class UserGroupEventsConsumer {
   @ConsumeEvents({
     group: ConsumerGroup.LegacySyncUserGroups,
     topics: [Topic.UserGroupLifecycle],
-    types: [EventType.UserGroupCreated, EventType.UserGroupUpdated, EventType.UserGroupDeleted, EventType.UserGroupMembershipChanged],
-    filter: (e) => e.type !== EventType.UserGroupMembershipChanged || isForTheLms((e as MembershipEvent).data.membership),
+    types: [
+      EventType.UserGroupCreated,
+      EventType.UserGroupUpdated,
+      EventType.UserGroupDeleted,
+      EventType.UserGroupMembershipChanged,
+    ],
+    filter: (e) =>
+      e.type !== EventType.UserGroupMembershipChanged || isForTheLms((e as MembershipEvent).data.membership),
   })
   async onBatch(@Payload() events: DecodedEvent[], @Ctx() context?: HandlerContext): Promise<void> {
     const fresh = await this.inbox.unseen(events); // redeliveries are not sent to the LMS again
@@ -54,9 +67,15 @@ export class UserGroupEventsConsumer {
       }
       await this.writes.apply(run, replayed);
       run = [];
-      if (event.type !== EventType.UserGroupDeleted && await this.deletedAlready(event as DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated>)) continue;
-      if (event.type === EventType.UserGroupCreated) await this.onGroupCreated(event as DecodedEvent<EventType.UserGroupCreated>);
-      else if (event.type === EventType.UserGroupUpdated) await this.onGroupUpdated(event as DecodedEvent<EventType.UserGroupUpdated>);
+      if (
+        event.type !== EventType.UserGroupDeleted &&
+        (await this.deletedAlready(event as DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated>))
+      )
+        continue;
+      if (event.type === EventType.UserGroupCreated)
+        await this.onGroupCreated(event as DecodedEvent<EventType.UserGroupCreated>);
+      else if (event.type === EventType.UserGroupUpdated)
+        await this.onGroupUpdated(event as DecodedEvent<EventType.UserGroupUpdated>);
       else await this.onGroupDeleted(event as DecodedEvent<EventType.UserGroupDeleted>);
     }
     await this.writes.apply(run, replayed);
@@ -76,28 +95,58 @@ export class UserGroupEventsConsumer {
     const { kind } = asked;
     let decision = await kind.link(group, asked.config);
     if (decision.refusal === undefined) {
-      const holder = await this.dataSource.getRepository(LegacyLink).findOneBy({ courseKey: group.scope_key, legacyType: decision.linkType, legacyId: decision.legacyId });
-      if (holder && holder.groupId !== group.id) decision = { linkType: decision.linkType, refusal: kind.mirroredBy(decision, group, holder.groupId) };
+      const holder = await this.dataSource
+        .getRepository(LegacyLink)
+        .findOneBy({ courseKey: group.scope_key, legacyType: decision.linkType, legacyId: decision.legacyId });
+      if (holder && holder.groupId !== group.id)
+        decision = { linkType: decision.linkType, refusal: kind.mirroredBy(decision, group, holder.groupId) };
     }
     const linked = decision.refusal === undefined ? decision : null;
     const link = {
-      groupId: group.id, courseKey: group.scope_key, legacyType: decision.linkType, legacyId: linked?.legacyId ?? null, legacyName: linked?.legacyName ?? null,
-      groupName: group.name, state: linked ? 'linked' as const : 'rejected' as const, lastError: decision.refusal ?? null,
+      groupId: group.id,
+      courseKey: group.scope_key,
+      legacyType: decision.linkType,
+      legacyId: linked?.legacyId ?? null,
+      legacyName: linked?.legacyName ?? null,
+      groupName: group.name,
+      state: linked ? ('linked' as const) : ('rejected' as const),
+      lastError: decision.refusal ?? null,
     };
-    const result = linked ? this.result(group.id, 'synced', null, linked.reportedId, kind.legacyType) : this.result(group.id, 'rejected', decision.refusal!, null, kind.legacyType);
+    const result = linked
+      ? this.result(group.id, 'synced', null, linked.reportedId, kind.legacyType)
+      : this.result(group.id, 'rejected', decision.refusal!, null, kind.legacyType);
     try {
       await this.record(event, async (manager) => {
         await manager.upsert(LegacyLink, link, ['groupId']);
-        await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
-        if (linked?.existed) await this.reconciliations.request({ scope_type: 'group', scope_key: group.id }, { dryRun: false, trigger: 'link', requestedBy: event.metadata.source }, manager);
+        await this.outbox.append(
+          manager,
+          EventType.LegacySyncCompleted,
+          { sync_result: result },
+          { causationId: event.metadata.id, correlationId: event.metadata.correlationId },
+        );
+        if (linked?.existed)
+          await this.reconciliations.request(
+            { scope_type: 'group', scope_key: group.id },
+            { dryRun: false, trigger: 'link', requestedBy: event.metadata.source },
+            manager,
+          );
       });
     } catch (error) {
       // Another group took it between our check and our write (the unique key says so).
       if (!isDuplicateKeyError(error) || !linked) throw error;
       const refused = this.result(group.id, 'rejected', kind.takenMeanwhile(linked, group), null, kind.legacyType);
       await this.record(event, async (manager) => {
-        await manager.upsert(LegacyLink, { ...link, legacyId: null, legacyName: null, state: 'rejected', lastError: refused.error }, ['groupId']);
-        await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: refused }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
+        await manager.upsert(
+          LegacyLink,
+          { ...link, legacyId: null, legacyName: null, state: 'rejected', lastError: refused.error },
+          ['groupId'],
+        );
+        await this.outbox.append(
+          manager,
+          EventType.LegacySyncCompleted,
+          { sync_result: refused },
+          { causationId: event.metadata.id, correlationId: event.metadata.correlationId },
+        );
       });
     }
   }
@@ -111,8 +160,14 @@ export class UserGroupEventsConsumer {
     const refusal = await kind.rename(link, group.name);
     const result = this.result(group.id, refusal ? 'rejected' : 'synced', refusal, link.legacyId, kind.legacyType);
     await this.record(event, async (manager) => {
-      if (result.status === 'synced') await manager.update(LegacyLink, { groupId: group.id }, { groupName: group.name, legacyName: group.name });
-      await this.outbox.append(manager, EventType.LegacySyncCompleted, { sync_result: result }, { causationId: event.metadata.id, correlationId: event.metadata.correlationId });
+      if (result.status === 'synced')
+        await manager.update(LegacyLink, { groupId: group.id }, { groupName: group.name, legacyName: group.name });
+      await this.outbox.append(
+        manager,
+        EventType.LegacySyncCompleted,
+        { sync_result: result },
+        { causationId: event.metadata.id, correlationId: event.metadata.correlationId },
+      );
     });
   }
 
@@ -127,7 +182,10 @@ export class UserGroupEventsConsumer {
     const kind = link ? this.kinds.of(link) : undefined;
     if (link?.legacyId && kind?.deleteLegacyGroup && !group.unlink && fresh) await kind.deleteLegacyGroup(link);
     await this.record(event, async (manager) => {
-      await manager.query('INSERT INTO deleted_group (group_id, version) VALUES (?, ?) ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))', [group.id, group.version]);
+      await manager.query(
+        'INSERT INTO deleted_group (group_id, version) VALUES (?, ?) ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))',
+        [group.id, group.version],
+      );
       await manager.delete(LegacyLink, { groupId: group.id });
     });
   }
@@ -137,22 +195,45 @@ export class UserGroupEventsConsumer {
    * inbox row was pruned, a late delivery) would make a cohort or team and a link for a group that
    * is gone: it is recorded as seen and does nothing.
    */
-  private async deletedAlready(event: DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated>): Promise<boolean> {
+  private async deletedAlready(
+    event: DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated>,
+  ): Promise<boolean> {
     const group = event.data.user_group;
-    const [deleted] = await this.dataSource.query('SELECT version FROM deleted_group WHERE group_id = ?', [group.id]) as Array<{ version: number }>;
+    const [deleted] = (await this.dataSource.query('SELECT version FROM deleted_group WHERE group_id = ?', [
+      group.id,
+    ])) as Array<{ version: number }>;
     if (!deleted || deleted.version < group.version) return false;
-    this.logger.log(`${event.type} of group ${group.id} (version ${group.version}) ignored: the group was deleted at version ${deleted.version}`);
+    this.logger.log(
+      `${event.type} of group ${group.id} (version ${group.version}) ignored: the group was deleted at version ${deleted.version}`,
+    );
     await this.inbox.process(event, async () => undefined);
     return true;
   }
 
   private async record(event: DecodedEvent, work: (manager: EntityManager) => Promise<unknown>): Promise<void> {
-    await this.inbox.process(event, async (manager) => { await work(manager); });
+    await this.inbox.process(event, async (manager) => {
+      await work(manager);
+    });
     // A link's import run, queued in that transaction, starts now rather than at the worker's next poll.
     if (event.type === EventType.UserGroupCreated) void this.reconciliations.work();
   }
 
-  private result(groupId: string, status: SyncResult['status'], error: string | null, legacyId: string | null, legacyType: SyncResult['legacy_type']): SyncResult {
-    return { group_id: groupId, user_id: null, status, error, legacy_type: legacyType, legacy_id: legacyId, occurred_at: toCeTime(new Date()), change_occurred_at: null };
+  private result(
+    groupId: string,
+    status: SyncResult['status'],
+    error: string | null,
+    legacyId: string | null,
+    legacyType: SyncResult['legacy_type'],
+  ): SyncResult {
+    return {
+      group_id: groupId,
+      user_id: null,
+      status,
+      error,
+      legacy_type: legacyType,
+      legacy_id: legacyId,
+      occurred_at: toCeTime(new Date()),
+      change_occurred_at: null,
+    };
   }
 }

@@ -6,7 +6,14 @@ import { TokenGuard } from '../auth/token.guard';
 import { LmsErrorFilter, LmsHttpError } from '../lms-http.error';
 
 interface AuthUserRow {
-  id: number; username: string; email: string; first_name: string; last_name: string; is_active: number; date_joined: Date; last_login: Date | null;
+  id: number;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  is_active: number;
+  date_joined: Date;
+  last_login: Date | null;
 }
 
 /** DRF renders these DateTimeFields as ISO 8601 with a Z; date_joined drops the microseconds. */
@@ -28,7 +35,10 @@ function drfTime(at: Date | null, keepMicros = true): string | null {
 @UseFilters(LmsErrorFilter)
 @Controller('api/user/v1/accounts')
 export class AccountsController {
-  constructor(private readonly dataSource: DataSource, private readonly tokens: TokenGuard) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly tokens: TokenGuard,
+  ) {}
 
   @Get()
   async list(@Query() query: Record<string, unknown>) {
@@ -58,14 +68,18 @@ export class AccountsController {
   @Post('search_emails')
   @HttpCode(200)
   async searchEmails(@Body() body: Record<string, unknown>, @Req() req: Request) {
-    if (!(await this.tokens.caller(req)).staff) throw new LmsHttpError(404, { developer_message: 'not_found', user_message: 'Not Found' });
+    if (!(await this.tokens.caller(req)).staff)
+      throw new LmsHttpError(404, { developer_message: 'not_found', user_message: 'Not Found' });
     if (!body || !('emails' in body)) {
       const message = "'emails' field is required";
       throw new LmsHttpError(400, { developer_message: message, user_message: message });
     }
     const emails = Array.isArray(body.emails) ? body.emails.filter((e): e is string => typeof e === 'string') : [];
     if (!emails.length) return [];
-    const rows: AuthUserRow[] = await this.dataSource.query('SELECT id, username, email FROM auth_user WHERE email IN (?)', [emails]);
+    const rows: AuthUserRow[] = await this.dataSource.query(
+      'SELECT id, username, email FROM auth_user WHERE email IN (?)',
+      [emails],
+    );
     return rows.map((u) => ({ email: u.email, id: u.id, username: u.username }));
   }
 }
@@ -81,10 +95,31 @@ function account(u: AuthUserRow) {
       image_url_medium: 'http://localhost:18000/static/images/profiles/default_50.png',
       image_url_small: 'http://localhost:18000/static/images/profiles/default_30.png',
     },
-    username: u.username, bio: null, course_certificates: null, country: null, date_joined: drfTime(u.date_joined, false),
-    language_proficiencies: [], level_of_education: null, social_links: [], time_zone: null, name: `${u.first_name} ${u.last_name}`.trim(),
-    email: u.email, id: u.id, verified_name: null, extended_profile: [], gender: null, state: null, goals: null, is_active: !!u.is_active,
-    last_login: drfTime(u.last_login), mailing_address: null, requires_parental_consent: true, secondary_email: null, secondary_email_enabled: null,
-    year_of_birth: null, phone_number: null, pending_name_change: null,
+    username: u.username,
+    bio: null,
+    course_certificates: null,
+    country: null,
+    date_joined: drfTime(u.date_joined, false),
+    language_proficiencies: [],
+    level_of_education: null,
+    social_links: [],
+    time_zone: null,
+    name: `${u.first_name} ${u.last_name}`.trim(),
+    email: u.email,
+    id: u.id,
+    verified_name: null,
+    extended_profile: [],
+    gender: null,
+    state: null,
+    goals: null,
+    is_active: !!u.is_active,
+    last_login: drfTime(u.last_login),
+    mailing_address: null,
+    requires_parental_consent: true,
+    secondary_email: null,
+    secondary_email_enabled: null,
+    year_of_birth: null,
+    phone_number: null,
+    pending_name_change: null,
   };
 }

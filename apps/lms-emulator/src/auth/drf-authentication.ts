@@ -5,7 +5,11 @@ import { LmsEmulatorConfig } from '../lms-emulator.config';
 import { JwtIssuer } from './jwt-issuer';
 
 /** Who calls: a user (null id for the OAuth2 client's service user, who has no account here) and whether it is global staff. */
-export interface ApiUser { id: number | null; username: string | null; staff: boolean }
+export interface ApiUser {
+  id: number | null;
+  username: string | null;
+  staff: boolean;
+}
 
 /** DRF's AuthenticationFailed: its `detail` is the body (a string goes under `detail`). */
 export class AuthenticationFailed extends Error {
@@ -27,18 +31,31 @@ export class AuthenticationFailed extends Error {
  */
 @Injectable()
 export class DrfAuthentication {
-  constructor(private readonly dataSource: DataSource, private readonly issuer: JwtIssuer, private readonly config: LmsEmulatorConfig) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly issuer: JwtIssuer,
+    private readonly config: LmsEmulatorConfig,
+  ) {}
 
   async authenticate(req: Request, options: { jwt: boolean }): Promise<ApiUser | null> {
     const auth = (req.headers.authorization ?? '').split(/\s+/).filter(Boolean);
     const scheme = auth[0]?.toLowerCase();
     if (options.jwt && scheme === 'jwt') {
       if (auth.length === 1) throw new AuthenticationFailed('Invalid Authorization header. No credentials provided.');
-      if (auth.length > 2) throw new AuthenticationFailed('Invalid Authorization header. Credentials string should not contain spaces.');
+      if (auth.length > 2)
+        throw new AuthenticationFailed('Invalid Authorization header. Credentials string should not contain spaces.');
       return this.jwt(auth[1]);
     }
-    if (auth.length === 1) throw new AuthenticationFailed({ error_code: 'token_not_provided', developer_message: 'Invalid token header. No credentials provided.' });
-    if (auth.length > 2) throw new AuthenticationFailed({ error_code: 'token_malformed', developer_message: 'Invalid token header. Token string should not contain spaces.' });
+    if (auth.length === 1)
+      throw new AuthenticationFailed({
+        error_code: 'token_not_provided',
+        developer_message: 'Invalid token header. No credentials provided.',
+      });
+    if (auth.length > 2)
+      throw new AuthenticationFailed({
+        error_code: 'token_malformed',
+        developer_message: 'Invalid token header. Token string should not contain spaces.',
+      });
     return scheme === 'bearer' ? this.accessToken(auth[1]) : null;
   }
 
@@ -46,10 +63,19 @@ export class DrfAuthentication {
   private async accessToken(token: string): Promise<ApiUser> {
     const [row] = await this.dataSource.query(
       `SELECT t.client_id, t.expires, u.id, u.username, u.is_staff FROM oauth2_provider_accesstoken t
-       LEFT JOIN auth_user u ON u.id = t.user_id WHERE t.token = ?`, [token]);
-    if (!row) throw new AuthenticationFailed({ error_code: 'token_nonexistent', developer_message: 'The provided access token does not match any valid tokens.' });
+       LEFT JOIN auth_user u ON u.id = t.user_id WHERE t.token = ?`,
+      [token],
+    );
+    if (!row)
+      throw new AuthenticationFailed({
+        error_code: 'token_nonexistent',
+        developer_message: 'The provided access token does not match any valid tokens.',
+      });
     if (new Date(row.expires) < new Date()) {
-      throw new AuthenticationFailed({ error_code: 'token_expired', developer_message: 'The provided access token has expired and is no longer valid.' });
+      throw new AuthenticationFailed({
+        error_code: 'token_expired',
+        developer_message: 'The provided access token has expired and is no longer valid.',
+      });
     }
     // A client_credentials token speaks for the application's service user, which is staff here.
     if (row.id === null) return { id: null, username: null, staff: row.client_id === this.config.LMS_OAUTH_CLIENT_ID };
@@ -60,10 +86,15 @@ export class DrfAuthentication {
     const claims = await this.issuer.verify(token);
     if (!claims) throw new AuthenticationFailed('Error decoding signature.');
     const username = String(claims.preferred_username ?? '');
-    const [user] = await this.dataSource.query('SELECT id, username, is_staff FROM auth_user WHERE username = ?', [username]);
+    const [user] = await this.dataSource.query('SELECT id, username, is_staff FROM auth_user WHERE username = ?', [
+      username,
+    ]);
     // JwtAuthentication copies `administrator` onto the user when the token has it (the `profile`
     // scope); without it the account's own is_staff stands (the OAuth application's user is staff).
-    const staff = typeof claims.administrator === 'boolean' ? claims.administrator : !!user?.is_staff || username === this.config.LMS_OAUTH_CLIENT_USERNAME;
+    const staff =
+      typeof claims.administrator === 'boolean'
+        ? claims.administrator
+        : !!user?.is_staff || username === this.config.LMS_OAUTH_CLIENT_USERNAME;
     return { id: user?.id ?? null, username: user?.username ?? null, staff };
   }
 }

@@ -47,8 +47,14 @@ export class JwtIssuer implements OnModuleInit {
   async verify(token: string): Promise<JWTPayload | null> {
     try {
       const symmetric = decodeProtectedHeader(token).alg === 'HS256';
-      const options = { issuer: this.config.LMS_JWT_ISSUER, audience: this.config.LMS_JWT_AUDIENCE, algorithms: [symmetric ? 'HS256' : 'RS512'] };
-      return (symmetric ? await jwtVerify(token, this.secret, options) : await jwtVerify(token, this.publicKey, options)).payload;
+      const options = {
+        issuer: this.config.LMS_JWT_ISSUER,
+        audience: this.config.LMS_JWT_AUDIENCE,
+        algorithms: [symmetric ? 'HS256' : 'RS512'],
+      };
+      return (
+        symmetric ? await jwtVerify(token, this.secret, options) : await jwtVerify(token, this.publicKey, options)
+      ).payload;
     } catch {
       return null;
     }

@@ -19,7 +19,11 @@ const DEFAULT_SCOPES = 'read write email profile';
 @ApiExcludeController()
 @Controller('oauth2')
 export class OAuthController {
-  constructor(private readonly dataSource: DataSource, private readonly config: LmsEmulatorConfig, private readonly issuer: JwtIssuer) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: LmsEmulatorConfig,
+    private readonly issuer: JwtIssuer,
+  ) {}
 
   @Get('jwks.json')
   jwks() {
@@ -34,7 +38,10 @@ export class OAuthController {
       res.status(400);
       return { error: 'unsupported_grant_type' };
     }
-    if (body.client_id !== this.config.LMS_OAUTH_CLIENT_ID || body.client_secret !== this.config.LMS_OAUTH_CLIENT_SECRET) {
+    if (
+      body.client_id !== this.config.LMS_OAUTH_CLIENT_ID ||
+      body.client_secret !== this.config.LMS_OAUTH_CLIENT_SECRET
+    ) {
       res.status(401);
       return { error: 'invalid_client' };
     }
@@ -50,16 +57,24 @@ export class OAuthController {
       // is global staff (the cohorts API needs it): oauth_dispatch puts user.is_staff in
       // `administrator` only with the `profile` scope. HS256 unless `asymmetric_jwt` is asked for
       // (any non-empty value, as the LMS reads it).
-      const token = await this.issuer.sign({
-        preferred_username: this.config.LMS_OAUTH_CLIENT_USERNAME, sub: body.client_id, scopes: requested, grant_type: 'client-credentials',
-        ...(requested.includes('profile') ? { administrator: true, superuser: false } : {}),
-      }, EXPIRES_IN, { asymmetric: !!body.asymmetric_jwt });
+      const token = await this.issuer.sign(
+        {
+          preferred_username: this.config.LMS_OAUTH_CLIENT_USERNAME,
+          sub: body.client_id,
+          scopes: requested,
+          grant_type: 'client-credentials',
+          ...(requested.includes('profile') ? { administrator: true, superuser: false } : {}),
+        },
+        EXPIRES_IN,
+        { asymmetric: !!body.asymmetric_jwt },
+      );
       return { access_token: token, token_type: 'JWT', expires_in: EXPIRES_IN, scope: requested.join(' ') };
     }
     const token = randomBytes(24).toString('hex');
-    await this.dataSource.query('INSERT INTO oauth2_provider_accesstoken (token, expires, client_id) VALUES (?, ?, ?)', [
-      token, new Date(Date.now() + EXPIRES_IN * 1000), body.client_id,
-    ]);
+    await this.dataSource.query(
+      'INSERT INTO oauth2_provider_accesstoken (token, expires, client_id) VALUES (?, ?, ?)',
+      [token, new Date(Date.now() + EXPIRES_IN * 1000), body.client_id],
+    );
     return { access_token: token, token_type: 'Bearer', expires_in: EXPIRES_IN, scope: requested.join(' ') };
   }
 }

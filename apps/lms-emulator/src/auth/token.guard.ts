@@ -6,12 +6,18 @@ import { LmsEmulatorConfig } from '../lms-emulator.config';
 import { JwtIssuer } from './jwt-issuer';
 
 /** What the permission checks need to know about the caller of a valid token. */
-export interface Caller { staff: boolean }
+export interface Caller {
+  staff: boolean;
+}
 
 /** LMS REST APIs accept `Authorization: JWT <token>` or `Bearer <token>` from an OAuth2 client. */
 @Injectable()
 export class TokenGuard implements CanActivate {
-  constructor(private readonly dataSource: DataSource, private readonly issuer: JwtIssuer, private readonly config: LmsEmulatorConfig) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly issuer: JwtIssuer,
+    private readonly config: LmsEmulatorConfig,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     try {
@@ -33,12 +39,16 @@ export class TokenGuard implements CanActivate {
       const claims = await this.issuer.verify(match[2]);
       if (!claims) throw new NotAuthenticated('Invalid token.');
       if (typeof claims.administrator === 'boolean') return { staff: claims.administrator };
-      const [user] = await this.dataSource.query('SELECT is_staff FROM auth_user WHERE username = ?', [String(claims.preferred_username ?? '')]);
+      const [user] = await this.dataSource.query('SELECT is_staff FROM auth_user WHERE username = ?', [
+        String(claims.preferred_username ?? ''),
+      ]);
       return { staff: !!user?.is_staff || claims.preferred_username === this.config.LMS_OAUTH_CLIENT_USERNAME };
     }
     const [row] = await this.dataSource.query(
       `SELECT t.client_id, t.user_id, u.is_staff FROM oauth2_provider_accesstoken t LEFT JOIN auth_user u ON u.id = t.user_id
-       WHERE t.token = ? AND t.expires > ?`, [match[2], new Date()]);
+       WHERE t.token = ? AND t.expires > ?`,
+      [match[2], new Date()],
+    );
     if (!row) throw new NotAuthenticated('Invalid token.');
     // A user's token (/emulator/tokens with token_type bearer) speaks for that user.
     return { staff: row.user_id === null ? row.client_id === this.config.LMS_OAUTH_CLIENT_ID : !!row.is_staff };
@@ -70,7 +80,8 @@ export class StaffGuard implements CanActivate {
     } catch (error) {
       throw drfError(context, error, 'developer_message');
     }
-    if (!staff) throw new LmsHttpError(403, { developer_message: 'You do not have permission to perform this action.' });
+    if (!staff)
+      throw new LmsHttpError(403, { developer_message: 'You do not have permission to perform this action.' });
     return true;
   }
 }

@@ -21,7 +21,8 @@ export class CohortSettingsController {
   async update(@Param('courseKey') courseKey: string, @Body() body: Record<string, unknown>) {
     if (!body || !('is_cohorted' in body)) throw lmsError(400, 'missing-is_cohorted', 'Bad Request');
     // set_course_cohorted raises ValueError for anything but a bool; the view answers 400 with it.
-    if (typeof body.is_cohorted !== 'boolean') throw lmsError(400, 'error-setting-is_cohorted', 'Cohorted must be a boolean');
+    if (typeof body.is_cohorted !== 'boolean')
+      throw lmsError(400, 'error-setting-is_cohorted', 'Cohorted must be a boolean');
     return this.courses.setCohorted(courseKey, body.is_cohorted);
   }
 

@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Request } from 'express';
 import { StaffGuard } from '../auth/token.guard';
@@ -11,7 +24,8 @@ const ASSIGNMENT_TYPES = ['random', 'manual'];
 function pageParams(query: Record<string, string | undefined>, defaultSize = 10) {
   const page = Number(query.page ?? 1);
   const size = Math.min(100, Number(query.page_size ?? defaultSize));
-  if (!Number.isInteger(page) || page < 1 || !Number.isInteger(size) || size < 1) throw new LmsHttpError(404, { detail: 'Invalid page.' });
+  if (!Number.isInteger(page) || page < 1 || !Number.isInteger(size) || size < 1)
+    throw new LmsHttpError(404, { detail: 'Invalid page.' });
   return { page, size };
 }
 
@@ -43,8 +57,10 @@ export class CohortsController {
   @Post()
   @HttpCode(200)
   async create(@Param('courseKey') courseKey: string, @Body() body: Record<string, unknown>) {
-    if (typeof body?.name !== 'string' || !body.name) throw lmsError(400, 'missing-cohort-name', 'Cohort name must be specified.');
-    if (!ASSIGNMENT_TYPES.includes(body.assignment_type as string)) throw lmsError(400, 'missing-assignment-type', 'Assignment type must be specified.');
+    if (typeof body?.name !== 'string' || !body.name)
+      throw lmsError(400, 'missing-cohort-name', 'Cohort name must be specified.');
+    if (!ASSIGNMENT_TYPES.includes(body.assignment_type as string))
+      throw lmsError(400, 'missing-assignment-type', 'Assignment type must be specified.');
     return this.cohorts.representation(await this.cohorts.create(courseKey, body.name, body.assignment_type as string));
   }
 
@@ -55,16 +71,27 @@ export class CohortsController {
 
   @Patch(':cohortId')
   @HttpCode(204)
-  async update(@Param('courseKey') courseKey: string, @Param('cohortId') id: string, @Body() body: Record<string, unknown>) {
+  async update(
+    @Param('courseKey') courseKey: string,
+    @Param('cohortId') id: string,
+    @Body() body: Record<string, unknown>,
+  ) {
     const name = body?.name as string | undefined;
     const type = body?.assignment_type as string | undefined;
-    if (name === undefined && type === undefined) throw lmsError(400, 'missing-fields', 'Values for cohort name or assignment type must be specified.');
-    if (type !== undefined && !ASSIGNMENT_TYPES.includes(type)) throw lmsError(400, 'missing-assignment-type', 'Assignment type must be specified.');
+    if (name === undefined && type === undefined)
+      throw lmsError(400, 'missing-fields', 'Values for cohort name or assignment type must be specified.');
+    if (type !== undefined && !ASSIGNMENT_TYPES.includes(type))
+      throw lmsError(400, 'missing-assignment-type', 'Assignment type must be specified.');
     await this.cohorts.update(courseKey, cohortId(id), name, type);
   }
 
   @Get(':cohortId/users')
-  async users(@Param('courseKey') courseKey: string, @Param('cohortId') id: string, @Query() query: Record<string, string>, @Req() req: Request) {
+  async users(
+    @Param('courseKey') courseKey: string,
+    @Param('cohortId') id: string,
+    @Query() query: Record<string, string>,
+    @Req() req: Request,
+  ) {
     const { page, size } = pageParams(query);
     const { count, rows } = await this.cohorts.users(courseKey, cohortId(id), page, size);
     const numPages = Math.max(1, Math.ceil(count / size));
@@ -73,14 +100,25 @@ export class CohortsController {
     return {
       next: page < numPages ? link(page + 1) : null,
       previous: page > 1 ? link(page - 1) : null,
-      count, num_pages: numPages, current_page: page, start: (page - 1) * size,
-      results: rows.map((u) => ({ username: u.username, email: u.email, name: `${u.first_name} ${u.last_name}`.trim() })),
+      count,
+      num_pages: numPages,
+      current_page: page,
+      start: (page - 1) * size,
+      results: rows.map((u) => ({
+        username: u.username,
+        email: u.email,
+        name: `${u.first_name} ${u.last_name}`.trim(),
+      })),
     };
   }
 
   @Post(':cohortId/users')
   @HttpCode(200)
-  async addUsers(@Param('courseKey') courseKey: string, @Param('cohortId') id: string, @Body() body: Record<string, unknown>) {
+  async addUsers(
+    @Param('courseKey') courseKey: string,
+    @Param('cohortId') id: string,
+    @Body() body: Record<string, unknown>,
+  ) {
     const users = body?.users;
     if (!Array.isArray(users) || !users.length) throw lmsError(400, 'missing-users', 'Users must be specified.');
     return this.cohorts.addUsers(courseKey, cohortId(id), users.map(String));
@@ -88,13 +126,21 @@ export class CohortsController {
 
   @Post(':cohortId/users/:username')
   @HttpCode(200)
-  async addUser(@Param('courseKey') courseKey: string, @Param('cohortId') id: string, @Param('username') username: string) {
+  async addUser(
+    @Param('courseKey') courseKey: string,
+    @Param('cohortId') id: string,
+    @Param('username') username: string,
+  ) {
     return this.cohorts.addUsers(courseKey, cohortId(id), [username]);
   }
 
   @Delete(':cohortId/users/:username')
   @HttpCode(204)
-  async removeUser(@Param('courseKey') courseKey: string, @Param('cohortId') id: string, @Param('username') username: string) {
+  async removeUser(
+    @Param('courseKey') courseKey: string,
+    @Param('cohortId') id: string,
+    @Param('username') username: string,
+  ) {
     await this.cohorts.removeUser(courseKey, cohortId(id), username);
   }
 }

@@ -4,28 +4,48 @@ import { EventFaults } from '../events/event-faults';
 import { LmsEventsPublisher } from '../events/lms-events.publisher';
 import { lmsError } from '../lms-http.error';
 
-export interface CohortRow { id: number; name: string; course_id: string; assignment_type: string }
-interface UserRow { id: number; username: string; email: string; first_name: string; last_name: string; is_active: number }
+export interface CohortRow {
+  id: number;
+  name: string;
+  course_id: string;
+  assignment_type: string;
+}
+interface UserRow {
+  id: number;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  is_active: number;
+}
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /** edx-platform's cohort rules (openedx/core/djangoapps/course_groups), on edx-platform's tables. */
 @Injectable()
 export class CohortsService {
-  constructor(private readonly dataSource: DataSource, private readonly events: LmsEventsPublisher, private readonly faults: EventFaults) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: LmsEventsPublisher,
+    private readonly faults: EventFaults,
+  ) {}
 
   async list(courseId: string): Promise<CohortRow[]> {
     return this.dataSource.query(
       `SELECT g.id, g.name, g.course_id, c.assignment_type FROM course_groups_courseusergroup g
        JOIN course_groups_coursecohort c ON c.course_user_group_id = g.id
-       WHERE g.course_id = ? AND g.group_type = 'cohort' ORDER BY g.id`, [courseId]);
+       WHERE g.course_id = ? AND g.group_type = 'cohort' ORDER BY g.id`,
+      [courseId],
+    );
   }
 
   async get(courseId: string, id: number, manager: EntityManager = this.dataSource.manager): Promise<CohortRow> {
     const [row] = await manager.query(
       `SELECT g.id, g.name, g.course_id, c.assignment_type FROM course_groups_courseusergroup g
        JOIN course_groups_coursecohort c ON c.course_user_group_id = g.id
-       WHERE g.course_id = ? AND g.id = ? AND g.group_type = 'cohort'`, [courseId, id]);
+       WHERE g.course_id = ? AND g.id = ? AND g.group_type = 'cohort'`,
+      [courseId, id],
+    );
     if (!row) throw lmsError(404, 'cohort-not-found', `Cohort (ID ${id}) not found for ${courseId}`);
     return row;
   }
@@ -34,17 +54,36 @@ export class CohortsService {
   async representation(cohort: CohortRow) {
     const [{ n }] = await this.dataSource.query(
       `SELECT COUNT(*) AS n FROM course_groups_cohortmembership m JOIN student_courseenrollment e
-       ON e.user_id = m.user_id AND e.course_id = m.course_id AND e.is_active = 1 WHERE m.course_user_group_id = ?`, [cohort.id]);
-    return { name: cohort.name, id: cohort.id, user_count: Number(n), assignment_type: cohort.assignment_type, user_partition_id: null, group_id: null };
+       ON e.user_id = m.user_id AND e.course_id = m.course_id AND e.is_active = 1 WHERE m.course_user_group_id = ?`,
+      [cohort.id],
+    );
+    return {
+      name: cohort.name,
+      id: cohort.id,
+      user_count: Number(n),
+      assignment_type: cohort.assignment_type,
+      user_partition_id: null,
+      group_id: null,
+    };
   }
 
   async create(courseId: string, name: string, assignmentType: string): Promise<CohortRow> {
     return this.dataSource.transaction(async (m) => {
-      const existing = await m.query('SELECT id FROM course_groups_courseusergroup WHERE course_id = ? AND name = ? AND group_type = ?', [courseId, name, 'cohort']);
+      const existing = await m.query(
+        'SELECT id FROM course_groups_courseusergroup WHERE course_id = ? AND name = ? AND group_type = ?',
+        [courseId, name, 'cohort'],
+      );
       // add_cohort raises ValueError here and the v1 view does not catch it: the real LMS answers 500.
-      if (existing.length) throw new Error(`ValueError: You cannot create two cohorts with the same name (${name} in ${courseId})`);
-      const result = await m.query('INSERT INTO course_groups_courseusergroup (name, course_id, group_type) VALUES (?, ?, ?)', [name, courseId, 'cohort']);
-      await m.query('INSERT INTO course_groups_coursecohort (assignment_type, course_user_group_id) VALUES (?, ?)', [assignmentType, result.insertId]);
+      if (existing.length)
+        throw new Error(`ValueError: You cannot create two cohorts with the same name (${name} in ${courseId})`);
+      const result = await m.query(
+        'INSERT INTO course_groups_courseusergroup (name, course_id, group_type) VALUES (?, ?, ?)',
+        [name, courseId, 'cohort'],
+      );
+      await m.query('INSERT INTO course_groups_coursecohort (assignment_type, course_user_group_id) VALUES (?, ?)', [
+        assignmentType,
+        result.insertId,
+      ]);
       return { id: result.insertId, name, course_id: courseId, assignment_type: assignmentType };
     });
   }
@@ -53,20 +92,32 @@ export class CohortsService {
     await this.dataSource.transaction(async (m) => {
       const cohort = await this.get(courseId, id, m);
       if (name !== undefined && name !== cohort.name) {
-        const clash = await m.query('SELECT id FROM course_groups_courseusergroup WHERE course_id = ? AND name = ? AND id <> ?', [courseId, name, id]);
+        const clash = await m.query(
+          'SELECT id FROM course_groups_courseusergroup WHERE course_id = ? AND name = ? AND id <> ?',
+          [courseId, name, id],
+        );
         if (clash.length) throw lmsError(400, 'cohort-name-exists', 'A cohort with the same name already exists.');
         await m.query('UPDATE course_groups_courseusergroup SET name = ? WHERE id = ?', [name, id]);
       }
-      if (assignmentType !== undefined) await m.query('UPDATE course_groups_coursecohort SET assignment_type = ? WHERE course_user_group_id = ?', [assignmentType, id]);
+      if (assignmentType !== undefined)
+        await m.query('UPDATE course_groups_coursecohort SET assignment_type = ? WHERE course_user_group_id = ?', [
+          assignmentType,
+          id,
+        ]);
     });
   }
 
   async users(courseId: string, id: number, page: number, pageSize: number) {
     await this.get(courseId, id);
-    const [{ n }] = await this.dataSource.query('SELECT COUNT(*) AS n FROM course_groups_cohortmembership WHERE course_user_group_id = ?', [id]);
+    const [{ n }] = await this.dataSource.query(
+      'SELECT COUNT(*) AS n FROM course_groups_cohortmembership WHERE course_user_group_id = ?',
+      [id],
+    );
     const rows: UserRow[] = await this.dataSource.query(
       `SELECT u.username, u.email, u.first_name, u.last_name FROM course_groups_cohortmembership m JOIN auth_user u ON u.id = m.user_id
-       WHERE m.course_user_group_id = ? ORDER BY u.id LIMIT ? OFFSET ?`, [id, pageSize, (page - 1) * pageSize]);
+       WHERE m.course_user_group_id = ? ORDER BY u.id LIMIT ? OFFSET ?`,
+      [id, pageSize, (page - 1) * pageSize],
+    );
     return { count: Number(n), rows };
   }
 
@@ -76,11 +127,22 @@ export class CohortsService {
    */
   async addUsers(courseId: string, id: number, identifiers: string[]) {
     const cohort = await this.get(courseId, id);
-    const out = { success: true, added: [] as object[], changed: [] as object[], present: [] as string[], unknown: [] as string[], preassigned: [] as string[], invalid: [] as string[] };
+    const out = {
+      success: true,
+      added: [] as object[],
+      changed: [] as object[],
+      present: [] as string[],
+      unknown: [] as string[],
+      preassigned: [] as string[],
+      invalid: [] as string[],
+    };
     const wanted = [...new Set(identifiers.map((raw) => String(raw).trim()).filter(Boolean))];
     // One lookup for the whole list (edx-platform asks per identifier; the answer is the same).
     const users: UserRow[] = wanted.length
-      ? await this.dataSource.query('SELECT * FROM auth_user WHERE username IN (?) UNION SELECT * FROM auth_user WHERE email IN (?)', [wanted, wanted])
+      ? await this.dataSource.query(
+          'SELECT * FROM auth_user WHERE username IN (?) UNION SELECT * FROM auth_user WHERE email IN (?)',
+          [wanted, wanted],
+        )
       : [];
     const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
     const byEmail = new Map(users.map((u) => [u.email.toLowerCase(), u]));
@@ -106,7 +168,10 @@ export class CohortsService {
     const [user]: UserRow[] = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [username]);
     if (!user) throw lmsError(404, 'user-not-found', `User ${username} does not exist.`);
     // No event: the LMS emits nothing when a learner leaves a cohort.
-    const result = await this.dataSource.query('DELETE FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ? AND course_user_group_id = ?', [user.id, courseId, id]);
+    const result = await this.dataSource.query(
+      'DELETE FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ? AND course_user_group_id = ?',
+      [user.id, courseId, id],
+    );
     if (!result.affectedRows) throw lmsError(400, 'user-not-in-cohort', 'User not assigned to the given cohort.');
   }
 
@@ -118,24 +183,43 @@ export class CohortsService {
    */
   private async assign(cohort: CohortRow, user: UserRow): Promise<string | null | 'present'> {
     // Django runs MySQL at READ COMMITTED: no gap locks, so adds of different learners do not deadlock.
-    if (this.faults.failsAdd(user.username)) throw new Error(`add failed (fault injection): ${user.username} not added to cohort ${cohort.id}`);
+    if (this.faults.failsAdd(user.username))
+      throw new Error(`add failed (fault injection): ${user.username} not added to cohort ${cohort.id}`);
     return this.dataSource.transaction('READ COMMITTED', async (m) => {
       // select_for_update() on the membership alone, as edx-platform does: locking the cohort rows
       // too (a join) would make concurrent moves between two cohorts deadlock.
       const [current] = await m.query(
-        'SELECT id, course_user_group_id FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ? FOR UPDATE', [user.id, cohort.course_id]);
-      if (current) [{ name: current.name }] = await m.query('SELECT name FROM course_groups_courseusergroup WHERE id = ?', [current.course_user_group_id]);
+        'SELECT id, course_user_group_id FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ? FOR UPDATE',
+        [user.id, cohort.course_id],
+      );
+      if (current)
+        [{ name: current.name }] = await m.query('SELECT name FROM course_groups_courseusergroup WHERE id = ?', [
+          current.course_user_group_id,
+        ]);
       if (current && current.course_user_group_id === cohort.id) return 'present';
       await this.events.cohortMembershipChanged({
         cohort: {
-          user: { id: user.id, is_active: !!user.is_active, pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() } },
+          user: {
+            id: user.id,
+            is_active: !!user.is_active,
+            pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() },
+          },
           course: { course_key: cohort.course_id, display_name: '', start: null, end: null },
           name: cohort.name,
         },
       });
-      if (current) await m.query('UPDATE course_groups_cohortmembership SET course_user_group_id = ? WHERE id = ?', [cohort.id, current.id]);
-      else await m.query('INSERT INTO course_groups_cohortmembership (course_id, course_user_group_id, user_id) VALUES (?, ?, ?)', [cohort.course_id, cohort.id, user.id]);
-      if (this.faults.rollsBackAfterEmit(user.username)) throw new Error(`rollback after emit (fault injection): ${user.username} not added to cohort ${cohort.id}`);
+      if (current)
+        await m.query('UPDATE course_groups_cohortmembership SET course_user_group_id = ? WHERE id = ?', [
+          cohort.id,
+          current.id,
+        ]);
+      else
+        await m.query(
+          'INSERT INTO course_groups_cohortmembership (course_id, course_user_group_id, user_id) VALUES (?, ?, ?)',
+          [cohort.course_id, cohort.id, user.id],
+        );
+      if (this.faults.rollsBackAfterEmit(user.username))
+        throw new Error(`rollback after emit (fault injection): ${user.username} not added to cohort ${cohort.id}`);
       return current ? (current.name as string) : null;
     });
   }

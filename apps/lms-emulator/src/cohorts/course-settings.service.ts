@@ -3,7 +3,10 @@ import { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { lmsError } from '../lms-http.error';
 
-export interface CohortSettings { id: number; is_cohorted: boolean }
+export interface CohortSettings {
+  id: number;
+  is_cohorted: boolean;
+}
 
 /**
  * CourseCohortsSettings, and which courses exist: the emulator has no modulestore, so a course is
@@ -15,7 +18,10 @@ export class CourseSettingsService {
   constructor(private readonly dataSource: DataSource) {}
 
   async get(courseId: string): Promise<CohortSettings> {
-    const [row] = await this.dataSource.query('SELECT id, is_cohorted FROM course_groups_coursecohortssettings WHERE course_id = ?', [courseId]);
+    const [row] = await this.dataSource.query(
+      'SELECT id, is_cohorted FROM course_groups_coursecohortssettings WHERE course_id = ?',
+      [courseId],
+    );
     if (!row) throw lmsError(404, 'course-not-found', `Course not found: ${courseId}.`);
     return { id: Number(row.id), is_cohorted: !!row.is_cohorted };
   }
@@ -23,7 +29,10 @@ export class CourseSettingsService {
   /** cohorts.set_course_cohorted. */
   async setCohorted(courseId: string, cohorted: boolean): Promise<CohortSettings> {
     await this.get(courseId);
-    await this.dataSource.query('UPDATE course_groups_coursecohortssettings SET is_cohorted = ? WHERE course_id = ?', [cohorted, courseId]);
+    await this.dataSource.query('UPDATE course_groups_coursecohortssettings SET is_cohorted = ? WHERE course_id = ?', [
+      cohorted,
+      courseId,
+    ]);
     return this.get(courseId);
   }
 
@@ -35,7 +44,8 @@ export class CourseSettingsService {
       await this.dataSource.query(
         `INSERT INTO course_groups_coursecohortssettings (course_id, is_cohorted) VALUES ${chunk.map(() => '(?, ?)').join(', ')}
          ON DUPLICATE KEY UPDATE id = id`,
-        chunk.flatMap((c) => [c, cohorted]));
+        chunk.flatMap((c) => [c, cohorted]),
+      );
     }
   }
 }

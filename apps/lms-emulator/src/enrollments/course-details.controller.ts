@@ -21,15 +21,35 @@ export class CourseDetailsController {
 
   @Get(':courseId')
   async details(@Param('courseId') courseId: string, @Query('include_expired') _includeExpired?: string) {
-    const [known] = await this.dataSource.query('SELECT 1 AS found FROM course_groups_coursecohortssettings WHERE course_id = ?', [courseId]);
+    const [known] = await this.dataSource.query(
+      'SELECT 1 AS found FROM course_groups_coursecohortssettings WHERE course_id = ?',
+      [courseId],
+    );
     if (!known) throw new LmsHttpError(400, { message: `No course found for course ID '${courseId}'` });
-    const enrolled: Array<{ mode: string }> = await this.dataSource.query('SELECT DISTINCT mode FROM student_courseenrollment WHERE course_id = ?', [courseId]);
+    const enrolled: Array<{ mode: string }> = await this.dataSource.query(
+      'SELECT DISTINCT mode FROM student_courseenrollment WHERE course_id = ?',
+      [courseId],
+    );
     const modes = [...new Set([...DEFAULT_MODES, ...enrolled.map((r) => r.mode)])];
     return {
-      course_id: courseId, course_name: courseId, enrollment_start: null, enrollment_end: null, course_start: null, course_end: null, invite_only: false, pacing_type: 'Instructor Paced',
+      course_id: courseId,
+      course_name: courseId,
+      enrollment_start: null,
+      enrollment_end: null,
+      course_start: null,
+      course_end: null,
+      invite_only: false,
+      pacing_type: 'Instructor Paced',
       course_modes: modes.map((slug) => ({
-        slug, name: slug[0].toUpperCase() + slug.slice(1), min_price: slug === 'audit' ? 0 : 49, suggested_prices: '', currency: 'usd',
-        expiration_datetime: null, description: null, sku: null, bulk_sku: null,
+        slug,
+        name: slug[0].toUpperCase() + slug.slice(1),
+        min_price: slug === 'audit' ? 0 : 49,
+        suggested_prices: '',
+        currency: 'usd',
+        expiration_datetime: null,
+        description: null,
+        sku: null,
+        bulk_sku: null,
       })),
     };
   }

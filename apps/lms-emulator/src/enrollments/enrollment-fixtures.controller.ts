@@ -21,11 +21,16 @@ export class EnrollmentFixturesController {
   @Post('mode')
   @HttpCode(200)
   changeMode(@Body() body: Record<string, unknown>) {
-    return this.enrollments.changeMode(String(body?.username ?? ''), required(body, 'course_id'), required(body, 'mode'));
+    return this.enrollments.changeMode(
+      String(body?.username ?? ''),
+      required(body, 'course_id'),
+      required(body, 'mode'),
+    );
   }
 }
 
 function required(body: Record<string, unknown>, field: string): string {
-  if (typeof body?.[field] !== 'string' || !body[field]) throw new LmsHttpError(400, { [field]: ['This field is required.'] });
+  if (typeof body?.[field] !== 'string' || !body[field])
+    throw new LmsHttpError(400, { [field]: ['This field is required.'] });
   return body[field] as string;
 }

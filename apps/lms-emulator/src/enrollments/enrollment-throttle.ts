@@ -26,7 +26,9 @@ export class EnrollmentThrottle {
       const wait = Math.ceil((DURATION_MS - (now - recent[0])) / 1000 / (limit - recent.length + 1));
       this.history.set(user.key, recent);
       res.setHeader('Retry-After', String(Math.max(1, wait)));
-      throw new LmsHttpError(429, { detail: `Request was throttled. Expected available in ${Math.max(1, wait)} seconds.` });
+      throw new LmsHttpError(429, {
+        detail: `Request was throttled. Expected available in ${Math.max(1, wait)} seconds.`,
+      });
     }
     recent.push(now);
     this.history.set(user.key, recent);

@@ -1,4 +1,14 @@
-import { CanActivate, Controller, ExecutionContext, Get, Injectable, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  CanActivate,
+  Controller,
+  ExecutionContext,
+  Get,
+  Injectable,
+  Query,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
@@ -19,7 +29,10 @@ const MAX_USERNAMES = 100;
  */
 @Injectable()
 export class EnrollmentsApiGuard implements CanActivate {
-  constructor(private readonly auth: DrfAuthentication, private readonly throttle: EnrollmentThrottle) {}
+  constructor(
+    private readonly auth: DrfAuthentication,
+    private readonly throttle: EnrollmentThrottle,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     let user;
@@ -30,8 +43,12 @@ export class EnrollmentsApiGuard implements CanActivate {
       throw this.unauthorized(context, error.detail);
     }
     if (!user) throw this.unauthorized(context, 'Authentication credentials were not provided.');
-    if (!user.staff) throw new LmsHttpError(403, { developer_message: 'You do not have permission to perform this action.' });
-    this.throttle.check(context.switchToHttp().getResponse<Response>(), { key: user.username ?? `id:${user.id}`, staff: user.staff });
+    if (!user.staff)
+      throw new LmsHttpError(403, { developer_message: 'You do not have permission to perform this action.' });
+    this.throttle.check(context.switchToHttp().getResponse<Response>(), {
+      key: user.username ?? `id:${user.id}`,
+      staff: user.staff,
+    });
     return true;
   }
 
@@ -41,7 +58,14 @@ export class EnrollmentsApiGuard implements CanActivate {
   }
 }
 
-interface EnrollmentListRow { id: number; created: Date; mode: string; is_active: number; username: string; course_id: string }
+interface EnrollmentListRow {
+  id: number;
+  created: Date;
+  mode: string;
+  is_active: number;
+  username: string;
+  course_id: string;
+}
 
 /**
  * GET /api/enrollment/v1/enrollments/ (CourseEnrollmentsApiListView,
@@ -77,9 +101,14 @@ export class EnrollmentsController {
     const usernames = one('username')?.split(',');
     if (usernames) {
       if (usernames.length > MAX_USERNAMES) {
-        fieldErrors.username = { developer_message: `Too many usernames in a single request - ${usernames.length}. A maximum of ${MAX_USERNAMES} is allowed` };
+        fieldErrors.username = {
+          developer_message: `Too many usernames in a single request - ${usernames.length}. A maximum of ${MAX_USERNAMES} is allowed`,
+        };
       } else if (usernames.some((u) => !USERNAME.test(u))) {
-        fieldErrors.username = { developer_message: 'Usernames can only contain letters (A-Z, a-z), numerals (0-9), underscores (_), and hyphens (-).' };
+        fieldErrors.username = {
+          developer_message:
+            'Usernames can only contain letters (A-Z, a-z), numerals (0-9), underscores (_), and hyphens (-).',
+        };
       } else {
         where.push('u.username IN (?)');
         args.push(usernames);
@@ -105,7 +134,8 @@ export class EnrollmentsController {
     const rows: EnrollmentListRow[] = await this.dataSource.query(
       `SELECT e.id, e.created, e.mode, e.is_active, e.course_id, u.username FROM student_courseenrollment e JOIN auth_user u ON u.id = e.user_id
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.created ${cursor?.reverse ? 'ASC' : 'DESC'}, e.id ${cursor?.reverse ? 'ASC' : 'DESC'} LIMIT ?`,
-      [...args, size + 1]);
+      [...args, size + 1],
+    );
     const more = rows.length > size;
     const page = rows.slice(0, size);
     if (cursor?.reverse) page.reverse();
@@ -114,7 +144,13 @@ export class EnrollmentsController {
     return {
       next: hasNext && page.length ? linkTo(req, { cursor: encodeCursor(page[page.length - 1], false) }) : null,
       previous: hasPrevious && page.length ? linkTo(req, { cursor: encodeCursor(page[0], true) }) : null,
-      results: page.map((e) => ({ created: drfTime(e.created), mode: e.mode, is_active: !!e.is_active, user: e.username, course_id: e.course_id })),
+      results: page.map((e) => ({
+        created: drfTime(e.created),
+        mode: e.mode,
+        is_active: !!e.is_active,
+        user: e.username,
+        course_id: e.course_id,
+      })),
     };
   }
 }
@@ -126,7 +162,10 @@ function pageSize(raw: unknown): number {
 
 /** DRF's cursor is base64 of a query string (`p` position, `r` reverse); ours positions on (created, id). */
 function encodeCursor(row: EnrollmentListRow, reverse: boolean): string {
-  const tokens = new URLSearchParams({ p: `${new Date(row.created).toISOString()}|${row.id}`, ...(reverse ? { r: '1' } : {}) });
+  const tokens = new URLSearchParams({
+    p: `${new Date(row.created).toISOString()}|${row.id}`,
+    ...(reverse ? { r: '1' } : {}),
+  });
   return Buffer.from(tokens.toString()).toString('base64');
 }
 
@@ -135,6 +174,7 @@ function decodeCursor(raw: unknown): { created: Date; id: number; reverse: boole
   const tokens = new URLSearchParams(Buffer.from(String(raw), 'base64').toString('ascii'));
   const [at, id] = (tokens.get('p') ?? '').split('|');
   const created = new Date(at);
-  if (!at || Number.isNaN(created.getTime()) || !/^\d+$/.test(id ?? '')) throw new LmsHttpError(404, { developer_message: 'Invalid cursor' });
+  if (!at || Number.isNaN(created.getTime()) || !/^\d+$/.test(id ?? ''))
+    throw new LmsHttpError(404, { developer_message: 'Invalid cursor' });
   return { created, id: Number(id), reverse: tokens.get('r') === '1' };
 }

@@ -13,7 +13,11 @@ import { EnrollmentThrottle } from './enrollment-throttle';
 @ApiExcludeController()
 @Controller('api/enrollment/v1/roles')
 export class RolesController {
-  constructor(private readonly dataSource: DataSource, private readonly auth: DrfAuthentication, private readonly throttle: EnrollmentThrottle) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly auth: DrfAuthentication,
+    private readonly throttle: EnrollmentThrottle,
+  ) {}
 
   @Get()
   async roles(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Query('course_id') courseId?: string) {
@@ -32,7 +36,8 @@ export class RolesController {
     this.throttle.check(res, { key: user.username ?? `id:${user.id}`, staff: user.staff });
     const rows: Array<{ org: string; course_id: string; role: string }> = await this.dataSource.query(
       `SELECT org, course_id, role FROM student_courseaccessrole WHERE user_id = ?${courseId ? ' AND course_id = ?' : ''} ORDER BY id`,
-      courseId ? [user.id, courseId] : [user.id]);
+      courseId ? [user.id, courseId] : [user.id],
+    );
     return { roles: rows.map((r) => ({ org: r.org, course_id: r.course_id, role: r.role })), is_staff: user.staff };
   }
 }

@@ -5,7 +5,11 @@ describe('event faults', () => {
   it('match learners by username whatever the case, and only those named', () => {
     const faults = new EventFaults();
     faults.set({ drop_events_for: ['Ana'], rollback_after_emit_for: ['BEN'], fail_adds_for: ['Cy'] });
-    expect([faults.dropsEventOf('ana'), faults.dropsEventOf('ANA'), faults.dropsEventOf('ben')]).toEqual([true, true, false]);
+    expect([faults.dropsEventOf('ana'), faults.dropsEventOf('ANA'), faults.dropsEventOf('ben')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     expect([faults.rollsBackAfterEmit('ben'), faults.rollsBackAfterEmit('ana')]).toEqual([true, false]);
     expect([faults.failsAdd('CY'), faults.failsAdd('ana')]).toEqual([true, false]);
   });
@@ -21,14 +25,27 @@ describe('event faults', () => {
   it('are replaced whole by a PUT and cleared by DELETE', () => {
     const faults = new EventFaults();
     faults.set({ drop_events_for: ['a'], drop_events_share: 0.5 });
-    expect(faults.set({ rollback_after_emit_for: ['b'] })).toEqual({ drop_events_share: 0, drop_events_for: [], rollback_after_emit_for: ['b'], fail_adds_for: [] });
+    expect(faults.set({ rollback_after_emit_for: ['b'] })).toEqual({
+      drop_events_share: 0,
+      drop_events_for: [],
+      rollback_after_emit_for: ['b'],
+      fail_adds_for: [],
+    });
     faults.clear();
-    expect(faults.get()).toEqual({ drop_events_share: 0, drop_events_for: [], rollback_after_emit_for: [], fail_adds_for: [] });
+    expect(faults.get()).toEqual({
+      drop_events_share: 0,
+      drop_events_for: [],
+      rollback_after_emit_for: [],
+      fail_adds_for: [],
+    });
   });
 
   it.each([
-    [{ drop_events_share: 1.5 }], [{ drop_events_share: -0.1 }], [{ drop_events_share: '0.5' }],
-    [{ drop_events_for: 'ana' }], [{ rollback_after_emit_for: [1] }],
+    [{ drop_events_share: 1.5 }],
+    [{ drop_events_share: -0.1 }],
+    [{ drop_events_share: '0.5' }],
+    [{ drop_events_for: 'ana' }],
+    [{ rollback_after_emit_for: [1] }],
   ])('refuses %j with 400 and keeps the settings it had', (body) => {
     const faults = new EventFaults();
     faults.set({ drop_events_for: ['kept'] });

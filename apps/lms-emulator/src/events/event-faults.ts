@@ -22,16 +22,22 @@ export class EventFaults {
 
   get(): EventFaultSettings {
     return {
-      ...this.settings, drop_events_for: [...this.settings.drop_events_for], rollback_after_emit_for: [...this.settings.rollback_after_emit_for], fail_adds_for: [...this.settings.fail_adds_for],
+      ...this.settings,
+      drop_events_for: [...this.settings.drop_events_for],
+      rollback_after_emit_for: [...this.settings.rollback_after_emit_for],
+      fail_adds_for: [...this.settings.fail_adds_for],
     };
   }
 
   /** Replaces every setting; what the body leaves out is off. */
   set(body: Record<string, unknown>): EventFaultSettings {
     const share = body?.drop_events_share ?? 0;
-    if (typeof share !== 'number' || !(share >= 0 && share <= 1)) throw new LmsHttpError(400, { drop_events_share: ['A number from 0 to 1.'] });
+    if (typeof share !== 'number' || !(share >= 0 && share <= 1))
+      throw new LmsHttpError(400, { drop_events_share: ['A number from 0 to 1.'] });
     this.settings = {
-      drop_events_share: share, drop_events_for: usernames(body, 'drop_events_for'), rollback_after_emit_for: usernames(body, 'rollback_after_emit_for'),
+      drop_events_share: share,
+      drop_events_for: usernames(body, 'drop_events_for'),
+      rollback_after_emit_for: usernames(body, 'rollback_after_emit_for'),
       fail_adds_for: usernames(body, 'fail_adds_for'),
     };
     return this.get();
@@ -60,7 +66,8 @@ function none(): EventFaultSettings {
 
 function usernames(body: Record<string, unknown>, field: string): string[] {
   const value = body?.[field] ?? [];
-  if (!Array.isArray(value) || value.some((u) => typeof u !== 'string')) throw new LmsHttpError(400, { [field]: ['A list of usernames.'] });
+  if (!Array.isArray(value) || value.some((u) => typeof u !== 'string'))
+    throw new LmsHttpError(400, { [field]: ['A list of usernames.'] });
   return [...new Set(value as string[])];
 }
 

@@ -41,7 +41,14 @@ export class LmsTables1763700000200 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['oauth2_provider_accesstoken', 'course_groups_cohortmembership', 'course_groups_coursecohort', 'course_groups_courseusergroup', 'student_courseenrollment', 'auth_user']) {
+    for (const t of [
+      'oauth2_provider_accesstoken',
+      'course_groups_cohortmembership',
+      'course_groups_coursecohort',
+      'course_groups_courseusergroup',
+      'student_courseenrollment',
+      'auth_user',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }
   }

@@ -5,7 +5,9 @@ export class CohortCourseIndex1764100000210 implements MigrationInterface {
   name = 'CohortCourseIndex1764100000210';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE course_groups_courseusergroup ADD KEY course_groups_courseusergroup_course_id (course_id)');
+    await q.query(
+      'ALTER TABLE course_groups_courseusergroup ADD KEY course_groups_courseusergroup_course_id (course_id)',
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

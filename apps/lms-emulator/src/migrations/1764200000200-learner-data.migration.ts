@@ -29,6 +29,7 @@ export class LearnerData1764200000200 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['grades_persistentcoursegrade', 'user_api_userpreference', 'auth_userprofile']) await q.query(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['grades_persistentcoursegrade', 'user_api_userpreference', 'auth_userprofile'])
+      await q.query(`DROP TABLE IF EXISTS ${t}`);
   }
 }

@@ -30,7 +30,9 @@ export class Teams1764300000200 implements MigrationInterface {
       PRIMARY KEY (id), UNIQUE KEY student_courseaccessrole_user_id_org_course_id_role (user_id, org, course_id, role), KEY ix_course_role (course_id, role),
       CONSTRAINT fk_courseaccessrole_user FOREIGN KEY (user_id) REFERENCES auth_user (id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
-    await q.query('ALTER TABLE oauth2_provider_accesstoken ADD COLUMN user_id INT NULL, ADD CONSTRAINT fk_accesstoken_user FOREIGN KEY (user_id) REFERENCES auth_user (id)');
+    await q.query(
+      'ALTER TABLE oauth2_provider_accesstoken ADD COLUMN user_id INT NULL, ADD CONSTRAINT fk_accesstoken_user FOREIGN KEY (user_id) REFERENCES auth_user (id)',
+    );
     await q.query(`CREATE TABLE emulator_course_teams_configuration (
       course_id VARCHAR(255) NOT NULL, teams_configuration LONGTEXT NOT NULL, PRIMARY KEY (course_id)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
@@ -39,6 +41,7 @@ export class Teams1764300000200 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query('DROP TABLE IF EXISTS emulator_course_teams_configuration');
     await q.query('ALTER TABLE oauth2_provider_accesstoken DROP FOREIGN KEY fk_accesstoken_user, DROP COLUMN user_id');
-    for (const t of ['student_courseaccessrole', 'teams_courseteammembership', 'teams_courseteam']) await q.query(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['student_courseaccessrole', 'teams_courseteammembership', 'teams_courseteam'])
+      await q.query(`DROP TABLE IF EXISTS ${t}`);
   }
 }

@@ -10,13 +10,18 @@ const LIMITS: Record<keyof TeamFields, number> = { name: 255, description: 300, 
  * it: `{developer_message: "Value '<v>' is not valid for field '<f>': [<DRF errors>]", user_message}`.
  * `required` lists the fields a creation must have (name and description have no default).
  */
-export function teamFieldErrors(data: Record<string, unknown>, fields: Array<keyof TeamFields>, required: Array<keyof TeamFields>): FieldErrors {
+export function teamFieldErrors(
+  data: Record<string, unknown>,
+  fields: Array<keyof TeamFields>,
+  required: Array<keyof TeamFields>,
+): FieldErrors {
   const errors: FieldErrors = {};
   for (const field of fields) {
     const value = data[field];
     const problems: string[] = [];
     if (value === undefined || value === null) {
-      if (required.includes(field)) problems.push(value === null ? 'This field may not be null.' : 'This field is required.');
+      if (required.includes(field))
+        problems.push(value === null ? 'This field may not be null.' : 'This field is required.');
     } else if (typeof value !== 'string') {
       problems.push('Not a valid string.');
     } else if (field === 'country') {

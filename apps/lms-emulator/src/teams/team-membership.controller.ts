@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Request } from 'express';
 import { DataSource } from 'typeorm';
@@ -23,7 +35,10 @@ import { apiError, MemberRow, TeamsService } from './teams.service';
 @Controller('api/team/v0/team_membership')
 export class TeamMembershipController {
   constructor(
-    private readonly dataSource: DataSource, private readonly teams: TeamsService, private readonly access: TeamsAccess, private readonly configs: TeamsConfigService,
+    private readonly dataSource: DataSource,
+    private readonly teams: TeamsService,
+    private readonly access: TeamsAccess,
+    private readonly configs: TeamsConfigService,
   ) {}
 
   /** Needs `username`, or `team_id`, or `teamset_id` with `course_id`; 10 a page. */
@@ -34,17 +49,20 @@ export class TeamMembershipController {
     if (courseId !== null && !isCourseKey(courseId)) throw new LmsHttpError(404, null);
     let teamIds: number[] | null = null;
     let specified = false;
-    if (query.team_id !== undefined && query.teamset_id !== undefined) throw new LmsHttpError(400, apiError('teamset_id and team_id are mutually exclusive options.'));
+    if (query.team_id !== undefined && query.teamset_id !== undefined)
+      throw new LmsHttpError(400, apiError('teamset_id and team_id are mutually exclusive options.'));
     if (query.team_id !== undefined) {
       specified = true;
       const team = await this.teams.find(String(query.team_id));
       if (!team) throw new LmsHttpError(404, null);
       if (courseId !== null && courseId !== team.course_id) throw new LmsHttpError(400, null);
       if (!(await this.access.hasTeamApiAccess(user, team.course_id))) throw new LmsHttpError(404, null);
-      if (!(await this.access.hasSpecificTeamAccess(user, team, await this.configOf(team)))) throw new LmsHttpError(403, null);
+      if (!(await this.access.hasSpecificTeamAccess(user, team, await this.configOf(team))))
+        throw new LmsHttpError(403, null);
       teamIds = [team.id];
     } else if (query.teamset_id !== undefined) {
-      if (courseId === null) throw new LmsHttpError(400, apiError('teamset_id requires course_id to also be provided.'));
+      if (courseId === null)
+        throw new LmsHttpError(400, apiError('teamset_id requires course_id to also be provided.'));
       if (!(await this.access.hasTeamApiAccess(user, courseId))) throw new LmsHttpError(404, null);
       const config = await this.configs.get(courseId);
       if (!config) throw new LmsHttpError(404, null);
@@ -52,9 +70,13 @@ export class TeamMembershipController {
       const teamsetId = String(query.teamset_id);
       const teamset = config.teamset(teamsetId);
       if (!teamset) throw new LmsHttpError(404, apiError('No teamset found in given course with given id'));
-      const inTeamset: TeamRow[] = await this.dataSource.query('SELECT * FROM teams_courseteam WHERE course_id = ? AND topic_id = ?', [courseId, teamsetId]);
+      const inTeamset: TeamRow[] = await this.dataSource.query(
+        'SELECT * FROM teams_courseteam WHERE course_id = ? AND topic_id = ?',
+        [courseId, teamsetId],
+      );
       const visible = (await this.access.isCourseStaff(user, courseId))
-        ? inTeamset : await filterAsync(inTeamset, (t) => this.access.hasSpecificTeamAccess(user, t, config));
+        ? inTeamset
+        : await filterAsync(inTeamset, (t) => this.access.hasSpecificTeamAccess(user, t, config));
       if (teamset.type === 'private_managed' && !visible.length && !(await this.access.isCourseStaff(user, courseId))) {
         throw new LmsHttpError(404, apiError('No teamset found in given course with given id'));
       }
@@ -67,7 +89,9 @@ export class TeamMembershipController {
       if (!user.staff) {
         const rows = await this.dataSource.query(
           `SELECT course_id FROM student_courseenrollment WHERE user_id = ? AND is_active = 1
-           UNION SELECT course_id FROM student_courseaccessrole WHERE user_id = ? AND role = 'staff'`, [user.id ?? 0, user.id ?? 0]);
+           UNION SELECT course_id FROM student_courseaccessrole WHERE user_id = ? AND role = 'staff'`,
+          [user.id ?? 0, user.id ?? 0],
+        );
         const accessible = rows.map((r: { course_id: string }) => r.course_id);
         if (courseId !== null && !accessible.includes(courseId)) throw new LmsHttpError(400, null);
         courseIds ??= accessible;
@@ -80,7 +104,10 @@ export class TeamMembershipController {
       where.push('u.username = ?');
       args.push(String(query.username));
     }
-    for (const [column, values] of [['t.course_id', courseIds], ['t.id', teamIds]] as const) {
+    for (const [column, values] of [
+      ['t.course_id', courseIds],
+      ['t.id', teamIds],
+    ] as const) {
       if (values === null) continue;
       where.push(values.length ? `${column} IN (?)` : 'FALSE');
       if (values.length) args.push(values);
@@ -90,9 +117,16 @@ export class TeamMembershipController {
     const [{ n }] = await this.dataSource.query(`SELECT COUNT(*) AS n ${from}`, args);
     const rows = await this.dataSource.query(
       `SELECT t.*, m.team_id AS team_db_id, m.user_id, m.date_joined, m.last_activity_at AS member_last_activity_at, u.username, u.email, u.first_name, u.last_name,
-       u.is_active, u.is_staff ${from} ORDER BY m.id LIMIT ? OFFSET ?`, [...args, page.size, page.offset]);
+       u.is_active, u.is_staff ${from} ORDER BY m.id LIMIT ? OFFSET ?`,
+      [...args, page.size, page.offset],
+    );
     const expand = expandOf(query);
-    return page.respond(Number(n), rows.map((r: TeamRow & MemberRow & { member_last_activity_at: Date }) => this.teams.membershipJson(req, r, { ...r, last_activity_at: r.member_last_activity_at }, expand)));
+    return page.respond(
+      Number(n),
+      rows.map((r: TeamRow & MemberRow & { member_last_activity_at: Date }) =>
+        this.teams.membershipJson(req, r, { ...r, last_activity_at: r.member_last_activity_at }, expand),
+      ),
+    );
   }
 
   /**
@@ -114,14 +148,24 @@ export class TeamMembershipController {
     if (!(await this.access.hasTeamApiAccess(caller, team.course_id, username))) throw new LmsHttpError(404, null);
     const config = await this.configOf(team);
     if (!(await this.access.hasSpecificTeamAccess(caller, team, config))) throw new LmsHttpError(404, null);
-    const [user] = await this.dataSource.query('SELECT id, username, is_staff FROM auth_user WHERE username = ?', [username]);
+    const [user] = await this.dataSource.query('SELECT id, username, is_staff FROM auth_user WHERE username = ?', [
+      username,
+    ]);
     if (!user) throw new LmsHttpError(404, null);
     // views.py checks the course's default size, not calc_max_team_size ("TODO MST-32"): a teamset's own max_team_size is not enforced here.
     const maxTeamSize = config.defaultMaxTeamSize;
-    const [{ n }] = await this.dataSource.query('SELECT COUNT(*) AS n FROM teams_courseteammembership WHERE team_id = ?', [team.id]);
+    const [{ n }] = await this.dataSource.query(
+      'SELECT COUNT(*) AS n FROM teams_courseteammembership WHERE team_id = ?',
+      [team.id],
+    );
     if (Number(n) >= maxTeamSize) throw new LmsHttpError(400, apiError('This team is already full.'));
-    if (!(await this.access.canManageTeamset(caller, team.course_id, team.topic_id, config))) throw new LmsHttpError(403, apiError("You can't join an instructor managed team."));
-    const member = await this.teams.addMember(team, { id: user.id, username: user.username, staff: !!user.is_staff }, maxTeamSize);
+    if (!(await this.access.canManageTeamset(caller, team.course_id, team.topic_id, config)))
+      throw new LmsHttpError(403, apiError("You can't join an instructor managed team."));
+    const member = await this.teams.addMember(
+      team,
+      { id: user.id, username: user.username, staff: !!user.is_staff },
+      maxTeamSize,
+    );
     return this.teams.membershipJson(req, team, member, expandOf(query));
   }
 
@@ -132,7 +176,8 @@ export class TeamMembershipController {
     const team = await this.teams.find(teamId);
     if (!team) throw new LmsHttpError(404, { detail: 'Not found.' });
     if (!(await this.access.hasTeamApiAccess(caller, team.course_id))) throw new LmsHttpError(404, null);
-    if (!(await this.access.hasSpecificTeamAccess(caller, team, await this.configOf(team)))) throw new LmsHttpError(404, null);
+    if (!(await this.access.hasSpecificTeamAccess(caller, team, await this.configOf(team))))
+      throw new LmsHttpError(404, null);
     const member = await this.teams.member(team, username);
     if (!member) throw new LmsHttpError(404, { detail: 'Not found.' });
     return this.teams.membershipJson(req, team, member, expandOf(query));
@@ -149,7 +194,8 @@ export class TeamMembershipController {
     if (!(await this.access.hasTeamApiAccess(caller, team.course_id, username))) throw new LmsHttpError(404, null);
     const config = await this.configOf(team);
     if (!(await this.access.hasSpecificTeamAccess(caller, team, config))) throw new LmsHttpError(404, null);
-    if (!(await this.access.canManageTeamset(caller, team.course_id, team.topic_id, config))) throw new LmsHttpError(403, apiError("You can't leave an instructor managed team."));
+    if (!(await this.access.canManageTeamset(caller, team.course_id, team.topic_id, config)))
+      throw new LmsHttpError(403, apiError("You can't leave an instructor managed team."));
     const member = await this.teams.member(team, username);
     if (!member) throw new LmsHttpError(404, { detail: 'Not found.' });
     await this.teams.removeMember(team, member);

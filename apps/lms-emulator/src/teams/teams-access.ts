@@ -4,8 +4,19 @@ import { ApiUser } from '../auth/drf-authentication';
 import { TeamsConfig } from './teams-config';
 
 export interface TeamRow {
-  id: number; team_id: string; discussion_topic_id: string; name: string; course_id: string; topic_id: string; date_created: Date;
-  description: string; country: string; language: string; last_activity_at: Date; team_size: number; organization_protected: number;
+  id: number;
+  team_id: string;
+  discussion_topic_id: string;
+  name: string;
+  course_id: string;
+  topic_id: string;
+  date_created: Date;
+  description: string;
+  country: string;
+  language: string;
+  last_activity_at: Date;
+  team_size: number;
+  organization_protected: number;
 }
 
 /** Learners in the MASTERS track are "organization protected" (api.ORGANIZATION_PROTECTED_MODES). */
@@ -24,13 +35,18 @@ export class TeamsAccess {
     if (user.staff) return true;
     if (user.id === null) return false;
     const rows = await this.dataSource.query(
-      "SELECT 1 FROM student_courseaccessrole WHERE user_id = ? AND course_id = ? AND role IN ('staff', 'instructor') LIMIT 1", [user.id, courseId]);
+      "SELECT 1 FROM student_courseaccessrole WHERE user_id = ? AND course_id = ? AND role IN ('staff', 'instructor') LIMIT 1",
+      [user.id, courseId],
+    );
     return rows.length > 0;
   }
 
   async enrollment(userId: number | null, courseId: string): Promise<{ mode: string; is_active: boolean } | undefined> {
     if (userId === null) return undefined;
-    const [row] = await this.dataSource.query('SELECT mode, is_active FROM student_courseenrollment WHERE user_id = ? AND course_id = ?', [userId, courseId]);
+    const [row] = await this.dataSource.query(
+      'SELECT mode, is_active FROM student_courseenrollment WHERE user_id = ? AND course_id = ?',
+      [userId, courseId],
+    );
     return row ? { mode: row.mode, is_active: !!row.is_active } : undefined;
   }
 
@@ -50,7 +66,10 @@ export class TeamsAccess {
   async protectionStatus(user: ApiUser, courseId: string): Promise<'exempt' | 'protected' | 'unprotected'> {
     if (await this.isCourseStaff(user, courseId)) return 'exempt';
     const enrollment = await this.enrollment(user.id, courseId);
-    if (!enrollment?.is_active) throw new Error(`ValueError: Cannot check the org_protection status on a student [${user.id}] not enrolled in course [${courseId}]`);
+    if (!enrollment?.is_active)
+      throw new Error(
+        `ValueError: Cannot check the org_protection status on a student [${user.id}] not enrolled in course [${courseId}]`,
+      );
     return PROTECTED_MODES.includes(enrollment.mode) ? 'protected' : 'unprotected';
   }
 
@@ -62,7 +81,14 @@ export class TeamsAccess {
 
   async isOnTeam(userId: number | null, team: TeamRow): Promise<boolean> {
     if (userId === null) return false;
-    return (await this.dataSource.query('SELECT 1 FROM teams_courseteammembership WHERE user_id = ? AND team_id = ?', [userId, team.id])).length > 0;
+    return (
+      (
+        await this.dataSource.query('SELECT 1 FROM teams_courseteammembership WHERE user_id = ? AND team_id = ?', [
+          userId,
+          team.id,
+        ])
+      ).length > 0
+    );
   }
 
   /** CourseTeamMembership.user_in_team_for_teamset. */
@@ -70,18 +96,28 @@ export class TeamsAccess {
     if (userId === null) return false;
     const rows = await this.dataSource.query(
       `SELECT 1 FROM teams_courseteammembership m JOIN teams_courseteam t ON t.id = m.team_id
-       WHERE m.user_id = ? AND t.course_id = ? AND t.topic_id = ? LIMIT 1`, [userId, courseId, teamsetId]);
+       WHERE m.user_id = ? AND t.course_id = ? AND t.topic_id = ? LIMIT 1`,
+      [userId, courseId, teamsetId],
+    );
     return rows.length > 0;
   }
 
   /** has_specific_team_access: course staff, or in the team's protection bubble and (on the team or it is not private). */
   async hasSpecificTeamAccess(user: ApiUser, team: TeamRow, config: TeamsConfig): Promise<boolean> {
     if (await this.isCourseStaff(user, team.course_id)) return true;
-    return (await this.protectionMatches(user, team)) && ((await this.isOnTeam(user.id, team)) || !config.isPrivateManaged(team.topic_id));
+    return (
+      (await this.protectionMatches(user, team)) &&
+      ((await this.isOnTeam(user.id, team)) || !config.isPrivateManaged(team.topic_id))
+    );
   }
 
   /** has_specific_teamset_access: a private_managed teamset exists only for staff and its members. */
-  async hasSpecificTeamsetAccess(user: ApiUser, courseId: string, teamsetId: string, config: TeamsConfig): Promise<boolean> {
+  async hasSpecificTeamsetAccess(
+    user: ApiUser,
+    courseId: string,
+    teamsetId: string,
+    config: TeamsConfig,
+  ): Promise<boolean> {
     if (await this.isCourseStaff(user, courseId)) return true;
     return !config.isPrivateManaged(teamsetId) || this.inTeamForTeamset(user.id, courseId, teamsetId);
   }

@@ -26,7 +26,10 @@ export function apiUserOf(req: Request): ApiUser {
  */
 @Injectable()
 export class TeamsAuthGuard implements CanActivate {
-  constructor(private readonly auth: DrfAuthentication, private readonly switches: EmulatorSwitches) {}
+  constructor(
+    private readonly auth: DrfAuthentication,
+    private readonly switches: EmulatorSwitches,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request>();

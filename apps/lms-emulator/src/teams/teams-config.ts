@@ -10,7 +10,12 @@ export type TeamsetType = (typeof TEAMSET_TYPES)[number];
 const TEAMSET_ID = /^[A-Za-z0-9_. -]+$/;
 
 export interface Teamset {
-  id: string; name: string; description: string; max_team_size: number | null; type: TeamsetType; user_partition_id: unknown;
+  id: string;
+  name: string;
+  description: string;
+  max_team_size: number | null;
+  type: TeamsetType;
+  user_partition_id: unknown;
 }
 
 export class TeamsConfig {
@@ -20,7 +25,8 @@ export class TeamsConfig {
   private readonly byId: Map<string, Teamset>;
 
   constructor(data: unknown) {
-    const raw = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+    const raw =
+      data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
     // `team_sets`, or `topics` for older courses; the first teamset with an id wins, invalid ids are dropped.
     const entries = raw.team_sets ?? raw.topics ?? [];
     this.byId = new Map();
@@ -64,13 +70,18 @@ export class TeamsConfig {
 }
 
 function cleanTeamset(entry: unknown): Teamset {
-  const raw = entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? (entry as Record<string, unknown>) : {};
+  const raw =
+    entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? (entry as Record<string, unknown>) : {};
   const rawId = cleanString(raw.id);
   const id = TEAMSET_ID.test(rawId) ? rawId : '';
   const type = TEAMSET_TYPES.includes(raw.type as TeamsetType) ? (raw.type as TeamsetType) : 'open';
   return {
-    id, name: cleanString(raw.name) || id, description: cleanString(raw.description), max_team_size: cleanMaxTeamSize(raw.max_team_size),
-    type, user_partition_id: raw.user_partition_id ?? null,
+    id,
+    name: cleanString(raw.name) || id,
+    description: cleanString(raw.description),
+    max_team_size: cleanMaxTeamSize(raw.max_team_size),
+    type,
+    user_partition_id: raw.user_partition_id ?? null,
   };
 }
 

@@ -20,8 +20,13 @@ const USERNAME = /^[\w.@+-]{2,150}$/;
 export class EmulatorController {
   private readonly logger = new Logger('LmsEvents');
   constructor(
-    private readonly dataSource: DataSource, private readonly issuer: JwtIssuer, private readonly courses: CourseSettingsService, private readonly faults: EventFaults,
-    private readonly events: LmsEventsPublisher, private readonly enrollments: EnrollmentsService, private readonly teamsConfigs: TeamsConfigService,
+    private readonly dataSource: DataSource,
+    private readonly issuer: JwtIssuer,
+    private readonly courses: CourseSettingsService,
+    private readonly faults: EventFaults,
+    private readonly events: LmsEventsPublisher,
+    private readonly enrollments: EnrollmentsService,
+    private readonly teamsConfigs: TeamsConfigService,
   ) {}
 
   /** One user (`{username, email?, name?}`), or many at once (`{users: [...]}`); an existing username is kept as it is. */
@@ -34,11 +39,16 @@ export class EmulatorController {
         const chunk = specs.slice(i, i + 1000);
         await this.dataSource.query(
           `INSERT IGNORE INTO auth_user (username, email, first_name, last_name, date_joined) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-          chunk.flatMap((u) => [u.username, u.email, u.first, u.last, new Date()]));
+          chunk.flatMap((u) => [u.username, u.email, u.first, u.last, new Date()]),
+        );
       }
       const users: Array<{ id: number; username: string; email: string }> = [];
       for (let i = 0; i < specs.length; i += 1000) {
-        users.push(...await this.dataSource.query('SELECT id, username, email FROM auth_user WHERE username IN (?)', [specs.slice(i, i + 1000).map((u) => u.username)]));
+        users.push(
+          ...(await this.dataSource.query('SELECT id, username, email FROM auth_user WHERE username IN (?)', [
+            specs.slice(i, i + 1000).map((u) => u.username),
+          ])),
+        );
       }
       return { users };
     }
@@ -46,7 +56,9 @@ export class EmulatorController {
     const existing = await this.dataSource.query('SELECT id, email FROM auth_user WHERE username = ?', [spec.username]);
     if (existing.length) return { id: existing[0].id, username: spec.username, email: existing[0].email };
     const result = await this.dataSource.query(
-      'INSERT INTO auth_user (username, email, first_name, last_name, date_joined) VALUES (?, ?, ?, ?, ?)', [spec.username, spec.email, spec.first, spec.last, new Date()]);
+      'INSERT INTO auth_user (username, email, first_name, last_name, date_joined) VALUES (?, ?, ?, ?, ?)',
+      [spec.username, spec.email, spec.first, spec.last, new Date()],
+    );
     return { id: result.insertId, username: spec.username, email: spec.email };
   }
 
@@ -60,26 +72,41 @@ export class EmulatorController {
    */
   @Post('tokens')
   async token(@Body() body: Record<string, unknown>) {
-    const [user] = await this.dataSource.query('SELECT id, username, email, is_staff FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    const [user] = await this.dataSource.query(
+      'SELECT id, username, email, is_staff FROM auth_user WHERE username = ?',
+      [String(body?.username ?? '')],
+    );
     if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
     const courseStaff = Array.isArray(body?.course_staff) ? (body.course_staff as unknown[]).map(String) : [];
     for (const courseId of courseStaff) {
       await this.dataSource.query(
-        "INSERT IGNORE INTO student_courseaccessrole (org, course_id, role, user_id) VALUES (?, ?, 'staff', ?)", [courseOrg(courseId), courseId, user.id]);
+        "INSERT IGNORE INTO student_courseaccessrole (org, course_id, role, user_id) VALUES (?, ?, 'staff', ?)",
+        [courseOrg(courseId), courseId, user.id],
+      );
     }
     if (body?.token_type === 'bearer') {
-      if (body.administrator === true) await this.dataSource.query('UPDATE auth_user SET is_staff = 1 WHERE id = ?', [user.id]);
+      if (body.administrator === true)
+        await this.dataSource.query('UPDATE auth_user SET is_staff = 1 WHERE id = ?', [user.id]);
       const token = randomBytes(24).toString('hex');
-      await this.dataSource.query('INSERT INTO oauth2_provider_accesstoken (token, expires, client_id, user_id) VALUES (?, ?, ?, ?)', [
-        token, new Date(Date.now() + 3600_000), 'login', user.id,
-      ]);
+      await this.dataSource.query(
+        'INSERT INTO oauth2_provider_accesstoken (token, expires, client_id, user_id) VALUES (?, ?, ?, ?)',
+        [token, new Date(Date.now() + 3600_000), 'login', user.id],
+      );
       return { access_token: token, token_type: 'Bearer', expires_in: 3600 };
     }
     const administrator = body?.administrator === true || !!user.is_staff;
-    const token = await this.issuer.sign({
-      preferred_username: user.username, user_id: user.id, email: user.email, administrator,
-      scopes: ['user_id', 'email', 'profile'], grant_type: 'password',
-    }, 3600, { asymmetric: !!body?.asymmetric_jwt });
+    const token = await this.issuer.sign(
+      {
+        preferred_username: user.username,
+        user_id: user.id,
+        email: user.email,
+        administrator,
+        scopes: ['user_id', 'email', 'profile'],
+        grant_type: 'password',
+      },
+      3600,
+      { asymmetric: !!body?.asymmetric_jwt },
+    );
     return { access_token: token, token_type: 'JWT', expires_in: 3600 };
   }
 
@@ -95,24 +122,41 @@ export class EmulatorController {
   async enroll(@Body() body: Record<string, unknown>) {
     const cohorted = cohortedFlag(body);
     if (Array.isArray(body?.enrollments)) {
-      if (body.enrollments.length > 20_000) throw new LmsHttpError(400, { enrollments: ['At most 20000 enrollments at a time.'] });
+      if (body.enrollments.length > 20_000)
+        throw new LmsHttpError(400, { enrollments: ['At most 20000 enrollments at a time.'] });
       const specs = body.enrollments.map((e) => enrollmentSpec(e as Record<string, unknown>));
       const ids = new Map<string, number>();
       for (let i = 0; i < specs.length; i += 1000) {
-        const rows = await this.dataSource.query('SELECT id, username FROM auth_user WHERE username IN (?)', [specs.slice(i, i + 1000).map((e) => e.username)]);
+        const rows = await this.dataSource.query('SELECT id, username FROM auth_user WHERE username IN (?)', [
+          specs.slice(i, i + 1000).map((e) => e.username),
+        ]);
         for (const u of rows as Array<{ id: number; username: string }>) ids.set(u.username.toLowerCase(), u.id);
       }
       const unknown = [...new Set(specs.filter((e) => !ids.has(e.username.toLowerCase())).map((e) => e.username))];
-      if (unknown.length) throw new LmsHttpError(400, { username: [`Unknown users: ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', ...' : ''}`] });
-      await this.courses.ensure(specs.map((e) => e.courseId), cohorted);
+      if (unknown.length)
+        throw new LmsHttpError(400, {
+          username: [`Unknown users: ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', ...' : ''}`],
+        });
+      await this.courses.ensure(
+        specs.map((e) => e.courseId),
+        cohorted,
+      );
       for (let i = 0; i < specs.length; i += 1000) {
         const chunk = specs.slice(i, i + 1000);
         await this.dataSource.query(
           `INSERT INTO student_courseenrollment (course_id, created, is_active, mode, user_id) VALUES ${chunk.map(() => '(?, ?, 1, ?, ?)').join(', ')}
            ON DUPLICATE KEY UPDATE is_active = 1, mode = VALUES(mode)`,
-          chunk.flatMap((e) => [e.courseId, new Date(), e.mode, ids.get(e.username.toLowerCase())]));
+          chunk.flatMap((e) => [e.courseId, new Date(), e.mode, ids.get(e.username.toLowerCase())]),
+        );
       }
-      return { enrollments: specs.map((e) => ({ user_id: ids.get(e.username.toLowerCase()), course_id: e.courseId, mode: e.mode, is_active: true })) };
+      return {
+        enrollments: specs.map((e) => ({
+          user_id: ids.get(e.username.toLowerCase()),
+          course_id: e.courseId,
+          mode: e.mode,
+          is_active: true,
+        })),
+      };
     }
     // One enrollment: written and announced as edx-platform's enroll() or update_enrollment() (EnrollmentsService).
     const spec = enrollmentSpec(body);
@@ -133,7 +177,10 @@ export class EmulatorController {
   async course(@Body() body: Record<string, unknown>) {
     const courseId = courseIdOf(body);
     await this.courses.ensure([courseId], cohortedFlag(body));
-    const teams = body.teams_configuration === undefined ? {} : { teams_configuration: (await this.teamsConfigs.set(courseId, body.teams_configuration)).cleanedData() };
+    const teams =
+      body.teams_configuration === undefined
+        ? {}
+        : { teams_configuration: (await this.teamsConfigs.set(courseId, body.teams_configuration)).cleanedData() };
     return { course_id: courseId, is_cohorted: (await this.courses.get(courseId)).is_cohorted, ...teams };
   }
 
@@ -143,12 +190,19 @@ export class EmulatorController {
    */
   @Post('logins')
   async login(@Body() body: Record<string, unknown>) {
-    const [user] = await this.dataSource.query('SELECT id, username, email, first_name, last_name, is_active FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    const [user] = await this.dataSource.query(
+      'SELECT id, username, email, first_name, last_name, is_active FROM auth_user WHERE username = ?',
+      [String(body?.username ?? '')],
+    );
     if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
     const at = new Date();
     await this.dataSource.query('UPDATE auth_user SET last_login = ? WHERE id = ?', [at, user.id]);
     await this.events.loginCompleted({
-      user: { id: user.id, is_active: !!user.is_active, pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() } },
+      user: {
+        id: user.id,
+        is_active: !!user.is_active,
+        pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() },
+      },
     });
     return { user_id: user.id, username: user.username, last_login: at.toISOString() };
   }
@@ -162,25 +216,46 @@ export class EmulatorController {
    */
   @Put('learner-data')
   async learnerData(@Body() body: Record<string, unknown>) {
-    const [user] = await this.dataSource.query('SELECT id, username FROM auth_user WHERE username = ?', [String(body?.username ?? '')]);
+    const [user] = await this.dataSource.query('SELECT id, username FROM auth_user WHERE username = ?', [
+      String(body?.username ?? ''),
+    ]);
     if (!user) throw new LmsHttpError(400, { username: ['Unknown user.'] });
     if (body.country !== undefined) {
-      if (body.country !== null && !/^[A-Z]{2}$/.test(String(body.country))) throw new LmsHttpError(400, { country: ['An ISO 3166-1 alpha-2 code, or null.'] });
-      await this.dataSource.query('INSERT INTO auth_userprofile (user_id, country) VALUES (?, ?) ON DUPLICATE KEY UPDATE country = VALUES(country)', [user.id, body.country]);
+      if (body.country !== null && !/^[A-Z]{2}$/.test(String(body.country)))
+        throw new LmsHttpError(400, { country: ['An ISO 3166-1 alpha-2 code, or null.'] });
+      await this.dataSource.query(
+        'INSERT INTO auth_userprofile (user_id, country) VALUES (?, ?) ON DUPLICATE KEY UPDATE country = VALUES(country)',
+        [user.id, body.country],
+      );
     }
     if (body.language !== undefined) {
-      if (body.language === null) await this.dataSource.query("DELETE FROM user_api_userpreference WHERE user_id = ? AND `key` = 'pref-lang'", [user.id]);
-      else await this.dataSource.query("INSERT INTO user_api_userpreference (user_id, `key`, value) VALUES (?, 'pref-lang', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", [user.id, String(body.language)]);
+      if (body.language === null)
+        await this.dataSource.query("DELETE FROM user_api_userpreference WHERE user_id = ? AND `key` = 'pref-lang'", [
+          user.id,
+        ]);
+      else
+        await this.dataSource.query(
+          "INSERT INTO user_api_userpreference (user_id, `key`, value) VALUES (?, 'pref-lang', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",
+          [user.id, String(body.language)],
+        );
     }
     if (body.last_login !== undefined) {
       const at = body.last_login === null ? null : new Date(String(body.last_login));
       if (at && Number.isNaN(at.getTime())) throw new LmsHttpError(400, { last_login: ['An ISO 8601 time, or null.'] });
       await this.dataSource.query('UPDATE auth_user SET last_login = ? WHERE id = ?', [at, user.id]);
     }
-    if (body.is_staff !== undefined) await this.dataSource.query('UPDATE auth_user SET is_staff = ? WHERE id = ?', [body.is_staff === true ? 1 : 0, user.id]);
+    if (body.is_staff !== undefined)
+      await this.dataSource.query('UPDATE auth_user SET is_staff = ? WHERE id = ?', [
+        body.is_staff === true ? 1 : 0,
+        user.id,
+      ]);
     for (const [courseId, percent] of Object.entries((body.grades ?? {}) as Record<string, unknown>)) {
-      if (typeof percent !== 'number' || percent < 0 || percent > 100) throw new LmsHttpError(400, { grades: ['Percentages from 0 to 100.'] });
-      const [before] = await this.dataSource.query('SELECT percent_grade FROM grades_persistentcoursegrade WHERE user_id = ? AND course_id = ?', [user.id, courseId]);
+      if (typeof percent !== 'number' || percent < 0 || percent > 100)
+        throw new LmsHttpError(400, { grades: ['Percentages from 0 to 100.'] });
+      const [before] = await this.dataSource.query(
+        'SELECT percent_grade FROM grades_persistentcoursegrade WHERE user_id = ? AND course_id = ?',
+        [user.id, courseId],
+      );
       // PersistentCourseGrade.update_or_create: passed_timestamp is set the first time the learner
       // passes (the default grading policy's cutoff, Pass at 50 %) and kept after.
       const passed = percent / 100 >= PASS_CUTOFF;
@@ -188,22 +263,37 @@ export class EmulatorController {
         `INSERT INTO grades_persistentcoursegrade (user_id, course_id, percent_grade, letter_grade, passed_timestamp, course_edited_timestamp)
          VALUES (?, ?, ?, ?, IF(?, CURRENT_TIMESTAMP(6), NULL), CURRENT_TIMESTAMP(6))
          ON DUPLICATE KEY UPDATE percent_grade = VALUES(percent_grade), letter_grade = VALUES(letter_grade), modified = CURRENT_TIMESTAMP(6),
-           passed_timestamp = COALESCE(passed_timestamp, VALUES(passed_timestamp))`, [user.id, courseId, percent / 100, passed ? 'Pass' : '', passed ? 1 : 0]);
+           passed_timestamp = COALESCE(passed_timestamp, VALUES(passed_timestamp))`,
+        [user.id, courseId, percent / 100, passed ? 'Pass' : '', passed ? 1 : 0],
+      );
       if (before && Number(before.percent_grade) === percent / 100) continue;
-      const [grade] = await this.dataSource.query('SELECT * FROM grades_persistentcoursegrade WHERE user_id = ? AND course_id = ?', [user.id, courseId]);
+      const [grade] = await this.dataSource.query(
+        'SELECT * FROM grades_persistentcoursegrade WHERE user_id = ? AND course_id = ?',
+        [user.id, courseId],
+      );
       // openedx-events cannot serialize a None where PersistentCourseGradeData wants a datetime: the
       // LMS's send fails, is logged, and the grade of a learner who never passed reaches no bus.
       if (!grade.passed_timestamp || !grade.course_edited_timestamp) {
-        this.logger.warn(`PERSISTENT_GRADE_SUMMARY_CHANGED of user ${user.id} in ${courseId} not sent: passed_timestamp is None (as the LMS, which cannot serialize it)`);
+        this.logger.warn(
+          `PERSISTENT_GRADE_SUMMARY_CHANGED of user ${user.id} in ${courseId} not sent: passed_timestamp is None (as the LMS, which cannot serialize it)`,
+        );
         continue;
       }
-      await this.events.gradeChanged({
-        grade: {
-          user_id: user.id, course: { course_key: courseId, display_name: '', start: null, end: null },
-          course_edited_timestamp: ceTimeOrEmpty(grade.course_edited_timestamp), course_version: grade.course_version, grading_policy_hash: grade.grading_policy_hash,
-          percent_grade: Number(grade.percent_grade), letter_grade: grade.letter_grade, passed_timestamp: ceTimeOrEmpty(grade.passed_timestamp),
+      await this.events.gradeChanged(
+        {
+          grade: {
+            user_id: user.id,
+            course: { course_key: courseId, display_name: '', start: null, end: null },
+            course_edited_timestamp: ceTimeOrEmpty(grade.course_edited_timestamp),
+            course_version: grade.course_version,
+            grading_policy_hash: grade.grading_policy_hash,
+            percent_grade: Number(grade.percent_grade),
+            letter_grade: grade.letter_grade,
+            passed_timestamp: ceTimeOrEmpty(grade.passed_timestamp),
+          },
         },
-      }, user.username);
+        user.username,
+      );
     }
     return { username: body.username, user_id: user.id };
   }
@@ -250,7 +340,8 @@ function userSpec(body: Record<string, unknown>) {
 function courseIdOf(body: Record<string, unknown>): string {
   const courseId = typeof body?.course_id === 'string' ? body.course_id : '';
   if (!courseId) throw new LmsHttpError(400, { course_id: ['This field is required.'] });
-  if (courseId.length > 255) throw new LmsHttpError(400, { course_id: ['Ensure this field has no more than 255 characters.'] });
+  if (courseId.length > 255)
+    throw new LmsHttpError(400, { course_id: ['Ensure this field has no more than 255 characters.'] });
   return courseId;
 }
 
@@ -259,6 +350,7 @@ function enrollmentSpec(body: Record<string, unknown>) {
 }
 
 function cohortedFlag(body: Record<string, unknown>): boolean {
-  if (body?.cohorted !== undefined && typeof body.cohorted !== 'boolean') throw new LmsHttpError(400, { cohorted: ['Must be a valid boolean.'] });
+  if (body?.cohorted !== undefined && typeof body.cohorted !== 'boolean')
+    throw new LmsHttpError(400, { cohorted: ['Must be a valid boolean.'] });
   return body?.cohorted !== false;
 }

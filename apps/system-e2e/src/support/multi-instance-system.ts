@@ -17,7 +17,8 @@ export class MultiInstanceSystem extends System {
 
   constructor(portBase: number, serviceEnv: Record<string, string> = {}) {
     super(portBase, serviceEnv, { evaluator: true });
-    const second = (first: ServiceProcess, offset: number) => new ServiceProcess(first.app, testPort(portBase + offset), first.env, `${this.prefix}-${first.app}-2`);
+    const second = (first: ServiceProcess, offset: number) =>
+      new ServiceProcess(first.app, testPort(portBase + offset), first.env, `${this.prefix}-${first.app}-2`);
     this.instances = {
       'groups-service': [this.groupsService, second(this.groupsService, 4)],
       'legacy-sync-service': [this.legacySync, second(this.legacySync, 5)],
@@ -59,7 +60,11 @@ export class MultiInstanceSystem extends System {
 
   /** The instance holding the service's outbox relay lease now, by the pid in the holder id; undefined while nobody does. */
   async leaseHolder(service: Service): Promise<ServiceProcess | undefined> {
-    const [row] = await this.query(this.databaseOf(service), 'SELECT holder FROM outbox_relay_lease WHERE name = ? AND expires_at > NOW(6)', [relayLeaseName(service)]);
+    const [row] = await this.query(
+      this.databaseOf(service),
+      'SELECT holder FROM outbox_relay_lease WHERE name = ? AND expires_at > NOW(6)',
+      [relayLeaseName(service)],
+    );
     const pid = row ? Number(String(row.holder).split('/')[1]) : undefined;
     return this.instances[service].find((p) => p.pid === pid);
   }
@@ -70,7 +75,13 @@ export class MultiInstanceSystem extends System {
       const instance = live[this.turn++ % live.length];
       try {
         // A call in flight when its instance is frozen would hang until the thaw: given up after 5 s.
-        return await http(method, `${instance.url}/api/user-groups/v1${path}`, body, { ...headers, authorization: `JWT ${await this.accessToken()}` }, 5000);
+        return await http(
+          method,
+          `${instance.url}/api/user-groups/v1${path}`,
+          body,
+          { ...headers, authorization: `JWT ${await this.accessToken()}` },
+          5000,
+        );
       } catch (error) {
         // The instance died or froze during the call: the other one answers (member adds are idempotent).
         if (attempt >= 5) throw error;

@@ -1,6 +1,14 @@
 import { createConnection } from 'mysql2/promise';
 import {
-  ConfluentSchemaRegistry, EncodedMessage, EventCodec, EventType, newEventMetadata, parseHeaders, streamEntryFields, toCeTime, unframe,
+  ConfluentSchemaRegistry,
+  EncodedMessage,
+  EventCodec,
+  EventType,
+  newEventMetadata,
+  parseHeaders,
+  streamEntryFields,
+  toCeTime,
+  unframe,
 } from '@groups-sync/contracts';
 import Redis from 'ioredis';
 import { createKafka, deleteTopicsWithPrefix, MessageProducer } from '@groups-sync/messaging';
@@ -33,28 +41,73 @@ export class System {
   readonly evaluator?: ServiceProcess;
   private token?: string;
 
-  constructor(portBase: number, serviceEnv: Record<string, string> = {}, options: { evaluator?: boolean; evaluatorEnv?: Record<string, string> } = {}) {
+  constructor(
+    portBase: number,
+    serviceEnv: Record<string, string> = {},
+    options: { evaluator?: boolean; evaluatorEnv?: Record<string, string> } = {},
+  ) {
     const common = {
-      ...this.env, EVENT_BUS_TOPIC_PREFIX: this.prefix, CONSUMER_BACKOFF_MAX_MS: '2000', LOG_LEVEL: 'info', LMS_EVENT_BUS: this.lmsEventBus, ...serviceEnv,
+      ...this.env,
+      EVENT_BUS_TOPIC_PREFIX: this.prefix,
+      CONSUMER_BACKOFF_MAX_MS: '2000',
+      LOG_LEVEL: 'info',
+      LMS_EVENT_BUS: this.lmsEventBus,
+      ...serviceEnv,
     };
     const lms = `http://127.0.0.1:${testPort(portBase)}`;
     // The LMS's HS256 tokens with its shared secret (JWT_ISSUERS), its asymmetric ones with its key set.
-    const jwtIssuers = JSON.stringify([{ ISSUER: `${lms}/oauth2`, AUDIENCE: 'openedx', SECRET_KEY: LMS_JWT_SECRET_KEY }]);
-    this.lmsEmulator = new ServiceProcess('lms-emulator', testPort(portBase), { ...common, DB_NAME: this.databases.lms, LMS_JWT_ISSUER: `${lms}/oauth2`, LMS_JWT_SECRET_KEY }, `${this.prefix}-lms-emulator`);
+    const jwtIssuers = JSON.stringify([
+      { ISSUER: `${lms}/oauth2`, AUDIENCE: 'openedx', SECRET_KEY: LMS_JWT_SECRET_KEY },
+    ]);
+    this.lmsEmulator = new ServiceProcess(
+      'lms-emulator',
+      testPort(portBase),
+      { ...common, DB_NAME: this.databases.lms, LMS_JWT_ISSUER: `${lms}/oauth2`, LMS_JWT_SECRET_KEY },
+      `${this.prefix}-lms-emulator`,
+    );
     // groups-service trusts the emulator's tokens exactly as it would the LMS's: through its JWKS.
-    this.groupsService = new ServiceProcess('groups-service', testPort(portBase + 1), {
-      ...common, DB_NAME: this.databases.groups, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`, JWT_ISSUERS: jwtIssuers, LMS_BASE_URL: lms,
-    }, `${this.prefix}-groups-service`);
-    this.legacySync = new ServiceProcess('legacy-sync-service', testPort(portBase + 2), {
-      RECONCILE_EVERY_MINUTES: '0', RECONCILE_PENDING_GRACE_SECONDS: '3',
-      ...common, DB_NAME: this.databases.sync, LMS_BASE_URL: lms, JWT_JWKS_URL: `${lms}/oauth2/jwks.json`, JWT_ISSUER: `${lms}/oauth2`, JWT_ISSUERS: jwtIssuers,
-      GROUPS_SERVICE_URL: `http://127.0.0.1:${testPort(portBase + 1)}`,
-    }, `${this.prefix}-legacy-sync-service`);
+    this.groupsService = new ServiceProcess(
+      'groups-service',
+      testPort(portBase + 1),
+      {
+        ...common,
+        DB_NAME: this.databases.groups,
+        JWT_JWKS_URL: `${lms}/oauth2/jwks.json`,
+        JWT_ISSUER: `${lms}/oauth2`,
+        JWT_ISSUERS: jwtIssuers,
+        LMS_BASE_URL: lms,
+      },
+      `${this.prefix}-groups-service`,
+    );
+    this.legacySync = new ServiceProcess(
+      'legacy-sync-service',
+      testPort(portBase + 2),
+      {
+        RECONCILE_EVERY_MINUTES: '0',
+        RECONCILE_PENDING_GRACE_SECONDS: '3',
+        ...common,
+        DB_NAME: this.databases.sync,
+        LMS_BASE_URL: lms,
+        JWT_JWKS_URL: `${lms}/oauth2/jwks.json`,
+        JWT_ISSUER: `${lms}/oauth2`,
+        JWT_ISSUERS: jwtIssuers,
+        GROUPS_SERVICE_URL: `http://127.0.0.1:${testPort(portBase + 1)}`,
+      },
+      `${this.prefix}-legacy-sync-service`,
+    );
     if (options.evaluator) {
       // It reads learners' data from the LMS's tables: the emulator's database.
-      this.evaluator = new ServiceProcess('evaluator-service', testPort(portBase + 3), {
-        ...common, DB_NAME: this.databases.evaluator, LMS_DB_URL: `${this.env.MYSQL_URL.replace(/\/$/, '')}/${this.databases.lms}`, ...options.evaluatorEnv,
-      }, `${this.prefix}-evaluator-service`);
+      this.evaluator = new ServiceProcess(
+        'evaluator-service',
+        testPort(portBase + 3),
+        {
+          ...common,
+          DB_NAME: this.databases.evaluator,
+          LMS_DB_URL: `${this.env.MYSQL_URL.replace(/\/$/, '')}/${this.databases.lms}`,
+          ...options.evaluatorEnv,
+        },
+        `${this.prefix}-evaluator-service`,
+      );
     }
   }
 
@@ -69,10 +122,18 @@ export class System {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.groupsService.stop(), this.legacySync.stop(), this.lmsEmulator.stop(), this.evaluator?.stop()]);
+    await Promise.all([
+      this.groupsService.stop(),
+      this.legacySync.stop(),
+      this.lmsEmulator.stop(),
+      this.evaluator?.stop(),
+    ]);
     for (const db of Object.values(this.databases)) await dropDatabase(this.env.MYSQL_URL, db).catch(() => undefined);
     // The run's topics and consumer groups: a whole run would otherwise leave ~1,700 partitions behind.
-    await deleteTopicsWithPrefix(createKafka({ clientId: 'e2e-cleanup', brokers: this.env.KAFKA_BROKERS.split(',') }), `${this.prefix}-`).catch(() => undefined);
+    await deleteTopicsWithPrefix(
+      createKafka({ clientId: 'e2e-cleanup', brokers: this.env.KAFKA_BROKERS.split(',') }),
+      `${this.prefix}-`,
+    ).catch(() => undefined);
     if (this.lmsEventBus === 'redis') {
       // The run's streams, consumer groups, leases and gap records.
       const redis = new Redis(this.env.EVENT_BUS_REDIS_CONNECTION_URL);
@@ -107,12 +168,19 @@ export class System {
 
   // ---- User Groups API, as a service client with the user_groups:write scope ----
   async groups(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    return http(method, `${this.groupsService.url}/api/user-groups/v1${path}`, body, { ...headers, authorization: `JWT ${await this.accessToken()}` });
+    return http(method, `${this.groupsService.url}/api/user-groups/v1${path}`, body, {
+      ...headers,
+      authorization: `JWT ${await this.accessToken()}`,
+    });
   }
 
   async createCohortGroup(name: string, cohortId?: number): Promise<string> {
     const res = await this.groups('POST', '/groups', {
-      scope_type: 'course', scope_key: COURSE, name, kind: 'legacy', criteria: [{ type: 'legacy_cohort', config: cohortId ? { cohort_id: cohortId } : {} }],
+      scope_type: 'course',
+      scope_key: COURSE,
+      name,
+      kind: 'legacy',
+      criteria: [{ type: 'legacy_cohort', config: cohortId ? { cohort_id: cohortId } : {} }],
     });
     if (res.status !== 201) throw new Error(`create group: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.id;
@@ -129,29 +197,61 @@ export class System {
   }
 
   /** COHORT_MEMBERSHIP_CHANGED for users the LMS emulator need not know, encoded as the LMS's event bus would. */
-  async cohortEvents(cohortName: string, users: Array<{ id: number; username: string }>, courseKey = COURSE): Promise<EncodedMessage[]> {
+  async cohortEvents(
+    cohortName: string,
+    users: Array<{ id: number; username: string }>,
+    courseKey = COURSE,
+  ): Promise<EncodedMessage[]> {
     const codec = new EventCodec(new ConfluentSchemaRegistry(this.env.SCHEMA_REGISTRY_URL), this.prefix);
-    return Promise.all(users.map((u) => codec.encode(EventType.CohortMembershipChanged, {
-      cohort: {
-        user: { id: u.id, is_active: true, pii: { username: u.username, email: `${u.username}@example.com`, name: u.username } },
-        course: { course_key: courseKey, display_name: '', start: null, end: null },
-        name: cohortName,
-      },
-    }, newEventMetadata(EventType.CohortMembershipChanged, 'lms'))));
+    return Promise.all(
+      users.map((u) =>
+        codec.encode(
+          EventType.CohortMembershipChanged,
+          {
+            cohort: {
+              user: {
+                id: u.id,
+                is_active: true,
+                pii: { username: u.username, email: `${u.username}@example.com`, name: u.username },
+              },
+              course: { course_key: courseKey, display_name: '', start: null, end: null },
+              name: cohortName,
+            },
+          },
+          newEventMetadata(EventType.CohortMembershipChanged, 'lms'),
+        ),
+      ),
+    );
   }
 
   /** An enrollment event as edx-platform's event bus frames it, with its own ce_id and ce_time (for duplicates and late redeliveries). */
   async enrollmentEvent(
     type: EventType.CourseEnrollmentCreated | EventType.CourseEnrollmentChanged | EventType.CourseUnenrollmentCompleted,
-    user: { id: number; username: string }, mode: string, isActive: boolean, time: Date, id?: string,
+    user: { id: number; username: string },
+    mode: string,
+    isActive: boolean,
+    time: Date,
+    id?: string,
   ): Promise<EncodedMessage> {
     const codec = new EventCodec(new ConfluentSchemaRegistry(this.env.SCHEMA_REGISTRY_URL), this.prefix);
-    return codec.encode(type, {
-      enrollment: {
-        user: { id: user.id, is_active: true, pii: { username: user.username, email: `${user.username}@example.com`, name: user.username } },
-        course: { course_key: COURSE, display_name: '', start: null, end: null }, mode, is_active: isActive, creation_date: time.toISOString(), created_by: null,
+    return codec.encode(
+      type,
+      {
+        enrollment: {
+          user: {
+            id: user.id,
+            is_active: true,
+            pii: { username: user.username, email: `${user.username}@example.com`, name: user.username },
+          },
+          course: { course_key: COURSE, display_name: '', start: null, end: null },
+          mode,
+          is_active: isActive,
+          creation_date: time.toISOString(),
+          created_by: null,
+        },
       },
-    }, newEventMetadata(type, 'lms', { time: toCeTime(time), ...(id ? { id } : {}) }));
+      newEventMetadata(type, 'lms', { time: toCeTime(time), ...(id ? { id } : {}) }),
+    );
   }
 
   /**
@@ -164,7 +264,15 @@ export class System {
       try {
         for (let i = 0; i < messages.length; i += 500) {
           const pipeline = redis.pipeline();
-          for (const m of messages.slice(i, i + 500)) pipeline.xadd(m.topic, 'MAXLEN', '~', 10_000, '*', ...streamEntryFields(parseHeaders(m.headers), unframe(m.value).payload).flat());
+          for (const m of messages.slice(i, i + 500))
+            pipeline.xadd(
+              m.topic,
+              'MAXLEN',
+              '~',
+              10_000,
+              '*',
+              ...streamEntryFields(parseHeaders(m.headers), unframe(m.value).payload).flat(),
+            );
           await pipeline.exec();
         }
       } finally {
@@ -182,7 +290,9 @@ export class System {
 
   // ---- legacy-sync-service's operator API and the ugsync command line ----
   async sync(method: string, path: string, body?: unknown) {
-    return http(method, `${this.legacySync.url}/api/legacy-sync/v1${path}`, body, { authorization: `JWT ${await this.accessToken()}` });
+    return http(method, `${this.legacySync.url}/api/legacy-sync/v1${path}`, body, {
+      authorization: `JWT ${await this.accessToken()}`,
+    });
   }
 
   /** Runs one reconciliation and answers it when it has finished, with its report (every difference). */
@@ -205,7 +315,13 @@ export class System {
   async ugsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const child = spawn('bash', ['scripts/ugsync.sh', ...args], {
       cwd: WORKSPACE_ROOT,
-      env: { ...process.env, UGSYNC_LEGACY_SYNC_URL: this.legacySync.url, UGSYNC_GROUPS_URL: this.groupsService.url, UGSYNC_GROUPS_OPS_URL: this.groupsService.opsUrl, UGSYNC_LMS_URL: this.lmsEmulator.url },
+      env: {
+        ...process.env,
+        UGSYNC_LEGACY_SYNC_URL: this.legacySync.url,
+        UGSYNC_GROUPS_URL: this.groupsService.url,
+        UGSYNC_GROUPS_OPS_URL: this.groupsService.opsUrl,
+        UGSYNC_LMS_URL: this.lmsEmulator.url,
+      },
     });
     let stdout = '';
     let stderr = '';
@@ -216,14 +332,22 @@ export class System {
   }
 
   /** The emulator's fault injection: lost events, phantoms, failing adds (`PUT /emulator/faults`). */
-  async lmsFaults(faults: { drop_events_for?: string[]; rollback_after_emit_for?: string[]; fail_adds_for?: string[] }): Promise<void> {
+  async lmsFaults(faults: {
+    drop_events_for?: string[];
+    rollback_after_emit_for?: string[];
+    fail_adds_for?: string[];
+  }): Promise<void> {
     const res = await http('PUT', `${this.lmsEmulator.url}/emulator/faults`, faults);
     if (res.status !== 200) throw new Error(`faults: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
   // ---- LMS emulator ----
   async learner(username: string): Promise<number> {
-    const user = await http('POST', `${this.lmsEmulator.url}/emulator/users`, { username, email: `${username}@example.com`, name: username });
+    const user = await http('POST', `${this.lmsEmulator.url}/emulator/users`, {
+      username,
+      email: `${username}@example.com`,
+      name: username,
+    });
     await http('POST', `${this.lmsEmulator.url}/emulator/enrollments`, { username, course_id: COURSE });
     return user.body.id;
   }
@@ -237,8 +361,14 @@ export class System {
   async accessToken(): Promise<string> {
     if (!this.token) {
       const res = await fetch(`${this.lmsEmulator.url}/oauth2/access_token`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'groups-sync', client_secret: 'groups-sync-secret', token_type: 'jwt' }),
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: 'groups-sync',
+          client_secret: 'groups-sync-secret',
+          token_type: 'jwt',
+        }),
       });
       this.token = ((await res.json()) as { access_token: string }).access_token;
     }
@@ -246,7 +376,9 @@ export class System {
   }
 
   async lms(method: string, path: string, body?: unknown) {
-    return http(method, `${this.lmsEmulator.url}/api/cohorts/v1/courses/${COURSE}${path}`, body, { authorization: `JWT ${await this.accessToken()}` });
+    return http(method, `${this.lmsEmulator.url}/api/cohorts/v1/courses/${COURSE}${path}`, body, {
+      authorization: `JWT ${await this.accessToken()}`,
+    });
   }
 
   async cohortUsernames(cohortId: number): Promise<string[]> {

@@ -16,7 +16,9 @@ export class JwksServer {
     server.on('request', (_req, res) => {
       this.requests += 1;
       if (this.hang) return;
-      res.writeHead(this.status, { 'content-type': 'application/json' }).end(JSON.stringify(this.status === 200 ? this.body : { error: 'unavailable' }));
+      res
+        .writeHead(this.status, { 'content-type': 'application/json' })
+        .end(JSON.stringify(this.status === 200 ? this.body : { error: 'unavailable' }));
     });
   }
 

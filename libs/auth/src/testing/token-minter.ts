@@ -24,7 +24,13 @@ export class TokenMinter {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
     // No `alg` in the JWK, as in the LMS key set: one RSA key serves RS256 and RS512.
     const jwk = { ...(await exportJWK(publicKey)), kid: options.kid ?? 'test-key', use: 'sig' };
-    return new TokenMinter(privateKey, await exportSPKI(publicKey), jwk, options.issuer ?? DEFAULT_JWT_ISSUER, options.audience ?? DEFAULT_JWT_AUDIENCE);
+    return new TokenMinter(
+      privateKey,
+      await exportSPKI(publicKey),
+      jwk,
+      options.issuer ?? DEFAULT_JWT_ISSUER,
+      options.audience ?? DEFAULT_JWT_AUDIENCE,
+    );
   }
 
   /** Settings under which a JwtVerifier trusts this minter's tokens. */

@@ -33,18 +33,68 @@ describe('validateCriterion', () => {
     [{ type: 'country', operator: 'in', value: [] }, 'course', 'criteria[0].value', 'list of 1 to 100'],
     [{ type: 'country', operator: 'exists', value: 'FR' }, 'course', 'criteria[0].value', 'takes no value'],
     [{ type: 'enrollment_date', operator: '=', value: '01/09/2026' }, 'course', 'criteria[0].value', 'ISO 8601'],
-    [{ type: 'legacy_cohort', config: { cohort_id: 'twelve' } }, 'course', 'criteria[0].config.cohort_id', 'positive integer'],
+    [
+      { type: 'legacy_cohort', config: { cohort_id: 'twelve' } },
+      'course',
+      'criteria[0].config.cohort_id',
+      'positive integer',
+    ],
     [{ type: 'legacy_cohort', config: { cohort: 1 } }, 'course', 'criteria[0].config.cohort', 'unknown field'],
-    [{ type: 'legacy_team', config: { team_id: 'a', teamset_id: 'b' } }, 'course', 'criteria[0].config', 'exactly one of team_id, teamset_id'],
-    [{ type: 'legacy_enrollment_track', config: { mode: 'gold' } }, 'course', 'criteria[0].config.mode', 'expected one of'],
-    [{ type: 'legacy_team', config: { team_id: 'red-1a2b', whole_teamset: true } }, 'course', 'criteria[0].config.whole_teamset', 'needs teamset_id'],
-    [{ type: 'legacy_team', config: { teamset_id: 'projects', whole_teamset: 'yes' } }, 'course', 'criteria[0].config.whole_teamset', 'true or false'],
+    [
+      { type: 'legacy_team', config: { team_id: 'a', teamset_id: 'b' } },
+      'course',
+      'criteria[0].config',
+      'exactly one of team_id, teamset_id',
+    ],
+    [
+      { type: 'legacy_enrollment_track', config: { mode: 'gold' } },
+      'course',
+      'criteria[0].config.mode',
+      'expected one of',
+    ],
+    [
+      { type: 'legacy_team', config: { team_id: 'red-1a2b', whole_teamset: true } },
+      'course',
+      'criteria[0].config.whole_teamset',
+      'needs teamset_id',
+    ],
+    [
+      { type: 'legacy_team', config: { teamset_id: 'projects', whole_teamset: 'yes' } },
+      'course',
+      'criteria[0].config.whole_teamset',
+      'true or false',
+    ],
     [{ type: 'legacy_cohort', config: {} }, 'instance', 'criteria[0].type', 'not available for instance scope'],
-    [{ type: 'last_login', operator: '<', value: 3, config: { x: 1 } }, 'course', 'criteria[0].config', 'takes no config'],
-    [{ type: 'days_since_last_activity', operator: '>', value: 7 }, 'org', 'criteria[0].type', 'not available for org scope'],
-    [{ type: 'days_since_last_activity', operator: 'in', value: [7] }, 'course', 'criteria[0].operator', 'days_since_last_activity allows = != > >= < <='],
-    [{ type: 'days_since_last_activity', operator: '>', value: 1.5 }, 'course', 'criteria[0].value', 'whole number of days'],
-    [{ type: 'days_since_last_activity', operator: '<', value: '7' }, 'course', 'criteria[0].value', 'whole number of days'],
+    [
+      { type: 'last_login', operator: '<', value: 3, config: { x: 1 } },
+      'course',
+      'criteria[0].config',
+      'takes no config',
+    ],
+    [
+      { type: 'days_since_last_activity', operator: '>', value: 7 },
+      'org',
+      'criteria[0].type',
+      'not available for org scope',
+    ],
+    [
+      { type: 'days_since_last_activity', operator: 'in', value: [7] },
+      'course',
+      'criteria[0].operator',
+      'days_since_last_activity allows = != > >= < <=',
+    ],
+    [
+      { type: 'days_since_last_activity', operator: '>', value: 1.5 },
+      'course',
+      'criteria[0].value',
+      'whole number of days',
+    ],
+    [
+      { type: 'days_since_last_activity', operator: '<', value: '7' },
+      'course',
+      'criteria[0].value',
+      'whole number of days',
+    ],
   ] as const)('refuses %j in %s scope, naming %s', (input, scope, field, message) => {
     const errors = validateCriterion(input, scope);
     expect(errors).toContainEqual({ field, message: expect.stringContaining(message) });
@@ -62,32 +112,65 @@ describe('validateCriterion', () => {
 
 describe('validateCriterion against an installed catalogue', () => {
   const domain: CriterionTypeSpec = {
-    id: 'email_domain', version: 1, description: 'Domain', scopes: ['instance'], operators: ['=', 'in'], backend: 'lms_db',
-    valueType: 'custom', valueSchema: { type: 'string', pattern: '^[a-z]+\\.[a-z]{2,}$', description: 'a domain such as "example.org"' },
-    defaultRefreshSeconds: 3600, staleOn: [],
+    id: 'email_domain',
+    version: 1,
+    description: 'Domain',
+    scopes: ['instance'],
+    operators: ['=', 'in'],
+    backend: 'lms_db',
+    valueType: 'custom',
+    valueSchema: { type: 'string', pattern: '^[a-z]+\\.[a-z]{2,}$', description: 'a domain such as "example.org"' },
+    defaultRefreshSeconds: 3600,
+    staleOn: [],
   };
   const catalogue = { email_domain: domain };
 
-  it('checks a plugin\'s values, and each item of a list, against its JSON Schema', () => {
-    expect(validateCriterion({ type: 'email_domain', value: 'example.org' }, 'instance', 'criteria[0]', catalogue)).toEqual([]);
-    expect(validateCriterion({ type: 'email_domain', operator: 'in', value: ['example.org', 'nope'] }, 'instance', 'criteria[0]', catalogue))
-      .toEqual([{ field: 'criteria[0].value[1]', message: 'expected a domain such as "example.org"' }]);
-    expect(validateCriterion({ type: 'email_domain', value: 42 }, 'instance', 'criteria[0]', catalogue)).toHaveLength(1);
+  it("checks a plugin's values, and each item of a list, against its JSON Schema", () => {
+    expect(
+      validateCriterion({ type: 'email_domain', value: 'example.org' }, 'instance', 'criteria[0]', catalogue),
+    ).toEqual([]);
+    expect(
+      validateCriterion(
+        { type: 'email_domain', operator: 'in', value: ['example.org', 'nope'] },
+        'instance',
+        'criteria[0]',
+        catalogue,
+      ),
+    ).toEqual([{ field: 'criteria[0].value[1]', message: 'expected a domain such as "example.org"' }]);
+    expect(validateCriterion({ type: 'email_domain', value: 42 }, 'instance', 'criteria[0]', catalogue)).toHaveLength(
+      1,
+    );
   });
 
-  it('knows only the catalogue\'s types, and accepts nothing for a custom type without a usable schema', () => {
-    expect(validateCriterion({ type: 'country', value: 'FR' }, 'instance', 'criteria[0]', catalogue)[0]).toMatchObject({ field: 'criteria[0].type' });
+  it("knows only the catalogue's types, and accepts nothing for a custom type without a usable schema", () => {
+    expect(validateCriterion({ type: 'country', value: 'FR' }, 'instance', 'criteria[0]', catalogue)[0]).toMatchObject({
+      field: 'criteria[0].type',
+    });
     const broken = { email_domain: { ...domain, version: 2, valueSchema: { type: 'no-such-type' } } };
-    expect(validateCriterion({ type: 'email_domain', value: 'example.org' }, 'instance', 'criteria[0]', broken)).toHaveLength(1);
+    expect(
+      validateCriterion({ type: 'email_domain', value: 'example.org' }, 'instance', 'criteria[0]', broken),
+    ).toHaveLength(1);
     const unknownValueType = { x: { ...domain, id: 'x', valueType: 'colour' as never } };
-    expect(validateCriterion({ type: 'x', value: 'red' }, 'instance', 'criteria[0]', unknownValueType)[0].message).toContain('cannot check');
+    expect(
+      validateCriterion({ type: 'x', value: 'red' }, 'instance', 'criteria[0]', unknownValueType)[0].message,
+    ).toContain('cannot check');
   });
 
   it('round-trips a spec through an announcement, and never takes a legacy type from one', () => {
     const back = fromAnnouncedType(toAnnouncedType(domain));
     expect(back).toEqual(domain);
-    const installed = installedCatalogue([toAnnouncedType(domain), toAnnouncedType({ ...CRITERION_TYPES.legacy_cohort, description: 'hijacked' })]);
-    expect(Object.keys(installed).sort()).toEqual(['email_domain', ...Object.values(CRITERION_TYPES).filter((s) => s.legacy).map((s) => s.id)].sort());
+    const installed = installedCatalogue([
+      toAnnouncedType(domain),
+      toAnnouncedType({ ...CRITERION_TYPES.legacy_cohort, description: 'hijacked' }),
+    ]);
+    expect(Object.keys(installed).sort()).toEqual(
+      [
+        'email_domain',
+        ...Object.values(CRITERION_TYPES)
+          .filter((s) => s.legacy)
+          .map((s) => s.id),
+      ].sort(),
+    );
     expect(installed.legacy_cohort.description).toBe(CRITERION_TYPES.legacy_cohort.description);
     expect(Object.keys(installedCatalogue(null))).toEqual(expect.arrayContaining(Object.keys(CRITERION_TYPES)));
   });

@@ -16,7 +16,11 @@ export class AttemptTracker {
   /** The row of each partition as this member last read or wrote it (null: none). */
   private readonly rows = new PartitionMap<DeliveryAttempts | null>();
 
-  constructor(private readonly groupId: string, private readonly store: AttemptStore | undefined, private readonly logger: Logger) {}
+  constructor(
+    private readonly groupId: string,
+    private readonly store: AttemptStore | undefined,
+    private readonly logger: Logger,
+  ) {}
 
   /** A new assignment: the partitions kept are read again. */
   reset(): void {
@@ -36,7 +40,13 @@ export class AttemptTracker {
   async unfinishedRun(at: PartitionRef, firstOffset: string, lastOffset: string): Promise<bigint | undefined> {
     if (!this.store || this.committed.has(at)) return undefined;
     const row = await this.row(at);
-    if (row && row.attempts > 0 && BigInt(row.offset) >= BigInt(firstOffset) && BigInt(row.offset) <= BigInt(lastOffset)) return BigInt(row.lastOffset);
+    if (
+      row &&
+      row.attempts > 0 &&
+      BigInt(row.offset) >= BigInt(firstOffset) &&
+      BigInt(row.offset) <= BigInt(lastOffset)
+    )
+      return BigInt(row.lastOffset);
     return undefined;
   }
 
@@ -51,7 +61,9 @@ export class AttemptTracker {
       this.rows.set(at, row);
       return row.offset === first ? row : undefined;
     } catch (e) {
-      this.logger.warn(`counting the delivery of ${at.topic}[${at.partition}]@${first} failed: ${(e as Error).message}`);
+      this.logger.warn(
+        `counting the delivery of ${at.topic}[${at.partition}]@${first} failed: ${(e as Error).message}`,
+      );
       return undefined;
     }
   }
@@ -69,7 +81,9 @@ export class AttemptTracker {
       if (!row || BigInt(row.offset) < BigInt(offset)) this.rows.set(at, { offset, lastOffset: offset, attempts });
       else if (row.offset === offset) row.attempts = attempts;
     } catch (e) {
-      this.logger.warn(`recording the attempts of ${at.topic}[${at.partition}]@${offset} failed: ${(e as Error).message}`);
+      this.logger.warn(
+        `recording the attempts of ${at.topic}[${at.partition}]@${offset} failed: ${(e as Error).message}`,
+      );
     }
   }
 

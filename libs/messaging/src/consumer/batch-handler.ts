@@ -13,7 +13,10 @@ export interface HandlerContext {
   heartbeat(): Promise<void>;
 }
 
-export type EventHandler<T extends EventType = EventType> = (event: DecodedEvent<T>, context: HandlerContext) => Promise<void>;
+export type EventHandler<T extends EventType = EventType> = (
+  event: DecodedEvent<T>,
+  context: HandlerContext,
+) => Promise<void>;
 export type EventHandlers = { [T in EventType]?: EventHandler<T> };
 
 /**
@@ -36,7 +39,8 @@ export function perMessage(handlers: EventHandlers): BatchHandler {
         try {
           await (handlers[event.type] as EventHandler)(event, context);
         } catch (error) {
-          if (error instanceof PoisonMessageError && !error.event) throw new PoisonMessageError(error.reason, error.message, event);
+          if (error instanceof PoisonMessageError && !error.event)
+            throw new PoisonMessageError(error.reason, error.message, event);
           throw error;
         }
       }

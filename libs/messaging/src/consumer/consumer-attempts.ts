@@ -20,15 +20,25 @@ export class ConsumerAttempts {
 
   async get(group: string, topic: string, partition: number): Promise<DeliveryAttempts | undefined> {
     const [row] = await this.dataSource.query(
-      'SELECT `offset`, last_offset, attempts FROM consumer_attempt WHERE consumer_group = ? AND topic = ? AND `partition` = ?', [group, topic, partition]);
-    return row ? { offset: String(row.offset), lastOffset: String(row.last_offset), attempts: Number(row.attempts) } : undefined;
+      'SELECT `offset`, last_offset, attempts FROM consumer_attempt WHERE consumer_group = ? AND topic = ? AND `partition` = ?',
+      [group, topic, partition],
+    );
+    return row
+      ? { offset: String(row.offset), lastOffset: String(row.last_offset), attempts: Number(row.attempts) }
+      : undefined;
   }
 
   /**
    * Counts a delivery of the run `offset`..`lastOffset`, before it is handled; answers the row as it
    * now stands (the attempts of `offset`, this one included, when the row names it).
    */
-  async begin(group: string, topic: string, partition: number, offset: string, lastOffset: string): Promise<DeliveryAttempts> {
+  async begin(
+    group: string,
+    topic: string,
+    partition: number,
+    offset: string,
+    lastOffset: string,
+  ): Promise<DeliveryAttempts> {
     // ON DUPLICATE KEY UPDATE assigns left to right: attempts and last_offset still compare the old offset.
     await this.dataSource.query(
       `INSERT INTO consumer_attempt (consumer_group, topic, \`partition\`, \`offset\`, last_offset, attempts, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?)
@@ -57,6 +67,8 @@ export class ConsumerAttempts {
   /** The partition has handled (or dead-lettered) everything up to `offset`. */
   async cleared(group: string, topic: string, partition: number, offset: string): Promise<void> {
     await this.dataSource.query(
-      'DELETE FROM consumer_attempt WHERE consumer_group = ? AND topic = ? AND `partition` = ? AND `offset` <= ?', [group, topic, partition, offset]);
+      'DELETE FROM consumer_attempt WHERE consumer_group = ? AND topic = ? AND `partition` = ? AND `offset` <= ?',
+      [group, topic, partition, offset],
+    );
   }
 }

@@ -10,7 +10,14 @@ export class ConsumerStalls {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Records a failure of the message at `offset`; answers when that message first failed (`at` if this is its first). */
-  async failed(group: string, topic: string, partition: number, offset: string, error: string, at: Date): Promise<Date> {
+  async failed(
+    group: string,
+    topic: string,
+    partition: number,
+    offset: string,
+    error: string,
+    at: Date,
+  ): Promise<Date> {
     // ON DUPLICATE KEY UPDATE assigns left to right: first_failed_at still compares the old offset.
     await this.dataSource.query(
       `INSERT INTO consumer_stall (consumer_group, topic, \`partition\`, \`offset\`, first_failed_at, last_failed_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -19,13 +26,17 @@ export class ConsumerStalls {
       [group, topic, partition, offset, at, new Date(), error.slice(0, 2000)],
     );
     const [row] = await this.dataSource.query(
-      'SELECT first_failed_at FROM consumer_stall WHERE consumer_group = ? AND topic = ? AND `partition` = ?', [group, topic, partition]);
+      'SELECT first_failed_at FROM consumer_stall WHERE consumer_group = ? AND topic = ? AND `partition` = ?',
+      [group, topic, partition],
+    );
     return new Date(row.first_failed_at);
   }
 
   /** The partition has handled (or dead-lettered) everything up to `offset`. */
   async cleared(group: string, topic: string, partition: number, offset: string): Promise<void> {
     await this.dataSource.query(
-      'DELETE FROM consumer_stall WHERE consumer_group = ? AND topic = ? AND `partition` = ? AND `offset` <= ?', [group, topic, partition, offset]);
+      'DELETE FROM consumer_stall WHERE consumer_group = ? AND topic = ? AND `partition` = ? AND `offset` <= ?',
+      [group, topic, partition, offset],
+    );
   }
 }

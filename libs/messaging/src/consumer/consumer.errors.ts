@@ -7,7 +7,11 @@ import { isDatabaseUnavailable } from '@groups-sync/persistence';
  * at fault: that one is set aside and the rest of the batch is handled again without it.
  */
 export class PoisonMessageError extends Error {
-  constructor(readonly reason: string, message: string, readonly event?: DecodedEvent) {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly event?: DecodedEvent,
+  ) {
     super(message);
     this.name = 'PoisonMessageError';
   }
@@ -15,7 +19,10 @@ export class PoisonMessageError extends Error {
 
 /** A message that kept failing transiently until its retry budget ran out. */
 export class RetryBudgetExceededError extends Error {
-  constructor(readonly attempts: number, readonly lastError: Error) {
+  constructor(
+    readonly attempts: number,
+    readonly lastError: Error,
+  ) {
     super(`gave up after ${attempts} attempts: ${lastError.message}`);
     this.name = 'RetryBudgetExceededError';
   }
@@ -23,7 +30,10 @@ export class RetryBudgetExceededError extends Error {
 
 /** A message whose dependency stayed unavailable for the whole outage budget, from its first failure. */
 export class OutageBudgetExceededError extends Error {
-  constructor(readonly budgetSeconds: number, readonly lastError: Error) {
+  constructor(
+    readonly budgetSeconds: number,
+    readonly lastError: Error,
+  ) {
     super(`dependency unavailable for ${budgetSeconds} s: ${lastError.message}`);
     this.name = 'OutageBudgetExceededError';
   }
@@ -64,8 +74,19 @@ export function isHeldByOperator(error: unknown): boolean {
 
 /** Connection-level failures of a network call (fetch reports them on `cause`): the host, not the message, is the problem. */
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
 ]);
 
 /**
@@ -79,10 +100,15 @@ export function isDependencyUnavailable(error: unknown): boolean {
   const e = error as { dependencyUnavailable?: unknown; name?: unknown; code?: unknown; cause?: unknown };
   if (e.dependencyUnavailable !== undefined) return e.dependencyUnavailable === true;
   if (isDatabaseUnavailable(error)) return true;
-  if (error instanceof SchemaRegistryHttpError) return error.status >= 500 || error.status === 408 || error.status === 429;
+  if (error instanceof SchemaRegistryHttpError)
+    return error.status >= 500 || error.status === 408 || error.status === 429;
   // AbortSignal.timeout(): the registry (or another HTTP dependency) did not answer in time.
   if (e.name === 'TimeoutError') return true;
   if (NETWORK_CODES.has(String(e.code))) return true;
   const cause = e.cause as { code?: unknown; name?: unknown } | undefined;
-  return !!cause && typeof cause === 'object' && (NETWORK_CODES.has(String(cause.code)) || cause.name === 'TimeoutError' || cause.name === 'ConnectTimeoutError');
+  return (
+    !!cause &&
+    typeof cause === 'object' &&
+    (NETWORK_CODES.has(String(cause.code)) || cause.name === 'TimeoutError' || cause.name === 'ConnectTimeoutError')
+  );
 }

@@ -1,6 +1,14 @@
 import { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { ConsumerGroup, deadLetterTopic, DecodedEvent, EventCodec, fullTopicName, Header, retryTopic } from '@groups-sync/contracts';
+import {
+  ConsumerGroup,
+  deadLetterTopic,
+  DecodedEvent,
+  EventCodec,
+  fullTopicName,
+  Header,
+  retryTopic,
+} from '@groups-sync/contracts';
 import { headerText } from '../kafka/header-text';
 import { MessageProducer } from '../kafka/message-producer';
 import { DeadLetterHeader } from './dead-letter';
@@ -58,7 +66,9 @@ export class DeadLetterTopics {
       for (const group of groups) {
         const topic = this.topicOf(group);
         const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
-        const open = new Map(offsets.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
+        const open = new Map(
+          offsets.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]),
+        );
         if (open.size) ends.set(topic, open);
       }
     } finally {
@@ -66,25 +76,42 @@ export class DeadLetterTopics {
     }
     if (!ends.size) return [];
     const letters: DeadLetter[] = [];
-    const consumer = this.kafka.consumer({ groupId: `dead-letter-reader-${randomUUID()}`, allowAutoTopicCreation: false });
+    const consumer = this.kafka.consumer({
+      groupId: `dead-letter-reader-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topics: [...ends.keys()], fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`dead-letter topics not read within ${READ_TIMEOUT_MS / 1000} s`)), READ_TIMEOUT_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`dead-letter topics not read within ${READ_TIMEOUT_MS / 1000} s`)),
+          READ_TIMEOUT_MS,
+        );
         const remaining = new Map([...ends].map(([t, parts]) => [t, new Map(parts)]));
-        consumer.run({
-          autoCommit: false,
-          eachMessage: async ({ topic, partition, message }) => {
-            letters.push(this.deadLetter(topic, partition, message.offset, message.key, message.value, headerText(message.headers).text));
-            const parts = remaining.get(topic);
-            if (parts && BigInt(message.offset) + 1n >= (parts.get(partition) ?? 0n)) parts.delete(partition);
-            if ([...remaining.values()].every((p) => p.size === 0)) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        }).catch(reject);
+        consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ topic, partition, message }) => {
+              letters.push(
+                this.deadLetter(
+                  topic,
+                  partition,
+                  message.offset,
+                  message.key,
+                  message.value,
+                  headerText(message.headers).text,
+                ),
+              );
+              const parts = remaining.get(topic);
+              if (parts && BigInt(message.offset) + 1n >= (parts.get(partition) ?? 0n)) parts.delete(partition);
+              if ([...remaining.values()].every((p) => p.size === 0)) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          })
+          .catch(reject);
       });
     } finally {
       await consumer.disconnect();
@@ -103,27 +130,47 @@ export class DeadLetterTopics {
 
   /** Sends the original messages to their groups' retry topics, in the given order. */
   async replay(letters: DeadLetter[]): Promise<void> {
-    await this.producer.send(letters.map((l) => ({
-      topic: fullTopicName(retryTopic(l.consumerGroup), this.prefix),
-      key: l.key,
-      value: l.value,
-      headers: Object.fromEntries(Object.entries(l.headers).filter(([name]) => !name.startsWith('dlq_'))),
-    })));
+    await this.producer.send(
+      letters.map((l) => ({
+        topic: fullTopicName(retryTopic(l.consumerGroup), this.prefix),
+        key: l.key,
+        value: l.value,
+        headers: Object.fromEntries(Object.entries(l.headers).filter(([name]) => !name.startsWith('dlq_'))),
+      })),
+    );
   }
 
-  private deadLetter(topic: string, partition: number, offset: string, key: Buffer | null, value: Buffer | null, headers: Record<string, string>): DeadLetter {
+  private deadLetter(
+    topic: string,
+    partition: number,
+    offset: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: Record<string, string>,
+  ): DeadLetter {
     const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
     return {
-      id: `${topic}:${partition}:${offset}`, topic, partition, offset,
-      consumerGroup: headers[DeadLetterHeader.ConsumerGroup] ?? topic.replace(/\.dead-letter$/, '').replace(this.prefix ? `${this.prefix}-` : '', ''),
+      id: `${topic}:${partition}:${offset}`,
+      topic,
+      partition,
+      offset,
+      consumerGroup:
+        headers[DeadLetterHeader.ConsumerGroup] ??
+        topic.replace(/\.dead-letter$/, '').replace(this.prefix ? `${this.prefix}-` : '', ''),
       reason: headers[DeadLetterHeader.Reason] ?? 'unknown',
       error: headers[DeadLetterHeader.ErrorMessage] ?? '',
       eventType: headers[Header.Type] ?? null,
       ceId: headers[Header.Id] ?? null,
       deadLetteredAt: headers[DeadLetterHeader.DeadLetteredAt] ?? null,
-      original: { topic: headers[DeadLetterHeader.OriginalTopic] ?? null, partition: num(headers[DeadLetterHeader.OriginalPartition]), offset: headers[DeadLetterHeader.OriginalOffset] ?? null },
+      original: {
+        topic: headers[DeadLetterHeader.OriginalTopic] ?? null,
+        partition: num(headers[DeadLetterHeader.OriginalPartition]),
+        offset: headers[DeadLetterHeader.OriginalOffset] ?? null,
+      },
       attempts: num(headers[DeadLetterHeader.Attempts]),
-      key, value, headers,
+      key,
+      value,
+      headers,
     };
   }
 }

@@ -26,7 +26,11 @@ export class DeadLetterer {
   ) {}
 
   /** Throws if the dead-letter topic cannot be written: the caller then commits nothing. */
-  async send(at: PartitionRef, message: Pick<KafkaMessage, 'offset' | 'key' | 'value' | 'headers'>, cause: DeadLetterCause): Promise<void> {
+  async send(
+    at: PartitionRef,
+    message: Pick<KafkaMessage, 'offset' | 'key' | 'value' | 'headers'>,
+    cause: DeadLetterCause,
+  ): Promise<void> {
     const { error, reason, attempts, firstFailure, personal } = cause;
     const original: Record<string, Buffer | string> = {};
     for (const [name, value] of Object.entries(message.headers ?? {})) {
@@ -35,11 +39,21 @@ export class DeadLetterer {
     const headers = {
       ...original,
       ...deadLetterHeaders({
-        error, reason, topic: at.topic, partition: at.partition, offset: message.offset, attempts, firstFailureTime: firstFailure, consumerGroup: this.group, personal,
+        error,
+        reason,
+        topic: at.topic,
+        partition: at.partition,
+        offset: message.offset,
+        attempts,
+        firstFailureTime: firstFailure,
+        consumerGroup: this.group,
+        personal,
       }),
     };
     await this.producer.send([{ topic: this.topic, key: message.key ?? null, value: message.value ?? null, headers }]);
     deadLetters.inc({ group: this.group, reason });
-    this.logger.warn(`dead-lettered ${at.topic}[${at.partition}]@${message.offset}: ${reason}: ${redactPersonalData(error.message, personal)}`);
+    this.logger.warn(
+      `dead-lettered ${at.topic}[${at.partition}]@${message.offset}: ${reason}: ${redactPersonalData(error.message, personal)}`,
+    );
   }
 }

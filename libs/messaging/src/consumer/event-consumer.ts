@@ -1,7 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import {
-  ConsumerGroup, deadLetterTopic, DecodedEvent, EventCodec, EventCodecError, fullTopicName, Header, isEventType, retryTopic, Topic,
+  ConsumerGroup,
+  deadLetterTopic,
+  DecodedEvent,
+  EventCodec,
+  EventCodecError,
+  fullTopicName,
+  Header,
+  isEventType,
+  retryTopic,
+  Topic,
 } from '@groups-sync/contracts';
 import { personalValues, redactPersonalData } from '@groups-sync/observability';
 import { headerText } from '../kafka/header-text';
@@ -9,7 +18,13 @@ import { MessageProducer } from '../kafka/message-producer';
 import { AttemptStore, AttemptTracker } from './attempt-tracker';
 import { BatchHandler, EventHandlers, perMessage } from './batch-handler';
 import { OutageBudgetExceededError, PoisonMessageError, RetryBudgetExceededError } from './consumer.errors';
-import { dependencyWaits, handleDuration, handledMessages, outageDeadLetters, runningConsumers } from './consumer-metrics';
+import {
+  dependencyWaits,
+  handleDuration,
+  handledMessages,
+  outageDeadLetters,
+  runningConsumers,
+} from './consumer-metrics';
 import { ConsumerStalls } from './consumer-stalls';
 import { DeadLetterer } from './dead-letterer';
 import { nextChunk } from './message-chunks';
@@ -63,7 +78,11 @@ const DEFAULT_SESSION_TIMEOUT_MS = 6000;
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
 
 /** A message being retried: its deliveries, those counted against its budget, and its first failure. */
-interface RetryState { attempt: number; counted: number; firstFailure?: Date }
+interface RetryState {
+  attempt: number;
+  counted: number;
+  firstFailure?: Date;
+}
 
 type Message = EachBatchPayload['batch']['messages'][number];
 type Decoded = { message: Message; event: DecodedEvent };
@@ -134,7 +153,11 @@ export class EventConsumer {
       maxWaitTimeInMs: 20,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
-    this.commits = new OffsetCommits((offsets) => this.consumer.commitOffsets(offsets), () => this.generation, this.logger);
+    this.commits = new OffsetCommits(
+      (offsets) => this.consumer.commitOffsets(offsets),
+      () => this.generation,
+      this.logger,
+    );
     const { GROUP_JOIN, CRASH, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, () => {
       this.joined = true;
@@ -150,7 +173,9 @@ export class EventConsumer {
       // setAside stays: it is keyed by offset, so a message dead-lettered before the rebalance is
       // not dead-lettered again when this member still owns its partition.
     });
-    this.consumer.on(DISCONNECT, () => { this.joined = false; });
+    this.consumer.on(DISCONNECT, () => {
+      this.joined = false;
+    });
     this.consumer.on(CRASH, (e) => {
       this.joined = false;
       this.crashed = e.payload.error.message;
@@ -177,7 +202,12 @@ export class EventConsumer {
   }
 
   status(): { group: string; joined: boolean; crashed?: string; stalledSeconds: number } {
-    return { group: this.options.group, joined: this.joined, crashed: this.crashed, stalledSeconds: this.stalledSeconds() };
+    return {
+      group: this.options.group,
+      joined: this.joined,
+      crashed: this.crashed,
+      stalledSeconds: this.stalledSeconds(),
+    };
   }
 
   /** How long the longest-stuck of this member's partitions has been failing on one message (0: none). */
@@ -232,10 +262,20 @@ export class EventConsumer {
     this.commits.done({ topic, partition }, offset, generation);
   }
 
-  private async handleBatch({ batch, heartbeat, pause, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+  private async handleBatch({
+    batch,
+    heartbeat,
+    pause,
+    isRunning,
+    isStale,
+    resolveOffset,
+  }: EachBatchPayload): Promise<void> {
     const { topic, partition, messages } = batch;
     const at = { topic, partition };
-    const limits = { maxMessages: this.options.maxBatchMessages ?? 500, maxBytes: this.options.maxBatchBytes ?? 1024 * 1024 };
+    const limits = {
+      maxMessages: this.options.maxBatchMessages ?? 500,
+      maxBytes: this.options.maxBatchBytes ?? 1024 * 1024,
+    };
     const generation = this.generation;
     if (messages.length) {
       // A delivery of one of these messages did not end (the process was killed mid-batch) or
@@ -248,7 +288,12 @@ export class EventConsumer {
       const chunk = nextChunk(messages, i, limits, this.singleUntil.get(at));
       i += chunk.length;
       // Decoding (the registry), the handler and dead letters all heartbeat: a chunk may outlast the session.
-      if (!(await this.withHeartbeats(heartbeat, () => this.handleChunk(topic, partition, chunk, heartbeat, pause, generation)))) return;
+      if (
+        !(await this.withHeartbeats(heartbeat, () =>
+          this.handleChunk(topic, partition, chunk, heartbeat, pause, generation),
+        ))
+      )
+        return;
       // Where the next fetch starts (commits are ours, above).
       resolveOffset(chunk[chunk.length - 1].offset);
       await heartbeat();
@@ -257,7 +302,12 @@ export class EventConsumer {
 
   /** Handles a run of messages of one partition; false when the partition was paused for a retry. */
   private async handleChunk(
-    topic: string, partition: number, chunk: Message[], heartbeat: () => Promise<void>, pause: EachBatchPayload['pause'], generation = this.generation,
+    topic: string,
+    partition: number,
+    chunk: Message[],
+    heartbeat: () => Promise<void>,
+    pause: EachBatchPayload['pause'],
+    generation = this.generation,
   ): Promise<boolean> {
     const at = { topic, partition };
     const first = chunk[0].offset;
@@ -272,8 +322,18 @@ export class EventConsumer {
     if (begun && chunk.length === 1) state.counted = begun.attempts - 1;
     if (begun && chunk.length === 1 && this.policy.exhausted(state.counted)) {
       const declared = chunk[0].headers?.[Header.Type]?.toString() ?? 'unknown';
-      const lastError = new Error(`${state.counted} deliveries failed or did not finish (the process handling it stopped)`);
-      await this.setAsideMessage(at, chunk[0], new RetryBudgetExceededError(state.counted, lastError), 'RETRY_BUDGET_EXCEEDED', state.counted, state.firstFailure ?? new Date(), declared);
+      const lastError = new Error(
+        `${state.counted} deliveries failed or did not finish (the process handling it stopped)`,
+      );
+      await this.setAsideMessage(
+        at,
+        chunk[0],
+        new RetryBudgetExceededError(state.counted, lastError),
+        'RETRY_BUDGET_EXCEEDED',
+        state.counted,
+        state.firstFailure ?? new Date(),
+        declared,
+      );
       await this.completed(at, chunk, generation);
       endTimer();
       return true;
@@ -283,17 +343,33 @@ export class EventConsumer {
       let remaining = items;
       while (remaining.length) {
         try {
-          await this.handler.handle(remaining.map((x) => x.event), { topic, replayed: topic.endsWith('.retry'), partition, offset: first, attempt: state.attempt, heartbeat });
+          await this.handler.handle(
+            remaining.map((x) => x.event),
+            { topic, replayed: topic.endsWith('.retry'), partition, offset: first, attempt: state.attempt, heartbeat },
+          );
           break;
         } catch (error) {
-          const culprit = error instanceof PoisonMessageError ? remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined) : undefined;
+          const culprit =
+            error instanceof PoisonMessageError
+              ? (remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined))
+              : undefined;
           if (!culprit) throw error;
           const poison = error as PoisonMessageError;
-          await this.setAsideMessage(at, culprit.message, poison, poison.reason, state.attempt, state.firstFailure ?? new Date(), culprit.event.type, culprit.event);
+          await this.setAsideMessage(
+            at,
+            culprit.message,
+            poison,
+            poison.reason,
+            state.attempt,
+            state.firstFailure ?? new Date(),
+            culprit.event.type,
+            culprit.event,
+          );
           remaining = remaining.filter((x) => x !== culprit);
         }
       }
-      for (const x of remaining) handledMessages.inc({ group: this.options.group, event_type: x.event.type, outcome: 'handled' });
+      for (const x of remaining)
+        handledMessages.inc({ group: this.options.group, event_type: x.event.type, outcome: 'handled' });
       await this.completed(at, chunk, generation);
       return true;
     } catch (error) {
@@ -327,7 +403,12 @@ export class EventConsumer {
       try {
         event = await this.codec.decode(message.value, eventHeaders(message.headers), message.key);
       } catch (error) {
-        const reason = error instanceof EventCodecError ? error.code : error instanceof PoisonMessageError ? error.reason : undefined;
+        const reason =
+          error instanceof EventCodecError
+            ? error.code
+            : error instanceof PoisonMessageError
+              ? error.reason
+              : undefined;
         if (!reason) throw error; // the registry is down: retry the batch
         await this.setAsideMessage(at, message, error as Error, reason, 1, new Date(), 'unknown');
         continue;
@@ -346,8 +427,15 @@ export class EventConsumer {
    * Answers true when the partition moves on (the message went aside).
    */
   private async failed(
-    at: PartitionRef, chunk: Message[], items: Decoded[], state: RetryState, error: unknown, begun: boolean,
-    givenBack: () => Promise<void>, pause: EachBatchPayload['pause'], generation: number,
+    at: PartitionRef,
+    chunk: Message[],
+    items: Decoded[],
+    state: RetryState,
+    error: unknown,
+    begun: boolean,
+    givenBack: () => Promise<void>,
+    pause: EachBatchPayload['pause'],
+    generation: number,
   ): Promise<boolean> {
     const { topic, partition } = at;
     const first = chunk[0].offset;
@@ -364,7 +452,9 @@ export class EventConsumer {
       this.retries.set(at, first, state);
       await givenBack();
       const delay = this.policy.backoff(state.attempt);
-      this.logger.warn(`batch ${topic}[${partition}]@${first}..${last} failed, retrying message by message in ${delay} ms: ${redactPersonalData(err.message, personal())}`);
+      this.logger.warn(
+        `batch ${topic}[${partition}]@${first}..${last} failed, retrying message by message in ${delay} ms: ${redactPersonalData(err.message, personal())}`,
+      );
       if (dependencyDown) dependencyWaits.inc({ group: this.options.group });
       this.retryLater(at, first, delay, pause);
       return false;
@@ -377,7 +467,16 @@ export class EventConsumer {
     }
     if (this.policy.exhausted(state.counted)) {
       // If the dead-letter topic cannot be written either, this throws: nothing is committed.
-      await this.setAsideMessage(at, chunk[0], new RetryBudgetExceededError(state.attempt, err), 'RETRY_BUDGET_EXCEEDED', state.attempt, firstFailure, eventType, items[0]?.event);
+      await this.setAsideMessage(
+        at,
+        chunk[0],
+        new RetryBudgetExceededError(state.attempt, err),
+        'RETRY_BUDGET_EXCEEDED',
+        state.attempt,
+        firstFailure,
+        eventType,
+        items[0]?.event,
+      );
       await this.completed(at, chunk, generation);
       return true;
     }
@@ -387,13 +486,23 @@ export class EventConsumer {
       // A hold lasts as long as the operator wants: no outage budget runs, and none is left over for after it.
       await this.stalls.clear(at, first);
     } else {
-      if (dependencyDown) since = await this.stalls.outageStart(at, first, firstFailure, redactPersonalData(err.message, personal()));
+      if (dependencyDown)
+        since = await this.stalls.outageStart(at, first, firstFailure, redactPersonalData(err.message, personal()));
       this.stalls.stuck(at, first, since);
     }
     const outageBudgetMs = this.policy.outageBudgetMs;
     if (this.policy.outageOver(error, since)) {
       // Waited for long enough: this message goes aside so the partition moves on (the next one gets a budget of its own).
-      await this.setAsideMessage(at, chunk[0], new OutageBudgetExceededError(outageBudgetMs / 1000, err), 'OUTAGE_BUDGET_EXCEEDED', state.attempt, since, eventType, items[0]?.event);
+      await this.setAsideMessage(
+        at,
+        chunk[0],
+        new OutageBudgetExceededError(outageBudgetMs / 1000, err),
+        'OUTAGE_BUDGET_EXCEEDED',
+        state.attempt,
+        since,
+        eventType,
+        items[0]?.event,
+      );
       outageDeadLetters.inc({ group: this.options.group });
       await this.completed(at, chunk, generation);
       return true;
@@ -401,10 +510,14 @@ export class EventConsumer {
     if (dependencyDown) dependencyWaits.inc({ group: this.options.group });
     this.retries.set(at, first, state);
     const delay = this.policy.backoff(state.attempt);
-    const budget = held ? 'held by an operator, not counted'
-      : dependencyDown ? `dependency unavailable for ${Math.floor((Date.now() - since.getTime()) / 1000)}/${outageBudgetMs / 1000} s, not counted`
+    const budget = held
+      ? 'held by an operator, not counted'
+      : dependencyDown
+        ? `dependency unavailable for ${Math.floor((Date.now() - since.getTime()) / 1000)}/${outageBudgetMs / 1000} s, not counted`
         : `${state.counted}/${this.policy.maxAttempts}`;
-    this.logger.warn(`${eventType} at ${topic}[${partition}]@${first}${chunk.length > 1 ? `..${last}` : ''} failed (attempt ${state.attempt}, ${budget}), retrying in ${delay} ms: ${redactPersonalData(err.message, personal())}`);
+    this.logger.warn(
+      `${eventType} at ${topic}[${partition}]@${first}${chunk.length > 1 ? `..${last}` : ''} failed (attempt ${state.attempt}, ${budget}), retrying in ${delay} ms: ${redactPersonalData(err.message, personal())}`,
+    );
     this.retryLater(at, first, delay, pause);
     return false;
   }
@@ -415,7 +528,10 @@ export class EventConsumer {
    * learner's later change before this one's earlier change reaches the LMS.
    */
   private async withHeartbeats<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
-    const timer = setInterval(() => void heartbeat().catch(() => undefined), this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
+    const timer = setInterval(
+      () => void heartbeat().catch(() => undefined),
+      this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    );
     try {
       return await work();
     } finally {
@@ -435,9 +551,22 @@ export class EventConsumer {
   }
 
   private async setAsideMessage(
-    at: PartitionRef, message: Message, error: Error, reason: string, attempts: number, firstFailure: Date, eventType: string, event?: DecodedEvent,
+    at: PartitionRef,
+    message: Message,
+    error: Error,
+    reason: string,
+    attempts: number,
+    firstFailure: Date,
+    eventType: string,
+    event?: DecodedEvent,
   ): Promise<void> {
-    await this.deadLetterer.send(at, message, { error, reason, attempts, firstFailure, personal: event ? personalValues(event.data) : undefined });
+    await this.deadLetterer.send(at, message, {
+      error,
+      reason,
+      attempts,
+      firstFailure,
+      personal: event ? personalValues(event.data) : undefined,
+    });
     this.setAside.set(at, message.offset, true);
     handledMessages.inc({ group: this.options.group, event_type: eventType, outcome: 'dead_lettered' });
   }

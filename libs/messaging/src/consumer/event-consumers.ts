@@ -40,7 +40,9 @@ export class EventConsumers {
    * the same names, or both (LMS_EVENT_BUS); the group's retry topic, where operators replay dead
    * letters, and the services' own topics are always on Kafka.
    */
-  register(options: Omit<EventConsumerOptions, 'topicPrefix' | 'maxAttempts' | 'backoffMaxMs'> & Partial<EventConsumerOptions>): EventConsumer {
+  register(
+    options: Omit<EventConsumerOptions, 'topicPrefix' | 'maxAttempts' | 'backoffMaxMs'> & Partial<EventConsumerOptions>,
+  ): EventConsumer {
     const bus = this.options.lmsEventBus ?? 'kafka';
     const fromRedis = bus === 'kafka' ? [] : options.topics.filter(isLmsTopic);
     const kafkaTopics = bus === 'redis' ? options.topics.filter((t) => !isLmsTopic(t)) : options.topics;
@@ -61,20 +63,22 @@ export class EventConsumers {
       if (!this.options.redisUrl) throw new Error(`LMS_EVENT_BUS=${bus} needs EVENT_BUS_REDIS_CONNECTION_URL`);
       const handler = options.batch ?? consumer.batchHandler;
       const prefix = this.options.topicPrefix;
-      this.streams.push(new StreamConsumer(this.options.redisUrl, this.codec, this.producer, {
-        group: options.group,
-        groupName: fullTopicName(options.group, prefix),
-        streams: fromRedis.map((t) => fullTopicName(t, prefix)),
-        handler,
-        instanceId: this.options.instanceId ?? String(process.pid),
-        deadLetterTopic: fullTopicName(deadLetterTopic(options.group), prefix),
-        maxAttempts: this.options.consumerMaxAttempts,
-        backoffMaxMs: this.options.consumerBackoffMaxMs,
-        outageBudgetMs: (this.options.consumerOutageBudgetSeconds ?? 3600) * 1000,
-        leaseMs: this.options.streamLeaseMs ?? DEFAULT_STREAM_LEASE_MS,
-        gapsKey: streamGapsKey(prefix),
-        onGap: (gap) => this.streamGap(gap),
-      }));
+      this.streams.push(
+        new StreamConsumer(this.options.redisUrl, this.codec, this.producer, {
+          group: options.group,
+          groupName: fullTopicName(options.group, prefix),
+          streams: fromRedis.map((t) => fullTopicName(t, prefix)),
+          handler,
+          instanceId: this.options.instanceId ?? String(process.pid),
+          deadLetterTopic: fullTopicName(deadLetterTopic(options.group), prefix),
+          maxAttempts: this.options.consumerMaxAttempts,
+          backoffMaxMs: this.options.consumerBackoffMaxMs,
+          outageBudgetMs: (this.options.consumerOutageBudgetSeconds ?? 3600) * 1000,
+          leaseMs: this.options.streamLeaseMs ?? DEFAULT_STREAM_LEASE_MS,
+          gapsKey: streamGapsKey(prefix),
+          onGap: (gap) => this.streamGap(gap),
+        }),
+      );
     }
     return consumer;
   }
@@ -86,7 +90,9 @@ export class EventConsumers {
 
   private async streamGap(gap: StreamGap): Promise<void> {
     for (const listener of this.gapListeners) {
-      await listener(gap).catch((e: Error) => this.logger.error(`handling the gap in ${gap.stream} failed: ${e.message}`));
+      await listener(gap).catch((e: Error) =>
+        this.logger.error(`handling the gap in ${gap.stream} failed: ${e.message}`),
+      );
     }
   }
 

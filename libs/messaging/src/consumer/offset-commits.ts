@@ -41,7 +41,8 @@ export class OffsetCommits {
       // repeats. Kept for the next commit unless a newer offset came meanwhile (a quiet partition
       // would otherwise never commit what it handled). Not after a rebalance: the partition may be
       // another member's now, and an old offset committed over its progress would rewind it.
-      if (generation === this.generation()) for (const [at, offset] of offsets) if (!this.pending.has(at)) this.pending.set(at, offset);
+      if (generation === this.generation())
+        for (const [at, offset] of offsets) if (!this.pending.has(at)) this.pending.set(at, offset);
       this.logger.warn(`committing offsets failed: ${(error as Error).message}`);
       return [];
     }

@@ -12,12 +12,16 @@ describe('RetryPolicy', () => {
   it.each([
     ['a defect', defect, true],
     ['an unavailable dependency', outage, false],
-    ['an operator\'s hold', hold, false],
+    ["an operator's hold", hold, false],
   ])('counts %s against the retry budget: %s', (_name, error, counted) => {
     expect(policy.counts(error)).toBe(counted);
   });
 
-  it.each([[2, false], [3, true], [4, true]])('after %i counted failures the budget is spent: %s', (counted, spent) => {
+  it.each([
+    [2, false],
+    [3, true],
+    [4, true],
+  ])('after %i counted failures the budget is spent: %s', (counted, spent) => {
     expect(policy.exhausted(counted)).toBe(spent);
   });
 
@@ -30,7 +34,13 @@ describe('RetryPolicy', () => {
     expect(policy.outageOver(error, ago(waited), now)).toBe(over);
   });
 
-  it.each([[1, 100], [2, 200], [4, 800], [5, 1000], [60, 1000]])('waits, before attempt %i + 1, %i ms', (attempt, ms) => {
+  it.each([
+    [1, 100],
+    [2, 200],
+    [4, 800],
+    [5, 1000],
+    [60, 1000],
+  ])('waits, before attempt %i + 1, %i ms', (attempt, ms) => {
     expect(policy.backoff(attempt)).toBe(ms);
   });
 

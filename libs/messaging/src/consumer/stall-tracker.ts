@@ -12,7 +12,11 @@ export class StallTracker {
   /** Partitions with no stall row left in ConsumerStalls, as far as this member knows. */
   private readonly unstalled = new PartitionSet();
 
-  constructor(private readonly groupId: string, private readonly store: ConsumerStalls | undefined, private readonly logger: Logger) {}
+  constructor(
+    private readonly groupId: string,
+    private readonly store: ConsumerStalls | undefined,
+    private readonly logger: Logger,
+  ) {}
 
   /** A new assignment: a partition kept is read again from ConsumerStalls at its next failure. */
   reset(): void {

@@ -7,7 +7,10 @@ import { OutboxRelay } from '../outbox/outbox-relay';
 const env = stackEnv();
 
 /** The statements `work` sends through the data source, with their parameters. */
-async function captureQueries(dataSource: DataSource, work: () => Promise<unknown>): Promise<Array<{ sql: string; params: unknown[] }>> {
+async function captureQueries(
+  dataSource: DataSource,
+  work: () => Promise<unknown>,
+): Promise<Array<{ sql: string; params: unknown[] }>> {
   const seen: Array<{ sql: string; params: unknown[] }> = [];
   const query = dataSource.query.bind(dataSource);
   const spy = jest.spyOn(dataSource, 'query').mockImplementation((sql: string, params?: unknown[]) => {
@@ -28,7 +31,9 @@ describe('inbox pruning', () => {
 
   beforeAll(async () => {
     const flavor = await ensureDatabase(env.MYSQL_URL, database);
-    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database, flavor, entities: [], migrations: MESSAGING_MIGRATIONS })).initialize();
+    dataSource = await new DataSource(
+      dataSourceOptions({ url: env.MYSQL_URL, database, flavor, entities: [], migrations: MESSAGING_MIGRATIONS }),
+    ).initialize();
   });
 
   afterAll(async () => {
@@ -38,8 +43,16 @@ describe('inbox pruning', () => {
 
   it('deletes only rows older than the retention, reading the processed_at index instead of the whole table', async () => {
     const recent = Array.from({ length: 5000 }, (_, i) => ['it.group', `recent-${i}`, 'it.type']);
-    for (let i = 0; i < recent.length; i += 1000) await dataSource.query('INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ?', [recent.slice(i, i + 1000)]);
-    const old = Array.from({ length: 20 }, (_, i) => ['it.group', `old-${i}`, 'it.type', new Date(Date.now() - 30 * 86_400_000)]);
+    for (let i = 0; i < recent.length; i += 1000)
+      await dataSource.query('INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ?', [
+        recent.slice(i, i + 1000),
+      ]);
+    const old = Array.from({ length: 20 }, (_, i) => [
+      'it.group',
+      `old-${i}`,
+      'it.type',
+      new Date(Date.now() - 30 * 86_400_000),
+    ]);
     await dataSource.query('INSERT INTO inbox (consumer_group, event_id, event_type, processed_at) VALUES ?', [old]);
     await dataSource.query('ANALYZE TABLE inbox');
 

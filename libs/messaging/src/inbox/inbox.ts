@@ -10,7 +10,10 @@ export type InboxOutcome = 'applied' | 'duplicate';
  * one multi-row insert.
  */
 export class Inbox {
-  constructor(private readonly dataSource: DataSource, private readonly consumerGroup: string) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly consumerGroup: string,
+  ) {}
 
   /**
    * The events not applied yet, in order, each id once. A read outside the transaction, for handlers
@@ -21,7 +24,9 @@ export class Inbox {
     for (const e of events) if (!once.has(e.metadata.id)) once.set(e.metadata.id, e);
     if (!once.size) return [];
     const seen: Array<{ event_id: string }> = await manager.query(
-      'SELECT event_id FROM inbox WHERE consumer_group = ? AND event_id IN (?)', [this.consumerGroup, [...once.keys()]]);
+      'SELECT event_id FROM inbox WHERE consumer_group = ? AND event_id IN (?)',
+      [this.consumerGroup, [...once.keys()]],
+    );
     for (const row of seen) once.delete(row.event_id);
     return [...once.values()];
   }
@@ -35,7 +40,10 @@ export class Inbox {
    * concurrent consumer that applied one of them first makes the insert fail on its key; the
    * transaction rolls back and the batch is retried, finding the event seen.
    */
-  processBatch<E extends DecodedEvent>(events: E[], work: (manager: EntityManager, fresh: E[]) => Promise<void>): Promise<E[]> {
+  processBatch<E extends DecodedEvent>(
+    events: E[],
+    work: (manager: EntityManager, fresh: E[]) => Promise<void>,
+  ): Promise<E[]> {
     return inTransaction(this.dataSource, (manager) => this.processBatchIn(manager, events, work));
   }
 
@@ -44,14 +52,24 @@ export class Inbox {
   }
 
   /** `process` inside a transaction the caller holds and commits (one that spans several messages). */
-  async processIn(manager: EntityManager, event: DecodedEvent, work: (manager: EntityManager) => Promise<void>): Promise<InboxOutcome> {
+  async processIn(
+    manager: EntityManager,
+    event: DecodedEvent,
+    work: (manager: EntityManager) => Promise<void>,
+  ): Promise<InboxOutcome> {
     return (await this.processBatchIn(manager, [event], (m) => work(m))).length ? 'applied' : 'duplicate';
   }
 
-  private async processBatchIn<E extends DecodedEvent>(manager: EntityManager, events: E[], work: (manager: EntityManager, fresh: E[]) => Promise<void>): Promise<E[]> {
+  private async processBatchIn<E extends DecodedEvent>(
+    manager: EntityManager,
+    events: E[],
+    work: (manager: EntityManager, fresh: E[]) => Promise<void>,
+  ): Promise<E[]> {
     const fresh = await this.unseen(events, manager);
     if (!fresh.length) return [];
-    await manager.query('INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ?', [fresh.map((e) => [this.consumerGroup, e.metadata.id, e.type])]);
+    await manager.query('INSERT INTO inbox (consumer_group, event_id, event_type) VALUES ?', [
+      fresh.map((e) => [this.consumerGroup, e.metadata.id, e.type]),
+    ]);
     await work(manager, fresh);
     return fresh;
   }

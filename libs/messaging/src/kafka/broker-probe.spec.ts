@@ -16,7 +16,8 @@ function fakeKafka() {
           state.connects += 1;
         }),
         describeCluster: jest.fn(async () => {
-          if (state.brokerDown || !connected) throw new Error('Connection error: broker kafka-1.internal:9092 went away');
+          if (state.brokerDown || !connected)
+            throw new Error('Connection error: broker kafka-1.internal:9092 went away');
           return { brokers: [], controller: 1, clusterId: 'c' };
         }),
         disconnect: jest.fn(async () => {
@@ -29,7 +30,8 @@ function fakeKafka() {
   return { kafka: kafka as unknown as Kafka, state };
 }
 
-const health = (kafka: Kafka) => new MessagingHealth(kafka, { all: [], streams: [] } as never, null, { service: 'test' } as MessagingOptions);
+const health = (kafka: Kafka) =>
+  new MessagingHealth(kafka, { all: [], streams: [] } as never, null, { service: 'test' } as MessagingOptions);
 
 describe('MessagingHealth broker probe (/health/consumers)', () => {
   it('asks the broker over one admin connection, however many times it is asked', async () => {

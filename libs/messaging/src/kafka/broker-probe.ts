@@ -8,7 +8,10 @@ import { Admin, Kafka } from 'kafkajs';
 export class BrokerProbe {
   private admin?: Promise<Admin>;
 
-  constructor(private readonly kafka: Kafka, private readonly timeoutMs = 3000) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly timeoutMs = 3000,
+  ) {}
 
   async reachable(): Promise<boolean> {
     const probe = (async () => {

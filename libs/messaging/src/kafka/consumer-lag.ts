@@ -7,7 +7,10 @@ import { consumerLag } from './kafka-client';
 /** Uncommitted messages per consumer group and topic, for operators (`ugsync status`). */
 @Injectable()
 export class ConsumerLag {
-  constructor(@Inject(KAFKA) private readonly kafka: Kafka, @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions) {}
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
+  ) {}
 
   /** Every consumer group of the product, over the topics it reads and its retry topic. */
   async all(readers: Record<string, string[]>): Promise<Record<string, Record<string, number>>> {

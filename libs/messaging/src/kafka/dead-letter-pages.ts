@@ -22,11 +22,17 @@ export interface DeadLetterPartition extends PartitionBounds {
  * of the last letter of a page.
  */
 export class DeadLetterPages {
-  constructor(private readonly kafka: Kafka, private readonly topics: DeadLetterTopics) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: DeadLetterTopics,
+  ) {}
 
   /** The partitions of these groups' dead-letter topics and what they hold, without reading a letter. */
   async partitions(groups: string[]): Promise<DeadLetterPartition[]> {
-    const bounds = await partitionBounds(this.kafka, groups.map((g) => this.topics.topicOf(g)));
+    const bounds = await partitionBounds(
+      this.kafka,
+      groups.map((g) => this.topics.topicOf(g)),
+    );
     return bounds.map((b) => ({ ...b, consumerGroup: this.topics.groupOf(b.topic) ?? b.topic }));
   }
 
@@ -55,7 +61,8 @@ export class DeadLetterPages {
     }
     const letters = (await readRanges(this.kafka, ranges)).map((m) => deadLetterOf(m, this.topics.groupOf(m.topic)));
     const last = ranges[ranges.length - 1];
-    const more = !!last && (last.to < partitions[lastIndex].high || partitions.slice(lastIndex + 1).some((p) => p.high > p.low));
+    const more =
+      !!last && (last.to < partitions[lastIndex].high || partitions.slice(lastIndex + 1).some((p) => p.high > p.low));
     return { letters, next: more ? `${last.topic}:${last.partition}:${last.to - 1n}` : null };
   }
 
@@ -83,15 +90,24 @@ export function deadLetterOf(message: ReadMessage, groupOfTopic?: string): DeadL
   const { topic, partition, offset, key, value, headers } = message;
   const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
   return {
-    id: `${topic}:${partition}:${offset}`, topic, partition, offset,
+    id: `${topic}:${partition}:${offset}`,
+    topic,
+    partition,
+    offset,
     consumerGroup: headers[DeadLetterHeader.ConsumerGroup] ?? groupOfTopic ?? topic.replace(/\.dead-letter$/, ''),
     reason: headers[DeadLetterHeader.Reason] ?? 'unknown',
     error: headers[DeadLetterHeader.ErrorMessage] ?? '',
     eventType: headers[Header.Type] ?? null,
     ceId: headers[Header.Id] ?? null,
     deadLetteredAt: headers[DeadLetterHeader.DeadLetteredAt] ?? null,
-    original: { topic: headers[DeadLetterHeader.OriginalTopic] ?? null, partition: num(headers[DeadLetterHeader.OriginalPartition]), offset: headers[DeadLetterHeader.OriginalOffset] ?? null },
+    original: {
+      topic: headers[DeadLetterHeader.OriginalTopic] ?? null,
+      partition: num(headers[DeadLetterHeader.OriginalPartition]),
+      offset: headers[DeadLetterHeader.OriginalOffset] ?? null,
+    },
     attempts: num(headers[DeadLetterHeader.Attempts]),
-    key, value, headers,
+    key,
+    value,
+    headers,
   };
 }

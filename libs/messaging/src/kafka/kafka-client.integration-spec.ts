@@ -8,7 +8,10 @@ describe('deleteTopicsWithPrefix against the real broker', () => {
   afterAll(() => deleteTopicsWithPrefix(kafka, `${run}`).catch(() => undefined));
 
   it('deletes the topics of one run and leaves every other topic alone', async () => {
-    await provisionTopics(kafka, [`${run}-a-one`, `${run}-a-two`, `${run}-b-one`].map((name) => ({ name, partitions: 1 })));
+    await provisionTopics(
+      kafka,
+      [`${run}-a-one`, `${run}-a-two`, `${run}-b-one`].map((name) => ({ name, partitions: 1 })),
+    );
     expect(await deleteTopicsWithPrefix(kafka, `${run}-a-`)).toBe(2);
     const admin = kafka.admin();
     await admin.connect();
@@ -19,7 +22,7 @@ describe('deleteTopicsWithPrefix against the real broker', () => {
     }
   });
 
-  it('refuses a prefix too short to be one run\'s', async () => {
+  it("refuses a prefix too short to be one run's", async () => {
     await expect(deleteTopicsWithPrefix(kafka, 'e')).rejects.toThrow(/prefix as short as "e"/);
   });
 });

@@ -17,28 +17,56 @@ describe('Kafka client options from config', () => {
   });
 
   it('uses SASL PLAIN over TLS with the event bus API key and secret, as event-bus-kafka does', () => {
-    const options = clientOptions({ KAFKA_BROKERS: 'b1.example.com:9092,b2.example.com:9092', EVENT_BUS_KAFKA_API_KEY: 'KEY', EVENT_BUS_KAFKA_API_SECRET: 'SECRET' });
-    expect(options).toMatchObject({ brokers: ['b1.example.com:9092', 'b2.example.com:9092'], ssl: true, sasl: { mechanism: 'plain', username: 'KEY', password: 'SECRET' } });
+    const options = clientOptions({
+      KAFKA_BROKERS: 'b1.example.com:9092,b2.example.com:9092',
+      EVENT_BUS_KAFKA_API_KEY: 'KEY',
+      EVENT_BUS_KAFKA_API_SECRET: 'SECRET',
+    });
+    expect(options).toMatchObject({
+      brokers: ['b1.example.com:9092', 'b2.example.com:9092'],
+      ssl: true,
+      sasl: { mechanism: 'plain', username: 'KEY', password: 'SECRET' },
+    });
   });
 
   it('uses SASL_SSL when asked for it by name', () => {
-    expect(clientOptions({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', EVENT_BUS_KAFKA_API_KEY: 'KEY', EVENT_BUS_KAFKA_API_SECRET: 'SECRET' })).toMatchObject({ ssl: true });
+    expect(
+      clientOptions({
+        KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+        EVENT_BUS_KAFKA_API_KEY: 'KEY',
+        EVENT_BUS_KAFKA_API_SECRET: 'SECRET',
+      }),
+    ).toMatchObject({ ssl: true });
   });
 
   it('refuses SASL_SSL without credentials rather than connecting in the clear', () => {
-    expect(() => kafkaClientConfig({ clientId: 'x', brokers: ['b:9092'], securityProtocol: 'SASL_SSL' })).toThrow(/needs an API key and secret/);
+    expect(() => kafkaClientConfig({ clientId: 'x', brokers: ['b:9092'], securityProtocol: 'SASL_SSL' })).toThrow(
+      /needs an API key and secret/,
+    );
   });
 
   it('hands the schema registry credentials to the registry client', () => {
-    const config = loadConfig(ServiceConfig, { EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY: 'SR', EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET: 'pw' });
+    const config = loadConfig(ServiceConfig, {
+      EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY: 'SR',
+      EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET: 'pw',
+    });
     expect(messagingOptions('s', config, { outbox: false }).schemaRegistryAuth).toEqual({ key: 'SR', secret: 'pw' });
     expect(messagingOptions('s', loadConfig(ServiceConfig, {}), { outbox: false }).schemaRegistryAuth).toBeUndefined();
   });
 
   it('hands the consumers their group session and heartbeat (KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS)', () => {
-    expect(messagingOptions('s', loadConfig(ServiceConfig, {}), { outbox: false })).toMatchObject({ consumerSessionTimeoutMs: 6000, consumerHeartbeatIntervalMs: 1000 });
-    const config = loadConfig(ServiceConfig, { KAFKA_SESSION_TIMEOUT_MS: '45000', KAFKA_HEARTBEAT_INTERVAL_MS: '3000' });
-    expect(messagingOptions('s', config, { outbox: false })).toMatchObject({ consumerSessionTimeoutMs: 45_000, consumerHeartbeatIntervalMs: 3000 });
+    expect(messagingOptions('s', loadConfig(ServiceConfig, {}), { outbox: false })).toMatchObject({
+      consumerSessionTimeoutMs: 6000,
+      consumerHeartbeatIntervalMs: 1000,
+    });
+    const config = loadConfig(ServiceConfig, {
+      KAFKA_SESSION_TIMEOUT_MS: '45000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '3000',
+    });
+    expect(messagingOptions('s', config, { outbox: false })).toMatchObject({
+      consumerSessionTimeoutMs: 45_000,
+      consumerHeartbeatIntervalMs: 3000,
+    });
   });
 });
 
@@ -46,17 +74,29 @@ describe('topic provisioning', () => {
   const spec = { name: 'user-groups-lifecycle', partitions: 3 };
 
   it('creates topics with the configured replication factor and min.insync.replicas', () => {
-    const { topicReplication } = messagingOptions('s', loadConfig(ServiceConfig, { KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' }), { outbox: true });
+    const { topicReplication } = messagingOptions(
+      's',
+      loadConfig(ServiceConfig, { KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' }),
+      { outbox: true },
+    );
     expect(topicCreation(spec, topicReplication!)).toEqual({
-      topic: 'user-groups-lifecycle', numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+      topic: 'user-groups-lifecycle',
+      numPartitions: 3,
+      replicationFactor: 3,
+      configEntries: [{ name: 'min.insync.replicas', value: '2' }],
     });
   });
 
   it('creates them with 1 replica, 1 in sync, by default (one local broker), keeping a retention', () => {
     const { topicReplication } = messagingOptions('s', loadConfig(ServiceConfig, {}), { outbox: true });
     expect(topicCreation({ ...spec, retentionMs: 60_000 }, topicReplication!)).toEqual({
-      topic: 'user-groups-lifecycle', numPartitions: 3, replicationFactor: 1,
-      configEntries: [{ name: 'min.insync.replicas', value: '1' }, { name: 'retention.ms', value: '60000' }],
+      topic: 'user-groups-lifecycle',
+      numPartitions: 3,
+      replicationFactor: 1,
+      configEntries: [
+        { name: 'min.insync.replicas', value: '1' },
+        { name: 'retention.ms', value: '60000' },
+      ],
     });
   });
 });

@@ -16,11 +16,14 @@ export interface KafkaSettings {
 export function kafkaClientConfig(settings: KafkaSettings): KafkaConfig {
   const logger = new Logger(`kafka:${settings.clientId}`);
   const protocol = settings.securityProtocol ?? (settings.apiKey && settings.apiSecret ? 'SASL_SSL' : 'PLAINTEXT');
-  if (protocol === 'SASL_SSL' && !(settings.apiKey && settings.apiSecret)) throw new Error('Kafka SASL_SSL needs an API key and secret');
+  if (protocol === 'SASL_SSL' && !(settings.apiKey && settings.apiSecret))
+    throw new Error('Kafka SASL_SSL needs an API key and secret');
   return {
     clientId: settings.clientId,
     brokers: settings.brokers,
-    ...(protocol === 'SASL_SSL' ? { ssl: true, sasl: { mechanism: 'plain', username: settings.apiKey!, password: settings.apiSecret! } } : {}),
+    ...(protocol === 'SASL_SSL'
+      ? { ssl: true, sasl: { mechanism: 'plain', username: settings.apiKey!, password: settings.apiSecret! } }
+      : {}),
     connectionTimeout: 3000,
     requestTimeout: 10_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
@@ -61,7 +64,11 @@ export function topicCreation(spec: TopicSpec, replication: TopicReplication): I
 }
 
 /** Creates any missing topic; existing ones are left as they are. Auto-creation is off on our brokers. */
-export async function provisionTopics(kafka: Kafka, specs: TopicSpec[], replication: TopicReplication = SINGLE_BROKER): Promise<string[]> {
+export async function provisionTopics(
+  kafka: Kafka,
+  specs: TopicSpec[],
+  replication: TopicReplication = SINGLE_BROKER,
+): Promise<string[]> {
   const admin: Admin = kafka.admin();
   await admin.connect();
   try {
@@ -109,7 +116,12 @@ export async function kafkaReachable(kafka: Kafka, timeoutMs = 3000): Promise<bo
  * Messages a consumer group has not committed yet, per topic (a group that never committed counts
  * from the start of the log). Zero means drained: what an upgrade that changes keys waits for.
  */
-export async function consumerLag(kafka: Kafka, groupId: string, topics: string[], connected?: Admin): Promise<Record<string, number>> {
+export async function consumerLag(
+  kafka: Kafka,
+  groupId: string,
+  topics: string[],
+  connected?: Admin,
+): Promise<Record<string, number>> {
   // A caller that asks often (a test waiting for quiet) passes an admin connection it keeps open.
   const admin = connected ?? kafka.admin();
   if (!connected) await admin.connect();
@@ -139,7 +151,11 @@ export interface ConsumerGroupMember {
 }
 
 /** Who is in a consumer group now and which partitions each member holds (several instances share a group). */
-export async function consumerGroupMembers(kafka: Kafka, groupId: string, connected?: Admin): Promise<ConsumerGroupMember[]> {
+export async function consumerGroupMembers(
+  kafka: Kafka,
+  groupId: string,
+  connected?: Admin,
+): Promise<ConsumerGroupMember[]> {
   const admin = connected ?? kafka.admin();
   if (!connected) await admin.connect();
   try {
@@ -148,7 +164,9 @@ export async function consumerGroupMembers(kafka: Kafka, groupId: string, connec
       memberId: m.memberId,
       clientId: m.clientId,
       host: m.clientHost,
-      partitions: m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {} : {},
+      partitions: m.memberAssignment.length
+        ? (AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {})
+        : {},
     }));
   } finally {
     if (!connected) await admin.disconnect();

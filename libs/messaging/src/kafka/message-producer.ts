@@ -6,7 +6,8 @@ export const SEND_MAX_BYTES = 768 * 1024;
 
 function messageBytes(m: EncodedMessage | RawMessage): number {
   let size = (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64;
-  for (const [name, value] of Object.entries(m.headers)) size += name.length + (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
+  for (const [name, value] of Object.entries(m.headers))
+    size += name.length + (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
   return size;
 }
 
@@ -23,7 +24,11 @@ function isTooLarge(error: unknown, depth = 0): boolean {
   const e = error as { type?: string; cause?: unknown; originalError?: unknown; errors?: unknown[] } | undefined;
   if (!e || depth > 4) return false;
   if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
-  return isTooLarge(e.cause, depth + 1) || isTooLarge(e.originalError, depth + 1) || (Array.isArray(e.errors) && e.errors.some((x) => isTooLarge(x, depth + 1)));
+  return (
+    isTooLarge(e.cause, depth + 1) ||
+    isTooLarge(e.originalError, depth + 1) ||
+    (Array.isArray(e.errors) && e.errors.some((x) => isTooLarge(x, depth + 1)))
+  );
 }
 
 export interface RawMessage {
@@ -44,7 +49,10 @@ export class MessageProducer {
   constructor(kafka: Kafka) {
     // The Java client's murmur2 partitioner, so keys land where any Kafka tool expects them.
     this.producer = kafka.producer({
-      idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.producer.on('producer.disconnect', () => (this.connected = undefined));
   }
@@ -89,7 +97,10 @@ export class MessageProducer {
 
   private async sendPart(messages: Array<EncodedMessage | RawMessage>): Promise<void> {
     // Keep order: consecutive messages for one topic go in one batch entry.
-    const topicMessages: Array<{ topic: string; messages: Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer> }> }> = [];
+    const topicMessages: Array<{
+      topic: string;
+      messages: Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer> }>;
+    }> = [];
     for (const m of messages) {
       const last = topicMessages[topicMessages.length - 1];
       const entry = { key: m.key, value: m.value, headers: m.headers };

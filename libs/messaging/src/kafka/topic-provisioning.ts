@@ -19,7 +19,10 @@ export class TopicProvisioning {
   private triedOnce!: () => void;
   private readonly firstAttempt = new Promise<void>((resolve) => (this.triedOnce = resolve));
 
-  constructor(@Inject(KAFKA) private readonly kafka: Kafka, @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions) {}
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
+  ) {}
 
   get provisioned(): boolean {
     return this.provisionedNow;
@@ -46,12 +49,19 @@ export class TopicProvisioning {
       try {
         // A quick probe first: kafkajs's own retries would hold the boot for half a minute.
         if (await kafkaReachable(this.kafka)) {
-          const created = await provisionTopics(this.kafka, allTopicSpecs(this.options.topicPrefix, undefined, this.options.deadLetterRetentionMs), this.options.topicReplication ?? SINGLE_BROKER);
+          const created = await provisionTopics(
+            this.kafka,
+            allTopicSpecs(this.options.topicPrefix, undefined, this.options.deadLetterRetentionMs),
+            this.options.topicReplication ?? SINGLE_BROKER,
+          );
           if (created.length) this.logger.log(`created topics: ${created.join(', ')}`);
           this.provisionedNow = true;
           return;
         }
-        if (attempt === 0) this.logger.warn('Kafka is not reachable: the API serves meanwhile (changes wait in the outbox); consumers start once it answers');
+        if (attempt === 0)
+          this.logger.warn(
+            'Kafka is not reachable: the API serves meanwhile (changes wait in the outbox); consumers start once it answers',
+          );
       } catch (error) {
         this.logger.warn(`provisioning topics failed, retrying: ${(error as Error).message}`);
       } finally {

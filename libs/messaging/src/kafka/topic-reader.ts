@@ -20,7 +20,11 @@ export class TopicReader {
   private readonly consumer: Consumer;
 
   /** `onMessage` sees each message as it arrives (benchmarks time deliveries with it). */
-  constructor(kafka: Kafka, private readonly topics: string[], private readonly onMessage?: (message: ReadMessage) => void) {
+  constructor(
+    kafka: Kafka,
+    private readonly topics: string[],
+    private readonly onMessage?: (message: ReadMessage) => void,
+  ) {
     this.consumer = kafka.consumer({ groupId: `topic-reader-${randomUUID()}`, allowAutoTopicCreation: false });
   }
 
@@ -30,7 +34,14 @@ export class TopicReader {
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
-        const read = { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: headerText(message.headers).text };
+        const read = {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          headers: headerText(message.headers).text,
+        };
         this.messages.push(read);
         this.onMessage?.(read);
       },
@@ -66,7 +77,8 @@ export async function partitionBounds(kafka: Kafka, topics: string[]): Promise<P
     const out: PartitionBounds[] = [];
     for (const topic of topics) {
       const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
-      for (const p of offsets.sort((a, b) => a.partition - b.partition)) out.push({ topic, partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) });
+      for (const p of offsets.sort((a, b) => a.partition - b.partition))
+        out.push({ topic, partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) });
     }
     return out;
   } finally {
@@ -92,25 +104,38 @@ export async function readRanges(kafka: Kafka, ranges: OffsetRange[], timeoutMs 
     await consumer.subscribe({ topics: [...new Set(wanted.map((r) => r.topic))], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`offsets not read within ${timeoutMs / 1000} s`)), timeoutMs);
-      consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ topic, partition, message }) => {
-          const key = keyOf(topic, partition);
-          const range = remaining.get(key);
-          const offset = BigInt(message.offset);
-          // Before the seek took effect, or a partition already complete.
-          if (!range || offset < range.from) return;
-          if (offset < range.to) read.get(key)!.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers: headerText(message.headers).text });
-          if (offset + 1n >= range.to) {
-            remaining.delete(key);
-            consumer.pause([{ topic, partitions: [partition] }]);
-          }
-          if (!remaining.size) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      }).then(() => wanted.forEach((r) => consumer.seek({ topic: r.topic, partition: r.partition, offset: String(r.from) }))).catch(reject);
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ topic, partition, message }) => {
+            const key = keyOf(topic, partition);
+            const range = remaining.get(key);
+            const offset = BigInt(message.offset);
+            // Before the seek took effect, or a partition already complete.
+            if (!range || offset < range.from) return;
+            if (offset < range.to)
+              read.get(key)!.push({
+                topic,
+                partition,
+                offset: message.offset,
+                key: message.key,
+                value: message.value,
+                headers: headerText(message.headers).text,
+              });
+            if (offset + 1n >= range.to) {
+              remaining.delete(key);
+              consumer.pause([{ topic, partitions: [partition] }]);
+            }
+            if (!remaining.size) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .then(() =>
+          wanted.forEach((r) => consumer.seek({ topic: r.topic, partition: r.partition, offset: String(r.from) })),
+        )
+        .catch(reject);
     });
   } finally {
     await consumer.disconnect();

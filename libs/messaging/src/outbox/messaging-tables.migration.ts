@@ -44,4 +44,12 @@ export class MessagingTables1763700000000 implements MigrationInterface {
 }
 
 /** Every migration of the messaging tables, in order: each service that produces or consumes runs them all. */
-export const MESSAGING_MIGRATIONS = [MessagingTables1763700000000, InboxPruneIndex1764400000000, OutboxRelayLease1764500000000, OutboxParking1764500000100, ConsumerStall1764600000000, OutboxPackedRows1764700000000, ConsumerAttempt1764800000000];
+export const MESSAGING_MIGRATIONS = [
+  MessagingTables1763700000000,
+  InboxPruneIndex1764400000000,
+  OutboxRelayLease1764500000000,
+  OutboxParking1764500000100,
+  ConsumerStall1764600000000,
+  OutboxPackedRows1764700000000,
+  ConsumerAttempt1764800000000,
+];

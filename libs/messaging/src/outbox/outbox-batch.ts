@@ -49,7 +49,11 @@ function sameShape(a: unknown, b: unknown): boolean {
   if (!keys || !others) return !keys && !others;
   if (keys.length !== others.length) return false;
   for (let i = 0; i < keys.length; i++) {
-    if (keys[i] !== others[i] || !sameShape((a as Record<string, unknown>)[keys[i]], (b as Record<string, unknown>)[keys[i]])) return false;
+    if (
+      keys[i] !== others[i] ||
+      !sameShape((a as Record<string, unknown>)[keys[i]], (b as Record<string, unknown>)[keys[i]])
+    )
+      return false;
   }
   return true;
 }
@@ -60,7 +64,8 @@ function valueAt(event: unknown, path: string[]): unknown {
   return node;
 }
 
-const same = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
+const same = (a: unknown, b: unknown) =>
+  a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 
 /** Packs events of one shape (the same fields, in the same order); null when their shapes differ. */
 export function packEvents(events: unknown[]): PackedEvents | null {
@@ -69,7 +74,9 @@ export function packEvents(events: unknown[]): PackedEvents | null {
   for (const event of events) if (!sameShape(first, event)) return null;
   const paths = leafPaths(first);
   const firstValues = paths.map((path) => valueAt(first, path));
-  const varying = paths.map((_, i) => i).filter((i) => events.some((event) => !same(valueAt(event, paths[i]), firstValues[i])));
+  const varying = paths
+    .map((_, i) => i)
+    .filter((i) => events.some((event) => !same(valueAt(event, paths[i]), firstValues[i])));
   const items = events.map((event) => {
     const item: Record<string, unknown> = {};
     for (const i of varying) {

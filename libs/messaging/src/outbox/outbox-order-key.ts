@@ -8,5 +8,8 @@ import { EVENT_TYPES, isEventType, keyValue } from '@groups-sync/contracts';
  */
 export function outboxOrderKey(eventType: string, data: unknown): string {
   if (!isEventType(eventType)) throw new Error(`unknown event type "${eventType}"`);
-  return createHash('sha256').update(`${EVENT_TYPES[eventType].topic}\n${keyValue(eventType, data)}`).digest('hex').slice(0, 40);
+  return createHash('sha256')
+    .update(`${EVENT_TYPES[eventType].topic}\n${keyValue(eventType, data)}`)
+    .digest('hex')
+    .slice(0, 40);
 }

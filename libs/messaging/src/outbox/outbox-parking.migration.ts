@@ -16,6 +16,8 @@ export class OutboxParking1764500000100 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE outbox DROP KEY ix_outbox_parked, DROP COLUMN order_key, CHANGE COLUMN parked_at failed_at DATETIME(6) NULL');
+    await q.query(
+      'ALTER TABLE outbox DROP KEY ix_outbox_parked, DROP COLUMN order_key, CHANGE COLUMN parked_at failed_at DATETIME(6) NULL',
+    );
   }
 }

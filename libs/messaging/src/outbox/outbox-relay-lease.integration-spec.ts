@@ -1,5 +1,12 @@
 import { DataSource } from 'typeorm';
-import { allTopicSpecs, ConfluentSchemaRegistry, EventCodec, EventType, fullTopicName, Topic } from '@groups-sync/contracts';
+import {
+  allTopicSpecs,
+  ConfluentSchemaRegistry,
+  EventCodec,
+  EventType,
+  fullTopicName,
+  Topic,
+} from '@groups-sync/contracts';
 import { dataSourceOptions, dropDatabase, ensureDatabase } from '@groups-sync/persistence';
 import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { Kafka } from 'kafkajs';
@@ -80,7 +87,15 @@ describe('OutboxRelay lease with several instances', () => {
 
   async function openDataSource(): Promise<DataSource> {
     const flavor = await ensureDatabase(env.MYSQL_URL, dbName);
-    const ds = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [OutboxMessage], migrations: MESSAGING_MIGRATIONS })).initialize();
+    const ds = await new DataSource(
+      dataSourceOptions({
+        url: env.MYSQL_URL,
+        database: dbName,
+        flavor,
+        entities: [OutboxMessage],
+        migrations: MESSAGING_MIGRATIONS,
+      }),
+    ).initialize();
     dataSources.push(ds);
     return ds;
   }
@@ -93,7 +108,11 @@ describe('OutboxRelay lease with several instances', () => {
     // Before the relay opens any connection, so that all of them can be stopped.
     const stop = stoppable(dataSource, producer);
     resumes.push(() => stop.resume());
-    const relay = new OutboxRelay(dataSource, codec, producer, { service: 'it', pollIntervalMs: 20, leaseSeconds: LEASE_SECONDS });
+    const relay = new OutboxRelay(dataSource, codec, producer, {
+      service: 'it',
+      pollIntervalMs: 20,
+      leaseSeconds: LEASE_SECONDS,
+    });
     relays.push(relay);
     return { relay, stop };
   }
@@ -102,9 +121,17 @@ describe('OutboxRelay lease with several instances', () => {
     const ids: string[] = [];
     for (let n = 0; n < count; n++) {
       await writerDb.transaction(async (manager) => {
-        ids.push(await writer.append(manager, EventType.UserGroupLegacyLinkChanged, {
-          legacy_link: { group_id: `${group}-${n % 2}`, legacy_type: 'cohort', legacy_id: String(n), course_key: `course-v1:T+${n % 2}+T`, occurred_at: '2026-11-22T00:00:00+00:00' },
-        }));
+        ids.push(
+          await writer.append(manager, EventType.UserGroupLegacyLinkChanged, {
+            legacy_link: {
+              group_id: `${group}-${n % 2}`,
+              legacy_type: 'cohort',
+              legacy_id: String(n),
+              course_key: `course-v1:T+${n % 2}+T`,
+              occurred_at: '2026-11-22T00:00:00+00:00',
+            },
+          }),
+        );
       });
     }
     return ids;

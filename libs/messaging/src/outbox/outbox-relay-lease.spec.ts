@@ -14,7 +14,10 @@ describe('the relay lease name', () => {
   });
 
   it('stays within 64 characters for a relay on a database with the longest legal name', () => {
-    const relay = new OutboxRelay({ options: { database: 'a'.repeat(64) } } as never, {} as never, {} as never, { service: 'legacy-sync-service', pollIntervalMs: 50 });
+    const relay = new OutboxRelay({ options: { database: 'a'.repeat(64) } } as never, {} as never, {} as never, {
+      service: 'legacy-sync-service',
+      pollIntervalMs: 50,
+    });
     expect(relay.leaseName.length).toBeLessThanOrEqual(64);
   });
 });

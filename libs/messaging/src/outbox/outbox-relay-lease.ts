@@ -12,7 +12,9 @@ const STANDBY_RETRY_MS = 1000;
 /** The lease row's name: the service's; the row lives in the service's own database, so no database name is needed. */
 export function relayLeaseName(service: string): string {
   const name = `outbox-relay:${service}`;
-  return name.length <= MAX_NAME_LENGTH ? name : `outbox-relay:${createHash('sha256').update(service).digest('hex').slice(0, 40)}`;
+  return name.length <= MAX_NAME_LENGTH
+    ? name
+    : `outbox-relay:${createHash('sha256').update(service).digest('hex').slice(0, 40)}`;
 }
 
 /**
@@ -36,7 +38,12 @@ export class OutboxRelayLease {
   private failures = 0;
   private readonly logger = new Logger('OutboxRelay');
 
-  constructor(private readonly dataSource: DataSource, service: string, leaseSeconds = DEFAULT_RELAY_LEASE_SECONDS, private readonly onTaken: () => void = () => undefined) {
+  constructor(
+    private readonly dataSource: DataSource,
+    service: string,
+    leaseSeconds = DEFAULT_RELAY_LEASE_SECONDS,
+    private readonly onTaken: () => void = () => undefined,
+  ) {
     this.name = relayLeaseName(service);
     this.leaseMs = leaseSeconds * 1000;
   }
@@ -55,12 +62,16 @@ export class OutboxRelayLease {
       while (this.running) {
         await this.refresh().catch((error: Error) => {
           this.failures++;
-          if (this.failures === 1 || this.failures % 20 === 0) this.logger.warn(`outbox relay lease: ${error.message} (attempt ${this.failures})`);
+          if (this.failures === 1 || this.failures % 20 === 0)
+            this.logger.warn(`outbox relay lease: ${error.message} (attempt ${this.failures})`);
           this.dropRunner();
         });
         await new Promise<void>((resolve) => {
           this.wakeLoop = resolve;
-          this.timer = setTimeout(resolve, this.validUntil ? this.leaseMs / 3 : Math.min(STANDBY_RETRY_MS, this.leaseMs / 3));
+          this.timer = setTimeout(
+            resolve,
+            this.validUntil ? this.leaseMs / 3 : Math.min(STANDBY_RETRY_MS, this.leaseMs / 3),
+          );
         });
       }
     })();
@@ -80,7 +91,12 @@ export class OutboxRelayLease {
   async release(): Promise<void> {
     if (!this.validUntil) return;
     this.validUntil = undefined;
-    await this.dataSource.query('UPDATE outbox_relay_lease SET expires_at = NOW(6) WHERE name = ? AND holder = ?', [this.name, this.holder]).catch(() => undefined);
+    await this.dataSource
+      .query('UPDATE outbox_relay_lease SET expires_at = NOW(6) WHERE name = ? AND holder = ?', [
+        this.name,
+        this.holder,
+      ])
+      .catch(() => undefined);
   }
 
   /** Takes the lease if it has expired, or renews it if this instance holds it; answers whether it does. */
@@ -88,14 +104,18 @@ export class OutboxRelayLease {
     const askedAt = { monotonic: performance.now(), wall: Date.now() };
     const runner = await this.connection();
     if (!this.rowWritten) {
-      await runner.query("INSERT IGNORE INTO outbox_relay_lease (name, holder, acquired_at, expires_at) VALUES (?, '', NOW(6), NOW(6))", [this.name]);
+      await runner.query(
+        "INSERT IGNORE INTO outbox_relay_lease (name, holder, acquired_at, expires_at) VALUES (?, '', NOW(6), NOW(6))",
+        [this.name],
+      );
       this.rowWritten = true;
     }
     // acquired_at first: MySQL assigns left to right, and it must see the previous holder.
     const result = await runner.query(
       `UPDATE outbox_relay_lease SET acquired_at = IF(holder = ?, acquired_at, NOW(6)), holder = ?, expires_at = NOW(6) + INTERVAL ? MICROSECOND
        WHERE name = ? AND (holder = ? OR expires_at <= NOW(6))`,
-      [this.holder, this.holder, this.leaseMs * 1000, this.name, this.holder]);
+      [this.holder, this.holder, this.leaseMs * 1000, this.name, this.holder],
+    );
     this.failures = 0;
     const held = !!this.validUntil;
     if (Number(result.affectedRows) === 1) {
@@ -108,14 +128,20 @@ export class OutboxRelayLease {
       return true;
     }
     this.validUntil = undefined;
-    if (held) this.logger.warn(`outbox relay lease ${this.name} lost by ${this.holder}: it expired before it was renewed`);
+    if (held)
+      this.logger.warn(`outbox relay lease ${this.name} lost by ${this.holder}: it expired before it was renewed`);
     return false;
   }
 
   /** The current holder and expiry, as the database sees them (for status and tests). */
   async current(): Promise<{ holder: string; expiresAt: Date; acquiredAt: Date } | null> {
-    const [row] = await this.dataSource.query('SELECT holder, expires_at, acquired_at FROM outbox_relay_lease WHERE name = ? AND expires_at > NOW(6)', [this.name]);
-    return row ? { holder: row.holder, expiresAt: new Date(row.expires_at), acquiredAt: new Date(row.acquired_at) } : null;
+    const [row] = await this.dataSource.query(
+      'SELECT holder, expires_at, acquired_at FROM outbox_relay_lease WHERE name = ? AND expires_at > NOW(6)',
+      [this.name],
+    );
+    return row
+      ? { holder: row.holder, expiresAt: new Date(row.expires_at), acquiredAt: new Date(row.acquired_at) }
+      : null;
   }
 
   /** A connection of its own: a busy pool must not delay a renewal. */

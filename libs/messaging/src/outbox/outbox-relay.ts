@@ -2,7 +2,14 @@ import { deleteOlderThan } from '@groups-sync/persistence';
 import { Logger } from '@nestjs/common';
 import { Gauge, Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { EventCodec, EventCodecError, EventType, newEventMetadata, EncodedMessage, SchemaRegistryHttpError } from '@groups-sync/contracts';
+import {
+  EventCodec,
+  EventCodecError,
+  EventType,
+  newEventMetadata,
+  EncodedMessage,
+  SchemaRegistryHttpError,
+} from '@groups-sync/contracts';
 import { MessageProducer, MessageTooLargeError } from '../kafka/message-producer';
 import { metric } from '@groups-sync/observability';
 import { PackedEvents, packedEventId, unpackEvents } from './outbox-batch';
@@ -31,12 +38,56 @@ export interface OutboxRelayOptions {
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
-const backlog = metric('outbox_backlog', () => new Gauge({ name: 'outbox_backlog', help: 'Outbox rows not yet published (parked ones aside)', labelNames: ['service'] }));
-const oldestAge = metric('outbox_oldest_age_seconds', () => new Gauge({ name: 'outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row (parked ones aside)', labelNames: ['service'] }));
-const published = metric('outbox_published_total', () => new Counter({ name: 'outbox_published_total', help: 'Events published from the outbox (a packed row counts its events)', labelNames: ['service'] }));
-const parkedTotal = metric('outbox_parked_total', () => new Counter({ name: 'outbox_parked_total', help: 'Outbox rows parked because they can never be published', labelNames: ['service'] }));
-const parkedNow = metric('outbox_parked', () => new Gauge({ name: 'outbox_parked', help: 'Outbox rows parked, waiting for an operator', labelNames: ['service'] }));
-const heldNow = metric('outbox_held', () => new Gauge({ name: 'outbox_held', help: 'Outbox rows held back behind a parked row with their key', labelNames: ['service'] }));
+const backlog = metric(
+  'outbox_backlog',
+  () =>
+    new Gauge({
+      name: 'outbox_backlog',
+      help: 'Outbox rows not yet published (parked ones aside)',
+      labelNames: ['service'],
+    }),
+);
+const oldestAge = metric(
+  'outbox_oldest_age_seconds',
+  () =>
+    new Gauge({
+      name: 'outbox_oldest_age_seconds',
+      help: 'Age of the oldest unpublished outbox row (parked ones aside)',
+      labelNames: ['service'],
+    }),
+);
+const published = metric(
+  'outbox_published_total',
+  () =>
+    new Counter({
+      name: 'outbox_published_total',
+      help: 'Events published from the outbox (a packed row counts its events)',
+      labelNames: ['service'],
+    }),
+);
+const parkedTotal = metric(
+  'outbox_parked_total',
+  () =>
+    new Counter({
+      name: 'outbox_parked_total',
+      help: 'Outbox rows parked because they can never be published',
+      labelNames: ['service'],
+    }),
+);
+const parkedNow = metric(
+  'outbox_parked',
+  () =>
+    new Gauge({ name: 'outbox_parked', help: 'Outbox rows parked, waiting for an operator', labelNames: ['service'] }),
+);
+const heldNow = metric(
+  'outbox_held',
+  () =>
+    new Gauge({
+      name: 'outbox_held',
+      help: 'Outbox rows held back behind a parked row with their key',
+      labelNames: ['service'],
+    }),
+);
 
 interface Row {
   id: string;
@@ -94,7 +145,12 @@ export class OutboxRelay {
     private readonly producer: MessageProducer,
     private readonly options: OutboxRelayOptions,
   ) {
-    this.lease = new OutboxRelayLease(dataSource, options.service, options.leaseSeconds ?? DEFAULT_RELAY_LEASE_SECONDS, () => this.notify());
+    this.lease = new OutboxRelayLease(
+      dataSource,
+      options.service,
+      options.leaseSeconds ?? DEFAULT_RELAY_LEASE_SECONDS,
+      () => this.notify(),
+    );
   }
 
   start(): void {
@@ -131,7 +187,12 @@ export class OutboxRelay {
   }
 
   status(): { leader: boolean; holder: string; lastError?: string; msSinceLastPublish: number } {
-    return { leader: this.isLeader, holder: this.lease.holder, lastError: this.lastError, msSinceLastPublish: Date.now() - this.lastPublishAt };
+    return {
+      leader: this.isLeader,
+      holder: this.lease.holder,
+      lastError: this.lastError,
+      msSinceLastPublish: Date.now() - this.lastPublishAt,
+    };
   }
 
   async backlogStats(): Promise<{ backlog: number; oldestAgeSeconds: number; parked: number; held: number }> {
@@ -140,11 +201,23 @@ export class OutboxRelay {
        FROM outbox WHERE sent_at IS NULL`,
     );
     const parked = Number(row.parked);
-    const held = parked ? Number((await this.dataSource.query(
-      `SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
-       AND order_key IN (SELECT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL)`))[0].n) : 0;
+    const held = parked
+      ? Number(
+          (
+            await this.dataSource.query(
+              `SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
+       AND order_key IN (SELECT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL)`,
+            )
+          )[0].n,
+        )
+      : 0;
     const oldest = row.oldest ? new Date(row.oldest).getTime() : Date.now();
-    const stats = { backlog: Number(row.backlog), oldestAgeSeconds: Math.max(0, (Date.now() - oldest) / 1000), parked, held };
+    const stats = {
+      backlog: Number(row.backlog),
+      oldestAgeSeconds: Math.max(0, (Date.now() - oldest) / 1000),
+      parked,
+      held,
+    };
     backlog.set({ service: this.options.service }, stats.backlog);
     oldestAge.set({ service: this.options.service }, stats.oldestAgeSeconds);
     parkedNow.set({ service: this.options.service }, parked);
@@ -173,18 +246,27 @@ export class OutboxRelay {
       } catch (error) {
         failures++;
         this.lastError = (error as Error).message;
-        if (failures === 1 || failures % 20 === 0) this.logger.warn(`outbox relay: ${this.lastError} (attempt ${failures})`);
+        if (failures === 1 || failures % 20 === 0)
+          this.logger.warn(`outbox relay: ${this.lastError} (attempt ${failures})`);
         // Another instance may do better (this one's producer may be the trouble).
         await this.lease.release();
       }
-      if (published === 0) await this.sleep(failures ? Math.min(5000, this.options.pollIntervalMs * 2 ** failures) : this.options.pollIntervalMs);
+      if (published === 0)
+        await this.sleep(
+          failures ? Math.min(5000, this.options.pollIntervalMs * 2 ** failures) : this.options.pollIntervalMs,
+        );
     }
   }
 
   private async publishBatch(): Promise<number> {
     // Parked rows are few: their keys, then the rows not behind them.
-    const held = new Set<string>((await this.dataSource.query('SELECT DISTINCT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL AND order_key IS NOT NULL'))
-      .map((r: { order_key: string }) => r.order_key));
+    const held = new Set<string>(
+      (
+        await this.dataSource.query(
+          'SELECT DISTINCT order_key FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL AND order_key IS NOT NULL',
+        )
+      ).map((r: { order_key: string }) => r.order_key),
+    );
     // Plain SQL: hydrating hundreds of entities per batch cost more CPU than publishing them.
     // First the next rows' sizes, then the payloads of those that fit in `batchSize` events (packed
     // rows hold many) and `batchBytes` of payload, the first row whatever its size. (One query with
@@ -194,7 +276,9 @@ export class OutboxRelay {
     const unsent = `sent_at IS NULL AND parked_at IS NULL${held.size ? ' AND (order_key IS NULL OR order_key NOT IN (?))' : ''}`;
     const heldParams = held.size ? [[...held]] : [];
     const sizes: Array<{ id: string; event_count: number; payload_bytes: number }> = await this.dataSource.query(
-      `SELECT id, event_count, payload_bytes FROM outbox WHERE ${unsent} ORDER BY id LIMIT ?`, [...heldParams, batchSize]);
+      `SELECT id, event_count, payload_bytes FROM outbox WHERE ${unsent} ORDER BY id LIMIT ?`,
+      [...heldParams, batchSize],
+    );
     if (!sizes.length) return 0;
     let last = 0;
     for (let events = 0, bytes = 0; last < sizes.length; last++) {
@@ -204,20 +288,31 @@ export class OutboxRelay {
     }
     const found: Array<Record<string, unknown>> = await this.dataSource.query(
       `SELECT id, event_id, event_type, order_key, payload, event_count, occurred_at, correlation_id, causation_id FROM outbox
-       WHERE id BETWEEN ? AND ? AND ${unsent} ORDER BY id`, [sizes[0].id, sizes[last - 1].id, ...heldParams]);
+       WHERE id BETWEEN ? AND ? AND ${unsent} ORDER BY id`,
+      [sizes[0].id, sizes[last - 1].id, ...heldParams],
+    );
     if (!found.length) return 0;
     const batch: Encoded[] = [];
     for (const r of found) {
       const row: Row = {
-        id: String(r.id), eventId: String(r.event_id), eventType: String(r.event_type), orderKey: (r.order_key as string | null) ?? null,
-        payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, eventCount: Number(r.event_count ?? 1), occurredAt: String(r.occurred_at),
-        correlationId: (r.correlation_id as string | null) ?? null, causationId: (r.causation_id as string | null) ?? null,
+        id: String(r.id),
+        eventId: String(r.event_id),
+        eventType: String(r.event_type),
+        orderKey: (r.order_key as string | null) ?? null,
+        payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
+        eventCount: Number(r.event_count ?? 1),
+        occurredAt: String(r.occurred_at),
+        correlationId: (r.correlation_id as string | null) ?? null,
+        causationId: (r.causation_id as string | null) ?? null,
       };
       let key = row.orderKey;
       if (!key) {
         // Written before order keys were (or by hand): computed now, and kept if it must wait.
         try {
-          key = outboxOrderKey(row.eventType, row.eventCount > 1 ? (row.payload as PackedEvents | null)?.first : row.payload);
+          key = outboxOrderKey(
+            row.eventType,
+            row.eventCount > 1 ? (row.payload as PackedEvents | null)?.first : row.payload,
+          );
         } catch (error) {
           await this.park(row, null, `NO_KEY: ${(error as Error).message}`);
           continue;
@@ -243,7 +338,10 @@ export class OutboxRelay {
       if (sentIds.length) {
         await this.dataSource.query('UPDATE outbox SET sent_at = ? WHERE id IN (?)', [new Date(), sentIds]);
         const sent = new Set(sentIds);
-        published.inc({ service: this.options.service }, batch.filter((b) => sent.has(b.row.id)).reduce((n, b) => n + b.messages.length, 0));
+        published.inc(
+          { service: this.options.service },
+          batch.filter((b) => sent.has(b.row.id)).reduce((n, b) => n + b.messages.length, 0),
+        );
         this.lastPublishAt = Date.now();
       }
     }
@@ -282,9 +380,14 @@ export class OutboxRelay {
   }
 
   private async park(row: Row, key: string | null, reason: string): Promise<void> {
-    await this.dataSource.query('UPDATE outbox SET parked_at = NOW(6), last_error = ?, order_key = COALESCE(order_key, ?) WHERE id = ?', [reason.slice(0, 4000), key, row.id]);
+    await this.dataSource.query(
+      'UPDATE outbox SET parked_at = NOW(6), last_error = ?, order_key = COALESCE(order_key, ?) WHERE id = ?',
+      [reason.slice(0, 4000), key, row.id],
+    );
     parkedTotal.inc({ service: this.options.service });
-    this.logger.error(`outbox row ${row.id} (${row.eventType}) can never be published and is parked; later rows with its key wait: ${reason}`);
+    this.logger.error(
+      `outbox row ${row.id} (${row.eventType}) can never be published and is parked; later rows with its key wait: ${reason}`,
+    );
   }
 
   /** Deletes delivered history in small batches; only the leader does it. */
@@ -292,15 +395,30 @@ export class OutboxRelay {
     const sentDays = this.options.sentRetentionDays ?? 7;
     const inboxDays = this.options.inboxRetentionDays ?? 14;
     const outbox = await deleteOlderThan(this.dataSource, 'outbox', 'sent_at', { days: sentDays }, 5000);
-    const hasInbox = (await this.dataSource.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'inbox'"))[0].n > 0;
-    const inbox = hasInbox ? await deleteOlderThan(this.dataSource, 'inbox', 'processed_at', { days: inboxDays }, 5000) : 0;
+    const hasInbox =
+      (
+        await this.dataSource.query(
+          "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'inbox'",
+        )
+      )[0].n > 0;
+    const inbox = hasInbox
+      ? await deleteOlderThan(this.dataSource, 'inbox', 'processed_at', { days: inboxDays }, 5000)
+      : 0;
     return { outbox, inbox };
   }
 
   private async encode(row: Row): Promise<EncodedMessage[]> {
-    const one = (data: unknown, id: string) => this.codec.encode(row.eventType as EventType, data as never, newEventMetadata(row.eventType, this.options.service, {
-      id, time: row.occurredAt, correlationId: row.correlationId ?? undefined, causationId: row.causationId ?? undefined,
-    }));
+    const one = (data: unknown, id: string) =>
+      this.codec.encode(
+        row.eventType as EventType,
+        data as never,
+        newEventMetadata(row.eventType, this.options.service, {
+          id,
+          time: row.occurredAt,
+          correlationId: row.correlationId ?? undefined,
+          causationId: row.causationId ?? undefined,
+        }),
+      );
     if (row.eventCount <= 1) return [await one(row.payload, row.eventId)];
     let events: unknown[];
     try {
@@ -308,7 +426,8 @@ export class OutboxRelay {
     } catch (error) {
       throw new PackedRowError(`a packed row that cannot be unpacked: ${(error as Error).message}`);
     }
-    if (events.length !== row.eventCount) throw new PackedRowError(`the row says ${row.eventCount} events and packs ${events.length}`);
+    if (events.length !== row.eventCount)
+      throw new PackedRowError(`the row says ${row.eventCount} events and packs ${events.length}`);
     const messages: EncodedMessage[] = [];
     for (const [i, data] of events.entries()) messages.push(await one(data, packedEventId(row.eventId, i)));
     return messages;

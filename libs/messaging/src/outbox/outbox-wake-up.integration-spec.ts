@@ -10,7 +10,13 @@ import { OutboxWriter } from './outbox.writer';
 const env = stackEnv();
 
 const linkChanged = (n: number) => ({
-  legacy_link: { group_id: 'g-1', legacy_type: 'cohort' as const, legacy_id: String(n), course_key: 'course-v1:T+T+T', occurred_at: '2026-11-22T00:00:00+00:00' },
+  legacy_link: {
+    group_id: 'g-1',
+    legacy_type: 'cohort' as const,
+    legacy_id: String(n),
+    course_key: 'course-v1:T+T+T',
+    occurred_at: '2026-11-22T00:00:00+00:00',
+  },
 });
 
 describe('OutboxWriter waking the relay', () => {
@@ -21,7 +27,15 @@ describe('OutboxWriter waking the relay', () => {
 
   beforeAll(async () => {
     const flavor = await ensureDatabase(env.MYSQL_URL, dbName);
-    dataSource = await new DataSource(dataSourceOptions({ url: env.MYSQL_URL, database: dbName, flavor, entities: [OutboxMessage], migrations: MESSAGING_MIGRATIONS })).initialize();
+    dataSource = await new DataSource(
+      dataSourceOptions({
+        url: env.MYSQL_URL,
+        database: dbName,
+        flavor,
+        entities: [OutboxMessage],
+        migrations: MESSAGING_MIGRATIONS,
+      }),
+    ).initialize();
     writer = new OutboxWriter('it', new OutboxWakeUp(() => void notified++).watch(dataSource));
   });
 
@@ -45,11 +59,15 @@ describe('OutboxWriter waking the relay', () => {
   });
 
   it('does not wake it when the transaction rolls back', async () => {
-    await expect(dataSource.transaction(async (manager) => {
-      await writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged(3));
-      throw new Error('the change failed');
-    })).rejects.toThrow('the change failed');
-    await dataSource.transaction(async (manager) => { await manager.query('SELECT 1'); });
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await writer.append(manager, EventType.UserGroupLegacyLinkChanged, linkChanged(3));
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    await dataSource.transaction(async (manager) => {
+      await manager.query('SELECT 1');
+    });
     expect(notified).toBe(0);
   });
 

@@ -21,9 +21,17 @@ export interface OutboxContext {
  * once the rows are committed (`OutboxWakeUp`), so callers never notify it themselves.
  */
 export class OutboxWriter {
-  constructor(private readonly service: string, private readonly wakeUp?: Pick<OutboxWakeUp, 'written'>) {}
+  constructor(
+    private readonly service: string,
+    private readonly wakeUp?: Pick<OutboxWakeUp, 'written'>,
+  ) {}
 
-  async append<T extends EventType>(manager: EntityManager, type: T, data: EventDataMap[T], context: OutboxContext = {}): Promise<string> {
+  async append<T extends EventType>(
+    manager: EntityManager,
+    type: T,
+    data: EventDataMap[T],
+    context: OutboxContext = {},
+  ): Promise<string> {
     const [id] = await this.appendMany(manager, type, [data], context);
     return id;
   }
@@ -32,8 +40,18 @@ export class OutboxWriter {
    * Many events of one type in one multi-row insert (bulk writes); ids keep their order. Plain SQL:
    * TypeORM's insert builder costs more CPU than the database does for a few hundred rows.
    */
-  async appendMany<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<string[]> {
-    return this.insert(manager, type, events.map((data) => ({ first: data, payload: JSON.stringify(data), count: 1 })), context);
+  async appendMany<T extends EventType>(
+    manager: EntityManager,
+    type: T,
+    events: Array<EventDataMap[T]>,
+    context: OutboxContext = {},
+  ): Promise<string[]> {
+    return this.insert(
+      manager,
+      type,
+      events.map((data) => ({ first: data, payload: JSON.stringify(data), count: 1 })),
+      context,
+    );
   }
 
   /**
@@ -42,7 +60,12 @@ export class OutboxWriter {
    * consecutive events with the same aggregate and order key (topic and Kafka key) share a row, so
    * per-key order and parking work as for single rows.
    */
-  async appendPacked<T extends EventType>(manager: EntityManager, type: T, events: Array<EventDataMap[T]>, context: OutboxContext = {}): Promise<void> {
+  async appendPacked<T extends EventType>(
+    manager: EntityManager,
+    type: T,
+    events: Array<EventDataMap[T]>,
+    context: OutboxContext = {},
+  ): Promise<void> {
     const rows: Array<{ first: EventDataMap[T]; payload: string; count: number }> = [];
     let run: Array<EventDataMap[T]> = [];
     let runKey = '';
@@ -64,17 +87,29 @@ export class OutboxWriter {
 
   /** Outbox rows, each with its event id, aggregate, order key and sizes; `first` is the (first) event it holds. */
   private async insert<T extends EventType>(
-    manager: EntityManager, type: T, rows: Array<{ first: EventDataMap[T]; payload: string; count: number }>, context: OutboxContext,
+    manager: EntityManager,
+    type: T,
+    rows: Array<{ first: EventDataMap[T]; payload: string; count: number }>,
+    context: OutboxContext,
   ): Promise<string[]> {
     const occurredAt = toCeTime(new Date());
     const values = rows.map((r) => [
-      randomUUID(), type, aggregateValue(type, r.first), outboxOrderKey(type, r.first), r.payload, r.count, Buffer.byteLength(r.payload),
-      occurredAt, context.correlationId ?? null, context.causationId ?? null,
+      randomUUID(),
+      type,
+      aggregateValue(type, r.first),
+      outboxOrderKey(type, r.first),
+      r.payload,
+      r.count,
+      Buffer.byteLength(r.payload),
+      occurredAt,
+      context.correlationId ?? null,
+      context.causationId ?? null,
     ]);
     for (let i = 0; i < values.length; i += INSERT_ROWS) {
       await manager.query(
         'INSERT INTO outbox (event_id, event_type, aggregate_id, order_key, payload, event_count, payload_bytes, occurred_at, correlation_id, causation_id) VALUES ?',
-        [values.slice(i, i + INSERT_ROWS)]);
+        [values.slice(i, i + INSERT_ROWS)],
+      );
     }
     if (values.length) this.wakeUp?.written(manager);
     return values.map((v) => v[0] as string);

@@ -1,7 +1,18 @@
 import Redis from 'ioredis';
 import {
-  allTopicSpecs, ConfluentSchemaRegistry, ConsumerGroup, DecodedEvent, deadLetterTopic, EventCodec, EventType, fullTopicName, Header, newEventMetadata, SCHEMALESS,
-  streamEntryFields, Topic,
+  allTopicSpecs,
+  ConfluentSchemaRegistry,
+  ConsumerGroup,
+  DecodedEvent,
+  deadLetterTopic,
+  EventCodec,
+  EventType,
+  fullTopicName,
+  Header,
+  newEventMetadata,
+  SCHEMALESS,
+  streamEntryFields,
+  Topic,
 } from '@groups-sync/contracts';
 import { expectEventually, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { Kafka } from 'kafkajs';
@@ -65,17 +76,37 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     redis.disconnect();
   });
 
-  const send = (...users: number[]) => lms.send(users.map((u) => ({
-    type: EventType.CohortMembershipChanged, data: cohortEvent(u), metadata: newEventMetadata(EventType.CohortMembershipChanged, 'lms', { id: `event-${u}` }),
-  })));
+  const send = (...users: number[]) =>
+    lms.send(
+      users.map((u) => ({
+        type: EventType.CohortMembershipChanged,
+        data: cohortEvent(u),
+        metadata: newEventMetadata(EventType.CohortMembershipChanged, 'lms', { id: `event-${u}` }),
+      })),
+    );
 
-  function consumer(handle: BatchHandler['handle'], options: { instanceId?: string; maxAttempts?: number; onGap?: (gap: StreamGap) => Promise<void>; leaseMs?: number } = {}) {
+  function consumer(
+    handle: BatchHandler['handle'],
+    options: {
+      instanceId?: string;
+      maxAttempts?: number;
+      onGap?: (gap: StreamGap) => Promise<void>;
+      leaseMs?: number;
+    } = {},
+  ) {
     const c = new StreamConsumer(env.EVENT_BUS_REDIS_CONNECTION_URL, codec, kafkaProducer, {
-      group: ConsumerGroup.LegacySyncLmsEvents, groupName: fullTopicName(ConsumerGroup.LegacySyncLmsEvents, prefix), streams: [stream],
-      handler: { types: [EventType.CohortMembershipChanged], handle }, instanceId: options.instanceId ?? 'a',
+      group: ConsumerGroup.LegacySyncLmsEvents,
+      groupName: fullTopicName(ConsumerGroup.LegacySyncLmsEvents, prefix),
+      streams: [stream],
+      handler: { types: [EventType.CohortMembershipChanged], handle },
+      instanceId: options.instanceId ?? 'a',
       deadLetterTopic: fullTopicName(deadLetterTopic(ConsumerGroup.LegacySyncLmsEvents), prefix),
-      maxAttempts: options.maxAttempts ?? 3, backoffInitialMs: 20, backoffMaxMs: 100, leaseMs: options.leaseMs ?? 1500,
-      gapsKey: `${prefix}-gaps`, onGap: options.onGap,
+      maxAttempts: options.maxAttempts ?? 3,
+      backoffInitialMs: 20,
+      backoffMaxMs: 100,
+      leaseMs: options.leaseMs ?? 1500,
+      gapsKey: `${prefix}-gaps`,
+      onGap: options.onGap,
     });
     running.push(c);
     return c;
@@ -88,8 +119,10 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     return reader;
   }
 
-  const users = (events: DecodedEvent[]) => events.map((e) => (e as DecodedEvent<EventType.CohortMembershipChanged>).data.cohort.user.id);
-  const pendingCount = async () => Number(((await redis.xpending(stream, fullTopicName(ConsumerGroup.LegacySyncLmsEvents, prefix))) as [number])[0]);
+  const users = (events: DecodedEvent[]) =>
+    events.map((e) => (e as DecodedEvent<EventType.CohortMembershipChanged>).data.cohort.user.id);
+  const pendingCount = async () =>
+    Number(((await redis.xpending(stream, fullTopicName(ConsumerGroup.LegacySyncLmsEvents, prefix))) as [number])[0]);
 
   it('reads the entries event-bus-redis writes, in order, and acknowledges each only after its handler returned', async () => {
     await send(1, 2, 3);
@@ -109,7 +142,7 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     await expectEventually(() => expect(applied).toEqual([1, 2, 3, 4]));
   });
 
-  it('the entry fields are event-bus-redis\'s: type, id, source, time, minorversion, sourcehost, sourcelib, event_data (schemaless Avro)', async () => {
+  it("the entry fields are event-bus-redis's: type, id, source, time, minorversion, sourcehost, sourcelib, event_data (schemaless Avro)", async () => {
     await send(7);
     const [[, flat]] = (await redis.xrangeBuffer(stream, '-', '+')) as Array<[Buffer, Buffer[]]>;
     const names = flat.filter((_, i) => i % 2 === 0).map((b) => b.toString());
@@ -120,24 +153,41 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     expect(value('sourcelib').toString()).toMatch(/^\d+\.\d+\.\d+$/);
     // No magic byte: the Avro record starts with the user id (zigzag varint of 7 is 14).
     expect(value('event_data')[0]).toBe(14);
-    expect(codec.decodeSchemaless(newEventMetadata(EventType.CohortMembershipChanged, 'lms'), value('event_data')).data).toEqual(cohortEvent(7));
+    expect(
+      codec.decodeSchemaless(newEventMetadata(EventType.CohortMembershipChanged, 'lms'), value('event_data')).data,
+    ).toEqual(cohortEvent(7));
   });
 
   it('dead-letters garbage entries (not Avro, unknown type, no id) to Kafka with the reason, and goes on', async () => {
-    const fields = streamEntryFields(newEventMetadata(EventType.CohortMembershipChanged, 'lms', { id: 'garbage-1' }), Buffer.from('not avro at all'));
+    const fields = streamEntryFields(
+      newEventMetadata(EventType.CohortMembershipChanged, 'lms', { id: 'garbage-1' }),
+      Buffer.from('not avro at all'),
+    );
     await redis.xadd(stream, '*', ...fields.flat());
-    const unknown = streamEntryFields(newEventMetadata('org.example.unknown.v1', 'lms', { id: 'unknown-1' }), codec.encodeSchemaless(EventType.CohortMembershipChanged, cohortEvent(2)));
+    const unknown = streamEntryFields(
+      newEventMetadata('org.example.unknown.v1', 'lms', { id: 'unknown-1' }),
+      codec.encodeSchemaless(EventType.CohortMembershipChanged, cohortEvent(2)),
+    );
     await redis.xadd(stream, '*', ...unknown.flat());
-    const noId = streamEntryFields(newEventMetadata(EventType.CohortMembershipChanged, 'lms'), codec.encodeSchemaless(EventType.CohortMembershipChanged, cohortEvent(3)));
+    const noId = streamEntryFields(
+      newEventMetadata(EventType.CohortMembershipChanged, 'lms'),
+      codec.encodeSchemaless(EventType.CohortMembershipChanged, cohortEvent(3)),
+    );
     await redis.xadd(stream, '*', ...noId.filter(([name]) => name !== 'id').flat());
     await send(4);
     const applied: number[] = [];
-    await consumer(async (events) => { applied.push(...users(events)); }).start();
+    await consumer(async (events) => {
+      applied.push(...users(events));
+    }).start();
     const dlq = await deadLetters();
     await expectEventually(() => expect(applied).toEqual([4]));
     await expectEventually(() => expect(dlq.messages).toHaveLength(3));
     const reasons = dlq.messages.map((m) => [m.headers[Header.Id] ?? null, m.headers[DeadLetterHeader.Reason]]);
-    expect(reasons).toEqual([['garbage-1', 'UNDECODABLE_VALUE'], ['unknown-1', 'UNKNOWN_EVENT_TYPE'], [null, 'MISSING_FIELD']]);
+    expect(reasons).toEqual([
+      ['garbage-1', 'UNDECODABLE_VALUE'],
+      ['unknown-1', 'UNKNOWN_EVENT_TYPE'],
+      [null, 'MISSING_FIELD'],
+    ]);
     expect(dlq.messages[0].headers[DeadLetterHeader.OriginalTopic]).toBe(stream);
     expect(dlq.messages[0].value!.toString()).toBe('not avro at all');
     expect(await pendingCount()).toBe(0);
@@ -146,19 +196,26 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
   it('dead-letters a poison event and one over its retry budget; `dlq` decodes and replays them through the retry topic', async () => {
     await send(5, 6, 8);
     const applied: number[] = [];
-    await consumer(async (events) => {
-      for (const e of events) {
-        const user = users([e])[0];
-        if (user === 5) throw new PoisonMessageError('INVALID', 'no such cohort', e);
-        if (user === 6) throw new Error('keeps failing');
-      }
-      applied.push(...users(events));
-    }, { maxAttempts: 2 }).start();
+    await consumer(
+      async (events) => {
+        for (const e of events) {
+          const user = users([e])[0];
+          if (user === 5) throw new PoisonMessageError('INVALID', 'no such cohort', e);
+          if (user === 6) throw new Error('keeps failing');
+        }
+        applied.push(...users(events));
+      },
+      { maxAttempts: 2 },
+    ).start();
     const dlq = await deadLetters();
     await expectEventually(() => expect(applied).toEqual([8]));
-    await expectEventually(() => expect(dlq.messages.map((m) => m.headers[DeadLetterHeader.Reason])).toEqual(['INVALID', 'RETRY_BUDGET_EXCEEDED']));
+    await expectEventually(() =>
+      expect(dlq.messages.map((m) => m.headers[DeadLetterHeader.Reason])).toEqual(['INVALID', 'RETRY_BUDGET_EXCEEDED']),
+    );
     expect(dlq.messages[0].headers[Header.ValueFraming]).toBe(SCHEMALESS);
-    const letters = await new DeadLetterTopics(kafka, kafkaProducer, codec, prefix).readAll([ConsumerGroup.LegacySyncLmsEvents]);
+    const letters = await new DeadLetterTopics(kafka, kafkaProducer, codec, prefix).readAll([
+      ConsumerGroup.LegacySyncLmsEvents,
+    ]);
     const decoded = await new DeadLetterTopics(kafka, kafkaProducer, codec, prefix).decode(letters[0]);
     expect('event' in decoded && decoded.event.data).toEqual(cohortEvent(5));
     // Usernames and emails stay out of the reason.
@@ -172,16 +229,24 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     let stall!: () => void;
     let dead = false;
     let stalled = false;
-    const a = consumer(async (events) => {
-      if (!stalled) {
-        stalled = true;
-        await new Promise<void>((r) => (stall = r));
-      }
-      if (!dead) applied.push(...users(events).map((u) => ['a', u] as [string, number]));
-    }, { instanceId: 'a', leaseMs: 1500 });
+    const a = consumer(
+      async (events) => {
+        if (!stalled) {
+          stalled = true;
+          await new Promise<void>((r) => (stall = r));
+        }
+        if (!dead) applied.push(...users(events).map((u) => ['a', u] as [string, number]));
+      },
+      { instanceId: 'a', leaseMs: 1500 },
+    );
     await a.start();
     await expectEventually(async () => expect(await pendingCount()).toBe(3));
-    const b = consumer(async (events) => { applied.push(...users(events).map((u) => ['b', u] as [string, number])); }, { instanceId: 'b', leaseMs: 1500 });
+    const b = consumer(
+      async (events) => {
+        applied.push(...users(events).map((u) => ['b', u] as [string, number]));
+      },
+      { instanceId: 'b', leaseMs: 1500 },
+    );
     await b.start();
     await send(4);
     // b waits while a holds the lease.
@@ -189,8 +254,19 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     expect(applied).toEqual([]);
     // "kill -9" of a: its lease is no longer renewed and lapses on Redis's clock (a itself stopped
     // counting on it a third of the lease earlier); b takes the stream and a's pending entries over.
-    (a as unknown as { readers: Array<{ lease: { renew(): Promise<void> } }> }).readers.forEach((r) => { r.lease.renew = async () => undefined; });
-    await expectEventually(() => expect(applied).toEqual([['b', 1], ['b', 2], ['b', 3], ['b', 4]]), { timeoutMs: 10_000 });
+    (a as unknown as { readers: Array<{ lease: { renew(): Promise<void> } }> }).readers.forEach((r) => {
+      r.lease.renew = async () => undefined;
+    });
+    await expectEventually(
+      () =>
+        expect(applied).toEqual([
+          ['b', 1],
+          ['b', 2],
+          ['b', 3],
+          ['b', 4],
+        ]),
+      { timeoutMs: 10_000 },
+    );
     dead = true;
     stall();
     await expectEventually(async () => expect(await pendingCount()).toBe(0));
@@ -199,7 +275,16 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
   it('reports entries trimmed before they were read (and a deleted stream) as gaps, and reads on from what is left', async () => {
     const found: StreamGap[] = [];
     const applied: number[] = [];
-    const c = consumer(async (events) => { applied.push(...users(events)); }, { onGap: async (gap) => { found.push(gap); } });
+    const c = consumer(
+      async (events) => {
+        applied.push(...users(events));
+      },
+      {
+        onGap: async (gap) => {
+          found.push(gap);
+        },
+      },
+    );
     await send(1);
     await c.start();
     await expectEventually(() => expect(applied).toEqual([1]));
@@ -207,16 +292,29 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     // While no one reads, the LMS writes on and trims (MAXLEN exact here, as the approximate one would do past a node).
     for (let u = 10; u < 20; u++) await send(u);
     await redis.xtrim(stream, 'MAXLEN', 3);
-    const again = consumer(async (events) => { applied.push(...users(events)); }, { onGap: async (gap) => { found.push(gap); } });
+    const again = consumer(
+      async (events) => {
+        applied.push(...users(events));
+      },
+      {
+        onGap: async (gap) => {
+          found.push(gap);
+        },
+      },
+    );
     await again.start();
     await expectEventually(() => expect(found.map((g) => g.reason)).toEqual(['trimmed']));
     expect(found[0].lost).toBe(7);
     await expectEventually(() => expect(applied).toEqual([1, 17, 18, 19]));
-    expect(JSON.parse((await redis.hget(`${prefix}-gaps`, `${ConsumerGroup.LegacySyncLmsEvents}|${stream}`))!)).toMatchObject({ reason: 'trimmed' });
+    expect(
+      JSON.parse((await redis.hget(`${prefix}-gaps`, `${ConsumerGroup.LegacySyncLmsEvents}|${stream}`))!),
+    ).toMatchObject({ reason: 'trimmed' });
     // The stream deleted and written anew (a Redis flushed or replaced): the group is gone with it.
     await redis.del(stream);
     await send(30);
-    await expectEventually(() => expect(found.map((g) => g.reason)).toEqual(['trimmed', 'stream_recreated']), { timeoutMs: 10_000 });
+    await expectEventually(() => expect(found.map((g) => g.reason)).toEqual(['trimmed', 'stream_recreated']), {
+      timeoutMs: 10_000,
+    });
     await expectEventually(() => expect(applied).toEqual([1, 17, 18, 19, 30]));
   });
 
@@ -226,10 +324,17 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     await send(1);
-    await consumer(async (events) => {
-      if (users(events).includes(1)) await gate;
-      applied.push(...users(events));
-    }, { onGap: async (gap) => { found.push(gap); } }).start();
+    await consumer(
+      async (events) => {
+        if (users(events).includes(1)) await gate;
+        applied.push(...users(events));
+      },
+      {
+        onGap: async (gap) => {
+          found.push(gap);
+        },
+      },
+    ).start();
     await expectEventually(async () => expect(await pendingCount()).toBe(1));
     // The reader is busy with 1 while the LMS writes on and trims what it has not read.
     for (let u = 40; u < 60; u++) await send(u);
@@ -250,12 +355,25 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     const a = consumer(async () => gate, { instanceId: 'a', leaseMs: 1500 });
     await a.start();
     await expectEventually(async () => expect(await pendingCount()).toBe(2));
-    (a as unknown as { readers: Array<{ lease: { renew(): Promise<void> } }> }).readers.forEach((r) => { r.lease.renew = async () => undefined; });
+    (a as unknown as { readers: Array<{ lease: { renew(): Promise<void> } }> }).readers.forEach((r) => {
+      r.lease.renew = async () => undefined;
+    });
     // The LMS writes on and trims the entries a held.
     await send(3);
     await redis.xtrim(stream, 'MAXLEN', 1);
     const applied: number[] = [];
-    await consumer(async (events) => { applied.push(...users(events)); }, { instanceId: 'b', leaseMs: 1500, onGap: async (gap) => { found.push(gap); } }).start();
+    await consumer(
+      async (events) => {
+        applied.push(...users(events));
+      },
+      {
+        instanceId: 'b',
+        leaseMs: 1500,
+        onGap: async (gap) => {
+          found.push(gap);
+        },
+      },
+    ).start();
     await expectEventually(() => expect(applied).toEqual([3]), { timeoutMs: 10_000 });
     expect(found.filter((g) => g.reason === 'pending_entry_trimmed')).toHaveLength(2);
     release(); // a, paused until now as a killed process would be, is stopped with the others

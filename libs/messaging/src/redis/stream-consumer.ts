@@ -4,7 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import {
-  buildHeaders, DecodedEvent, EventCodec, EventCodecError, Header, parseStreamEntry, SCHEMALESS, StreamEntryError, StreamField,
+  buildHeaders,
+  DecodedEvent,
+  EventCodec,
+  EventCodecError,
+  Header,
+  parseStreamEntry,
+  SCHEMALESS,
+  StreamEntryError,
+  StreamField,
 } from '@groups-sync/contracts';
 import { metric, personalValues, redactPersonalData } from '@groups-sync/observability';
 import type { BatchHandler } from '../consumer/event-consumer';
@@ -49,15 +57,32 @@ export interface StreamConsumerOptions {
   onGap?: (gap: StreamGap) => Promise<void>;
 }
 
-const handled = metric('stream_entries_total', () => new Counter({
-  name: 'stream_entries_total', help: 'Redis stream entries consumed, by outcome', labelNames: ['group', 'stream', 'outcome'],
-}));
-const gaps = metric('stream_gaps_total', () => new Counter({
-  name: 'stream_gaps_total', help: 'Entries of a Redis stream trimmed (or the stream deleted) before the group read them', labelNames: ['group', 'stream', 'reason'],
-}));
+const handled = metric(
+  'stream_entries_total',
+  () =>
+    new Counter({
+      name: 'stream_entries_total',
+      help: 'Redis stream entries consumed, by outcome',
+      labelNames: ['group', 'stream', 'outcome'],
+    }),
+);
+const gaps = metric(
+  'stream_gaps_total',
+  () =>
+    new Counter({
+      name: 'stream_gaps_total',
+      help: 'Entries of a Redis stream trimmed (or the stream deleted) before the group read them',
+      labelNames: ['group', 'stream', 'reason'],
+    }),
+);
 
 type Entry = { id: string; fields: Map<string, Buffer> | null };
-interface Retry { firstId: string; attempt: number; counted: number; firstFailure: Date }
+interface Retry {
+  firstId: string;
+  attempt: number;
+  counted: number;
+  firstFailure: Date;
+}
 
 export const DEFAULT_STREAM_LEASE_MS = 6000;
 const BLOCK_MS = 1000;
@@ -83,12 +108,27 @@ export class StreamConsumer {
   /** The Kafka runner's retry rules: the same budgets and backoff. */
   readonly policy: RetryPolicy;
 
-  constructor(url: string, readonly codec: EventCodec, readonly producer: MessageProducer, readonly options: StreamConsumerOptions) {
+  constructor(
+    url: string,
+    readonly codec: EventCodec,
+    readonly producer: MessageProducer,
+    readonly options: StreamConsumerOptions,
+  ) {
     this.policy = new RetryPolicy(options);
     this.logger = new Logger(`stream-consumer:${options.group}`);
     this.control = connectRedis(url, `${options.groupName}:${options.instanceId}:control`);
-    this.readers = options.streams.map((stream) =>
-      new StreamReader(this, connectRedis(url, `${options.groupName}:${options.instanceId}:${stream}`, { commandTimeoutMs: BLOCK_MS + 5000 }), this.control, stream, this.logger));
+    this.readers = options.streams.map(
+      (stream) =>
+        new StreamReader(
+          this,
+          connectRedis(url, `${options.groupName}:${options.instanceId}:${stream}`, {
+            commandTimeoutMs: BLOCK_MS + 5000,
+          }),
+          this.control,
+          stream,
+          this.logger,
+        ),
+    );
   }
 
   get group(): string {
@@ -97,7 +137,8 @@ export class StreamConsumer {
 
   /** Starts the readers whether Redis answers yet or not: their loops retry, and ioredis reconnects by itself. */
   async start(): Promise<void> {
-    if (this.control.status === 'wait') await this.control.connect().catch((e: Error) => this.logger.warn(`Redis is not reachable yet: ${e.message}`));
+    if (this.control.status === 'wait')
+      await this.control.connect().catch((e: Error) => this.logger.warn(`Redis is not reachable yet: ${e.message}`));
     for (const reader of this.readers) reader.start();
   }
 
@@ -112,8 +153,12 @@ export class StreamConsumer {
 
   async reportGap(gap: StreamGap): Promise<void> {
     gaps.inc({ group: gap.group, stream: gap.stream, reason: gap.reason });
-    this.logger.error(`${gap.lost ?? 'some'} entries of stream ${gap.stream} were lost before group ${gap.group} read them (${gap.reason}, after ${gap.lastDeliveredId}): reconciling`);
-    await this.control.hset(this.options.gapsKey, `${gap.group}|${gap.stream}`, JSON.stringify(gap)).catch(() => undefined);
+    this.logger.error(
+      `${gap.lost ?? 'some'} entries of stream ${gap.stream} were lost before group ${gap.group} read them (${gap.reason}, after ${gap.lastDeliveredId}): reconciling`,
+    );
+    await this.control
+      .hset(this.options.gapsKey, `${gap.group}|${gap.stream}`, JSON.stringify(gap))
+      .catch(() => undefined);
     await this.options.onGap?.(gap);
   }
 }
@@ -131,9 +176,20 @@ class StreamReader {
   private readonly wake = new AbortController();
 
   /** Acknowledgements and gap checks go on the group's control connection: this one may be blocked in a prefetching read. */
-  constructor(private readonly owner: StreamConsumer, private readonly redis: Redis, private readonly control: Redis, readonly stream: string, private readonly logger: Logger) {
+  constructor(
+    private readonly owner: StreamConsumer,
+    private readonly redis: Redis,
+    private readonly control: Redis,
+    readonly stream: string,
+    private readonly logger: Logger,
+  ) {
     const { groupName, instanceId, leaseMs } = owner.options;
-    this.lease = new StreamLease(control, `${groupName}:lease:${stream}`, `${instanceId}:${randomUUID()}`, leaseMs ?? DEFAULT_STREAM_LEASE_MS);
+    this.lease = new StreamLease(
+      control,
+      `${groupName}:lease:${stream}`,
+      `${instanceId}:${randomUUID()}`,
+      leaseMs ?? DEFAULT_STREAM_LEASE_MS,
+    );
   }
 
   private get consumerName(): string {
@@ -204,7 +260,8 @@ class StreamReader {
         }
         this.error = message;
         failures++;
-        if (failures === 1 || failures % 30 === 0) this.logger.warn(`reading stream ${this.stream} failed, retrying: ${message}`);
+        if (failures === 1 || failures % 30 === 0)
+          this.logger.warn(`reading stream ${this.stream} failed, retrying: ${message}`);
         await this.pause(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
       }
     }
@@ -216,17 +273,34 @@ class StreamReader {
     await this.ensureGroup();
     let cursor = '0-0';
     do {
-      const reply = (await this.redis.xautoclaim(this.stream, groupName, this.consumerName, 0, cursor, 'COUNT', 500, 'JUSTID')) as [string, unknown[], string[]?];
+      const reply = (await this.redis.xautoclaim(
+        this.stream,
+        groupName,
+        this.consumerName,
+        0,
+        cursor,
+        'COUNT',
+        500,
+        'JUSTID',
+      )) as [string, unknown[], string[]?];
       cursor = reply[0];
       // Entries a dead reader held that were trimmed meanwhile: Redis drops them from the pending list and names them here.
       for (const id of reply[2] ?? []) {
-        await this.owner.reportGap({ group: this.owner.group, stream: this.stream, reason: 'pending_entry_trimmed', lastDeliveredId: id, lostUpToId: id, at: new Date().toISOString() });
+        await this.owner.reportGap({
+          group: this.owner.group,
+          stream: this.stream,
+          reason: 'pending_entry_trimmed',
+          lastDeliveredId: id,
+          lostUpToId: id,
+          at: new Date().toISOString(),
+        });
       }
     } while (cursor !== '0-0' && !this.stopping);
     // Readers of earlier processes that hold nothing any more.
     const consumers = ((await this.redis.xinfo('CONSUMERS', this.stream, groupName)) as unknown[]).map(infoReply);
     for (const c of consumers) {
-      if (c.name !== this.consumerName && Number(c.pending) === 0) await this.redis.xgroup('DELCONSUMER', this.stream, groupName, String(c.name));
+      if (c.name !== this.consumerName && Number(c.pending) === 0)
+        await this.redis.xgroup('DELCONSUMER', this.stream, groupName, String(c.name));
     }
     this.pendingFirst = true;
   }
@@ -248,7 +322,14 @@ class StreamReader {
     this.pendingFirst = false;
     this.retry = undefined;
     this.singleUntil = undefined;
-    await this.owner.reportGap({ group: this.owner.group, stream: this.stream, reason: 'stream_recreated', lastDeliveredId: 'unknown', lostUpToId: null, at: new Date().toISOString() });
+    await this.owner.reportGap({
+      group: this.owner.group,
+      stream: this.stream,
+      reason: 'stream_recreated',
+      lastDeliveredId: 'unknown',
+      lostUpToId: null,
+      at: new Date().toISOString(),
+    });
   }
 
   /**
@@ -259,11 +340,15 @@ class StreamReader {
    */
   private async checkGap(): Promise<void> {
     const { groupName } = this.owner.options;
-    const info = infoReply(await this.control.xinfo('STREAM', this.stream).catch((error: Error) => {
-      // The stream is gone, and its group with it.
-      throw /no such key/i.test(error.message) ? new Error(`NOGROUP ${error.message}`) : error;
-    }));
-    const group = ((await this.control.xinfo('GROUPS', this.stream)) as unknown[]).map(infoReply).find((g) => g.name === groupName);
+    const info = infoReply(
+      await this.control.xinfo('STREAM', this.stream).catch((error: Error) => {
+        // The stream is gone, and its group with it.
+        throw /no such key/i.test(error.message) ? new Error(`NOGROUP ${error.message}`) : error;
+      }),
+    );
+    const group = ((await this.control.xinfo('GROUPS', this.stream)) as unknown[])
+      .map(infoReply)
+      .find((g) => g.name === groupName);
     if (!group) throw new Error('NOGROUP the group is gone');
     if (info['entries-added'] === undefined) return; // Redis before 7.0 does not count
     const first = Array.isArray(info['first-entry']) ? String(info['first-entry'][0]) : null;
@@ -272,12 +357,19 @@ class StreamReader {
     if (first && compareStreamIds(first, lastDelivered) <= 0) return;
     const added = Number(info['entries-added']);
     const length = Number(info.length);
-    const read = group['entries-read'] === null || group['entries-read'] === undefined ? null : Number(group['entries-read']);
+    const read =
+      group['entries-read'] === null || group['entries-read'] === undefined ? null : Number(group['entries-read']);
     if (added - (read ?? 0) <= length) return;
     // Counted as read past the hole first, so a crash before the report repeats it at most once.
     await this.control.xgroup('SETID', this.stream, groupName, lastDelivered, 'ENTRIESREAD', added - length);
     await this.owner.reportGap({
-      group: this.owner.group, stream: this.stream, reason: 'trimmed', lastDeliveredId: lastDelivered, lostUpToId: null, lost: added - (read ?? 0) - length, at: new Date().toISOString(),
+      group: this.owner.group,
+      stream: this.stream,
+      reason: 'trimmed',
+      lastDeliveredId: lastDelivered,
+      lostUpToId: null,
+      lost: added - (read ?? 0) - length,
+      at: new Date().toISOString(),
     });
   }
 
@@ -293,14 +385,15 @@ class StreamReader {
    */
   private async topUp(entries: Entry[]): Promise<Entry[]> {
     const max = this.owner.options.maxBatch ?? 500;
-    if (!entries.length || entries.length >= max || this.pendingFirst || this.singleUntil || this.stopping) return entries;
+    if (!entries.length || entries.length >= max || this.pendingFirst || this.singleUntil || this.stopping)
+      return entries;
     await this.checkGap();
     return entries.concat(await this.xreadgroup(['COUNT', max - entries.length, 'STREAMS', this.stream, '>']));
   }
 
   private async read(): Promise<Entry[]> {
     const { maxBatch } = this.owner.options;
-    const count = this.singleUntil ? 1 : maxBatch ?? 500;
+    const count = this.singleUntil ? 1 : (maxBatch ?? 500);
     if (this.pendingFirst) {
       const entries = await this.xreadgroup(['COUNT', count, 'STREAMS', this.stream, '0']);
       if (entries.length) return entries;
@@ -310,8 +403,13 @@ class StreamReader {
   }
 
   private async xreadgroup(args: Array<string | number>): Promise<Entry[]> {
-    const reply = (await this.redis.callBuffer('XREADGROUP', 'GROUP', this.owner.options.groupName, this.consumerName, ...args)) as
-      Array<[Buffer, Array<[Buffer, Buffer[] | null]>]> | null;
+    const reply = (await this.redis.callBuffer(
+      'XREADGROUP',
+      'GROUP',
+      this.owner.options.groupName,
+      this.consumerName,
+      ...args,
+    )) as Array<[Buffer, Array<[Buffer, Buffer[] | null]>]> | null;
     const entries = reply?.[0]?.[1] ?? [];
     return entries.map(([id, flat]) => {
       if (!flat) return { id: id.toString(), fields: null };
@@ -333,7 +431,14 @@ class StreamReader {
       if (!entry.fields) {
         // Trimmed while it was pending with a reader that died: lost.
         skipped.push(entry.id);
-        await this.owner.reportGap({ group, stream: this.stream, reason: 'pending_entry_trimmed', lastDeliveredId: entry.id, lostUpToId: entry.id, at: new Date().toISOString() });
+        await this.owner.reportGap({
+          group,
+          stream: this.stream,
+          reason: 'pending_entry_trimmed',
+          lastDeliveredId: entry.id,
+          lostUpToId: entry.id,
+          at: new Date().toISOString(),
+        });
         continue;
       }
       let event: DecodedEvent;
@@ -342,7 +447,13 @@ class StreamReader {
         event = this.owner.codec.decodeSchemaless(metadata, eventData);
       } catch (error) {
         if (!(error instanceof StreamEntryError || error instanceof EventCodecError)) throw error;
-        await this.deadLetter(entry, error, error instanceof StreamEntryError ? error.reason : error.code, 1, new Date());
+        await this.deadLetter(
+          entry,
+          error,
+          error instanceof StreamEntryError ? error.reason : error.code,
+          1,
+          new Date(),
+        );
         await this.ack([entry.id]);
         continue;
       }
@@ -359,18 +470,33 @@ class StreamReader {
       if (!this.lease.valid) return; // another instance may be reading now: leave the rest pending for it
       const first = remaining[0].entry.id;
       try {
-        await handler.handle(remaining.map((x) => x.event), {
-          topic: this.stream, partition: 0, offset: first, attempt: (this.retry?.firstId === first ? this.retry.attempt : 0) + 1, heartbeat: async () => undefined,
-        });
+        await handler.handle(
+          remaining.map((x) => x.event),
+          {
+            topic: this.stream,
+            partition: 0,
+            offset: first,
+            attempt: (this.retry?.firstId === first ? this.retry.attempt : 0) + 1,
+            heartbeat: async () => undefined,
+          },
+        );
         await this.ack(remaining.map((x) => x.entry.id));
         handled.inc({ group, stream: this.stream, outcome: 'handled' }, remaining.length);
         this.done(remaining[remaining.length - 1].entry.id);
         return;
       } catch (error) {
         if (error instanceof PoisonMessageError) {
-          const culprit = remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined);
+          const culprit =
+            remaining.find((x) => x.event === error.event) ?? (remaining.length === 1 ? remaining[0] : undefined);
           if (culprit) {
-            await this.deadLetter(culprit.entry, error, error.reason, this.retry?.attempt ?? 1, this.retry?.firstFailure ?? new Date(), culprit.event);
+            await this.deadLetter(
+              culprit.entry,
+              error,
+              error.reason,
+              this.retry?.attempt ?? 1,
+              this.retry?.firstFailure ?? new Date(),
+              culprit.event,
+            );
             await this.ack([culprit.entry.id]);
             remaining = remaining.filter((x) => x !== culprit);
             continue;
@@ -393,13 +519,18 @@ class StreamReader {
     const err = error instanceof Error ? error : new Error(String(error));
     const first = items[0];
     const personal = items.reduce((found, x) => personalValues(x.event.data, found), new Set<string>());
-    const retry = this.retry?.firstId === first.entry.id ? this.retry : { firstId: first.entry.id, attempt: 0, counted: 0, firstFailure: new Date() };
+    const retry =
+      this.retry?.firstId === first.entry.id
+        ? this.retry
+        : { firstId: first.entry.id, attempt: 0, counted: 0, firstFailure: new Date() };
     retry.attempt++;
     this.retry = retry;
     this.pendingFirst = true;
     if (items.length > 1) {
       this.singleUntil = items[items.length - 1].entry.id;
-      this.logger.warn(`batch ${this.stream}@${first.entry.id}..${this.singleUntil} failed, retrying entry by entry: ${redactPersonalData(err.message, personal)}`);
+      this.logger.warn(
+        `batch ${this.stream}@${first.entry.id}..${this.singleUntil} failed, retrying entry by entry: ${redactPersonalData(err.message, personal)}`,
+      );
       await this.pause(policy.backoff(retry.attempt));
       return;
     }
@@ -415,32 +546,64 @@ class StreamReader {
       return;
     }
     const delay = policy.backoff(retry.attempt);
-    this.logger.warn(`${first.event.type} at ${this.stream}@${first.entry.id} failed (attempt ${retry.attempt}, ${policy.counts(error) ? `${retry.counted}/${policy.maxAttempts}` : 'dependency unavailable, not counted'}), retrying in ${delay} ms: ${redactPersonalData(err.message, personal)}`);
+    this.logger.warn(
+      `${first.event.type} at ${this.stream}@${first.entry.id} failed (attempt ${retry.attempt}, ${policy.counts(error) ? `${retry.counted}/${policy.maxAttempts}` : 'dependency unavailable, not counted'}), retrying in ${delay} ms: ${redactPersonalData(err.message, personal)}`,
+    );
     await this.pause(delay);
   }
 
   /** To the group's Kafka dead-letter topic, as it came: the entry's fields as `ce_*` headers, its event data as the value. */
-  private async deadLetter(entry: Entry, error: Error, reason: string, attempts: number, firstFailure: Date, event?: DecodedEvent): Promise<void> {
+  private async deadLetter(
+    entry: Entry,
+    error: Error,
+    reason: string,
+    attempts: number,
+    firstFailure: Date,
+    event?: DecodedEvent,
+  ): Promise<void> {
     const { group, deadLetterTopic } = this.owner.options;
     const fields = entry.fields ?? new Map<string, Buffer>();
     const text = (name: string) => fields.get(name)?.toString('utf8');
-    const original = Object.fromEntries(Object.entries(buildHeaders({
-      id: text(StreamField.Id) ?? '', type: text(StreamField.Type) ?? '', source: text(StreamField.Source) ?? '', specVersion: '1.0',
-      time: text(StreamField.Time) ?? '', minorVersion: Number(text(StreamField.MinorVersion)) || 0,
-      sourcehost: text(StreamField.SourceHost) ?? '', sourcelib: text(StreamField.SourceLib) ?? '',
-    })).filter(([, v]) => v !== ''));
+    const original = Object.fromEntries(
+      Object.entries(
+        buildHeaders({
+          id: text(StreamField.Id) ?? '',
+          type: text(StreamField.Type) ?? '',
+          source: text(StreamField.Source) ?? '',
+          specVersion: '1.0',
+          time: text(StreamField.Time) ?? '',
+          minorVersion: Number(text(StreamField.MinorVersion)) || 0,
+          sourcehost: text(StreamField.SourceHost) ?? '',
+          sourcelib: text(StreamField.SourceLib) ?? '',
+        }),
+      ).filter(([, v]) => v !== ''),
+    );
     const personal = event ? personalValues(event.data) : undefined;
-    await this.owner.producer.send([{
-      topic: deadLetterTopic,
-      key: null,
-      value: fields.get(StreamField.EventData) ?? null,
-      headers: {
-        ...original,
-        [Header.ValueFraming]: SCHEMALESS,
-        ...deadLetterHeaders({ error, reason, topic: this.stream, partition: 0, offset: entry.id, attempts, firstFailureTime: firstFailure, consumerGroup: group, personal }),
+    await this.owner.producer.send([
+      {
+        topic: deadLetterTopic,
+        key: null,
+        value: fields.get(StreamField.EventData) ?? null,
+        headers: {
+          ...original,
+          [Header.ValueFraming]: SCHEMALESS,
+          ...deadLetterHeaders({
+            error,
+            reason,
+            topic: this.stream,
+            partition: 0,
+            offset: entry.id,
+            attempts,
+            firstFailureTime: firstFailure,
+            consumerGroup: group,
+            personal,
+          }),
+        },
       },
-    }]);
+    ]);
     handled.inc({ group, stream: this.stream, outcome: 'dead_lettered' });
-    this.logger.warn(`dead-lettered ${this.stream}@${entry.id}: ${reason}: ${redactPersonalData(error.message, personal)}`);
+    this.logger.warn(
+      `dead-lettered ${this.stream}@${entry.id}: ${reason}: ${redactPersonalData(error.message, personal)}`,
+    );
   }
 }

@@ -12,7 +12,12 @@ export class StreamLease {
   private renewedAt = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly redis: Redis, readonly key: string, private readonly token: string, readonly ttlMs: number) {}
+  constructor(
+    private readonly redis: Redis,
+    readonly key: string,
+    private readonly token: string,
+    readonly ttlMs: number,
+  ) {}
 
   /** Held, and renewed recently enough that no one else can have taken it. */
   get valid(): boolean {

@@ -1,4 +1,12 @@
-import { EventDataMap, EventMetadata, EventCodec, EventType, fullTopicName, EVENT_TYPES, streamEntryFields } from '@groups-sync/contracts';
+import {
+  EventDataMap,
+  EventMetadata,
+  EventCodec,
+  EventType,
+  fullTopicName,
+  EVENT_TYPES,
+  streamEntryFields,
+} from '@groups-sync/contracts';
 import Redis from 'ioredis';
 import { connectRedis } from './redis-connection';
 
@@ -14,7 +22,12 @@ export class StreamProducer {
   private readonly redis: Redis;
   private connected?: Promise<void>;
 
-  constructor(url: string, private readonly codec: EventCodec, private readonly prefix?: string | null, private readonly maxLen = DEFAULT_STREAM_MAX_LEN) {
+  constructor(
+    url: string,
+    private readonly codec: EventCodec,
+    private readonly prefix?: string | null,
+    private readonly maxLen = DEFAULT_STREAM_MAX_LEN,
+  ) {
     this.redis = connectRedis(url, 'lms-events-producer');
   }
 
@@ -23,13 +36,22 @@ export class StreamProducer {
   }
 
   /** Sends in order, one pipeline; resolves with the entry ids. */
-  async send(events: Array<{ type: EventType; data: EventDataMap[EventType]; metadata: EventMetadata }>): Promise<string[]> {
+  async send(
+    events: Array<{ type: EventType; data: EventDataMap[EventType]; metadata: EventMetadata }>,
+  ): Promise<string[]> {
     // One connect for sends that start together (a second connect() would reject).
     if (this.redis.status === 'wait') this.connected ??= this.redis.connect();
     await this.connected;
     const pipeline = this.redis.pipeline();
     for (const { type, data, metadata } of events) {
-      pipeline.xadd(this.streamFor(type), 'MAXLEN', '~', this.maxLen, '*', ...streamEntryFields(metadata, this.codec.encodeSchemaless(type, data)).flat());
+      pipeline.xadd(
+        this.streamFor(type),
+        'MAXLEN',
+        '~',
+        this.maxLen,
+        '*',
+        ...streamEntryFields(metadata, this.codec.encodeSchemaless(type, data)).flat(),
+      );
     }
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
@@ -38,6 +60,7 @@ export class StreamProducer {
   }
 
   async disconnect(): Promise<void> {
-    if (this.redis.status !== 'end' && this.redis.status !== 'wait') await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.redis.status !== 'end' && this.redis.status !== 'wait')
+      await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -19,7 +19,9 @@ export class StreamStatus {
   }
 
   /** Per group and stream: entries not yet delivered (`lag`), delivered but unacknowledged (`pending`); and the gaps recorded. */
-  async read(readers: Record<string, string[]>): Promise<{ lag: Record<string, Record<string, number | null>>; gaps: StreamGap[] }> {
+  async read(
+    readers: Record<string, string[]>,
+  ): Promise<{ lag: Record<string, Record<string, number | null>>; gaps: StreamGap[] }> {
     if (!this.enabled) return { lag: {}, gaps: [] };
     const redis = connectRedis(this.options.redisUrl!, 'status');
     try {
@@ -32,7 +34,8 @@ export class StreamStatus {
           const groups = await redis.xinfo('GROUPS', stream).catch(() => [] as unknown[]);
           const info = (groups as unknown[]).map(infoReply).find((g) => g.name === fullTopicName(group, prefix));
           if (!info) continue;
-          (lag[group] ??= {})[stream] = info.lag === null || info.lag === undefined ? null : Number(info.lag) + Number(info.pending ?? 0);
+          (lag[group] ??= {})[stream] =
+            info.lag === null || info.lag === undefined ? null : Number(info.lag) + Number(info.pending ?? 0);
         }
       }
       const recorded = await redis.hvals(streamGapsKey(prefix));

@@ -1,4 +1,11 @@
-import { applyDecorators, ArgumentsHost, Catch, INestApplication, RpcExceptionFilter, UseFilters } from '@nestjs/common';
+import {
+  applyDecorators,
+  ArgumentsHost,
+  Catch,
+  INestApplication,
+  RpcExceptionFilter,
+  UseFilters,
+} from '@nestjs/common';
 import { CustomTransportStrategy, EventPattern, MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom, Observable, throwError } from 'rxjs';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
@@ -20,7 +27,10 @@ export interface ConsumerDeclaration {
  * PoisonMessageError (naming the event) sets that event aside; any other error retries the batch.
  */
 export function ConsumeEvents(declaration: ConsumerDeclaration): MethodDecorator {
-  return applyDecorators(EventPattern({ group: declaration.group }, { consumer: declaration }), UseFilters(new RethrowToConsumer()));
+  return applyDecorators(
+    EventPattern({ group: declaration.group }, { consumer: declaration }),
+    UseFilters(new RethrowToConsumer()),
+  );
 }
 
 /**
@@ -53,7 +63,11 @@ export class EventConsumersTransport extends Server implements CustomTransportSt
         this.consumers.register({
           group: declaration.group,
           topics: declaration.topics,
-          batch: { types: declaration.types, filter: declaration.filter, handle: (events, context) => this.dispatch(handler, events, context) },
+          batch: {
+            types: declaration.types,
+            filter: declaration.filter,
+            handle: (events, context) => this.dispatch(handler, events, context),
+          },
         });
       }
       await this.consumers.startAll();

@@ -23,7 +23,10 @@ export class AspectsClickHouse implements IdSource, OnApplicationShutdown {
 
   constructor(options: AspectsClickHouseOptions) {
     this.client = createClient({
-      url: options.url, username: options.username, password: options.password ?? '', database: options.database,
+      url: options.url,
+      username: options.username,
+      password: options.password ?? '',
+      database: options.database,
       application: 'openedx-groups-sync-evaluator',
       // An idle socket times out: the stream is read at the pace of the LMS's query it is merged with.
       request_timeout: 300_000,
@@ -36,7 +39,10 @@ export class AspectsClickHouse implements IdSource, OnApplicationShutdown {
   static fromConfig(config: EvaluatorServiceConfig): AspectsClickHouse | null {
     if (!config.ASPECTS_CLICKHOUSE_URL) return null;
     return new AspectsClickHouse({
-      url: config.ASPECTS_CLICKHOUSE_URL, username: config.ASPECTS_CLICKHOUSE_USER, password: config.ASPECTS_CLICKHOUSE_PASSWORD, database: config.ASPECTS_CLICKHOUSE_DATABASE,
+      url: config.ASPECTS_CLICKHOUSE_URL,
+      username: config.ASPECTS_CLICKHOUSE_USER,
+      password: config.ASPECTS_CLICKHOUSE_PASSWORD,
+      database: config.ASPECTS_CLICKHOUSE_DATABASE,
     });
   }
 
@@ -47,7 +53,8 @@ export class AspectsClickHouse implements IdSource, OnApplicationShutdown {
       throw new Error(`Aspects ClickHouse: ${error.message}`);
     });
     try {
-      for await (const rows of result.stream<{ id: number | string }>()) for (const row of rows) yield Number(row.json().id);
+      for await (const rows of result.stream<{ id: number | string }>())
+        for (const row of rows) yield Number(row.json().id);
     } catch (error) {
       throw new Error(`Aspects ClickHouse: ${(error as Error).message}`);
     } finally {

@@ -33,9 +33,14 @@ function random(seed: number): () => number {
   };
 }
 
-const uuid = (n: number, kind: number) => `00000000-0000-4000-8000-${(kind * 1_000_000 + n).toString(16).padStart(12, '0')}`;
+const uuid = (n: number, kind: number) =>
+  `00000000-0000-4000-8000-${(kind * 1_000_000 + n).toString(16).padStart(12, '0')}`;
 
-interface Visit { course: string; actor: string; at: number }
+interface Visit {
+  course: string;
+  actor: string;
+  at: number;
+}
 
 /** Learners, their course enrollments (the LMS's side), their external ids and their visits as Aspects records them. */
 function dataset(seed: number) {
@@ -53,25 +58,60 @@ function dataset(seed: number) {
     if (next() < 0.2) externalIds.push({ id: uuid(user, 2), type: 'lti', user, dumped: '2026-01-01 00:00:00' }); // not an xAPI actor
   }
   // Ages at and around the day boundaries, and visits after the evaluation's time.
-  const ages = [-7200, -1, 0, 1, 3600, DAY - 1, DAY, DAY + 1, 3 * DAY, 7 * DAY - 1, 7 * DAY, 8 * DAY, 30 * DAY, 31 * DAY - 1, 45 * DAY];
+  const ages = [
+    -7200,
+    -1,
+    0,
+    1,
+    3600,
+    DAY - 1,
+    DAY,
+    DAY + 1,
+    3 * DAY,
+    7 * DAY - 1,
+    7 * DAY,
+    8 * DAY,
+    30 * DAY,
+    31 * DAY - 1,
+    45 * DAY,
+  ];
   const visits: Visit[] = [];
   for (const user of users) {
     for (const course of COURSES) {
       if (next() < 0.35) continue;
       const actors = [uuid(user, 1), ...(next() < 0.1 ? [uuid(user, 2)] : [])]; // an LTI actor's visits do not count
-      for (let k = Math.floor(next() * 3); k >= 0; k--) visits.push({ course, actor: pick(actors), at: NOW_S - (next() < 0.5 ? pick(ages) : Math.floor(next() * 50 * DAY)) });
+      for (let k = Math.floor(next() * 3); k >= 0; k--)
+        visits.push({
+          course,
+          actor: pick(actors),
+          at: NOW_S - (next() < 0.5 ? pick(ages) : Math.floor(next() * 50 * DAY)),
+        });
     }
   }
   return { enrolled, externalIds, xapiActor, visits };
 }
 
-function expected(data: ReturnType<typeof dataset>, course: string, operator: CriterionOperator, value: number): number[] {
+function expected(
+  data: ReturnType<typeof dataset>,
+  course: string,
+  operator: CriterionOperator,
+  value: number,
+): number[] {
   return data.enrolled.get(course)!.filter((user) => {
     const actor = data.xapiActor.get(user);
-    const times = data.visits.filter((v) => v.course === course && v.actor === actor && actor !== undefined).map((v) => v.at);
+    const times = data.visits
+      .filter((v) => v.course === course && v.actor === actor && actor !== undefined)
+      .map((v) => v.at);
     if (!times.length) return ['>', '>=', '!='].includes(operator);
     const days = Math.max(0, Math.floor((NOW_S - Math.max(...times)) / DAY));
-    return { '=': days === value, '!=': days !== value, '>': days > value, '>=': days >= value, '<': days < value, '<=': days <= value }[operator as string];
+    return {
+      '=': days === value,
+      '!=': days !== value,
+      '>': days > value,
+      '>=': days >= value,
+      '<': days < value,
+      '<=': days <= value,
+    }[operator as string];
   });
 }
 
@@ -79,7 +119,8 @@ function expected(data: ReturnType<typeof dataset>, course: string, operator: Cr
 function lms(enrolled: Map<string, number[]>): LmsReplica {
   async function* stream<T>(_sql: string, params: unknown[]): AsyncGenerator<T> {
     const [course, only] = params as [string, number | undefined];
-    for (const id of enrolled.get(course) ?? []) if (only === undefined || id === only) yield { id, username: `u${id}` } as T;
+    for (const id of enrolled.get(course) ?? [])
+      if (only === undefined || id === only) yield { id, username: `u${id}` } as T;
   }
   return { stream } as unknown as LmsReplica;
 }
@@ -97,29 +138,50 @@ describe('days_since_last_activity on ClickHouse', () => {
   let evaluator: GroupEvaluator;
 
   beforeAll(async () => {
-    const version = await admin.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' }).then((r) => r.json<{ v: string }>()).catch((error: Error) => {
-      throw new Error(`no ClickHouse answers on ${URL} (${error.message}): run \`bash scripts/clickhouse.sh up\` (npm test does), or set CLICKHOUSE_URL`);
-    });
+    const version = await admin
+      .query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })
+      .then((r) => r.json<{ v: string }>())
+      .catch((error: Error) => {
+        throw new Error(
+          `no ClickHouse answers on ${URL} (${error.message}): run \`bash scripts/clickhouse.sh up\` (npm test does), or set CLICKHOUSE_URL`,
+        );
+      });
     process.stdout.write(`ClickHouse ${version[0].v} on ${URL}\n`);
     for (const db of Object.values(DATABASES)) await admin.command({ query: `CREATE DATABASE ${db}` });
     // As Aspects creates them: aspects-dbt models/navigation/dim_learner_last_course_visit.sql (its
     // materialized view's target) and tutor-contrib-aspects migration 0026_event_sink_external_id.py.
-    await admin.command({ query: `CREATE TABLE ${DATABASES.reporting}.dim_learner_last_course_visit (org String, course_key String, actor_id String, emission_time DateTime)
-      ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(emission_time) ORDER BY (org, course_key, actor_id)` });
-    await admin.command({ query: `CREATE TABLE ${DATABASES.eventSink}.external_id (external_user_id UUID, external_id_type String, username String, user_id Int32, dump_id UUID, time_last_dumped String)
-      ENGINE = ReplacingMergeTree() PARTITION BY user_id % 100 ORDER BY (external_user_id, time_last_dumped)` });
-    const org = (course: string) => (course.startsWith('course-v1:') ? course.slice(10).split('+')[0] : course.split('/')[0]);
+    await admin.command({
+      query: `CREATE TABLE ${DATABASES.reporting}.dim_learner_last_course_visit (org String, course_key String, actor_id String, emission_time DateTime)
+      ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(emission_time) ORDER BY (org, course_key, actor_id)`,
+    });
+    await admin.command({
+      query: `CREATE TABLE ${DATABASES.eventSink}.external_id (external_user_id UUID, external_id_type String, username String, user_id Int32, dump_id UUID, time_last_dumped String)
+      ENGINE = ReplacingMergeTree() PARTITION BY user_id % 100 ORDER BY (external_user_id, time_last_dumped)`,
+    });
+    const org = (course: string) =>
+      course.startsWith('course-v1:') ? course.slice(10).split('+')[0] : course.split('/')[0];
     const insert = async (table: string, rows: string[]) => {
-      for (let i = 0; i < rows.length; i += 500) await admin.command({ query: `INSERT INTO ${table} VALUES ${rows.slice(i, i + 500).join(', ')}` });
+      for (let i = 0; i < rows.length; i += 500)
+        await admin.command({ query: `INSERT INTO ${table} VALUES ${rows.slice(i, i + 500).join(', ')}` });
     };
-    await insert(`${DATABASES.eventSink}.external_id`, data.externalIds.map((e) => `('${e.id}', '${e.type}', 'u${e.user}', ${e.user}, '${uuid(1, 9)}', '${e.dumped}')`));
+    await insert(
+      `${DATABASES.eventSink}.external_id`,
+      data.externalIds.map((e) => `('${e.id}', '${e.type}', 'u${e.user}', ${e.user}, '${uuid(1, 9)}', '${e.dumped}')`),
+    );
     // One row per insert block and learner, as the materialized view writes them: several per learner until merged.
-    await insert(`${DATABASES.reporting}.dim_learner_last_course_visit`, data.visits.map((v) => `('${org(v.course)}', '${v.course}', '${v.actor}', toDateTime(${v.at}))`));
-    evaluator = new GroupEvaluator(new CriteriaRegistry([], [aspectsBackend(clickHouse, DATABASES)]), lms(data.enrolled));
+    await insert(
+      `${DATABASES.reporting}.dim_learner_last_course_visit`,
+      data.visits.map((v) => `('${org(v.course)}', '${v.course}', '${v.actor}', toDateTime(${v.at}))`),
+    );
+    evaluator = new GroupEvaluator(
+      new CriteriaRegistry([], [aspectsBackend(clickHouse, DATABASES)]),
+      lms(data.enrolled),
+    );
   });
 
   afterAll(async () => {
-    for (const db of Object.values(DATABASES)) await admin.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);
+    for (const db of Object.values(DATABASES))
+      await admin.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);
     await admin.close();
     await clickHouse.onApplicationShutdown();
   });
@@ -147,7 +209,8 @@ describe('days_since_last_activity on ClickHouse', () => {
     const course = COURSES[0];
     const criteria = [{ type: 'days_since_last_activity', operator: '>' as const, value: 7, config: {} }];
     const members = new Set(expected(data, course, '>', 7));
-    for (const user of data.enrolled.get(course)!.slice(0, 20)) expect(await evaluator.selects({ type: 'course', key: course }, criteria, user, NOW)).toBe(members.has(user));
+    for (const user of data.enrolled.get(course)!.slice(0, 20))
+      expect(await evaluator.selects({ type: 'course', key: course }, criteria, user, NOW)).toBe(members.has(user));
   });
 
   it('lets go of a result left early: more abandoned streams than the client has sockets, then a full one', async () => {
@@ -161,7 +224,9 @@ describe('days_since_last_activity on ClickHouse', () => {
   });
 
   it('fails with a plain error naming ClickHouse, so only the groups that need it fail', async () => {
-    const error = await ids(clickHouse.ids(`SELECT 1 AS id FROM ${DATABASES.reporting}.no_such_table`)).catch((e: Error) => e);
+    const error = await ids(clickHouse.ids(`SELECT 1 AS id FROM ${DATABASES.reporting}.no_such_table`)).catch(
+      (e: Error) => e,
+    );
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/^Aspects ClickHouse: .*no_such_table/);
     expect(isDependencyUnavailable(error)).toBe(false);

@@ -24,22 +24,31 @@ async function collect(ids: AsyncIterable<number>): Promise<number[]> {
 }
 
 const evaluate = (operator: CriterionOperator, from: IdSource): EvaluatedIds =>
-  daysSinceLastActivity(from, DATABASES).evaluate!({ type: 'days_since_last_activity', operator, value: 7, config: {} }, { scope: { type: 'course', key: 'course-v1:O+C+R' }, now: new Date(), alias: 'x0' });
+  daysSinceLastActivity(from, DATABASES).evaluate!(
+    { type: 'days_since_last_activity', operator, value: 7, config: {} },
+    { scope: { type: 'course', key: 'course-v1:O+C+R' }, now: new Date(), alias: 'x0' },
+  );
 
 describe('days_since_last_activity', () => {
-  it.each(['<', '<=', '='] as const)('gives the ids ClickHouse streams as the matching learners for %s', async (operator) => {
-    const clickHouse = source([3, 8]);
-    const ids = evaluate(operator, clickHouse);
-    expect(isExcept(ids)).toBe(false);
-    expect(await collect(ids as AsyncIterable<number>)).toEqual([3, 8]);
-    expect(clickHouse.queries).toEqual([expect.stringContaining('dim_learner_last_course_visit')]);
-  });
+  it.each(['<', '<=', '='] as const)(
+    'gives the ids ClickHouse streams as the matching learners for %s',
+    async (operator) => {
+      const clickHouse = source([3, 8]);
+      const ids = evaluate(operator, clickHouse);
+      expect(isExcept(ids)).toBe(false);
+      expect(await collect(ids as AsyncIterable<number>)).toEqual([3, 8]);
+      expect(clickHouse.queries).toEqual([expect.stringContaining('dim_learner_last_course_visit')]);
+    },
+  );
 
-  it.each(['>', '>=', '!='] as const)('gives them as the learners to leave out for %s: a learner with no visit matches', async (operator) => {
-    const ids = evaluate(operator, source([3, 8]));
-    expect(isExcept(ids)).toBe(true);
-    expect(await collect((ids as { except: AsyncIterable<number> }).except)).toEqual([3, 8]);
-  });
+  it.each(['>', '>=', '!='] as const)(
+    'gives them as the learners to leave out for %s: a learner with no visit matches',
+    async (operator) => {
+      const ids = evaluate(operator, source([3, 8]));
+      expect(isExcept(ids)).toBe(true);
+      expect(await collect((ids as { except: AsyncIterable<number> }).except)).toEqual([3, 8]);
+    },
+  );
 
   it('queries nothing until its stream is read', () => {
     const clickHouse = source([1]);

@@ -22,6 +22,10 @@ export function daysSinceLastActivity(source: IdSource, databases: AspectsDataba
  * could never be evaluated; an existing one fails its evaluation with this reason.
  */
 export function aspectsBackend(source: IdSource | null, databases: AspectsDatabases): OptionalBackend {
-  if (!source) return { types: [CRITERION_TYPES.days_since_last_activity.id], unavailable: 'needs Aspects, and ASPECTS_CLICKHOUSE_URL is not set' };
+  if (!source)
+    return {
+      types: [CRITERION_TYPES.days_since_last_activity.id],
+      unavailable: 'needs Aspects, and ASPECTS_CLICKHOUSE_URL is not set',
+    };
   return { plugins: [daysSinceLastActivity(source, databases)] };
 }

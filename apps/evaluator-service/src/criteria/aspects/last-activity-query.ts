@@ -31,10 +31,15 @@ const DAY_SECONDS = 86_400;
  * Values are inlined, not sent as query parameters: ClickHouse before 19.x has none, and the days
  * (a validated integer), the times (integers) and the course key (a quoted literal) are all safe so.
  */
-export function lastActivityQuery(criterion: CriterionValues, context: EvaluationContext, databases: AspectsDatabases): LastActivityQuery {
+export function lastActivityQuery(
+  criterion: CriterionValues,
+  context: EvaluationContext,
+  databases: AspectsDatabases,
+): LastActivityQuery {
   if (context.scope.type !== 'course') throw new Error('days_since_last_activity needs a course scope');
   const days = criterion.value;
-  if (!Number.isSafeInteger(days) || (days as number) < 0) throw new Error('days_since_last_activity needs a whole number of days');
+  if (!Number.isSafeInteger(days) || (days as number) < 0)
+    throw new Error('days_since_last_activity needs a whole number of days');
   const n = days as number;
   const now = Math.floor(context.now.getTime() / 1000);
   // In whole days d: d >= k ⇔ last <= now - k days (always, for k = 0); d < k ⇔ the opposite.
@@ -75,7 +80,8 @@ ORDER BY id`;
 
 /** A ClickHouse string literal: backslash and quote escaped, control characters as \xHH. */
 export function stringLiteral(value: string): string {
-  const escaped = value.replace(/[\\']/g, (c) => `\\${c}`)
+  const escaped = value
+    .replace(/[\\']/g, (c) => `\\${c}`)
     .replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return `'${escaped}'`;
 }

@@ -1,23 +1,45 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 import { OPERATORS, SCOPE_TYPES, ScopeType } from '@groups-sync/contracts';
 
 export class CriterionDto {
   @ApiProperty({ example: 'legacy_cohort', description: 'A type from the criterion catalogue' })
-  @IsString() @MaxLength(64)
+  @IsString()
+  @MaxLength(64)
   type: string;
 
   @ApiPropertyOptional({ enum: OPERATORS, default: '=' })
-  @IsOptional() @IsString() @MaxLength(16)
+  @IsOptional()
+  @IsString()
+  @MaxLength(16)
   operator?: string;
 
   @ApiPropertyOptional({ description: 'Type-specific: a number, string, boolean or list' })
   @IsOptional()
   value?: unknown;
 
-  @ApiPropertyOptional({ example: { cohort_id: 12 }, description: 'Legacy criteria: which legacy group (legacy_cohort: omit cohort_id to create a cohort named after the group)' })
-  @IsOptional() @IsObject()
+  @ApiPropertyOptional({
+    example: { cohort_id: 12 },
+    description:
+      'Legacy criteria: which legacy group (legacy_cohort: omit cohort_id to create a cohort named after the group)',
+  })
+  @IsOptional()
+  @IsObject()
   config?: Record<string, unknown>;
 }
 
@@ -26,16 +48,25 @@ export class CreateGroupDto {
   @IsIn(SCOPE_TYPES)
   scope_type: ScopeType;
 
-  @ApiPropertyOptional({ example: 'course-v1:DemoX+Sync+2026', description: 'Course key, organization short name, or empty for instance scope' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @ApiPropertyOptional({
+    example: 'course-v1:DemoX+Sync+2026',
+    description: 'Course key, organization short name, or empty for instance scope',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   scope_key?: string;
 
   @ApiProperty({ example: 'Section A' })
-  @IsString() @MinLength(1) @MaxLength(255)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
   name: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(10_000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
   description?: string;
 
   @ApiProperty({ enum: ['manual', 'dynamic', 'legacy'] })
@@ -43,18 +74,29 @@ export class CreateGroupDto {
   kind: 'manual' | 'dynamic' | 'legacy';
 
   @ApiPropertyOptional({ type: [CriterionDto] })
-  @IsOptional() @IsArray() @ArrayMaxSize(3) @ValidateNested({ each: true }) @Type(() => CriterionDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(3)
+  @ValidateNested({ each: true })
+  @Type(() => CriterionDto)
   criteria?: CriterionDto[];
 
   @ApiPropertyOptional({ default: true })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   enabled?: boolean;
 
   @ApiPropertyOptional({ description: 'Overrides the refresh cadence of a dynamic group, in seconds' })
-  @IsOptional() @IsInt() @Min(60) @Max(31_536_000)
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
   refresh_cadence_seconds?: number;
 
   @ApiPropertyOptional({ description: 'Exclusivity collection: a user is in at most one group of it' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
   collection?: string;
 }

@@ -7,36 +7,54 @@ const bool = ({ value }: { value: unknown }) => (value === 'true' ? true : value
 
 export class PageQuery {
   @ApiPropertyOptional({ default: 1 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   page?: number;
 
   @ApiPropertyOptional({ default: 20, maximum: 100 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   page_size?: number;
 }
 
 export class ListGroupsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: SCOPE_TYPES })
-  @IsOptional() @IsIn(SCOPE_TYPES)
+  @IsOptional()
+  @IsIn(SCOPE_TYPES)
   scope_type?: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   scope_key?: string;
 
   @ApiPropertyOptional({ enum: ['manual', 'dynamic', 'legacy'] })
-  @IsOptional() @IsIn(['manual', 'dynamic', 'legacy'])
+  @IsOptional()
+  @IsIn(['manual', 'dynamic', 'legacy'])
   kind?: string;
 
   @ApiPropertyOptional({ description: 'Name contains (case-insensitive)' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   name?: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @Transform(bool) @IsBoolean()
+  @IsOptional()
+  @Transform(bool)
+  @IsBoolean()
   enabled?: boolean;
 
   @ApiPropertyOptional({ description: 'Dynamic groups overdue for a refresh' })
-  @IsOptional() @Transform(bool) @IsBoolean()
+  @IsOptional()
+  @Transform(bool)
+  @IsBoolean()
   stale?: boolean;
 }

@@ -2,17 +2,34 @@ import { BadRequestException } from '@nestjs/common';
 import { MemberRefDto } from './member-ref.dto';
 import { memberRefsOf, membersOfBody } from './member-refs';
 
-const refused = async (items: unknown[]) => ((await memberRefsOf(items).catch((e: unknown) => e)) as BadRequestException).getResponse() as { message: string[] };
+const refused = async (items: unknown[]) =>
+  ((await memberRefsOf(items).catch((e: unknown) => e)) as BadRequestException).getResponse() as { message: string[] };
 
 describe('memberRefsOf', () => {
   it('takes users by user_id, username or email, as MemberRefDto', async () => {
-    const refs = await memberRefsOf([{ user_id: 7 }, { username: 'ana' }, { email: 'ben@example.com', username: 'ben' }]);
+    const refs = await memberRefsOf([
+      { user_id: 7 },
+      { username: 'ana' },
+      { email: 'ben@example.com', username: 'ben' },
+    ]);
     expect(refs.every((r) => r instanceof MemberRefDto)).toBe(true);
-    expect(refs.map((r) => ({ ...r }))).toEqual([{ user_id: 7 }, { username: 'ana' }, { email: 'ben@example.com', username: 'ben' }]);
+    expect(refs.map((r) => ({ ...r }))).toEqual([
+      { user_id: 7 },
+      { username: 'ana' },
+      { email: 'ben@example.com', username: 'ben' },
+    ]);
   });
 
   it('refuses what the ValidationPipe refused, naming each entry by its index', async () => {
-    const { message } = await refused([{ username: 'ok' }, {}, { username: 'bad name' }, { user_id: 0 }, { user_id: 1, extra: true }, 'ana', null]);
+    const { message } = await refused([
+      { username: 'ok' },
+      {},
+      { username: 'bad name' },
+      { user_id: 0 },
+      { user_id: 1, extra: true },
+      'ana',
+      null,
+    ]);
     expect(message).toEqual([
       'members.1.each member needs a user_id, a username or an email',
       'members.1.user_id must not be greater than 9007199254740991',
@@ -43,14 +60,24 @@ describe('memberRefsOf', () => {
 });
 
 describe('membersOfBody', () => {
-  const problems = async (body: unknown) => ((await membersOfBody(body).catch((e: unknown) => e)) as BadRequestException).getResponse() as { message: string[] };
+  const problems = async (body: unknown) =>
+    ((await membersOfBody(body).catch((e: unknown) => e)) as BadRequestException).getResponse() as {
+      message: string[];
+    };
 
   it('takes {"members": [...]} and nothing else, 1 to 10,000 entries, as the ValidationPipe did', async () => {
     expect(await membersOfBody({ members: [{ username: 'ana' }] })).toHaveLength(1);
-    expect((await problems({ members: [], extra: 1 })).message).toEqual(['property extra should not exist', 'members must contain at least 1 elements']);
+    expect((await problems({ members: [], extra: 1 })).message).toEqual([
+      'property extra should not exist',
+      'members must contain at least 1 elements',
+    ]);
     expect((await problems({ members: 'ana' })).message).toEqual(['members must be an array']);
     expect((await problems({})).message).toEqual(['members must be an array']);
-    expect((await problems({ members: Array.from({ length: 10_001 }, () => ({ user_id: 1 })) })).message).toEqual(['members must contain no more than 10000 elements']);
-    expect((await problems([{ username: 'ana' }])).message).toEqual(['the body must be an object with a members array']);
+    expect((await problems({ members: Array.from({ length: 10_001 }, () => ({ user_id: 1 })) })).message).toEqual([
+      'members must contain no more than 10000 elements',
+    ]);
+    expect((await problems([{ username: 'ana' }])).message).toEqual([
+      'the body must be an object with a members array',
+    ]);
   });
 });

@@ -18,7 +18,8 @@ export const MAX_MEMBERS = 10_000;
  */
 export async function membersOfBody(body: unknown): Promise<MemberRefDto[]> {
   const problems: string[] = [];
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestException(['the body must be an object with a members array']);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new BadRequestException(['the body must be an object with a members array']);
   for (const key of Object.keys(body)) if (key !== 'members') problems.push(`property ${key} should not exist`);
   const { members } = body as { members?: unknown };
   if (!Array.isArray(members)) problems.push('members must be an array');

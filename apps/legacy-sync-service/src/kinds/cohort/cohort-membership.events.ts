@@ -15,7 +15,8 @@ export class CohortMembershipEvents implements LegacyKindEvents<CohortEvent> {
 
   check(event: CohortEvent): void {
     const { user, course, name } = event.data.cohort;
-    if (!course.course_key || !name || !(user.id > 0)) throw new PoisonMessageError('INVALID_DATA', 'cohort event without course key, cohort name or user id', event);
+    if (!course.course_key || !name || !(user.id > 0))
+      throw new PoisonMessageError('INVALID_DATA', 'cohort event without course key, cohort name or user id', event);
   }
 
   courseOf(event: CohortEvent): string {
@@ -32,7 +33,9 @@ export class CohortMembershipEvents implements LegacyKindEvents<CohortEvent> {
     for (const event of events) {
       const { course, name } = event.data.cohort;
       // Courses no group mirrors cost no LMS call.
-      const cohortId = links.some((l) => l.courseKey === course.course_key) ? await this.directory.idByName(course.course_key, name) : null;
+      const cohortId = links.some((l) => l.courseKey === course.course_key)
+        ? await this.directory.idByName(course.course_key, name)
+        : null;
       const link = cohortId === null ? undefined : linkOf.get(`${course.course_key}|${cohortId}`);
       out.set(event, link ? [{ link, action: 'added' }] : []);
     }

@@ -22,7 +22,10 @@ export class CohortRoster {
   private readonly pool: Pool | null;
   readonly source: 'database' | 'rest';
 
-  constructor(private readonly lms: LmsCohortsClient, database: LmsDatabase) {
+  constructor(
+    private readonly lms: LmsCohortsClient,
+    database: LmsDatabase,
+  ) {
     this.pool = database.pool;
     this.source = this.pool ? 'database' : 'rest';
   }
@@ -42,10 +45,17 @@ export class CohortRoster {
    */
   private async readDatabase(pool: Pool, wanted: Map<string, Set<number>>, readAt: Date): Promise<CourseRoster[]> {
     const courses = [...wanted.keys()];
-    const rosters = new Map(courses.map((c) => [c, { courseKey: c, readAt, found: false, cohorts: new Map(), cohortOf: new Map() } as CourseRoster]));
+    const rosters = new Map(
+      courses.map((c) => [
+        c,
+        { courseKey: c, readAt, found: false, cohorts: new Map(), cohortOf: new Map() } as CourseRoster,
+      ]),
+    );
     if (!courses.length) return [];
-    const [cohorts] = await pool.query(
-      `SELECT id, name, course_id FROM course_groups_courseusergroup WHERE course_id IN (?) AND group_type = 'cohort'`, [courses]) as unknown as [Array<{ id: number; name: string; course_id: string }>];
+    const [cohorts] = (await pool.query(
+      `SELECT id, name, course_id FROM course_groups_courseusergroup WHERE course_id IN (?) AND group_type = 'cohort'`,
+      [courses],
+    )) as unknown as [Array<{ id: number; name: string; course_id: string }>];
     const names = new Map<number, string>();
     for (const c of cohorts) {
       const roster = rosters.get(c.course_id)!;
@@ -56,9 +66,11 @@ export class CohortRoster {
     // By cohort (edx-platform indexes course_user_group_id; course_id is not indexed there).
     const ids = cohorts.map((c) => c.id);
     for (let i = 0; i < ids.length; i += 1000) {
-      const [rows] = await pool.query(
+      const [rows] = (await pool.query(
         `SELECT m.course_id, m.course_user_group_id AS cohort_id, u.id AS user_id, u.username FROM course_groups_cohortmembership m
-         JOIN auth_user u ON u.id = m.user_id WHERE m.course_user_group_id IN (?)`, [ids.slice(i, i + 1000)]) as unknown as [Array<{ course_id: string; cohort_id: number; user_id: number; username: string }>];
+         JOIN auth_user u ON u.id = m.user_id WHERE m.course_user_group_id IN (?)`,
+        [ids.slice(i, i + 1000)],
+      )) as unknown as [Array<{ course_id: string; cohort_id: number; user_id: number; username: string }>];
       for (const r of rows) {
         const roster = rosters.get(r.course_id);
         const cohort = roster?.cohorts.get(r.cohort_id);
@@ -77,7 +89,8 @@ export class CohortRoster {
     for (const [courseKey, ids] of wanted) {
       const roster: CourseRoster = { courseKey, readAt, found: true, cohorts: new Map(), cohortOf: new Map() };
       try {
-        for (const c of await this.lms.listCohorts(courseKey)) roster.cohorts.set(c.id, { name: c.name, members: null });
+        for (const c of await this.lms.listCohorts(courseKey))
+          roster.cohorts.set(c.id, { name: c.name, members: null });
       } catch (error) {
         if (!(error instanceof LmsRejectedError) || error.status !== 404) throw error;
         roster.found = false;

@@ -5,7 +5,16 @@ import { LegacyLink } from '../../links/legacy-link.entity';
 import { LmsCohortsClient } from '../../lms/lms-cohorts.client';
 import { LmsWritePauses } from '../../lms-writes/lms-write-pauses';
 import { impliedByMoves } from './cohort-moves';
-import { Difference, KindRead, LegacyKind, LegacyKindWrites, LinkDecision, LinkRoster, LmsChange, UserGroup } from '../legacy-kind.port';
+import {
+  Difference,
+  KindRead,
+  LegacyKind,
+  LegacyKindWrites,
+  LinkDecision,
+  LinkRoster,
+  LmsChange,
+  UserGroup,
+} from '../legacy-kind.port';
 import { CohortDirectory } from './cohort-directory';
 import { CohortMembershipEvents } from './cohort-membership.events';
 import { CohortRoster } from './cohort-roster';
@@ -46,18 +55,30 @@ export class CohortKind implements LegacyKind, LegacyKindWrites {
       await this.pauses.assertWritable(group.scope_key);
       const settings = await this.lms.cohortSettings(group.scope_key);
       if (!settings.is_cohorted) {
-        throw new LmsRejectedError(409, 'course-not-cohorted',
-          `course ${group.scope_key} is not cohorted: turn cohorts on for it in the LMS (Instructor Dashboard, Cohorts; or PUT /api/cohorts/v1/settings/{course} {"is_cohorted": true}), then create the group again`);
+        throw new LmsRejectedError(
+          409,
+          'course-not-cohorted',
+          `course ${group.scope_key} is not cohorted: turn cohorts on for it in the LMS (Instructor Dashboard, Cohorts; or PUT /api/cohorts/v1/settings/{course} {"is_cohorted": true}), then create the group again`,
+        );
       }
       let cohort;
       let existed = true;
       if (requested !== null) cohort = await this.lms.getCohort(group.scope_key, requested);
       else ({ cohort, existed } = await this.ensureCohort(group.scope_key, group.name));
       this.directory.remember(group.scope_key, cohort.name, cohort.id);
-      return { linkType: 'cohort', legacyId: String(cohort.id), legacyName: cohort.name, reportedId: String(cohort.id), existed };
+      return {
+        linkType: 'cohort',
+        legacyId: String(cohort.id),
+        legacyName: cohort.name,
+        reportedId: String(cohort.id),
+        existed,
+      };
     } catch (error) {
       if (!(error instanceof LmsRejectedError)) throw error; // LMS down: retry with backoff
-      const refusal = error.status === 404 && !error.errorCode?.startsWith('cohort') ? `the LMS does not know course ${group.scope_key}: ${error.message}` : error.message;
+      const refusal =
+        error.status === 404 && !error.errorCode?.startsWith('cohort')
+          ? `the LMS does not know course ${group.scope_key}: ${error.message}`
+          : error.message;
       return { linkType: 'cohort', refusal };
     }
   }
@@ -111,22 +132,38 @@ export class CohortKind implements LegacyKind, LegacyKindWrites {
     const courses = new Map((await this.roster.read(wanted, readAt)).map((r) => [r.courseKey, r]));
     // Every course read refreshes its name → id cache (a rename has no event).
     for (const roster of courses.values()) {
-      if (roster.found) this.directory.replace(roster.courseKey, [...roster.cohorts].map(([id, c]) => ({ id, name: c.name })));
+      if (roster.found)
+        this.directory.replace(
+          roster.courseKey,
+          [...roster.cohorts].map(([id, c]) => ({ id, name: c.name })),
+        );
     }
     const rosters = new Map<string, LinkRoster>();
     for (const link of links) {
       const roster = courses.get(link.courseKey)!;
       const cohort = roster.cohorts.get(Number(link.legacyId));
-      rosters.set(link.groupId, !roster.found
-        ? { readAt: roster.readAt, members: null, notFound: { kind: 'course_not_found', reason: `the LMS does not know course ${link.courseKey}` } }
-        : !cohort?.members
-          ? { readAt: roster.readAt, members: null, notFound: { kind: 'cohort_not_found', reason: `cohort ${link.legacyId} is not in the LMS` } }
-          : { readAt: roster.readAt, members: cohort.members, name: cohort.name });
+      rosters.set(
+        link.groupId,
+        !roster.found
+          ? {
+              readAt: roster.readAt,
+              members: null,
+              notFound: { kind: 'course_not_found', reason: `the LMS does not know course ${link.courseKey}` },
+            }
+          : !cohort?.members
+            ? {
+                readAt: roster.readAt,
+                members: null,
+                notFound: { kind: 'cohort_not_found', reason: `cohort ${link.legacyId} is not in the LMS` },
+              }
+            : { readAt: roster.readAt, members: cohort.members, name: cohort.name },
+      );
     }
     return {
       rosters,
       // A learner has one cohort per course: a removal the LMS made by moving them is no removal.
-      refine: (differences: Difference[]) => impliedByMoves(differences, (course, username) => courses.get(course)?.cohortOf.get(username.toLowerCase())),
+      refine: (differences: Difference[]) =>
+        impliedByMoves(differences, (course, username) => courses.get(course)?.cohortOf.get(username.toLowerCase())),
     };
   }
 
@@ -137,14 +174,20 @@ export class CohortKind implements LegacyKind, LegacyKindWrites {
   /** Find the cohort by name first: the v1 create answers 500 on a duplicate name. */
   private async ensureCohort(courseKey: string, name: string) {
     const existing = (await this.lms.listCohorts(courseKey)).find((c) => c.name === name);
-    return existing ? { cohort: existing, existed: true } : { cohort: await this.lms.createCohort(courseKey, name), existed: false };
+    return existing
+      ? { cohort: existing, existed: true }
+      : { cohort: await this.lms.createCohort(courseKey, name), existed: false };
   }
 
   /** One call of the cohorts API for many learners; its answer sorts them one by one. */
   private async add(changes: LmsChange[]): Promise<void> {
     const { courseKey, legacyId } = changes[0].link;
     try {
-      const res = await this.lms.addUsers(courseKey, Number(legacyId), changes.map((c) => c.username));
+      const res = await this.lms.addUsers(
+        courseKey,
+        Number(legacyId),
+        changes.map((c) => c.username),
+      );
       // Only an add or a move emits COHORT_MEMBERSHIP_CHANGED.
       const moved = new Set([...res.added, ...res.changed].map((u) => u.username.toLowerCase()));
       const refused = new Set([...res.unknown, ...res.invalid, ...res.preassigned].map((u) => u.toLowerCase()));
@@ -168,7 +211,11 @@ export class CohortKind implements LegacyKind, LegacyKindWrites {
       if (!(error instanceof LmsRejectedError)) throw error;
       // Removing someone who is not (or no longer) in the cohort leaves the state we wanted.
       const alreadyGone = error.errorCode === 'user-not-in-cohort';
-      c.outcome = { status: alreadyGone ? 'synced' : 'rejected', error: alreadyGone ? null : error.message, echoExpected: alreadyGone };
+      c.outcome = {
+        status: alreadyGone ? 'synced' : 'rejected',
+        error: alreadyGone ? null : error.message,
+        echoExpected: alreadyGone,
+      };
     }
   }
 }

@@ -12,8 +12,18 @@ export type TeamEvent = DecodedEvent<EventType.TeamMembershipAdded | EventType.T
 export class TeamMembershipEvents implements LegacyKindEvents<TeamEvent> {
   check(event: TeamEvent): void {
     const t = event.data.team_membership;
-    if (!(t?.user?.id > 0) || !t.user.pii?.username || !isCourseKey(t.course?.course_key ?? '') || !t.team?.team_id || !t.team.teamset_id) {
-      throw new PoisonMessageError('INVALID_DATA', 'team membership event without a user id, username, course key, team id or teamset id', event);
+    if (
+      !(t?.user?.id > 0) ||
+      !t.user.pii?.username ||
+      !isCourseKey(t.course?.course_key ?? '') ||
+      !t.team?.team_id ||
+      !t.team.teamset_id
+    ) {
+      throw new PoisonMessageError(
+        'INVALID_DATA',
+        'team membership event without a user id, username, course key, team id or teamset id',
+        event,
+      );
     }
   }
 
@@ -26,12 +36,18 @@ export class TeamMembershipEvents implements LegacyKindEvents<TeamEvent> {
   }
 
   async observe(events: TeamEvent[], links: LegacyLink[]): Promise<Map<TeamEvent, Observed[]>> {
-    return new Map(events.map((event) => {
-      const { course, team } = event.data.team_membership;
-      const action = event.type === EventType.TeamMembershipAdded ? 'added' : 'removed';
-      const mirrors = links.filter((l) => l.courseKey === course.course_key
-        && ((l.legacyType === 'team' && l.legacyId === team.team_id) || (l.legacyType === 'teamset' && l.legacyId === team.teamset_id)));
-      return [event, mirrors.map((link) => ({ link, action }))];
-    }));
+    return new Map(
+      events.map((event) => {
+        const { course, team } = event.data.team_membership;
+        const action = event.type === EventType.TeamMembershipAdded ? 'added' : 'removed';
+        const mirrors = links.filter(
+          (l) =>
+            l.courseKey === course.course_key &&
+            ((l.legacyType === 'team' && l.legacyId === team.team_id) ||
+              (l.legacyType === 'teamset' && l.legacyId === team.teamset_id)),
+        );
+        return [event, mirrors.map((link) => ({ link, action }))];
+      }),
+    );
   }
 }

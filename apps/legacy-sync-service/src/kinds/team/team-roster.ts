@@ -7,14 +7,21 @@ import { LmsMember } from '../legacy-kind.port';
 import { LmsDatabase } from '../../lms/lms-database';
 
 /** A team's (or a whole teamset's) learners as the LMS holds them at `readAt`, by lower-case username; null when the LMS has no such team or teamset. */
-export interface TeamRosterOfLink { groupId: string; readAt: Date; members: Map<string, LmsMember> | null }
+export interface TeamRosterOfLink {
+  groupId: string;
+  readAt: Date;
+  members: Map<string, LmsMember> | null;
+}
 
 /** Reads team memberships from the LMS, through its database (edx-platform's teams_* tables) or the teams API. */
 @Injectable()
 export class TeamRoster {
   private readonly pool: Pool | null;
 
-  constructor(private readonly lms: LmsTeamsClient, database: LmsDatabase) {
+  constructor(
+    private readonly lms: LmsTeamsClient,
+    database: LmsDatabase,
+  ) {
     this.pool = database.pool;
   }
 
@@ -33,20 +40,28 @@ export class TeamRoster {
     const teamWhere = link.legacyType === 'team' ? 't.team_id = ?' : 't.course_id = ? AND t.topic_id = ?';
     const args = link.legacyType === 'team' ? [link.legacyId] : [link.courseKey, link.legacyId];
     if (link.legacyType === 'team') {
-      const [[team]] = await pool.query(`SELECT 1 AS found FROM teams_courseteam t WHERE ${teamWhere}`, args) as unknown as [Array<{ found: number }>];
+      const [[team]] = (await pool.query(
+        `SELECT 1 AS found FROM teams_courseteam t WHERE ${teamWhere}`,
+        args,
+      )) as unknown as [Array<{ found: number }>];
       if (!team) return null;
     }
-    const [rows] = await pool.query(
+    const [rows] = (await pool.query(
       `SELECT u.id AS user_id, u.username FROM teams_courseteammembership m JOIN teams_courseteam t ON t.id = m.team_id JOIN auth_user u ON u.id = m.user_id WHERE ${teamWhere}`,
-      args) as unknown as [Array<{ user_id: number; username: string }>];
+      args,
+    )) as unknown as [Array<{ user_id: number; username: string }>];
     return new Map(rows.map((r) => [r.username.toLowerCase(), { userId: Number(r.user_id), username: r.username }]));
   }
 
   private async readRest(link: LegacyLink): Promise<Map<string, LmsMember> | null> {
     const members = new Map<string, LmsMember>();
     try {
-      const query = link.legacyType === 'team' ? { teamId: link.legacyId! } : { courseKey: link.courseKey, teamsetId: link.legacyId! };
-      for await (const m of this.lms.members(query)) members.set(m.username.toLowerCase(), { userId: null, username: m.username });
+      const query =
+        link.legacyType === 'team'
+          ? { teamId: link.legacyId! }
+          : { courseKey: link.courseKey, teamsetId: link.legacyId! };
+      for await (const m of this.lms.members(query))
+        members.set(m.username.toLowerCase(), { userId: null, username: m.username });
     } catch (error) {
       if (!(error instanceof LmsRejectedError) || error.status !== 404) throw error;
       return null;

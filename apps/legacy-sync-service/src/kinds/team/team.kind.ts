@@ -9,7 +9,11 @@ import { TeamMembershipEvents } from './team-membership.events';
 import { teamRefusal } from './team-refusal';
 import { TeamRoster } from './team-roster';
 
-interface TeamConfig { team_id?: string | null; teamset_id?: string | null; whole_teamset?: boolean | null }
+interface TeamConfig {
+  team_id?: string | null;
+  teamset_id?: string | null;
+  whole_teamset?: boolean | null;
+}
 type Linked = Extract<LinkDecision, { legacyId: string }>;
 
 /**
@@ -52,21 +56,37 @@ export class TeamKind implements LegacyKind, LegacyKindWrites {
       await this.pauses.assertWritable(group.scope_key);
       if (config.team_id) {
         const team = await this.teams.getTeam(config.team_id);
-        if (team.course_id !== group.scope_key) throw new LmsRejectedError(409, 'team-of-another-course', `team ${team.id} belongs to ${team.course_id}, not to ${group.scope_key}`);
+        if (team.course_id !== group.scope_key)
+          throw new LmsRejectedError(
+            409,
+            'team-of-another-course',
+            `team ${team.id} belongs to ${team.course_id}, not to ${group.scope_key}`,
+          );
         return { linkType, legacyId: team.id, legacyName: team.name, reportedId: team.id, existed: true };
       }
       if (whole) {
         const teamset = (await this.teams.teamsets(group.scope_key)).find((t) => t.id === config.teamset_id);
-        if (!teamset) throw new LmsRejectedError(404, 'teamset-not-found', `course ${group.scope_key} has no teamset "${config.teamset_id}"`);
+        if (!teamset)
+          throw new LmsRejectedError(
+            404,
+            'teamset-not-found',
+            `course ${group.scope_key} has no teamset "${config.teamset_id}"`,
+          );
         // A whole teamset names no team: groups-service records nothing for it.
         return { linkType, legacyId: teamset.id, legacyName: teamset.name, reportedId: null, existed: true };
       }
       const found = await this.teams.teamNamed(group.scope_key, config.teamset_id!, group.name);
-      const team = found ?? await this.teams.createTeam(group.scope_key, config.teamset_id!, group.name);
+      const team = found ?? (await this.teams.createTeam(group.scope_key, config.teamset_id!, group.name));
       return { linkType, legacyId: team.id, legacyName: team.name, reportedId: team.id, existed: !!found };
     } catch (error) {
       if (!(error instanceof LmsRejectedError)) throw error; // LMS down: retry with backoff
-      return { linkType, refusal: error.status === 404 && !error.errorCode ? `the LMS does not know this team or course: ${error.message}` : error.message };
+      return {
+        linkType,
+        refusal:
+          error.status === 404 && !error.errorCode
+            ? `the LMS does not know this team or course: ${error.message}`
+            : error.message,
+      };
     }
   }
 
@@ -98,12 +118,24 @@ export class TeamKind implements LegacyKind, LegacyKindWrites {
   async readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead> {
     const read = await this.roster.read(links, readAt);
     return {
-      rosters: new Map(links.map((link) => {
-        const { members } = read.get(link.groupId)!;
-        return [link.groupId, members
-          ? { readAt, members }
-          : { readAt, members: null, notFound: { kind: `${link.legacyType}_not_found`, reason: `${link.legacyType} ${link.legacyId} is not in the LMS` } }];
-      })),
+      rosters: new Map(
+        links.map((link) => {
+          const { members } = read.get(link.groupId)!;
+          return [
+            link.groupId,
+            members
+              ? { readAt, members }
+              : {
+                  readAt,
+                  members: null,
+                  notFound: {
+                    kind: `${link.legacyType}_not_found`,
+                    reason: `${link.legacyType} ${link.legacyId} is not in the LMS`,
+                  },
+                },
+          ];
+        }),
+      ),
     };
   }
 
@@ -129,7 +161,10 @@ export class TeamKind implements LegacyKind, LegacyKindWrites {
     } catch (error) {
       if (!(error instanceof LmsRejectedError)) throw error;
       // Not on the team (404): the state we wanted.
-      c.outcome = error.status === 404 ? { status: 'synced', error: null, echoExpected: false } : { status: 'rejected', error: teamRefusal(error), echoExpected: false };
+      c.outcome =
+        error.status === 404
+          ? { status: 'synced', error: null, echoExpected: false }
+          : { status: 'rejected', error: teamRefusal(error), echoExpected: false };
     }
   }
 }

@@ -1,7 +1,7 @@
 import { modesOfTrack, trackOf, trackRefusal } from './enrollment-tracks';
 
-describe('enrollment tracks, as edx-platform\'s partition scheme places learners', () => {
-  it('puts an active enrollment in its mode\'s track, credit in verified, and an inactive one in none', () => {
+describe("enrollment tracks, as edx-platform's partition scheme places learners", () => {
+  it("puts an active enrollment in its mode's track, credit in verified, and an inactive one in none", () => {
     expect(trackOf('audit', true)).toBe('audit');
     expect(trackOf('verified', true)).toBe('verified');
     expect(trackOf('credit', true)).toBe('verified');

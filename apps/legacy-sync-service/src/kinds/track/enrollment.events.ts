@@ -4,7 +4,9 @@ import { LegacyLink } from '../../links/legacy-link.entity';
 import { LegacyKindEvents, Observed } from '../legacy-kind.port';
 import { trackOf } from './enrollment-tracks';
 
-export type EnrollmentEvent = DecodedEvent<EventType.CourseEnrollmentCreated | EventType.CourseEnrollmentChanged | EventType.CourseUnenrollmentCompleted>;
+export type EnrollmentEvent = DecodedEvent<
+  EventType.CourseEnrollmentCreated | EventType.CourseEnrollmentChanged | EventType.CourseUnenrollmentCompleted
+>;
 
 /**
  * Each enrollment event carries the enrollment's whole state (mode, is_active): added to the group
@@ -15,8 +17,18 @@ export type EnrollmentEvent = DecodedEvent<EventType.CourseEnrollmentCreated | E
 export class EnrollmentEvents implements LegacyKindEvents<EnrollmentEvent> {
   check(event: EnrollmentEvent): void {
     const e = (event.data as CourseEnrollmentData).enrollment;
-    if (!(e?.user?.id > 0) || !e.user.pii?.username || !isCourseKey(e.course?.course_key ?? '') || typeof e.mode !== 'string' || !e.mode) {
-      throw new PoisonMessageError('INVALID_DATA', 'enrollment event without a user id, username, course key or mode', event);
+    if (
+      !(e?.user?.id > 0) ||
+      !e.user.pii?.username ||
+      !isCourseKey(e.course?.course_key ?? '') ||
+      typeof e.mode !== 'string' ||
+      !e.mode
+    ) {
+      throw new PoisonMessageError(
+        'INVALID_DATA',
+        'enrollment event without a user id, username, course key or mode',
+        event,
+      );
     }
   }
 
@@ -29,10 +41,17 @@ export class EnrollmentEvents implements LegacyKindEvents<EnrollmentEvent> {
   }
 
   async observe(events: EnrollmentEvent[], links: LegacyLink[]): Promise<Map<EnrollmentEvent, Observed[]>> {
-    return new Map(events.map((event) => {
-      const { course, mode, is_active: isActive } = event.data.enrollment;
-      const track = trackOf(mode, isActive);
-      return [event, links.filter((l) => l.courseKey === course.course_key).map((link) => ({ link, action: link.legacyId === track ? 'added' as const : 'removed' as const }))];
-    }));
+    return new Map(
+      events.map((event) => {
+        const { course, mode, is_active: isActive } = event.data.enrollment;
+        const track = trackOf(mode, isActive);
+        return [
+          event,
+          links
+            .filter((l) => l.courseKey === course.course_key)
+            .map((link) => ({ link, action: link.legacyId === track ? ('added' as const) : ('removed' as const) })),
+        ];
+      }),
+    );
   }
 }

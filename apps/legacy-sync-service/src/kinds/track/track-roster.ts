@@ -20,12 +20,17 @@ export interface TrackRosterOfCourse {
 export class TrackRoster {
   private readonly pool: Pool | null;
 
-  constructor(private readonly lms: LmsEnrollmentsClient, database: LmsDatabase) {
+  constructor(
+    private readonly lms: LmsEnrollmentsClient,
+    database: LmsDatabase,
+  ) {
     this.pool = database.pool;
   }
 
   async read(courses: string[], readAt = new Date()): Promise<TrackRosterOfCourse[]> {
-    const rosters = new Map(courses.map((c) => [c, { courseKey: c, readAt, found: true, tracks: new Map() } as TrackRosterOfCourse]));
+    const rosters = new Map(
+      courses.map((c) => [c, { courseKey: c, readAt, found: true, tracks: new Map() } as TrackRosterOfCourse]),
+    );
     const place = (roster: TrackRosterOfCourse, mode: string, active: boolean, member: LmsMember) => {
       const track = trackOf(mode, active);
       if (!track) return;
@@ -35,16 +40,20 @@ export class TrackRoster {
     if (this.pool) {
       // edx-platform's student_courseenrollment (unique on user and course, indexed by course_id), active enrollments only.
       for (let i = 0; i < courses.length; i += 100) {
-        const [rows] = await this.pool.query(
+        const [rows] = (await this.pool.query(
           `SELECT e.course_id, e.mode, u.id AS user_id, u.username FROM student_courseenrollment e JOIN auth_user u ON u.id = e.user_id
-           WHERE e.course_id IN (?) AND e.is_active = 1`, [courses.slice(i, i + 100)]) as unknown as [Array<{ course_id: string; mode: string; user_id: number; username: string }>];
-        for (const r of rows) place(rosters.get(r.course_id)!, r.mode, true, { userId: Number(r.user_id), username: r.username });
+           WHERE e.course_id IN (?) AND e.is_active = 1`,
+          [courses.slice(i, i + 100)],
+        )) as unknown as [Array<{ course_id: string; mode: string; user_id: number; username: string }>];
+        for (const r of rows)
+          place(rosters.get(r.course_id)!, r.mode, true, { userId: Number(r.user_id), username: r.username });
       }
       return [...rosters.values()];
     }
     for (const roster of rosters.values()) {
       try {
-        for await (const e of this.lms.enrollments(roster.courseKey)) place(roster, e.mode, e.is_active, { userId: null, username: e.user });
+        for await (const e of this.lms.enrollments(roster.courseKey))
+          place(roster, e.mode, e.is_active, { userId: null, username: e.user });
       } catch (error) {
         if (!(error instanceof LmsRejectedError) || error.status !== 404) throw error;
         roster.found = false;

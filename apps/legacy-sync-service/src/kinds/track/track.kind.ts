@@ -22,7 +22,10 @@ export class TrackKind implements LegacyKind {
   readonly events = new EnrollmentEvents();
   static readonly providers: Provider[] = [TrackRoster];
 
-  constructor(private readonly enrollments: LmsEnrollmentsClient, private readonly roster: TrackRoster) {}
+  constructor(
+    private readonly enrollments: LmsEnrollmentsClient,
+    private readonly roster: TrackRoster,
+  ) {}
 
   /** Refused: a course the LMS does not know, a mode the course does not offer, credit (its learners are in verified). */
   async link(group: UserGroup, config: string): Promise<LinkDecision> {
@@ -43,7 +46,10 @@ export class TrackKind implements LegacyKind {
       if (!(error instanceof LmsRejectedError)) throw error; // LMS down: retry with backoff
       // edx-platform answers 400 "No course found for course ID" for a course it does not know.
       const unknown = error.status === 404 || /no course found/i.test(error.message);
-      return { linkType: 'enrollment_track', refusal: unknown ? `the LMS does not know course ${group.scope_key}: ${error.message}` : error.message };
+      return {
+        linkType: 'enrollment_track',
+        refusal: unknown ? `the LMS does not know course ${group.scope_key}: ${error.message}` : error.message,
+      };
     }
   }
 
@@ -56,14 +62,25 @@ export class TrackKind implements LegacyKind {
   }
 
   async readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead> {
-    const courses = new Map((await this.roster.read([...new Set(links.map((l) => l.courseKey))], readAt)).map((t) => [t.courseKey, t]));
+    const courses = new Map(
+      (await this.roster.read([...new Set(links.map((l) => l.courseKey))], readAt)).map((t) => [t.courseKey, t]),
+    );
     return {
-      rosters: new Map(links.map((link) => {
-        const course = courses.get(link.courseKey)!;
-        return [link.groupId, course.found
-          ? { readAt: course.readAt, members: course.tracks.get(link.legacyId!) ?? new Map<string, LmsMember>() }
-          : { readAt: course.readAt, members: null, notFound: { kind: 'course_not_found', reason: `the LMS does not know course ${link.courseKey}` } }];
-      })),
+      rosters: new Map(
+        links.map((link) => {
+          const course = courses.get(link.courseKey)!;
+          return [
+            link.groupId,
+            course.found
+              ? { readAt: course.readAt, members: course.tracks.get(link.legacyId!) ?? new Map<string, LmsMember>() }
+              : {
+                  readAt: course.readAt,
+                  members: null,
+                  notFound: { kind: 'course_not_found', reason: `the LMS does not know course ${link.courseKey}` },
+                },
+          ];
+        }),
+      ),
     };
   }
 
