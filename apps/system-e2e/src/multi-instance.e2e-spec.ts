@@ -60,6 +60,25 @@ describe('two instances of each service', () => {
     );
   }
 
+  /** Waits until both instances of each service are members of each of its consumer groups; keeps their member ids. */
+  async function bothInstancesInEveryGroup(memberIds: Map<string, string[]>): Promise<void> {
+    await expectEventually(
+      async () => {
+        for (const service of SERVICES) {
+          for (const group of consumerGroupsOf(service)) {
+            const members = await consumerGroupMembers(kafka, fullTopicName(group, system.prefix));
+            expect({ group, members: members.length }).toEqual({ group, members: 2 });
+            memberIds.set(
+              group,
+              members.map((m) => m.memberId),
+            );
+          }
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  }
+
   async function addThroughApi(groupId: string, username: string): Promise<void> {
     await expectEventually(
       async () => {
@@ -74,21 +93,7 @@ describe('two instances of each service', () => {
   it('shares partitions and the relay lease; after kill -9 of one instance of each mid-stream the survivors take both over, and each change lands once both ways', async () => {
     // Both instances of each service are members of each of its consumer groups.
     const membersBefore = new Map<string, string[]>();
-    await expectEventually(
-      async () => {
-        for (const service of SERVICES) {
-          for (const group of consumerGroupsOf(service)) {
-            const members = await consumerGroupMembers(kafka, fullTopicName(group, system.prefix));
-            expect({ group, members: members.length }).toEqual({ group, members: 2 });
-            membersBefore.set(
-              group,
-              members.map((m) => m.memberId),
-            );
-          }
-        }
-      },
-      { timeoutMs: 60_000, intervalMs: 1000 },
-    );
+    await bothInstancesInEveryGroup(membersBefore);
 
     const apiLearners = Array.from({ length: CHANGES }, (_, i) => `multi_api_${i}`);
     const lmsLearners = Array.from({ length: CHANGES }, (_, i) => `multi_lms_${i}`);
@@ -149,21 +154,7 @@ describe('two instances of each service', () => {
     });
     system.thaw(frozen);
     // Frozen past its session, it lost its partitions and joins again (as a new member).
-    await expectEventually(
-      async () => {
-        for (const service of SERVICES) {
-          for (const group of consumerGroupsOf(service)) {
-            const members = await consumerGroupMembers(kafka, fullTopicName(group, system.prefix));
-            expect({ group, members: members.length }).toEqual({ group, members: 2 });
-            membersBefore.set(
-              group,
-              members.map((m) => m.memberId),
-            );
-          }
-        }
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
+    await bothInstancesInEveryGroup(membersBefore);
 
     // kill -9 of the lease holder of each service, mid-stream.
     await reached((CHANGES * 3) / 5);

@@ -10,6 +10,7 @@ import {
   retryTopic,
 } from '@groups-sync/contracts';
 import { headerText } from '../kafka/header-text';
+import { ReadMessage } from '../kafka/topic-reader';
 import { MessageProducer } from '../kafka/message-producer';
 import { DeadLetterHeader } from './dead-letter';
 
@@ -93,14 +94,12 @@ export class DeadLetterTopics {
           .run({
             autoCommit: false,
             eachMessage: async ({ topic, partition, message }) => {
+              const { key, value, offset } = message;
+              const group = topic.replace(/\.dead-letter$/, '').replace(this.prefix ? `${this.prefix}-` : '', '');
               letters.push(
-                this.deadLetter(
-                  topic,
-                  partition,
-                  message.offset,
-                  message.key,
-                  message.value,
-                  headerText(message.headers).text,
+                deadLetterOf(
+                  { topic, partition, offset, key, value, headers: headerText(message.headers).text },
+                  group,
                 ),
               );
               const parts = remaining.get(topic);
@@ -139,38 +138,31 @@ export class DeadLetterTopics {
       })),
     );
   }
+}
 
-  private deadLetter(
-    topic: string,
-    partition: number,
-    offset: string,
-    key: Buffer | null,
-    value: Buffer | null,
-    headers: Record<string, string>,
-  ): DeadLetter {
-    const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
-    return {
-      id: `${topic}:${partition}:${offset}`,
-      topic,
-      partition,
-      offset,
-      consumerGroup:
-        headers[DeadLetterHeader.ConsumerGroup] ??
-        topic.replace(/\.dead-letter$/, '').replace(this.prefix ? `${this.prefix}-` : '', ''),
-      reason: headers[DeadLetterHeader.Reason] ?? 'unknown',
-      error: headers[DeadLetterHeader.ErrorMessage] ?? '',
-      eventType: headers[Header.Type] ?? null,
-      ceId: headers[Header.Id] ?? null,
-      deadLetteredAt: headers[DeadLetterHeader.DeadLetteredAt] ?? null,
-      original: {
-        topic: headers[DeadLetterHeader.OriginalTopic] ?? null,
-        partition: num(headers[DeadLetterHeader.OriginalPartition]),
-        offset: headers[DeadLetterHeader.OriginalOffset] ?? null,
-      },
-      attempts: num(headers[DeadLetterHeader.Attempts]),
-      key,
-      value,
-      headers,
-    };
-  }
+/** A dead-letter message as operators see it, from the message as read (a page of them, or readAll). */
+export function deadLetterOf(message: ReadMessage, groupOfTopic?: string): DeadLetter {
+  const { topic, partition, offset, key, value, headers } = message;
+  const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
+  return {
+    id: `${topic}:${partition}:${offset}`,
+    topic,
+    partition,
+    offset,
+    consumerGroup: headers[DeadLetterHeader.ConsumerGroup] ?? groupOfTopic ?? topic.replace(/\.dead-letter$/, ''),
+    reason: headers[DeadLetterHeader.Reason] ?? 'unknown',
+    error: headers[DeadLetterHeader.ErrorMessage] ?? '',
+    eventType: headers[Header.Type] ?? null,
+    ceId: headers[Header.Id] ?? null,
+    deadLetteredAt: headers[DeadLetterHeader.DeadLetteredAt] ?? null,
+    original: {
+      topic: headers[DeadLetterHeader.OriginalTopic] ?? null,
+      partition: num(headers[DeadLetterHeader.OriginalPartition]),
+      offset: headers[DeadLetterHeader.OriginalOffset] ?? null,
+    },
+    attempts: num(headers[DeadLetterHeader.Attempts]),
+    key,
+    value,
+    headers,
+  };
 }

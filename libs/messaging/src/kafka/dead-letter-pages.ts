@@ -1,8 +1,6 @@
 import { Kafka } from 'kafkajs';
-import { Header } from '@groups-sync/contracts';
-import { DeadLetterHeader } from '../consumer/dead-letter';
-import { DeadLetter, DeadLetterTopics } from '../consumer/dead-letter-topics';
-import { OffsetRange, partitionBounds, PartitionBounds, ReadMessage, readRanges } from './topic-reader';
+import { DeadLetter, deadLetterOf, DeadLetterTopics } from '../consumer/dead-letter-topics';
+import { OffsetRange, partitionBounds, PartitionBounds, readRanges } from './topic-reader';
 
 /** One page of dead letters; `next`: the cursor of the page after, null when this one reached the end. */
 export interface DeadLetterPage {
@@ -80,34 +78,4 @@ export function parseDeadLetterId(id: string): { topic: string; partition: numbe
   const match = /^(.+):(\d+):(\d+)$/.exec(id);
   if (!match) throw new Error(`a dead letter is named TOPIC:PARTITION:OFFSET, not "${id}"`);
   return { topic: match[1], partition: Number(match[2]), offset: BigInt(match[3]) };
-}
-
-/**
- * A dead-letter message as operators see it: the same reading as DeadLetterTopics' own (private)
- * one, which can delegate here.
- */
-export function deadLetterOf(message: ReadMessage, groupOfTopic?: string): DeadLetter {
-  const { topic, partition, offset, key, value, headers } = message;
-  const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
-  return {
-    id: `${topic}:${partition}:${offset}`,
-    topic,
-    partition,
-    offset,
-    consumerGroup: headers[DeadLetterHeader.ConsumerGroup] ?? groupOfTopic ?? topic.replace(/\.dead-letter$/, ''),
-    reason: headers[DeadLetterHeader.Reason] ?? 'unknown',
-    error: headers[DeadLetterHeader.ErrorMessage] ?? '',
-    eventType: headers[Header.Type] ?? null,
-    ceId: headers[Header.Id] ?? null,
-    deadLetteredAt: headers[DeadLetterHeader.DeadLetteredAt] ?? null,
-    original: {
-      topic: headers[DeadLetterHeader.OriginalTopic] ?? null,
-      partition: num(headers[DeadLetterHeader.OriginalPartition]),
-      offset: headers[DeadLetterHeader.OriginalOffset] ?? null,
-    },
-    attempts: num(headers[DeadLetterHeader.Attempts]),
-    key,
-    value,
-    headers,
-  };
 }

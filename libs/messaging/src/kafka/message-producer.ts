@@ -31,6 +31,23 @@ function isTooLarge(error: unknown, depth = 0): boolean {
   );
 }
 
+/**
+ * A send (its connect included) that has not ended within its deadline. kafkajs can wait forever on
+ * a broker that restarted under it (a connect or an idempotent producer's InitProducerId that never
+ * answers); the producer is reset, and the caller retries on a fresh connection.
+ */
+export class SendTimeoutError extends Error {
+  readonly dependencyUnavailable = true;
+
+  constructor(ms: number) {
+    super(`no answer from Kafka within ${ms} ms; the producer reconnects`);
+    this.name = 'SendTimeoutError';
+  }
+}
+
+/** Longer than kafkajs's own retries of a request (see kafkaClientConfig), so only a hang ends here. */
+export const SEND_DEADLINE_MS = 45_000;
+
 export interface RawMessage {
   topic: string;
   key: Buffer | null;
@@ -46,7 +63,10 @@ export class MessageProducer {
   private readonly producer: Producer;
   private connected?: Promise<void>;
 
-  constructor(kafka: Kafka) {
+  constructor(
+    kafka: Kafka,
+    private readonly deadlineMs = SEND_DEADLINE_MS,
+  ) {
     // The Java client's murmur2 partitioner, so keys land where any Kafka tool expects them.
     this.producer = kafka.producer({
       idempotent: true,
@@ -79,6 +99,26 @@ export class MessageProducer {
    */
   async send(messages: Array<EncodedMessage | RawMessage>): Promise<void> {
     if (!messages.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    const sending = this.sendNow(messages);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SendTimeoutError(this.deadlineMs)), this.deadlineMs);
+    });
+    try {
+      await Promise.race([sending, deadline]);
+    } catch (error) {
+      if (error instanceof SendTimeoutError) {
+        sending.catch(() => undefined); // it may still end, later: nobody waits for it any more
+        this.connected = undefined;
+        void this.producer.disconnect().catch(() => undefined);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async sendNow(messages: Array<EncodedMessage | RawMessage>): Promise<void> {
     await this.connect();
     let part: Array<EncodedMessage | RawMessage> = [];
     let bytes = 0;
