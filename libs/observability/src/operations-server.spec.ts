@@ -2,7 +2,8 @@ import { INestApplication, Injectable, Module, OnModuleInit } from '@nestjs/comm
 import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { bootstrapService } from './bootstrap';
+import { Logger as NestLogger } from '@nestjs/common';
+import { bootstrapService, keepRunningOnUnhandledRejection } from './bootstrap';
 import { ReadinessChecks } from './health.controller';
 import { ObservabilityModule } from './observability.module';
 import { OperationsServer } from './operations-server';
@@ -145,5 +146,45 @@ describe('bootstrapService with OPS_PORT', () => {
     });
     await app.close();
     expect(listenOrder).toEqual(['ops, API listening: true']);
+  });
+});
+
+describe('a service process', () => {
+  it('exits (1) when it cannot start, instead of staying up half-started', async () => {
+    const exit = jest.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const errors = jest.spyOn(NestLogger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      await bootstrapService(ProbedModule, {
+        title: 'ops-broken',
+        port: 0,
+        opsPort: 0,
+        host: '127.0.0.1',
+        beforeListen: async () => {
+          throw new Error('the consumers could not be wired');
+        },
+      }).then((app) => app.close());
+      expect(exit).toHaveBeenCalledWith(1);
+      expect(errors.mock.calls.some(([m]) => String(m).includes('ops-broken did not start'))).toBe(true);
+    } finally {
+      exit.mockRestore();
+      errors.mockRestore();
+    }
+  });
+
+  it('logs an unhandled rejection and keeps running (Node would exit)', () => {
+    const before = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    const errors = jest.spyOn(NestLogger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      keepRunningOnUnhandledRejection();
+      keepRunningOnUnhandledRejection(); // once, however often it is called
+      expect(process.listenerCount('unhandledRejection')).toBe(1);
+      process.emit('unhandledRejection', new Error('a background job lost its connection'), Promise.resolve());
+      expect(errors.mock.calls.some(([m]) => String(m).includes('a background job lost its connection'))).toBe(true);
+    } finally {
+      errors.mockRestore();
+      process.removeAllListeners('unhandledRejection');
+      for (const l of before) process.on('unhandledRejection', l);
+    }
   });
 });

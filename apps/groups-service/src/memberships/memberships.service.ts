@@ -6,7 +6,8 @@ import { GroupsErrorCode, GroupsException } from '../groups/groups.exception';
 import { legacyKind } from '../groups/criteria-rules';
 import { teamLink } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
-import { inSlices, UserDirectory, UserLookup, UserResolution } from '../users/user-directory';
+import { inSlices } from '../api/in-slices';
+import { UserDirectory, UserLookup, UserResolution } from '../users/user-directory';
 import { AddResult, MembershipWriter, RemoveResult, UserRef } from './membership-writer';
 import { MembershipRepository } from './membership.repository';
 

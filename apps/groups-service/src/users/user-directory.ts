@@ -1,3 +1,4 @@
+import { inSlices } from '../api/in-slices';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { LmsRejectedError, LmsUnavailableError } from '@groups-sync/lms-client';
@@ -172,14 +173,6 @@ class KnownAccounts {
       };
     }
     return { status: 'found', account };
-  }
-}
-
-/** `fn` over `items`, yielding to the event loop between slices: 50,000 lookups at once would hold it ~100 ms. */
-export async function inSlices<T>(items: T[], fn: (item: T) => void, slice = 5000): Promise<void> {
-  for (let i = 0; i < items.length; i += slice) {
-    if (i) await new Promise((resolve) => setImmediate(resolve));
-    for (let k = i; k < Math.min(i + slice, items.length); k++) fn(items[k]);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Kafka } from 'kafkajs';
-import { MessageProducer, SendTimeoutError } from './message-producer';
+import { MessageProducer, SEND_MAX_MESSAGES, SendTimeoutError } from './message-producer';
 
 /** A kafkajs producer whose first connect never answers (a broker that restarted under it), then connects. */
 function stuckOnce() {
@@ -29,5 +29,22 @@ describe('MessageProducer', () => {
 
   it('marks the timeout as an outage (waited out, not a defect)', () => {
     expect(new SendTimeoutError(1).dependencyUnavailable).toBe(true);
+  });
+
+  it('cuts a large send into requests of at most SEND_MAX_MESSAGES, in order', async () => {
+    const requests: number[][] = [];
+    const producer = {
+      on: () => undefined,
+      connect: async () => undefined,
+      sendBatch: async ({ topicMessages }: { topicMessages: Array<{ messages: Array<{ value: Buffer }> }> }) =>
+        void requests.push(topicMessages.flatMap((t) => t.messages.map((m) => Number(m.value.toString())))),
+    };
+    const messages = Array.from({ length: 2 * SEND_MAX_MESSAGES + 5 }, (_, i) => ({
+      ...message,
+      value: Buffer.from(String(i)),
+    }));
+    await new MessageProducer({ producer: () => producer } as unknown as Kafka).send(messages);
+    expect(requests.map((r) => r.length)).toEqual([SEND_MAX_MESSAGES, SEND_MAX_MESSAGES, 5]);
+    expect(requests.flat()).toEqual(messages.map((_, i) => i));
   });
 });

@@ -16,9 +16,6 @@ import { PackedEvents, packedEventId, unpackEvents } from './outbox-batch';
 import { outboxOrderKey } from './outbox-order-key';
 import { DEFAULT_RELAY_LEASE_SECONDS, OutboxRelayLease } from './outbox-relay-lease';
 
-/** Messages per producer send (see send()). */
-const SEND_CHUNK = 1000;
-
 export interface OutboxRelayOptions {
   service: string;
   pollIntervalMs: number;
@@ -354,10 +351,7 @@ export class OutboxRelay {
    */
   private async send(batch: Encoded[], sentIds: string[]): Promise<void> {
     try {
-      // A thousand messages a send: kafkajs encodes a send in one go, and a packed row of 10,000
-      // events held the event loop ~160 ms. In order, one after the other, as one send would be.
-      const messages = batch.flatMap((b) => b.messages);
-      for (let i = 0; i < messages.length; i += SEND_CHUNK) await this.producer.send(messages.slice(i, i + SEND_CHUNK));
+      await this.producer.send(batch.flatMap((b) => b.messages));
       sentIds.push(...batch.map((b) => b.row.id));
       return;
     } catch (error) {

@@ -1,6 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { inSlices } from '../../api/in-slices';
 import { MemberRefDto } from './member-ref.dto';
 
 /** Entries checked between two turns of the event loop (~15 ms of class-validator work). */
@@ -37,21 +38,22 @@ export async function membersOfBody(body: unknown): Promise<MemberRefDto[]> {
 export async function memberRefsOf(items: unknown[], field = 'members'): Promise<MemberRefDto[]> {
   const refs: MemberRefDto[] = [];
   const messages: string[] = [];
-  for (let start = 0; start < items.length && messages.length < MAX_MESSAGES; start += SLICE) {
-    if (start) await new Promise((resolve) => setImmediate(resolve));
-    for (let i = start; i < Math.min(items.length, start + SLICE); i++) {
-      const item = items[i];
+  await inSlices(
+    items,
+    (item, i) => {
+      if (messages.length >= MAX_MESSAGES) return;
       if (item === null || typeof item !== 'object' || Array.isArray(item)) {
         messages.push(`${field}.${i} must be an object with a user_id, a username or an email`);
-        continue;
+        return;
       }
       const ref = plainToInstance(MemberRefDto, item);
       for (const error of validateSync(ref, { whitelist: true, forbidNonWhitelisted: true })) {
         for (const message of Object.values(error.constraints ?? {})) messages.push(`${field}.${i}.${message}`);
       }
       refs.push(ref);
-    }
-  }
+    },
+    SLICE,
+  );
   if (messages.length) throw new BadRequestException(messages.slice(0, MAX_MESSAGES));
   return refs;
 }
