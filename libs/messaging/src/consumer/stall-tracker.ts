@@ -45,7 +45,7 @@ export class StallTracker {
     try {
       const since = await this.store.failed(this.groupId, at.topic, at.partition, offset, error, fallback);
       this.unstalled.delete(at);
-      return fallback;
+      return since < fallback ? since : fallback;
     } catch (e) {
       this.logger.warn(`recording the stall of ${at.topic}[${at.partition}]@${offset} failed: ${(e as Error).message}`);
       return fallback;
