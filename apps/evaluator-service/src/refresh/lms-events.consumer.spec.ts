@@ -171,6 +171,20 @@ describe('LmsEventsConsumer', () => {
     expect(written.every((r) => Date.parse(r.result.evaluated_at) === REPLICA_AT.getTime())).toBe(true);
   });
 
+  it("asks the replica once per batch, for the batch's latest event, and not at all when nothing is stale", async () => {
+    const { consumer, evaluator } = harness();
+    const at = (e: ReturnType<typeof login>, time: string) => ({ ...e, metadata: { ...e.metadata, time } });
+    await consumer.onBatch([
+      at(login(), '2026-12-01T10:00:02.000Z'),
+      at(login(), '2026-12-01T10:00:09.000Z'),
+      at(grade(7, COURSE), '2026-12-01T10:00:05.000Z'),
+    ]);
+    expect(evaluator.readAt.mock.calls).toEqual([[new Date('2026-12-01T10:00:09.000Z')]]);
+    const quiet = harness();
+    await quiet.consumer.onBatch([grade(99, COURSE)]);
+    expect(quiet.evaluator.readAt).not.toHaveBeenCalled();
+  });
+
   it('evaluates nothing while the replica has not applied the event: the wait is an outage, retried in order', async () => {
     const behind = Object.assign(new Error('the LMS read replica has not applied the event yet'), {
       dependencyUnavailable: true,

@@ -83,8 +83,13 @@ export class LmsEventsConsumer {
     types: [...ENROLLMENT_EVENTS, EventType.SessionLoginCompleted, EventType.PersistentGradeSummaryChanged],
   })
   async onBatch(events: DecodedEvent[]): Promise<void> {
+    // One replica position for the batch, asked once an event needs it, after the batch's latest
+    // event: every re-evaluation of the batch reads the LMS with all of its events applied.
+    const latest = new Date(Math.max(...events.map((e) => Date.parse(e.metadata.time))));
+    let position: Promise<Date> | undefined;
+    const readAt = () => (position ??= this.evaluator.readAt(latest));
     for (const event of events) {
-      const results = await this.reevaluate(event, concerned(event));
+      const results = await this.reevaluate(event, concerned(event), readAt);
       await this.inbox.process(event, async (manager) => {
         await this.outbox.appendMany(manager, EventType.EvaluationUserResult, results, {
           causationId: event.metadata.id,
@@ -97,6 +102,7 @@ export class LmsEventsConsumer {
   private async reevaluate(
     event: DecodedEvent,
     { userId, username, courseKey }: Concerned,
+    batchReadAt: () => Promise<Date>,
   ): Promise<EvaluationUserResultData[]> {
     const stale = (await this.groups(courseKey)).filter((g) =>
       (JSON.parse(g.criteria) as CriterionValues[]).some((c) =>
@@ -106,8 +112,8 @@ export class LmsEventsConsumer {
     if (!stale.length) return [];
     const name = username ?? (await this.evaluator.username(userId));
     if (name === null) return []; // a user the LMS does not have (yet): left to the groups' next refresh
-    // Dated by what the replica has applied, once it has applied the event itself (or retried as an outage).
-    const readAt = await this.evaluator.readAt(new Date(event.metadata.time));
+    // Dated by what the replica has applied, once it has applied the events (or retried as an outage).
+    const readAt = await batchReadAt();
     const now = new Date();
     const results: EvaluationUserResultData[] = [];
     for (const group of stale) {

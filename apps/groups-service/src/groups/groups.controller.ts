@@ -104,7 +104,7 @@ export class GroupsController {
   ) {
     const group = await this.access.require(id, principal, 'read');
     res.setHeader('ETag', `"${group.version}"`);
-    const { count, members } = await this.memberships.activeMembers(id, DETAIL_MEMBERS);
+    const { count, members } = await this.memberships.list(id, 'active', 0, DETAIL_MEMBERS);
     return { ...groupView(group, members), member_count: count };
   }
 

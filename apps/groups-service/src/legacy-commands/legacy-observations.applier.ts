@@ -83,11 +83,18 @@ export class LegacyObservations {
       string,
       { group: UserGroup; action: 'added' | 'removed'; user: UserRef; ctx: ChangeContext }
     >();
+    // A group's exclusive set, once per group of the batch (not once per observation).
+    const sets = new Map<string, UserGroup[]>();
+    const exclusiveSet = (group: UserGroup) => {
+      let set = sets.get(group.id);
+      if (!set) sets.set(group.id, (set = [group, ...this.writer.exclusiveSiblings(group, locked)]));
+      return set;
+    };
     const results = observations.map((o): ObservationOutcome => {
       const group = locked.get(o.data.group_id);
       if (!group) return 'unchanged';
       const user = o.data.user_id;
-      const set = [group, ...this.writer.exclusiveSiblings(group, locked)].map((g) => ({
+      const set = exclusiveSet(group).map((g) => ({
         groupId: g.id,
         state: state(g.id, user),
       }));

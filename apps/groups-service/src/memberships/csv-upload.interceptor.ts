@@ -3,7 +3,7 @@ import { Request, Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { Observable } from 'rxjs';
 import { DomainException } from '@groups-sync/observability';
-import { CSV_MAX_BYTES } from './members-csv';
+import { CSV_MAX_BYTES, csvTooLarge } from './members-csv';
 
 /** Besides its one file, an upload form holds at most a browser's few fields (a CSRF token), none large. */
 export const CSV_FORM_MAX_FIELDS = 20;
@@ -31,7 +31,7 @@ const FORM_PROBLEMS: Record<string, string> = {
 /** Every failure here is the form the client sent (the file stays in memory): a 400 that says which limit. */
 function formError(error: unknown): DomainException {
   if (error instanceof MulterError && error.code === 'LIMIT_FILE_SIZE') {
-    return new DomainException('CSV_TOO_LARGE', 'invalid', `at most ${CSV_MAX_BYTES / 1024 / 1024} MB per file`);
+    return csvTooLarge();
   }
   const problem = error instanceof MulterError ? FORM_PROBLEMS[error.code] : undefined;
   return new DomainException(

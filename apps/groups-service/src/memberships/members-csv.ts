@@ -20,6 +20,11 @@ export interface CsvImportReport {
   results: Array<{ row: number } & MemberResult<AddResult>>;
 }
 
+/** A file over CSV_MAX_BYTES, however it came (multipart or a text/csv body). */
+export function csvTooLarge(): DomainException {
+  return csvError('CSV_TOO_LARGE', `at most ${CSV_MAX_BYTES / 1024 / 1024} MB per file`);
+}
+
 function csvError(code: string, message: string, details?: Record<string, unknown>): DomainException {
   return new DomainException(code, 'invalid', message, details);
 }

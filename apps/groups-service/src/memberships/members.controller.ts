@@ -32,7 +32,7 @@ import { membersOfBody } from './dto/member-refs';
 import { CsvImportQuery } from './dto/csv-import.query';
 import { ListMembersQuery } from './dto/list-members.query';
 import { RemoveMembersDto } from './dto/remove-members.dto';
-import { CSV_MAX_BYTES, escapeCell, importReport, parseMembersCsv, rowResults } from './members-csv';
+import { CSV_MAX_BYTES, csvTooLarge, escapeCell, importReport, parseMembersCsv, rowResults } from './members-csv';
 import { MembershipRepository } from './membership.repository';
 import { MembershipsService } from './memberships.service';
 import { GroupIdPipe } from '../api/group-id.pipe';
@@ -205,8 +205,7 @@ async function csvBody(req: Request): Promise<string> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > CSV_MAX_BYTES)
-      throw new DomainException('CSV_TOO_LARGE', 'invalid', `at most ${CSV_MAX_BYTES / 1024 / 1024} MB per file`);
+    if (size > CSV_MAX_BYTES) throw csvTooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -210,7 +210,7 @@ export class MembershipWriter {
           if (!isDuplicateKeyError(error)) throw error;
           for (const u of fresh) {
             try {
-              await this.memberships.insertActiveOne(manager, group.id, u, ctx, state);
+              await this.memberships.insertActive(manager, group.id, [u], ctx, state);
               added.push(u);
             } catch (rowError) {
               if (!isDuplicateKeyError(rowError)) throw rowError;

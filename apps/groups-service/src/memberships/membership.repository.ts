@@ -81,14 +81,6 @@ export class MembershipRepository {
     return { count, members };
   }
 
-  /** The first `limit` active members by user id, and how many there are. */
-  async activeMembers(groupId: string, limit: number): Promise<{ count: number; members: Membership[] }> {
-    const [members, count] = await this.dataSource
-      .getRepository(Membership)
-      .findAndCount({ where: { groupId, active: true }, order: { userId: 'ASC' }, take: limit });
-    return { count, members };
-  }
-
   /** One page of the CSV export, keyed on user id so that a large group streams in constant memory. */
   async exportPage(groupId: string, status: 'active' | 'all', afterUserId: number, limit: number) {
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
@@ -299,20 +291,6 @@ export class MembershipRepository {
         ['username', 'TEXT'],
       ],
       users.map((u) => [u.user_id, u.username]),
-    );
-  }
-
-  /** One new active membership (after a bulk insert met a row another writer inserted first). */
-  async insertActiveOne(
-    manager: EntityManager,
-    groupId: string,
-    user: { user_id: number; username: string },
-    change: RowChange,
-    state: SyncState | null,
-  ): Promise<void> {
-    await manager.query(
-      'INSERT INTO membership (group_id, user_id, username, active, joined_at, left_at, origin, changed_at, sync_state, sync_error) VALUES ?',
-      [[[groupId, user.user_id, user.username, 1, change.at, null, change.origin, change.at, state, null]]],
     );
   }
 

@@ -77,9 +77,11 @@ export class MembershipsService {
     // A bare user id needs no lookup: the membership row says whether it is a member.
     const lookups = refs.filter((r) => r.username !== undefined || r.email !== undefined);
     const looked = lookups.length ? await this.directory.resolve(lookups) : [];
+    // `looked` answers `lookups` in order: walked alongside, not searched (10,000 refs, a search each, block the loop).
+    let next = 0;
     const resolved: UserResolution[] = refs.map((r) =>
       r.username !== undefined || r.email !== undefined
-        ? looked[lookups.indexOf(r)]
+        ? looked[next++]
         : { status: 'found', account: { id: r.user_id!, username: '', email: null } },
     );
     const userIds = [...new Set(resolved.flatMap((r) => (r.status === 'found' ? [r.account.id] : [])))];
@@ -102,7 +104,9 @@ export class MembershipsService {
       for (const r of resolved)
         if (r.status === 'found' && !r.account.username) r.account.username = names.get(r.account.id) ?? '';
     }
-    return refs.map((ref, i) => describe(ref, resolved[i], outcome));
+    const results: Array<MemberResult<RemoveResult>> = [];
+    await inSlices(refs, (ref, i) => results.push(describe(ref, resolved[i], outcome)));
+    return results;
   }
 }
 
