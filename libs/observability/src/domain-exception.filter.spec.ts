@@ -22,6 +22,13 @@ describe('DomainExceptionFilter', () => {
     });
   });
 
+  it('answers 503 for a database outage a consumer would wait out (read-only during a failover, connection lost)', () => {
+    for (const code of ['ER_READ_ONLY_MODE', 'PROTOCOL_CONNECTION_LOST']) {
+      expect(answer(Object.assign(new Error(code), { code })).status).toBe(503);
+    }
+    expect(answer(Object.assign(new Error('QueryFailedError'), { driverError: { errno: 1290 } })).status).toBe(503);
+  });
+
   it("still answers 500 for a defect, and the domain's status for a domain error", () => {
     expect(answer(new TypeError('x is undefined')).status).toBe(500);
     expect(answer(new DomainException('GROUP_NOT_FOUND', 'not_found', 'no such group'))).toEqual({

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { Response } from 'express';
 import { DomainErrorKind, DomainException } from './domain-exception';
+import { isUnavailable } from './outages';
 
 const STATUS: Record<DomainErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -56,7 +57,7 @@ export class DomainExceptionFilter implements ExceptionFilter {
     }
     // Something the service needs is down or saturated (marked as consumers recognise it): the
     // request may succeed later, and is the service's problem, not the caller's.
-    if ((exception as { dependencyUnavailable?: unknown })?.dependencyUnavailable === true) {
+    if (isUnavailable(exception)) {
       this.logger.warn(`answered 503: ${(exception as Error).message}`);
       res.status(503).json({
         code: 'SERVICE_UNAVAILABLE',

@@ -6,3 +6,4 @@ export * from './domain-exception';
 export * from './domain-exception.filter';
 export * from './personal-data';
 export * from './metric';
+export * from './outages';

@@ -1,6 +1,7 @@
 import { Kafka } from 'kafkajs';
 import { MessagingHealth } from '../messaging-health';
 import { MessagingOptions } from '../messaging.options';
+import { BrokerProbe } from './broker-probe';
 
 /** A kafkajs client whose admin connections are counted, and whose broker can be taken down. */
 function fakeKafka() {
@@ -53,5 +54,25 @@ describe('MessagingHealth broker probe (/health/consumers)', () => {
     state.brokerDown = false;
     for (let i = 0; i < 5; i++) await expect(probe.brokerReachable()).resolves.toBe(true);
     expect(state.connects).toBe(2);
+  });
+});
+
+describe('BrokerProbe', () => {
+  it('drops a connect that never answers: the next ask opens a new connection instead of waiting on it', async () => {
+    let admins = 0;
+    const kafka = {
+      admin: () => {
+        const hangs = ++admins === 1;
+        return {
+          connect: () => (hangs ? new Promise<void>(() => undefined) : Promise.resolve()),
+          describeCluster: async () => ({ brokers: [], controller: 1, clusterId: 'c' }),
+          disconnect: async () => undefined,
+        };
+      },
+    } as unknown as Kafka;
+    const probe = new BrokerProbe(kafka, 100);
+    await expect(probe.reachable()).resolves.toBe(false);
+    await expect(probe.reachable()).resolves.toBe(true);
+    expect(admins).toBe(2);
   });
 });

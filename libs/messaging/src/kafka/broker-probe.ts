@@ -14,8 +14,8 @@ export class BrokerProbe {
   ) {}
 
   async reachable(): Promise<boolean> {
+    const admin = this.connected();
     const probe = (async () => {
-      const admin = this.connected();
       try {
         await (await admin).describeCluster();
         return true;
@@ -24,8 +24,16 @@ export class BrokerProbe {
         return false;
       }
     })();
-    const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), this.timeoutMs).unref());
-    return Promise.race([probe, timeout]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.timeoutMs);
+      timer.unref();
+    });
+    const answer = await Promise.race([probe, timeout]);
+    clearTimeout(timer);
+    // No answer in time: a connect that never settles must not be the one every later ask waits on.
+    if (!answer) void this.drop(admin);
+    return answer;
   }
 
   async close(): Promise<void> {

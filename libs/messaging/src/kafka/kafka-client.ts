@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { BrokerProbe } from './broker-probe';
 import { Admin, AssignerProtocol, ITopicConfig, Kafka, KafkaConfig, logLevel, LogEntry } from 'kafkajs';
 import { TopicSpec } from '@groups-sync/contracts';
 
@@ -96,20 +97,12 @@ export async function missingTopics(kafka: Kafka, names: string[]): Promise<stri
 
 /** True when a broker answers a metadata request within the timeout. */
 export async function kafkaReachable(kafka: Kafka, timeoutMs = 3000): Promise<boolean> {
-  const admin = kafka.admin({ retry: { retries: 0 } });
-  const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
-  const probe = (async () => {
-    try {
-      await admin.connect();
-      await admin.describeCluster();
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-  })();
-  return Promise.race([probe, timeout]);
+  const probe = new BrokerProbe(kafka, timeoutMs);
+  try {
+    return await probe.reachable();
+  } finally {
+    await probe.close();
+  }
 }
 
 /**

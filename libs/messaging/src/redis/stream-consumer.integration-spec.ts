@@ -1,3 +1,4 @@
+import { register } from 'prom-client';
 import Redis from 'ioredis';
 import {
   allTopicSpecs,
@@ -175,6 +176,11 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     );
     await redis.xadd(stream, '*', ...noId.filter(([name]) => name !== 'id').flat());
     await send(4);
+    const undecodable = async () =>
+      ((await register.getSingleMetric('dead_letters_total')?.get())?.values ?? [])
+        .filter((v) => v.labels.reason === 'UNDECODABLE_VALUE')
+        .reduce((n, v) => n + v.value, 0);
+    const before = await undecodable();
     const applied: number[] = [];
     await consumer(async (events) => {
       applied.push(...users(events));
@@ -190,6 +196,7 @@ describe('StreamConsumer on a real Redis (event-bus-redis streams)', () => {
     ]);
     expect(dlq.messages[0].headers[DeadLetterHeader.OriginalTopic]).toBe(stream);
     expect(dlq.messages[0].value!.toString()).toBe('not avro at all');
+    expect(await undecodable()).toBe(before + 1); // counted as the Kafka runner counts its dead letters
     expect(await pendingCount()).toBe(0);
   });
 

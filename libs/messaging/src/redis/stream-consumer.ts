@@ -1,3 +1,4 @@
+import { DeadLetterer } from '../consumer/dead-letterer';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +18,6 @@ import {
 import { metric, personalValues, redactPersonalData } from '@groups-sync/observability';
 import type { BatchHandler } from '../consumer/event-consumer';
 import { OutageBudgetExceededError, PoisonMessageError, RetryBudgetExceededError } from '../consumer/consumer.errors';
-import { deadLetterHeaders } from '../consumer/dead-letter';
 import { RetryPolicy } from '../consumer/retry-policy';
 import { MessageProducer } from '../kafka/message-producer';
 import { compareStreamIds, connectRedis, infoReply } from './redis-connection';
@@ -578,32 +578,17 @@ class StreamReader {
         }),
       ).filter(([, v]) => v !== ''),
     );
-    const personal = event ? personalValues(event.data) : undefined;
-    await this.owner.producer.send([
+    // The Kafka runner's dead-letterer: the same headers, `dead_letters_total` and log line.
+    await new DeadLetterer(this.owner.producer, group, deadLetterTopic, this.logger).send(
+      { topic: this.stream, partition: 0 },
       {
-        topic: deadLetterTopic,
+        offset: entry.id,
         key: null,
         value: fields.get(StreamField.EventData) ?? null,
-        headers: {
-          ...original,
-          [Header.ValueFraming]: SCHEMALESS,
-          ...deadLetterHeaders({
-            error,
-            reason,
-            topic: this.stream,
-            partition: 0,
-            offset: entry.id,
-            attempts,
-            firstFailureTime: firstFailure,
-            consumerGroup: group,
-            personal,
-          }),
-        },
+        headers: { ...original, [Header.ValueFraming]: SCHEMALESS },
       },
-    ]);
-    handled.inc({ group, stream: this.stream, outcome: 'dead_lettered' });
-    this.logger.warn(
-      `dead-lettered ${this.stream}@${entry.id}: ${reason}: ${redactPersonalData(error.message, personal)}`,
+      { error, reason, attempts, firstFailure, personal: event ? personalValues(event.data) : undefined },
     );
+    handled.inc({ group, stream: this.stream, outcome: 'dead_lettered' });
   }
 }
