@@ -112,7 +112,8 @@ export class DeadLetters {
         )
       : [];
     const byId = new Map<string, ActionRow[]>();
-    for (const a of actions) byId.set(a.dead_letter_id, [...(byId.get(a.dead_letter_id) ?? []), a]);
+    for (const a of actions)
+      (byId.get(a.dead_letter_id) ?? byId.set(a.dead_letter_id, []).get(a.dead_letter_id))!.push(a);
     const wantedState = filter.state ?? 'all';
     const letters = read.letters
       .map((l) => {

@@ -40,8 +40,8 @@ export class FakeKind implements LegacyKind, LegacyKindWrites {
       });
   }
 
-  async readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead> {
-    return { rosters: new Map(links.map((l) => [l.groupId, { ...this.rosters.get(l.groupId)!, readAt }])) };
+  async readRosters(links: LegacyLink[]): Promise<KindRead> {
+    return { rosters: new Map(links.map((l) => [l.groupId, this.rosters.get(l.groupId)!])) };
   }
 
   driftLabel(): string {

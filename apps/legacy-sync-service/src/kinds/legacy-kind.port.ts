@@ -66,9 +66,8 @@ export interface LmsChange {
   outcome?: { status: 'synced' | 'rejected'; error: string | null; echoExpected: boolean };
 }
 
-/** A linked legacy group's learners as the LMS holds them at `readAt`. */
+/** A linked legacy group's learners as the LMS holds them (the reconciler dates the read). */
 export interface LinkRoster {
-  readAt: Date;
   /** By lower-case username; null when the LMS has no such legacy group (reported as `notFound`). */
   members: Map<string, LmsMember> | null;
   notFound?: { kind: string; reason: string };
@@ -155,8 +154,8 @@ export interface LegacyKind {
   /** Absent where the LMS emits no events about the kind (reconciliation alone covers it). */
   readonly events?: LegacyKindEvents;
 
-  /** Reads the learners of a step's links of this kind from the LMS, as at `readAt`. */
-  readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead>;
+  /** Reads the learners of a step's links of this kind from the LMS. */
+  readRosters(links: LegacyLink[]): Promise<KindRead>;
   /** The drift rules speak of "the cohort": what to call this link's legacy group instead (null: a cohort). */
   driftLabel(link: LegacyLink): string | null;
 }

@@ -77,7 +77,7 @@ export class LmsObservations {
       const waiting = new Map<string, PendingLmsWrite[]>();
       for (const p of pending) {
         const k = `${p.courseKey}|${p.legacyId}|${p.userId}`;
-        waiting.set(k, [...(waiting.get(k) ?? []), p]);
+        (waiting.get(k) ?? waiting.set(k, []).get(k))!.push(p);
       }
       const confirmed: string[] = [];
       const observations: LegacyMembershipObservedData[] = [];

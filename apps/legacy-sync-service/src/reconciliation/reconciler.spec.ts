@@ -113,7 +113,7 @@ describe('a reconciliation run, whatever the kind', () => {
 
   it("adds to the group what only the LMS has, dated by what the LMS read stands for, in the kind's words", async () => {
     const { kind, reconciler, queries, appended } = setup([{ group_id: 'g1', legacy_type: 'cohort' }], []);
-    kind.rosters.set('g1', { readAt: READ_AT, members: new Map([['ann', member('ann', 3)]]) });
+    kind.rosters.set('g1', { members: new Map([['ann', member('ann', 3)]]) });
     const summary = await reconciler.execute(run, async () => undefined);
     expect(summary).toMatchObject({
       groups_compared: 1,
@@ -139,13 +139,33 @@ describe('a reconciliation run, whatever the kind', () => {
     ]);
   });
 
+  it('leaves alone a membership changed after the time the LMS read stands for (a lagging replica cannot show it)', async () => {
+    const fresh = { origin: 'legacy', changed_at: '2026-12-01T10:00:03Z', legacy_observed_at: '2026-12-01T10:00:03Z' };
+    const { kind, reconciler, queries, appended } = setup(
+      [{ group_id: 'g1', legacy_type: 'cohort' }],
+      [membership('g1', 'ann', fresh)],
+    );
+    kind.rosters.set('g1', { members: new Map() }); // the replica has not applied ann's add yet
+    await reconciler.execute(run, async () => undefined);
+    expect(reported(queries)).toEqual([
+      expect.objectContaining({
+        group: 'g1',
+        username: 'ann',
+        kind: 'changed_since_read',
+        action: 'none',
+        outcome: 'left_alone',
+      }),
+    ]);
+    expect(appended).toEqual([]);
+  });
+
   it("sends an add that never reached the LMS through the kind, and reports the LMS's refusal", async () => {
     const old = { sync_state: 'pending' as const, changed_at: '2026-11-01T00:00:00Z' };
     const { kind, reconciler, queries, appended } = setup(
       [{ group_id: 'g1', legacy_type: 'cohort' }],
       [membership('g1', 'bob', old), membership('g1', 'cy', old)],
     );
-    kind.rosters.set('g1', { readAt: READ_AT, members: new Map() });
+    kind.rosters.set('g1', { members: new Map() });
     kind.answer = (c) =>
       c.username === 'cy'
         ? { status: 'rejected', error: 'full', echoExpected: false }
@@ -169,7 +189,7 @@ describe('a reconciliation run, whatever the kind', () => {
       [{ group_id: 'g1', legacy_type: 'cohort' }],
       [membership('g1', 'bob', { sync_state: 'pending' })],
     );
-    kind.rosters.set('g1', { readAt: READ_AT, members: new Map() });
+    kind.rosters.set('g1', { members: new Map() });
     kind.answer = () => {
       throw new Error('ECONNRESET');
     };
@@ -185,8 +205,8 @@ describe('a reconciliation run, whatever the kind', () => {
       ],
       [],
     );
-    kind.rosters.set('g1', { readAt: READ_AT, members: null, notFound: { kind: 'teamset_not_found', reason: 'gone' } });
-    kind.rosters.set('g2', { readAt: READ_AT, members: new Map(), name: 'two' });
+    kind.rosters.set('g1', { members: null, notFound: { kind: 'teamset_not_found', reason: 'gone' } });
+    kind.rosters.set('g2', { members: new Map(), name: 'two' });
     await reconciler.execute(run, async () => undefined);
     expect(reported(queries).map((d) => [d.group, d.kind, d.action])).toEqual([
       ['g1', 'teamset_not_found', 'none'],

@@ -211,12 +211,12 @@ export class Reconciler {
     const byKind = new Map<LegacyKind, LegacyLink[]>();
     for (const link of links) {
       const kind = this.kinds.of(link)!;
-      byKind.set(kind, [...(byKind.get(kind) ?? []), link]);
+      (byKind.get(kind) ?? byKind.set(kind, []).get(kind))!.push(link);
     }
     const [reads, { memberships, missing }] = await Promise.all([
       timed(
         'lms_read',
-        Promise.all([...byKind].map(async ([kind, own]) => [kind, await kind.readRosters(own, readAt)] as const)),
+        Promise.all([...byKind].map(async ([kind, own]) => [kind, await kind.readRosters(own)] as const)),
       ),
       timed('groups_read', this.groups.of(links.map((l) => l.groupId))),
     ]);
@@ -290,7 +290,7 @@ export class Reconciler {
         own,
         now,
         this.config.RECONCILE_PENDING_GRACE_SECONDS * 1000,
-        roster.readAt.getTime(),
+        readAt.getTime(),
       );
       found
         .get(kind)!

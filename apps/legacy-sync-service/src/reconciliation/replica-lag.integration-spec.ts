@@ -80,7 +80,7 @@ describe('reconciliation over a lagging LMS replica (MASTER_DELAY)', () => {
     const wanted = new Map([[COURSE, new Set([7])]]);
 
     const readAt = await database.readAt();
-    const [lagging] = await roster.read(wanted, readAt);
+    const [lagging] = await roster.read(wanted);
     const members = lagging.cohorts.get(7)!.members!;
     expect([...members.keys()]).toEqual(['bob']); // the replica has not applied Ann's add
     // Dated by the clock, this read would remove her; dated by the replica, it leaves her alone.
@@ -93,7 +93,7 @@ describe('reconciliation over a lagging LMS replica (MASTER_DELAY)', () => {
 
     await replicated('SELECT 1 FROM edxapp.course_groups_cohortmembership WHERE user_id = 1');
     const laterAt = await database.readAt();
-    const [caughtUp] = await roster.read(wanted, laterAt);
+    const [caughtUp] = await roster.read(wanted);
     expect(findDrift(link, caughtUp.cohorts.get(7)!.members!, group, Date.now(), 600_000, laterAt.getTime())).toEqual(
       [],
     );

@@ -5,10 +5,9 @@ import { LmsCohortsClient } from '../../lms/lms-cohorts.client';
 import { LmsMember } from '../legacy-kind.port';
 import { LmsDatabase } from '../../lms/lms-database';
 
-/** The cohorts of one course as the LMS holds them at `readAt`. */
+/** The cohorts of one course as the LMS holds them. */
 export interface CourseRoster {
   courseKey: string;
-  readAt: Date;
   /** False when the LMS does not know the course. */
   found: boolean;
   cohorts: Map<number, { name: string; members: Map<string, LmsMember> | null }>;
@@ -31,11 +30,10 @@ export class CohortRoster {
   }
 
   /**
-   * `wanted`: per course, the cohort ids whose members to read (the REST path reads only those);
-   * `readAt`: the time the rosters stand for, taken before the read starts.
+   * `wanted`: per course, the cohort ids whose members to read (the REST path reads only those).
    */
-  async read(wanted: Map<string, Set<number>>, readAt = new Date()): Promise<CourseRoster[]> {
-    return this.pool ? this.readDatabase(this.pool, wanted, readAt) : this.readRest(wanted, readAt);
+  async read(wanted: Map<string, Set<number>>): Promise<CourseRoster[]> {
+    return this.pool ? this.readDatabase(this.pool, wanted) : this.readRest(wanted);
   }
 
   /**
@@ -43,13 +41,10 @@ export class CohortRoster {
    * by course_id), course_groups_cohortmembership (one row per learner and course), auth_user. A
    * query for the cohorts of the courses, then one per 1,000 cohorts for their members.
    */
-  private async readDatabase(pool: Pool, wanted: Map<string, Set<number>>, readAt: Date): Promise<CourseRoster[]> {
+  private async readDatabase(pool: Pool, wanted: Map<string, Set<number>>): Promise<CourseRoster[]> {
     const courses = [...wanted.keys()];
     const rosters = new Map(
-      courses.map((c) => [
-        c,
-        { courseKey: c, readAt, found: false, cohorts: new Map(), cohortOf: new Map() } as CourseRoster,
-      ]),
+      courses.map((c) => [c, { courseKey: c, found: false, cohorts: new Map(), cohortOf: new Map() } as CourseRoster]),
     );
     if (!courses.length) return [];
     const [cohorts] = (await pool.query(
@@ -84,10 +79,10 @@ export class CohortRoster {
   }
 
   /** The cohorts API: the course's cohorts, then each wanted cohort's users, a page of 100 at a time. */
-  private async readRest(wanted: Map<string, Set<number>>, readAt: Date): Promise<CourseRoster[]> {
+  private async readRest(wanted: Map<string, Set<number>>): Promise<CourseRoster[]> {
     const out: CourseRoster[] = [];
     for (const [courseKey, ids] of wanted) {
-      const roster: CourseRoster = { courseKey, readAt, found: true, cohorts: new Map(), cohortOf: new Map() };
+      const roster: CourseRoster = { courseKey, found: true, cohorts: new Map(), cohortOf: new Map() };
       try {
         for (const c of await this.lms.listCohorts(courseKey))
           roster.cohorts.set(c.id, { name: c.name, members: null });

@@ -131,13 +131,12 @@ describe('the cohort kind', () => {
   it('reads rosters: a renamed cohort shows its new name, a missing one is reported, and the name cache is refreshed', async () => {
     const roster: CourseRoster = {
       courseKey: COURSE,
-      readAt: new Date(0),
       found: true,
       cohortOf: new Map(),
       cohorts: new Map([[7, { name: 'Green', members: new Map([['a', { userId: 1, username: 'a' }]]) }]]),
     };
     const { kind, directory } = setup({}, [roster]);
-    const read = await kind.readRosters([link('g1', '7'), link('g2', '8')], new Date(0));
+    const read = await kind.readRosters([link('g1', '7'), link('g2', '8')]);
     expect(read.rosters.get('g1')).toMatchObject({ name: 'Green', members: roster.cohorts.get(7)!.members });
     expect(read.rosters.get('g2')).toMatchObject({ members: null, notFound: { kind: 'cohort_not_found' } });
     expect(directory.replace).toHaveBeenCalledWith(COURSE, [{ id: 7, name: 'Green' }]);
@@ -146,13 +145,12 @@ describe('the cohort kind', () => {
   it('takes a removal the LMS made by moving the learner into another cohort as that move', async () => {
     const roster: CourseRoster = {
       courseKey: COURSE,
-      readAt: new Date(0),
       found: true,
       cohorts: new Map(),
       cohortOf: new Map([['a', 'Red']]),
     };
     const { kind } = setup({}, [roster]);
-    const read = await kind.readRosters([link('g1', '7')], new Date(0));
+    const read = await kind.readRosters([link('g1', '7')]);
     const removed = {
       groupId: 'g1',
       courseKey: COURSE,

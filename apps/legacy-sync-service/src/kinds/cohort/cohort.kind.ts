@@ -123,13 +123,13 @@ export class CohortKind implements LegacyKind, LegacyKindWrites {
     return calls;
   }
 
-  async readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead> {
+  async readRosters(links: LegacyLink[]): Promise<KindRead> {
     const wanted = new Map<string, Set<number>>();
     for (const l of links) {
       if (!wanted.has(l.courseKey)) wanted.set(l.courseKey, new Set());
       wanted.get(l.courseKey)!.add(Number(l.legacyId));
     }
-    const courses = new Map((await this.roster.read(wanted, readAt)).map((r) => [r.courseKey, r]));
+    const courses = new Map((await this.roster.read(wanted)).map((r) => [r.courseKey, r]));
     // Every course read refreshes its name → id cache (a rename has no event).
     for (const roster of courses.values()) {
       if (roster.found)
@@ -146,17 +146,15 @@ export class CohortKind implements LegacyKind, LegacyKindWrites {
         link.groupId,
         !roster.found
           ? {
-              readAt: roster.readAt,
               members: null,
               notFound: { kind: 'course_not_found', reason: `the LMS does not know course ${link.courseKey}` },
             }
           : !cohort?.members
             ? {
-                readAt: roster.readAt,
                 members: null,
                 notFound: { kind: 'cohort_not_found', reason: `cohort ${link.legacyId} is not in the LMS` },
               }
-            : { readAt: roster.readAt, members: cohort.members, name: cohort.name },
+            : { members: cohort.members, name: cohort.name },
       );
     }
     return {

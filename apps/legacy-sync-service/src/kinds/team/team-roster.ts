@@ -6,10 +6,9 @@ import { LmsTeamsClient } from '../../lms/lms-teams.client';
 import { LmsMember } from '../legacy-kind.port';
 import { LmsDatabase } from '../../lms/lms-database';
 
-/** A team's (or a whole teamset's) learners as the LMS holds them at `readAt`, by lower-case username; null when the LMS has no such team or teamset. */
+/** A team's (or a whole teamset's) learners as the LMS holds them, by lower-case username; null when the LMS has no such team or teamset. */
 export interface TeamRosterOfLink {
   groupId: string;
-  readAt: Date;
   members: Map<string, LmsMember> | null;
 }
 
@@ -26,11 +25,11 @@ export class TeamRoster {
   }
 
   /** `links`: team and teamset links (legacy_id: the team's team_id, or the teamset's id). */
-  async read(links: LegacyLink[], readAt = new Date()): Promise<Map<string, TeamRosterOfLink>> {
+  async read(links: LegacyLink[]): Promise<Map<string, TeamRosterOfLink>> {
     const out = new Map<string, TeamRosterOfLink>();
     for (const link of links) {
       const members = this.pool ? await this.readDatabase(this.pool, link) : await this.readRest(link);
-      out.set(link.groupId, { groupId: link.groupId, readAt, members });
+      out.set(link.groupId, { groupId: link.groupId, members });
     }
     return out;
   }

@@ -115,8 +115,8 @@ export class TeamKind implements LegacyKind, LegacyKindWrites {
     return [...adds.map((c) => () => this.add(c)), ...removals.map((c) => () => this.remove(c))];
   }
 
-  async readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead> {
-    const read = await this.roster.read(links, readAt);
+  async readRosters(links: LegacyLink[]): Promise<KindRead> {
+    const read = await this.roster.read(links);
     return {
       rosters: new Map(
         links.map((link) => {
@@ -124,9 +124,8 @@ export class TeamKind implements LegacyKind, LegacyKindWrites {
           return [
             link.groupId,
             members
-              ? { readAt, members }
+              ? { members }
               : {
-                  readAt,
                   members: null,
                   notFound: {
                     kind: `${link.legacyType}_not_found`,

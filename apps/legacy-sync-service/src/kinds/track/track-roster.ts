@@ -6,10 +6,9 @@ import { trackOf } from './enrollment-tracks';
 import { LmsMember } from '../legacy-kind.port';
 import { LmsDatabase } from '../../lms/lms-database';
 
-/** The enrollment tracks of one course as the LMS holds them at `readAt`: track → learners (lower-case username). */
+/** The enrollment tracks of one course as the LMS holds them: track → learners (lower-case username). */
 export interface TrackRosterOfCourse {
   courseKey: string;
-  readAt: Date;
   /** False when the LMS does not know the course (the REST path tells; the database path assumes it does). */
   found: boolean;
   tracks: Map<string, Map<string, LmsMember>>;
@@ -27,9 +26,9 @@ export class TrackRoster {
     this.pool = database.pool;
   }
 
-  async read(courses: string[], readAt = new Date()): Promise<TrackRosterOfCourse[]> {
+  async read(courses: string[]): Promise<TrackRosterOfCourse[]> {
     const rosters = new Map(
-      courses.map((c) => [c, { courseKey: c, readAt, found: true, tracks: new Map() } as TrackRosterOfCourse]),
+      courses.map((c) => [c, { courseKey: c, found: true, tracks: new Map() } as TrackRosterOfCourse]),
     );
     const place = (roster: TrackRosterOfCourse, mode: string, active: boolean, member: LmsMember) => {
       const track = trackOf(mode, active);

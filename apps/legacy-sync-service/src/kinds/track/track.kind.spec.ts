@@ -91,10 +91,8 @@ describe('the enrollment track kind', () => {
 
   it("reads each track's learners, an empty track as empty", async () => {
     const verified = new Map([['a', { userId: 5, username: 'a' }]]);
-    const kind = setup(jest.fn(), [
-      { courseKey: COURSE, readAt: new Date(0), found: true, tracks: new Map([['verified', verified]]) },
-    ]);
-    const read = await kind.readRosters([link('g1', 'verified'), link('g2', 'audit')], new Date(0));
+    const kind = setup(jest.fn(), [{ courseKey: COURSE, found: true, tracks: new Map([['verified', verified]]) }]);
+    const read = await kind.readRosters([link('g1', 'verified'), link('g2', 'audit')]);
     expect(read.rosters.get('g1')!.members).toBe(verified);
     expect(read.rosters.get('g2')!.members).toEqual(new Map());
   });

@@ -61,9 +61,9 @@ export class TrackKind implements LegacyKind {
     return `the ${decision.legacyId} track of ${group.scope_key} is mirrored by another group already: a track mirrors one group`;
   }
 
-  async readRosters(links: LegacyLink[], readAt: Date): Promise<KindRead> {
+  async readRosters(links: LegacyLink[]): Promise<KindRead> {
     const courses = new Map(
-      (await this.roster.read([...new Set(links.map((l) => l.courseKey))], readAt)).map((t) => [t.courseKey, t]),
+      (await this.roster.read([...new Set(links.map((l) => l.courseKey))])).map((t) => [t.courseKey, t]),
     );
     return {
       rosters: new Map(
@@ -72,9 +72,8 @@ export class TrackKind implements LegacyKind {
           return [
             link.groupId,
             course.found
-              ? { readAt: course.readAt, members: course.tracks.get(link.legacyId!) ?? new Map<string, LmsMember>() }
+              ? { members: course.tracks.get(link.legacyId!) ?? new Map<string, LmsMember>() }
               : {
-                  readAt: course.readAt,
                   members: null,
                   notFound: { kind: 'course_not_found', reason: `the LMS does not know course ${link.courseKey}` },
                 },
