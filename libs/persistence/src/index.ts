@@ -12,3 +12,4 @@ export * from './migrate';
 export * from './migration.config';
 export * from './migrations.exception';
 export * from './pool-limits';
+export * from './tombstones';

@@ -1,3 +1,4 @@
+import { deletedAtOrAfter, recordGroupDeleted } from '@groups-sync/persistence';
 import { Controller, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConsumerGroup, DecodedEvent, EventType, Topic } from '@groups-sync/contracts';
@@ -51,18 +52,13 @@ export class GroupEventsConsumer {
         }
         const g = (event as Lifecycle).data.user_group;
         if (event.type === EventType.UserGroupDeleted) {
-          await manager.query(
-            'INSERT INTO deleted_group (group_id, version) VALUES (?, ?) ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))',
-            [g.id, g.version],
-          );
+          await recordGroupDeleted(manager, g.id, g.version);
         } else {
           // A created or updated event older than the group's deletion (replayed, late): the group stays deleted.
-          const [deleted] = (await manager.query('SELECT version FROM deleted_group WHERE group_id = ? FOR UPDATE', [
-            g.id,
-          ])) as Array<{ version: number }>;
-          if (deleted && deleted.version >= g.version)
+          const deleted = await deletedAtOrAfter(manager, g.id, g.version, true);
+          if (deleted !== null)
             return void this.logger.log(
-              `${event.type} of group ${g.id} (version ${g.version}) ignored: deleted at version ${deleted.version}`,
+              `${event.type} of group ${g.id} (version ${g.version}) ignored: deleted at version ${deleted}`,
             );
         }
         if (event.type === EventType.UserGroupDeleted || g.kind !== 'dynamic') {

@@ -2,13 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { Brackets, EntityManager, In } from 'typeorm';
 import { EventType, MembershipOrigin, toCeTime } from '@groups-sync/contracts';
 import { OutboxWriter } from '@groups-sync/messaging';
-import { isDuplicateKeyError } from '@groups-sync/persistence';
+import { isDuplicateKeyError, retiredAmong } from '@groups-sync/persistence';
 import { appendAuditMany } from '../audit/audit.writer';
 import { ChangeContext } from '../audit/change-context';
 import { Criterion } from '../groups/criterion.entity';
 import { cohortLink, LEGACY_COHORT, writesToLegacyGroup } from '../groups/legacy-link';
 import { UserGroup } from '../groups/user-group.entity';
-import { retiredAmong } from '../retirement/retired-users';
 import { SyncState } from './membership.entity';
 import { MemberRow, MembershipRepository } from './membership.repository';
 

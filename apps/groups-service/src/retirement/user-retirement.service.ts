@@ -7,6 +7,7 @@ import {
   retiredIdentifiers,
   scrubRows,
   ScrubTarget,
+  recordUserRetired,
 } from '@groups-sync/persistence';
 import { ChangeContext } from '../audit/change-context';
 import { EvaluationChunkRepository } from '../evaluations/evaluation-chunk.repository';
@@ -51,7 +52,7 @@ export class UserRetirementService {
     // Retired first, on its own: no add that starts from now on lets the user in. Then a locking read
     // of their memberships waits for the writers that added them before (a run, an API call) to
     // commit, so that what follows sees every group they are in. Retrying after a failure finishes it.
-    await this.dataSource.query('INSERT IGNORE INTO retired_user (user_id) VALUES (?)', [userId]);
+    await recordUserRetired(this.dataSource.manager, userId);
     await inTransaction(this.dataSource, (manager) => this.memberships.waitForWritersOf(manager, userId));
     const replacements = await this.identifiersOf(userId, originalUsername);
     const names = replacements.filter((r) => r.to === retired.username).map((r) => r.from);

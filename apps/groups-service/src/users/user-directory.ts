@@ -1,10 +1,10 @@
+import { retiredAmong } from '@groups-sync/persistence';
 import { inSlices } from '../api/in-slices';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { LmsRejectedError, LmsUnavailableError } from '@groups-sync/lms-client';
 import { DomainException } from '@groups-sync/observability';
 import { GroupsServiceConfig } from '../groups-service.config';
-import { retiredAmong } from '../retirement/retired-users';
 import { AccountsAnswer, LmsAccount, LmsAccountsClient } from './lms-accounts.client';
 
 /** A user as a caller names them: by id, username or email, or several of them (which must agree). */

@@ -1,3 +1,4 @@
+import { DEAD_LETTER_ID } from '@groups-sync/messaging';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
@@ -53,7 +54,7 @@ class DeadLetterFilterDto {
   @IsOptional()
   @IsString()
   @MaxLength(320)
-  @Matches(/^[\w.-]+:\d+:\d+$/)
+  @Matches(DEAD_LETTER_ID)
   after?: string;
 }
 
@@ -107,7 +108,7 @@ export class DeadLettersController {
   @Get(':id')
   async show(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
     assertOperator(principal);
-    if (!/^[\w.-]+:\d+:\d+$/.test(id))
+    if (!DEAD_LETTER_ID.test(id))
       throw new DomainException('INVALID_DEAD_LETTER_ID', 'invalid', 'a dead letter is named TOPIC:PARTITION:OFFSET');
     const letter = await this.deadLetters.show(id);
     if (!letter) throw new DomainException('DEAD_LETTER_NOT_FOUND', 'not_found', `no dead letter ${id}`);

@@ -126,6 +126,14 @@ it('reads only the page asked for, never the whole topic', async () => {
   consumers.mockRestore();
 });
 
+it('refuses a cursor that is not a dead letter of the groups listed: no other topic is read through it', async () => {
+  const refused = (after: string, consumerGroup?: ConsumerGroup) =>
+    deadLetters.list(consumerGroup ? { consumerGroup } : {}, { after }).catch((e: { code?: string }) => e.code);
+  expect(await refused(ids[1], ConsumerGroup.EvaluatorLmsEvents)).toBe('INVALID_CURSOR'); // another group's letter
+  expect(await refused(`${ids[0].split(':')[0].replace('.dead-letter', '.retry')}:0:0`)).toBe('INVALID_CURSOR');
+  expect(await refused('not-an-id')).toBe('INVALID_CURSOR');
+});
+
 it('counts the letters for the status page from the offsets, without reading one, open ones apart', async () => {
   const consumers = jest.spyOn(kafka, 'consumer');
   await deadLetters.resolve({ consumerGroup: GROUP, id: ids[6] }, 'operator', 'handled', false);

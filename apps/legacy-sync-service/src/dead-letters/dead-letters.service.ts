@@ -1,7 +1,14 @@
+import { retiredAmong } from '@groups-sync/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConsumerGroup } from '@groups-sync/contracts';
-import { DeadLetter, DeadLetterPages, DeadLetterTopics, parseDeadLetterId } from '@groups-sync/messaging';
+import {
+  DEAD_LETTER_ID,
+  DeadLetter,
+  DeadLetterPages,
+  DeadLetterTopics,
+  parseDeadLetterId,
+} from '@groups-sync/messaging';
 import { DomainException, personalValues, redactPersonalData } from '@groups-sync/observability';
 import { maskPersonalData, userIdsOf } from './dead-letter-people';
 
@@ -26,7 +33,6 @@ export interface DeadLetterPageRequest {
 
 export const DEAD_LETTER_PAGE_DEFAULT = 100;
 export const DEAD_LETTER_PAGE_MAX = 500;
-const DEAD_LETTER_ID = /^[\w.-]+:\d+:\d+$/;
 
 type Listed = DeadLetter & { state: DeadLetterState; actions: ActionRow[] };
 
@@ -80,17 +86,13 @@ export class DeadLetters {
     const groups = filter.consumerGroup ? [filter.consumerGroup] : Object.values(ConsumerGroup);
     let read: { letters: DeadLetter[]; next: string | null };
     if (filter.id) {
-      const group = DEAD_LETTER_ID.test(filter.id)
-        ? this.topics.groupOf(parseDeadLetterId(filter.id).topic)
-        : undefined;
+      const group = this.groupOfId(filter.id);
       // Only dead-letter topics are read, by this API.
       const letter = group && groups.includes(group) ? await this.pages.one(filter.id) : null;
       read = { letters: letter ? [letter] : [], next: null };
     } else {
       if (page.after) {
-        const group = DEAD_LETTER_ID.test(page.after)
-          ? this.topics.groupOf(parseDeadLetterId(page.after).topic)
-          : undefined;
+        const group = this.groupOfId(page.after);
         if (!group || !groups.includes(group))
           throw new DomainException(
             'INVALID_CURSOR',
@@ -137,7 +139,8 @@ export class DeadLetters {
     } = await this.list({ id });
     if (!letter) return null;
     const decoded = await this.topics.decode(letter);
-    const retired = 'event' in decoded && (await this.retiredAmong(userIdsOf(decoded.event.data))).length > 0;
+    const retired =
+      'event' in decoded && (await retiredAmong(this.dataSource.manager, userIdsOf(decoded.event.data))).size > 0;
     const view = deadLetterView(letter);
     return {
       ...view,
@@ -231,17 +234,13 @@ export class DeadLetters {
       const decoded = await this.topics.decode(l);
       if ('event' in decoded) users.set(l.id, userIdsOf(decoded.event.data));
     }
-    const retired = new Set(await this.retiredAmong([...users.values()].flat()));
+    const retired = await retiredAmong(this.dataSource.manager, [...users.values()].flat());
     return [...users].filter(([, ids]) => ids.some((id) => retired.has(id))).map(([id]) => id);
   }
 
-  private async retiredAmong(userIds: number[]): Promise<number[]> {
-    if (!userIds.length) return [];
-    const rows: Array<{ user_id: string | number }> = await this.dataSource.query(
-      'SELECT user_id FROM retired_user WHERE user_id IN (?)',
-      [[...new Set(userIds)]],
-    );
-    return rows.map((r) => Number(r.user_id));
+  /** The consumer group whose dead-letter topic an id names; undefined for anything else. */
+  private groupOfId(id: string): string | undefined {
+    return DEAD_LETTER_ID.test(id) ? this.topics.groupOf(parseDeadLetterId(id).topic) : undefined;
   }
 
   private async record(

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { inTransaction, Replacement, retiredIdentifiers, scrubRows } from '@groups-sync/persistence';
+import { inTransaction, Replacement, retiredIdentifiers, scrubRows, recordUserRetired } from '@groups-sync/persistence';
 
 /**
  * legacy-sync's part of retiring a user (Open edX's retirement pipeline calls it as a step of its
@@ -17,7 +17,7 @@ export class UserRetirementService {
     const retired = retiredIdentifiers(userId);
     await inTransaction(this.dataSource, async (manager) => {
       // Dead letters are Kafka's to keep (DEAD_LETTER_RETENTION_DAYS): the id marks them as a retired learner's.
-      await manager.query('INSERT IGNORE INTO retired_user (user_id) VALUES (?)', [userId]);
+      await recordUserRetired(manager, userId);
       const known: Array<{ username: string }> = await manager.query(
         'SELECT DISTINCT username FROM reconciliation_difference WHERE user_id = ? AND username IS NOT NULL',
         [userId],

@@ -10,7 +10,7 @@ import {
   Topic,
 } from '@groups-sync/contracts';
 import { ConsumeEvents, HandlerContext, Inbox, OutboxWriter } from '@groups-sync/messaging';
-import { isDuplicateKeyError } from '@groups-sync/persistence';
+import { isDuplicateKeyError, deletedAtOrAfter, recordGroupDeleted } from '@groups-sync/persistence';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacyLink } from '../links/legacy-link.entity';
 import { ReconciliationRuns } from '../reconciliation/reconciliation-runs';
@@ -182,10 +182,7 @@ export class UserGroupEventsConsumer {
     const kind = link ? this.kinds.of(link) : undefined;
     if (link?.legacyId && kind?.deleteLegacyGroup && !group.unlink && fresh) await kind.deleteLegacyGroup(link);
     await this.record(event, async (manager) => {
-      await manager.query(
-        'INSERT INTO deleted_group (group_id, version) VALUES (?, ?) ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))',
-        [group.id, group.version],
-      );
+      await recordGroupDeleted(manager, group.id, group.version);
       await manager.delete(LegacyLink, { groupId: group.id });
     });
   }
@@ -199,12 +196,10 @@ export class UserGroupEventsConsumer {
     event: DecodedEvent<EventType.UserGroupCreated | EventType.UserGroupUpdated>,
   ): Promise<boolean> {
     const group = event.data.user_group;
-    const [deleted] = (await this.dataSource.query('SELECT version FROM deleted_group WHERE group_id = ?', [
-      group.id,
-    ])) as Array<{ version: number }>;
-    if (!deleted || deleted.version < group.version) return false;
+    const deleted = await deletedAtOrAfter(this.dataSource.manager, group.id, group.version);
+    if (deleted === null) return false;
     this.logger.log(
-      `${event.type} of group ${group.id} (version ${group.version}) ignored: the group was deleted at version ${deleted.version}`,
+      `${event.type} of group ${group.id} (version ${group.version}) ignored: the group was deleted at version ${deleted}`,
     );
     await this.inbox.process(event, async () => undefined);
     return true;

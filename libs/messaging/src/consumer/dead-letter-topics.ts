@@ -1,5 +1,4 @@
 import { Kafka } from 'kafkajs';
-import { randomUUID } from 'node:crypto';
 import {
   ConsumerGroup,
   deadLetterTopic,
@@ -9,7 +8,7 @@ import {
   Header,
   retryTopic,
 } from '@groups-sync/contracts';
-import { headerText } from '../kafka/header-text';
+import { partitionBounds, readRanges } from '../kafka/topic-reader';
 import { ReadMessage } from '../kafka/topic-reader';
 import { MessageProducer } from '../kafka/message-producer';
 import { DeadLetterHeader } from './dead-letter';
@@ -60,62 +59,16 @@ export class DeadLetterTopics {
 
   /** Every dead letter of these groups (all groups by default), oldest first per topic. */
   async readAll(groups: string[] = Object.values(ConsumerGroup)): Promise<DeadLetter[]> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const ends = new Map<string, Map<number, bigint>>();
-    try {
-      for (const group of groups) {
-        const topic = this.topicOf(group);
-        const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
-        const open = new Map(
-          offsets.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]),
-        );
-        if (open.size) ends.set(topic, open);
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    if (!ends.size) return [];
-    const letters: DeadLetter[] = [];
-    const consumer = this.kafka.consumer({
-      groupId: `dead-letter-reader-${randomUUID()}`,
-      allowAutoTopicCreation: false,
-    });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topics: [...ends.keys()], fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`dead-letter topics not read within ${READ_TIMEOUT_MS / 1000} s`)),
-          READ_TIMEOUT_MS,
-        );
-        const remaining = new Map([...ends].map(([t, parts]) => [t, new Map(parts)]));
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ topic, partition, message }) => {
-              const { key, value, offset } = message;
-              const group = topic.replace(/\.dead-letter$/, '').replace(this.prefix ? `${this.prefix}-` : '', '');
-              letters.push(
-                deadLetterOf(
-                  { topic, partition, offset, key, value, headers: headerText(message.headers).text },
-                  group,
-                ),
-              );
-              const parts = remaining.get(topic);
-              if (parts && BigInt(message.offset) + 1n >= (parts.get(partition) ?? 0n)) parts.delete(partition);
-              if ([...remaining.values()].every((p) => p.size === 0)) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return letters;
+    const bounds = await partitionBounds(
+      this.kafka,
+      groups.map((g) => this.topicOf(g)),
+    );
+    const read = await readRanges(
+      this.kafka,
+      bounds.map(({ topic, partition, low, high }) => ({ topic, partition, from: low, to: high })),
+      READ_TIMEOUT_MS,
+    );
+    return read.map((m) => deadLetterOf(m, this.groupOf(m.topic)));
   }
 
   /** The event a dead letter carries, or why it cannot be decoded. */

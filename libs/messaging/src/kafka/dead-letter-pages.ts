@@ -74,8 +74,11 @@ export class DeadLetterPages {
   }
 }
 
+/** A dead letter's id: `<topic>:<partition>:<offset>` (a topic name's characters, then two numbers). */
+export const DEAD_LETTER_ID = /^([\w.-]+):(\d+):(\d+)$/;
+
 export function parseDeadLetterId(id: string): { topic: string; partition: number; offset: bigint } {
-  const match = /^(.+):(\d+):(\d+)$/.exec(id);
+  const match = DEAD_LETTER_ID.exec(id);
   if (!match) throw new Error(`a dead letter is named TOPIC:PARTITION:OFFSET, not "${id}"`);
   return { topic: match[1], partition: Number(match[2]), offset: BigInt(match[3]) };
 }
