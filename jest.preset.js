@@ -32,7 +32,8 @@ module.exports = function jestConfig(projectRoot, tier = process.env.TEST_TIER |
     globalSetup: tier === 'unit' ? undefined : path.join(__dirname, 'libs/testing/src/global-setup.js'),
     globalTeardown: tier === 'unit' ? undefined : path.join(__dirname, 'libs/testing/src/global-teardown.js'),
     testTimeout: tier === 'unit' ? 10_000 : 120_000,
-    // Integration tiers share one broker and one database server.
-    maxWorkers: tier === 'unit' ? '50%' : 1,
+    // Two workers for the unit tier (this machine has 2 cores); one suite at a time for the tiers
+    // that share one broker and one database server. The root jest.config.js lifts both for its run.
+    maxWorkers: tier === 'unit' ? 2 : 1,
   };
 };

@@ -27,13 +27,12 @@ rm -rf "$CACHE/test-results" "$CACHE/test-logs"
 step "project graph" npx nx show projects --json
 step "lint (module boundaries)" npx eslint --max-warnings 0 .
 step "format (Prettier; npm run format fixes it)" npx prettier --check --log-level warn "**/*.{ts,js,mjs}"
-# One Jest run over every project (the root jest.config.js), two workers.
+# One Jest run over every project (the root jest.config.js; workers as jest.preset.js says).
 step "unit tests" node tools/run-jest.js unit all .
 
 if wait "$infra_pid"; then
   tail -n 3 "$RUN_DIR/infra-up.log"
   set -a; source "$STACK_ENV"; set +a
-  # One suite at a time: they share one broker and one database server on 2 cores.
   # One Jest run per tier over every project, one suite at a time: they share one broker and one
   # database server on 2 cores.
   step "integration tests" node tools/run-jest.js integration all .

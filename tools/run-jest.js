@@ -18,7 +18,6 @@ const args = [
   '--json',
   '--outputFile',
   path.join(resultsDir, `${tier}--${project}.json`),
-  ...(tier === 'unit' ? ['--maxWorkers=2'] : ['--runInBand']),
 ];
 const result = spawnSync(process.execPath, args, {
   stdio: 'inherit',

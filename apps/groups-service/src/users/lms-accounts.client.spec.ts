@@ -31,6 +31,17 @@ describe('LmsAccountsClient against a throttling or refusing LMS', () => {
     expect(lms.maxInFlight).toBeLessThanOrEqual(4);
   }, 10_000);
 
+  it('gives up waiting for a free call at the deadline, leaving the ids unanswered', async () => {
+    lms.answer = (_req, res) => void setTimeout(() => res.writeHead(404).end(), 2000);
+    const lookups = client({ LMS_ACCOUNTS_CALLS_IN_FLIGHT: 1 });
+    const holding = lookups.byIds([1], Date.now() + 10_000); // takes the only call for 2 s
+    const started = Date.now();
+    const found = await lookups.byIds([2, 3], Date.now() + 300);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(found).toEqual({ accounts: [], unanswered: [2, 3] });
+    await holding;
+  }, 10_000);
+
   it('reads a 403 with a DRF detail as a refusal, not as "nobody found"', async () => {
     lms.answer = denied;
     const error = await client()

@@ -1,4 +1,4 @@
-import { ReplicatedMariadb, startReplicatedMariadb } from '@groups-sync/testing';
+import { expectEventually, ReplicatedMariadb, startReplicatedMariadb } from '@groups-sync/testing';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { LmsCohortsClient } from '../lms/lms-cohorts.client';
 import { CohortRoster } from '../kinds/cohort/cohort-roster';
@@ -11,12 +11,10 @@ let servers: ReplicatedMariadb;
 let database: LmsDatabase;
 
 async function replicated(sql: string): Promise<void> {
-  for (const start = Date.now(); Date.now() - start < 20_000;) {
-    const rows = await servers.sql('replica', sql).catch(() => []); // the table itself may not be there yet
-    if ((rows as unknown[]).length) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`never replicated: ${sql}`);
+  await expectEventually(
+    async () => expect(await servers.sql('replica', sql).catch(() => [])).not.toHaveLength(0), // the table may not be there yet
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
 }
 
 beforeAll(async () => {
