@@ -67,5 +67,10 @@ describe('a burst of LMS events with the services killed during it', () => {
       [groupId],
     );
     expect(Number(events.n)).toBe(5000);
+    process.stdout.write(
+      `crash-during-burst (LMS events on ${process.env.E2E_LMS_EVENT_BUS ?? 'kafka'}): kill -9 of legacy-sync after ${atFirstCrash} of 5,000 forwarded, ` +
+        `of groups-service at ${atSecondCrash} applied; in the end ${await members()} members, ${audit.n} member_added audit rows ` +
+        `(${audit.users} learners), ${events.n} membership events: 0 lost, 0 duplicated\n`,
+    );
   }, 300_000);
 });
