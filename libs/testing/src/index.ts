@@ -8,3 +8,4 @@ export * from './service-process';
 export * from './stack-env';
 export * from './table-checksums';
 export * from './mariadb-replica';
+export * from './private-mariadb';

@@ -32,6 +32,16 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
+  /** Started and not exited (nor killed) since. */
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Where its output goes. */
+  get logFile(): string {
+    return join(WORKSPACE_ROOT, '.cache', 'test-logs', `${this.logName}.log`);
+  }
+
   async start(): Promise<void> {
     const logDir = join(WORKSPACE_ROOT, '.cache', 'test-logs');
     mkdirSync(logDir, { recursive: true });

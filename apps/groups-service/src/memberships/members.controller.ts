@@ -36,6 +36,7 @@ import { CSV_MAX_BYTES, csvTooLarge, escapeCell, importReport, parseMembersCsv, 
 import { MembershipRepository } from './membership.repository';
 import { MembershipsService } from './memberships.service';
 import { GroupIdPipe } from '../api/group-id.pipe';
+import { jsonInSlices } from '../api/in-slices';
 
 /** A bulk body as it arrives: a type, not a class, so the global ValidationPipe leaves it to membersOfBody. */
 type BulkMembersBody = Record<string, unknown>;
@@ -79,7 +80,7 @@ export class MembersController {
   ) {
     const members = await membersOfBody(body);
     const group = await this.access.require(id, principal, 'write');
-    return { results: await this.memberships.add(group, members, apiContext(req, principal)) };
+    return jsonInSlices({}, 'results', await this.memberships.add(group, members, apiContext(req, principal)));
   }
 
   /** Bulk removal, idempotent: per user `removed`, `not_member`, `unknown` or `refused`. */
@@ -94,7 +95,7 @@ export class MembersController {
   ) {
     const members = await membersOfBody(body);
     const group = await this.access.require(id, principal, 'write');
-    return { results: await this.memberships.remove(group, members, apiContext(req, principal)) };
+    return jsonInSlices({}, 'results', await this.memberships.remove(group, members, apiContext(req, principal)));
   }
 
   @ApiOperation({
@@ -126,7 +127,8 @@ export class MembersController {
       { ...apiContext(req, principal), origin: 'csv' },
       { dryRun },
     );
-    return { dry_run: dryRun, ...importReport(rows, rowResults(rows, added)) };
+    const report = await importReport(rows, await rowResults(rows, added));
+    return jsonInSlices({ dry_run: dryRun, summary: report.summary }, 'results', report.results);
   }
 
   @ApiOperation({ summary: 'The members as CSV: user_id, username, email, joined_at, left_at, origin, sync_state' })

@@ -46,9 +46,13 @@ export class UserDirectory {
     deadline = Date.now() + this.config.USER_DIRECTORY_DEADLINE_MS,
   ): Promise<UserResolution[]> {
     const known = new KnownAccounts();
-    const ids = unique(lookups.flatMap((l) => (l.user_id === undefined ? [] : [l.user_id])));
-    const names = unique(lookups.flatMap((l) => (l.username === undefined ? [] : [l.username.toLowerCase()])));
-    const emails = unique(lookups.flatMap((l) => (l.email === undefined ? [] : [l.email.toLowerCase()])));
+    const [idSet, nameSet, emailSet] = [new Set<number>(), new Set<string>(), new Set<string>()];
+    await inSlices(lookups, (l) => {
+      if (l.user_id !== undefined) idSet.add(l.user_id);
+      if (l.username !== undefined) nameSet.add(l.username.toLowerCase());
+      if (l.email !== undefined) emailSet.add(l.email.toLowerCase());
+    });
+    const [ids, names, emails] = [[...idSet], [...nameSet], [...emailSet]];
 
     const freshSince = new Date(Date.now() - this.config.USER_DIRECTORY_TTL_SECONDS * 1000);
     for (const [column, values] of [
@@ -174,8 +178,4 @@ class KnownAccounts {
     }
     return { status: 'found', account };
   }
-}
-
-function unique<T>(values: T[]): T[] {
-  return [...new Set(values)];
 }

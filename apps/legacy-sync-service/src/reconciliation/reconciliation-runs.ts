@@ -2,6 +2,8 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { LmsUnavailableError } from '@groups-sync/lms-client';
+import { isUnavailable } from '@groups-sync/observability';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
 import { Reconciler, RunRow, runDuration } from './reconciler';
@@ -12,6 +14,8 @@ export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 /** A run whose instance stopped heart-beating this long ago is taken over by another. */
 const ABANDONED_AFTER_MS = 2 * 60 * 1000;
+/** Runs again after an LMS error that is not an outage (a plain 500), before the run fails. */
+const LMS_ERROR_RETRIES = 3;
 const DIFFERENCES_PAGE_MAX = 10_000;
 
 /**
@@ -24,6 +28,14 @@ export class ReconciliationRuns implements OnApplicationShutdown {
   private readonly logger = new Logger(ReconciliationRuns.name);
   private working?: Promise<void>;
   private stopping = false;
+  /**
+   * Outcomes not yet written: a run an outage interrupted goes back to the queue at the next poll
+   * (not at once, which would spin while the LMS is down), and one whose failure could not be
+   * recorded (the database down) is recorded then. Neither waits ABANDONED_AFTER_MS.
+   */
+  private readonly unsaved = new Map<string, { status: 'queued' | 'failed'; error: string }>();
+  /** LMS errors each run met, for LMS_ERROR_RETRIES. */
+  private readonly lmsErrors = new Map<string, number>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -165,6 +177,10 @@ export class ReconciliationRuns implements OnApplicationShutdown {
   }
 
   private async drain(): Promise<void> {
+    for (const [id, outcome] of this.unsaved) {
+      await this.record(id, outcome.status, outcome.error);
+      this.unsaved.delete(id);
+    }
     for (let run = await this.claim(); run && !this.stopping; run = await this.claim()) {
       const end = runDuration.startTimer({ scope: run.scope_type });
       try {
@@ -181,6 +197,7 @@ export class ReconciliationRuns implements OnApplicationShutdown {
           [JSON.stringify(summary), run.id],
         );
         end({ status: 'succeeded' });
+        this.lmsErrors.delete(run.id);
         this.logger.log(
           `reconciliation ${run.id} (${run.scope_type}${run.scope_key ? ` ${run.scope_key}` : ''}${run.dry_run ? ', dry run' : ''}): ${summary.differences_found} differences in ${summary.groups_compared} groups`,
         );
@@ -191,17 +208,34 @@ export class ReconciliationRuns implements OnApplicationShutdown {
             .catch(() => undefined);
           return;
         }
+        const message = (error as Error).message;
+        const lmsErrors = (this.lmsErrors.get(run.id) ?? 0) + 1;
+        if (isUnavailable(error) || (error instanceof LmsUnavailableError && lmsErrors <= LMS_ERROR_RETRIES)) {
+          // The database, the LMS or groups-service is down (or the LMS failed a read): not the run's
+          // fault. It starts again from the beginning at the next poll; its `error` says why.
+          if (!isUnavailable(error)) this.lmsErrors.set(run.id, lmsErrors);
+          end({ status: 'interrupted' });
+          this.logger.warn(`reconciliation ${run.id} interrupted (${message}); it runs again at the next poll`);
+          this.unsaved.set(run.id, { status: 'queued', error: `interrupted, queued again: ${message}` });
+          return;
+        }
         end({ status: 'failed' });
-        this.logger.error(`reconciliation ${run.id} failed: ${(error as Error).message}`);
-        // The database still down: the run stays `running` without heartbeats, and is taken over later.
-        await this.dataSource
-          .query(`UPDATE reconciliation_run SET status = 'failed', error = ?, finished_at = NOW(6) WHERE id = ?`, [
-            (error as Error).message.slice(0, 2000),
-            run.id,
-          ])
-          .catch((e: Error) => this.logger.warn(`reconciliation ${run.id} not marked failed: ${e.message}`));
+        this.lmsErrors.delete(run.id);
+        this.logger.error(`reconciliation ${run.id} failed: ${message}`);
+        await this.record(run.id, 'failed', message).catch((e: Error) => {
+          this.logger.warn(`reconciliation ${run.id} not marked failed yet (${e.message}): at the next poll`);
+          this.unsaved.set(run.id, { status: 'failed', error: message });
+        });
       }
     }
+  }
+
+  private async record(id: string, status: 'queued' | 'failed', error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE reconciliation_run SET status = ?, error = ?, finished_at = IF(? = 'failed', NOW(6), finished_at)
+       WHERE id = ? AND status = 'running'`,
+      [status, error.slice(0, 2000), status, id],
+    );
   }
 
   private async claim(): Promise<RunRow | null> {

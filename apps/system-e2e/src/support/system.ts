@@ -25,7 +25,7 @@ const LMS_JWT_SECRET_KEY = 'e2e-lms-jwt-secret-key-of-this-run';
  */
 export class System {
   readonly prefix = `e2e-${uniqueSuffix()}`;
-  readonly env = stackEnv();
+  readonly env: ReturnType<typeof stackEnv>;
   /** The bus the LMS (emulator) publishes on and the services read its events from: E2E_LMS_EVENT_BUS, Kafka by default. */
   readonly lmsEventBus = process.env.E2E_LMS_EVENT_BUS === 'redis' ? 'redis' : 'kafka';
   private readonly databases = {
@@ -44,8 +44,10 @@ export class System {
   constructor(
     portBase: number,
     serviceEnv: Record<string, string> = {},
-    options: { evaluator?: boolean; evaluatorEnv?: Record<string, string> } = {},
+    options: { evaluator?: boolean; evaluatorEnv?: Record<string, string>; mysqlUrl?: string } = {},
   ) {
+    // Another database server (one the test stops and starts) for the services and the test's own queries.
+    this.env = { ...stackEnv(), ...(options.mysqlUrl ? { MYSQL_URL: options.mysqlUrl } : {}) };
     const common = {
       ...this.env,
       EVENT_BUS_TOPIC_PREFIX: this.prefix,
