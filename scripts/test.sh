@@ -33,8 +33,8 @@ step "unit tests" node tools/run-jest.js unit all .
 if wait "$infra_pid"; then
   tail -n 3 "$RUN_DIR/infra-up.log"
   set -a; source "$STACK_ENV"; set +a
-  # One Jest run per tier over every project, one suite at a time: they share one broker and one
-  # database server on 2 cores.
+  # Per tier over every project: the suites two at a time (each isolated by its topic prefix,
+  # databases and ports), then the few that must run alone (jest.preset.js, SERIAL_SUITES).
   step "integration tests" node tools/run-jest.js integration all .
   step "end-to-end tests" node tools/run-jest.js e2e all .
 else

@@ -10,7 +10,7 @@ const rows = [];
 const suites = [];
 for (const file of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   const report = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
-  const [tier, project] = file.replace(/\.json$/, '').split('--');
+  const [tier, project, pass] = file.replace(/\.json$/, '').split('--');
   totals.passed += report.numPassedTests;
   totals.failed += report.numFailedTests;
   totals.skipped += report.numPendingTests + report.numTodoTests;
@@ -24,7 +24,7 @@ for (const file of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   }
   if (report.numTotalTests || report.numRuntimeErrorTestSuites)
     rows.push(
-      `${tier.padEnd(12)} ${project.padEnd(22)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
+      `${tier.padEnd(12)} ${`${project}${pass ? ` (${pass})` : ''}`.padEnd(22)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
     );
 }
 console.log(rows.join('\n'));

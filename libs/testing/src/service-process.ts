@@ -118,10 +118,14 @@ export class ServiceProcess {
 /**
  * A free-enough port per test process, away from the stack's defaults and above Linux's ephemeral
  * range (32768-60999): a port in that range can be the local end of one of the tests' own
- * connections (Kafka, MySQL), and listening on it then fails with EADDRINUSE.
+ * connections (Kafka, MySQL), and listening on it then fails with EADDRINUSE. Jest's workers each
+ * get 500 ports of their own (suites use offsets below 200), so suites running side by side never
+ * share one; outside Jest, the process id picks the range.
  */
 export function testPort(offset: number): number {
-  return 61_000 + (process.pid % 400) * 10 + offset;
+  const worker = Number(process.env.JEST_WORKER_ID);
+  const slot = Number.isInteger(worker) && worker > 0 ? worker - 1 : process.pid % 8;
+  return 61_000 + (slot % 8) * 500 + offset;
 }
 
 /**
