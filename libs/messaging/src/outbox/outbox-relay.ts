@@ -10,11 +10,18 @@ import {
   EncodedMessage,
   SchemaRegistryHttpError,
 } from '@groups-sync/contracts';
-import { MessageProducer, MessageTooLargeError } from '../kafka/message-producer';
+import { MessageProducer, MessageTooLargeError, SEND_MAX_MESSAGES } from '../kafka/message-producer';
 import { metric } from '@groups-sync/observability';
 import { PackedEvents, packedEventId, unpackEvents } from './outbox-batch';
 import { outboxOrderKey } from './outbox-order-key';
 import { DEFAULT_RELAY_LEASE_SECONDS, OutboxRelayLease } from './outbox-relay-lease';
+
+/** Events encoded between two turns of the event loop (as many as one produce request carries). */
+const ENCODE_SLICE = SEND_MAX_MESSAGES;
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export interface OutboxRelayOptions {
   service: string;
@@ -290,6 +297,7 @@ export class OutboxRelay {
     );
     if (!found.length) return 0;
     const batch: Encoded[] = [];
+    let encodedSinceYield = 0;
     for (const r of found) {
       const row: Row = {
         id: String(r.id),
@@ -318,7 +326,15 @@ export class OutboxRelay {
       }
       if (held.has(key)) continue;
       try {
-        batch.push({ row, key, messages: await this.encode(row) });
+        const encoded = { row, key, messages: await this.encode(row) };
+        batch.push(encoded);
+        // Encoding is synchronous once the schema is cached: give the event loop back every
+        // ENCODE_SLICE events across rows too (500 rows of one event each held it ~40 ms).
+        encodedSinceYield += encoded.messages.length;
+        if (encodedSinceYield >= ENCODE_SLICE) {
+          encodedSinceYield = 0;
+          await yieldToLoop();
+        }
       } catch (error) {
         const reason = unpublishable(error);
         if (!reason) throw error; // registry down: the whole batch again later
@@ -328,6 +344,7 @@ export class OutboxRelay {
     }
     // Checked right before sending: another instance may have the lease now.
     if (!this.lease.valid) return 0;
+    await yieldToLoop(); // the producer encodes its first request in the same turn as the call
     const sentIds: string[] = [];
     try {
       await this.send(batch, sentIds);
@@ -425,9 +442,9 @@ export class OutboxRelay {
     const messages: EncodedMessage[] = [];
     for (const [i, data] of events.entries()) {
       messages.push(await one(data, packedEventId(row.eventId, i)));
-      // Encoding is synchronous once the schema is cached: a packed row of 10,000 events gives the
-      // event loop back every 500 (an await of a resolved promise alone does not).
-      if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+      // A packed row of 10,000 events gives the event loop back every ENCODE_SLICE (an await of a
+      // resolved promise alone does not).
+      if (i % ENCODE_SLICE === ENCODE_SLICE - 1) await yieldToLoop();
     }
     return messages;
   }
