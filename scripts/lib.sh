@@ -68,6 +68,21 @@ ensure_node_modules() {
   fi
 }
 
+# A python3 with Jinja2 renders the Tutor plugin's templates in its test (deploy/tutor/tests/render.py):
+# Debian's python3-jinja2 when no python3 on the PATH has it. Prints the interpreter to use.
+ensure_python_jinja2() {
+  local py
+  for py in python3 /usr/bin/python3; do
+    if command -v "$py" >/dev/null && "$py" -c 'import jinja2' 2>/dev/null; then command -v "$py"; return 0; fi
+  done
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "no python3 with Jinja2 (apt-get install python3-jinja2, as root)"
+  log "installing Debian's python3-jinja2" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 >/dev/null 2>&1; } \
+    || die "could not install python3-jinja2"
+  echo /usr/bin/python3
+}
+
 build_workspace() {
   log "compiling TypeScript"
   (cd "$ROOT" && npx tsc -p tsconfig.build.json) || die "TypeScript build failed"

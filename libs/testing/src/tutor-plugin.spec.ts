@@ -1,0 +1,293 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig } from '@groups-sync/config';
+import { EvaluatorServiceConfig } from '../../../apps/evaluator-service/src/evaluator-service.config';
+import { GroupsServiceConfig } from '../../../apps/groups-service/src/groups-service.config';
+import { LegacySyncServiceConfig } from '../../../apps/legacy-sync-service/src/legacy-sync-service.config';
+import { WORKSPACE_ROOT } from './stack-env';
+
+/**
+ * The Tutor plugin (deploy/tutor), rendered for a `local` and a `k8s` site by
+ * deploy/tutor/tests/render.py: without Tutor, against a recorder of its hooks and Jinja2 as Tutor
+ * renders; with TUTOR_PYTHONPATH set (Tutor's source and its dependencies), by Tutor itself, whose
+ * own compose, jobs, Kubernetes and Caddy files are then checked too.
+ */
+interface Rendered {
+  mode: 'tutor' | 'stand-in';
+  config: Record<string, string | number | boolean>;
+  env_files: Record<string, string>;
+  patches: Record<string, string>;
+  tasks: Array<[string, string]>;
+  dockerfile: string;
+  files: Record<string, string>;
+}
+
+const APPS = {
+  'groups-service': { config: GroupsServiceConfig, files: ['common', 'lms-client', 'groups-service'] },
+  'legacy-sync-service': { config: LegacySyncServiceConfig, files: ['common', 'lms-client', 'legacy-sync-service'] },
+  'evaluator-service': { config: EvaluatorServiceConfig, files: ['common', 'evaluator-service'] },
+} as const;
+type App = keyof typeof APPS;
+
+function python(): string {
+  for (const candidate of [process.env.GROUPS_SYNC_PYTHON, 'python3', '/usr/bin/python3']) {
+    if (!candidate) continue;
+    try {
+      execFileSync(candidate, ['-c', 'import jinja2'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      continue;
+    }
+  }
+  throw new Error('no python3 with Jinja2: apt-get install python3-jinja2 (npm test installs it)');
+}
+
+function render(...sets: string[]): Rendered {
+  const tutor = process.env.TUTOR_PYTHONPATH;
+  const out = execFileSync(
+    tutor ? '/usr/bin/python3' : python(),
+    [
+      join(WORKSPACE_ROOT, 'deploy/tutor/tests/render.py'),
+      ...(tutor ? ['--tutor'] : []),
+      ...sets.flatMap((s) => ['--set', s]),
+    ],
+    { encoding: 'utf8', env: { ...process.env, ...(tutor ? { PYTHONPATH: tutor } : {}) }, maxBuffer: 64 << 20 },
+  );
+  return JSON.parse(out) as Rendered;
+}
+
+/** KEY=VALUE lines, as docker compose's env_file and kustomize's `envs` read them (no quotes). */
+function envOf(rendered: Rendered, files: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const file of files) {
+    for (const line of rendered.env_files[file].split('\n')) {
+      if (!line.trim() || line.startsWith('#')) continue;
+      const at = line.indexOf('=');
+      expect({ file, line, valid: at > 0 && !/^["']/.test(line.slice(at + 1)) }).toEqual({ file, line, valid: true });
+      env[line.slice(0, at)] = line.slice(at + 1);
+    }
+  }
+  return env;
+}
+
+const yamlDocs = (text: string) =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS())
+    .filter(Boolean) as Array<Record<string, any>>;
+
+describe('the Tutor plugin (deploy/tutor)', () => {
+  const site = render();
+  const plugin = join(WORKSPACE_ROOT, 'deploy/tutor/tutorgroupssync');
+
+  it(`renders (${site.mode}) compose services for the three services, Kafka and the registry, in the image tutor builds`, () => {
+    const services = parse(`services:\n${site.patches['local-docker-compose-services'].replace(/^/gm, '  ')}`)
+      .services as Record<string, any>;
+    expect(Object.keys(services).sort()).toEqual(
+      [...Object.keys(APPS).map((a) => `groups-sync-${a}`), 'groups-sync-kafka', 'groups-sync-schema-registry'].sort(),
+    );
+    for (const [app, { files }] of Object.entries(APPS)) {
+      const service = services[`groups-sync-${app}`];
+      expect(service.image).toBe(site.config.GROUPS_SYNC_DOCKER_IMAGE);
+      expect(service.environment).toEqual({ APP: app });
+      expect(service.env_file).toEqual(files.map((f) => `../plugins/groups-sync/apps/config/${f}.env`));
+      expect(service).toMatchObject({ user: '1000:1000', read_only: true, cap_drop: ['ALL'] });
+      expect(service.depends_on).toEqual(
+        expect.arrayContaining(['mysql', 'redis', 'groups-sync-kafka', 'groups-sync-schema-registry']),
+      );
+    }
+    expect(existsSync(join(WORKSPACE_ROOT, 'apps/groups-service/src/main.ts'))).toBe(true);
+    expect(site.dockerfile).toMatch(/^FROM docker\.io\/node:\d+\.\d+-bookworm-slim@sha256:[0-9a-f]{64}/m);
+    expect(site.dockerfile).toContain(`ADD --keep-git-dir=false ${site.config.GROUPS_SYNC_REPOSITORY}#`);
+    expect(site.dockerfile).toMatch(/^USER node$/m);
+  });
+
+  it.each(Object.keys(APPS) as App[])(
+    'gives %s every setting its config class requires in production, and they validate',
+    (app) => {
+      const env = envOf(site, APPS[app].files);
+      expect(() => loadConfig(APPS[app].config as new () => object, env)).not.toThrow();
+      expect(env).toMatchObject({ NODE_ENV: 'production', DB_MIGRATIONS_RUN: 'false' });
+      if (app !== 'evaluator-service') {
+        // The LMS's own tokens: HS256 with Tutor's JWT secret, RS512 with the public half of its key.
+        expect(JSON.parse(env.JWT_ISSUERS)).toEqual([
+          {
+            ISSUER: site.config.JWT_COMMON_ISSUER,
+            AUDIENCE: site.config.JWT_COMMON_AUDIENCE,
+            SECRET_KEY: site.config.JWT_COMMON_SECRET_KEY,
+          },
+        ]);
+        expect(JSON.parse(env.JWT_PUBLIC_SIGNING_JWK_SET).keys).toEqual([
+          expect.objectContaining({ kid: 'openedx', kty: 'RSA', e: 'AQAB', n: expect.stringMatching(/^[\w-]{300,}$/) }),
+        ]);
+      }
+    },
+  );
+
+  it('reads the LMS events from the Redis and prefix Tutor configures for the LMS', () => {
+    const env = envOf(site, ['common']);
+    expect(env).toMatchObject({
+      LMS_EVENT_BUS: 'redis',
+      EVENT_BUS_REDIS_CONNECTION_URL: 'redis://@redis:6379/',
+      EVENT_BUS_TOPIC_PREFIX: 'dev', // tutor/templates/apps/openedx/settings/partials/common_all.py
+    });
+  });
+
+  it('renders Kubernetes Deployments, Services, the job and the volume that parse and agree with each other', () => {
+    const deployments = yamlDocs(site.patches['k8s-deployments']);
+    const services = yamlDocs(site.patches['k8s-services']);
+    const generators = parse(site.patches['kustomization-configmapgenerator']) as Array<{
+      name: string;
+      envs: string[];
+    }>;
+    for (const [app, { files }] of Object.entries(APPS)) {
+      const deployment = deployments.find((d) => d.metadata.name === `groups-sync-${app}`)!;
+      expect(deployment.kind).toBe('Deployment');
+      const [container] = deployment.spec.template.spec.containers;
+      const configMap = container.envFrom[0].configMapRef.name;
+      expect(generators.find((g) => g.name === configMap)?.envs).toEqual(
+        files.map((f) => `plugins/groups-sync/apps/config/${f}.env`),
+      );
+      const port = Number(envOf(site, files).PORT);
+      expect(container.ports).toEqual([{ containerPort: port }]);
+      expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port });
+      expect(container.securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+      });
+      const service = services.find((s) => s.metadata.name === `groups-sync-${app}`)!;
+      expect(service.spec.ports[0].port).toBe(port);
+      expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+    }
+    // The hosts the services reach each other and Kafka by are the Services' names.
+    const names = services.map((s) => s.metadata.name);
+    expect(names).toEqual(expect.arrayContaining(['groups-sync-kafka', 'groups-sync-schema-registry']));
+    expect(envOf(site, ['legacy-sync-service']).GROUPS_SERVICE_URL).toBe('http://groups-sync-groups-service:3001');
+    const [job] = yamlDocs(site.patches['k8s-jobs']);
+    expect(job).toMatchObject({ kind: 'Job', metadata: { name: 'groups-sync-job' } });
+    expect(job.spec.template.spec.containers[0].name).toBe('groups-sync'); // `tutor k8s do init` runs <service>-job
+    expect(generators.map((g) => g.name)).toContain(job.spec.template.spec.containers[0].envFrom[0].configMapRef.name);
+    expect(yamlDocs(site.patches['k8s-volumes']).map((v) => v.metadata.name)).toEqual(['groups-sync-kafka']);
+  });
+
+  it('runs no Kafka or registry of its own where the site has a Kafka', () => {
+    const external = render(
+      'GROUPS_SYNC_RUN_KAFKA=false',
+      'GROUPS_SYNC_KAFKA_BROKERS=kafka-1.example.com:9092',
+      'GROUPS_SYNC_SCHEMA_REGISTRY_URL=https://registry.example.com',
+    );
+    const services = parse(`services:\n${external.patches['local-docker-compose-services'].replace(/^/gm, '  ')}`)
+      .services as Record<string, { depends_on: string[] }>;
+    expect(Object.keys(services).filter((s) => /kafka|registry/.test(s))).toEqual([]);
+    expect(services['groups-sync-groups-service'].depends_on).toEqual(['mysql', 'redis']);
+    expect(yamlDocs(external.patches['k8s-deployments']).map((d) => d.metadata.name)).not.toContain(
+      'groups-sync-kafka',
+    );
+    expect(envOf(external, ['common']).KAFKA_BROKERS).toBe('kafka-1.example.com:9092');
+  });
+
+  it('creates a schema and a user without DDL per service, the migrator, and a read-only LMS user (mysql init task)', () => {
+    const [, mysql] = site.tasks.find(([service]) => service === 'mysql')!;
+    for (const [app, { files }] of Object.entries(APPS)) {
+      const env = envOf(site, files);
+      const user = /^mysql:\/\/([^:]+):([^@]+)@/.exec(env.MYSQL_URL)!;
+      expect({ app, created: mysql.includes(`CREATE DATABASE IF NOT EXISTS \\\`${env.DB_NAME}\\\``) }).toEqual({
+        app,
+        created: true,
+      });
+      expect(mysql).toContain(`ALTER USER '${user[1]}'@'%' IDENTIFIED BY '${user[2]}';`);
+      expect(mysql).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON \\\`${env.DB_NAME}\\\`.* TO '${user[1]}'@'%';`);
+    }
+    expect(mysql).not.toMatch(/ALL PRIVILEGES|ON \*\.\*|WITH GRANT OPTION/);
+    const reader = /^mysql:\/\/([^:]+):([^@]+)@[^/]+\/(\w+)$/.exec(envOf(site, ['common']).LMS_DB_URL)!;
+    expect(mysql).toContain(`ALTER USER '${reader[1]}'@'%' IDENTIFIED BY '${reader[2]}';`);
+    const readerGrants = mysql.match(new RegExp(`GRANT [^;]+ TO '${reader[1]}'`, 'g')) ?? [];
+    expect(readerGrants.length).toBeGreaterThan(5);
+    const onlyLmsTables = `GRANT SELECT ON \\\`${reader[3]}\\\`.`;
+    for (const grant of readerGrants) expect(grant.startsWith(onlyLmsTables)).toBe(true);
+  });
+
+  it("creates each service's OAuth2 application and their staff user in the LMS, with the ids and secrets they use", () => {
+    const [, lms] = site.tasks.find(([service]) => service === 'lms')!;
+    expect(lms).toContain(`manage_user ${site.config.GROUPS_SYNC_SERVICE_USER} `);
+    expect(lms).toMatch(/--staff/);
+    for (const app of ['groups-service', 'legacy-sync-service'] as const) {
+      const env = envOf(site, APPS[app].files);
+      expect(lms).toContain(`--client-id "${env.LMS_OAUTH_CLIENT_ID}"`);
+      expect(lms).toContain(`--client-secret "${env.LMS_OAUTH_CLIENT_SECRET}"`);
+      expect(env.SERVICE_USERS).toBe(`${site.config.GROUPS_SYNC_SERVICE_USER}:write`);
+    }
+    expect(lms.match(/--grant-type client-credentials/g)).toHaveLength(2);
+  });
+
+  it("migrates the three schemas in the plugin's image as the migrator (groups-sync init task)", () => {
+    const [, job] = site.tasks.find(([service]) => service === 'groups-sync')!;
+    const jobService = parse(site.patches['local-docker-compose-jobs-services'])['groups-sync-job'];
+    expect(jobService).toMatchObject({
+      image: site.config.GROUPS_SYNC_DOCKER_IMAGE,
+      env_file: ['../plugins/groups-sync/apps/config/migrator.env'],
+    });
+    expect(envOf(site, ['migrator']).MYSQL_URL).toMatch(
+      new RegExp(`^mysql://${site.config.GROUPS_SYNC_MIGRATOR_MYSQL_USERNAME}:[^@]+@`),
+    );
+    for (const [app, { files }] of Object.entries(APPS)) {
+      expect(job).toContain(
+        `DB_NAME=${envOf(site, files).DB_NAME} node -r ./tools/register-paths.js dist/apps/${app}/src/migrate.js`,
+      );
+      expect(existsSync(join(WORKSPACE_ROOT, `apps/${app}/src/migrate.ts`))).toBe(true);
+    }
+  });
+
+  it("patches the LMS's settings with deploy/openedx/lms_settings.py, unchanged", () => {
+    expect(site.patches['openedx-lms-common-settings'].trim()).toBe(
+      readFileSync(join(WORKSPACE_ROOT, 'deploy/openedx/lms_settings.py'), 'utf8').trim(),
+    );
+  });
+
+  it('routes the APIs on GROUPS_SYNC_HOST through Caddy: legacy-sync by path, the rest to groups-service', () => {
+    const caddy = site.patches.caddyfile;
+    expect(caddy).toContain(`${site.config.GROUPS_SYNC_HOST}{$default_site_port} {`);
+    expect(caddy).toMatch(/reverse_proxy \/api\/legacy-sync\/\* groups-sync-legacy-sync-service:3002/);
+    expect(caddy).toContain('import proxy "groups-sync-groups-service:3001"');
+  });
+
+  it('writes no secret into a template: every password and secret is a setting Tutor generates per site', () => {
+    const texts = [
+      ...readdirSync(join(plugin, 'patches')).map((f) => join(plugin, 'patches', f)),
+      ...['apps/config', 'tasks/mysql', 'tasks/lms', 'tasks/groups-sync-job'].flatMap((dir) =>
+        readdirSync(join(plugin, 'templates/groups-sync', dir)).map((f) =>
+          join(plugin, 'templates/groups-sync', dir, f),
+        ),
+      ),
+    ].map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+    const pluginSource = readFileSync(join(plugin, 'plugin.py'), 'utf8');
+    const unique = pluginSource.slice(pluginSource.indexOf('"unique"'));
+    for (const { file, text } of texts) {
+      for (const [, name] of text.matchAll(/\{\{ (GROUPS_SYNC_\w*(PASSWORD|SECRET)) \}\}/g))
+        expect({ file, name, generated: unique.includes(`"${name.replace('GROUPS_SYNC_', '')}"`) }).toEqual({
+          file,
+          name,
+          generated: true,
+        });
+      expect({ file, literal: /(PASSWORD|SECRET)[^=\n]*=[^{\n$]/.test(text.replace(/#.*$/gm, '')) }).toEqual({
+        file,
+        literal: false,
+      });
+    }
+  });
+
+  if (site.mode === 'tutor') {
+    it("renders into Tutor's own compose, jobs, Kubernetes, kustomization and Caddy files", () => {
+      const compose = parse(site.files['local/docker-compose.yml']).services;
+      expect(Object.keys(compose)).toEqual(expect.arrayContaining(Object.keys(APPS).map((a) => `groups-sync-${a}`)));
+      expect(Object.keys(parse(site.files['local/docker-compose.jobs.yml']).services)).toContain('groups-sync-job');
+      for (const file of ['k8s/deployments.yml', 'k8s/services.yml', 'k8s/jobs.yml', 'k8s/volumes.yml'])
+        expect(yamlDocs(site.files[file]).some((d) => d.metadata.name.startsWith('groups-sync-'))).toBe(true);
+      expect(parse(site.files['kustomization.yml']).configMapGenerator.map((g: { name: string }) => g.name)).toContain(
+        'groups-sync-groups-service-env',
+      );
+      expect(site.files['apps/caddy/Caddyfile']).toContain(site.patches.caddyfile.trim());
+    });
+  }
+});
