@@ -1329,6 +1329,41 @@ describe('lms-emulator on a real database and broker', () => {
     });
   });
 
+  describe('cohort memberships', () => {
+    it('takes a learner added to two cohorts at once as get_or_create does: both 200, one membership, in one of them', async () => {
+      const [a, b] = await Promise.all(
+        ['Race A', 'Race B'].map(
+          async (name) =>
+            (
+              await request(server())
+                .post(cohorts(COURSE))
+                .set(asStaff())
+                .send({ name: unique(name), assignment_type: 'manual' })
+                .expect(200)
+            ).body.id as number,
+        ),
+      );
+      const racers = await learners(Array.from({ length: 15 }, (_, i) => unique(`racer${i}`)));
+      for (const racer of racers) {
+        const answers = await Promise.all(
+          [a, b].map((id) =>
+            request(server())
+              .post(cohorts(COURSE, `${id}/users`))
+              .set(asStaff())
+              .send({ users: [racer.username] }),
+          ),
+        );
+        expect(answers.map((r) => r.status)).toEqual([200, 200]);
+        const rows = await db.query(
+          'SELECT course_user_group_id AS id FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ?',
+          [racer.id, COURSE],
+        );
+        expect(rows).toHaveLength(1);
+        expect([a, b]).toContain(Number(rows[0].id));
+      }
+    });
+  });
+
   describe('5xx answers', () => {
     it("log their cause: a duplicate cohort name answers Django's bare 500 (add_cohort's ValueError)", async () => {
       const error = jest.spyOn(Logger.prototype, 'error');

@@ -185,42 +185,58 @@ export class CohortsService {
     // Django runs MySQL at READ COMMITTED: no gap locks, so adds of different learners do not deadlock.
     if (this.faults.failsAdd(user.username))
       throw new Error(`add failed (fault injection): ${user.username} not added to cohort ${cohort.id}`);
-    return this.dataSource.transaction('READ COMMITTED', async (m) => {
-      // select_for_update() on the membership alone, as edx-platform does: locking the cohort rows
-      // too (a join) would make concurrent moves between two cohorts deadlock.
-      const [current] = await m.query(
-        'SELECT id, course_user_group_id FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ? FOR UPDATE',
-        [user.id, cohort.course_id],
-      );
-      if (current)
-        [{ name: current.name }] = await m.query('SELECT name FROM course_groups_courseusergroup WHERE id = ?', [
-          current.course_user_group_id,
-        ]);
-      if (current && current.course_user_group_id === cohort.id) return 'present';
-      await this.events.cohortMembershipChanged({
-        cohort: {
-          user: {
-            id: user.id,
-            is_active: !!user.is_active,
-            pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() },
-          },
-          course: { course_key: cohort.course_id, display_name: '', start: null, end: null },
-          name: cohort.name,
+    return this.dataSource.transaction('READ COMMITTED', (m) => this.assignIn(m, cohort, user, true));
+  }
+
+  private async assignIn(
+    m: EntityManager,
+    cohort: CohortRow,
+    user: UserRow,
+    mayRetry: boolean,
+  ): Promise<string | null | 'present'> {
+    // select_for_update() on the membership alone, as edx-platform does: locking the cohort rows
+    // too (a join) would make concurrent moves between two cohorts deadlock.
+    const [current] = await m.query(
+      'SELECT id, course_user_group_id FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ? FOR UPDATE',
+      [user.id, cohort.course_id],
+    );
+    if (current)
+      [{ name: current.name }] = await m.query('SELECT name FROM course_groups_courseusergroup WHERE id = ?', [
+        current.course_user_group_id,
+      ]);
+    if (current && current.course_user_group_id === cohort.id) return 'present';
+    await this.events.cohortMembershipChanged({
+      cohort: {
+        user: {
+          id: user.id,
+          is_active: !!user.is_active,
+          pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() },
         },
-      });
-      if (current)
-        await m.query('UPDATE course_groups_cohortmembership SET course_user_group_id = ? WHERE id = ?', [
-          cohort.id,
-          current.id,
-        ]);
-      else
+        course: { course_key: cohort.course_id, display_name: '', start: null, end: null },
+        name: cohort.name,
+      },
+    });
+    if (current)
+      await m.query('UPDATE course_groups_cohortmembership SET course_user_group_id = ? WHERE id = ?', [
+        cohort.id,
+        current.id,
+      ]);
+    else {
+      try {
         await m.query(
           'INSERT INTO course_groups_cohortmembership (course_id, course_user_group_id, user_id) VALUES (?, ?, ?)',
           [cohort.course_id, cohort.id, user.id],
         );
-      if (this.faults.rollsBackAfterEmit(user.username))
-        throw new Error(`rollback after emit (fault injection): ${user.username} not added to cohort ${cohort.id}`);
-      return current ? (current.name as string) : null;
-    });
+      } catch (error) {
+        // get_or_create(): another request created the learner's membership since the select (no
+        // gap lock at READ COMMITTED); Django then gets that row and goes on with it (a move).
+        if (!mayRetry || (error as { driverError?: { code?: string } }).driverError?.code !== 'ER_DUP_ENTRY')
+          throw error;
+        return this.assignIn(m, cohort, user, false);
+      }
+    }
+    if (this.faults.rollsBackAfterEmit(user.username))
+      throw new Error(`rollback after emit (fault injection): ${user.username} not added to cohort ${cohort.id}`);
+    return current ? (current.name as string) : null;
   }
 }
