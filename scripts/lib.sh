@@ -68,19 +68,21 @@ ensure_node_modules() {
   fi
 }
 
-# A python3 with Jinja2 renders the Tutor plugin's templates in its test (deploy/tutor/tests/render.py):
-# Debian's python3-jinja2 when no python3 on the PATH has it. Prints the interpreter to use.
-ensure_python_jinja2() {
-  local py
-  for py in python3 /usr/bin/python3; do
-    if command -v "$py" >/dev/null && "$py" -c 'import jinja2' 2>/dev/null; then command -v "$py"; return 0; fi
-  done
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "no python3 with Jinja2 (apt-get install python3-jinja2, as root)"
-  log "installing Debian's python3-jinja2" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 >/dev/null 2>&1; } \
-    || die "could not install python3-jinja2"
-  echo /usr/bin/python3
+# Debian's python3 with Jinja2 and Django: the Tutor plugin's test renders its templates with it
+# (deploy/tutor/tests/render.py), the LMS companion plugin's tests run in Django with it
+# (deploy/openedx-plugin/tests). Installs python3-jinja2 and python3-django when missing; prints the
+# interpreter.
+ensure_python_packages() {
+  local py=/usr/bin/python3
+  [ -x "$py" ] || die "no /usr/bin/python3 (apt-get install python3)"
+  if ! "$py" -c 'import jinja2, django' 2>/dev/null; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "python3-jinja2 and python3-django are needed (apt-get install python3-jinja2 python3-django, as root)"
+    log "installing Debian's python3-jinja2 and python3-django" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 python3-django >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 python3-django >/dev/null 2>&1; } \
+      || die "could not install python3-jinja2 and python3-django"
+  fi
+  echo "$py"
 }
 
 build_workspace() {

@@ -21,8 +21,8 @@ bash "$ROOT/scripts/infra.sh" up > "$RUN_DIR/infra-up.log" 2>&1 &
 infra_pid=$!
 
 build_workspace
-# The Tutor plugin's test renders its templates with this interpreter.
-export GROUPS_SYNC_PYTHON; GROUPS_SYNC_PYTHON=$(ensure_python_jinja2)
+# The Tutor plugin's and the LMS companion plugin's tests run with this interpreter.
+export GROUPS_SYNC_PYTHON; GROUPS_SYNC_PYTHON=$(ensure_python_packages)
 rm -rf "$CACHE/test-results" "$CACHE/test-logs"
 # The boundary rule reads Nx's project graph; on a fresh checkout there is none until Nx computes it,
 # and the rule would be skipped with a warning.

@@ -32,7 +32,7 @@ const APPS = {
 type App = keyof typeof APPS;
 
 function python(): string {
-  for (const candidate of [process.env.GROUPS_SYNC_PYTHON, 'python3', '/usr/bin/python3']) {
+  for (const candidate of [process.env.GROUPS_SYNC_PYTHON, '/usr/bin/python3', 'python3']) {
     if (!candidate) continue;
     try {
       execFileSync(candidate, ['-c', 'import jinja2'], { stdio: 'ignore' });
@@ -243,6 +243,30 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     expect(site.patches['openedx-lms-common-settings'].trim()).toBe(
       readFileSync(join(WORKSPACE_ROOT, 'deploy/openedx/lms_settings.py'), 'utf8').trim(),
     );
+  });
+
+  it("installs the LMS companion plugin into the openedx image and points it at each service's /retire as their worker", () => {
+    expect(site.patches['openedx-dockerfile-post-python-requirements']).toContain(
+      `$PIP_COMMAND install "openedx-groups-sync-lms @ git+${site.config.GROUPS_SYNC_REPOSITORY}@`,
+    );
+    expect(site.patches['openedx-dockerfile-post-python-requirements']).toContain(
+      '#subdirectory=deploy/openedx-plugin"',
+    );
+    expect(readFileSync(join(WORKSPACE_ROOT, 'deploy/openedx-plugin/pyproject.toml'), 'utf8')).toMatch(
+      /\[project\.entry-points\."lms\.djangoapp"\]\nopenedx_groups_sync = "openedx_groups_sync\.apps:GroupsSyncConfig"/,
+    );
+    const settings = site.patches['openedx-lms-production-settings'];
+    for (const app of ['groups-service', 'legacy-sync-service'] as const) {
+      const env = envOf(site, APPS[app].files);
+      expect(settings).toContain(`RETIREMENT_SERVICE_WORKER_USERNAME = "${env.RETIREMENT_SERVICE_WORKER_USERNAME}"`);
+      const api = app === 'groups-service' ? 'user-groups' : 'legacy-sync';
+      expect(settings).toContain(`"http://groups-sync-${app}:${env.PORT}/api/${api}/v1/retire"`);
+      expect(readFileSync(join(WORKSPACE_ROOT, `apps/${app}/src/retirement/retirement.controller.ts`), 'utf8')).toMatch(
+        new RegExp(`@Controller\\('api/${api}/v1'\\)[\\s\\S]*@Post\\('retire'\\)`),
+      );
+    }
+    const [, lms] = site.tasks.find(([service]) => service === 'lms')!;
+    expect(lms).toContain(`manage_user ${site.config.GROUPS_SYNC_RETIREMENT_SERVICE_WORKER_USERNAME} `);
   });
 
   it('routes the APIs on GROUPS_SYNC_HOST through Caddy: legacy-sync by path, the rest to groups-service', () => {
