@@ -74,6 +74,15 @@ export class LmsEmulatorConfig extends ServiceConfig {
   EMIT_TEAM_EVENTS = false;
 
   /**
+   * Send the proposed COHORT_MEMBERSHIP_REMOVED when a learner leaves a cohort, as an LMS with the
+   * companion plugin (deploy/openedx-plugin) does; edx-platform alone sends nothing. The start
+   * value of `emit_cohort_removal_events` in /emulator/settings.
+   */
+  @Transform(({ value }) => value === true || value === 'true')
+  @IsBoolean()
+  EMIT_COHORT_REMOVAL_EVENTS = false;
+
+  /**
    * Let the teams API take `Authorization: JWT` tokens too, as ADR 0034 (proposed) would have it.
    * Off: the teams views authenticate as edx-platform's do today, opaque Bearer tokens only.
    * The start value of `teams_api_accepts_jwt` in /emulator/settings.

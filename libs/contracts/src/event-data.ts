@@ -249,6 +249,8 @@ export interface LegacySyncCompletedData {
 /** Maps each event type to its payload, so producers and handlers are checked by the compiler. */
 export interface EventDataMap {
   [EventType.CohortMembershipChanged]: CohortMembershipChangedData;
+  /** The cohort the learner left (its name), as COHORT_MEMBERSHIP_CHANGED names the one they joined. */
+  [EventType.CohortMembershipRemoved]: CohortMembershipChangedData;
   [EventType.CourseEnrollmentCreated]: CourseEnrollmentData;
   [EventType.CourseEnrollmentChanged]: CourseEnrollmentData;
   [EventType.CourseUnenrollmentCompleted]: CourseEnrollmentData;

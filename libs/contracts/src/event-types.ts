@@ -8,7 +8,11 @@ export enum EventType {
   CourseUnenrollmentCompleted = 'org.openedx.learning.course.unenrollment.completed.v1',
   SessionLoginCompleted = 'org.openedx.learning.auth.session.login.completed.v1',
   PersistentGradeSummaryChanged = 'org.openedx.learning.course.persistent_grade_summary.changed.v1',
-  /** Proposed, not in openedx-events: edx-platform sends no team event. */
+  /**
+   * Proposed, not in openedx-events: edx-platform sends no event when a learner leaves a cohort, and
+   * none for teams. The LMS companion plugin (deploy/openedx-plugin) sends these three.
+   */
+  CohortMembershipRemoved = 'org.openedx.learning.cohort_membership.removed.v1',
   TeamMembershipAdded = 'org.openedx.learning.team_membership.added.v1',
   TeamMembershipRemoved = 'org.openedx.learning.team_membership.removed.v1',
 
@@ -71,6 +75,12 @@ export const EVENT_TYPES: Record<EventType, EventTypeSpec> = {
   [EventType.PersistentGradeSummaryChanged]: {
     topic: Topic.LmsCourseGrade,
     keyField: 'grade.course.course_key',
+    source: 'lms',
+  },
+  // On COHORT_MEMBERSHIP_CHANGED's topic and key, with its data: a learner's adds and removals in a course stay in order.
+  [EventType.CohortMembershipRemoved]: {
+    topic: Topic.LmsCohortMembership,
+    keyField: 'cohort.course.course_key',
     source: 'lms',
   },
   // Keyed by course like COHORT_MEMBERSHIP_CHANGED: one learner's team changes in a course stay in order.

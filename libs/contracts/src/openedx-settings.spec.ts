@@ -5,8 +5,12 @@ import { EVENT_TYPES, EventType } from './event-types';
 
 const SETTINGS = join(__dirname, '..', '..', '..', 'deploy', 'openedx', 'lms_settings.py');
 
-/** Proposed events (openedx-events has no team event): no LMS setting can enable them. */
-const PROPOSED: EventType[] = [EventType.TeamMembershipAdded, EventType.TeamMembershipRemoved];
+/** Proposed events (openedx-events has none for teams or cohort removals): the LMS companion plugin defines and enables them. */
+const PROPOSED: EventType[] = [
+  EventType.CohortMembershipRemoved,
+  EventType.TeamMembershipAdded,
+  EventType.TeamMembershipRemoved,
+];
 
 /** The producer config operators paste, read by Python itself (the literal, without importing Django). */
 function pastedConfig(): Record<string, Record<string, { event_key_field: string; enabled: boolean }>> {

@@ -16,7 +16,7 @@ const observed = metric(
     }),
 );
 
-/** COHORT_MEMBERSHIP_CHANGED → observations of the cohort-linked groups (LmsObservations). */
+/** COHORT_MEMBERSHIP_CHANGED and the proposed removal → observations of the cohort-linked groups (LmsObservations). */
 @Controller()
 export class CohortMembershipConsumer {
   private readonly logger = new Logger(CohortMembershipConsumer.name);
@@ -29,7 +29,7 @@ export class CohortMembershipConsumer {
   @ConsumeEvents({
     group: ConsumerGroup.LegacySyncLmsEvents,
     topics: [Topic.LmsCohortMembership],
-    types: [EventType.CohortMembershipChanged],
+    types: [EventType.CohortMembershipChanged, EventType.CohortMembershipRemoved],
   })
   async onBatch(events: CohortEvent[]): Promise<void> {
     const batch = await this.observations.observe(ConsumerGroup.LegacySyncLmsEvents, this.kind, events);

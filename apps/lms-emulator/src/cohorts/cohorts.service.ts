@@ -164,15 +164,26 @@ export class CohortsService {
   }
 
   async removeUser(courseId: string, id: number, username: string): Promise<void> {
-    await this.get(courseId, id);
-    const [user]: UserRow[] = await this.dataSource.query('SELECT id FROM auth_user WHERE username = ?', [username]);
+    const cohort = await this.get(courseId, id);
+    const [user]: UserRow[] = await this.dataSource.query('SELECT * FROM auth_user WHERE username = ?', [username]);
     if (!user) throw lmsError(404, 'user-not-found', `User ${username} does not exist.`);
-    // No event: the LMS emits nothing when a learner leaves a cohort.
     const result = await this.dataSource.query(
       'DELETE FROM course_groups_cohortmembership WHERE user_id = ? AND course_id = ? AND course_user_group_id = ?',
       [user.id, courseId, id],
     );
     if (!result.affectedRows) throw lmsError(400, 'user-not-in-cohort', 'User not assigned to the given cohort.');
+    // edx-platform emits nothing when a learner leaves a cohort; with the companion plugin, this.
+    await this.events.cohortMembershipRemoved({
+      cohort: {
+        user: {
+          id: user.id,
+          is_active: !!user.is_active,
+          pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() },
+        },
+        course: { course_key: cohort.course_id, display_name: '', start: null, end: null },
+        name: cohort.name,
+      },
+    });
   }
 
   /**

@@ -5,6 +5,8 @@ import { LmsHttpError } from '../lms-http.error';
 export interface EmulatorSwitchSettings {
   /** Send the proposed team membership events (off: the LMS sends none). */
   emit_team_events: boolean;
+  /** Send the proposed cohort removal event, as with the companion plugin (off: the LMS sends none). */
+  emit_cohort_removal_events: boolean;
   /** The teams API also takes `JWT` tokens (ADR 0034's target); off: opaque Bearer tokens only, as today. */
   teams_api_accepts_jwt: boolean;
 }
@@ -43,6 +45,10 @@ export class EmulatorSwitches {
   }
 
   private defaults(): EmulatorSwitchSettings {
-    return { emit_team_events: this.config.EMIT_TEAM_EVENTS, teams_api_accepts_jwt: this.config.TEAMS_API_ACCEPTS_JWT };
+    return {
+      emit_team_events: this.config.EMIT_TEAM_EVENTS,
+      emit_cohort_removal_events: this.config.EMIT_COHORT_REMOVAL_EVENTS,
+      teams_api_accepts_jwt: this.config.TEAMS_API_ACCEPTS_JWT,
+    };
   }
 }

@@ -69,6 +69,26 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
   }
 
   /**
+   * The proposed COHORT_MEMBERSHIP_REMOVED (the companion plugin's, on the CohortMembership delete),
+   * only while `emit_cohort_removal_events` is on; queued behind the learner's earlier cohort events,
+   * so an add and the removal after it arrive in that order.
+   */
+  async cohortMembershipRemoved(data: CohortMembershipChangedData): Promise<void> {
+    if (!this.config.EMIT_EVENTS || !this.switches.get().emit_cohort_removal_events) return;
+    const { user, course } = data.cohort;
+    if (this.faults.dropsEventOf(user.pii.username)) {
+      this.logger.warn(`cohort removal of user ${user.id} in ${course.course_key} dropped by fault injection`);
+      return;
+    }
+    this.queue.push({
+      type: EventType.CohortMembershipRemoved,
+      data,
+      metadata: newEventMetadata(EventType.CohortMembershipRemoved, 'lms'),
+    });
+    this.draining ??= this.drain();
+  }
+
+  /**
    * The enrollment signals of `CourseEnrollment.update_enrollment()` / `enroll()`, in their order:
    * CHANGED when `mode` or `is_active` changes, then CREATED for a new or re-activated enrollment,
    * or UNENROLLMENT_COMPLETED when it is deactivated.

@@ -4,11 +4,12 @@ import { LegacyLink } from '../../links/legacy-link.entity';
 import { LegacyKindEvents, Observed } from '../legacy-kind.port';
 import { CohortDirectory } from './cohort-directory';
 
-export type CohortEvent = DecodedEvent<EventType.CohortMembershipChanged>;
+export type CohortEvent = DecodedEvent<EventType.CohortMembershipChanged | EventType.CohortMembershipRemoved>;
 
 /**
- * COHORT_MEMBERSHIP_CHANGED means "user is now in the cohort with this name": an add to that cohort.
- * The name resolves to an id through the cohorts API (cached per course, refreshed on a miss).
+ * COHORT_MEMBERSHIP_CHANGED means "user is now in the cohort with this name": an add to that cohort;
+ * the proposed `cohort_membership.removed.v1` (the LMS companion plugin's), a removal from it. The
+ * name resolves to an id through the cohorts API (cached per course, refreshed on a miss).
  */
 export class CohortMembershipEvents implements LegacyKindEvents<CohortEvent> {
   constructor(private readonly directory: CohortDirectory) {}
@@ -37,7 +38,8 @@ export class CohortMembershipEvents implements LegacyKindEvents<CohortEvent> {
         ? await this.directory.idByName(course.course_key, name)
         : null;
       const link = cohortId === null ? undefined : linkOf.get(`${course.course_key}|${cohortId}`);
-      out.set(event, link ? [{ link, action: 'added' }] : []);
+      const action = event.type === EventType.CohortMembershipRemoved ? 'removed' : 'added';
+      out.set(event, link ? [{ link, action }] : []);
     }
     return out;
   }
