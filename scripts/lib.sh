@@ -75,12 +75,12 @@ ensure_node_modules() {
 ensure_python_packages() {
   local py=/usr/bin/python3
   [ -x "$py" ] || die "no /usr/bin/python3 (apt-get install python3)"
-  if ! "$py" -c 'import jinja2, django' 2>/dev/null; then
-    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "python3-jinja2 and python3-django are needed (apt-get install python3-jinja2 python3-django, as root)"
-    log "installing Debian's python3-jinja2 and python3-django" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 python3-django >/dev/null 2>&1 \
-      || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 python3-django >/dev/null 2>&1; } \
-      || die "could not install python3-jinja2 and python3-django"
+  if ! "$py" -c 'import jinja2, django, attr' 2>/dev/null; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "python3-jinja2, python3-django and python3-attr are needed (apt-get install python3-jinja2 python3-django python3-attr, as root)"
+    log "installing Debian's python3-jinja2, python3-django and python3-attr" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 python3-django python3-attr >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 python3-django python3-attr >/dev/null 2>&1; } \
+      || die "could not install python3-jinja2, python3-django and python3-attr"
   fi
   echo "$py"
 }

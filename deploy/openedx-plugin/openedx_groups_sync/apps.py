@@ -14,13 +14,30 @@ class GroupsSyncConfig(AppConfig):
         },
         "signals_config": {
             "lms.djangoapp": {
-                "relative_path": "retirement",
+                # The module the receivers are in; edx_django_utils connects each to its signal
+                # (and sender), as declared here.
+                "relative_path": "receivers",
                 "receivers": [
                     {
                         "receiver_func_name": "retire_in_groups_sync",
                         # Sent by the LMS's retirement view (LMSAccountRetirementView, retire_misc) with `user`.
                         "signal_path": "openedx.core.djangoapps.user_api.accounts.signals.USER_RETIRE_LMS_MISC",
-                    }
+                    },
+                    {
+                        "receiver_func_name": "cohort_membership_deleted",
+                        "signal_path": "django.db.models.signals.post_delete",
+                        "sender_path": "openedx.core.djangoapps.course_groups.models.CohortMembership",
+                    },
+                    {
+                        "receiver_func_name": "team_membership_saved",
+                        "signal_path": "django.db.models.signals.post_save",
+                        "sender_path": "lms.djangoapps.teams.models.CourseTeamMembership",
+                    },
+                    {
+                        "receiver_func_name": "team_membership_deleted",
+                        "signal_path": "django.db.models.signals.post_delete",
+                        "sender_path": "lms.djangoapps.teams.models.CourseTeamMembership",
+                    },
                 ],
             }
         },

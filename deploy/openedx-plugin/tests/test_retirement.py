@@ -1,69 +1,20 @@
-"""The retirement receiver, in Django (Debian's python3-django) with test doubles for the
-edx-platform modules it imports, which cannot be installed here:
-  openedx.core.djangoapps.user_api.accounts.signals.USER_RETIRE_LMS_MISC  (a plain Django Signal)
-  openedx.core.djangoapps.oauth_dispatch.jwt.create_jwt_for_user           (answers "token-for-<username>")
-  openedx.core.djangoapps.user_api.models.UserRetirementStatus             (original_username by user)
-The services are a local HTTP server that records what it is sent and answers as told.
+"""The retirement receiver, in Django with the doubles of lms_doubles.py. The services are a local
+HTTP server that records what it is sent and answers as told.
 
     python3 -m unittest discover -s deploy/openedx-plugin/tests
 """
 
 import json
-import os
-import sys
 import threading
-import types
 import unittest
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lms_doubles import RETIREMENT_STATUS, USER_RETIRE_LMS_MISC
 
-import django  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.dispatch import Signal  # noqa: E402
-
-settings.configure(
-    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "openedx_groups_sync"],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-    RETIREMENT_SERVICE_WORKER_USERNAME="retirement_service_worker",
-    USE_TZ=True,
-)
-
-
-def _double(path, **attributes):
-    module = types.ModuleType(path)
-    module.__dict__.update(attributes)
-    sys.modules[path] = module
-    return module
-
-
-USER_RETIRE_LMS_MISC = Signal()
-RETIREMENT_STATUS = {}
-for parent in ["openedx", "openedx.core", "openedx.core.djangoapps", "openedx.core.djangoapps.user_api",
-               "openedx.core.djangoapps.user_api.accounts", "openedx.core.djangoapps.oauth_dispatch"]:
-    _double(parent)
-_double("openedx.core.djangoapps.user_api.accounts.signals", USER_RETIRE_LMS_MISC=USER_RETIRE_LMS_MISC)
-_double("openedx.core.djangoapps.oauth_dispatch.jwt", create_jwt_for_user=lambda user: f"token-for-{user.username}")
-
-
-class _Statuses:
-    @staticmethod
-    def get(user):
-        if user.id not in RETIREMENT_STATUS:
-            raise LookupError("no retirement status")
-        return types.SimpleNamespace(original_username=RETIREMENT_STATUS[user.id])
-
-
-_double("openedx.core.djangoapps.user_api.models", UserRetirementStatus=types.SimpleNamespace(objects=_Statuses))
-
-django.setup()
-
-from django.apps import apps  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
 from openedx_groups_sync.retirement import GroupsSyncRetirementError  # noqa: E402
-from openedx_groups_sync.settings.common import plugin_settings  # noqa: E402
 
 
 class _Services(BaseHTTPRequestHandler):
@@ -83,22 +34,9 @@ class _Services(BaseHTTPRequestHandler):
         pass
 
 
-def _connect_as_the_lms_would():
-    """edx_django_utils connects each receiver the plugin declares to its signal: the same here."""
-    config = apps.get_app_config("openedx_groups_sync").plugin_app["signals_config"]["lms.djangoapp"]
-    module = __import__(f"openedx_groups_sync.{config['relative_path']}", fromlist=["*"])
-    for receiver in config["receivers"]:
-        signal_module, _, signal_name = receiver["signal_path"].rpartition(".")
-        signal = getattr(sys.modules[signal_module], signal_name)
-        signal.connect(getattr(module, receiver["receiver_func_name"]), weak=False)
-
-
 class RetirementTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        call_command("migrate", verbosity=0)
-        plugin_settings(settings)
-        _connect_as_the_lms_would()
         cls.server = HTTPServer(("127.0.0.1", 0), _Services)
         threading.Thread(target=cls.server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{cls.server.server_port}"

@@ -44,6 +44,22 @@ describe('deploy/openedx/lms_settings.py against what the services consume', () 
     }
   });
 
+  it('has the LMS companion plugin enable the proposed events, on the topics and keys the services read them from', () => {
+    const plugin = join(__dirname, '..', '..', '..', 'deploy', 'openedx-plugin', 'openedx_groups_sync', 'events.py');
+    const script = [
+      'import ast, json, sys',
+      'tree = ast.parse(open(sys.argv[1]).read())',
+      'node = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PRODUCER_CONFIG")',
+      'print(json.dumps(ast.literal_eval(node)))',
+    ].join('\n');
+    const proposed = JSON.parse(execFileSync('python3', ['-c', script, plugin], { encoding: 'utf8' }));
+    expect(Object.keys(proposed).sort()).toEqual([...PROPOSED].sort());
+    for (const type of PROPOSED)
+      expect(proposed[type]).toEqual({
+        [EVENT_TYPES[type].topic]: { event_key_field: EVENT_TYPES[type].keyField, enabled: true },
+      });
+  });
+
   it('names only topics some consumer group reads', () => {
     const named = new Set(Object.values(config).flatMap((topics) => Object.keys(topics)));
     for (const topic of named) expect(consumedTopics.has(topic as Topic)).toBe(true);
