@@ -68,8 +68,10 @@ config: dict[str, dict[str, t.Any]] = {
         "GROUPS_OAUTH2_KEY": "groups-sync-groups-service",
         "LEGACY_SYNC_OAUTH2_KEY": "groups-sync-legacy-sync-service",
         "LOG_LEVEL": "info",
-        # The LMS companion plugin (deploy/openedx-plugin), installed into the openedx image: it
-        # retires a learner in the services when the LMS retires them, calling as this LMS user.
+        # The LMS companion plugin (deploy/openedx-plugin), installed into the openedx image: it sends
+        # the cohort-removal and team events the LMS lacks, and retires a learner in the services when
+        # the LMS retires them, calling as this LMS user.
+        "LMS_PLUGIN": True,
         "LMS_PLUGIN_REQUIREMENT": (
             "openedx-groups-sync-lms @ git+{{ GROUPS_SYNC_REPOSITORY }}@{{ GROUPS_SYNC_REPOSITORY_VERSION }}"
             "#subdirectory=deploy/openedx-plugin"

@@ -267,6 +267,14 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     }
     const [, lms] = site.tasks.find(([service]) => service === 'lms')!;
     expect(lms).toContain(`manage_user ${site.config.GROUPS_SYNC_RETIREMENT_SERVICE_WORKER_USERNAME} `);
+    expect(envOf(site, ['legacy-sync-service']).LMS_EMITS_TEAM_EVENTS).toBe('true'); // the plugin sends them
+  });
+
+  it('leaves the LMS image and settings alone with GROUPS_SYNC_LMS_PLUGIN off, and expects no team events', () => {
+    const bare = render('GROUPS_SYNC_LMS_PLUGIN=false');
+    expect(bare.patches['openedx-dockerfile-post-python-requirements'].trim()).toBe('');
+    expect(bare.patches['openedx-lms-production-settings'].trim()).toBe('');
+    expect(envOf(bare, ['legacy-sync-service']).LMS_EMITS_TEAM_EVENTS).toBe('false');
   });
 
   it('routes the APIs on GROUPS_SYNC_HOST through Caddy: legacy-sync by path, the rest to groups-service', () => {
