@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { dropDatabase } from '@groups-sync/persistence';
 import { createKafka, deleteTopicsWithPrefix } from '@groups-sync/messaging';
 import { http, ServiceProcess, stackEnv, testPort, uniqueSuffix } from '@groups-sync/testing';
-import { runBench } from './bench-support';
+import { operator, runBench } from './bench-support';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,17 +83,7 @@ async function main(): Promise<void> {
   try {
     await lms.start();
     await service.start();
-    const token = await fetch(`${lms.url}/oauth2/access_token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'groups-sync',
-        client_secret: 'groups-sync-secret',
-        token_type: 'jwt',
-      }),
-    });
-    const auth = { authorization: `JWT ${((await token.json()) as { access_token: string }).access_token}` };
+    const auth = await operator(lms.url);
     const base = `${service.url}/api/user-groups/v1`;
     const json = (method: string, path: string, body?: string) =>
       fetch(`${base}${path}`, { method, headers: { ...auth, 'content-type': 'application/json' }, body });

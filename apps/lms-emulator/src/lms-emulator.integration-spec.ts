@@ -1252,6 +1252,7 @@ describe('lms-emulator on a real database and broker', () => {
         await join(quiet.id, ana.username); // switched off: nothing
         expect((await request(server()).get('/emulator/settings')).body).toEqual({
           emit_team_events: false,
+          emit_cohort_removal_events: false,
           teams_api_accepts_jwt: false,
         });
         await request(server()).put('/emulator/settings').send({ emit_team_events: true }).expect(200);

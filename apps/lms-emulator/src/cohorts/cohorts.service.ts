@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { CohortMembershipChangedData } from '@groups-sync/contracts';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventFaults } from '../events/event-faults';
 import { LmsEventsPublisher } from '../events/lms-events.publisher';
@@ -173,17 +174,7 @@ export class CohortsService {
     );
     if (!result.affectedRows) throw lmsError(400, 'user-not-in-cohort', 'User not assigned to the given cohort.');
     // edx-platform emits nothing when a learner leaves a cohort; with the companion plugin, this.
-    await this.events.cohortMembershipRemoved({
-      cohort: {
-        user: {
-          id: user.id,
-          is_active: !!user.is_active,
-          pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() },
-        },
-        course: { course_key: cohort.course_id, display_name: '', start: null, end: null },
-        name: cohort.name,
-      },
-    });
+    await this.events.cohortMembershipRemoved(cohortEventData(cohort, user));
   }
 
   /**
@@ -216,17 +207,7 @@ export class CohortsService {
         current.course_user_group_id,
       ]);
     if (current && current.course_user_group_id === cohort.id) return 'present';
-    await this.events.cohortMembershipChanged({
-      cohort: {
-        user: {
-          id: user.id,
-          is_active: !!user.is_active,
-          pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() },
-        },
-        course: { course_key: cohort.course_id, display_name: '', start: null, end: null },
-        name: cohort.name,
-      },
-    });
+    await this.events.cohortMembershipChanged(cohortEventData(cohort, user));
     if (current)
       await m.query('UPDATE course_groups_cohortmembership SET course_user_group_id = ? WHERE id = ?', [
         cohort.id,
@@ -250,4 +231,19 @@ export class CohortsService {
       throw new Error(`rollback after emit (fault injection): ${user.username} not added to cohort ${cohort.id}`);
     return current ? (current.name as string) : null;
   }
+}
+
+/** CohortData of a learner and a cohort, as the LMS's cohort events carry it. */
+function cohortEventData(cohort: CohortRow, user: UserRow): CohortMembershipChangedData {
+  return {
+    cohort: {
+      user: {
+        id: user.id,
+        is_active: !!user.is_active,
+        pii: { username: user.username, email: user.email, name: `${user.first_name} ${user.last_name}`.trim() },
+      },
+      course: { course_key: cohort.course_id, display_name: '', start: null, end: null },
+      name: cohort.name,
+    },
+  };
 }

@@ -52,20 +52,7 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
 
   async cohortMembershipChanged(data: CohortMembershipChangedData): Promise<void> {
     if (!this.config.EMIT_EVENTS) return;
-    const { user, course } = data.cohort;
-    // As an LMS whose producer failed: the change commits, the event is lost (and only logged).
-    if (this.faults.dropsEventOf(user.pii.username)) {
-      this.logger.warn(
-        `COHORT_MEMBERSHIP_CHANGED of user ${user.id} in ${course.course_key} dropped by fault injection`,
-      );
-      return;
-    }
-    this.queue.push({
-      type: EventType.CohortMembershipChanged,
-      data,
-      metadata: newEventMetadata(EventType.CohortMembershipChanged, 'lms'),
-    });
-    this.draining ??= this.drain();
+    this.queueCohortEvent(EventType.CohortMembershipChanged, data);
   }
 
   /**
@@ -75,16 +62,20 @@ export class LmsEventsPublisher implements OnApplicationShutdown {
    */
   async cohortMembershipRemoved(data: CohortMembershipChangedData): Promise<void> {
     if (!this.config.EMIT_EVENTS || !this.switches.get().emit_cohort_removal_events) return;
+    this.queueCohortEvent(EventType.CohortMembershipRemoved, data);
+  }
+
+  private queueCohortEvent(
+    type: EventType.CohortMembershipChanged | EventType.CohortMembershipRemoved,
+    data: CohortMembershipChangedData,
+  ): void {
     const { user, course } = data.cohort;
+    // As an LMS whose producer failed: the change commits, the event is lost (and only logged).
     if (this.faults.dropsEventOf(user.pii.username)) {
-      this.logger.warn(`cohort removal of user ${user.id} in ${course.course_key} dropped by fault injection`);
+      this.logger.warn(`${type} of user ${user.id} in ${course.course_key} dropped by fault injection`);
       return;
     }
-    this.queue.push({
-      type: EventType.CohortMembershipRemoved,
-      data,
-      metadata: newEventMetadata(EventType.CohortMembershipRemoved, 'lms'),
-    });
+    this.queue.push({ type, data, metadata: newEventMetadata(type, 'lms') });
     this.draining ??= this.drain();
   }
 
