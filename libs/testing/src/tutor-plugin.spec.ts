@@ -282,6 +282,13 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     expect(caddy).toContain(`${site.config.GROUPS_SYNC_HOST}{$default_site_port} {`);
     expect(caddy).toMatch(/reverse_proxy \/api\/legacy-sync\/\* groups-sync-legacy-sync-service:3002/);
     expect(caddy).toContain('import proxy "groups-sync-groups-service:3001"');
+    // And on the LMS's host, where its JWT cookies go: each API by its path.
+    expect(site.patches['caddyfile-lms']).toMatch(
+      /reverse_proxy \/api\/user-groups\/\* groups-sync-groups-service:3001/,
+    );
+    expect(site.patches['caddyfile-lms']).toMatch(
+      /reverse_proxy \/api\/legacy-sync\/\* groups-sync-legacy-sync-service:3002/,
+    );
   });
 
   it('writes no secret into a template: every password and secret is a setting Tutor generates per site', () => {
