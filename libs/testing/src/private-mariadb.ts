@@ -70,8 +70,14 @@ export class PrivateMariadb {
     });
   }
 
-  /** Starts it again on the same port and data. */
+  /** Started and not exited since. */
+  get running(): boolean {
+    return !!this.server && this.server.exitCode === null && this.server.signalCode === null;
+  }
+
+  /** Starts it again on the same port and data; nothing when it runs already. */
   async startServer(): Promise<void> {
+    if (this.running) return;
     const log = join(this.home, 'server.log');
     const port = await this.port;
     const server = spawn(
