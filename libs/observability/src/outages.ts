@@ -3,7 +3,8 @@
  * server is read-only (a failover in progress, a replica promoted late) or another transaction holds
  * the lock past innodb_lock_wait_timeout. Waiting helps; running the statement again at once does not.
  */
-const UNAVAILABLE_CODES = new Set([
+/** A host that refuses, resets, does not resolve or is out of reach: any network call's, the database's too. */
+export const CONNECTION_ERROR_CODES = [
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -12,6 +13,10 @@ const UNAVAILABLE_CODES = new Set([
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
+] as const;
+
+const UNAVAILABLE_CODES = new Set<string>([
+  ...CONNECTION_ERROR_CODES,
   'PROTOCOL_CONNECTION_LOST',
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',

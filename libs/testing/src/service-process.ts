@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expectEventually } from './expect-eventually';
 import { WORKSPACE_ROOT } from './stack-env';
 
@@ -43,9 +43,8 @@ export class ServiceProcess {
   }
 
   async start(): Promise<void> {
-    const logDir = join(WORKSPACE_ROOT, '.cache', 'test-logs');
-    mkdirSync(logDir, { recursive: true });
-    const log = createWriteStream(join(logDir, `${this.logName}.log`), { flags: 'a' });
+    mkdirSync(dirname(this.logFile), { recursive: true });
+    const log = createWriteStream(this.logFile, { flags: 'a' });
     this.child = spawn(process.execPath, ['-r', './tools/register-paths.js', `dist/apps/${this.app}/src/main.js`], {
       cwd: WORKSPACE_ROOT,
       env: {

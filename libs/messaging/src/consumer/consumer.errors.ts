@@ -1,5 +1,5 @@
 import { DecodedEvent, SchemaRegistryHttpError } from '@groups-sync/contracts';
-import { isDatabaseUnavailable } from '@groups-sync/persistence';
+import { CONNECTION_ERROR_CODES, isDatabaseUnavailable } from '@groups-sync/observability';
 
 /**
  * Thrown by a handler when the event can never be applied (invalid data, a reference that cannot
@@ -73,15 +73,8 @@ export function isHeldByOperator(error: unknown): boolean {
 }
 
 /** Connection-level failures of a network call (fetch reports them on `cause`): the host, not the message, is the problem. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
+const NETWORK_CODES = new Set<string>([
+  ...CONNECTION_ERROR_CODES,
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
