@@ -9,7 +9,8 @@ export NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false FORCE_COLOR=0 KAFKAJS_NO_PA
 ensure_node_modules
 cd "$ROOT"
 failed=0
-step() { local name=$1; shift; log "── $name"; "$@" || { log "✗ $name failed"; failed=1; }; }
+failed_steps=()
+step() { local name=$1; shift; log "── $name"; "$@" || { log "✗ $name failed"; failed=1; failed_steps+=("$name"); }; }
 
 # Stop afterwards only what this run started; a stack the developer had running is left alone.
 started=()
@@ -41,7 +42,7 @@ if wait "$infra_pid"; then
   step "end-to-end tests" node tools/run-jest.js e2e all .
 else
   tail -n 20 "$RUN_DIR/infra-up.log"
-  log "✗ infrastructure did not start"; failed=1
+  log "✗ infrastructure did not start"; failed=1; failed_steps+=("infrastructure")
 fi
 for s in "${started[@]}"; do
   case "$s" in
@@ -54,4 +55,8 @@ for s in "${started[@]}"; do
 done
 
 node "$ROOT/tools/summarize-tests.js"
+# Last, where a reader of the log's tail sees it: a step can fail with every test green (lint, format).
+if ((failed)); then
+  log "✗ failed: $(IFS=,; echo "${failed_steps[*]}" | sed 's/,/, /g')"
+fi
 exit $failed

@@ -9,3 +9,4 @@ export * from './stack-env';
 export * from './table-checksums';
 export * from './mariadb-replica';
 export * from './private-mariadb';
+export * from './tutor-plugin';

@@ -1,76 +1,15 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { loadConfig } from '@groups-sync/config';
-import { EvaluatorServiceConfig } from '../../../apps/evaluator-service/src/evaluator-service.config';
-import { GroupsServiceConfig } from '../../../apps/groups-service/src/groups-service.config';
-import { LegacySyncServiceConfig } from '../../../apps/legacy-sync-service/src/legacy-sync-service.config';
 import { WORKSPACE_ROOT } from './stack-env';
+import { renderTutorPlugin as render, TUTOR_ENV_FILES, TutorService, tutorEnv } from './tutor-plugin';
 
 /**
- * The Tutor plugin (deploy/tutor), rendered for a `local` and a `k8s` site by
- * deploy/tutor/tests/render.py: without Tutor, against a recorder of its hooks and Jinja2 as Tutor
- * renders; with TUTOR_PYTHONPATH set (Tutor's source and its dependencies), by Tutor itself, whose
- * own compose, jobs, Kubernetes and Caddy files are then checked too.
+ * The Tutor plugin (deploy/tutor), rendered for a `local` and a `k8s` site (tutor-plugin.ts): its
+ * compose services, Kubernetes manifests, init tasks, LMS patches and Caddy routes. Each app's
+ * spec checks the plugin's settings against its own config class (describeTutorPluginService).
+ * With TUTOR_PYTHONPATH set, Tutor itself renders, and its own output files are checked too.
  */
-interface Rendered {
-  mode: 'tutor' | 'stand-in';
-  config: Record<string, string | number | boolean>;
-  env_files: Record<string, string>;
-  patches: Record<string, string>;
-  tasks: Array<[string, string]>;
-  dockerfile: string;
-  files: Record<string, string>;
-}
-
-const APPS = {
-  'groups-service': { config: GroupsServiceConfig, files: ['common', 'lms-client', 'groups-service'] },
-  'legacy-sync-service': { config: LegacySyncServiceConfig, files: ['common', 'lms-client', 'legacy-sync-service'] },
-  'evaluator-service': { config: EvaluatorServiceConfig, files: ['common', 'evaluator-service'] },
-} as const;
-type App = keyof typeof APPS;
-
-function python(): string {
-  for (const candidate of [process.env.GROUPS_SYNC_PYTHON, '/usr/bin/python3', 'python3']) {
-    if (!candidate) continue;
-    try {
-      execFileSync(candidate, ['-c', 'import jinja2'], { stdio: 'ignore' });
-      return candidate;
-    } catch {
-      continue;
-    }
-  }
-  throw new Error('no python3 with Jinja2: apt-get install python3-jinja2 (npm test installs it)');
-}
-
-function render(...sets: string[]): Rendered {
-  const tutor = process.env.TUTOR_PYTHONPATH;
-  const out = execFileSync(
-    tutor ? '/usr/bin/python3' : python(),
-    [
-      join(WORKSPACE_ROOT, 'deploy/tutor/tests/render.py'),
-      ...(tutor ? ['--tutor'] : []),
-      ...sets.flatMap((s) => ['--set', s]),
-    ],
-    { encoding: 'utf8', env: { ...process.env, ...(tutor ? { PYTHONPATH: tutor } : {}) }, maxBuffer: 64 << 20 },
-  );
-  return JSON.parse(out) as Rendered;
-}
-
-/** KEY=VALUE lines, as docker compose's env_file and kustomize's `envs` read them (no quotes). */
-function envOf(rendered: Rendered, files: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const file of files) {
-    for (const line of rendered.env_files[file].split('\n')) {
-      if (!line.trim() || line.startsWith('#')) continue;
-      const at = line.indexOf('=');
-      expect({ file, line, valid: at > 0 && !/^["']/.test(line.slice(at + 1)) }).toEqual({ file, line, valid: true });
-      env[line.slice(0, at)] = line.slice(at + 1);
-    }
-  }
-  return env;
-}
 
 const yamlDocs = (text: string) =>
   parseAllDocuments(text)
@@ -85,9 +24,13 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     const services = parse(`services:\n${site.patches['local-docker-compose-services'].replace(/^/gm, '  ')}`)
       .services as Record<string, any>;
     expect(Object.keys(services).sort()).toEqual(
-      [...Object.keys(APPS).map((a) => `groups-sync-${a}`), 'groups-sync-kafka', 'groups-sync-schema-registry'].sort(),
+      [
+        ...Object.keys(TUTOR_ENV_FILES).map((a) => `groups-sync-${a}`),
+        'groups-sync-kafka',
+        'groups-sync-schema-registry',
+      ].sort(),
     );
-    for (const [app, { files }] of Object.entries(APPS)) {
+    for (const [app, files] of Object.entries(TUTOR_ENV_FILES)) {
       const service = services[`groups-sync-${app}`];
       expect(service.image).toBe(site.config.GROUPS_SYNC_DOCKER_IMAGE);
       expect(service.environment).toEqual({ APP: app });
@@ -103,12 +46,10 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     expect(site.dockerfile).toMatch(/^USER node$/m);
   });
 
-  it.each(Object.keys(APPS) as App[])(
-    'gives %s every setting its config class requires in production, and they validate',
+  it.each(Object.keys(TUTOR_ENV_FILES) as TutorService[])(
+    "gives %s the LMS's own keys to check its tokens with",
     (app) => {
-      const env = envOf(site, APPS[app].files);
-      expect(() => loadConfig(APPS[app].config as new () => object, env)).not.toThrow();
-      expect(env).toMatchObject({ NODE_ENV: 'production', DB_MIGRATIONS_RUN: 'false' });
+      const env = tutorEnv(site, TUTOR_ENV_FILES[app]);
       if (app !== 'evaluator-service') {
         // The LMS's own tokens: HS256 with Tutor's JWT secret, RS512 with the public half of its key.
         expect(JSON.parse(env.JWT_ISSUERS)).toEqual([
@@ -126,7 +67,7 @@ describe('the Tutor plugin (deploy/tutor)', () => {
   );
 
   it('reads the LMS events from the Redis and prefix Tutor configures for the LMS', () => {
-    const env = envOf(site, ['common']);
+    const env = tutorEnv(site, ['common']);
     expect(env).toMatchObject({
       LMS_EVENT_BUS: 'redis',
       EVENT_BUS_REDIS_CONNECTION_URL: 'redis://@redis:6379/',
@@ -141,7 +82,7 @@ describe('the Tutor plugin (deploy/tutor)', () => {
       name: string;
       envs: string[];
     }>;
-    for (const [app, { files }] of Object.entries(APPS)) {
+    for (const [app, files] of Object.entries(TUTOR_ENV_FILES)) {
       const deployment = deployments.find((d) => d.metadata.name === `groups-sync-${app}`)!;
       expect(deployment.kind).toBe('Deployment');
       const [container] = deployment.spec.template.spec.containers;
@@ -149,7 +90,7 @@ describe('the Tutor plugin (deploy/tutor)', () => {
       expect(generators.find((g) => g.name === configMap)?.envs).toEqual(
         files.map((f) => `plugins/groups-sync/apps/config/${f}.env`),
       );
-      const port = Number(envOf(site, files).PORT);
+      const port = Number(tutorEnv(site, files).PORT);
       expect(container.ports).toEqual([{ containerPort: port }]);
       expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port });
       expect(container.securityContext).toMatchObject({
@@ -163,7 +104,7 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     // The hosts the services reach each other and Kafka by are the Services' names.
     const names = services.map((s) => s.metadata.name);
     expect(names).toEqual(expect.arrayContaining(['groups-sync-kafka', 'groups-sync-schema-registry']));
-    expect(envOf(site, ['legacy-sync-service']).GROUPS_SERVICE_URL).toBe('http://groups-sync-groups-service:3001');
+    expect(tutorEnv(site, ['legacy-sync-service']).GROUPS_SERVICE_URL).toBe('http://groups-sync-groups-service:3001');
     const [job] = yamlDocs(site.patches['k8s-jobs']);
     expect(job).toMatchObject({ kind: 'Job', metadata: { name: 'groups-sync-job' } });
     expect(job.spec.template.spec.containers[0].name).toBe('groups-sync'); // `tutor k8s do init` runs <service>-job
@@ -184,13 +125,13 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     expect(yamlDocs(external.patches['k8s-deployments']).map((d) => d.metadata.name)).not.toContain(
       'groups-sync-kafka',
     );
-    expect(envOf(external, ['common']).KAFKA_BROKERS).toBe('kafka-1.example.com:9092');
+    expect(tutorEnv(external, ['common']).KAFKA_BROKERS).toBe('kafka-1.example.com:9092');
   });
 
   it('creates a schema and a user without DDL per service, the migrator, and a read-only LMS user (mysql init task)', () => {
     const [, mysql] = site.tasks.find(([service]) => service === 'mysql')!;
-    for (const [app, { files }] of Object.entries(APPS)) {
-      const env = envOf(site, files);
+    for (const [app, files] of Object.entries(TUTOR_ENV_FILES)) {
+      const env = tutorEnv(site, files);
       const user = /^mysql:\/\/([^:]+):([^@]+)@/.exec(env.MYSQL_URL)!;
       expect({ app, created: mysql.includes(`CREATE DATABASE IF NOT EXISTS \\\`${env.DB_NAME}\\\``) }).toEqual({
         app,
@@ -200,7 +141,7 @@ describe('the Tutor plugin (deploy/tutor)', () => {
       expect(mysql).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON \\\`${env.DB_NAME}\\\`.* TO '${user[1]}'@'%';`);
     }
     expect(mysql).not.toMatch(/ALL PRIVILEGES|ON \*\.\*|WITH GRANT OPTION/);
-    const reader = /^mysql:\/\/([^:]+):([^@]+)@[^/]+\/(\w+)$/.exec(envOf(site, ['common']).LMS_DB_URL)!;
+    const reader = /^mysql:\/\/([^:]+):([^@]+)@[^/]+\/(\w+)$/.exec(tutorEnv(site, ['common']).LMS_DB_URL)!;
     expect(mysql).toContain(`ALTER USER '${reader[1]}'@'%' IDENTIFIED BY '${reader[2]}';`);
     const readerGrants = mysql.match(new RegExp(`GRANT [^;]+ TO '${reader[1]}'`, 'g')) ?? [];
     expect(readerGrants.length).toBeGreaterThan(5);
@@ -213,7 +154,7 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     expect(lms).toContain(`manage_user ${site.config.GROUPS_SYNC_SERVICE_USER} `);
     expect(lms).toMatch(/--staff/);
     for (const app of ['groups-service', 'legacy-sync-service'] as const) {
-      const env = envOf(site, APPS[app].files);
+      const env = tutorEnv(site, TUTOR_ENV_FILES[app]);
       expect(lms).toContain(`--client-id "${env.LMS_OAUTH_CLIENT_ID}"`);
       expect(lms).toContain(`--client-secret "${env.LMS_OAUTH_CLIENT_SECRET}"`);
       expect(env.SERVICE_USERS).toBe(`${site.config.GROUPS_SYNC_SERVICE_USER}:write`);
@@ -228,12 +169,12 @@ describe('the Tutor plugin (deploy/tutor)', () => {
       image: site.config.GROUPS_SYNC_DOCKER_IMAGE,
       env_file: ['../plugins/groups-sync/apps/config/migrator.env'],
     });
-    expect(envOf(site, ['migrator']).MYSQL_URL).toMatch(
+    expect(tutorEnv(site, ['migrator']).MYSQL_URL).toMatch(
       new RegExp(`^mysql://${site.config.GROUPS_SYNC_MIGRATOR_MYSQL_USERNAME}:[^@]+@`),
     );
-    for (const [app, { files }] of Object.entries(APPS)) {
+    for (const [app, files] of Object.entries(TUTOR_ENV_FILES)) {
       expect(job).toContain(
-        `DB_NAME=${envOf(site, files).DB_NAME} node -r ./tools/register-paths.js dist/apps/${app}/src/migrate.js`,
+        `DB_NAME=${tutorEnv(site, files).DB_NAME} node -r ./tools/register-paths.js dist/apps/${app}/src/migrate.js`,
       );
       expect(existsSync(join(WORKSPACE_ROOT, `apps/${app}/src/migrate.ts`))).toBe(true);
     }
@@ -257,7 +198,7 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     );
     const settings = site.patches['openedx-lms-production-settings'];
     for (const app of ['groups-service', 'legacy-sync-service'] as const) {
-      const env = envOf(site, APPS[app].files);
+      const env = tutorEnv(site, TUTOR_ENV_FILES[app]);
       expect(settings).toContain(`RETIREMENT_SERVICE_WORKER_USERNAME = "${env.RETIREMENT_SERVICE_WORKER_USERNAME}"`);
       const api = app === 'groups-service' ? 'user-groups' : 'legacy-sync';
       expect(settings).toContain(`"http://groups-sync-${app}:${env.PORT}/api/${api}/v1/retire"`);
@@ -267,14 +208,14 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     }
     const [, lms] = site.tasks.find(([service]) => service === 'lms')!;
     expect(lms).toContain(`manage_user ${site.config.GROUPS_SYNC_RETIREMENT_SERVICE_WORKER_USERNAME} `);
-    expect(envOf(site, ['legacy-sync-service']).LMS_EMITS_TEAM_EVENTS).toBe('true'); // the plugin sends them
+    expect(tutorEnv(site, ['legacy-sync-service']).LMS_EMITS_TEAM_EVENTS).toBe('true'); // the plugin sends them
   });
 
   it('leaves the LMS image and settings alone with GROUPS_SYNC_LMS_PLUGIN off, and expects no team events', () => {
     const bare = render('GROUPS_SYNC_LMS_PLUGIN=false');
     expect(bare.patches['openedx-dockerfile-post-python-requirements'].trim()).toBe('');
     expect(bare.patches['openedx-lms-production-settings'].trim()).toBe('');
-    expect(envOf(bare, ['legacy-sync-service']).LMS_EMITS_TEAM_EVENTS).toBe('false');
+    expect(tutorEnv(bare, ['legacy-sync-service']).LMS_EMITS_TEAM_EVENTS).toBe('false');
   });
 
   it('routes the APIs on GROUPS_SYNC_HOST through Caddy: legacy-sync by path, the rest to groups-service', () => {
@@ -319,7 +260,9 @@ describe('the Tutor plugin (deploy/tutor)', () => {
   if (site.mode === 'tutor') {
     it("renders into Tutor's own compose, jobs, Kubernetes, kustomization and Caddy files", () => {
       const compose = parse(site.files['local/docker-compose.yml']).services;
-      expect(Object.keys(compose)).toEqual(expect.arrayContaining(Object.keys(APPS).map((a) => `groups-sync-${a}`)));
+      expect(Object.keys(compose)).toEqual(
+        expect.arrayContaining(Object.keys(TUTOR_ENV_FILES).map((a) => `groups-sync-${a}`)),
+      );
       expect(Object.keys(parse(site.files['local/docker-compose.jobs.yml']).services)).toContain('groups-sync-job');
       for (const file of ['k8s/deployments.yml', 'k8s/services.yml', 'k8s/jobs.yml', 'k8s/volumes.yml'])
         expect(yamlDocs(site.files[file]).some((d) => d.metadata.name.startsWith('groups-sync-'))).toBe(true);

@@ -1,5 +1,10 @@
-import { describeComposeService, describeProductionComposeService } from '@groups-sync/testing';
+import {
+  describeComposeService,
+  describeProductionComposeService,
+  describeTutorPluginService,
+} from '@groups-sync/testing';
 import { LegacySyncServiceConfig } from './legacy-sync-service.config';
 
 describeComposeService('legacy-sync-service', LegacySyncServiceConfig);
 describeProductionComposeService('legacy-sync-service', LegacySyncServiceConfig);
+describeTutorPluginService('legacy-sync-service', LegacySyncServiceConfig);
