@@ -31,6 +31,7 @@ import { MembershipsService } from './memberships/memberships.service';
 import { LegacyObservations } from './legacy-commands/legacy-observations.applier';
 import { SyncResults } from './legacy-commands/sync-results.applier';
 import { UserGroupsController } from './memberships/user-groups.controller';
+import { MeController } from './auth/me.controller';
 import { RetirementController } from './retirement/retirement.controller';
 import { UserRetirementService } from './retirement/user-retirement.service';
 import { CriterionCatalogue } from './groups/criterion-catalogue';
@@ -76,6 +77,7 @@ export const HTTP_OPTIONS = {
     MembersController,
     MembershipsSearchController,
     UserGroupsController,
+    MeController,
     RetirementController,
     LegacyCommandsConsumer,
     EvaluationSnapshotsConsumer,

@@ -115,6 +115,7 @@ const CASES: Record<string, Case> = {
     shows: (body, f) => body.group_ids.includes(f.groupId),
   },
   'GET /api/user-groups/v1/criterion-types': { rule: 'catalogue', request: () => ({ path: `${API}/criterion-types` }) },
+  'GET /api/user-groups/v1/me': { rule: 'catalogue', request: () => ({ path: `${API}/me?course_key=${COURSE}` }) },
   'POST /api/user-groups/v1/retire': {
     rule: 'retirement',
     request: (f) => ({ path: `${API}/retire`, body: { edx_lms_user_id: f.memberId } }),

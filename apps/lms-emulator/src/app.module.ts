@@ -9,6 +9,7 @@ import { AccountsController } from './accounts/accounts.controller';
 import { DrfAuthentication } from './auth/drf-authentication';
 import { JwtIssuer } from './auth/jwt-issuer';
 import { OAuthController } from './auth/oauth.controller';
+import { SessionController } from './auth/session.controller';
 import { StaffGuard, TokenGuard } from './auth/token.guard';
 import { CohortSettingsController } from './cohorts/cohort-settings.controller';
 import { CohortsController } from './cohorts/cohorts.controller';
@@ -71,7 +72,14 @@ export const config = loadConfig(LmsEmulatorConfig);
     TeamMembershipController,
     // Fixtures, faults, switches and any user's token: only for a test peer (404 otherwise).
     ...(config.LMS_EMULATOR_TEST_PEER
-      ? [EmulatorController, EmulatorSettingsController, EnrollmentFixturesController, TeamsFixturesController]
+      ? [
+          EmulatorController,
+          EmulatorSettingsController,
+          EnrollmentFixturesController,
+          TeamsFixturesController,
+          // A password-less sign-in for browser tests and the local stack's User Groups page.
+          SessionController,
+        ]
       : []),
   ],
   providers: [

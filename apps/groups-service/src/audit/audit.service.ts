@@ -7,9 +7,18 @@ export class AuditService {
   constructor(private readonly dataSource: DataSource) {}
 
   /** A group's history, newest first. */
-  async history(groupId: string, offset: number, limit: number): Promise<{ count: number; events: AuditEvent[] }> {
+  async history(
+    groupId: string,
+    offset: number,
+    limit: number,
+    filters: { userId?: number; action?: string } = {},
+  ): Promise<{ count: number; events: AuditEvent[] }> {
     const [events, count] = await this.dataSource.getRepository(AuditEvent).findAndCount({
-      where: { groupId },
+      where: {
+        groupId,
+        ...(filters.userId !== undefined ? { userId: filters.userId } : {}),
+        ...(filters.action ? { action: filters.action } : {}),
+      },
       order: { id: 'DESC' },
       skip: offset,
       take: limit,

@@ -23,7 +23,7 @@ import { GroupAccess } from '../auth/group-access';
 import { readableScopes } from '../auth/readable-scopes';
 import { apiContext } from '../audit/request-context';
 import { MembershipRepository } from '../memberships/membership.repository';
-import { PageQuery, ListGroupsQuery } from './dto/list-groups.query';
+import { HistoryQuery, ListGroupsQuery } from './dto/list-groups.query';
 import { CreateGroupDto } from './dto/create-group.dto';
 import { UpdateGroupDto } from './dto/update-group.dto';
 import { groupView } from './group-view';
@@ -153,13 +153,16 @@ export class GroupsController {
   @Get(':id/history')
   async history(
     @Param('id', GroupIdPipe) id: string,
-    @Query() query: PageQuery,
+    @Query() query: HistoryQuery,
     @Req() req: Request,
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.access.require(id, principal, 'read');
     const window = pageWindow(query);
-    const { count, events } = await this.audit.history(id, window.offset, window.size);
+    const { count, events } = await this.audit.history(id, window.offset, window.size, {
+      userId: query.user_id,
+      action: query.action,
+    });
     return this.pagination.page(req, window, count, events.map(auditView));
   }
 

@@ -64,7 +64,13 @@ export class MembersController {
   ) {
     await this.access.require(id, principal, 'read');
     const window = pageWindow(query, 100);
-    const { count, members } = await this.repository.list(id, query.status ?? 'active', window.offset, window.size);
+    const { count, members } = await this.repository.list(
+      id,
+      query.status ?? 'active',
+      window.offset,
+      window.size,
+      query.search?.trim() || undefined,
+    );
     return this.pagination.page(req, window, count, members.map(memberView));
   }
 

@@ -71,13 +71,25 @@ export class MembershipRepository {
     status: 'active' | 'all',
     offset: number,
     limit: number,
+    search?: string,
   ): Promise<{ count: number; members: Membership[] }> {
-    const [members, count] = await this.dataSource.getRepository(Membership).findAndCount({
-      where: { groupId, ...(status === 'active' ? { active: true } : {}) },
-      order: { userId: 'ASC' },
-      skip: offset,
-      take: limit,
-    });
+    const query = this.dataSource
+      .getRepository(Membership)
+      .createQueryBuilder('m')
+      .where('m.group_id = :groupId', { groupId })
+      .orderBy('m.user_id', 'ASC')
+      .skip(offset)
+      .take(limit);
+    if (status === 'active') query.andWhere('m.active = 1');
+    if (search) {
+      // Within the group's rows (its key's prefix): a username prefix, or an email the directory knows.
+      const prefix = `${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query.andWhere(
+        '(m.username LIKE :prefix OR m.user_id IN (SELECT a.id FROM user_account a WHERE a.email = :email))',
+        { prefix, email: search },
+      );
+    }
+    const [members, count] = await query.getManyAndCount();
     return { count, members };
   }
 

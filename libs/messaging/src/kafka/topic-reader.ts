@@ -11,6 +11,8 @@ export interface ReadMessage {
   headers: Record<string, string>;
 }
 
+const UNKNOWN_TOPIC_WAIT_MS = 10_000;
+
 /**
  * Reads a topic from the beginning into memory, under a throwaway consumer group. For operators'
  * tools (listing dead letters) and for tests; never part of a service's processing.
@@ -30,7 +32,17 @@ export class TopicReader {
 
   async start(): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    // A topic created a moment ago may not be in the broker's metadata yet (kafkajs retries a
+    // missing leader, not an unknown topic): wait for it a little, as for a leader.
+    for (const deadline = Date.now() + UNKNOWN_TOPIC_WAIT_MS; ;) {
+      try {
+        await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+        break;
+      } catch (error) {
+        if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {

@@ -58,3 +58,19 @@ export class ListGroupsQuery extends PageQuery {
   @IsBoolean()
   stale?: boolean;
 }
+
+/** The history of one group: filtered by the member it concerns and by action (`member_added`, …). */
+export class HistoryQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'only entries about this user id' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  user_id?: number;
+
+  @ApiPropertyOptional({ description: 'only entries of this action, e.g. member_added, member_removed' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  action?: string;
+}

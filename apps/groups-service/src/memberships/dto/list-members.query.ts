@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery } from '../../groups/dto/list-groups.query';
 
 export class ListMembersQuery extends PageQuery {
@@ -11,4 +11,12 @@ export class ListMembersQuery extends PageQuery {
   @IsOptional()
   @IsIn(['active', 'all'])
   status?: 'active' | 'all';
+
+  @ApiPropertyOptional({
+    description: 'members whose username starts with it, or whose email is it (case-insensitive)',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  search?: string;
 }
