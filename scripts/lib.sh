@@ -22,6 +22,7 @@ GROUPS_SERVICE_PORT="${GROUPS_SERVICE_PORT:-3001}"
 LEGACY_SYNC_SERVICE_PORT="${LEGACY_SYNC_SERVICE_PORT:-3002}"
 EVALUATOR_SERVICE_PORT="${EVALUATOR_SERVICE_PORT:-3003}"
 LMS_EMULATOR_PORT="${LMS_EMULATOR_PORT:-18000}"
+USER_GROUPS_PAGE_PORT="${USER_GROUPS_PAGE_PORT:-2010}" # the User Groups page (apps/frontend-app-user-groups/serve.mjs)
 # Operations ports (OPS_PORT): /metrics and /health/consumers, off the API ports.
 GROUPS_SERVICE_OPS_PORT="${GROUPS_SERVICE_OPS_PORT:-9301}"
 LEGACY_SYNC_SERVICE_OPS_PORT="${LEGACY_SYNC_SERVICE_OPS_PORT:-9302}"
@@ -85,9 +86,22 @@ ensure_python_packages() {
   echo "$py"
 }
 
+# Debian's Chromium, which the browser tests drive through playwright-core (headless).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "Chromium is needed for the browser tests (apt-get install chromium, as root)"
+  log "installing Debian's chromium"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } \
+    || die "could not install chromium"
+}
+
 build_workspace() {
   log "compiling TypeScript"
   (cd "$ROOT" && npx tsc -p tsconfig.build.json) || die "TypeScript build failed"
   # Avro schemas are data, read at run time beside the compiled contracts.
   mkdir -p "$ROOT/dist/libs/contracts/src" && cp -r "$ROOT/libs/contracts/src/schemas" "$ROOT/dist/libs/contracts/src/"
+  log "building the User Groups page"
+  (cd "$ROOT" && npx tsc -p apps/frontend-app-user-groups/tsconfig.json && npx vite build --config apps/frontend-app-user-groups/vite.config.mts) \
+    || die "the User Groups page did not build"
 }

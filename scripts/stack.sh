@@ -84,6 +84,25 @@ stop_extra_instances() {
   return 0
 }
 
+# The User Groups page, with the two APIs and the emulator's sign-in on its origin (as Caddy routes
+# them on a site's LMS host). It reads the built files per request: a rebuild needs no restart.
+start_page() {
+  local pidfile="$RUN_DIR/user-groups-page.pid"
+  if pid_alive "$pidfile" && port_open "$USER_GROUPS_PAGE_PORT"; then log "User Groups page already running on :$USER_GROUPS_PAGE_PORT"; return 0; fi
+  port_open "$USER_GROUPS_PAGE_PORT" && die "port $USER_GROUPS_PAGE_PORT (for the User Groups page) is taken; set USER_GROUPS_PAGE_PORT"
+  log "starting the User Groups page on :$USER_GROUPS_PAGE_PORT"
+  (
+    export MFE_PORT="$USER_GROUPS_PAGE_PORT" GROUPS_SERVICE_URL="http://127.0.0.1:$GROUPS_SERVICE_PORT"
+    export LEGACY_SYNC_URL="http://127.0.0.1:$LEGACY_SYNC_SERVICE_PORT" LMS_URL="http://127.0.0.1:$LMS_EMULATOR_PORT"
+    cd "$ROOT" && exec nohup node apps/frontend-app-user-groups/serve.mjs >> "$RUN_DIR/user-groups-page.log" 2>&1
+  ) &
+  echo $! > "$pidfile"
+  wait_until 20 "User Groups page" port_open "$USER_GROUPS_PAGE_PORT" || die "the User Groups page did not start (log: $RUN_DIR/user-groups-page.log)"
+  # Someone to sign in as: global staff of the emulator (idempotent; learners come from its fixtures).
+  curl -s -XPOST "http://127.0.0.1:$LMS_EMULATOR_PORT/emulator/users" -H 'content-type: application/json' -d '{"username": "staff", "name": "Staff"}' >/dev/null
+  curl -s -XPUT "http://127.0.0.1:$LMS_EMULATOR_PORT/emulator/learner-data" -H 'content-type: application/json' -d '{"username": "staff", "is_staff": true}' >/dev/null
+}
+
 prepare() {
   ensure_node_modules
   bash "$ROOT/scripts/infra.sh" up
@@ -108,6 +127,7 @@ case "${1:-start}" in
         wait_until 90 "$name" ready "$port" || { tail -20 "$RUN_DIR/$name.log"; die "$name did not become ready (log: $RUN_DIR/$name.log)"; }
       done
     done
+    start_page
     set -a; source "$STACK_ENV"; set +a
     more=""
     [ "$INSTANCES" -gt 1 ] && more="
@@ -115,6 +135,7 @@ case "${1:-start}" in
     cat <<INFO
 
 openedx-groups-sync is running:
+  User Groups page     http://127.0.0.1:$USER_GROUPS_PAGE_PORT/user-groups/   (sign in as "staff", global staff, or any emulator user)
   groups-service       http://127.0.0.1:$GROUPS_SERVICE_PORT   (API /api/user-groups/v1/, docs /api/docs)
   legacy-sync-service  http://127.0.0.1:$LEGACY_SYNC_SERVICE_PORT   (API /api/legacy-sync/v1/, docs /api/docs; npm run --silent ugsync -- status)
   evaluator-service    http://127.0.0.1:$EVALUATOR_SERVICE_PORT   (/health/ready)
@@ -131,6 +152,7 @@ Logs: $RUN_DIR/*.log    Stop: npm stop
 INFO
     ;;
   stop)
+    stop_pidfile "$RUN_DIR/user-groups-page.pid" "User Groups page"
     for app in "${APPS[@]}"; do
       for f in $(instance_pidfiles "$app"); do stop_pidfile "$f" "$(basename "$f" .pid)"; done
     done

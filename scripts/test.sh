@@ -24,12 +24,14 @@ infra_pid=$!
 build_workspace
 # The Tutor plugin's and the LMS companion plugin's tests run with this interpreter.
 export GROUPS_SYNC_PYTHON; GROUPS_SYNC_PYTHON=$(ensure_python_packages)
+# The User Groups page's browser tests (end-to-end tier) drive it.
+ensure_chromium
 rm -rf "$CACHE/test-results" "$CACHE/test-logs"
 # The boundary rule reads Nx's project graph; on a fresh checkout there is none until Nx computes it,
 # and the rule would be skipped with a warning.
 step "project graph" npx nx show projects --json
 step "lint (module boundaries)" npx eslint --max-warnings 0 .
-step "format (Prettier; npm run format fixes it)" npx prettier --check --log-level warn "**/*.{ts,js,mjs}"
+step "format (Prettier; npm run format fixes it)" npx prettier --check --log-level warn "**/*.{ts,tsx,js,mjs}"
 # One Jest run over every project (the root jest.config.js; workers as jest.preset.js says).
 step "unit tests" node tools/run-jest.js unit all .
 

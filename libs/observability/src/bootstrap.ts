@@ -43,6 +43,13 @@ export function configureHttp(
       json({ limit: options.largeJsonBodies!.limit }),
     );
   }
+  // Answers are per caller and change without their ETag (a group's ETag is its version, for
+  // If-Match, while its link and member count move on): no cache keeps one, so none revalidates
+  // into a 304 that would show a browser the old answer.
+  express.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   (app as NestExpressApplication).useBodyParser('json', { limit: options.jsonBodyLimit ?? '100kb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new DomainExceptionFilter());

@@ -10,3 +10,4 @@ export * from './table-checksums';
 export * from './mariadb-replica';
 export * from './private-mariadb';
 export * from './tutor-plugin';
+export * from './browser';

@@ -68,11 +68,15 @@ export class GroupsController {
   async list(@Query() query: ListGroupsQuery, @Req() req: Request, @CurrentPrincipal() principal: Principal) {
     const window = pageWindow(query);
     const { count, groups } = await this.groups.list(query, window.offset, window.size, readableScopes(principal));
+    const counts = await this.memberships.countsOf(groups.map((g) => g.id));
     return this.pagination.page(
       req,
       window,
       count,
-      groups.map((g) => groupView(g)),
+      groups.map((g) => {
+        const c = counts.get(g.id) ?? { members: 0, pending: 0, rejected: 0 };
+        return { ...groupView(g), member_count: c.members, sync: { pending: c.pending, rejected: c.rejected } };
+      }),
     );
   }
 

@@ -360,6 +360,13 @@ describe('groups-service on a real database', () => {
       expect(await outboxCount(group.id, EventType.UserGroupUpdated)).toBe(0);
     });
 
+    it('lets no cache keep a group: its ETag (the version) stays while its link and members change', async () => {
+      const { body: group } = await create({});
+      const res = await api().get(`${API}/groups/${group.id}`);
+      expect(res.headers.etag).toBe('"1"');
+      expect(res.headers['cache-control']).toBe('no-store');
+    });
+
     it('never changes the scope or the kind', async () => {
       const { body: group } = await create({});
       const scope = await api()

@@ -113,6 +113,24 @@ export class MembershipRepository {
     }));
   }
 
+  /** For a page of groups: active members, and memberships waiting for or refused by the LMS. */
+  async countsOf(groupIds: string[]): Promise<Map<string, { members: number; pending: number; rejected: number }>> {
+    if (!groupIds.length) return new Map();
+    const rows: Array<{ group_id: string; members: string; pending: string; rejected: string }> =
+      await this.dataSource.query(
+        `SELECT group_id, SUM(active) AS members, SUM(sync_state = 'pending') AS pending,
+                SUM(sync_state = 'rejected') AS rejected
+         FROM membership WHERE group_id IN (?) GROUP BY group_id`,
+        [groupIds],
+      );
+    return new Map(
+      rows.map((r) => [
+        r.group_id,
+        { members: Number(r.members), pending: Number(r.pending), rejected: Number(r.rejected) },
+      ]),
+    );
+  }
+
   /** Pending, synced and rejected counts of a legacy group's memberships, with the last error. */
   async syncStatus(groupId: string) {
     const rows: Array<{ state: string | null; n: string }> = await this.dataSource.query(

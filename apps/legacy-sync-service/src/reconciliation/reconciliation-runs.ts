@@ -6,7 +6,7 @@ import { LmsUnavailableError } from '@groups-sync/lms-client';
 import { isUnavailable } from '@groups-sync/observability';
 import { LegacyKinds } from '../kinds/legacy-kinds.registry';
 import { LegacySyncServiceConfig } from '../legacy-sync-service.config';
-import { Reconciler, RunRow, runDuration } from './reconciler';
+import { Reconciler, RunRow, RunSummary, runDuration } from './reconciler';
 
 export type RunScope =
   { scope_type: 'group' | 'course'; scope_key: string } | { scope_type: 'all' | 'teams'; scope_key: null };
@@ -102,10 +102,20 @@ export class ReconciliationRuns implements OnApplicationShutdown {
 
   /** Latest runs first. */
   async list(limit = 20) {
-    return this.dataSource.query(
-      `SELECT id, status, scope_type, scope_key, dry_run, trigger_kind, requested_by, created_at, finished_at FROM reconciliation_run ORDER BY created_at DESC LIMIT ?`,
+    const runs: Array<Record<string, unknown> & { summary: string | null }> = await this.dataSource.query(
+      `SELECT id, status, scope_type, scope_key, dry_run, trigger_kind, requested_by, created_at, finished_at, summary
+       FROM reconciliation_run ORDER BY created_at DESC LIMIT ?`,
       [limit],
     );
+    // What a drift chart needs of each run: how much it found and how much it repaired.
+    return runs.map(({ summary, ...run }) => {
+      const report = summary ? (JSON.parse(summary) as Partial<RunSummary>) : null;
+      return {
+        ...run,
+        differences_found: report?.differences_found ?? null,
+        repaired: report ? Object.values(report.repaired_by_kind ?? {}).reduce((n, v) => n + v, 0) : null,
+      };
+    });
   }
 
   /** Last successful reconciliation per course. */
