@@ -31,7 +31,8 @@ export default defineConfig(({ mode }) => {
     plugins: [react()],
     define: Object.fromEntries(KEYS.map((key) => [`process.env.${key}`, JSON.stringify(env[key] ?? '')])),
     build: {
-      outDir: join(root, '../../dist/apps/frontend-app-user-groups'),
+      // Tutor's MFE plugin takes a build from dist/ at the repository's root (USER_GROUPS_PAGE_OUT_DIR).
+      outDir: env.USER_GROUPS_PAGE_OUT_DIR || join(root, '../../dist/apps/frontend-app-user-groups'),
       emptyOutDir: true,
       chunkSizeWarningLimit: 2000,
       // Paragon's CSS has media queries over custom properties, which lightningcss refuses; it ships minified.

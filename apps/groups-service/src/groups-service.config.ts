@@ -4,6 +4,17 @@ import { LmsClientConfig } from '@groups-sync/lms-client';
 
 /** The LMS settings (LMS_BASE_URL, LMS_OAUTH_*) serve the user directory: usernames and emails to accounts; JWT_* its API's callers. */
 export class GroupsServiceConfig extends LmsClientConfig {
+  /**
+   * Origins of pages on another host that call this API in a browser with the LMS's JWT cookies
+   * (comma-separated, e.g. the User Groups page at https://apps.lms.example.com): answered with
+   * CORS headers that allow credentials. Unset: none (same-origin pages need none).
+   */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/,]+(,https?:\/\/[^\s/,]+)*$/, {
+    message: 'must be comma-separated origins (scheme and host, no path), e.g. https://apps.lms.example.com',
+  })
+  CORS_ORIGINS?: string = undefined;
+
   override PORT = 3001;
   override OPS_PORT = 9301;
 

@@ -10,5 +10,6 @@ void bootstrapService(AppModule, {
   host: config.HOST,
   beforeListen: startEventConsumers,
   openApi: true,
+  corsOrigins: config.CORS_ORIGINS,
   ...HTTP_OPTIONS,
 });

@@ -3,6 +3,17 @@ import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } 
 import { LmsClientConfig } from '@groups-sync/lms-client';
 
 export class LegacySyncServiceConfig extends LmsClientConfig {
+  /**
+   * Origins of pages on another host that call this API in a browser with the LMS's JWT cookies
+   * (comma-separated, e.g. the User Groups page at https://apps.lms.example.com): answered with
+   * CORS headers that allow credentials. Unset: none (same-origin pages need none).
+   */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/,]+(,https?:\/\/[^\s/,]+)*$/, {
+    message: 'must be comma-separated origins (scheme and host, no path), e.g. https://apps.lms.example.com',
+  })
+  CORS_ORIGINS?: string = undefined;
+
   override PORT = 3002;
   override OPS_PORT = 9302;
 

@@ -9,4 +9,5 @@ void bootstrapService(AppModule, {
   opsPort: config.OPS_PORT,
   host: config.HOST,
   beforeListen: startEventConsumers,
+  corsOrigins: config.CORS_ORIGINS,
 });

@@ -115,7 +115,7 @@ class _Filter:
         return register
 
 
-def _record_plugin() -> types.SimpleNamespace:
+def _record_plugin(mfe: bool = False) -> types.SimpleNamespace:
     filters = types.SimpleNamespace(
         **{
             name: _Filter()
@@ -138,6 +138,15 @@ def _record_plugin() -> types.SimpleNamespace:
     tutor.hooks = types.SimpleNamespace(Filters=filters)  # type: ignore[attr-defined]
     sys.modules["tutor"] = tutor
     sys.modules["tutor.hooks"] = tutor.hooks  # type: ignore[assignment]
+    if mfe:
+        # Tutor's MFE plugin installed: its MFE_APPS filter, recorded like Tutor's own.
+        filters.MFE_APPS = _Filter()
+        tutormfe = types.ModuleType("tutormfe")
+        tutormfe.hooks = types.SimpleNamespace(MFE_APPS=filters.MFE_APPS)  # type: ignore[attr-defined]
+        sys.modules["tutormfe"] = tutormfe
+        sys.modules["tutormfe.hooks"] = tutormfe.hooks  # type: ignore[assignment]
+    else:
+        sys.modules["tutormfe"] = None  # type: ignore[assignment]  (import fails, as without tutor-mfe)
     if "importlib_resources" not in sys.modules:
         try:
             import importlib_resources  # noqa: F401
@@ -209,10 +218,10 @@ def _long_to_base64(value: int) -> str:
     return urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def without_tutor(sets: dict) -> dict:
+def without_tutor(sets: dict, mfe: bool = False) -> dict:
     import jinja2
 
-    filters = _record_plugin()
+    filters = _record_plugin(mfe)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(root) for root in filters.ENV_TEMPLATE_ROOTS.items]),
         undefined=jinja2.StrictUndefined,
@@ -226,7 +235,15 @@ def without_tutor(sets: dict) -> dict:
     )
     config: dict = {"JWT_RSA_PRIVATE_KEY": _rsa_private_key_pem()}
     # Unique values, then defaults, then the caller's; each rendered with the config so far (Tutor's order).
-    raw = {**TUTOR_DEFAULTS, **dict(filters.CONFIG_UNIQUE.items), **dict(filters.CONFIG_DEFAULTS.items), **sets}
+    # tutor-mfe's MFE_HOST (tutormfe/plugin.py) when it is installed.
+    mfe_defaults = {"MFE_HOST": "apps.{{ LMS_HOST }}"} if mfe else {}
+    raw = {
+        **TUTOR_DEFAULTS,
+        **mfe_defaults,
+        **dict(filters.CONFIG_UNIQUE.items),
+        **dict(filters.CONFIG_DEFAULTS.items),
+        **sets,
+    }
     pending = dict(raw)
     for _ in range(5):
         for key, value in list(pending.items()):
@@ -259,16 +276,24 @@ def without_tutor(sets: dict) -> dict:
         "dockerfile": environment.get_template("groups-sync/build/groups-sync/Dockerfile").render(**config),
         "images": [list(item[:1]) + [render(item[2])] for item in filters.IMAGES_BUILD.items],
         "files": {},
+        "mfe_apps": _apply(filters.MFE_APPS.callbacks, {}) if mfe else None,
     }
+
+
+def _apply(callbacks: list, value):
+    for callback in callbacks:
+        value = callback(value)
+    return value
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tutor", action="store_true", help="render with Tutor itself (on PYTHONPATH)")
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE, as `tutor config save --set`")
+    parser.add_argument("--mfe", action="store_true", help="as with Tutor's MFE plugin installed (stand-in only)")
     args = parser.parse_args()
     sets = parse_sets(args.set)
-    print(json.dumps(with_tutor(sets) if args.tutor else without_tutor(sets), indent=1))
+    print(json.dumps(with_tutor(sets) if args.tutor else without_tutor(sets, args.mfe), indent=1))
 
 
 if __name__ == "__main__":

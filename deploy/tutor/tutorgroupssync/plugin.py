@@ -117,3 +117,25 @@ def _groups_sync_public_hosts(hosts: list[str], context_name: t.Literal["local",
     if context_name == "local":
         hosts.append("{{ GROUPS_SYNC_HOST }}")
     return hosts
+
+
+# The User Groups page (apps/frontend-app-user-groups), as a micro-frontend of Tutor's MFE plugin
+# where that is installed: served at {{ MFE_HOST }}/user-groups/. tutor-mfe builds it from this
+# repository's root: `npm run build` builds the page into dist/ (the patch
+# mfe-dockerfile-pre-npm-build-user-groups), and `make pull_translations` has nothing to pull yet.
+try:
+    from tutormfe.hooks import MFE_APPS
+except ImportError:  # no tutor-mfe: no page; the APIs serve without it
+    MFE_APPS = None
+
+if MFE_APPS is not None:
+
+    @MFE_APPS.add()
+    def _user_groups_page(mfes: dict) -> dict:
+        # tutor-mfe reads these as they are (not rendered): the defaults, not a site's settings.
+        mfes["user-groups"] = {
+            "repository": config["defaults"]["REPOSITORY"],
+            "port": 2010,
+            "version": config["defaults"]["REPOSITORY_VERSION"],
+        }
+        return mfes

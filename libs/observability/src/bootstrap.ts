@@ -15,6 +15,11 @@ export interface BootstrapOptions {
   /** Serve an OpenAPI document at /api/docs (and /api/docs-json). */
   openApi?: boolean;
   host: string;
+  /**
+   * Origins of pages on other hosts that call the API with cookies (CORS_ORIGINS): allowed with
+   * credentials and the headers the User Groups page sends; none when empty.
+   */
+  corsOrigins?: string;
   /** Largest JSON body on most routes; Express's default, 100 kB, when unset. */
   jsonBodyLimit?: string;
   /**
@@ -30,9 +35,25 @@ export interface BootstrapOptions {
 /** Body limits, strict validation and the one error body: shared by the services and their in-process tests. */
 export function configureHttp(
   app: INestApplication,
-  options: Pick<BootstrapOptions, 'jsonBodyLimit' | 'largeJsonBodies'> = {},
+  options: Pick<BootstrapOptions, 'jsonBodyLimit' | 'largeJsonBodies' | 'corsOrigins'> = {},
 ): void {
   const express = app.getHttpAdapter().getInstance() as Express;
+  const origins = (options.corsOrigins ?? '').split(',').filter(Boolean);
+  if (origins.length)
+    app.enableCors({
+      origin: origins,
+      credentials: true,
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'if-match',
+        'use-jwt-cookie',
+        'x-csrftoken',
+        'x-correlation-id',
+      ],
+      exposedHeaders: ['etag', 'x-correlation-id'],
+      maxAge: 600,
+    });
   // Registered first: a body one of these read is not read again by the default parser.
   for (const route of options.largeJsonBodies?.routes ?? []) {
     const [method, path] = route.split(' ');

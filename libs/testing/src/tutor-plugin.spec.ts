@@ -2,7 +2,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { WORKSPACE_ROOT } from './stack-env';
-import { renderTutorPlugin as render, TUTOR_ENV_FILES, TutorService, tutorEnv } from './tutor-plugin';
+import {
+  renderTutorPlugin as render,
+  renderTutorPluginWithMfe,
+  TUTOR_ENV_FILES,
+  TutorService,
+  tutorEnv,
+} from './tutor-plugin';
 
 /**
  * The Tutor plugin (deploy/tutor), rendered for a `local` and a `k8s` site (tutor-plugin.ts): its
@@ -230,6 +236,48 @@ describe('the Tutor plugin (deploy/tutor)', () => {
     expect(site.patches['caddyfile-lms']).toMatch(
       /reverse_proxy \/api\/legacy-sync\/\* groups-sync-legacy-sync-service:3002/,
     );
+  });
+
+  it("registers the User Groups page with Tutor's MFE plugin, points it at the APIs and lets the services answer its origin", () => {
+    const withPage = renderTutorPluginWithMfe();
+    expect(withPage.mfe_apps).toEqual({
+      'user-groups': {
+        repository: withPage.config.GROUPS_SYNC_REPOSITORY,
+        port: 2010,
+        version: withPage.config.GROUPS_SYNC_REPOSITORY_VERSION,
+      },
+    });
+    const lms = `http://${withPage.config.LMS_HOST}`;
+    expect(withPage.patches['mfe-lms-common-settings']).toContain(
+      `MFE_CONFIG_OVERRIDES.setdefault("user-groups", {}).update({`,
+    );
+    expect(withPage.patches['mfe-lms-common-settings']).toContain(`"USER_GROUPS_API_BASE_URL": "${lms}"`);
+    expect(withPage.patches['mfe-lms-common-settings']).toContain(`"LEGACY_SYNC_API_BASE_URL": "${lms}"`);
+    for (const app of ['groups-service', 'legacy-sync-service'] as const)
+      expect(tutorEnv(withPage, TUTOR_ENV_FILES[app]).CORS_ORIGINS).toBe(`http://apps.${withPage.config.LMS_HOST}`);
+    // Without tutor-mfe: no page, and no origin allowed.
+    expect(site.mfe_apps ?? null).toBeNull();
+    expect(tutorEnv(site, TUTOR_ENV_FILES['groups-service']).CORS_ORIGINS).toBeUndefined();
+  });
+
+  it('gives tutor-mfe what it builds an MFE with: `make pull_translations`, and `npm run build` into dist/ under /user-groups/', () => {
+    expect(readFileSync(join(WORKSPACE_ROOT, 'Makefile'), 'utf8')).toMatch(/^pull_translations:/m);
+    const pkg = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts.build).toBe('nx run-many -t build');
+    const project = JSON.parse(
+      readFileSync(join(WORKSPACE_ROOT, 'apps/frontend-app-user-groups/project.json'), 'utf8'),
+    );
+    expect(project.targets.build.command).toContain('vite build');
+    expect(readFileSync(join(WORKSPACE_ROOT, 'apps/frontend-app-user-groups/vite.config.mts'), 'utf8')).toContain(
+      'env.USER_GROUPS_PAGE_OUT_DIR',
+    );
+    expect(site.patches['mfe-dockerfile-pre-npm-build-user-groups']).toContain(
+      'USER_GROUPS_PAGE_OUT_DIR=/openedx/app/dist',
+    );
+    // tutor-mfe sets APP_ID to the MFE's name and PUBLIC_PATH to /<name>/: the page's own.
+    const dotenv = readFileSync(join(WORKSPACE_ROOT, 'apps/frontend-app-user-groups/.env'), 'utf8');
+    expect(dotenv).toContain("APP_ID='user-groups'");
+    expect(dotenv).toContain("PUBLIC_PATH='/user-groups/'");
   });
 
   it('writes no secret into a template: every password and secret is a setting Tutor generates per site', () => {

@@ -12,6 +12,8 @@ export interface RenderedTutorPlugin {
   tasks: Array<[string, string]>;
   dockerfile: string;
   files: Record<string, string>;
+  /** What the plugin adds to tutor-mfe's MFE_APPS (stand-in render with `mfe`), else null. */
+  mfe_apps?: Record<string, { repository: string; port: number; version: string }> | null;
 }
 
 /** The env files (templates/groups-sync/apps/config) each service's container reads, in order. */
@@ -41,12 +43,22 @@ function python(): string {
  * dependencies), by Tutor itself.
  */
 export function renderTutorPlugin(...sets: string[]): RenderedTutorPlugin {
-  const tutor = process.env.TUTOR_PYTHONPATH;
+  return render(sets, false);
+}
+
+/** As renderTutorPlugin, on a site that also runs Tutor's MFE plugin (always the stand-in recorder). */
+export function renderTutorPluginWithMfe(...sets: string[]): RenderedTutorPlugin {
+  return render(sets, true);
+}
+
+function render(sets: string[], mfe: boolean): RenderedTutorPlugin {
+  const tutor = mfe ? undefined : process.env.TUTOR_PYTHONPATH;
   const out = execFileSync(
     tutor ? '/usr/bin/python3' : python(),
     [
       join(WORKSPACE_ROOT, 'deploy/tutor/tests/render.py'),
       ...(tutor ? ['--tutor'] : []),
+      ...(mfe ? ['--mfe'] : []),
       ...sets.flatMap((s) => ['--set', s]),
     ],
     { encoding: 'utf8', env: { ...process.env, ...(tutor ? { PYTHONPATH: tutor } : {}) }, maxBuffer: 64 << 20 },
@@ -83,6 +95,9 @@ export function describeTutorPluginService(service: TutorService, configClass: n
 
     it('name every setting its config class requires in production, and they validate', () => {
       expect(() => loadConfig(configClass, env)).not.toThrow();
+      // With Tutor's MFE plugin too (the User Groups page's origin, for CORS).
+      const withPage = tutorEnv(renderTutorPluginWithMfe(), TUTOR_ENV_FILES[service]);
+      expect(() => loadConfig(configClass, withPage)).not.toThrow();
       expect(env).toMatchObject({ NODE_ENV: 'production', DB_MIGRATIONS_RUN: 'false' });
     });
 
