@@ -32,6 +32,10 @@ import { LegacyObservations } from './legacy-commands/legacy-observations.applie
 import { SyncResults } from './legacy-commands/sync-results.applier';
 import { UserGroupsController } from './memberships/user-groups.controller';
 import { MeController } from './auth/me.controller';
+import { LmsCourseRuns } from './reruns/lms-course-runs';
+import { RerunsController } from './reruns/reruns.controller';
+import { RerunsPoller } from './reruns/reruns.poller';
+import { RerunsService } from './reruns/reruns.service';
 import { RetirementController } from './retirement/retirement.controller';
 import { UserRetirementService } from './retirement/user-retirement.service';
 import { CriterionCatalogue } from './groups/criterion-catalogue';
@@ -78,6 +82,7 @@ export const HTTP_OPTIONS = {
     MembershipsSearchController,
     UserGroupsController,
     MeController,
+    RerunsController,
     RetirementController,
     LegacyCommandsConsumer,
     EvaluationSnapshotsConsumer,
@@ -100,6 +105,9 @@ export const HTTP_OPTIONS = {
     CriterionCatalogue,
     Pagination,
     UserRetirementService,
+    LmsCourseRuns,
+    RerunsService,
+    RerunsPoller,
   ],
 })
 export class AppModule {}

@@ -115,6 +115,10 @@ const CASES: Record<string, Case> = {
     shows: (body, f) => body.group_ids.includes(f.groupId),
   },
   'GET /api/user-groups/v1/criterion-types': { rule: 'catalogue', request: () => ({ path: `${API}/criterion-types` }) },
+  'POST /api/user-groups/v1/reruns': {
+    rule: 'write',
+    request: () => ({ path: `${API}/reruns`, body: { source_course_key: COURSE, course_key: `${COURSE}-rerun` } }),
+  },
   'GET /api/user-groups/v1/me': { rule: 'catalogue', request: () => ({ path: `${API}/me?course_key=${COURSE}` }) },
   'POST /api/user-groups/v1/retire': {
     rule: 'retirement',

@@ -56,6 +56,20 @@ export class GroupsServiceConfig extends LmsClientConfig {
   })
   PUBLIC_BASE_URL?: string = undefined;
 
+  /** How often Studio's finished reruns are read from the LMS's database (LMS_DB_URL); 0: never (then POST /reruns). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  RERUNS_POLL_SECONDS = 60;
+
+  /** How far back the first read of the LMS's reruns starts, in hours (older reruns are left alone). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(8_760)
+  RERUNS_LOOKBACK_HOURS = 24;
+
   /** The LMS user whose token Open edX's retirement pipeline calls with (the LMS's RETIREMENT_SERVICE_WORKER_USERNAME): the only caller of POST /retire. */
   @IsString()
   @MinLength(1)

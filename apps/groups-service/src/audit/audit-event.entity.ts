@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type AuditTrigger = 'user' | 'scheduled' | 'event' | 'legacy' | 'reconciliation';
+export type AuditTrigger = 'user' | 'scheduled' | 'event' | 'legacy' | 'reconciliation' | 'rerun';
 
 /** Append-only history of a group: who changed what, why, and under which correlation id. */
 @Entity('audit_event')

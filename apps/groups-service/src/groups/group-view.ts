@@ -35,6 +35,8 @@ export function groupView(group: UserGroup, members?: Membership[]) {
             : (legacyCriterion?.config ?? {})),
         }
       : null,
+    carry_over_on_rerun: group.carryOverOnRerun,
+    rerun_of: group.rerunOfGroupId ? { group_id: group.rerunOfGroupId, course_key: group.rerunOfCourseKey } : null,
     refresh_cadence_seconds: group.refreshCadenceSeconds ?? group.defaultRefreshSeconds,
     last_refreshed_at: group.lastRefreshedAt,
     is_stale: isStale(group),

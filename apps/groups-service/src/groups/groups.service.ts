@@ -47,6 +47,9 @@ export class GroupsService {
       collection: dto.collection?.trim() || null,
       enabled: dto.enabled ?? true,
       frozen: false,
+      carryOverOnRerun: dto.carry_over_on_rerun ?? false,
+      rerunOfGroupId: null,
+      rerunOfCourseKey: null,
       refreshCadenceSeconds: dto.refresh_cadence_seconds ?? null,
       defaultRefreshSeconds: defaultRefreshSeconds(criteria, catalogue),
       lastRefreshedAt: null,
@@ -60,24 +63,37 @@ export class GroupsService {
     group.criteria = criteria.map((c, position) =>
       Object.assign(new Criterion(), { ...c, groupId: group.id, position }),
     );
-    await this.write(group, async (manager) => {
-      await manager.insert(UserGroup, { ...group, criteria: undefined });
-      if (group.criteria.length)
-        await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
-      await appendAudit(manager, ctx, group.id, 'group_created', {
-        name: group.name,
-        kind: group.kind,
-        scope: `${group.scopeType}:${group.scopeKey}`,
-        criteria,
-      });
-      await this.outbox.append(
-        manager,
-        EventType.UserGroupCreated,
-        userGroupData(group, ctx.actor, ctx.at, evaluate && group.kind === 'dynamic' && group.enabled),
-        ctx,
-      );
-    });
+    await this.write(group, (manager) => this.insert(manager, group, ctx, evaluate));
     return group;
+  }
+
+  /**
+   * Writes a new group (with its criteria), its `group_created` audit row and its created event,
+   * inside the caller's transaction: for the API's create, and for the copies a rerun makes.
+   */
+  async insert(
+    manager: EntityManager,
+    group: UserGroup,
+    ctx: ChangeContext,
+    evaluate: boolean,
+    auditDetails: Record<string, unknown> = {},
+  ): Promise<void> {
+    await manager.insert(UserGroup, { ...group, criteria: undefined });
+    if (group.criteria.length)
+      await manager.insert(Criterion, group.criteria.map((c) => ({ ...c, group: undefined })) as never);
+    await appendAudit(manager, ctx, group.id, 'group_created', {
+      name: group.name,
+      kind: group.kind,
+      scope: `${group.scopeType}:${group.scopeKey}`,
+      criteria: group.criteria.map(({ type, operator, value, config }) => ({ type, operator, value, config })),
+      ...auditDetails,
+    });
+    await this.outbox.append(
+      manager,
+      EventType.UserGroupCreated,
+      userGroupData(group, ctx.actor, ctx.at, evaluate && group.kind === 'dynamic' && group.enabled),
+      ctx,
+    );
   }
 
   async get(id: string, manager: EntityManager = this.dataSource.manager, lock = false): Promise<UserGroup> {
@@ -196,6 +212,7 @@ export class GroupsService {
       set('description', dto.description, 'description');
       set('enabled', dto.enabled, 'enabled');
       set('frozen', dto.frozen, 'frozen');
+      set('carryOverOnRerun', dto.carry_over_on_rerun, 'carry_over_on_rerun');
       set('refreshCadenceSeconds', dto.refresh_cadence_seconds, 'refresh_cadence_seconds');
       set('collection', collection, 'collection');
       let newCriteria: CriterionValues[] | null = null;

@@ -71,6 +71,17 @@ export class UserGroup {
   @Column({ name: 'updated_at', type: 'datetime', precision: 6 })
   updatedAt: Date;
 
+  /** A manual group is copied, empty, into a rerun of its course only when asked (reruns/). */
+  @Column({ name: 'carry_over_on_rerun', type: 'tinyint', transformer: bool, default: 0 })
+  carryOverOnRerun: boolean;
+
+  /** The group of the earlier run this one was carried over from, and that run's key. */
+  @Column({ name: 'rerun_of_group_id', type: 'char', length: 36, nullable: true })
+  rerunOfGroupId: string | null;
+
+  @Column({ name: 'rerun_of_course_key', type: 'varchar', length: 255, nullable: true })
+  rerunOfCourseKey: string | null;
+
   @Column({ name: 'deleted_at', type: 'datetime', precision: 6, nullable: true })
   deletedAt: Date | null;
 

@@ -8,6 +8,7 @@ import { EvaluationError1764200000100 } from './1764200000100-evaluation-error.m
 import { CriterionTypes1764300000100 } from './1764300000100-criterion-types.migration';
 import { RetiredUsers1764400000100 } from './1764400000100-retired-users.migration';
 import { GroupIdCollation1764500000100 } from './1764500000100-group-id-collation.migration';
+import { CourseReruns1764600000100 } from './1764600000100-course-reruns.migration';
 
 /** This service's schema, oldest first: what the service checks (or runs) at boot and its migrate entry runs. */
 export const GROUPS_SERVICE_MIGRATIONS = [
@@ -21,4 +22,5 @@ export const GROUPS_SERVICE_MIGRATIONS = [
   CriterionTypes1764300000100,
   RetiredUsers1764400000100,
   GroupIdCollation1764500000100,
+  CourseReruns1764600000100,
 ];

@@ -99,4 +99,13 @@ export class CreateGroupDto {
   @MinLength(1)
   @MaxLength(255)
   collection?: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      "A manual group: copied, empty, into a rerun of its course (its members never are). Other kinds carry over by their kind's rule.",
+  })
+  @IsOptional()
+  @IsBoolean()
+  carry_over_on_rerun?: boolean;
 }

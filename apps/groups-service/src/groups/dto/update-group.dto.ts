@@ -82,4 +82,9 @@ export class UpdateGroupDto {
   @ValidateNested({ each: true })
   @Type(() => CriterionDto)
   criteria?: CriterionDto[];
+
+  @ApiPropertyOptional({ description: 'A manual group: copied, empty, into a rerun of its course' })
+  @IsOptional()
+  @IsBoolean()
+  carry_over_on_rerun?: boolean;
 }
