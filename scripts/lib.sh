@@ -102,6 +102,6 @@ build_workspace() {
   # Avro schemas are data, read at run time beside the compiled contracts.
   mkdir -p "$ROOT/dist/libs/contracts/src" && cp -r "$ROOT/libs/contracts/src/schemas" "$ROOT/dist/libs/contracts/src/"
   log "building the User Groups page"
-  (cd "$ROOT" && npx tsc -p apps/frontend-app-user-groups/tsconfig.json && npx vite build --config apps/frontend-app-user-groups/vite.config.mts) \
+  (cd "$ROOT" && npx tsc -p apps/frontend-app-user-groups/tsconfig.spec.json && npx vite build --config apps/frontend-app-user-groups/vite.config.mts) \
     || die "the User Groups page did not build"
 }

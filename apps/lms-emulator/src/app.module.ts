@@ -30,6 +30,7 @@ import { CourseCohortSettings1764100000200 } from './migrations/1764100000200-co
 import { CohortCourseIndex1764100000210 } from './migrations/1764100000210-cohort-course-index.migration';
 import { LearnerData1764200000200 } from './migrations/1764200000200-learner-data.migration';
 import { Teams1764300000200 } from './migrations/1764300000200-teams.migration';
+import { CourseReruns1764600000200 } from './migrations/1764600000200-course-reruns.migration';
 import { TeamMembershipController } from './teams/team-membership.controller';
 import { TeamsAccess } from './teams/teams-access';
 import { TeamsAuthGuard } from './teams/teams-auth.guard';
@@ -55,6 +56,7 @@ export const config = loadConfig(LmsEmulatorConfig);
         CohortCourseIndex1764100000210,
         LearnerData1764200000200,
         Teams1764300000200,
+        CourseReruns1764600000200,
       ],
     }),
     MessagingModule.forService('lms', config, { outbox: false }),

@@ -6,7 +6,9 @@ export type ReadableScopes = { all: true } | { all: false; courseKeys: string[];
 export function readableScopes(principal: Principal): ReadableScopes {
   const readScope = principal.scopes.includes(GROUPS_SCOPES.read) || principal.scopes.includes(GROUPS_SCOPES.write);
   if (principal.isRestricted) return { all: false, courseKeys: [], orgs: readScope ? [...principal.contentOrgs] : [] };
-  if (principal.isService) return readScope ? { all: true } : { all: false, courseKeys: [], orgs: [] };
+  // A service reads everything when it may read at all: by scope, or by who it is (SERVICE_USERS).
+  if (principal.isService)
+    return canManageScope(principal, 'instance', '', 'read') ? { all: true } : { all: false, courseKeys: [], orgs: [] };
   if (principal.isGlobalStaff) return { all: true };
   return { all: false, courseKeys: principal.courseRoles.map((r) => r.courseKey), orgs: [] };
 }

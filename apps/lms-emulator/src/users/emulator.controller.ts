@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Logger, Post, Put, UseFilters 
 import { ApiTags } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { CohortsService } from '../cohorts/cohorts.service';
 import { toCeTime } from '@groups-sync/contracts';
 import { JwtIssuer } from '../auth/jwt-issuer';
 import { CourseSettingsService } from '../cohorts/course-settings.service';
@@ -27,6 +28,7 @@ export class EmulatorController {
     private readonly events: LmsEventsPublisher,
     private readonly enrollments: EnrollmentsService,
     private readonly teamsConfigs: TeamsConfigService,
+    private readonly cohorts: CohortsService,
   ) {}
 
   /** One user (`{username, email?, name?}`), or many at once (`{users: [...]}`); an existing username is kept as it is. */
@@ -182,6 +184,55 @@ export class EmulatorController {
         ? {}
         : { teams_configuration: (await this.teamsConfigs.set(courseId, body.teams_configuration)).cleanedData() };
     return { course_id: courseId, is_cohorted: (await this.courses.get(courseId)).is_cohorted, ...teams };
+  }
+
+  /**
+   * Studio reruns a course (`{source_course_id, course_id, state?}`), as its rerun task leaves
+   * edx-platform's MySQL (cms/djangoapps/contentstore/tasks.py `rerun_course`): the content is cloned
+   * in the modulestore, so the new run's cohort settings (`is_cohorted`) and its automatic (random)
+   * cohorts come from the course's cohort_config the first time they are read
+   * (course_groups/cohorts.py `migrate_cohort_settings`), empty; manual cohorts, memberships, course
+   * modes and teams are not copied; the teams configuration (an advanced setting) is. Then the
+   * `course_action_state_coursererunstate` row: `succeeded` unless `state` says otherwise.
+   */
+  @Post('reruns')
+  async rerun(@Body() body: Record<string, unknown>) {
+    const source = String(body?.source_course_id ?? '');
+    const courseId = courseIdOf(body);
+    const state = body?.state === undefined ? 'succeeded' : String(body.state);
+    if (!['in_progress', 'succeeded', 'failed'].includes(state))
+      throw new LmsHttpError(400, { state: ['One of in_progress, succeeded, failed.'] });
+    const settings = await this.courses.get(source).catch(() => null);
+    if (!settings) throw new LmsHttpError(400, { source_course_id: [`Unknown course ${source}.`] });
+    if (state === 'succeeded') {
+      await this.courses.ensure([courseId], settings.is_cohorted);
+      const random: Array<{ name: string }> = await this.dataSource.query(
+        `SELECT g.name FROM course_groups_courseusergroup g JOIN course_groups_coursecohort c ON c.course_user_group_id = g.id
+         WHERE g.course_id = ? AND c.assignment_type = 'random'`,
+        [source],
+      );
+      for (const { name } of random) {
+        const [has] = await this.dataSource.query(
+          "SELECT id FROM course_groups_courseusergroup WHERE course_id = ? AND name = ? AND group_type = 'cohort'",
+          [courseId, name],
+        );
+        if (!has) await this.cohorts.create(courseId, name, 'random');
+      }
+      const [teams] = await this.dataSource.query(
+        'SELECT teams_configuration FROM emulator_course_teams_configuration WHERE course_id = ?',
+        [source],
+      );
+      if (teams) await this.teamsConfigs.set(courseId, JSON.parse(teams.teams_configuration));
+    }
+    const at = new Date();
+    await this.dataSource.query(
+      `INSERT INTO course_action_state_coursererunstate
+         (created_time, updated_time, course_key, action, state, should_display, message, source_course_key, display_name)
+       VALUES (?, ?, ?, 'rerun', ?, 1, '', ?, '')
+       ON DUPLICATE KEY UPDATE state = VALUES(state), updated_time = VALUES(updated_time), source_course_key = VALUES(source_course_key)`,
+      [at, at, courseId, state, source],
+    );
+    return { course_id: courseId, source_course_id: source, state, is_cohorted: settings.is_cohorted };
   }
 
   /**

@@ -44,7 +44,13 @@ export class System {
   constructor(
     portBase: number,
     serviceEnv: Record<string, string> = {},
-    options: { evaluator?: boolean; evaluatorEnv?: Record<string, string>; mysqlUrl?: string } = {},
+    options: {
+      evaluator?: boolean;
+      evaluatorEnv?: Record<string, string>;
+      mysqlUrl?: string;
+      /** groups-service reads the LMS's tables too (LMS_DB_URL: course roles, accounts, reruns), with these settings. */
+      groupsLmsDatabase?: Record<string, string>;
+    } = {},
   ) {
     // Another database server (one the test stops and starts) for the services and the test's own queries.
     this.env = { ...stackEnv(), ...(options.mysqlUrl ? { MYSQL_URL: options.mysqlUrl } : {}) };
@@ -78,6 +84,12 @@ export class System {
         JWT_ISSUER: `${lms}/oauth2`,
         JWT_ISSUERS: jwtIssuers,
         LMS_BASE_URL: lms,
+        ...(options.groupsLmsDatabase
+          ? {
+              LMS_DB_URL: `${this.env.MYSQL_URL.replace(/\/$/, '')}/${this.databases.lms}`,
+              ...options.groupsLmsDatabase,
+            }
+          : {}),
       },
       `${this.prefix}-groups-service`,
     );
