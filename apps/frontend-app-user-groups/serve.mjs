@@ -6,7 +6,7 @@
 //   MFE_PORT (2010), GROUPS_SERVICE_URL, LEGACY_SYNC_URL, LMS_URL, HOST (127.0.0.1)
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import { dirname, extname, join, normalize } from 'node:path';
+import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,8 +31,9 @@ const TYPES = {
   '.ico': 'image/x-icon',
 };
 
-function proxy(req, res, target) {
-  const url = new URL(req.url, target);
+function proxy(req, res, target, pathAndQuery) {
+  // Only the path and query go upstream: a request line naming another host cannot redirect the proxy.
+  const url = new URL(pathAndQuery, target);
   const upstream = request(
     url,
     { method: req.method, headers: { ...req.headers, host: url.host, 'x-forwarded-host': req.headers.host ?? '' } },
@@ -60,10 +61,22 @@ function serveFile(res, file) {
   createReadStream(file).pipe(res);
 }
 
+function badRequest(res) {
+  res.writeHead(400, { 'content-type': 'text/plain' });
+  res.end('bad request');
+}
+
 const server = createServer((req, res) => {
-  const path = new URL(req.url ?? '/', 'http://local').pathname;
+  if (!req.url?.startsWith('/') || req.url.startsWith('//')) return badRequest(res);
+  let path;
+  let search;
+  try {
+    ({ pathname: path, search } = new URL(req.url, 'http://local'));
+  } catch {
+    return badRequest(res);
+  }
   const route = routes.find(([prefix]) => path === prefix.replace(/\/$/, '') || path.startsWith(prefix));
-  if (route) return proxy(req, res, route[1]);
+  if (route) return proxy(req, res, route[1], path + search);
   if (path === '/' || path === base.slice(0, -1)) {
     res.writeHead(302, { location: base });
     return res.end();
@@ -72,8 +85,13 @@ const server = createServer((req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain' });
     return res.end('not found');
   }
-  const file = normalize(join(dist, decodeURIComponent(path.slice(base.length))));
-  if (file.startsWith(dist) && existsSync(file) && statSync(file).isFile()) return serveFile(res, file);
+  let file;
+  try {
+    file = normalize(join(dist, decodeURIComponent(path.slice(base.length))));
+  } catch {
+    return badRequest(res);
+  }
+  if (file.startsWith(dist + sep) && existsSync(file) && statSync(file).isFile()) return serveFile(res, file);
   // The page's own routes (/user-groups/courses/…): index.html, as Caddy's try_files does.
   return serveFile(res, join(dist, 'index.html'));
 });

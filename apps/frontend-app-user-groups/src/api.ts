@@ -28,9 +28,11 @@ function csrfToken(url: string): Promise<string> {
     token = fetch(`${origin}${getConfig().CSRF_TOKEN_API_PATH}`, {
       credentials: 'include',
       headers: { 'USE-JWT-COOKIE': 'true' },
-    })
-      .then((r) => r.json() as Promise<{ csrfToken: string }>)
-      .then((body) => body.csrfToken);
+    }).then(async (r) => {
+      const body = r.ok ? ((await r.json()) as { csrfToken?: string }) : {};
+      if (!body.csrfToken) throw new Error(`no CSRF token from ${origin} (${r.status})`);
+      return body.csrfToken;
+    });
     token.catch(() => csrfTokens.delete(origin));
     csrfTokens.set(origin, token);
   }
@@ -53,8 +55,21 @@ export function apiUrl(api: Api, path: string, query: RequestOptions['query'] = 
   return `${base(api)}${path}${search ? `?${search}` : ''}`;
 }
 
-/** An authenticated call: the JWT cookies (refreshed when stale), and the CSRF token on writes. */
+/**
+ * An authenticated call: the JWT cookies (refreshed when stale), and the CSRF token on writes; a
+ * write refused for its CSRF token (the cookie rotated) is sent once more with a fresh one.
+ */
 export async function call<T>(api: Api, path: string, options: RequestOptions = {}): Promise<T> {
+  try {
+    return await send<T>(api, path, options);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 'CSRF_FAILED')) throw error;
+    csrfTokens.delete(new URL(apiUrl(api, path), window.location.href).origin);
+    return send<T>(api, path, options);
+  }
+}
+
+async function send<T>(api: Api, path: string, options: RequestOptions): Promise<T> {
   if (!(await getAuthenticatedUser())) redirectToLogin();
   const url = apiUrl(api, path, options.query);
   const method = options.method ?? 'GET';
@@ -92,8 +107,11 @@ export interface Page<T> {
 }
 
 export interface LegacyLink {
-  legacy_type: 'cohort' | 'team' | 'enrollment_track' | string;
-  legacy_id?: string | null;
+  type: 'cohort' | 'team' | 'enrollment_track';
+  cohort_id?: number | null;
+  team_id?: string;
+  teamset_id?: string;
+  mode?: string;
   [key: string]: unknown;
 }
 
@@ -111,6 +129,8 @@ export interface Group {
   criteria?: Array<{ type: string; operator: string; value: unknown }>;
   legacy_link?: LegacyLink | null;
   last_refreshed_at?: string | null;
+  carry_over_on_rerun?: boolean;
+  rerun_of?: { group_id: string; course_key: string } | null;
   evaluation_error?: { error: string; failed_at: string } | null;
   version?: number;
   [key: string]: unknown;
@@ -139,7 +159,7 @@ export interface AuditEntry {
 }
 
 export interface CriterionType {
-  type: string;
+  id: string;
   scopes: string[];
   operators: string[];
   value_type: string;

@@ -81,10 +81,21 @@ export async function getAuthenticatedUser(): Promise<AuthenticatedUser | null> 
   };
 }
 
-/** To the LMS's sign-in, back here after; never in a loop when the sign-in sent us here. */
+const LOGIN_SENT_AT = 'user-groups:login-sent-at';
+
+/**
+ * To the LMS's sign-in, back here after. Never in a loop: if it sent us back less than a minute ago
+ * and there is still no JWT cookie, the page says so instead (the referrer cannot tell: browsers
+ * cut it to an origin across sites).
+ */
 export function redirectToLogin(next = window.location.href): never {
+  const sent = Number(window.sessionStorage.getItem(LOGIN_SENT_AT) ?? 0);
+  if (Date.now() - sent < 60_000) {
+    window.sessionStorage.removeItem(LOGIN_SENT_AT);
+    throw new Error('signed in, but the LMS gave no JWT cookie for this page');
+  }
+  window.sessionStorage.setItem(LOGIN_SENT_AT, String(Date.now()));
   const login = new URL(getConfig().LOGIN_URL, window.location.href);
-  if (document.referrer.startsWith(login.href)) throw new Error('signed in, but the LMS gave no JWT cookie');
   window.location.assign(`${login.href}?next=${encodeURIComponent(next)}`);
   throw new Error('redirecting to sign in');
 }
@@ -94,5 +105,7 @@ export function logoutUrl(): string {
 }
 
 export async function ensureAuthenticatedUser(): Promise<AuthenticatedUser> {
-  return (await getAuthenticatedUser()) ?? redirectToLogin();
+  const user = (await getAuthenticatedUser()) ?? redirectToLogin();
+  window.sessionStorage.removeItem(LOGIN_SENT_AT);
+  return user;
 }

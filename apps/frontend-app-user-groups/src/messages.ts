@@ -177,6 +177,18 @@ const messages = defineMessages({
   yourCourses: { id: 'user-groups.yourCourses', defaultMessage: 'Your courses' },
   yourGroups: { id: 'user-groups.yourGroups', defaultMessage: 'Your groups' },
   yourGroupsInCourse: { id: 'user-groups.yourGroupsInCourse', defaultMessage: 'Your groups in this course' },
+  carryOver: { id: 'user-groups.carryOver', defaultMessage: 'Carry this group over (empty) when the course is re-run' },
+  memberRemoved: { id: 'user-groups.memberRemoved', defaultMessage: '{username} was removed.' },
+  moreDeadLetters: { id: 'user-groups.moreDeadLetters', defaultMessage: 'More dead letters' },
+  notActedOn: {
+    id: 'user-groups.notActedOn',
+    defaultMessage: '{id} was not acted on{reason, select, other { ({reason})}}.',
+  },
+  openRun: { id: 'user-groups.openRun', defaultMessage: 'Open the run of {when}' },
+  replayLetter: { id: 'user-groups.replayLetter', defaultMessage: 'Replay {id}' },
+  resolveLetter: { id: 'user-groups.resolveLetter', defaultMessage: 'Resolve {id}' },
+  resumeCourse: { id: 'user-groups.resumeCourse', defaultMessage: 'Resume writes to {course}' },
+  showLetter: { id: 'user-groups.showLetter', defaultMessage: 'Show {id}' },
 });
 
 export default messages;

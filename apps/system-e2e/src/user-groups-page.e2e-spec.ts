@@ -21,6 +21,7 @@ describe('the User Groups page, in a browser', () => {
   const site = new UserGroupsPage(system, 146);
   let browser: Browser;
   const contexts: BrowserContext[] = [];
+  const ids: Record<string, number> = {};
 
   beforeAll(async () => {
     await system.start();
@@ -30,7 +31,7 @@ describe('the User Groups page, in a browser', () => {
     await http('POST', `${system.lmsEmulator.url}/emulator/tokens`, { username: 'carol', course_staff: [COURSE] });
     await system.learner('olga');
     await http('PUT', `${system.lmsEmulator.url}/emulator/learner-data`, { username: 'olga', is_staff: true });
-    for (const learner of ['ana', 'ben', 'dan']) await system.learner(learner);
+    for (const learner of ['ana', 'ben', 'dan']) ids[learner] = await system.learner(learner);
   }, 180_000);
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
@@ -118,11 +119,14 @@ describe('the User Groups page, in a browser', () => {
     await page.locator('tr[data-username="dan"]').waitFor();
     await screenshot(page, SUITE, '05-csv-upload');
 
-    // History, filtered by member and action.
+    // History, filtered by action, then by member too.
     await page.getByRole('tab', { name: 'History' }).click();
     await page.getByLabel('Action').selectOption('member_added');
     const history = page.getByTestId('history-table').locator('tbody tr');
     await expectEventually(async () => expect(await history.count()).toBe(3));
+    await page.getByLabel('Member (user id)').fill(String(ids.ana));
+    await expectEventually(async () => expect(await history.count()).toBe(1));
+    expect(await history.first().innerText()).toContain(`member_added\t${ids.ana}`);
     await expectAccessible(page, 'history');
   });
 
@@ -180,12 +184,31 @@ describe('the User Groups page, in a browser', () => {
     await expectAccessible(page, 'course page (learner)');
     await screenshot(page, SUITE, '08-learner-course');
 
+    const refused = page.waitForResponse(
+      (r) => r.url().endsWith(`/api/user-groups/v1/groups/${groupId}`) && r.request().method() === 'GET',
+    );
     await page.goto(`${site.url}groups/${groupId}`);
+    expect((await refused).status()).toBe(403);
     await page.getByTestId('group-error').waitFor();
-    expect(await page.getByTestId('members-table').count()).toBe(0);
     await page.goto(`${site.url}operator`);
     await page.getByTestId('operator-refused').waitFor();
     await screenshot(page, SUITE, '09-learner-refused-operations');
+  });
+
+  it('shows where a group carried over by a rerun came from', async () => {
+    const next = 'course-v1:DemoX+Sync+2027';
+    await http('POST', `${system.lmsEmulator.url}/emulator/courses`, { course_id: next });
+    const rerun = await system.groups('POST', '/reruns', { source_course_key: COURSE, course_key: next });
+    expect(rerun.body.applied).toBe(true);
+    const copy = rerun.body.report.copied.find((c: { name: string }) => c.name === 'Section A');
+    const page = await signedIn('olga', `groups/${copy.group_id}`);
+    await page
+      .getByTestId('rerun-of')
+      .filter({ hasText: `Carried over from the run ${COURSE}` })
+      .waitFor();
+    await page.goto(`${site.url}courses/${encodeURIComponent(next)}`);
+    await page.getByTestId('groups-table').getByTestId('rerun-of').first().waitFor();
+    await screenshot(page, SUITE, '10-carried-over-by-a-rerun');
   });
 
   it('stays usable with 1,000 groups in a course and 5,000 members in a group, paged and searched on the server', async () => {
@@ -252,10 +275,10 @@ describe('the User Groups page, in a browser', () => {
       .waitFor();
     const memberSearchMs = Date.now() - t;
     await page.locator('tr[data-username="bulk4321"]').waitFor();
-    await screenshot(page, SUITE, '10-five-thousand-members');
+    await screenshot(page, SUITE, '11-five-thousand-members');
     console.log(
       `User Groups page at scale: course page with 1,000 groups ${courseMs} ms, group search ${groupSearchMs} ms; ` +
         `group of 5,000 members ${membersMs} ms, member search ${memberSearchMs} ms`,
     );
-  });
+  }, 300_000);
 });

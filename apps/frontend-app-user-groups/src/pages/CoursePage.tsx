@@ -104,9 +104,7 @@ export function CoursePage({ user }: { user: AuthenticatedUser }) {
           {groups.error && <Alert variant="danger">{groups.error.message}</Alert>}
           {groups.data && (
             <>
-              <p aria-live="polite" data-testid="group-count">
-                {intl.formatMessage(messages.groupCount, { count: groups.data.count })}
-              </p>
+              <p data-testid="group-count">{intl.formatMessage(messages.groupCount, { count: groups.data.count })}</p>
               <table className="table table-striped ug-table" data-testid="groups-table">
                 <caption className="sr-only">{intl.formatMessage(messages.courseHeading)}</caption>
                 <thead>

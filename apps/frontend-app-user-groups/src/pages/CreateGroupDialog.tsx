@@ -24,6 +24,7 @@ export function CreateGroupDialog({
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [collection, setCollection] = useState('');
+  const [carryOver, setCarryOver] = useState(false);
   const [rows, setRows] = useState<CriterionRow[]>([{ type: '', operator: '', value: '' }]);
   const [legacyType, setLegacyType] = useState('legacy_cohort');
   const [legacyValue, setLegacyValue] = useState('');
@@ -73,6 +74,7 @@ export function CreateGroupDialog({
           ...(description.trim() ? { description: description.trim() } : {}),
           ...(collection.trim() ? { collection: collection.trim() } : {}),
           ...(kind !== 'manual' ? { criteria: criteria() } : {}),
+          ...(kind === 'manual' && carryOver ? { carry_over_on_rerun: true } : {}),
         },
       });
       onCreated(group);
@@ -106,7 +108,7 @@ export function CreateGroupDialog({
               {fieldErrors.length > 0 && (
                 <ul className="mb-0">
                   {fieldErrors.map((f, i) => (
-                    <li key={i}>{f.message}</li>
+                    <li key={i}>{typeof f === 'string' ? f : String((f as { message?: string }).message ?? '')}</li>
                   ))}
                 </ul>
               )}
@@ -272,6 +274,14 @@ export function CreateGroupDialog({
             />
             <Form.Text>{intl.formatMessage(messages.collectionHelp)}</Form.Text>
           </Form.Group>
+          {kind === 'manual' && (
+            <Form.Checkbox
+              checked={carryOver}
+              onChange={(e: React.ChangeEvent<HTMLInputElement>) => setCarryOver(e.target.checked)}
+            >
+              {intl.formatMessage(messages.carryOver)}
+            </Form.Checkbox>
+          )}
         </ModalDialog.Body>
         <ModalDialog.Footer>
           <ActionRow>

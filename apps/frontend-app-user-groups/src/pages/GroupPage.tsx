@@ -1,8 +1,8 @@
 import { Alert, Button, Form, SearchField, Spinner, Tab, Tabs } from '@openedx/paragon';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useIntl } from 'react-intl';
 import { Link, useParams } from 'react-router-dom';
-import { apiUrl, AuditEntry, call, Group, Member, MemberResult, Page } from '../api';
+import { ApiError, apiUrl, AuditEntry, call, Group, Me, Member, MemberResult, Page } from '../api';
 import { PageNav } from '../components/PageNav';
 import { SyncBadge } from '../components/SyncBadge';
 import { legacyLinkText } from '../components/legacy';
@@ -24,6 +24,10 @@ const ACTIONS = [
   'group_created',
   'group_updated',
   'group_renamed',
+  'group_enabled',
+  'group_disabled',
+  'group_deleted',
+  'criteria_changed',
   'legacy_link_changed',
   'legacy_link_rejected',
 ];
@@ -35,6 +39,11 @@ export function GroupPage() {
     () => call<Group & { member_count: number }>('groups', `/groups/${groupId}`),
     [groupId],
     LIVE_MS,
+  );
+  const scopeKey = group.data?.scope_key;
+  const me = useLoad(
+    () => (scopeKey ? call<Me>('groups', '/me', { query: { course_key: scopeKey } }) : Promise.resolve(undefined)),
+    [scopeKey],
   );
   if (group.loading && !group.data)
     return <Spinner animation="border" screenReaderText={intl.formatMessage(messages.loading)} />;
@@ -66,10 +75,12 @@ export function GroupPage() {
         </p>
       ) : null}
       {g.description && <p>{g.description}</p>}
-      {g.kind === 'dynamic' && <RefreshPanel group={g} onRequested={group.reload} />}
+      {g.kind === 'dynamic' && (
+        <RefreshPanel group={g} mayWrite={!!me.data?.course?.may_write} onRequested={group.reload} />
+      )}
       <Tabs defaultActiveKey="members" id="group-tabs" className="mt-3" mountOnEnter>
         <Tab eventKey="members" title={intl.formatMessage(messages.members)}>
-          <MembersTab group={g} onChanged={group.reload} />
+          <MembersTab group={g} mayWrite={!!me.data?.course?.may_write} onChanged={group.reload} />
         </Tab>
         <Tab eventKey="history" title={intl.formatMessage(messages.history)}>
           <HistoryTab groupId={g.id} />
@@ -79,28 +90,42 @@ export function GroupPage() {
   );
 }
 
-function RefreshPanel({ group, onRequested }: { group: Group; onRequested: () => Promise<void> }) {
+const REFRESH_OUTCOMES = ['refresh_completed', 'refresh_discarded', 'refresh_failed'];
+
+/**
+ * A dynamic group's refresh: running from the request until the history records its outcome
+ * (completed, discarded or failed, newer than the history was at the request), so no clock of the
+ * browser is compared with the evaluator's.
+ */
+function RefreshPanel({
+  group,
+  mayWrite,
+  onRequested,
+}: {
+  group: Group;
+  mayWrite: boolean;
+  onRequested: () => Promise<void>;
+}) {
   const intl = useIntl();
-  const [requestedAt, setRequestedAt] = useState<number>();
+  const [sinceEntry, setSinceEntry] = useState<number>();
   const [error, setError] = useState<string>();
-  const last = useLoad(
-    () =>
-      call<Page<AuditEntry>>('groups', `/groups/${group.id}/history`, {
-        query: { action: 'refresh_completed', page_size: 1 },
-      }),
-    [group.id, group.last_refreshed_at],
+  const recent = useLoad(
+    () => call<Page<AuditEntry>>('groups', `/groups/${group.id}/history`, { query: { page_size: 20 } }),
+    [group.id],
+    LIVE_MS,
   );
-  const lastRefreshed = group.last_refreshed_at ? Date.parse(group.last_refreshed_at) : 0;
-  const running = requestedAt !== undefined && lastRefreshed < requestedAt && !group.evaluation_error;
-  const completed = last.data?.results[0];
+  const outcomes = (recent.data?.results ?? []).filter((e) => REFRESH_OUTCOMES.includes(e.action));
+  const running = sinceEntry !== undefined && !outcomes.some((e) => e.id > sinceEntry);
+  const completed = outcomes.find((e) => e.action === 'refresh_completed');
   const refresh = async () => {
     setError(undefined);
     try {
-      setRequestedAt(Date.now() - 1000);
+      const latest = await call<Page<AuditEntry>>('groups', `/groups/${group.id}/history`, { query: { page_size: 1 } });
+      setSinceEntry(latest.results[0]?.id ?? 0);
       await call('groups', `/groups/${group.id}/refresh`, { method: 'POST' });
-      await onRequested();
+      await Promise.all([onRequested(), recent.reload()]);
     } catch (e) {
-      setRequestedAt(undefined);
+      setSinceEntry(undefined);
       setError((e as Error).message);
     }
   };
@@ -109,7 +134,7 @@ function RefreshPanel({ group, onRequested }: { group: Group; onRequested: () =>
       <h2 id="refresh-heading" className="h5">
         {intl.formatMessage(messages.refreshHeading)}
       </h2>
-      <p aria-live="polite" data-testid="refresh-status">
+      <p data-testid="refresh-status">
         {running ? (
           <>
             <Spinner animation="border" size="sm" className="mr-2" screenReaderText="" />
@@ -136,9 +161,11 @@ function RefreshPanel({ group, onRequested }: { group: Group; onRequested: () =>
         </Alert>
       )}
       {error && <Alert variant="danger">{error}</Alert>}
-      <Button onClick={refresh} disabled={running}>
-        {intl.formatMessage(messages.refreshNow)}
-      </Button>
+      {mayWrite && (
+        <Button onClick={refresh} disabled={running}>
+          {intl.formatMessage(messages.refreshNow)}
+        </Button>
+      )}
     </section>
   );
 }
@@ -169,7 +196,22 @@ function ResultsTable({ results, testId }: { results: MemberResult[]; testId: st
   );
 }
 
-function MembersTab({ group, onChanged }: { group: Group; onChanged: () => Promise<void> }) {
+/** `added: 2, unknown: 1`: a bulk answer in a line. */
+function summarize(results: MemberResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results) counts.set(r.result, (counts.get(r.result) ?? 0) + 1);
+  return [...counts].map(([result, n]) => `${result}: ${n}`).join(', ');
+}
+
+function MembersTab({
+  group,
+  mayWrite,
+  onChanged,
+}: {
+  group: Group;
+  mayWrite: boolean;
+  onChanged: () => Promise<void>;
+}) {
   const intl = useIntl();
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState<'active' | 'all'>('active');
@@ -179,6 +221,8 @@ function MembersTab({ group, onChanged }: { group: Group; onChanged: () => Promi
   const [csvResults, setCsvResults] = useState<{ summary: Record<string, number>; results: MemberResult[] }>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // What the user's last action did, announced once (one region, always mounted; polling announces nothing).
+  const [announced, setAnnounced] = useState('');
   const members = useLoad(
     () =>
       call<Page<Member>>('groups', `/groups/${group.id}/members`, {
@@ -187,7 +231,14 @@ function MembersTab({ group, onChanged }: { group: Group; onChanged: () => Promi
     [group.id, status, search, page],
     LIVE_MS,
   );
-  const writable = group.kind !== 'dynamic';
+  // A page that no longer exists (its last member removed): the one before it.
+  const pageGone = members.error instanceof ApiError && members.error.code === 'PAGE_NOT_FOUND';
+  useEffect(() => {
+    if (pageGone && page > 1) setPage(page - 1);
+  }, [pageGone, page]);
+  // Dynamic groups take members from their criteria; tracks and whole teamsets from the LMS (the API says which).
+  const writable = mayWrite && group.kind !== 'dynamic';
+  const total = useRef<HTMLParagraphElement>(null);
   const act = async (work: () => Promise<void>) => {
     setBusy(true);
     setError(undefined);
@@ -213,20 +264,33 @@ function MembersTab({ group, onChanged }: { group: Group; onChanged: () => Promi
       });
       setResults(answer.results);
       setToAdd('');
+      setAnnounced(summarize(answer.results));
     });
   const remove = (m: Member) =>
     act(async () => {
       await call('groups', `/groups/${group.id}/members/${m.user_id}`, { method: 'DELETE' });
+      setAnnounced(intl.formatMessage(messages.memberRemoved, { username: m.username }));
+      // The row (and the focused button) goes: focus stays in the list, on its count.
+      total.current?.focus();
     });
   const upload = (file: File) =>
     act(async () => {
       const form = new FormData();
       form.append('file', file);
-      setCsvResults(await call('groups', `/groups/${group.id}/members/csv`, { method: 'POST', form }));
+      const answer = await call<{ summary: Record<string, number>; results: MemberResult[] }>(
+        'groups',
+        `/groups/${group.id}/members/csv`,
+        { method: 'POST', form },
+      );
+      setCsvResults(answer);
+      setAnnounced(summarize(answer.results));
     });
 
   return (
     <div className="pt-3">
+      <p role="status" className="sr-only" data-testid="members-status">
+        {announced}
+      </p>
       {error && (
         <Alert variant="danger" data-testid="members-error">
           {error}
@@ -265,18 +329,20 @@ function MembersTab({ group, onChanged }: { group: Group; onChanged: () => Promi
               }}
             />
           </Form.Group>
-          <div className="mb-2 align-self-end">
-            <a
-              className="btn btn-outline-primary"
-              href={apiUrl('groups', `/groups/${group.id}/members/csv`, { status })}
-              download
-            >
-              {intl.formatMessage(messages.csvExport)}
-            </a>
-          </div>
         </div>
       )}
-      {!writable && <p className="text-muted">{intl.formatMessage(messages.readOnlyMembers)}</p>}
+      {!writable && group.kind === 'dynamic' && (
+        <p className="text-muted">{intl.formatMessage(messages.readOnlyMembers)}</p>
+      )}
+      <p>
+        <a
+          className="btn btn-outline-primary"
+          href={apiUrl('groups', `/groups/${group.id}/members/csv`, { status })}
+          download
+        >
+          {intl.formatMessage(messages.csvExport)}
+        </a>
+      </p>
       {results && <ResultsTable results={results} testId="add-results" />}
       {csvResults && (
         <>
@@ -318,9 +384,10 @@ function MembersTab({ group, onChanged }: { group: Group; onChanged: () => Promi
           </Form.Control>
         </Form.Group>
       </div>
+      {members.error && !pageGone && <Alert variant="danger">{members.error.message}</Alert>}
       {members.data && (
         <>
-          <p aria-live="polite" data-testid="member-total">
+          <p data-testid="member-total" ref={total} tabIndex={-1}>
             {intl.formatMessage(messages.memberCount, { count: members.data.count })}
           </p>
           <table className="table table-striped ug-table" data-testid="members-table">

@@ -10,7 +10,8 @@ const LIVE_MS = 3000;
 interface Status {
   consumer_lag: Record<string, Record<string, number>>;
   dead_letters: Record<string, { total: number; open: number }>;
-  lms_writes: { paused: boolean; pauses: Array<{ course_key: string | null; paused_by?: string; paused_at?: string }> };
+  /** A pause of every course has course_key "*". */
+  lms_writes: { paused: boolean; pauses: Array<{ course_key: string; paused_by?: string; paused_at?: string }> };
 }
 
 interface DeadLetter {
@@ -114,9 +115,14 @@ function DeadLetters({ onChanged }: { onChanged: () => Promise<void> }) {
   const [shown, setShown] = useState<{ id: string; body: unknown }>();
   const [outcome, setOutcome] = useState<string>();
   const [error, setError] = useState<string>();
+  // Pages as the API gives them: `limit` letters read from `after` on; `next_after` continues.
+  const [after, setAfter] = useState<string[]>([]);
   const letters = useLoad(
-    () => call<{ results: DeadLetter[] }>('legacy', '/dead-letters', { query: { reason, state, limit: 100 } }),
-    [reason, state],
+    () =>
+      call<{ results: DeadLetter[]; next_after: string | null }>('legacy', '/dead-letters', {
+        query: { reason, state, limit: 100, after: after.at(-1) },
+      }),
+    [reason, state, after],
     LIVE_MS,
   );
   const act = async (what: 'replays' | 'resolutions', id: string) => {
@@ -201,15 +207,31 @@ function DeadLetters({ onChanged }: { onChanged: () => Promise<void> }) {
               <td className="ug-mono">{l.event_type}</td>
               <td>{l.state}</td>
               <td className="text-nowrap">
-                <Button size="sm" variant="outline-primary" className="mr-1" onClick={() => void show(l.id)}>
+                <Button
+                  size="sm"
+                  variant="outline-primary"
+                  className="mr-1"
+                  onClick={() => void show(l.id)}
+                  aria-label={intl.formatMessage(messages.showLetter, { id: l.id })}
+                >
                   {intl.formatMessage(messages.show)}
                 </Button>
                 {l.state === 'open' && (
                   <>
-                    <Button size="sm" className="mr-1" onClick={() => void act('replays', l.id)}>
+                    <Button
+                      size="sm"
+                      className="mr-1"
+                      onClick={() => void act('replays', l.id)}
+                      aria-label={intl.formatMessage(messages.replayLetter, { id: l.id })}
+                    >
                       {intl.formatMessage(messages.replay)}
                     </Button>
-                    <Button size="sm" variant="outline-secondary" onClick={() => void act('resolutions', l.id)}>
+                    <Button
+                      size="sm"
+                      variant="outline-secondary"
+                      onClick={() => void act('resolutions', l.id)}
+                      aria-label={intl.formatMessage(messages.resolveLetter, { id: l.id })}
+                    >
                       {intl.formatMessage(messages.resolve)}
                     </Button>
                   </>
@@ -219,6 +241,18 @@ function DeadLetters({ onChanged }: { onChanged: () => Promise<void> }) {
           ))}
         </tbody>
       </table>
+      <div className="d-flex mb-3">
+        {after.length > 0 && (
+          <Button variant="link" onClick={() => setAfter(after.slice(0, -1))}>
+            {intl.formatMessage(messages.previous)}
+          </Button>
+        )}
+        {letters.data?.next_after && (
+          <Button variant="link" onClick={() => setAfter([...after, letters.data!.next_after!])}>
+            {intl.formatMessage(messages.moreDeadLetters)}
+          </Button>
+        )}
+      </div>
       {shown && (
         <div className="border rounded p-2" data-testid="dead-letter-shown">
           <h3 className="h6">{shown.id}</h3>
@@ -251,9 +285,16 @@ function LmsWrites({ status, onChanged }: { status: Status; onChanged: () => Pro
       <ul data-testid="pauses">
         {status.lms_writes.pauses.length === 0 && <li>{intl.formatMessage(messages.noPauses)}</li>}
         {status.lms_writes.pauses.map((p) => (
-          <li key={p.course_key ?? '*'}>
-            {p.course_key ?? intl.formatMessage(messages.allCourses)}{' '}
-            <Button size="sm" variant="link" onClick={() => void send('resume', p.course_key)}>
+          <li key={p.course_key}>
+            {p.course_key === '*' ? intl.formatMessage(messages.allCourses) : p.course_key}{' '}
+            <Button
+              size="sm"
+              variant="link"
+              onClick={() => void send('resume', p.course_key === '*' ? null : p.course_key)}
+              aria-label={intl.formatMessage(messages.resumeCourse, {
+                course: p.course_key === '*' ? intl.formatMessage(messages.allCourses) : p.course_key,
+              })}
+            >
               {intl.formatMessage(messages.resume)}
             </Button>
           </li>
@@ -357,7 +398,12 @@ function Reconciliations() {
               <td>{r.differences_found ?? ''}</td>
               <td>{r.repaired ?? ''}</td>
               <td>
-                <Button size="sm" variant="link" onClick={() => setSelected(r.id)}>
+                <Button
+                  size="sm"
+                  variant="link"
+                  onClick={() => setSelected(r.id)}
+                  aria-label={intl.formatMessage(messages.openRun, { when: new Date(r.created_at).toLocaleString() })}
+                >
                   {intl.formatMessage(messages.open)}
                 </Button>
               </td>
@@ -367,7 +413,7 @@ function Reconciliations() {
       </table>
       {run.data && (
         <div className="border rounded p-3" data-testid="run-report">
-          <p aria-live="polite">
+          <p>
             {run.data.status}
             {run.data.progress.total ? ` · ${run.data.progress.done ?? 0} / ${run.data.progress.total}` : ''}
             {run.data.error ? ` · ${run.data.error}` : ''}

@@ -56,7 +56,7 @@ export class SessionController {
     this.sessions.set(session, Number(user.id));
     res.cookie(SESSION_COOKIE, session, { httpOnly: true, sameSite: 'lax', path: '/' });
     await this.setJwtCookies(res, Number(user.id));
-    res.redirect(302, this.safeNext(String(body?.next ?? '/'), req));
+    res.redirect(302, safeRedirect(String(body?.next ?? '/'), req.hostname));
   }
 
   @Post('login_refresh')
@@ -75,7 +75,7 @@ export class SessionController {
   logout(@Query('redirect_url') redirectUrl: string | undefined, @Req() req: Request, @Res() res: Response) {
     this.sessions.delete(cookie(req, SESSION_COOKIE) ?? '');
     for (const name of [SESSION_COOKIE, JWT_HEADER_PAYLOAD, JWT_SIGNATURE]) res.clearCookie(name, { path: '/' });
-    res.redirect(302, this.safeNext(redirectUrl ?? '/', req));
+    res.redirect(302, safeRedirect(redirectUrl ?? '/', req.hostname));
   }
 
   private async setJwtCookies(res: Response, userId: number): Promise<number> {
@@ -100,16 +100,6 @@ export class SessionController {
     res.cookie(JWT_SIGNATURE, jwt.slice(at + 1), { ...options, httpOnly: true });
     return Math.floor(Date.now() / 1000) + JWT_COOKIE_SECONDS;
   }
-
-  /** Back to a path, or to a page on this host (any port: the MFE is served beside the LMS); never elsewhere. */
-  private safeNext(next: string, req: Request): string {
-    if (next.startsWith('/') && !next.startsWith('//')) return next;
-    try {
-      return new URL(next).hostname === req.hostname ? next : '/';
-    } catch {
-      return '/';
-    }
-  }
 }
 
 function cookie(req: Request, name: string): string | undefined {
@@ -118,4 +108,17 @@ function cookie(req: Request, name: string): string | undefined {
     if (at > 0 && part.slice(0, at).trim() === name) return decodeURIComponent(part.slice(at + 1).trim());
   }
   return undefined;
+}
+
+/** Back to a path, or to an http(s) page on this host (any port: the page is served beside the LMS); never elsewhere. */
+export function safeRedirect(next: string, hostname: string): string {
+  // Browsers read `\` as `/` and drop control characters: `/\evil.example` is another host.
+  if (/[\\\u0000-\u001f]/.test(next)) return '/';
+  if (next.startsWith('/') && !next.startsWith('//')) return next;
+  try {
+    const url = new URL(next);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === hostname ? next : '/';
+  } catch {
+    return '/';
+  }
 }
