@@ -211,6 +211,18 @@ export class ServiceConfig {
   @AtMostAThirdOf('KAFKA_SESSION_TIMEOUT_MS')
   KAFKA_HEARTBEAT_INTERVAL_MS = 1000;
 
+  /**
+   * How long the broker may hold a consumer's fetch when nothing is there. Short for latency (kafkajs
+   * held fetches its whole wait although data had come: 200 changes/s took p50 250 ms end to end at
+   * 250, 136 ms at 20); each idle consumer then asks 1000/this times a second, which costs CPU in
+   * the service and the broker (a stack of four idle services: about half a core at 20 ms).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  KAFKA_FETCH_MAX_WAIT_MS = 20;
+
   @Type(() => Number)
   @IsInt()
   @Min(5)

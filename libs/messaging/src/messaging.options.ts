@@ -30,6 +30,8 @@ export interface MessagingOptions {
   /** KAFKA_SESSION_TIMEOUT_MS / KAFKA_HEARTBEAT_INTERVAL_MS of the consumer groups; 6 s and 1 s when unset. */
   consumerSessionTimeoutMs?: number;
   consumerHeartbeatIntervalMs?: number;
+  /** KAFKA_FETCH_MAX_WAIT_MS: how long an idle fetch waits at the broker; 20 ms when unset. */
+  consumerFetchMaxWaitMs?: number;
   /** The bus the LMS publishes on; the services' own topics are always on Kafka. Kafka when unset. */
   lmsEventBus?: LmsEventBus;
   /** EVENT_BUS_REDIS_CONNECTION_URL, when the LMS publishes to Redis streams. */
@@ -84,6 +86,7 @@ export function messagingOptions(
     consumerOutageBudgetSeconds: config.CONSUMER_OUTAGE_BUDGET_SECONDS,
     consumerSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     consumerHeartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+    consumerFetchMaxWaitMs: config.KAFKA_FETCH_MAX_WAIT_MS,
     lmsEventBus: config.LMS_EVENT_BUS as LmsEventBus,
     redisUrl: config.EVENT_BUS_REDIS_CONNECTION_URL,
     instanceId: config.INSTANCE_ID,

@@ -52,6 +52,7 @@ export class EventConsumers {
       backoffMaxMs: this.options.consumerBackoffMaxMs,
       outageBudgetMs: (this.options.consumerOutageBudgetSeconds ?? 3600) * 1000,
       sessionTimeoutMs: this.options.consumerSessionTimeoutMs,
+      fetchMaxWaitMs: this.options.consumerFetchMaxWaitMs,
       heartbeatIntervalMs: this.options.consumerHeartbeatIntervalMs,
       stalls: this.dataSource ? new ConsumerStalls(this.dataSource) : undefined,
       attempts: this.dataSource ? new ConsumerAttempts(this.dataSource) : undefined,
