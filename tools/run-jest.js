@@ -27,9 +27,10 @@ for (const pass of passes) {
   const result = spawnSync(process.execPath, args, {
     stdio: 'inherit',
     env: {
-      // Tests' services and in-process apps poll an idle broker less (ten a second per consumer,
-      // not fifty): on two cores the suites' idle consumers otherwise take half a core each stack.
-      ...(tier === 'unit' ? {} : { KAFKA_FETCH_MAX_WAIT_MS: '100' }),
+      // Tests' services and in-process apps poll an idle broker and their outbox less (four fetches
+      // a second per consumer, not fifty; the relay is woken by its writers anyway): on two cores
+      // the idle consumers of the stacks side by side otherwise take about half a core each.
+      ...(tier === 'unit' ? {} : { KAFKA_FETCH_MAX_WAIT_MS: '250', OUTBOX_POLL_INTERVAL_MS: '200' }),
       ...process.env,
       TEST_TIER: tier,
       ...(pass ? { JEST_PASS: pass } : {}),
