@@ -1,7 +1,6 @@
 import { Container, Nav } from '@openedx/paragon';
 import { useIntl } from 'react-intl';
-import { useEffect } from 'react';
-import { Link, NavLink, Route, Routes, useLocation } from 'react-router-dom';
+import { Link, NavLink, Route, Routes } from 'react-router-dom';
 import type { AuthenticatedUser } from './auth';
 import { logoutUrl } from './auth';
 import { getConfig } from './config';
@@ -11,31 +10,8 @@ import { GroupPage } from './pages/GroupPage';
 import { HomePage } from './pages/HomePage';
 import { OperatorPage } from './pages/OperatorPage';
 
-/**
- * A new view is announced as a page load would be: its title, and focus on its heading once it
- * shows (screen readers otherwise stay where the link was).
- */
-function useViewAnnouncement(site: string) {
-  const { pathname } = useLocation();
-  useEffect(() => {
-    let tries = 0;
-    const timer = setInterval(() => {
-      const heading = document.querySelector<HTMLElement>('main h1');
-      if (heading || ++tries > 50) {
-        clearInterval(timer);
-        if (!heading) return;
-        document.title = `${heading.textContent} | ${site}`;
-        heading.tabIndex = -1;
-        heading.focus({ preventScroll: true });
-      }
-    }, 100);
-    return () => clearInterval(timer);
-  }, [pathname, site]);
-}
-
 export function App({ user }: { user: AuthenticatedUser }) {
   const intl = useIntl();
-  useViewAnnouncement(intl.formatMessage(messages.appTitle, { site: getConfig().SITE_NAME }));
   return (
     <>
       <header className="border-bottom bg-white">

@@ -189,6 +189,19 @@ const messages = defineMessages({
   resolveLetter: { id: 'user-groups.resolveLetter', defaultMessage: 'Resolve {id}' },
   resumeCourse: { id: 'user-groups.resumeCourse', defaultMessage: 'Resume writes to {course}' },
   showLetter: { id: 'user-groups.showLetter', defaultMessage: 'Show {id}' },
+  noGroupsYet: { id: 'user-groups.noGroupsYet', defaultMessage: 'No group matches. Create one with "Create a group".' },
+  originApi: { id: 'user-groups.originApi', defaultMessage: 'Added here' },
+  originCriteria: { id: 'user-groups.originCriteria', defaultMessage: 'Criteria' },
+  originCsv: { id: 'user-groups.originCsv', defaultMessage: 'CSV import' },
+  originLegacy: { id: 'user-groups.originLegacy', defaultMessage: 'From the LMS' },
+  originReconciliation: { id: 'user-groups.originReconciliation', defaultMessage: 'Repaired by reconciliation' },
+  resultAdded: { id: 'user-groups.resultAdded', defaultMessage: 'Added' },
+  resultAlreadyMember: { id: 'user-groups.resultAlreadyMember', defaultMessage: 'Already a member' },
+  resultNotMember: { id: 'user-groups.resultNotMember', defaultMessage: 'Not a member' },
+  resultRefused: { id: 'user-groups.resultRefused', defaultMessage: 'Refused' },
+  resultRemoved: { id: 'user-groups.resultRemoved', defaultMessage: 'Removed' },
+  resultUnknown: { id: 'user-groups.resultUnknown', defaultMessage: 'No such user in the LMS' },
+  rowsRead: { id: 'user-groups.rowsRead', defaultMessage: 'Rows' },
 });
 
 export default messages;

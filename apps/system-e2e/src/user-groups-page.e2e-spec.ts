@@ -68,6 +68,7 @@ describe('the User Groups page, in a browser', () => {
 
     await page.getByRole('link', { name: COURSE }).click();
     await page.getByTestId('group-count').waitFor();
+    await page.getByTestId('no-groups').waitFor(); // an empty course says what to do, not an empty table
     await expectAccessible(page, 'course groups');
     await page.getByRole('button', { name: 'Create a group' }).click();
     const dialog = page.getByRole('dialog');
@@ -79,7 +80,10 @@ describe('the User Groups page, in a browser', () => {
 
     await page.waitForURL(/\/user-groups\/groups\/[0-9a-f-]{36}$/);
     groupId = page.url().split('/').pop()!;
-    await page.getByTestId('group-name').waitFor();
+    // The new view is announced: its title, and focus on its heading.
+    await page.getByRole('heading', { level: 1, name: 'Section A' }).waitFor();
+    expect(await page.title()).toBe('Section A | Open edX User Groups');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.tagName)).toBe('H1');
     await screenshot(page, SUITE, '02b-group-created');
     // legacy-sync creates the cohort in the LMS and reports the link back: the page shows it without a reload.
     await page.getByText(/cohort #\d+/).waitFor({ timeout: 20_000 });
@@ -87,7 +91,7 @@ describe('the User Groups page, in a browser', () => {
 
     await page.getByLabel(/Add members/).fill('ana');
     await page.getByRole('button', { name: 'Add', exact: true }).click();
-    await page.getByTestId('add-results').getByText('added').waitFor();
+    await page.getByTestId('add-results').getByText('Added', { exact: true }).waitFor();
     const ana = page.locator('tr[data-username="ana"] [data-testid="sync-state"]');
     await ana.and(page.locator('[data-state="synced"]')).waitFor({ timeout: 20_000 });
     expect(await system.cohortUsernames(cohortId)).toEqual(['ana']);
@@ -112,9 +116,9 @@ describe('the User Groups page, in a browser', () => {
     const rows = page.getByTestId('csv-results').locator('tbody tr');
     await expectEventually(async () => expect(await rows.count()).toBe(3));
     expect(await rows.allInnerTexts()).toEqual([
-      expect.stringMatching(/^2\s+ana\s+already_member/),
-      expect.stringMatching(/^3\s+zoe\s+unknown/),
-      expect.stringMatching(/^4\s+dan\s+added/),
+      expect.stringMatching(/^2\s+ana\s+Already a member/),
+      expect.stringMatching(/^3\s+zoe\s+No such user in the LMS/),
+      expect.stringMatching(/^4\s+dan\s+Added/),
     ]);
     await page.locator('tr[data-username="dan"]').waitFor();
     await screenshot(page, SUITE, '05-csv-upload');

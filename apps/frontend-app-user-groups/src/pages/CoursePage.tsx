@@ -5,9 +5,11 @@ import { Link, useParams } from 'react-router-dom';
 import { call, Group, Me, Page } from '../api';
 import type { AuthenticatedUser } from '../auth';
 import { PageNav } from '../components/PageNav';
+import { kindLabel } from '../components/labels';
 import { legacyLinkText } from '../components/legacy';
 import { useLoad } from '../hooks';
 import messages from '../messages';
+import { PageHeading } from '../components/PageHeading';
 import { CreateGroupDialog } from './CreateGroupDialog';
 
 type ListedGroup = Group & { sync?: { pending: number; rejected: number } };
@@ -47,7 +49,7 @@ export function CoursePage({ user }: { user: AuthenticatedUser }) {
   if (me.error) return <Alert variant="danger">{me.error.message}</Alert>;
   return (
     <>
-      <h1 className="h2">{intl.formatMessage(messages.courseHeading)}</h1>
+      <PageHeading title={intl.formatMessage(messages.courseHeading)} />
       <p className="ug-mono">{courseKey}</p>
       {!mayRead && (
         <>
@@ -105,57 +107,61 @@ export function CoursePage({ user }: { user: AuthenticatedUser }) {
           {groups.data && (
             <>
               <p data-testid="group-count">{intl.formatMessage(messages.groupCount, { count: groups.data.count })}</p>
-              <table className="table table-striped ug-table" data-testid="groups-table">
-                <caption className="sr-only">{intl.formatMessage(messages.courseHeading)}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{intl.formatMessage(messages.name)}</th>
-                    <th scope="col">{intl.formatMessage(messages.kind)}</th>
-                    <th scope="col">{intl.formatMessage(messages.members)}</th>
-                    <th scope="col">{intl.formatMessage(messages.syncState)}</th>
-                    <th scope="col">{intl.formatMessage(messages.linkedTo)}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {groups.data.results.map((g) => (
-                    <tr key={g.id}>
-                      <td>
-                        <Link to={`/groups/${g.id}`}>{g.name}</Link>
-                        {g.rerun_of ? (
-                          <div className="small text-muted" data-testid="rerun-of">
-                            {intl.formatMessage(messages.carriedFrom, {
-                              course: String((g.rerun_of as { course_key?: string }).course_key ?? ''),
-                            })}
-                          </div>
-                        ) : null}
-                      </td>
-                      <td>{g.kind}</td>
-                      <td>{g.member_count ?? 0}</td>
-                      <td>
-                        {g.sync && (g.sync.pending > 0 || g.sync.rejected > 0) ? (
-                          <>
-                            {g.sync.pending > 0 && (
-                              <Badge variant="warning" className="mr-1">
-                                {intl.formatMessage(messages.pendingCount, { count: g.sync.pending })}
-                              </Badge>
-                            )}
-                            {g.sync.rejected > 0 && (
-                              <Badge variant="danger">
-                                {intl.formatMessage(messages.refusedCount, { count: g.sync.rejected })}
-                              </Badge>
-                            )}
-                          </>
-                        ) : g.legacy_link ? (
-                          <Badge variant="success">{intl.formatMessage(messages.syncSynced)}</Badge>
-                        ) : (
-                          <span className="text-muted">{intl.formatMessage(messages.syncNotApplicable)}</span>
-                        )}
-                      </td>
-                      <td>{legacyLinkText(intl, g)}</td>
+              {groups.data.results.length === 0 ? (
+                <p data-testid="no-groups">{intl.formatMessage(messages.noGroupsYet)}</p>
+              ) : (
+                <table className="table table-striped ug-table" data-testid="groups-table">
+                  <caption className="sr-only">{intl.formatMessage(messages.courseHeading)}</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">{intl.formatMessage(messages.name)}</th>
+                      <th scope="col">{intl.formatMessage(messages.kind)}</th>
+                      <th scope="col">{intl.formatMessage(messages.members)}</th>
+                      <th scope="col">{intl.formatMessage(messages.syncState)}</th>
+                      <th scope="col">{intl.formatMessage(messages.linkedTo)}</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {groups.data.results.map((g) => (
+                      <tr key={g.id}>
+                        <td>
+                          <Link to={`/groups/${g.id}`}>{g.name}</Link>
+                          {g.rerun_of ? (
+                            <div className="small text-muted" data-testid="rerun-of">
+                              {intl.formatMessage(messages.carriedFrom, {
+                                course: String((g.rerun_of as { course_key?: string }).course_key ?? ''),
+                              })}
+                            </div>
+                          ) : null}
+                        </td>
+                        <td>{kindLabel(intl, g.kind)}</td>
+                        <td>{g.member_count ?? 0}</td>
+                        <td>
+                          {g.sync && (g.sync.pending > 0 || g.sync.rejected > 0) ? (
+                            <>
+                              {g.sync.pending > 0 && (
+                                <Badge variant="warning" className="mr-1">
+                                  {intl.formatMessage(messages.pendingCount, { count: g.sync.pending })}
+                                </Badge>
+                              )}
+                              {g.sync.rejected > 0 && (
+                                <Badge variant="danger">
+                                  {intl.formatMessage(messages.refusedCount, { count: g.sync.rejected })}
+                                </Badge>
+                              )}
+                            </>
+                          ) : g.legacy_link ? (
+                            <Badge variant="success">{intl.formatMessage(messages.syncSynced)}</Badge>
+                          ) : (
+                            <span className="text-muted">{intl.formatMessage(messages.syncNotApplicable)}</span>
+                          )}
+                        </td>
+                        <td>{legacyLinkText(intl, g)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
               <PageNav
                 pages={groups.data.num_pages}
                 page={page}

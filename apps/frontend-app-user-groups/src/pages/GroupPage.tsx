@@ -1,13 +1,15 @@
 import { Alert, Button, Form, SearchField, Spinner, Tab, Tabs } from '@openedx/paragon';
 import { useEffect, useRef, useState } from 'react';
-import { useIntl } from 'react-intl';
+import { IntlShape, useIntl } from 'react-intl';
 import { Link, useParams } from 'react-router-dom';
 import { ApiError, apiUrl, AuditEntry, call, Group, Me, Member, MemberResult, Page } from '../api';
 import { PageNav } from '../components/PageNav';
 import { SyncBadge } from '../components/SyncBadge';
+import { kindLabel, originLabel, resultLabel } from '../components/labels';
 import { legacyLinkText } from '../components/legacy';
 import { useLoad } from '../hooks';
 import messages from '../messages';
+import { PageHeading } from '../components/PageHeading';
 import { coursePath } from './HomePage';
 
 const LIVE_MS = 2000;
@@ -59,11 +61,9 @@ export function GroupPage() {
       <p>
         <Link to={coursePath(g.scope_key)}>{intl.formatMessage(messages.backToCourse, { course: g.scope_key })}</Link>
       </p>
-      <h1 className="h2" data-testid="group-name">
-        {g.name}
-      </h1>
+      <PageHeading title={g.name} />
       <p className="text-muted">
-        {g.kind} · {intl.formatMessage(messages.memberCount, { count: g.member_count })}
+        {kindLabel(intl, g.kind)} · {intl.formatMessage(messages.memberCount, { count: g.member_count })}
         {g.legacy_link ? ` · ${legacyLinkText(intl, g)}` : ''}
         {g.collection ? ` · ${intl.formatMessage(messages.inCollection, { collection: g.collection })}` : ''}
       </p>
@@ -187,7 +187,7 @@ function ResultsTable({ results, testId }: { results: MemberResult[]; testId: st
           <tr key={i}>
             <td>{r.row ?? i + 1}</td>
             <td>{r.username ?? r.email ?? r.user_id}</td>
-            <td>{r.result}</td>
+            <td>{resultLabel(intl, r.result)}</td>
             <td>{r.reason ?? ''}</td>
           </tr>
         ))}
@@ -197,10 +197,10 @@ function ResultsTable({ results, testId }: { results: MemberResult[]; testId: st
 }
 
 /** `added: 2, unknown: 1`: a bulk answer in a line. */
-function summarize(results: MemberResult[]): string {
+function summarize(intl: IntlShape, results: MemberResult[]): string {
   const counts = new Map<string, number>();
   for (const r of results) counts.set(r.result, (counts.get(r.result) ?? 0) + 1);
-  return [...counts].map(([result, n]) => `${result}: ${n}`).join(', ');
+  return [...counts].map(([result, n]) => `${resultLabel(intl, result)}: ${n}`).join(', ');
 }
 
 function MembersTab({
@@ -264,7 +264,7 @@ function MembersTab({
       });
       setResults(answer.results);
       setToAdd('');
-      setAnnounced(summarize(answer.results));
+      setAnnounced(summarize(intl, answer.results));
     });
   const remove = (m: Member) =>
     act(async () => {
@@ -283,7 +283,7 @@ function MembersTab({
         { method: 'POST', form },
       );
       setCsvResults(answer);
-      setAnnounced(summarize(answer.results));
+      setAnnounced(summarize(intl, answer.results));
     });
 
   return (
@@ -348,7 +348,7 @@ function MembersTab({
         <>
           <p data-testid="csv-summary">
             {Object.entries(csvResults.summary)
-              .map(([k, v]) => `${k}: ${v}`)
+              .map(([k, v]) => `${k === 'rows' ? intl.formatMessage(messages.rowsRead) : resultLabel(intl, k)}: ${v}`)
               .join(' · ')}
           </p>
           <ResultsTable results={csvResults.results} testId="csv-results" />
@@ -407,7 +407,7 @@ function MembersTab({
                 <tr key={m.user_id} data-username={m.username}>
                   <td>{m.username}</td>
                   <td>{m.user_id}</td>
-                  <td>{m.origin}</td>
+                  <td>{originLabel(intl, m.origin)}</td>
                   <td>{new Date(m.joined_at).toLocaleString()}</td>
                   <td>
                     {m.active ? (

@@ -6,6 +6,7 @@ import { call, Me } from '../api';
 import type { AuthenticatedUser } from '../auth';
 import { useLoad } from '../hooks';
 import messages from '../messages';
+import { PageHeading } from '../components/PageHeading';
 
 interface MyGroup {
   id: string;
@@ -29,7 +30,7 @@ export function HomePage({ user }: { user: AuthenticatedUser }) {
   };
   return (
     <>
-      <h1 className="h2 mb-4">{intl.formatMessage(messages.homeHeading)}</h1>
+      <PageHeading className="h2 mb-4" title={intl.formatMessage(messages.homeHeading)} />
       {me.loading && <Spinner animation="border" screenReaderText={intl.formatMessage(messages.loading)} />}
       {staff && (
         <Card className="mb-4">

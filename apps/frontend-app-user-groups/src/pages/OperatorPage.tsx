@@ -4,6 +4,7 @@ import { useIntl } from 'react-intl';
 import { ApiError, call } from '../api';
 import { useLoad } from '../hooks';
 import messages from '../messages';
+import { PageHeading } from '../components/PageHeading';
 
 const LIVE_MS = 3000;
 
@@ -70,7 +71,7 @@ export function OperatorPage() {
   if (!status.data) return <Spinner animation="border" screenReaderText={intl.formatMessage(messages.loading)} />;
   return (
     <>
-      <h1 className="h2 mb-4">{intl.formatMessage(messages.operatorHeading)}</h1>
+      <PageHeading className="h2 mb-4" title={intl.formatMessage(messages.operatorHeading)} />
       <ConsumerLag status={status.data} />
       <DeadLetters onChanged={status.reload} />
       <LmsWrites status={status.data} onChanged={status.reload} />

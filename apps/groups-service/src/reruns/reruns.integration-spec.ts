@@ -3,6 +3,8 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { http } from '@groups-sync/testing';
 import { GroupsApp, startGroupsApp } from '../test/groups-app';
+import { createConnection } from 'mysql2/promise';
+import { RerunsPoller } from './reruns.poller';
 import { RerunsService } from './reruns.service';
 
 const API = '/api/user-groups/v1';
@@ -14,6 +16,21 @@ describe('course reruns: what the groups are carries over, who was put in them b
   let stop: () => Promise<void>;
   let staffToken: string;
   let lmsUsers: GroupsApp['lmsUsers'];
+  let lmsDatabaseUrl: string;
+  /** Studio's record of a rerun, written into the LMS's table as its rerun task does. */
+  const studioRerun = async (source: string, course: string, hoursAgo: number, state = 'succeeded') => {
+    const conn = await createConnection(lmsDatabaseUrl);
+    try {
+      await conn.query(
+        `INSERT INTO course_action_state_coursererunstate
+           (created_time, updated_time, course_key, action, state, should_display, message, source_course_key, display_name)
+         VALUES (NOW(6) - INTERVAL ? HOUR, NOW(6) - INTERVAL ? HOUR, ?, 'rerun', ?, 1, '', ?, '')`,
+        [hoursAgo, hoursAgo, course, state, source],
+      );
+    } finally {
+      await conn.end();
+    }
+  };
   const api = () => request.agent(app.getHttpServer()).set('Authorization', `Bearer ${staffToken}`);
   let run = 0;
   const runs = () => {
@@ -38,7 +55,19 @@ describe('course reruns: what the groups are carries over, who was put in them b
     ).map((g: Record<string, unknown>) => ({ ...g, frozen: !!g.frozen, carry_over_on_rerun: !!g.carry_over_on_rerun }));
 
   beforeAll(async () => {
-    ({ app, dataSource: db, stop, staffToken, lmsUsers, lms } = await startGroupsApp(60));
+    // The LMS's database is the emulator's; the poller is driven by hand (RERUNS_POLL_SECONDS=0).
+    ({
+      app,
+      dataSource: db,
+      stop,
+      staffToken,
+      lmsUsers,
+      lms,
+      lmsDatabaseUrl,
+    } = await startGroupsApp(60, (lms) => ({
+      LMS_DB_URL: lms.databaseUrl,
+      RERUNS_POLL_SECONDS: '0',
+    })));
   }, 90_000);
   afterAll(() => stop());
 
@@ -200,6 +229,64 @@ describe('course reruns: what the groups are carries over, who was put in them b
     ]);
     expect(await groupsOf(next)).toEqual([
       expect.objectContaining({ id: mine.id, kind: 'manual', rerun_of_group_id: null }),
+    ]);
+  });
+
+  it("reads Studio's finished reruns from the LMS's table: from a day back at first, then on from the last read", async () => {
+    const old = runs();
+    const recent = runs();
+    const failed = runs();
+    const later = runs();
+    for (const r of [old, recent, failed, later])
+      await create(r.old, {
+        kind: 'dynamic',
+        name: 'Polled',
+        criteria: [{ type: 'last_login', operator: '<=', value: 7 }],
+      });
+    await studioRerun(old.old, old.next, 30); // before the first read's 24 hours: left alone
+    await studioRerun(recent.old, recent.next, 2);
+    await studioRerun(failed.old, failed.next, 1, 'failed');
+    const poller = app.get(RerunsPoller);
+    await poller.poll();
+    expect((await groupsOf(old.next)).length).toBe(0);
+    expect((await groupsOf(recent.next)).map((g: { name: string }) => g.name)).toEqual(['Polled']);
+    expect((await groupsOf(failed.next)).length).toBe(0);
+    const [cursor] = await db.query('SELECT lms_since FROM rerun_cursor WHERE id = 1');
+    await studioRerun(later.old, later.next, 0);
+    await poller.poll();
+    expect((await groupsOf(later.next)).map((g: { name: string }) => g.name)).toEqual(['Polled']);
+    const [moved] = await db.query('SELECT lms_since FROM rerun_cursor WHERE id = 1');
+    expect(new Date(moved.lms_since).getTime()).toBeGreaterThan(new Date(cursor.lms_since).getTime());
+    // Read again (the last rerun is read each time): nothing changes.
+    await poller.poll();
+    expect((await groupsOf(recent.next)).length).toBe(1);
+    expect(
+      (await db.query('SELECT noticed_by FROM course_rerun WHERE course_key = ?', [recent.next]))[0].noticed_by,
+    ).toBe('lms');
+  });
+
+  it('lets a course team flag a manual group for carrying over, and lists each group with its members and sync counts', async () => {
+    const { old } = runs();
+    const g = await create(old, { name: 'Flag me later' });
+    const patched = await api()
+      .patch(`${API}/groups/${g.id}`)
+      .set('If-Match', '"1"')
+      .send({ carry_over_on_rerun: true });
+    expect(patched.status).toBe(200);
+    expect(patched.body.carry_over_on_rerun).toBe(true);
+    const [ana] = await lmsUsers(['rerun_flag_ana']);
+    await api()
+      .post(`${API}/groups/${g.id}/members`)
+      .send({ members: [ana] })
+      .expect(200);
+    const listed = await api().get(`${API}/groups`).query({ scope_type: 'course', scope_key: old }).expect(200);
+    expect(listed.body.results).toEqual([
+      expect.objectContaining({
+        id: g.id,
+        member_count: 1,
+        sync: { pending: 0, rejected: 0 },
+        carry_over_on_rerun: true,
+      }),
     ]);
   });
 

@@ -87,17 +87,9 @@ export class RerunsService {
 
     const groups = await this.dataSource.getRepository(UserGroup).find({
       where: { scopeType: 'course', scopeKey: source, deletedAt: IsNull() },
-      order: { name: 'ASC' },
+      relations: { criteria: true },
+      order: { name: 'ASC', criteria: { position: 'ASC' } },
     });
-    const criteria = groups.length
-      ? await this.dataSource
-          .getRepository(Criterion)
-          .createQueryBuilder('c')
-          .where('c.group_id IN (:...ids)', { ids: groups.map((g) => g.id) })
-          .orderBy('c.position', 'ASC')
-          .getMany()
-      : [];
-    for (const g of groups) g.criteria = criteria.filter((c) => c.groupId === g.id);
     // The new run's modes, for track groups only (an LMS outage here fails the notice; it comes again).
     const modes = groups.some((g) => legacyKind(g.criteria) === 'enrollment_track')
       ? await this.lms.modesOf(target)

@@ -21,6 +21,8 @@ export interface GroupsApp {
   /** Accounts in the LMS (its emulator), which the user directory resolves. */
   lmsUsers: (usernames: string[]) => Promise<LmsUser[]>;
   lms: ServiceProcess;
+  /** The emulator's database (the LMS's tables), for a test's own queries or LMS_DB_URL. */
+  lmsDatabaseUrl: string;
   /** This app's EVENT_BUS_TOPIC_PREFIX. */
   topicPrefix: string;
   stop: () => Promise<void>;
@@ -31,7 +33,10 @@ export interface GroupsApp {
  * prefix of its own, and the LMS emulator as a process beside it for the user directory. Config is
  * read when app.module loads, so the environment is set first; `env` overrides it (another LMS, a setting).
  */
-export async function startGroupsApp(portOffset = 0, env: Record<string, string> = {}): Promise<GroupsApp> {
+export async function startGroupsApp(
+  portOffset = 0,
+  env: Record<string, string> | ((lms: { databaseUrl: string }) => Record<string, string>) = {},
+): Promise<GroupsApp> {
   const suffix = uniqueSuffix();
   const database = `groups_it_${suffix}_test`;
   const lmsDatabase = `lms_it_${suffix}_test`;
@@ -43,6 +48,7 @@ export async function startGroupsApp(portOffset = 0, env: Record<string, string>
     `it-${suffix}-lms-emulator`,
   );
   await lms.start();
+  const lmsDatabaseUrl = `${stackEnv().MYSQL_URL.replace(/\/$/, '')}/${lmsDatabase}`;
   Object.assign(process.env, stackEnv(), {
     DB_NAME: database,
     EVENT_BUS_TOPIC_PREFIX: `it-${suffix}`,
@@ -51,7 +57,7 @@ export async function startGroupsApp(portOffset = 0, env: Record<string, string>
     JWT_PUBLIC_KEY: minter.publicKeyPem,
     JWT_ISSUER: minter.issuer,
     JWT_AUDIENCE: minter.audience,
-    ...env,
+    ...(typeof env === 'function' ? env({ databaseUrl: lmsDatabaseUrl }) : env),
   });
   const { AppModule, HTTP_OPTIONS } = await import('../app.module');
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
@@ -68,6 +74,7 @@ export async function startGroupsApp(portOffset = 0, env: Record<string, string>
     staffToken: await minter.mint(globalStaffClaims()),
     lms,
     topicPrefix: `it-${suffix}`,
+    lmsDatabaseUrl,
     lmsUsers: async (usernames) => {
       const res = await http('POST', `${lms.url}/emulator/users`, {
         users: usernames.map((username) => ({ username })),

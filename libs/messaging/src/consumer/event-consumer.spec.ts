@@ -1,10 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { ConsumerGroup, EventCodec, EventType, Header, Topic } from '@groups-sync/contracts';
 import { Kafka } from 'kafkajs';
+import { loadConfig, ServiceConfig } from '@groups-sync/config';
 import { MessageProducer } from '../kafka/message-producer';
+import { messagingOptions } from '../messaging.options';
 import { DependencyUnavailableError, PoisonMessageError } from './consumer.errors';
 import { DeliveryAttempts } from './consumer-attempts';
 import { EventConsumer, EventConsumerOptions } from './event-consumer';
+import { EventConsumers } from './event-consumers';
 
 /** The runner's bookkeeping, against a stand-in kafkajs consumer (no broker needed). */
 function runner(
@@ -394,5 +397,45 @@ describe('EventConsumer dead letters and warnings', () => {
       expect.arrayContaining([expect.stringMatching(/retrying in \d+ ms: LMS DELETE .*\/users\/<user>/)]),
     );
     expect(`${JSON.stringify(Object.values(headers).map(String))}\n${warnings.join('\n')}`).not.toMatch(PERSONAL);
+  });
+});
+
+describe('EventConsumer fetch wait (KAFKA_FETCH_MAX_WAIT_MS)', () => {
+  const build = (options: Partial<EventConsumerOptions>) => {
+    const consumer = jest.fn().mockReturnValue({ events: {}, on: jest.fn() });
+    new EventConsumer({ consumer } as unknown as Kafka, {} as EventCodec, {} as MessageProducer, {
+      group: ConsumerGroup.LegacySyncLmsEvents,
+      topics: [Topic.LmsCohortMembership],
+      handlers: {},
+      maxAttempts: 3,
+      backoffMaxMs: 10,
+      ...options,
+    });
+    return consumer.mock.calls[0][0] as { maxWaitTimeInMs: number };
+  };
+
+  it('asks kafkajs to hold an idle fetch 20 ms by default (latency), or as long as the setting says', () => {
+    expect(build({}).maxWaitTimeInMs).toBe(20);
+    expect(build({ fetchMaxWaitMs: 250 }).maxWaitTimeInMs).toBe(250);
+  });
+
+  it('takes the setting from the service config, through every consumer a service registers', () => {
+    const config = loadConfig(ServiceConfig, { KAFKA_FETCH_MAX_WAIT_MS: '250' });
+    const options = messagingOptions('x', config, { outbox: false });
+    expect(options.consumerFetchMaxWaitMs).toBe(250);
+    const consumer = jest.fn().mockReturnValue({ events: {}, on: jest.fn() });
+    new EventConsumers(
+      { consumer } as unknown as Kafka,
+      {} as EventCodec,
+      {} as MessageProducer,
+      options,
+      {} as never,
+    ).register({
+      group: ConsumerGroup.LegacySyncLmsEvents,
+      topics: [Topic.LmsCohortMembership],
+      handlers: {},
+    });
+    expect(consumer.mock.calls[0][0]).toMatchObject({ maxWaitTimeInMs: 250 });
+    expect(messagingOptions('x', loadConfig(ServiceConfig, {}), { outbox: false }).consumerFetchMaxWaitMs).toBe(20);
   });
 });
