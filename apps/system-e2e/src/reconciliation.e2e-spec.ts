@@ -240,6 +240,11 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     const run = await system.finishedRun(runs[0].id);
     expect(run.report.found_by_kind).toEqual({ missing_in_group: 1000 });
     expect(run.report.repaired_by_kind).toEqual({ missing_in_group: 1000 });
+    // The run list carries what a drift chart needs of each run.
+    const listed = (await system.sync('GET', '/reconciliations')).body.results.find(
+      (r: { id: string }) => r.id === runs[0].id,
+    );
+    expect(listed).toMatchObject({ differences_found: 1000, repaired: 1000 });
 
     // One cohort, one group: a second group for it is refused, with the reason.
     const second = await system.createCohortGroup('Second mirror', cohort.body.id);
