@@ -10,12 +10,13 @@ import {
   Topic,
 } from '@groups-sync/contracts';
 import { consumerGroupMembers, consumerLag, createKafka, TopicReader } from '@groups-sync/messaging';
-import { expectEventually, ServiceProcess } from '@groups-sync/testing';
+import { expectEventually, http, ServiceProcess } from '@groups-sync/testing';
 import { MultiInstanceSystem, Service, SERVICES } from './support/multi-instance-system';
 
 const LEASE_SECONDS = 5;
 /** Changes each way: API adds to one cohort-linked group, LMS cohort adds to another's cohort. */
 const CHANGES = 100;
+const FROZEN_COURSE = 'course-v1:DemoX+Frozen+2026';
 
 describe('two instances of each service', () => {
   const system = new MultiInstanceSystem(90, { RELAY_LEASE_SECONDS: String(LEASE_SECONDS) });
@@ -107,9 +108,15 @@ describe('two instances of each service', () => {
     }
     const apiGroup = await system.createCohortGroup('Multi API');
     const lmsGroup = await system.createCohortGroup('Multi LMS');
-    const frozenGroup = await system.createCohortGroup('Multi frozen');
+    // In a course of its own: a writer to a cohort-linked group locks the course's other
+    // cohort-linked groups (one cohort per learner and course), so a frozen writer of the stream's
+    // group would hold a group of the same course too.
+    expect(
+      (await http('POST', `${system.lmsEmulator.url}/emulator/courses`, { course_id: FROZEN_COURSE })).status,
+    ).toBe(201);
+    const frozenGroup = await system.createCohortGroup('Multi frozen', undefined, FROZEN_COURSE);
     const frozenLearner = 'multi_frozen_0';
-    await system.learner(frozenLearner);
+    await system.learner(frozenLearner, FROZEN_COURSE);
     const [apiCohort, lmsCohort, frozenCohort] = await expectEventually(
       () => Promise.all([system.cohortIdOf(apiGroup), system.cohortIdOf(lmsGroup), system.cohortIdOf(frozenGroup)]),
       { timeoutMs: 30_000 },
@@ -145,13 +152,16 @@ describe('two instances of each service', () => {
       intervalMs: 200,
     });
     expect(Date.now() - frozenAt).toBeLessThan((LEASE_SECONDS + 3) * 1000);
-    // A change made meanwhile, through the other instance, in a group of its own: the frozen one
-    // may be frozen inside a transaction, holding the stream's group's rows until it thaws.
+    // A change made meanwhile, through the other instance, in a group of another course: the frozen
+    // one may be frozen inside a transaction, holding the stream's course's groups until it thaws.
     await addThroughApi(frozenGroup, frozenLearner);
-    await expectEventually(async () => expect(await system.cohortUsernames(frozenCohort)).toContain(frozenLearner), {
-      timeoutMs: 20_000,
-      intervalMs: 250,
-    });
+    await expectEventually(
+      async () => expect(await system.cohortUsernames(frozenCohort, FROZEN_COURSE)).toContain(frozenLearner),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+      },
+    );
     system.thaw(frozen);
     // Frozen past its session, it lost its partitions and joins again (as a new member).
     await bothInstancesInEveryGroup(membersBefore);
