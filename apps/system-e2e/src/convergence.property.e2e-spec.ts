@@ -122,6 +122,26 @@ describe('convergence under random interleavings of both sides (property)', () =
     return total;
   }
 
+  /**
+   * Nothing more published for a quiet case's groups once QUIET_CHECK_MS have passed. Checked when
+   * the next case starts (or after the last), not by sleeping in each case: cases are independent
+   * (a course each), so the wait overlaps the next case's work and only the last case waits.
+   */
+  const QUIET_CHECK_MS = 1500;
+  let lastCase: { k: number; commands: Command[]; groups: string[]; messages: number; quietAt: number } | undefined;
+  async function nothingMorePublished(): Promise<void> {
+    if (!lastCase) return;
+    const { k, commands, groups, messages, quietAt } = lastCase;
+    lastCase = undefined;
+    const wait = quietAt + QUIET_CHECK_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const now = await published(groups);
+    if (now !== messages)
+      throw new Error(
+        `case ${k} published ${now - messages} more message(s) after it was quiet (ping-pong); its commands: ${JSON.stringify(commands)}`,
+      );
+  }
+
   it(
     `converges after one reconciliation, with bounded messages (${RUNS} cases)`,
     async () => {
@@ -130,6 +150,7 @@ describe('convergence under random interleavings of both sides (property)', () =
           fc.array(command, { minLength: 1, maxLength: 8 }),
           fc.boolean(),
           async (commands, teamEvents) => {
+            await nothingMorePublished();
             const k = ++n;
             const course = `course-v1:Prop+C${k}+2026`;
             const usernames = Array.from({ length: LEARNERS }, (_, i) => `p${k}u${i}`);
@@ -318,12 +339,12 @@ describe('convergence under random interleavings of both sides (property)', () =
             // Bounded, and nothing more once quiet: no ping-pong between the two sides.
             const messages = await published(groups);
             expect(messages).toBeLessThanOrEqual(12 * commands.length + 60);
-            await new Promise((r) => setTimeout(r, 1500));
-            expect(await published(groups)).toBe(messages);
+            lastCase = { k, commands, groups, messages, quietAt: Date.now() };
           },
         ),
         { numRuns: RUNS, endOnFailure: true, verbose: 1 },
       );
+      await nothingMorePublished();
     },
     60 * 60_000,
   );

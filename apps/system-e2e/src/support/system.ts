@@ -126,13 +126,20 @@ export class System {
   }
 
   async start(): Promise<void> {
-    // The emulator first: it creates the topics; then the two services in parallel.
-    await this.lmsEmulator.start();
-    // The LMS answers 404 for a course it does not have: the course exists before any learner
-    // enrolls, as cohort-linked groups are made before them.
-    const course = await http('POST', `${this.lmsEmulator.url}/emulator/courses`, { course_id: COURSE });
-    if (course.status !== 201) throw new Error(`emulator course: ${course.status} ${JSON.stringify(course.body)}`);
-    await Promise.all([this.groupsService.start(), this.legacySync.start(), this.evaluator?.start()]);
+    // All at once: each provisions every topic it needs, and the services ask the LMS for nothing
+    // before their first request. Only the evaluator waits: it reads the emulator's tables.
+    const lms = this.lmsEmulator.start().then(async () => {
+      // The LMS answers 404 for a course it does not have: the course exists before any learner
+      // enrolls, as cohort-linked groups are made before them.
+      const course = await http('POST', `${this.lmsEmulator.url}/emulator/courses`, { course_id: COURSE });
+      if (course.status !== 201) throw new Error(`emulator course: ${course.status} ${JSON.stringify(course.body)}`);
+    });
+    await Promise.all([
+      lms,
+      this.groupsService.start(),
+      this.legacySync.start(),
+      this.evaluator && lms.then(() => this.evaluator!.start()),
+    ]);
   }
 
   async stop(): Promise<void> {
@@ -188,10 +195,10 @@ export class System {
     });
   }
 
-  async createCohortGroup(name: string, cohortId?: number): Promise<string> {
+  async createCohortGroup(name: string, cohortId?: number, course = COURSE): Promise<string> {
     const res = await this.groups('POST', '/groups', {
       scope_type: 'course',
-      scope_key: COURSE,
+      scope_key: course,
       name,
       kind: 'legacy',
       criteria: [{ type: 'legacy_cohort', config: cohortId ? { cohort_id: cohortId } : {} }],
@@ -356,13 +363,13 @@ export class System {
   }
 
   // ---- LMS emulator ----
-  async learner(username: string): Promise<number> {
+  async learner(username: string, course = COURSE): Promise<number> {
     const user = await http('POST', `${this.lmsEmulator.url}/emulator/users`, {
       username,
       email: `${username}@example.com`,
       name: username,
     });
-    await http('POST', `${this.lmsEmulator.url}/emulator/enrollments`, { username, course_id: COURSE });
+    await http('POST', `${this.lmsEmulator.url}/emulator/enrollments`, { username, course_id: course });
     return user.body.id;
   }
 
@@ -389,14 +396,14 @@ export class System {
     return this.token;
   }
 
-  async lms(method: string, path: string, body?: unknown) {
-    return http(method, `${this.lmsEmulator.url}/api/cohorts/v1/courses/${COURSE}${path}`, body, {
+  async lms(method: string, path: string, body?: unknown, course = COURSE) {
+    return http(method, `${this.lmsEmulator.url}/api/cohorts/v1/courses/${course}${path}`, body, {
       authorization: `JWT ${await this.accessToken()}`,
     });
   }
 
-  async cohortUsernames(cohortId: number): Promise<string[]> {
-    const res = await this.lms('GET', `/cohorts/${cohortId}/users/?page_size=100`);
+  async cohortUsernames(cohortId: number, course = COURSE): Promise<string[]> {
+    const res = await this.lms('GET', `/cohorts/${cohortId}/users/?page_size=100`, undefined, course);
     return (res.body.results as Array<{ username: string }>).map((u) => u.username).sort();
   }
 
