@@ -123,23 +123,25 @@ describe('convergence under random interleavings of both sides (property)', () =
   }
 
   /**
-   * Nothing more published for a quiet case's groups once QUIET_CHECK_MS have passed. Checked when
-   * the next case starts (or after the last), not by sleeping in each case: cases are independent
-   * (a course each), so the wait overlaps the next case's work and only the last case waits.
+   * Nothing more published for a quiet case's groups once QUIET_CHECK_MS have passed. Checked at the
+   * end of a later case (or after the last), not by sleeping in each case: cases are independent (a
+   * course each), so the wait overlaps the later cases' work and only the last ones wait.
    */
   const QUIET_CHECK_MS = 1500;
-  let lastCase: { k: number; commands: Command[]; groups: string[]; messages: number; quietAt: number } | undefined;
-  async function nothingMorePublished(): Promise<void> {
-    if (!lastCase) return;
-    const { k, commands, groups, messages, quietAt } = lastCase;
-    lastCase = undefined;
-    const wait = quietAt + QUIET_CHECK_MS - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const now = await published(groups);
-    if (now !== messages)
-      throw new Error(
-        `case ${k} published ${now - messages} more message(s) after it was quiet (ping-pong); its commands: ${JSON.stringify(commands)}`,
-      );
+  const quietCases: Array<{ k: number; commands: Command[]; groups: string[]; messages: number; quietAt: number }> = [];
+  async function nothingMorePublished({ waitForAll }: { waitForAll: boolean }): Promise<void> {
+    while (quietCases.length) {
+      const { k, commands, groups, messages, quietAt } = quietCases[0];
+      const wait = quietAt + QUIET_CHECK_MS - Date.now();
+      if (wait > 0 && !waitForAll) return;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      quietCases.shift();
+      const now = await published(groups);
+      if (now !== messages)
+        throw new Error(
+          `case ${k} published ${now - messages} more message(s) after it was quiet (ping-pong); its commands: ${JSON.stringify(commands)}`,
+        );
+    }
   }
 
   it(
@@ -150,7 +152,6 @@ describe('convergence under random interleavings of both sides (property)', () =
           fc.array(command, { minLength: 1, maxLength: 8 }),
           fc.boolean(),
           async (commands, teamEvents) => {
-            await nothingMorePublished();
             const k = ++n;
             const course = `course-v1:Prop+C${k}+2026`;
             const usernames = Array.from({ length: LEARNERS }, (_, i) => `p${k}u${i}`);
@@ -339,12 +340,13 @@ describe('convergence under random interleavings of both sides (property)', () =
             // Bounded, and nothing more once quiet: no ping-pong between the two sides.
             const messages = await published(groups);
             expect(messages).toBeLessThanOrEqual(12 * commands.length + 60);
-            lastCase = { k, commands, groups, messages, quietAt: Date.now() };
+            quietCases.push({ k, commands, groups, messages, quietAt: Date.now() });
+            await nothingMorePublished({ waitForAll: false });
           },
         ),
         { numRuns: RUNS, endOnFailure: true, verbose: 1 },
       );
-      await nothingMorePublished();
+      await nothingMorePublished({ waitForAll: true });
     },
     60 * 60_000,
   );
