@@ -12,6 +12,12 @@ export interface ReadMessage {
 }
 
 const UNKNOWN_TOPIC_WAIT_MS = 10_000;
+/**
+ * How long the broker holds a reader's fetch when nothing is new. kafkajs's default (5 s) is also
+ * how long stopping a reader waits for its last fetch: a `dlq` command or a test's reader would
+ * stop 5 s after its last message.
+ */
+const READER_FETCH_WAIT_MS = 100;
 
 /**
  * Reads a topic from the beginning into memory, under a throwaway consumer group. For operators'
@@ -27,7 +33,11 @@ export class TopicReader {
     private readonly topics: string[],
     private readonly onMessage?: (message: ReadMessage) => void,
   ) {
-    this.consumer = kafka.consumer({ groupId: `topic-reader-${randomUUID()}`, allowAutoTopicCreation: false });
+    this.consumer = kafka.consumer({
+      groupId: `topic-reader-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: READER_FETCH_WAIT_MS,
+    });
   }
 
   async start(): Promise<void> {
@@ -110,7 +120,11 @@ export async function readRanges(kafka: Kafka, ranges: OffsetRange[], timeoutMs 
   const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
   const remaining = new Map(wanted.map((r) => [keyOf(r.topic, r.partition), r]));
   const read = new Map<string, ReadMessage[]>(wanted.map((r) => [keyOf(r.topic, r.partition), []]));
-  const consumer = kafka.consumer({ groupId: `topic-reader-${randomUUID()}`, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId: `topic-reader-${randomUUID()}`,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: READER_FETCH_WAIT_MS,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [...new Set(wanted.map((r) => r.topic))], fromBeginning: true });
