@@ -15,22 +15,33 @@ const SERIAL_SUITES = {
   'broker-outage.e2e-spec.ts': 'stops and restarts the Kafka broker every suite shares',
   'multi-instance.e2e-spec.ts': 'asserts the takeover after a kill -9 within 10 s',
 };
-/** The tier's serial suites as one pattern (one that matches nothing when it has none). */
-const serialPattern = (tier) =>
+/** The tiers' serial suites as one pattern (one that matches nothing when they have none). */
+const serialPattern = (tiers) =>
   Object.keys(SERIAL_SUITES)
-    .filter((f) => new RegExp(TIER_PATTERN[tier]).test(f))
+    .filter((f) => tiers.some((tier) => new RegExp(TIER_PATTERN[tier]).test(f)))
     .map((f) => `/${f.replace(/[.]/g, '\\.')}$`)
     .join('|') || '^$';
 
-module.exports = function jestConfig(projectRoot, tier = process.env.TEST_TIER || 'unit') {
+/**
+ * Suites side by side in the parallel pass: three on this 2-core machine, as they spend most of
+ * their time waiting on the broker, the database and their services (JEST_PARALLEL_WORKERS).
+ */
+const PARALLEL_WORKERS = Number(process.env.JEST_PARALLEL_WORKERS || 3);
+
+/** `TEST_TIER`: one tier, or several in one run (`integration,e2e`: their suites share the workers). */
+module.exports = function jestConfig(projectRoot, tierList = process.env.TEST_TIER || 'unit') {
+  const tiers = tierList.split(',');
+  const unknown = tiers.filter((t) => !TIER_PATTERN[t]);
+  if (unknown.length) throw new Error(`TEST_TIER: unknown tier(s) ${unknown.join(', ')} (unit, integration, e2e)`);
+  const unit = tiers.every((t) => t === 'unit');
   const moduleNameMapper = Object.fromEntries(
     Object.entries(compilerOptions.paths).map(([alias, [target]]) => [`^${alias}$`, path.join(__dirname, target)]),
   );
   return {
     rootDir: projectRoot,
     testEnvironment: 'node',
-    testRegex: process.env.JEST_PASS === 'serial' ? serialPattern(tier) : TIER_PATTERN[tier],
-    testPathIgnorePatterns: ['/node_modules/', ...(process.env.JEST_PASS === 'parallel' ? [serialPattern(tier)] : [])],
+    testRegex: process.env.JEST_PASS === 'serial' ? serialPattern(tiers) : tiers.map((t) => TIER_PATTERN[t]).join('|'),
+    testPathIgnorePatterns: ['/node_modules/', ...(process.env.JEST_PASS === 'parallel' ? [serialPattern(tiers)] : [])],
     setupFiles: ['reflect-metadata'],
     moduleNameMapper,
     transform: {
@@ -46,11 +57,12 @@ module.exports = function jestConfig(projectRoot, tier = process.env.TEST_TIER |
         },
       ],
     },
-    globalSetup: tier === 'unit' ? undefined : path.join(__dirname, 'libs/testing/src/global-setup.js'),
-    globalTeardown: tier === 'unit' ? undefined : path.join(__dirname, 'libs/testing/src/global-teardown.js'),
-    testTimeout: tier === 'unit' ? 10_000 : 120_000,
-    // Two workers (this machine has 2 cores), but one for the serial pass and for a tier run
-    // without a pass (a developer's `npx jest`). The root jest.config.js lifts this for its run.
-    maxWorkers: tier === 'unit' || process.env.JEST_PASS === 'parallel' ? 2 : 1,
+    globalSetup: unit ? undefined : path.join(__dirname, 'libs/testing/src/global-setup.js'),
+    globalTeardown: unit ? undefined : path.join(__dirname, 'libs/testing/src/global-teardown.js'),
+    testTimeout: unit ? 10_000 : 120_000,
+    // Two workers for the unit tier (this machine has 2 cores), PARALLEL_WORKERS for the parallel
+    // pass, one for the serial pass and for a tier run without a pass (a developer's `npx jest`).
+    // The root jest.config.js lifts this for its run.
+    maxWorkers: unit ? 2 : process.env.JEST_PASS === 'parallel' ? PARALLEL_WORKERS : 1,
   };
 };

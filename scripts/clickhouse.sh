@@ -19,9 +19,7 @@ clickhouse_install() {
   log "installing Debian's clickhouse-server"
   local out="$RUN_DIR/clickhouse-install.log"
   # Debian's package starts no service here (policy-rc.d); a stale package list is refreshed once.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server > "$out" 2>&1 \
-    || { apt-get update -q >> "$out" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server >> "$out" 2>&1; } \
-    || die "could not install clickhouse-server (log: $out)"
+  apt_install clickhouse-server > "$out" 2>&1 || die "could not install clickhouse-server (log: $out)"
 }
 
 clickhouse_config() {

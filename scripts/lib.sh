@@ -69,6 +69,14 @@ ensure_node_modules() {
   fi
 }
 
+# apt-get install of Debian packages, the package lists refreshed once when stale. Waits for the
+# package manager's lock: npm test installs Chromium while infra.sh may be installing ClickHouse.
+apt_install() {
+  local apt=(apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=2)
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q "$@" \
+    || { "${apt[@]}" update -q && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q "$@"; }
+}
+
 # Debian's python3 with Jinja2 and Django: the Tutor plugin's test renders its templates with it
 # (deploy/tutor/tests/render.py), the LMS companion plugin's tests run in Django with it
 # (deploy/openedx-plugin/tests). Installs python3-jinja2 and python3-django when missing; prints the
@@ -79,8 +87,7 @@ ensure_python_packages() {
   if ! "$py" -c 'import jinja2, django, attr' 2>/dev/null; then
     [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "python3-jinja2, python3-django and python3-attr are needed (apt-get install python3-jinja2 python3-django python3-attr, as root)"
     log "installing Debian's python3-jinja2, python3-django and python3-attr" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 python3-django python3-attr >/dev/null 2>&1 \
-      || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-jinja2 python3-django python3-attr >/dev/null 2>&1; } \
+    apt_install python3-jinja2 python3-django python3-attr >/dev/null 2>&1 \
       || die "could not install python3-jinja2, python3-django and python3-attr"
   fi
   echo "$py"
@@ -91,9 +98,7 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] && return 0
   [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "Chromium is needed for the browser tests (apt-get install chromium, as root)"
   log "installing Debian's chromium"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } \
-    || die "could not install chromium"
+  apt_install chromium >/dev/null 2>&1 || die "could not install chromium"
 }
 
 build_workspace() {

@@ -6,7 +6,6 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false FORCE_COLOR=0 KAFKAJS_NO_PARTITIONER_WARNING=1
 
-ensure_node_modules
 cd "$ROOT"
 failed=0
 failed_steps=()
@@ -15,18 +14,25 @@ step() { local name=$1; shift; log "── $name"; "$@" || { log "✗ $name fail
 # Stop afterwards only what this run started; a stack the developer had running is left alone.
 started=()
 for s in kafka schema-registry mariadb redis clickhouse; do pid_alive "$RUN_DIR/$s.pid" || started+=("$s"); done
-# The infrastructure starts while the build, lint and unit tier run: Kafka and the registry spend
-# most of their start-up waiting, not computing.
+# The infrastructure starts first, in the background: Kafka and the registry spend most of their
+# start-up waiting, and it needs no npm package, so it comes up while npm installs and the build,
+# lint and unit tier run.
+mkdir -p "$RUN_DIR"
 log "── infrastructure (starting in the background; log: $RUN_DIR/infra-up.log)"
 bash "$ROOT/scripts/infra.sh" up > "$RUN_DIR/infra-up.log" 2>&1 &
 infra_pid=$!
 
-build_workspace
+ensure_node_modules
 # The Tutor plugin's and the LMS companion plugin's tests run with this interpreter.
 export GROUPS_SYNC_PYTHON; GROUPS_SYNC_PYTHON=$(ensure_python_packages)
 # The User Groups page's browser tests (end-to-end tier) drive it.
 ensure_chromium
 rm -rf "$CACHE/test-results" "$CACHE/test-logs"
+# The build (dist/, which only the integration and e2e tiers run) beside the lint, format and unit
+# steps: one compiler process on one core while they use the other.
+log "── build (in the background; log: $RUN_DIR/build.log)"
+(build_workspace) > "$RUN_DIR/build.log" 2>&1 &
+build_pid=$!
 # The boundary rule reads Nx's project graph; on a fresh checkout there is none until Nx computes it,
 # and the rule would be skipped with a warning.
 step "project graph" npx nx show projects --json
@@ -35,13 +41,20 @@ step "format (Prettier; npm run format fixes it)" npx prettier --check --log-lev
 # One Jest run over every project (the root jest.config.js; workers as jest.preset.js says).
 step "unit tests" node tools/run-jest.js unit all .
 
+built=1
+if wait "$build_pid"; then
+  cat "$RUN_DIR/build.log"
+else
+  tail -n 30 "$RUN_DIR/build.log"
+  log "✗ build failed"; failed=1; failed_steps+=("build"); built=0
+fi
 if wait "$infra_pid"; then
   tail -n 3 "$RUN_DIR/infra-up.log"
   set -a; source "$STACK_ENV"; set +a
-  # Per tier over every project: the suites two at a time (each isolated by its topic prefix,
-  # databases and ports), then the few that must run alone (jest.preset.js, SERIAL_SUITES).
-  step "integration tests" node tools/run-jest.js integration all .
-  step "end-to-end tests" node tools/run-jest.js e2e all .
+  # The integration and e2e tiers in one run over every project, so their suites share the workers:
+  # side by side (each isolated by its topic prefix, databases and ports), then the few that must run
+  # alone (jest.preset.js: PARALLEL_WORKERS, SERIAL_SUITES).
+  if ((built)); then step "integration and end-to-end tests" node tools/run-jest.js integration,e2e all .; fi
 else
   tail -n 20 "$RUN_DIR/infra-up.log"
   log "✗ infrastructure did not start"; failed=1; failed_steps+=("infrastructure")

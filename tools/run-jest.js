@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs one tier of one project's tests (or of every project: `all .`, the root jest.config.js) and
-// keeps Jest's JSON reports, so scripts/test.sh can print one closing line and the slowest suites.
-//   run-jest.js <unit|integration|e2e> <project|all> <projectRoot|.>
+// Runs one tier of one project's tests (or of every project: `all .`, the root jest.config.js), or
+// several tiers in one run (`integration,e2e`: their suites share the workers), and keeps Jest's
+// JSON reports, so scripts/test.sh can print one closing line and the slowest suites.
+//   run-jest.js <unit|integration|e2e|integration,e2e> <project|all> <projectRoot|.>
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -10,8 +11,9 @@ const [tier, project, projectRoot] = process.argv.slice(2);
 const root = path.join(__dirname, '..');
 const resultsDir = path.join(root, '.cache', 'test-results');
 fs.mkdirSync(resultsDir, { recursive: true });
-// The integration and e2e tiers in two passes: their suites two at a time, then those that must run
-// alone (jest.preset.js, SERIAL_SUITES). A failing first pass does not skip the second.
+// The integration and e2e tiers in two passes: their suites side by side (jest.preset.js,
+// PARALLEL_WORKERS), then those that must run alone (SERIAL_SUITES). A failing first pass does not
+// skip the second.
 const passes = tier === 'unit' ? [''] : ['parallel', 'serial'];
 let status = 0;
 for (const pass of passes) {
@@ -22,7 +24,7 @@ for (const pass of passes) {
     '--passWithNoTests',
     '--json',
     '--outputFile',
-    path.join(resultsDir, `${tier}--${project}${pass ? `--${pass}` : ''}.json`),
+    path.join(resultsDir, `${tier.replace(/,/g, '+')}--${project}${pass ? `--${pass}` : ''}.json`),
   ];
   const result = spawnSync(process.execPath, args, {
     stdio: 'inherit',

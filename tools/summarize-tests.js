@@ -17,14 +17,19 @@ for (const file of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   totals.brokenSuites += report.numRuntimeErrorTestSuites;
   for (const suite of report.testResults ?? []) {
     suites.push({
-      tier,
+      // A run of several tiers (integration+e2e) names each suite's own tier.
+      tier: /\.e2e-spec\.ts$/.test(suite.name)
+        ? 'e2e'
+        : /\.integration-spec\.ts$/.test(suite.name)
+          ? 'integration'
+          : 'unit',
       seconds: (suite.endTime - suite.startTime) / 1000,
       file: path.relative(path.join(__dirname, '..'), suite.name),
     });
   }
   if (report.numTotalTests || report.numRuntimeErrorTestSuites)
     rows.push(
-      `${tier.padEnd(12)} ${`${project}${pass ? ` (${pass})` : ''}`.padEnd(22)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
+      `${tier.padEnd(16)} ${`${project}${pass ? ` (${pass})` : ''}`.padEnd(22)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
     );
 }
 console.log(rows.join('\n'));
