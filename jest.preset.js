@@ -12,7 +12,6 @@ const TIER_PATTERN = { unit: '\\.spec\\.ts$', integration: '\\.integration-spec\
  * consumer groups and ports (testPort by Jest worker).
  */
 const SERIAL_SUITES = {
-  'broker-outage.e2e-spec.ts': 'stops and restarts the Kafka broker every suite shares',
   'multi-instance.e2e-spec.ts': 'asserts the takeover after a kill -9 within 10 s',
 };
 /** The tiers' serial suites as one pattern (one that matches nothing when they have none). */

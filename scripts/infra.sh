@@ -3,7 +3,7 @@
 # MySQL (MYSQL_URL, the MariaDB on 127.0.0.1:3306, or a private mariadbd), and Apicurio Registry
 # (Confluent-compatible schema registry). Jars come from Maven Central, once, into .cache/.
 # Also a ClickHouse for the Aspects backend's integration test (clickhouse.sh; not fatal if it fails).
-#   infra.sh up | down | status | reset (wipes local data) | kafka-stop | kafka-start (fault tests)
+#   infra.sh up | down | status | reset (wipes local data) | kafka-stop | kafka-start
 # Idempotent: `up` reuses whatever already answers; `down` stops only what it started.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

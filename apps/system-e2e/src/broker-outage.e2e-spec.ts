@@ -1,39 +1,24 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { EventType } from '@groups-sync/contracts';
-import { expectEventually, WORKSPACE_ROOT } from '@groups-sync/testing';
+import { expectEventually, PrivateKafka } from '@groups-sync/testing';
 import { System } from './support/system';
 
-// The broker is the one scripts/infra.sh started (npm test), or testcontainers' on a Docker machine.
-const container = process.env.GROUPS_SYNC_KAFKA_CONTAINER;
-
 /**
- * Not execFileSync: a test process blocked for the seconds a broker takes to stop cannot see the
- * API's idle keep-alive sockets close, and its next request then goes out on a closed one.
+ * The broker stopped and started again under the services. A broker of this suite's own (the
+ * other suites share the one scripts/infra.sh started), with the Kafka jars that script resolved.
  */
-async function infra(command: 'kafka-stop' | 'kafka-start'): Promise<void> {
-  const { stdout } = container
-    ? await promisify(execFile)('docker', [command === 'kafka-stop' ? 'stop' : 'start', container])
-    : await promisify(execFile)('bash', [join(WORKSPACE_ROOT, 'scripts/infra.sh'), command]);
-  process.stdout.write(stdout);
-}
-
 describe('with the broker stopped', () => {
-  const system = new System(5);
+  let kafka: PrivateKafka;
+  let system: System;
 
   beforeAll(async () => {
-    if (!container && !existsSync(join(WORKSPACE_ROOT, '.cache/run/kafka.pid'))) {
-      throw new Error(
-        'this test stops and restarts the broker, so it needs the one scripts/infra.sh started (npm test does)',
-      );
-    }
+    kafka = await PrivateKafka.start('outage');
+    system = new System(5, {}, { kafkaBrokers: kafka.brokers });
     await system.start();
   }, 180_000);
   afterAll(async () => {
-    await infra('kafka-start');
-    await system.stop();
+    await kafka?.startServer().catch(() => undefined); // started again if a failure left it stopped
+    await system?.stop();
+    await kafka?.remove();
   }, 120_000);
 
   it('commits a member added through the API with its outbox row, and delivers it once the broker is back', async () => {
@@ -47,7 +32,7 @@ describe('with the broker stopped', () => {
       );
     await expectEventually(async () => expect(await unsent()).toBe(0));
 
-    await infra('kafka-stop');
+    await kafka.stop();
     const res = await system.groups('POST', `/groups/${groupId}/members`, {
       members: [{ user_id: userId, username: 'gus' }],
     });
@@ -57,7 +42,7 @@ describe('with the broker stopped', () => {
     expect(pending).toEqual({ event_type: EventType.UserGroupMembershipChanged });
     expect(await unsent()).toBe(1);
 
-    await infra('kafka-start');
+    await kafka.startServer();
     await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toEqual(['gus']), {
       timeoutMs: 150_000, // a producer stuck on the restarted broker is reset after SEND_DEADLINE_MS
       intervalMs: 500,

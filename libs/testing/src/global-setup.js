@@ -98,7 +98,6 @@ async function startContainers() {
   process.env.KAFKA_BROKERS = `127.0.0.1:${kafkaPort}`;
   process.env.MYSQL_URL = `mysql://root@127.0.0.1:${mysql.getMappedPort(3306)}`;
   process.env.SCHEMA_REGISTRY_URL = `http://127.0.0.1:${registry.getMappedPort(8080)}/apis/ccompat/v7`;
-  process.env.GROUPS_SYNC_KAFKA_CONTAINER = kafka.getId();
 }
 
 module.exports = async function globalSetup() {

@@ -8,6 +8,7 @@ export * from './service-process';
 export * from './stack-env';
 export * from './table-checksums';
 export * from './mariadb-replica';
+export * from './private-kafka';
 export * from './private-mariadb';
 export * from './tutor-plugin';
 export * from './browser';

@@ -48,12 +48,18 @@ export class System {
       evaluator?: boolean;
       evaluatorEnv?: Record<string, string>;
       mysqlUrl?: string;
+      /** Another broker (one the test stops and starts) for the emulator, the services and the test's own clients. */
+      kafkaBrokers?: string;
       /** groups-service reads the LMS's tables too (LMS_DB_URL: course roles, accounts, reruns), with these settings. */
       groupsLmsDatabase?: Record<string, string>;
     } = {},
   ) {
-    // Another database server (one the test stops and starts) for the services and the test's own queries.
-    this.env = { ...stackEnv(), ...(options.mysqlUrl ? { MYSQL_URL: options.mysqlUrl } : {}) };
+    // Another database server or broker (one the test stops and starts) for the services and the test's own clients.
+    this.env = {
+      ...stackEnv(),
+      ...(options.mysqlUrl ? { MYSQL_URL: options.mysqlUrl } : {}),
+      ...(options.kafkaBrokers ? { KAFKA_BROKERS: options.kafkaBrokers } : {}),
+    };
     const common = {
       ...this.env,
       EVENT_BUS_TOPIC_PREFIX: this.prefix,
