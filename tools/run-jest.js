@@ -32,8 +32,8 @@ for (const pass of passes) {
       // Tests' services and in-process apps poll an idle broker and their outbox less (four fetches
       // a second per consumer, not fifty; the relay is woken by its writers anyway): on two cores
       // the idle consumers of the stacks side by side otherwise take about half a core each.
-      // Only where suites run side by side: the suites that run alone (a broker restart, a kill -9
-      // takeover) keep the services' defaults, as they ran before (both failed once each at 250/200).
+      // Only where suites run side by side: the suite that runs alone (the kill -9 takeover) keeps
+      // the services' defaults, whose timing it asserts.
       ...(pass === 'parallel' ? { KAFKA_FETCH_MAX_WAIT_MS: '250', OUTBOX_POLL_INTERVAL_MS: '200' } : {}),
       ...process.env,
       TEST_TIER: tier,
