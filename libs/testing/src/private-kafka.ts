@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { freePort } from './free-port';
+import { stopChild } from './stop-child';
 
 const CACHE = resolve(__dirname, '../../../.cache');
 /** The jars scripts/infra.sh resolved from Maven Central for the shared broker. */
@@ -90,15 +91,9 @@ export class PrivateKafka {
     throw new Error(`Kafka on port ${this.port} did not answer within 90 s; see ${log}`);
   }
 
-  /** Shuts the broker down (SIGTERM, a controlled shutdown; SIGKILL after 20 s) and waits until it is gone. */
+  /** Shuts the broker down (a controlled shutdown; SIGKILL after 20 s) and waits until it is gone. */
   async stop(): Promise<void> {
-    const s = this.server;
-    if (!s || s.exitCode !== null || s.signalCode !== null) return;
-    await new Promise<void>((done) => {
-      s.once('exit', () => done());
-      s.kill('SIGTERM');
-      setTimeout(() => s.kill('SIGKILL'), 20_000).unref();
-    });
+    await stopChild(this.server, 20_000);
   }
 
   /** Stops it and deletes its data. */

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { freePort } from './free-port';
+import { stopChild } from './stop-child';
 
 const CACHE = resolve(__dirname, '../../../.cache');
 
@@ -61,13 +62,7 @@ export class PrivateMariadb {
 
   /** Shuts the server down (SIGTERM, as systemd does; SIGKILL after 10 s) and waits until it is gone. */
   async stop(): Promise<void> {
-    const s = this.server;
-    if (!s || s.exitCode !== null || s.signalCode !== null) return;
-    await new Promise<void>((done) => {
-      s.once('exit', () => done());
-      s.kill('SIGTERM');
-      setTimeout(() => s.kill('SIGKILL'), 10_000).unref();
-    });
+    await stopChild(this.server, 10_000);
   }
 
   /** Started and not exited since. */

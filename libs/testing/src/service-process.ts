@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expectEventually } from './expect-eventually';
 import { WORKSPACE_ROOT } from './stack-env';
+import { stopChild } from './stop-child';
 
 /** What tests and benchmarks start is a test setup: the LMS emulator runs as a test peer (its fixture and token endpoints). */
 const TEST_SETUP: Record<string, Record<string, string>> = { 'lms-emulator': { LMS_EMULATOR_TEST_PEER: 'true' } };
@@ -102,15 +103,9 @@ export class ServiceProcess {
     this.child?.kill('SIGCONT');
   }
 
-  /** SIGTERM, as an orchestrator would; waits for the graceful shutdown. */
+  /** SIGTERM, as an orchestrator would; waits for the graceful shutdown (SIGKILL after 15 s). */
   async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const done = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await done;
-    clearTimeout(timer);
+    await stopChild(this.child, 15_000);
   }
 }
 
