@@ -1,6 +1,6 @@
 import { loadConfig, ServiceConfig } from '@groups-sync/config';
 import { messagingOptions } from '../messaging.options';
-import { kafkaClientConfig, topicCreation } from './kafka-client';
+import { kafkaClientConfig, provisionTopics, topicCreation, waitForLeaders } from './kafka-client';
 
 /** The kafkajs options a service builds from its environment, as MessagingModule.forService does. */
 function clientOptions(env: Record<string, string>) {
@@ -98,5 +98,57 @@ describe('topic provisioning', () => {
         { name: 'retention.ms', value: '60000' },
       ],
     });
+  });
+});
+
+describe('waitForLeaders (topics just created)', () => {
+  const unknown = Object.assign(new Error('This server does not host this topic-partition'), {
+    type: 'UNKNOWN_TOPIC_OR_PARTITION',
+  });
+  const withLeader = (name: string) => ({ name, partitions: [{ partitionId: 0, leader: 1 }] });
+
+  it('waits while the broker does not know the topics or their leaders yet', async () => {
+    const fetchTopicMetadata = jest
+      .fn()
+      .mockRejectedValueOnce(unknown)
+      .mockResolvedValueOnce({ topics: [{ name: 't', partitions: [{ partitionId: 0, leader: -1 }] }] })
+      .mockResolvedValue({ topics: [withLeader('t')] });
+    await waitForLeaders({ fetchTopicMetadata } as never, ['t'], 5000);
+    expect(fetchTopicMetadata).toHaveBeenCalledTimes(3);
+  });
+
+  it('gives up after its time, naming the topics, and rethrows other errors at once', async () => {
+    await expect(
+      waitForLeaders({ fetchTopicMetadata: jest.fn().mockRejectedValue(unknown) } as never, ['a', 'b'], 300),
+    ).rejects.toThrow(/without a leader after 300 ms: a, b/);
+    const broken = jest.fn().mockRejectedValue(new Error('connection refused'));
+    await expect(waitForLeaders({ fetchTopicMetadata: broken } as never, ['t'], 5000)).rejects.toThrow(
+      'connection refused',
+    );
+    expect(broken).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('provisionTopics', () => {
+  it('creates the missing topics and, when kafkajs stops at a broker that does not know them yet, waits for their leaders', async () => {
+    const admin = {
+      connect: jest.fn(),
+      disconnect: jest.fn(),
+      listTopics: jest.fn().mockResolvedValue(['p-old']),
+      createTopics: jest
+        .fn()
+        .mockRejectedValue(Object.assign(new Error('unknown'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' })),
+      fetchTopicMetadata: jest.fn().mockResolvedValue({ topics: [{ name: 'p-new', partitions: [{ leader: 1 }] }] }),
+    };
+    const created = await provisionTopics({ admin: () => admin } as never, [
+      { name: 'p-old', partitions: 1 },
+      { name: 'p-new', partitions: 1 },
+    ]);
+    expect(created).toEqual(['p-new']);
+    expect(admin.fetchTopicMetadata).toHaveBeenCalledWith({ topics: ['p-new'] });
+    admin.createTopics.mockRejectedValue(new Error('not authorized'));
+    await expect(provisionTopics({ admin: () => admin } as never, [{ name: 'p-new', partitions: 1 }])).rejects.toThrow(
+      'not authorized',
+    );
   });
 });

@@ -76,11 +76,42 @@ export async function provisionTopics(
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.name));
     if (missing.length) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((s) => topicCreation(s, replication)) });
+      try {
+        await admin.createTopics({ waitForLeaders: true, topics: missing.map((s) => topicCreation(s, replication)) });
+      } catch (error) {
+        // kafkajs waits for the new topics' leaders, but stops at the first answer that does not know
+        // the topics yet (a busy broker's metadata lags its controller): wait for them here instead.
+        if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+        await waitForLeaders(
+          admin,
+          missing.map((s) => s.name),
+        );
+      }
     }
     return missing.map((s) => s.name);
   } finally {
     await admin.disconnect();
+  }
+}
+
+const NEW_TOPIC_WAIT_MS = 10_000;
+
+/** Waits until the broker's metadata has a leader for every partition of these topics. */
+export async function waitForLeaders(
+  admin: Pick<Admin, 'fetchTopicMetadata'>,
+  topics: string[],
+  timeoutMs = NEW_TOPIC_WAIT_MS,
+): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
