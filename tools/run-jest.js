@@ -30,11 +30,12 @@ for (const pass of passes) {
     stdio: 'inherit',
     env: {
       // Tests' services and in-process apps poll an idle broker and their outbox less (four fetches
-      // a second per consumer, not fifty; the relay is woken by its writers anyway): on two cores
-      // the idle consumers of the stacks side by side otherwise take about half a core each.
+      // a second per consumer, not fifty; the outbox once a second, not twenty times: its writers
+      // wake the relay, the poll only catches what another process wrote): on two cores the idle
+      // stacks side by side otherwise take about half a core each.
       // Only where suites run side by side: the suite that runs alone (the kill -9 takeover) keeps
       // the services' defaults, whose timing it asserts.
-      ...(pass === 'parallel' ? { KAFKA_FETCH_MAX_WAIT_MS: '250', OUTBOX_POLL_INTERVAL_MS: '200' } : {}),
+      ...(pass === 'parallel' ? { KAFKA_FETCH_MAX_WAIT_MS: '250', OUTBOX_POLL_INTERVAL_MS: '1000' } : {}),
       ...process.env,
       TEST_TIER: tier,
       ...(pass ? { JEST_PASS: pass } : {}),
