@@ -1,6 +1,13 @@
 import { loadConfig, ServiceConfig } from '@groups-sync/config';
 import { messagingOptions } from '../messaging.options';
-import { kafkaClientConfig, provisionTopics, topicCreation, waitForLeaders } from './kafka-client';
+import {
+  deleteTopicsWithPrefix,
+  kafkaClientConfig,
+  provisionTopics,
+  topicCreation,
+  topicsGone,
+  waitForLeaders,
+} from './kafka-client';
 
 /** The kafkajs options a service builds from its environment, as MessagingModule.forService does. */
 function clientOptions(env: Record<string, string>) {
@@ -150,5 +157,39 @@ describe('provisionTopics', () => {
     await expect(provisionTopics({ admin: () => admin } as never, [{ name: 'p-new', partitions: 1 }])).rejects.toThrow(
       'not authorized',
     );
+  });
+});
+
+describe('topicsGone (topics just deleted)', () => {
+  it('waits while the broker still lists them, and gives up after its time naming those left', async () => {
+    const listTopics = jest
+      .fn()
+      .mockResolvedValueOnce(['a', 'b', 'other'])
+      .mockResolvedValueOnce(['b', 'other'])
+      .mockResolvedValue(['other']);
+    await topicsGone({ listTopics } as never, ['a', 'b'], 5000);
+    expect(listTopics).toHaveBeenCalledTimes(3);
+    await expect(
+      topicsGone({ listTopics: jest.fn().mockResolvedValue(['a', 'b']) } as never, ['a', 'b'], 300),
+    ).rejects.toThrow(/still listed after 300 ms: a, b/);
+  });
+});
+
+describe('deleteTopicsWithPrefix', () => {
+  it('answers once the broker no longer lists the deleted topics', async () => {
+    const admin = {
+      connect: jest.fn(),
+      disconnect: jest.fn(),
+      listGroups: jest.fn().mockResolvedValue({ groups: [] }),
+      listTopics: jest
+        .fn()
+        .mockResolvedValueOnce(['run-a', 'other'])
+        .mockResolvedValueOnce(['run-a', 'other'])
+        .mockResolvedValue(['other']),
+      deleteTopics: jest.fn(),
+    };
+    expect(await deleteTopicsWithPrefix({ admin: () => admin } as never, 'run-')).toBe(1);
+    expect(admin.deleteTopics).toHaveBeenCalledWith({ topics: ['run-a'], timeout: 30_000 });
+    expect(admin.listTopics).toHaveBeenCalledTimes(3);
   });
 });

@@ -94,6 +94,7 @@ export async function provisionTopics(
   }
 }
 
+/** How long a topic just created or deleted may take to show so in a busy broker's metadata. */
 const NEW_TOPIC_WAIT_MS = 10_000;
 
 /** Waits until the broker's metadata has a leader for every partition of these topics. */
@@ -111,6 +112,21 @@ export async function waitForLeaders(
       if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
     }
     if (Date.now() > deadline) throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Waits until the broker no longer lists these topics. */
+export async function topicsGone(
+  admin: Pick<Admin, 'listTopics'>,
+  topics: string[],
+  timeoutMs = NEW_TOPIC_WAIT_MS,
+): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    const listed = new Set(await admin.listTopics());
+    const left = topics.filter((t) => listed.has(t));
+    if (!left.length) return;
+    if (Date.now() > deadline) throw new Error(`topics still listed after ${timeoutMs} ms: ${left.join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -211,7 +227,11 @@ export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Prom
     // A group with members left (a process killed on purpose) cannot be deleted: it expires on its own.
     if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+    if (topics.length) {
+      await admin.deleteTopics({ topics, timeout: 30_000 });
+      // The controller has deleted them; a busy broker's metadata can list them a moment longer.
+      await topicsGone(admin, topics);
+    }
     return topics.length;
   } finally {
     await admin.disconnect();
