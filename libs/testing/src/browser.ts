@@ -1,12 +1,14 @@
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { WORKSPACE_ROOT } from './stack-env';
 
 /** Debian's Chromium (npm test installs it), headless, with the flags this machine needs. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export function launchChromium(): Promise<Browser> {
+/** playwright-core is loaded here, not with this library: every suite imports the library, one drives a browser. */
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
