@@ -97,38 +97,56 @@ export async function provisionTopics(
 /** How long a topic just created or deleted may take to show so in a busy broker's metadata. */
 const NEW_TOPIC_WAIT_MS = 10_000;
 
-/** Waits until the broker's metadata has a leader for every partition of these topics. */
-export async function waitForLeaders(
-  admin: Pick<Admin, 'fetchTopicMetadata'>,
-  topics: string[],
-  timeoutMs = NEW_TOPIC_WAIT_MS,
-): Promise<void> {
+/**
+ * Asks `pending` every 200 ms which topics are not yet as wanted, until none are; after `timeoutMs`
+ * fails with `what` and the topics left.
+ */
+async function untilNonePending(pending: () => Promise<string[]>, timeoutMs: number, what: string): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; ;) {
-    try {
-      const { topics: found } = await admin.fetchTopicMetadata({ topics });
-      if (found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0))) return;
-    } catch (error) {
-      const type = (error as { type?: string }).type;
-      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
-    }
-    if (Date.now() > deadline) throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
+    const left = await pending();
+    if (!left.length) return;
+    if (Date.now() > deadline) throw new Error(`topics ${what} after ${timeoutMs} ms: ${left.join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
+/** Waits until the broker's metadata has a leader for every partition of these topics. */
+export function waitForLeaders(
+  admin: Pick<Admin, 'fetchTopicMetadata'>,
+  topics: string[],
+  timeoutMs = NEW_TOPIC_WAIT_MS,
+): Promise<void> {
+  return untilNonePending(
+    async () => {
+      try {
+        const { topics: found } = await admin.fetchTopicMetadata({ topics });
+        const led = new Set(found.filter((t) => t.partitions.every((p) => p.leader >= 0)).map((t) => t.name));
+        return topics.filter((t) => !led.has(t));
+      } catch (error) {
+        const type = (error as { type?: string }).type;
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+        return topics;
+      }
+    },
+    timeoutMs,
+    'without a leader',
+  );
+}
+
 /** Waits until the broker no longer lists these topics. */
-export async function topicsGone(
+export function topicsGone(
   admin: Pick<Admin, 'listTopics'>,
   topics: string[],
   timeoutMs = NEW_TOPIC_WAIT_MS,
 ): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; ;) {
-    const listed = new Set(await admin.listTopics());
-    const left = topics.filter((t) => listed.has(t));
-    if (!left.length) return;
-    if (Date.now() > deadline) throw new Error(`topics still listed after ${timeoutMs} ms: ${left.join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return untilNonePending(
+    async () => {
+      const listed = new Set(await admin.listTopics());
+      return topics.filter((t) => listed.has(t));
+    },
+    timeoutMs,
+    'still listed',
+  );
 }
 
 export async function missingTopics(kafka: Kafka, names: string[]): Promise<string[]> {
