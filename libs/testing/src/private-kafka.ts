@@ -23,8 +23,9 @@ function answers(port: number): Promise<boolean> {
 /**
  * A KRaft broker of a test's own, on free ports with its data under `.cache/`: for a test that
  * stops and restarts the broker (every other suite shares the one scripts/infra.sh started, so this
- * one can run beside them). `restart()` keeps the data and the ports, as a broker host that reboots
- * does. The JVM is tuned for a short life: C1 only and the serial collector, less CPU at start.
+ * one can run beside them). `stop()` then `startServer()` keeps the data and the ports, as a broker
+ * host that reboots does. The JVM is tuned for a short life: C1 only and the serial collector, less
+ * CPU at start.
  */
 export class PrivateKafka {
   private server?: ChildProcess;
