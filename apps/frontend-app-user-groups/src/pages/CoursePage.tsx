@@ -9,6 +9,7 @@ import { kindLabel } from '../components/labels';
 import { legacyLinkText } from '../components/legacy';
 import { useLoad } from '../hooks';
 import messages from '../messages';
+import { ColumnHeads } from '../components/ColumnHeads';
 import { PageHeading } from '../components/PageHeading';
 import { CreateGroupDialog } from './CreateGroupDialog';
 
@@ -112,15 +113,9 @@ export function CoursePage({ user }: { user: AuthenticatedUser }) {
               ) : (
                 <table className="table table-striped ug-table" data-testid="groups-table">
                   <caption className="sr-only">{intl.formatMessage(messages.courseHeading)}</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">{intl.formatMessage(messages.name)}</th>
-                      <th scope="col">{intl.formatMessage(messages.kind)}</th>
-                      <th scope="col">{intl.formatMessage(messages.members)}</th>
-                      <th scope="col">{intl.formatMessage(messages.syncState)}</th>
-                      <th scope="col">{intl.formatMessage(messages.linkedTo)}</th>
-                    </tr>
-                  </thead>
+                  <ColumnHeads
+                    columns={[messages.name, messages.kind, messages.members, messages.syncState, messages.linkedTo]}
+                  />
                   <tbody>
                     {groups.data.results.map((g) => (
                       <tr key={g.id}>

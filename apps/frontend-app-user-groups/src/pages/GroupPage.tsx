@@ -9,6 +9,7 @@ import { kindLabel, originLabel, resultLabel } from '../components/labels';
 import { legacyLinkText } from '../components/legacy';
 import { useLoad } from '../hooks';
 import messages from '../messages';
+import { ColumnHeads } from '../components/ColumnHeads';
 import { PageHeading } from '../components/PageHeading';
 import { coursePath } from './HomePage';
 
@@ -174,14 +175,7 @@ function ResultsTable({ results, testId }: { results: MemberResult[]; testId: st
   const intl = useIntl();
   return (
     <table className="table table-sm ug-table" data-testid={testId}>
-      <thead>
-        <tr>
-          <th scope="col">{intl.formatMessage(messages.row)}</th>
-          <th scope="col">{intl.formatMessage(messages.user)}</th>
-          <th scope="col">{intl.formatMessage(messages.result)}</th>
-          <th scope="col">{intl.formatMessage(messages.reason)}</th>
-        </tr>
-      </thead>
+      <ColumnHeads columns={[messages.row, messages.user, messages.result, messages.reason]} />
       <tbody>
         {results.map((r, i) => (
           <tr key={i}>
@@ -392,16 +386,16 @@ function MembersTab({
           </p>
           <table className="table table-striped ug-table" data-testid="members-table">
             <caption className="sr-only">{intl.formatMessage(messages.members)}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{intl.formatMessage(messages.username)}</th>
-                <th scope="col">{intl.formatMessage(messages.userId)}</th>
-                <th scope="col">{intl.formatMessage(messages.origin)}</th>
-                <th scope="col">{intl.formatMessage(messages.joined)}</th>
-                <th scope="col">{intl.formatMessage(messages.syncState)}</th>
-                {writable && <th scope="col">{intl.formatMessage(messages.actions)}</th>}
-              </tr>
-            </thead>
+            <ColumnHeads
+              columns={[
+                messages.username,
+                messages.userId,
+                messages.origin,
+                messages.joined,
+                messages.syncState,
+                writable && messages.actions,
+              ]}
+            />
             <tbody>
               {members.data.results.map((m) => (
                 <tr key={m.user_id} data-username={m.username}>
@@ -498,15 +492,7 @@ function HistoryTab({ groupId }: { groupId: string }) {
         <>
           <table className="table table-sm ug-table" data-testid="history-table">
             <caption className="sr-only">{intl.formatMessage(messages.history)}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{intl.formatMessage(messages.when)}</th>
-                <th scope="col">{intl.formatMessage(messages.action)}</th>
-                <th scope="col">{intl.formatMessage(messages.userId)}</th>
-                <th scope="col">{intl.formatMessage(messages.by)}</th>
-                <th scope="col">{intl.formatMessage(messages.details)}</th>
-              </tr>
-            </thead>
+            <ColumnHeads columns={[messages.when, messages.action, messages.userId, messages.by, messages.details]} />
             <tbody>
               {history.data.results.map((e) => (
                 <tr key={e.id}>

@@ -4,6 +4,7 @@ import { useIntl } from 'react-intl';
 import { ApiError, call } from '../api';
 import { useLoad } from '../hooks';
 import messages from '../messages';
+import { ColumnHeads } from '../components/ColumnHeads';
 import { PageHeading } from '../components/PageHeading';
 
 const LIVE_MS = 3000;
@@ -88,13 +89,7 @@ function ConsumerLag({ status }: { status: Status }) {
         {intl.formatMessage(messages.consumerLag)}
       </h2>
       <table className="table table-sm ug-table" data-testid="consumer-lag">
-        <thead>
-          <tr>
-            <th scope="col">{intl.formatMessage(messages.consumerGroup)}</th>
-            <th scope="col">{intl.formatMessage(messages.lag)}</th>
-            <th scope="col">{intl.formatMessage(messages.deadLettersOpen)}</th>
-          </tr>
-        </thead>
+        <ColumnHeads columns={[messages.consumerGroup, messages.lag, messages.deadLettersOpen]} />
         <tbody>
           {Object.entries(status.consumer_lag).map(([group, topics]) => (
             <tr key={group}>
@@ -187,16 +182,16 @@ function DeadLetters({ onChanged }: { onChanged: () => Promise<void> }) {
       )}
       {error && <Alert variant="danger">{error}</Alert>}
       <table className="table table-sm ug-table" data-testid="dead-letters">
-        <thead>
-          <tr>
-            <th scope="col">{intl.formatMessage(messages.deadLetter)}</th>
-            <th scope="col">{intl.formatMessage(messages.consumerGroup)}</th>
-            <th scope="col">{intl.formatMessage(messages.reason)}</th>
-            <th scope="col">{intl.formatMessage(messages.eventType)}</th>
-            <th scope="col">{intl.formatMessage(messages.state)}</th>
-            <th scope="col">{intl.formatMessage(messages.actions)}</th>
-          </tr>
-        </thead>
+        <ColumnHeads
+          columns={[
+            messages.deadLetter,
+            messages.consumerGroup,
+            messages.reason,
+            messages.eventType,
+            messages.state,
+            messages.actions,
+          ]}
+        />
         <tbody>
           {(letters.data?.results ?? []).map((l) => (
             <tr key={l.id} data-dead-letter={l.id}>
@@ -378,16 +373,9 @@ function Reconciliations() {
       </Form>
       <DriftChart runs={runs.data?.results ?? []} />
       <table className="table table-sm ug-table" data-testid="runs">
-        <thead>
-          <tr>
-            <th scope="col">{intl.formatMessage(messages.when)}</th>
-            <th scope="col">{intl.formatMessage(messages.scope)}</th>
-            <th scope="col">{intl.formatMessage(messages.state)}</th>
-            <th scope="col">{intl.formatMessage(messages.found)}</th>
-            <th scope="col">{intl.formatMessage(messages.repaired)}</th>
-            <th scope="col">{intl.formatMessage(messages.actions)}</th>
-          </tr>
-        </thead>
+        <ColumnHeads
+          columns={[messages.when, messages.scope, messages.state, messages.found, messages.repaired, messages.actions]}
+        />
         <tbody>
           {(runs.data?.results ?? []).map((r) => (
             <tr key={r.id}>
@@ -429,14 +417,7 @@ function Reconciliations() {
                 })}
               </p>
               <table className="table table-sm ug-table">
-                <thead>
-                  <tr>
-                    <th scope="col">{intl.formatMessage(messages.course)}</th>
-                    <th scope="col">{intl.formatMessage(messages.user)}</th>
-                    <th scope="col">{intl.formatMessage(messages.difference)}</th>
-                    <th scope="col">{intl.formatMessage(messages.action)}</th>
-                  </tr>
-                </thead>
+                <ColumnHeads columns={[messages.course, messages.user, messages.difference, messages.action]} />
                 <tbody>
                   {run.data.report.differences.map((d, i) => (
                     <tr key={i}>
