@@ -65,3 +65,6 @@ module.exports = function jestConfig(projectRoot, tierList = process.env.TEST_TI
     maxWorkers: unit ? 2 : process.env.JEST_PASS === 'parallel' ? PARALLEL_WORKERS : 1,
   };
 };
+
+/** Which tier a test file belongs to, by its name (the patterns above; unit last, as it matches only `.spec.ts`). */
+module.exports.tierOf = (file) => Object.keys(TIER_PATTERN).find((tier) => new RegExp(TIER_PATTERN[tier]).test(file));

@@ -5,8 +5,9 @@
 // boots the services as processes) come first, larger files first within a tier.
 const Sequencer = require('@jest/test-sequencer').default;
 const fs = require('fs');
+const { tierOf } = require('../jest.preset');
 
-const endToEnd = (test) => (/\.e2e-spec\.ts$/.test(test.path) ? 1 : 0);
+const endToEnd = (test) => (tierOf(test.path) === 'e2e' ? 1 : 0);
 const size = (test) => fs.statSync(test.path, { throwIfNoEntry: false })?.size ?? 0;
 
 class LongestFirst extends Sequencer {

@@ -3,6 +3,7 @@
 // closing line:   tests: N passed, N failed[, N skipped]
 const fs = require('fs');
 const path = require('path');
+const { tierOf } = require('../jest.preset');
 
 const dir = path.join(__dirname, '..', '.cache', 'test-results');
 const totals = { passed: 0, failed: 0, skipped: 0, brokenSuites: 0 };
@@ -18,11 +19,7 @@ for (const file of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
   for (const suite of report.testResults ?? []) {
     suites.push({
       // A run of several tiers (integration+e2e) names each suite's own tier.
-      tier: /\.e2e-spec\.ts$/.test(suite.name)
-        ? 'e2e'
-        : /\.integration-spec\.ts$/.test(suite.name)
-          ? 'integration'
-          : 'unit',
+      tier: tierOf(suite.name),
       seconds: (suite.endTime - suite.startTime) / 1000,
       file: path.relative(path.join(__dirname, '..'), suite.name),
     });

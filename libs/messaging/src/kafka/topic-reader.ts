@@ -19,6 +19,15 @@ const UNKNOWN_TOPIC_WAIT_MS = 10_000;
  */
 const READER_FETCH_WAIT_MS = 100;
 
+/** A consumer under a throwaway group, for reading and nothing else. */
+function readerConsumer(kafka: Kafka): Consumer {
+  return kafka.consumer({
+    groupId: `topic-reader-${randomUUID()}`,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: READER_FETCH_WAIT_MS,
+  });
+}
+
 /**
  * Reads a topic from the beginning into memory, under a throwaway consumer group. For operators'
  * tools (listing dead letters) and for tests; never part of a service's processing.
@@ -33,11 +42,7 @@ export class TopicReader {
     private readonly topics: string[],
     private readonly onMessage?: (message: ReadMessage) => void,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: `topic-reader-${randomUUID()}`,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: READER_FETCH_WAIT_MS,
-    });
+    this.consumer = readerConsumer(kafka);
   }
 
   async start(): Promise<void> {
@@ -120,11 +125,7 @@ export async function readRanges(kafka: Kafka, ranges: OffsetRange[], timeoutMs 
   const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
   const remaining = new Map(wanted.map((r) => [keyOf(r.topic, r.partition), r]));
   const read = new Map<string, ReadMessage[]>(wanted.map((r) => [keyOf(r.topic, r.partition), []]));
-  const consumer = kafka.consumer({
-    groupId: `topic-reader-${randomUUID()}`,
-    allowAutoTopicCreation: false,
-    maxWaitTimeInMs: READER_FETCH_WAIT_MS,
-  });
+  const consumer = readerConsumer(kafka);
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [...new Set(wanted.map((r) => r.topic))], fromBeginning: true });
