@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import { BrokerProbe } from './broker-probe';
 import { Admin, AssignerProtocol, ITopicConfig, Kafka, KafkaConfig, logLevel, LogEntry } from 'kafkajs';
 import { TopicSpec } from '@groups-sync/contracts';
+// Before any client connects: kafkajs's request queues otherwise wake ~1,000 times a second when idle.
+import './request-queue-wakeups';
 
 export interface KafkaSettings {
   clientId: string;
