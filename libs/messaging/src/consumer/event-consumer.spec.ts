@@ -6,7 +6,7 @@ import { MessageProducer } from '../kafka/message-producer';
 import { messagingOptions } from '../messaging.options';
 import { DependencyUnavailableError, PoisonMessageError } from './consumer.errors';
 import { DeliveryAttempts } from './consumer-attempts';
-import { EventConsumer, EventConsumerOptions } from './event-consumer';
+import { CRASH_RESTART_DELAY_MS, EventConsumer, EventConsumerOptions } from './event-consumer';
 import { EventConsumers } from './event-consumers';
 
 /** The runner's bookkeeping, against a stand-in kafkajs consumer (no broker needed). */
@@ -437,5 +437,74 @@ describe('EventConsumer fetch wait (KAFKA_FETCH_MAX_WAIT_MS)', () => {
     });
     expect(consumer.mock.calls[0][0]).toMatchObject({ maxWaitTimeInMs: 250 });
     expect(messagingOptions('x', loadConfig(ServiceConfig, {}), { outbox: false }).consumerFetchMaxWaitMs).toBe(20);
+  });
+});
+
+describe('EventConsumer after a crash', () => {
+  /** A runner on a stand-in kafkajs consumer that records its starts; `crash` reports one as kafkajs does. */
+  function crashable() {
+    const listeners = new Map<string, (event: unknown) => void>();
+    const consumer = {
+      events: { GROUP_JOIN: 'join', CRASH: 'crash', DISCONNECT: 'disconnect' },
+      on: (name: string, listener: (event: unknown) => void) => listeners.set(name, listener),
+      connect: jest.fn().mockResolvedValue(undefined),
+      subscribe: jest.fn().mockResolvedValue(undefined),
+      run: jest.fn().mockResolvedValue(undefined),
+      disconnect: jest.fn().mockResolvedValue(undefined),
+      commitOffsets: jest.fn().mockResolvedValue(undefined),
+    };
+    const runner = new EventConsumer(
+      { consumer: () => consumer } as unknown as Kafka,
+      {} as EventCodec,
+      {} as MessageProducer,
+      {
+        group: ConsumerGroup.LegacySyncLmsEvents,
+        topics: [Topic.LmsCohortMembership],
+        handlers: {},
+        maxAttempts: 3,
+        backoffMaxMs: 10,
+      },
+    );
+    const crash = (restart: boolean) =>
+      listeners.get('crash')!({ payload: { error: new Error('Failed to find group coordinator'), restart } });
+    return { runner, consumer, crash };
+  }
+  // Lets the restart's promise chain (connect, subscribe, run) settle under fake timers.
+  const settle = async () => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('starts again a consumer kafkajs gave up on, after a delay, and again while starting fails', async () => {
+    const { runner, consumer, crash } = crashable();
+    await runner.start();
+    consumer.connect.mockRejectedValueOnce(new Error('connect ECONNREFUSED'));
+    crash(false);
+    await jest.advanceTimersByTimeAsync(CRASH_RESTART_DELAY_MS - 1);
+    expect(consumer.connect).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(consumer.connect).toHaveBeenCalledTimes(2); // the broker is still down
+    expect(consumer.run).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(CRASH_RESTART_DELAY_MS);
+    await settle();
+    expect(consumer.connect).toHaveBeenCalledTimes(3);
+    expect(consumer.subscribe).toHaveBeenCalledTimes(2);
+    expect(consumer.run).toHaveBeenCalledTimes(2);
+    await runner.stop();
+  });
+
+  it('leaves a crash kafkajs restarts from to kafkajs, and does not start a stopped consumer', async () => {
+    const { runner, consumer, crash } = crashable();
+    await runner.start();
+    crash(true);
+    await jest.advanceTimersByTimeAsync(CRASH_RESTART_DELAY_MS * 2);
+    expect(consumer.connect).toHaveBeenCalledTimes(1);
+    crash(false);
+    await runner.stop();
+    await jest.advanceTimersByTimeAsync(CRASH_RESTART_DELAY_MS * 2);
+    expect(consumer.connect).toHaveBeenCalledTimes(1);
   });
 });

@@ -78,6 +78,8 @@ const COMMIT_INTERVAL_MS = 200;
 /** A survivor takes a `kill -9`ed member's partitions after the session, plus a heartbeat and a rebalance: within 10 s. */
 const DEFAULT_SESSION_TIMEOUT_MS = 6000;
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
+/** How long a consumer kafkajs gave up on waits before it starts again, and again while that fails. */
+export const CRASH_RESTART_DELAY_MS = 5000;
 
 /** A message being retried: its deliveries, those counted against its budget, and its first failure. */
 interface RetryState {
@@ -114,6 +116,7 @@ export class EventConsumer {
   private crashed?: string;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private commitTimer?: NodeJS.Timeout;
+  private restartTimer?: NodeJS.Timeout;
   /** Counts assignments (GROUP_JOIN): offsets and retries of an earlier one may name partitions another member holds now. */
   private generation = 0;
   /** Messages being retried. */
@@ -181,7 +184,31 @@ export class EventConsumer {
       this.joined = false;
       this.crashed = e.payload.error.message;
       this.logger.error(`consumer crashed: ${e.payload.error.message} (restart: ${e.payload.restart})`);
+      // kafkajs restarts a consumer only after errors it deems retriable. It gives up on others for
+      // good, such as "Failed to find group coordinator" when the only broker went away during a
+      // rebalance: the consumer stayed down until the process restarted.
+      if (!e.payload.restart) this.restartAfterCrash();
     });
+  }
+
+  private restartAfterCrash(): void {
+    if (this.stopping || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      // kafkajs disconnected the consumer before it reported the crash; it starts as at first.
+      clearInterval(this.commitTimer);
+      this.started = false;
+      this.start().then(
+        () => this.logger.warn('consumer started again after its crash'),
+        (error: Error) => {
+          this.logger.error(
+            `starting the consumer again failed: ${error.message}; next try in ${CRASH_RESTART_DELAY_MS} ms`,
+          );
+          this.restartAfterCrash();
+        },
+      );
+    }, CRASH_RESTART_DELAY_MS);
   }
 
   get topics(): string[] {
@@ -247,6 +274,7 @@ export class EventConsumer {
     if (this.stopping) return;
     this.stopping = true;
     runningConsumers.delete(this);
+    clearTimeout(this.restartTimer);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
     clearInterval(this.commitTimer);
