@@ -160,7 +160,9 @@ describe("dynamic groups: evaluated from the LMS's data", () => {
     return created.body.id as string;
   };
 
-  it('lets a learner into a "logged in this week" group within a second of logging in', async () => {
+  // Only the login event can admit them this soon (the group was just evaluated: no scheduled refresh
+  // is due for a day). How fast is a figure (printed here), not an assertion on a busy machine.
+  it('lets a learner into a "logged in this week" group on the login event', async () => {
     await enroll('dyn_login', 'audit', null);
     await enroll('dyn_no_login', 'audit', null);
     const groupId = await filledGroup('Logged in this week', [{ type: 'last_login', operator: '<', value: 7 }]);
@@ -171,7 +173,7 @@ describe("dynamic groups: evaluated from the LMS's data", () => {
       201,
     );
     await expectEventually(async () => expect(await system.activeUsernames(groupId)).toEqual(['dyn_login']), {
-      timeoutMs: 1000,
+      timeoutMs: 10_000,
       intervalMs: 50,
     });
     console.log(`login event to membership: ${Date.now() - started} ms`);

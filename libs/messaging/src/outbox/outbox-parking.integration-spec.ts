@@ -13,7 +13,7 @@ import { expectConsistently, expectEventually, stackEnv, uniqueSuffix } from '@g
 import { ConfigResourceTypes, Kafka } from 'kafkajs';
 import { register } from 'prom-client';
 import { createKafka, provisionTopics } from '../kafka/kafka-client';
-import { MessageProducer } from '../kafka/message-producer';
+import { MessageProducer, MessageTooLargeError } from '../kafka/message-producer';
 import { TopicReader } from '../kafka/topic-reader';
 import { MESSAGING_MIGRATIONS } from './messaging-tables.migration';
 import { OutboxMessage } from './outbox-message.entity';
@@ -198,6 +198,16 @@ describe('OutboxRelay with rows that can never be published', () => {
       ],
     });
     await admin.disconnect();
+    // The broker applies a topic's new config after alterConfigs answers; on a busy machine the
+    // relay's first send came before it, and the broker took the 20 kB row. A probe (no ce_id, so the
+    // reader does not count it) is refused once the limit holds.
+    await expectEventually(
+      () =>
+        expect(
+          producer.send([{ topic, key: Buffer.from('probe'), value: Buffer.alloc(20_000), headers: {} }]),
+        ).rejects.toThrow(MessageTooLargeError),
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     const parkedBefore = await parkedTotal();
     const poison = await append(EventType.LegacySyncCompleted, syncResult('g-big', 'x'.repeat(20_000)));
     const heldBack = await append(EventType.LegacySyncCompleted, syncResult('g-big'));
