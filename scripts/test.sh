@@ -49,12 +49,9 @@ else
   tail -n 30 "$RUN_DIR/build.log"
   log "✗ build failed"; failed=1; failed_steps+=("build"); built=0
 fi
-if wait "$chromium_pid"; then
-  cat "$RUN_DIR/chromium.log"
-else
-  cat "$RUN_DIR/chromium.log"
-  log "✗ Chromium could not be installed (the browser tests will fail)"; failed=1; failed_steps+=("chromium")
-fi
+chromium_ok=1; wait "$chromium_pid" || chromium_ok=0
+cat "$RUN_DIR/chromium.log"
+((chromium_ok)) || { log "✗ Chromium could not be installed (the browser tests will fail)"; failed=1; failed_steps+=("chromium"); }
 if wait "$infra_pid"; then
   tail -n 3 "$RUN_DIR/infra-up.log"
   set -a; source "$STACK_ENV"; set +a

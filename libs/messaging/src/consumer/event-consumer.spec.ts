@@ -504,6 +504,7 @@ describe('EventConsumer after a crash', () => {
     expect(consumer.connect).toHaveBeenCalledTimes(1);
     crash(false);
     await runner.stop();
+    expect(jest.getTimerCount()).toBe(0); // no restart left pending to keep the process alive
     await jest.advanceTimersByTimeAsync(CRASH_RESTART_DELAY_MS * 2);
     expect(consumer.connect).toHaveBeenCalledTimes(1);
   });
