@@ -22,11 +22,13 @@ ensure_node_modules
 log "── infrastructure (starting in the background; log: $RUN_DIR/infra-up.log)"
 bash "$ROOT/scripts/infra.sh" up > "$RUN_DIR/infra-up.log" 2>&1 &
 infra_pid=$!
-# The Tutor plugin's and the LMS companion plugin's tests run with this interpreter.
-export GROUPS_SYNC_PYTHON; GROUPS_SYNC_PYTHON=$(ensure_python_packages)
-# The User Groups page's browser tests (end-to-end tier) drive it; on a new machine its install
-# (about 50 s) runs beside the build, lint and unit steps, and the two slow tiers wait for it.
-(ensure_chromium) > "$RUN_DIR/chromium.log" 2>&1 &
+# The Tutor plugin's and the LMS companion plugin's tests (unit tier) run with Debian's python3 and
+# its Jinja2 and Django; the User Groups page's browser tests (end-to-end tier) drive Chromium. On a
+# new machine their installs (about 20 s and 50 s) run beside the build, lint and format steps, one
+# after the other (apt takes one install at a time); each tier waits for what it needs.
+(ensure_python_packages > "$RUN_DIR/python.path") 2> "$RUN_DIR/python.log" &
+python_pid=$!
+(while kill -0 "$python_pid" 2>/dev/null; do sleep 1; done; ensure_chromium) > "$RUN_DIR/chromium.log" 2>&1 &
 chromium_pid=$!
 rm -rf "$CACHE/test-results" "$CACHE/test-logs"
 # The build (dist/, which only the integration and e2e tiers run) beside the lint, format and unit
@@ -39,6 +41,14 @@ build_pid=$!
 step "project graph" npx nx show projects --json
 step "lint (module boundaries)" npx eslint --max-warnings 0 .
 step "format (Prettier; npm run format fixes it)" npx prettier --check --log-level warn "**/*.{ts,tsx,js,mjs}"
+python_ok=1; wait "$python_pid" || python_ok=0
+cat "$RUN_DIR/python.log" >&2
+if ((python_ok)); then
+  export GROUPS_SYNC_PYTHON; GROUPS_SYNC_PYTHON=$(cat "$RUN_DIR/python.path")
+else
+  log "✗ python3's Jinja2 and Django could not be installed (the Tutor and LMS plugin tests will fail)"
+  failed=1; failed_steps+=("python packages")
+fi
 # One Jest run over every project (the root jest.config.js; workers as jest.preset.js says).
 step "unit tests" node tools/run-jest.js unit all .
 
