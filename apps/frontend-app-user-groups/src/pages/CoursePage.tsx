@@ -71,7 +71,8 @@ export function CoursePage({ user }: { user: AuthenticatedUser }) {
             <SearchField
               className="mr-3 mb-2"
               label={intl.formatMessage(messages.searchGroups)}
-              placeholder={intl.formatMessage(messages.searchGroups)}
+              placeholder={intl.formatMessage(messages.searchGroupsPlaceholder)}
+              buttonText={intl.formatMessage(messages.search)}
               onSubmit={(value: string) => {
                 setName(value);
                 setPage(1);

@@ -352,7 +352,8 @@ function MembersTab({
         <SearchField
           className="mr-3 mb-2"
           label={intl.formatMessage(messages.searchMembers)}
-          placeholder={intl.formatMessage(messages.searchMembers)}
+          placeholder={intl.formatMessage(messages.searchMembersPlaceholder)}
+          buttonText={intl.formatMessage(messages.search)}
           onSubmit={(value: string) => {
             setSearch(value);
             setPage(1);
