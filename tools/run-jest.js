@@ -29,15 +29,15 @@ for (const pass of passes) {
   const result = spawnSync(process.execPath, args, {
     stdio: 'inherit',
     env: {
-      // Tests' services and in-process apps poll an idle broker and their outbox less (one fetch a
-      // second per idle consumer, not fifty: the broker answers a held fetch as soon as data comes;
-      // the outbox once a second, not twenty times: its writers wake the relay, the poll only
-      // catches what another process wrote). Three stacks idle side by side on two cores: at 250 ms
-      // a stack and Kafka's share took 19% of a core, at 1000 ms 13%, and a pass's CPU fell from
-      // 1,372 to 1,116 s with the registry's lighter JVM (README, Tests).
+      // Tests' services and in-process apps poll an idle broker and their outbox less (four fetches
+      // a second per consumer, not fifty; the outbox once a second, not twenty times: its writers
+      // wake the relay, the poll only catches what another process wrote): on two cores the idle
+      // stacks side by side otherwise take about half a core each. 1000 ms saved a third of an
+      // idle stack's CPU but lengthened the suites that pause, retry and rebalance (a paused
+      // partition waits for the held fetch to end): no faster in two passes (README, Tests).
       // Only where suites run side by side: the suite that runs alone (the kill -9 takeover) keeps
       // the services' defaults, whose timing it asserts.
-      ...(pass === 'parallel' ? { KAFKA_FETCH_MAX_WAIT_MS: '1000', OUTBOX_POLL_INTERVAL_MS: '1000' } : {}),
+      ...(pass === 'parallel' ? { KAFKA_FETCH_MAX_WAIT_MS: '250', OUTBOX_POLL_INTERVAL_MS: '1000' } : {}),
       ...process.env,
       TEST_TIER: tier,
       ...(pass ? { JEST_PASS: pass } : {}),
