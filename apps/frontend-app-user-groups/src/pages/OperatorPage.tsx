@@ -104,6 +104,14 @@ function ConsumerLag({ status }: { status: Status }) {
   );
 }
 
+/** A dead letter's state (and the filter's "all"), in the reader's language. */
+const DEAD_LETTER_STATES: Record<string, (typeof messages)[keyof typeof messages]> = {
+  open: messages.deadLetterStateOpen,
+  replayed: messages.deadLetterStateReplayed,
+  resolved: messages.deadLetterStateResolved,
+  all: messages.deadLetterStateAll,
+};
+
 function DeadLetters({ onChanged }: { onChanged: () => Promise<void> }) {
   const intl = useIntl();
   const [reason, setReason] = useState('');
@@ -168,10 +176,11 @@ function DeadLetters({ onChanged }: { onChanged: () => Promise<void> }) {
             value={state}
             onChange={(e: React.ChangeEvent<HTMLSelectElement>) => setState(e.target.value)}
           >
-            <option value="open">open</option>
-            <option value="replayed">replayed</option>
-            <option value="resolved">resolved</option>
-            <option value="all">all</option>
+            {(['open', 'replayed', 'resolved', 'all'] as const).map((value) => (
+              <option key={value} value={value}>
+                {intl.formatMessage(DEAD_LETTER_STATES[value])}
+              </option>
+            ))}
           </Form.Control>
         </Form.Group>
       </div>
@@ -197,11 +206,11 @@ function DeadLetters({ onChanged }: { onChanged: () => Promise<void> }) {
             <tr key={l.id} data-dead-letter={l.id}>
               <td className="ug-mono">{l.id}</td>
               <td className="ug-mono">{l.consumer_group}</td>
-              <td>
+              <td className="ug-wrap">
                 <Badge variant="light">{l.reason}</Badge> <span className="small">{l.error}</span>
               </td>
               <td className="ug-mono">{l.event_type}</td>
-              <td>{l.state}</td>
+              <td>{DEAD_LETTER_STATES[l.state] ? intl.formatMessage(DEAD_LETTER_STATES[l.state]) : l.state}</td>
               <td className="text-nowrap">
                 <Button
                   size="sm"
