@@ -94,6 +94,11 @@ describe('the User Groups page, in a browser', () => {
     await page.getByTestId('add-results').getByText('Added', { exact: true }).waitFor();
     const ana = page.locator('tr[data-username="ana"] [data-testid="sync-state"]');
     await ana.and(page.locator('[data-state="synced"]')).waitFor({ timeout: 20_000 });
+    expect(await ana.innerText()).toBe('Synced');
+    // The search field says what to type under its label, and its button says what it does.
+    const search = page.getByLabel('Search members (username or email)').first();
+    expect(await search.getAttribute('placeholder')).toBe('Username or email');
+    await page.locator('button', { hasText: /Search/ }).waitFor(); // was lower-case
     expect(await system.cohortUsernames(cohortId)).toEqual(['ana']);
     await expectAccessible(page, 'group members');
     await screenshot(page, SUITE, '03-member-synced');
@@ -160,6 +165,9 @@ describe('the User Groups page, in a browser', () => {
     const page = await signedIn('olga', 'operator');
     const letter = page.locator('[data-testid="dead-letters"] tbody tr', { hasText: 'RETRY_BUDGET_EXCEEDED' });
     await letter.first().waitFor({ timeout: 30_000 });
+    // States in words, the filter's as the table's.
+    expect(await letter.first().locator('td').nth(4).innerText()).toBe('Open');
+    expect(await page.getByLabel('State').locator('option:checked').innerText()).toBe('Open');
     await http('DELETE', `${system.lmsEmulator.url}/emulator/faults`); // the defect is fixed
     await expectAccessible(page, 'operations');
     await screenshot(page, SUITE, '06-operator-dead-letter');

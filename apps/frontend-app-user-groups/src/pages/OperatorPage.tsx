@@ -176,9 +176,9 @@ function DeadLetters({ onChanged }: { onChanged: () => Promise<void> }) {
             value={state}
             onChange={(e: React.ChangeEvent<HTMLSelectElement>) => setState(e.target.value)}
           >
-            {(['open', 'replayed', 'resolved', 'all'] as const).map((value) => (
+            {Object.entries(DEAD_LETTER_STATES).map(([value, label]) => (
               <option key={value} value={value}>
-                {intl.formatMessage(DEAD_LETTER_STATES[value])}
+                {intl.formatMessage(label)}
               </option>
             ))}
           </Form.Control>
