@@ -1,6 +1,8 @@
 import { loadConfig, ServiceConfig } from '@groups-sync/config';
 import { messagingOptions } from '../messaging.options';
+import { KafkaJSProtocolError } from 'kafkajs';
 import {
+  consumerLag,
   deleteTopicsWithPrefix,
   kafkaClientConfig,
   provisionTopics,
@@ -191,5 +193,37 @@ describe('deleteTopicsWithPrefix', () => {
     expect(await deleteTopicsWithPrefix({ admin: () => admin } as never, 'run-')).toBe(1);
     expect(admin.deleteTopics).toHaveBeenCalledWith({ topics: ['run-a'], timeout: 30_000 });
     expect(admin.listTopics).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('consumerLag', () => {
+  // What kafkajs throws when the broker has not taken up a partition's leadership yet (CI, 2026-12-07).
+  const notLeader = () =>
+    new KafkaJSProtocolError(
+      Object.assign(new Error('This server is not the leader for that topic-partition'), {
+        type: 'NOT_LEADER_FOR_PARTITION',
+        code: 6,
+        retriable: true,
+      }),
+    );
+  const admin = () => ({
+    fetchOffsets: jest.fn().mockResolvedValue([{ topic: 't', partitions: [{ partition: 0, offset: '3' }] }]),
+    fetchTopicOffsets: jest.fn().mockResolvedValue([{ partition: 0, low: '0', high: '5', offset: '5' }]),
+  });
+
+  it('asks again while the broker is not yet the leader of a partition, then counts what is uncommitted', async () => {
+    const connected = admin();
+    connected.fetchTopicOffsets.mockRejectedValueOnce(notLeader()).mockRejectedValueOnce(notLeader());
+    connected.fetchOffsets.mockRejectedValueOnce(notLeader());
+    expect(await consumerLag({} as never, 'g', ['t'], connected as never)).toEqual({ t: 2 });
+    expect(connected.fetchTopicOffsets).toHaveBeenCalledTimes(3);
+    expect(connected.fetchOffsets).toHaveBeenCalledTimes(2);
+  });
+
+  it('fails at once on an error that will not pass by itself', async () => {
+    const connected = admin();
+    connected.fetchTopicOffsets.mockRejectedValue(new Error('not authorized'));
+    await expect(consumerLag({} as never, 'g', ['t'], connected as never)).rejects.toThrow('not authorized');
+    expect(connected.fetchTopicOffsets).toHaveBeenCalledTimes(1);
   });
 });

@@ -172,6 +172,31 @@ export async function kafkaReachable(kafka: Kafka, timeoutMs = 3000): Promise<bo
   }
 }
 
+/** How often, and how far apart, an admin read is asked again while a partition's leadership settles. */
+const LEADERSHIP_READ_ATTEMPTS = 10;
+const LEADERSHIP_READ_DELAY_MS = 200;
+
+/**
+ * Runs an admin read again while the broker answers with an error Kafka calls retriable ("not the
+ * leader for that topic-partition", "leader not available"). kafkajs's admin gives up on those at once,
+ * yet they pass by themselves: a topic just created whose leader the broker has not taken up yet, a
+ * leader moving after a broker restart. Other errors fail at once.
+ */
+export async function whileLeadershipSettles<T>(
+  read: () => Promise<T>,
+  attempts = LEADERSHIP_READ_ATTEMPTS,
+  delayMs = LEADERSHIP_READ_DELAY_MS,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
 /**
  * Messages a consumer group has not committed yet, per topic (a group that never committed counts
  * from the start of the log). Zero means drained: what an upgrade that changes keys waits for.
@@ -186,10 +211,10 @@ export async function consumerLag(
   const admin = connected ?? kafka.admin();
   if (!connected) await admin.connect();
   try {
-    const committed = await admin.fetchOffsets({ groupId, topics });
+    const committed = await whileLeadershipSettles(() => admin.fetchOffsets({ groupId, topics }));
     const lag: Record<string, number> = {};
     for (const topic of topics) {
-      const ends = await admin.fetchTopicOffsets(topic);
+      const ends = await whileLeadershipSettles(() => admin.fetchTopicOffsets(topic));
       const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
       lag[topic] = ends.reduce((sum, p) => {
         const at = Number(done.find((d) => d.partition === p.partition)?.offset ?? -1);
