@@ -7,16 +7,19 @@ import { join } from 'node:path';
 import { createConnection, Connection } from 'mysql2/promise';
 import Redis from 'ioredis';
 import {
+  CONSUMER_GROUP_TOPICS,
   ConfluentSchemaRegistry,
   EncodedMessage,
   EventCodec,
   EventType,
   newEventMetadata,
+  fullTopicName,
   parseHeaders,
+  retryTopic,
   streamEntryFields,
   unframe,
 } from '@groups-sync/contracts';
-import { createKafka, MessageProducer, provisionTopics, TopicReader } from '@groups-sync/messaging';
+import { consumerLag, createKafka, MessageProducer, provisionTopics, TopicReader } from '@groups-sync/messaging';
 import { parseMysqlUrl } from '@groups-sync/persistence';
 import { http, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { accessToken, API, LMS } from './bench-support';
@@ -221,6 +224,27 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
     await sleep(everyMs);
   }
   return true;
+}
+
+/**
+ * Waits until every consumer group of the stack has committed everything (retry topics too): a
+ * figure taken while the previous step's tail (its sync results, its echoes) still queues ahead of
+ * it measures that tail, not its own path. Answers how long it waited.
+ */
+async function quiet(kafka: ReturnType<typeof createKafka>, timeoutMs = 120_000): Promise<number> {
+  const prefix = process.env.EVENT_BUS_TOPIC_PREFIX;
+  const t0 = performance.now();
+  const backlog = async () => {
+    let sum = 0;
+    for (const [group, topics] of Object.entries(CONSUMER_GROUP_TOPICS)) {
+      const names = [...topics, retryTopic(group)].map((t) => fullTopicName(t, prefix));
+      for (const n of Object.values(await consumerLag(kafka, fullTopicName(group, prefix), names))) sum += n;
+    }
+    return sum;
+  };
+  if (!(await waitUntil(async () => (await backlog()) === 0, timeoutMs, 250)))
+    throw new Error(`the stack still had a backlog after ${timeoutMs} ms`);
+  return performance.now() - t0;
 }
 
 /**
@@ -797,8 +821,9 @@ async function main(): Promise<void> {
       unit: 'ms',
     });
   }
-  // Single adds at 50/s, each its own request.
+  // Single adds at 50/s, each its own request, once the bulk's sync results and echoes are all in.
   {
+    console.log(`  (waited ${ms(await quiet(kafka))} ms for the bulk add's tail before the single adds)`);
     const group = await cohortGroup(`Load singles ${uniqueSuffix()}`);
     const members = accounts.slice(BULK, BULK + SINGLES.count);
     const watcher = new Watcher(
