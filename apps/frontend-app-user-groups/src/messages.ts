@@ -162,6 +162,7 @@ const messages = defineMessages({
   },
   scope: { id: 'user-groups.scope', defaultMessage: 'Scope' },
   search: { id: 'user-groups.search', defaultMessage: 'Search' },
+  clearSearch: { id: 'user-groups.clearSearch', defaultMessage: 'Clear search' },
   searchGroups: { id: 'user-groups.searchGroups', defaultMessage: 'Search groups by name' },
   searchGroupsPlaceholder: { id: 'user-groups.searchGroupsPlaceholder', defaultMessage: 'Group name' },
   searchMembers: { id: 'user-groups.searchMembers', defaultMessage: 'Search members (username or email)' },

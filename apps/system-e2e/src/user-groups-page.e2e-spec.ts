@@ -98,7 +98,8 @@ describe('the User Groups page, in a browser', () => {
     // The search field says what to type under its label, and its button says what it does.
     const search = page.getByLabel('Search members (username or email)').first();
     expect(await search.getAttribute('placeholder')).toBe('Username or email');
-    await page.locator('button', { hasText: /Search/ }).waitFor(); // was lower-case
+    // Its spoken name is what it shows (Paragon's own adds an English "submit search").
+    await page.getByRole('button', { name: 'Search', exact: true }).waitFor();
     expect(await system.cohortUsernames(cohortId)).toEqual(['ana']);
     await expectAccessible(page, 'group members');
     await screenshot(page, SUITE, '03-member-synced');
@@ -263,6 +264,7 @@ describe('the User Groups page, in a browser', () => {
     expect(await page.getByTestId('groups-table').locator('tbody tr').count()).toBe(20);
     t = Date.now();
     await page.getByLabel('Search groups by name').first().fill('Group 0997');
+    await page.getByRole('button', { name: 'Clear search', exact: true }).waitFor();
     await page.keyboard.press('Enter');
     await page
       .getByTestId('group-count')

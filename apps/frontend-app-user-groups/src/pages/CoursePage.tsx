@@ -73,6 +73,13 @@ export function CoursePage({ user }: { user: AuthenticatedUser }) {
               label={intl.formatMessage(messages.searchGroups)}
               placeholder={intl.formatMessage(messages.searchGroupsPlaceholder)}
               buttonText={intl.formatMessage(messages.search)}
+              // Paragon adds "submit search" to the button's spoken name and calls the clear button "clear search",
+              // in English: the spoken name should be what the button shows (WCAG 2.5.3), in the page's locale.
+              screenReaderText={{
+                label: intl.formatMessage(messages.searchGroups),
+                submitButton: '', // the visible "Search" is its whole name
+                clearButton: intl.formatMessage(messages.clearSearch),
+              }}
               onSubmit={(value: string) => {
                 setName(value);
                 setPage(1);

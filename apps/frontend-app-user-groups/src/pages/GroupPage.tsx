@@ -354,6 +354,13 @@ function MembersTab({
           label={intl.formatMessage(messages.searchMembers)}
           placeholder={intl.formatMessage(messages.searchMembersPlaceholder)}
           buttonText={intl.formatMessage(messages.search)}
+          // Paragon adds "submit search" to the button's spoken name and calls the clear button "clear search",
+          // in English: the spoken name should be what the button shows (WCAG 2.5.3), in the page's locale.
+          screenReaderText={{
+            label: intl.formatMessage(messages.searchMembers),
+            submitButton: '', // the visible "Search" is its whole name
+            clearButton: intl.formatMessage(messages.clearSearch),
+          }}
           onSubmit={(value: string) => {
             setSearch(value);
             setPage(1);
