@@ -1,11 +1,12 @@
 import { loadConfig, ServiceConfig } from '@groups-sync/config';
 import { messagingOptions } from '../messaging.options';
-import { KafkaJSProtocolError } from 'kafkajs';
+import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSRequestTimeoutError } from 'kafkajs';
 import {
   consumerLag,
   deleteTopicsWithPrefix,
   kafkaClientConfig,
   provisionTopics,
+  retryWhileLeaderless,
   topicCreation,
   topicsGone,
   waitForLeaders,
@@ -225,5 +226,38 @@ describe('consumerLag', () => {
     connected.fetchTopicOffsets.mockRejectedValue(new Error('not authorized'));
     await expect(consumerLag({} as never, 'g', ['t'], connected as never)).rejects.toThrow('not authorized');
     expect(connected.fetchTopicOffsets).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('retryWhileLeaderless', () => {
+  const leaderless = () =>
+    new KafkaJSProtocolError(
+      Object.assign(new Error('There is no leader for this topic-partition'), {
+        type: 'LEADER_NOT_AVAILABLE',
+        code: 5,
+        retriable: true,
+      }),
+    );
+
+  it('asks again only while the broker has no leader to answer with, and gives up after its attempts', async () => {
+    const read = jest.fn().mockRejectedValueOnce(leaderless()).mockResolvedValue('read');
+    expect(await retryWhileLeaderless(read, 3, 1)).toBe('read');
+    const never = jest.fn().mockRejectedValue(leaderless());
+    await expect(retryWhileLeaderless(never, 3, 1)).rejects.toThrow('no leader');
+    expect(never).toHaveBeenCalledTimes(3);
+  });
+
+  it('does not ask again after errors kafkajs calls retriable but that a leader does not end (a timeout: 10 s each)', async () => {
+    for (const error of [
+      new KafkaJSRequestTimeoutError('Request ListOffsets timed out'),
+      new KafkaJSNumberOfRetriesExceeded(new Error('This server does not host this topic-partition'), {
+        retryCount: 8,
+        retryTime: 5000,
+      }),
+    ]) {
+      const read = jest.fn().mockRejectedValue(error);
+      await expect(retryWhileLeaderless(read, 3, 1)).rejects.toBe(error);
+      expect(read).toHaveBeenCalledTimes(1);
+    }
   });
 });

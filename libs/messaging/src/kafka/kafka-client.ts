@@ -172,26 +172,21 @@ export async function kafkaReachable(kafka: Kafka, timeoutMs = 3000): Promise<bo
   }
 }
 
-/** How often, and how far apart, an admin read is asked again while a partition's leadership settles. */
-const LEADERSHIP_READ_ATTEMPTS = 10;
-const LEADERSHIP_READ_DELAY_MS = 200;
+/** The answers of a broker that has not taken up a partition's leadership yet. */
+const LEADERLESS = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE']);
 
 /**
- * Runs an admin read again while the broker answers with an error Kafka calls retriable ("not the
- * leader for that topic-partition", "leader not available"). kafkajs's admin gives up on those at once,
- * yet they pass by themselves: a topic just created whose leader the broker has not taken up yet, a
- * leader moving after a broker restart. Other errors fail at once.
+ * Runs an admin read again, every `delayMs` up to `attempts` times, while the broker answers that it
+ * is not (yet) the partition's leader: a single broker answers so for a moment after it creates a
+ * topic, and kafkajs's offset reads give up on it at once. Every other error fails at once (kafkajs
+ * calls most errors retriable, timeouts included: asking those again would only multiply the wait).
  */
-export async function whileLeadershipSettles<T>(
-  read: () => Promise<T>,
-  attempts = LEADERSHIP_READ_ATTEMPTS,
-  delayMs = LEADERSHIP_READ_DELAY_MS,
-): Promise<T> {
+export async function retryWhileLeaderless<T>(read: () => Promise<T>, attempts = 10, delayMs = 200): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await read();
     } catch (error) {
-      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      if (attempt >= attempts || !LEADERLESS.has((error as { type?: string }).type ?? '')) throw error;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
@@ -211,10 +206,10 @@ export async function consumerLag(
   const admin = connected ?? kafka.admin();
   if (!connected) await admin.connect();
   try {
-    const committed = await whileLeadershipSettles(() => admin.fetchOffsets({ groupId, topics }));
+    const committed = await retryWhileLeaderless(() => admin.fetchOffsets({ groupId, topics }));
     const lag: Record<string, number> = {};
     for (const topic of topics) {
-      const ends = await whileLeadershipSettles(() => admin.fetchTopicOffsets(topic));
+      const ends = await retryWhileLeaderless(() => admin.fetchTopicOffsets(topic));
       const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
       lag[topic] = ends.reduce((sum, p) => {
         const at = Number(done.find((d) => d.partition === p.partition)?.offset ?? -1);

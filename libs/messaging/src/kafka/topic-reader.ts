@@ -1,7 +1,7 @@
 import { Consumer, Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { headerText } from './header-text';
-import { whileLeadershipSettles } from './kafka-client';
+import { retryWhileLeaderless } from './kafka-client';
 
 export interface ReadMessage {
   topic: string;
@@ -105,7 +105,7 @@ export async function partitionBounds(kafka: Kafka, topics: string[]): Promise<P
     const out: PartitionBounds[] = [];
     for (const topic of topics) {
       // A partition whose leader is still settling would otherwise read as a topic with nothing in it.
-      const offsets = await whileLeadershipSettles(() => admin.fetchTopicOffsets(topic)).catch(() => []);
+      const offsets = await retryWhileLeaderless(() => admin.fetchTopicOffsets(topic)).catch(() => []);
       for (const p of offsets.sort((a, b) => a.partition - b.partition))
         out.push({ topic, partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) });
     }
