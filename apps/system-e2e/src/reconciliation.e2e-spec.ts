@@ -26,6 +26,11 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
         (await system.group(groupId)).members.find((m: { username: string }) => m.username === username),
       ).toMatchObject({ sync_state: 'synced' }),
     );
+    // "synced" can come from the LMS's own event, which edx-platform (and the emulator) sends before
+    // its transaction commits: a test that changes the cohort next waits for the commit too (a busy
+    // machine once deleted the learner before it, and the LMS answered 400 "not in the cohort").
+    const cohortId = await system.cohortIdOf(groupId);
+    await expectEventually(async () => expect(await system.cohortUsernames(cohortId)).toContain(username));
   };
   const link = async (groupId: string) =>
     (
