@@ -197,16 +197,14 @@ describe('deleteTopicsWithPrefix', () => {
   });
 });
 
+/** A broker's error answer as kafkajs throws it (these two are retriable in Kafka's protocol). */
+const protocolError = (type: string, code: number, message: string) =>
+  new KafkaJSProtocolError(Object.assign(new Error(message), { type, code, retriable: true }));
+
 describe('consumerLag', () => {
   // What kafkajs throws when the broker has not taken up a partition's leadership yet (CI, 2026-12-07).
   const notLeader = () =>
-    new KafkaJSProtocolError(
-      Object.assign(new Error('This server is not the leader for that topic-partition'), {
-        type: 'NOT_LEADER_FOR_PARTITION',
-        code: 6,
-        retriable: true,
-      }),
-    );
+    protocolError('NOT_LEADER_FOR_PARTITION', 6, 'This server is not the leader for that topic-partition');
   const admin = () => ({
     fetchOffsets: jest.fn().mockResolvedValue([{ topic: 't', partitions: [{ partition: 0, offset: '3' }] }]),
     fetchTopicOffsets: jest.fn().mockResolvedValue([{ partition: 0, low: '0', high: '5', offset: '5' }]),
@@ -230,14 +228,7 @@ describe('consumerLag', () => {
 });
 
 describe('retryWhileLeaderless', () => {
-  const leaderless = () =>
-    new KafkaJSProtocolError(
-      Object.assign(new Error('There is no leader for this topic-partition'), {
-        type: 'LEADER_NOT_AVAILABLE',
-        code: 5,
-        retriable: true,
-      }),
-    );
+  const leaderless = () => protocolError('LEADER_NOT_AVAILABLE', 5, 'There is no leader for this topic-partition');
 
   it('asks again only while the broker has no leader to answer with, and gives up after its attempts', async () => {
     const read = jest.fn().mockRejectedValueOnce(leaderless()).mockResolvedValue('read');
