@@ -153,13 +153,17 @@ describe('reconciliation: the two sides converge whatever the events miss', () =
     ]);
     await http('DELETE', `${system.lmsEmulator.url}/emulator/faults`); // the LMS is fixed
 
-    // Within the grace period the write counts as in flight, and is left alone.
-    const early = await system.reconcile({ group_id: groupId });
-    if (differencesOf(early, groupId)[0]?.kind === 'add_in_flight')
+    // Within the grace period (RECONCILE_PENDING_GRACE_SECONDS=3 in these tests, counted from the
+    // write) the write counts as in flight, and is left alone; the next run sends it again. A busy
+    // machine can take longer than the grace to dead-letter it: then this first run sends it.
+    let differences = differencesOf(await system.reconcile({ group_id: groupId }), groupId);
+    if (differences[0]?.kind === 'add_in_flight') {
+      expect(differences).toHaveLength(1);
       expect(await system.cohortUsernames(cohortId)).toEqual([]);
-    await new Promise((r) => setTimeout(r, 3500)); // RECONCILE_PENDING_GRACE_SECONDS=3 in these tests
-    const run = await system.reconcile({ group_id: groupId });
-    expect(differencesOf(run, groupId)).toEqual([
+      await new Promise((r) => setTimeout(r, 3500));
+      differences = differencesOf(await system.reconcile({ group_id: groupId }), groupId);
+    }
+    expect(differences).toEqual([
       expect.objectContaining({
         username: 'stuck1',
         side: 'group_only',
