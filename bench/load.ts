@@ -13,13 +13,11 @@ import {
   EventCodec,
   EventType,
   newEventMetadata,
-  fullTopicName,
   parseHeaders,
-  retryTopic,
   streamEntryFields,
   unframe,
 } from '@groups-sync/contracts';
-import { consumerLag, createKafka, MessageProducer, provisionTopics, TopicReader } from '@groups-sync/messaging';
+import { createKafka, groupLag, MessageProducer, provisionTopics, TopicReader } from '@groups-sync/messaging';
 import { parseMysqlUrl } from '@groups-sync/persistence';
 import { http, stackEnv, uniqueSuffix } from '@groups-sync/testing';
 import { accessToken, API, LMS } from './bench-support';
@@ -240,10 +238,8 @@ async function quiet(kafka: ReturnType<typeof createKafka>, timeoutMs = 120_000)
   try {
     const backlog = async () => {
       let sum = 0;
-      for (const [group, topics] of Object.entries(CONSUMER_GROUP_TOPICS)) {
-        const names = [...topics, retryTopic(group)].map((t) => fullTopicName(t, prefix));
-        for (const n of Object.values(await consumerLag(kafka, fullTopicName(group, prefix), names, admin))) sum += n;
-      }
+      for (const [group, topics] of Object.entries(CONSUMER_GROUP_TOPICS))
+        for (const n of Object.values(await groupLag(kafka, group, topics, prefix, admin))) sum += n;
       return sum;
     };
     return (await waitUntil(async () => (await backlog()) === 0, timeoutMs, 250)) ? performance.now() - t0 : null;

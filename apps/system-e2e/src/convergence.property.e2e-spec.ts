@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { CONSUMER_GROUP_TOPICS, EncodedMessage, fullTopicName, retryTopic } from '@groups-sync/contracts';
-import { consumerLag, createKafka } from '@groups-sync/messaging';
+import { CONSUMER_GROUP_TOPICS, EncodedMessage } from '@groups-sync/contracts';
+import { createKafka, groupLag } from '@groups-sync/messaging';
 import { expectEventually, http } from '@groups-sync/testing';
 import { System } from './support/system';
 
@@ -96,8 +96,7 @@ describe('convergence under random interleavings of both sides (property)', () =
       async () => {
         for (const [group, topics] of Object.entries(CONSUMER_GROUP_TOPICS)) {
           if (group.startsWith('evaluator-service.')) continue; // not started in this system
-          const names = [...topics, retryTopic(group)].map((t) => fullTopicName(t, system.prefix));
-          const lag = await consumerLag(kafka, fullTopicName(group, system.prefix), names, admin);
+          const lag = await groupLag(kafka, group, topics, system.prefix, admin);
           expect(Object.values(lag).every((v) => v === 0)).toBe(true);
         }
         for (const db of [system.groupsDatabase, system.legacySyncDatabase]) {

@@ -1,10 +1,11 @@
-import { Alert, Badge, Button, Form, SearchField, Spinner, useToggle } from '@openedx/paragon';
+import { Alert, Badge, Button, Form, Spinner, useToggle } from '@openedx/paragon';
 import { useState } from 'react';
 import { useIntl } from 'react-intl';
 import { Link, useParams } from 'react-router-dom';
 import { call, Group, Me, Page } from '../api';
 import type { AuthenticatedUser } from '../auth';
 import { PageNav } from '../components/PageNav';
+import { ServerSearch } from '../components/ServerSearch';
 import { kindLabel } from '../components/labels';
 import { legacyLinkText } from '../components/legacy';
 import { useLoad } from '../hooks';
@@ -68,27 +69,13 @@ export function CoursePage({ user }: { user: AuthenticatedUser }) {
       {mayRead && (
         <>
           <div className="d-flex flex-wrap align-items-end mb-3">
-            <SearchField
-              className="mr-3 mb-2"
+            <ServerSearch
               label={intl.formatMessage(messages.searchGroups)}
               placeholder={intl.formatMessage(messages.searchGroupsPlaceholder)}
-              buttonText={intl.formatMessage(messages.search)}
-              // Paragon adds "submit search" to the button's spoken name and calls the clear button "clear search",
-              // in English: the spoken name should be what the button shows (WCAG 2.5.3), in the page's locale.
-              screenReaderText={{
-                label: intl.formatMessage(messages.searchGroups),
-                submitButton: '', // the visible "Search" is its whole name
-                clearButton: intl.formatMessage(messages.clearSearch),
-              }}
-              onSubmit={(value: string) => {
-                setName(value);
+              onSearch={(text) => {
+                setName(text);
                 setPage(1);
               }}
-              onClear={() => {
-                setName('');
-                setPage(1);
-              }}
-              submitButtonLocation="external"
             />
             <Form.Group controlId="kind-filter" className="mr-3 mb-2">
               <Form.Label>{intl.formatMessage(messages.kind)}</Form.Label>

@@ -1,9 +1,10 @@
-import { Alert, Button, Form, SearchField, Spinner, Tab, Tabs } from '@openedx/paragon';
+import { Alert, Button, Form, Spinner, Tab, Tabs } from '@openedx/paragon';
 import { useEffect, useRef, useState } from 'react';
 import { IntlShape, useIntl } from 'react-intl';
 import { Link, useParams } from 'react-router-dom';
 import { ApiError, apiUrl, AuditEntry, call, Group, Me, Member, MemberResult, Page } from '../api';
 import { PageNav } from '../components/PageNav';
+import { ServerSearch } from '../components/ServerSearch';
 import { SyncBadge } from '../components/SyncBadge';
 import { kindLabel, originLabel, resultLabel } from '../components/labels';
 import { legacyLinkText } from '../components/legacy';
@@ -349,27 +350,13 @@ function MembersTab({
         </>
       )}
       <div className="d-flex flex-wrap align-items-end mb-2">
-        <SearchField
-          className="mr-3 mb-2"
+        <ServerSearch
           label={intl.formatMessage(messages.searchMembers)}
           placeholder={intl.formatMessage(messages.searchMembersPlaceholder)}
-          buttonText={intl.formatMessage(messages.search)}
-          // Paragon adds "submit search" to the button's spoken name and calls the clear button "clear search",
-          // in English: the spoken name should be what the button shows (WCAG 2.5.3), in the page's locale.
-          screenReaderText={{
-            label: intl.formatMessage(messages.searchMembers),
-            submitButton: '', // the visible "Search" is its whole name
-            clearButton: intl.formatMessage(messages.clearSearch),
-          }}
-          onSubmit={(value: string) => {
-            setSearch(value);
+          onSearch={(text) => {
+            setSearch(text);
             setPage(1);
           }}
-          onClear={() => {
-            setSearch('');
-            setPage(1);
-          }}
-          submitButtonLocation="external"
         />
         <Form.Group controlId="member-status" className="mb-2">
           <Form.Label>{intl.formatMessage(messages.show)}</Form.Label>
